@@ -1,0 +1,14 @@
+"""The one exception every reader and writer in this package raises."""
+
+
+class X12Error(ValueError):
+    """A document that cannot be read or written as valid X12.
+
+    Messages name segments and positions, never element values, so they are
+    safe to log: values may carry patient data.
+    """
+
+    def __init__(self, message: str, segment_id: str | None = None, position: int | None = None):
+        super().__init__(message)
+        self.segment_id = segment_id
+        self.position = position  # segment position within its transaction set (ST = 1)
