@@ -1,0 +1,97 @@
+"""`rcm stack up | status | down | topics`: the local infrastructure from the command line."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rcmctl import stack
+from rcmctl.stack import topics as topic_admin
+
+stack_app = typer.Typer(help="Kafka and PostgreSQL for development and tests (RCM_INFRA=local|external|testcontainers).")
+console = Console()
+
+RunDir = typer.Option(None, "--run-dir", help="State folder (default: RCM_RUN_DIR or <project>/.run)")
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(1)
+
+
+@stack_app.command()
+def up(run_dir: Optional[Path] = RunDir) -> None:
+    """Start Kafka and PostgreSQL unless already running (safe to repeat)."""
+    began = time.monotonic()
+    try:
+        with console.status(f"starting the stack ({stack.mode()})…"):
+            info = stack.up(run_dir)
+    except Exception as err:
+        _fail(err)
+    console.print(f"[green]stack up[/] in {time.monotonic() - began:.1f}s  ({info.mode})")
+    console.print(f"  kafka     {info.kafka_bootstrap}")
+    console.print(f"  postgres  {info.database_url_template}")
+    if info.mode == "testcontainers":
+        console.print("[yellow]note:[/] the containers belong to this process and stop as it exits")
+
+
+@stack_app.command()
+def status(run_dir: Optional[Path] = RunDir) -> None:
+    """Show what runs, where, and whether it answers (exit 1 if something does not)."""
+    try:
+        report = stack.status(run_dir)
+    except Exception as err:
+        _fail(err)
+    table = Table(title=f"stack ({report['mode']}, {report['run_dir']})")
+    for column in ("component", "pid", "address", "answers", "log"):
+        table.add_column(column)
+    info = report["info"] or {}
+    for name, address in (("kafka", info.get("kafka_bootstrap")), ("postgres", info.get("database_url_template"))):
+        row = report.get(name, {})
+        answers = "[green]yes[/]" if row.get("answers") else "[red]no[/]"
+        address = address or row.get("bootstrap") or f"127.0.0.1:{row.get('port', '?')}"
+        table.add_row(name, str(row.get("pid") or "-"), address, answers, row.get("log", "-"))
+    console.print(table)
+    if not all(report.get(n, {}).get("answers") for n in ("kafka", "postgres")):
+        raise typer.Exit(1)
+
+
+@stack_app.command()
+def down(run_dir: Optional[Path] = RunDir) -> None:
+    """Stop Kafka (SIGTERM, SIGKILL after a grace period) and PostgreSQL (pg_ctl stop -m fast)."""
+    began = time.monotonic()
+    try:
+        stack.down(run_dir)
+    except Exception as err:
+        _fail(err)
+    console.print(f"[green]stack down[/] in {time.monotonic() - began:.1f}s")
+
+
+@stack_app.command()
+def topics(
+    names: list[str] = typer.Argument(..., help="Topic names"),
+    partitions: int = typer.Option(3, help="Partitions for new topics"),
+    delete: bool = typer.Option(False, "--delete", help="Delete instead of create"),
+    run_dir: Optional[Path] = RunDir,
+) -> None:
+    """Create topics (idempotent) or delete them on the running stack's broker."""
+    info = stack.read_info(run_dir)
+    if info is None:
+        _fail(RuntimeError("the stack is not up (no stack.json); run `rcm stack up` first"))
+    try:
+        if delete:
+            asyncio.run(topic_admin.delete_topics(info.kafka_bootstrap, names))
+        else:
+            asyncio.run(topic_admin.ensure_topics(info.kafka_bootstrap, names, partitions=partitions))
+    except Exception as err:
+        _fail(err)
+    console.print(f"[green]{'deleted' if delete else 'ensured'}[/] {', '.join(names)}")
+
+
+if __name__ == "__main__":
+    stack_app()
