@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -55,7 +56,8 @@ def status(run_dir: Optional[Path] = RunDir) -> None:
         row = report.get(name, {})
         answers = "[green]yes[/]" if row.get("answers") else "[red]no[/]"
         address = address or row.get("bootstrap") or f"127.0.0.1:{row.get('port', '?')}"
-        table.add_row(name, str(row.get("pid") or "-"), address, answers, row.get("log", "-"))
+        log = os.path.relpath(row["log"]) if row.get("log") else "-"
+        table.add_row(name, str(row.get("pid") or "-"), address, answers, log)
     console.print(table)
     if not all(report.get(n, {}).get("answers") for n in ("kafka", "postgres")):
         raise typer.Exit(1)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -186,7 +188,7 @@ def start(paths: KafkaPaths) -> bool:
     return True
 
 
-async def wait_ready(bootstrap_servers: str, pid: int | None, log: Path, timeout: float = READY_TIMEOUT_S) -> None:
+async def wait_ready(bootstrap_servers: str, pid: int | None, log: Path | str, timeout: float = READY_TIMEOUT_S) -> None:
     """Polls with a metadata request until the broker answers; fails early if the JVM died."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -203,15 +205,27 @@ async def wait_ready(bootstrap_servers: str, pid: int | None, log: Path, timeout
     raise TimeoutError(f"Kafka at {bootstrap_servers} not ready after {timeout:.0f}s ({last_error!r}); see {log}")
 
 
+@contextmanager
+def _quiet(logger_name: str):
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 async def ping(bootstrap_servers: str, timeout_ms: int = 3000) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms)
-    try:
-        await admin.start()
-        await admin.describe_cluster()
-    finally:
-        await admin.close()
+    with _quiet("aiokafka"):  # a refused connection is an answer here, not an error worth logging
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+        finally:
+            await admin.close()
 
 
 def stop(paths: KafkaPaths) -> bool:
