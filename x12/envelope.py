@@ -40,6 +40,12 @@ def amount(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def quantity(value: Decimal) -> str:
+    """An X12 R value kept at its precision, without trailing zeros ("1", "1.5")."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def render_segment(elements: Sequence[Element], sep: Separators = DEFAULT) -> str:
     """One segment; trailing empty elements and components are dropped as X12 requires."""
     parts = [sep.component.join(e).rstrip(sep.component) if isinstance(e, tuple) else (e or "") for e in elements]
@@ -200,6 +206,28 @@ def read_interchange(text: str) -> tuple[Separators, Envelope]:
         version=element(gs, 8),
         transactions=tuple(transactions),
     )
+
+
+def peek_envelope(text: str) -> Envelope:
+    """The ISA, GS and ST identifiers of a document whose trailers or body may be broken.
+
+    Enough to reject it with a 999; raises X12Error when even those are unreadable.
+    """
+    _, segs = tokenize(text)
+    isa = segs[0]
+    gs = next((s for s in segs if s[0] == "GS"), None)
+    if gs is None:
+        raise X12Error("no GS segment", "GS")
+    try:
+        return Envelope(
+            sender_id=isa[6].strip(), receiver_id=isa[8].strip(), control_number=int(isa[13]),
+            group_control_number=int(element(gs, 6)),
+            created=datetime.strptime(element(gs, 4) + element(gs, 5)[:4], "%Y%m%d%H%M"), usage=isa[15],
+            functional_id=element(gs, 1), version=element(gs, 8),
+            transactions=tuple(TransactionSet(element(s, 1), element(s, 2)) for s in segs if s[0] == "ST"),
+        )
+    except ValueError:
+        raise X12Error("bad date or control number in ISA/GS", "ISA") from None
 
 
 class Cursor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 from pydantic import ValidationError
 
@@ -23,8 +22,10 @@ from x12.envelope import (
     Element,
     Envelope,
     Separators,
+    TransactionSet,
     amount,
     components,
+    quantity,
     element,
     read_interchange,
     render_interchange,
@@ -48,6 +49,7 @@ def envelope_of(interchange: Interchange837) -> Envelope:
         usage=interchange.usage,
         functional_id="HC",
         version=VERSION,
+        transactions=tuple(TransactionSet("837", st_control_number(i)) for i in range(len(interchange.transactions))),
     )
 
 
@@ -104,17 +106,13 @@ def _claim(claim: Claim, hl: int) -> list[list[Element]]:
         pos = line.place_of_service if line.place_of_service != claim.place_of_service else ""
         segs += [
             ["LX", str(line.line_number)],
-            ["SV1", ("HC", line.procedure_code, *line.modifiers), amount(line.charge), "UN", _units(line.units),
+            ["SV1", ("HC", line.procedure_code, *line.modifiers), amount(line.charge), "UN", quantity(line.units),
              pos, "", tuple(str(p) for p in line.diagnosis_pointers)],
             ["DTP", "472", "D8", f"{line.service_date:%Y%m%d}"],
             ["REF", "6R", line.control_number],
         ]
     return segs
 
-
-def _units(units: Decimal) -> str:
-    text = f"{units:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # ---- reading -------------------------------------------------------------
@@ -131,7 +129,11 @@ def parse_837p(text: str) -> Interchange837:
         for ts in env.transactions:
             if ts.set_id != "837":
                 raise X12Error("transaction set is not an 837", "ST")
-            submitter, receiver, batch = _read_transaction(Cursor(ts.segments), sep)
+            try:
+                submitter, receiver, batch = _read_transaction(Cursor(ts.segments), sep)
+            except X12Error as exc:
+                exc.transaction_control_number = ts.control_number
+                raise
             batches.append(batch)
         return Interchange837(
             sender_id=env.sender_id,
