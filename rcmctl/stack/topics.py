@@ -1,4 +1,8 @@
-"""Explicit topic management (the local broker runs with auto.create.topics.enable=false)."""
+"""Explicit topic management (the brokers run with auto.create.topics.enable=false).
+
+`python -m rcmctl.stack.topics [NAME...]` creates the named topics, or every topic of
+shared/contracts/topics.py, on RCM_KAFKA_BOOTSTRAP (the compose file's topic-init container).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -56,3 +60,25 @@ async def delete_topics(bootstrap: str, topics: list[str]) -> None:
         if doomed:
             response = await admin.delete_topics(doomed)
             _raise_errors(response.topic_error_codes, UnknownTopicOrPartitionError, "delete")
+
+
+def _main(argv: list[str]) -> None:
+    import os
+
+    names = argv or _project_topics()
+    bootstrap = os.environ.get("RCM_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    partitions = int(os.environ.get("RCM_TOPIC_PARTITIONS", "3"))
+    asyncio.run(ensure_topics(bootstrap, names, partitions=partitions))
+    print(f"topics ensured on {bootstrap}: {', '.join(names)}")
+
+
+def _project_topics() -> list[str]:
+    from shared.contracts.topics import ALL_TOPICS
+
+    return list(ALL_TOPICS)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv[1:])
