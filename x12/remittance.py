@@ -18,6 +18,10 @@ CarcCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,5}$")]
 # CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 19-21 forwarded, 22 reversal, 23 not our claim
 ClaimStatus = Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
 PaymentMethod = Literal["CHK", "ACH", "NON"]
+# CLP06, the 835's own list (not the 837's SBR09): 12 PPO, HM HMO, MB Medicare B, MC Medicaid...
+ClaimFilingIndicator = Literal[
+    "12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ"
+]
 
 
 class Adjustment(Model):
@@ -52,7 +56,7 @@ class ClaimPayment(Model):
     charge: Money
     paid: Money
     patient_responsibility: Money = Decimal(0)
-    claim_filing_indicator: Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
+    claim_filing_indicator: ClaimFilingIndicator
     payer_claim_control_number: Code
     place_of_service: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None  # CLP08
     frequency_code: Annotated[str, Field(pattern=r"^[0-9]$")] | None = None  # CLP09

@@ -1,0 +1,31 @@
+"""python -m payer_simulator --root <clearinghouse dir> [--poll 0.2] [--once] [--contracts file.json]"""
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from payer_simulator.domain.contracts import DEFAULT_CONTRACTS, load_contracts
+from payer_simulator.simulator import Simulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="payer_simulator", description="Answer 837P files with 999s and 835s.")
+    parser.add_argument("--root", type=Path, required=True, help="clearinghouse directory")
+    parser.add_argument("--poll", type=float, default=0.2, help="seconds between looks at outbound/")
+    parser.add_argument("--once", action="store_true", help="answer the files present, then exit")
+    parser.add_argument("--contracts", type=Path, default=DEFAULT_CONTRACTS, help="payer contracts (JSON)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the current file, then leave
+    simulator = Simulator(args.root, load_contracts(args.contracts))
+    logging.getLogger("payer_simulator").info("watching %s", args.root / "outbound")
+    simulator.run(stop, poll=args.poll, once=args.once)
+
+
+if __name__ == "__main__":
+    main()
