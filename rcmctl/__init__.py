@@ -1,0 +1,1 @@
+"""The `rcm` command: local stack, the demo of the whole cycle, tests, benchmark."""

@@ -1,0 +1,3 @@
+from rcmctl.cli import main
+
+main()

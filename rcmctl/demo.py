@@ -1,0 +1,174 @@
+"""The platform's main job, end to end: start the stack and the services as processes, register
+sample patients, publish their encounters as an EHR would, watch them travel through coding,
+claims, the payer and payments into A/R, and print a summary that must balance to the cent."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rcmctl import sample, stack
+from rcmctl.ehr import publish_encounters, register_patients
+from rcmctl.processes import Platform
+from rcmctl.provision import provision
+from rcmctl.stack.topics import delete_topics
+
+console = Console()
+
+
+@dataclass
+class Snapshot:
+    coding: dict
+    claims: dict
+    payments: dict
+    ar: dict
+
+    @property
+    def rejected(self) -> int:
+        return self.coding.get("rejected", 0)
+
+    @property
+    def held(self) -> int:
+        return self.claims.get("held", 0)
+
+    @property
+    def adjudicated(self) -> int:
+        statuses = self.ar.get("by_status", {})
+        return sum(statuses.get(s, 0) for s in ("paid", "partially_paid", "denied"))
+
+    @property
+    def finished(self) -> int:
+        return self.rejected + self.held + self.adjudicated
+
+
+def snapshot(platform: Platform) -> Snapshot:
+    def get(service: str, path: str) -> dict:
+        with platform.client(service) as client:
+            response = client.get(path)
+            response.raise_for_status()
+            return response.json()
+
+    return Snapshot(get("coding", "/v1/stats"), get("claims", "/v1/stats"), get("payments", "/v1/stats"),
+                    get("ar_followup", "/v1/summary"))
+
+
+async def _drop_old_demos(info: stack.StackInfo) -> None:
+    """Each demo runs in a namespace of its own; the previous one's databases and topics go."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=info.kafka_bootstrap)
+    await admin.start()
+    try:
+        old = [t for t in await admin.list_topics() if t.startswith("demo")]
+    finally:
+        await admin.close()
+    await delete_topics(info.kafka_bootstrap, old)
+    connection = await asyncpg.connect(info.database_url("postgres").replace("+asyncpg", ""))
+    try:
+        for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'demo%'"):
+            await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> bool:
+    was_up = _stack_answers(run_dir)
+    with console.status("starting Kafka and PostgreSQL…"):
+        info = stack.up(run_dir)
+    platform = Platform(stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_")
+    try:
+        with console.status("provisioning databases and topics…"):
+            asyncio.run(_drop_old_demos(info))
+            asyncio.run(provision(platform))
+        with console.status("starting five services and the payer simulator…"):
+            platform.start_all()
+            platform.wait_ready()
+        console.print(f"[green]platform up[/]: services on ports {platform.port('registration')}–"
+                      f"{platform.port('ar_followup')}, logs in {platform.log_dir}")
+        with console.status(f"registering {patients} patients…"):
+            patient_ids = asyncio.run(register_patients(platform, sample.patients(patients)))
+        started = time.monotonic()
+        visits = sample.encounters(patient_ids, encounters)
+        asyncio.run(publish_encounters(platform, visits))
+        final = _watch(platform, encounters, timeout)
+        _report(platform, final, encounters, time.monotonic() - started)
+        return final.finished == encounters and _balances(final)
+    finally:
+        with console.status("stopping services…"):
+            platform.stop_all()
+        if not was_up:
+            with console.status("stopping the stack…"):
+                stack.down(run_dir)
+
+
+def _stack_answers(run_dir: Path) -> bool:
+    try:
+        report = stack.status(run_dir)
+    except Exception:
+        return False
+    return bool(report.get("kafka", {}).get("answers") and report.get("postgres", {}).get("answers"))
+
+
+def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
+    columns = (TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    deadline = time.monotonic() + timeout
+    with Progress(*columns, console=console) as progress:
+        bars = {name: progress.add_task(name, total=total) for name in
+                ("coded or rejected", "claims submitted", "adjudicated & posted (A/R)")}
+        while True:
+            try:
+                now = snapshot(platform)
+            except httpx.HTTPError:
+                time.sleep(0.5)
+                continue
+            progress.update(bars["coded or rejected"], completed=now.coding.get("coded", 0) + now.rejected)
+            progress.update(bars["claims submitted"], completed=now.claims.get("submitted", 0) + now.held + now.rejected)
+            progress.update(bars["adjudicated & posted (A/R)"], completed=now.finished)
+            if now.finished >= total or time.monotonic() > deadline:
+                return now
+            time.sleep(0.5)
+
+
+def _balances(s: Snapshot) -> bool:
+    ar = {k: Decimal(s.ar[k]) for k in ("charged", "paid", "adjusted", "patient_responsibility", "insurance_balance")}
+    posted = Decimal(s.payments.get("total_posted", "0"))
+    return (ar["charged"] == ar["paid"] + ar["adjusted"] + ar["patient_responsibility"] + ar["insurance_balance"]
+            and ar["insurance_balance"] == 0 and ar["paid"] == posted)
+
+
+def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> None:
+    statuses = s.ar.get("by_status", {})
+    table = Table(title=f"Revenue cycle demo: {published} encounters in {seconds:.1f}s", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("Encounters published", published),
+        ("Rejected at coding (bad codes)", s.rejected),
+        ("Claims held in work queue", s.held),
+        ("Claims submitted (837P)", s.claims.get("submitted", 0)),
+        ("Paid", statuses.get("paid", 0) + statuses.get("partially_paid", 0)),
+        ("Denied", statuses.get("denied", 0)),
+        ("Total charged", f"${Decimal(s.ar['charged']):,.2f}"),
+        ("Total paid by payers", f"${Decimal(s.ar['paid']):,.2f}"),
+        ("Total adjusted (contractual, denials)", f"${Decimal(s.ar['adjusted']):,.2f}"),
+        ("Patient responsibility", f"${Decimal(s.ar['patient_responsibility']):,.2f}"),
+        ("Open insurance balance", f"${Decimal(s.ar['insurance_balance']):,.2f}"),
+        ("Posted from 835s (payments service)", f"${Decimal(s.payments.get('total_posted', '0')):,.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    ok = _balances(s)
+    verdict = "[green]balances to the cent[/]" if ok else "[red]DOES NOT BALANCE[/]"
+    console.print(f"charged = paid + adjusted + patient responsibility + open balance, and A/R paid = 835 posted: {verdict}")
+    if s.finished < published:
+        console.print(f"[red]{published - s.finished} encounters had not finished when the demo stopped waiting[/]")
+    root = platform.clearinghouse_dir
+    console.print(f"837P files sent: {root / 'archive'}\n835 files posted: {root / 'processed' / '835'}\n"
+                  f"999 acknowledgements: {root / 'inbound' / '999'}")

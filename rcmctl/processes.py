@@ -1,0 +1,122 @@
+"""Runs the platform as separate processes, the way production does: five services and the payer
+simulator, each with its own environment (database, topic prefix, port, API key) and log file."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from rcmctl.stack import StackInfo
+
+SERVICES = ("registration", "coding", "claims", "payments", "ar_followup")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Platform:
+    """One deployment of the five services. `namespace` prefixes topics and consumer groups and
+    names the databases (e.g. "t1a2b_" -> t1a2b_claims), so test runs never see each other."""
+
+    stack: StackInfo
+    run_dir: Path
+    namespace: str = ""
+    port_base: int = 8100
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def clearinghouse_dir(self) -> Path:
+        return self.run_dir / "clearinghouse" / (self.namespace.rstrip("_") or "default")
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs" / (self.namespace.rstrip("_") or "default")
+
+    def database(self, service: str) -> str:
+        return f"{self.namespace}{service}"
+
+    def database_url(self, service: str) -> str:
+        return self.stack.database_url(self.database(service))
+
+    def port(self, service: str) -> int:
+        return self.port_base + 1 + SERVICES.index(service)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    def env(self, service: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "RCM_SERVICE_NAME": service,
+            "RCM_KAFKA_BOOTSTRAP": self.stack.kafka_bootstrap,
+            "RCM_DATABASE_URL": self.database_url(service),
+            "RCM_TOPIC_PREFIX": self.namespace,
+            "RCM_HTTP_PORT": str(self.port(service)),
+            "RCM_API_KEY": self.api_key,
+            "RCM_CLEARINGHOUSE_DIR": str(self.clearinghouse_dir),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    # -- processes ------------------------------------------------------------------------------
+    def start(self, name: str) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if name == "payer_simulator":
+            command = [sys.executable, "-m", "payer_simulator", "--root", str(self.clearinghouse_dir)]
+        else:
+            command = [sys.executable, "-m", f"services.{name}"]
+        log = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env(name), stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start_all(self, simulator: bool = True) -> None:
+        for name in SERVICES:
+            self.start(name)
+        if simulator:
+            self.start("payer_simulator")
+
+    def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(names)
+        while pending:
+            name = pending[0]
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+            try:
+                if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {self.log_dir / (name + '.log')}")
+            time.sleep(0.2)
+
+    def stop(self, name: str, kill: bool = False, timeout: float = 40) -> int | None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return process.returncode if process else None
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait(10)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def client(self, service: str, timeout: float = 10) -> httpx.Client:
+        return httpx.Client(base_url=self.url(service), headers={"X-API-Key": self.api_key}, timeout=timeout)

@@ -1,0 +1,41 @@
+"""Databases and topics for one deployment namespace (the demo's, or a test run's)."""
+
+import asyncpg
+
+from rcmctl.processes import SERVICES, Platform
+from rcmctl.stack.topics import delete_topics, ensure_topics
+from shared.contracts.topics import ALL_TOPICS
+
+
+def _admin_dsn(platform: Platform) -> str:
+    return platform.stack.database_url("postgres").replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def provision(platform: Platform, fresh: bool = False) -> None:
+    """Create the namespace's five databases and every topic; `fresh` drops what was there first."""
+    connection = await asyncpg.connect(_admin_dsn(platform))
+    try:
+        existing = {r["datname"] for r in await connection.fetch("SELECT datname FROM pg_database")}
+        for service in SERVICES:
+            name = platform.database(service)
+            if fresh and name in existing:
+                await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                existing.discard(name)
+            if name not in existing:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    topics = [platform.namespace + topic for topic in ALL_TOPICS]
+    if fresh:
+        await delete_topics(platform.stack.kafka_bootstrap, topics)
+    await ensure_topics(platform.stack.kafka_bootstrap, topics)
+
+
+async def deprovision(platform: Platform) -> None:
+    connection = await asyncpg.connect(_admin_dsn(platform))
+    try:
+        for service in SERVICES:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{platform.database(service)}" WITH (FORCE)')
+    finally:
+        await connection.close()
+    await delete_topics(platform.stack.kafka_bootstrap, [platform.namespace + t for t in ALL_TOPICS])

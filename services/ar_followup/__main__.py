@@ -1,0 +1,3 @@
+from services.ar_followup.app import build
+
+build().run()

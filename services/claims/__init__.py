@@ -1,0 +1,1 @@
+"""Claims: coded encounters + coverage -> priced, scrubbed 837P claims, submitted to the clearinghouse."""

@@ -1,0 +1,3 @@
+from services.claims.app import build
+
+build().run()

@@ -1,0 +1,98 @@
+"""Claims' tables: its own copy of patients (from patient.registered), coded encounters waiting
+for their patient, claims, and submission batches (one 837 interchange each)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+INTERCHANGE_SEQUENCE = Sequence("interchange_control_number", start=1, maxvalue=999_999_999, cycle=True)
+
+
+def _timestamp(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), server_default=None if nullable else func.now(), nullable=nullable)
+
+
+class ClaimPatient(SQLModel, table=True):
+    __tablename__ = "claim_patient"
+
+    patient_id: UUID = Field(primary_key=True)
+    version: int
+    content: dict = Field(sa_column=Column(JSONB, nullable=False))  # PatientRegisteredV1
+
+
+class CodedEncounter(SQLModel, table=True):
+    __tablename__ = "coded_encounter"
+
+    encounter_id: str = Field(primary_key=True, max_length=64)
+    patient_id: UUID = Field(index=True)
+    status: str = Field(max_length=16, index=True)  # waiting (for the patient) | claimed | held
+    content: dict = Field(sa_column=Column(JSONB, nullable=False))  # EncounterCodedV1
+    correlation_id: str = Field(max_length=64)
+    received_at: datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+class Claim(SQLModel, table=True):
+    __tablename__ = "claim"
+
+    claim_id: UUID = Field(primary_key=True)
+    patient_control_number: str = Field(max_length=20, unique=True)
+    encounter_id: str = Field(max_length=64, unique=True)
+    patient_id: UUID = Field(index=True)
+    payer_id: str = Field(max_length=80)
+    payer_name: str = Field(max_length=60)
+    date_of_service: date
+    total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    # ready -> batched -> submitted; held claims wait in the work queue, never sent.
+    status: str = Field(max_length=16, index=True)
+    findings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    content: dict | None = Field(default=None, sa_column=Column(JSONB))  # x12.claim.Claim
+    correlation_id: str = Field(max_length=64)
+    batch_id: int | None = Field(default=None, index=True)
+    created_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    submitted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class SubmissionBatch(SQLModel, table=True):
+    __tablename__ = "submission_batch"
+
+    batch_id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    interchange_control_number: int = Field(unique=True)
+    file_name: str = Field(max_length=120)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    claim_count: int
+    status: str = Field(max_length=16, index=True)  # rendered -> delivered
+    created_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    delivered_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch")
+
+
+async def upsert_patient(session: AsyncSession, patient_id: UUID, version: int, content: dict) -> bool:
+    """Keep the newest version; an older one arriving late changes nothing. True if stored."""
+    table = ClaimPatient.__table__
+    statement = (
+        insert(table)
+        .values(patient_id=patient_id, version=version, content=content)
+        .on_conflict_do_update(
+            index_elements=["patient_id"],
+            set_={"version": version, "content": content},
+            where=table.c.version < version,
+        )
+        .returning(table.c.patient_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def next_interchange_control_number(session: AsyncSession) -> int:
+    return (await session.execute(select(INTERCHANGE_SEQUENCE.next_value()))).scalar_one()
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Claim.status, func.count()).group_by(Claim.status))
+    return {status: count for status, count in rows.all()}

@@ -1,0 +1,31 @@
+"""The practice's billing identity and its chargemaster, loaded from data files."""
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from x12.claim import BillingProvider, Receiver, Submitter
+from x12.types import Model
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+class Practice(Model):
+    billing_provider: BillingProvider
+    submitter: Submitter
+    receiver: Receiver
+    sender_id: str
+    receiver_id: str
+    usage: Literal["T", "P"] = "T"
+
+
+def load_practice(path: Path | None = None) -> Practice:
+    return Practice.model_validate(json.loads((path or DATA / "practice.json").read_text()))
+
+
+def load_chargemaster(path: Path | None = None) -> dict[str, Decimal]:
+    """code -> charge per unit. CPT code numbers and the practice's own prices only: no descriptions."""
+    with (path or DATA / "chargemaster.csv").open(newline="") as file:
+        return {row["code"].strip().upper(): Decimal(row["charge"]) for row in csv.DictReader(file)}

@@ -1,0 +1,3 @@
+from services.coding.app import build
+
+build().run()

@@ -1,0 +1,1 @@
+"""Payments: posts 835 remittances to the claims they pay; publishes payment.posted."""

@@ -1,0 +1,23 @@
+"""Where 835 files arrive (the clearinghouse drop) and where they go once handled: processed, or
+quarantined with a reason file beside them."""
+
+from pathlib import Path
+
+
+class EraInbox:
+    def __init__(self, root: Path) -> None:
+        self.incoming = root / "inbound" / "835"
+        self.processed = root / "processed" / "835"
+        self.quarantined = root / "quarantine" / "835"
+        for folder in (self.incoming, self.processed, self.quarantined):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def pending(self) -> list[Path]:
+        return sorted(p for p in self.incoming.glob("*.x12") if not p.name.startswith("."))
+
+    def done(self, path: Path) -> None:
+        path.replace(self.processed / path.name)
+
+    def quarantine(self, path: Path, reason: str) -> None:
+        (self.quarantined / f"{path.name}.reason.txt").write_text(reason + "\n")
+        path.replace(self.quarantined / path.name)

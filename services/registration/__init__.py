@@ -1,0 +1,1 @@
+"""Registration: patients and their coverages; publishes patient.registered."""

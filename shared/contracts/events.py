@@ -1,0 +1,258 @@
+"""Pydantic contracts of every event. Additive changes only within a version; a breaking change
+is a new model with a new version suffix. JSON Schemas are exported to shared/contracts/schemas."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+IcdCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=8)]
+ProcedureCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=5)]
+Modifier = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
+PlaceOfService = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+PayerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,80}$")]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- shared parts ---------------------------------------------------------------------------
+
+
+class Address(Contract):
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{4})?$")]
+
+
+class Person(Contract):
+    first_name: Text
+    last_name: Text
+    birth_date: date
+    sex: Literal["M", "F", "U"]
+    address: Address
+
+
+class Coverage(Contract):
+    rank: Literal["primary", "secondary", "tertiary"]
+    payer_id: PayerId
+    payer_name: Text
+    member_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,30}$")]
+    group_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,30}$")] | None = None
+    plan_name: Text | None = None
+    relationship: Literal["self", "spouse", "child", "other"] = "self"
+    subscriber: Person | None = None  # required when relationship is not "self"
+    effective_date: date
+    end_date: date | None = None
+
+
+class RenderingProvider(Contract):
+    npi: Npi
+    first_name: Text
+    last_name: Text
+
+
+# ---- registration ---------------------------------------------------------------------------
+
+
+class PatientRegisteredV1(Contract):
+    """A patient and their coverages as registration knows them. Carries PHI: internal topic."""
+
+    patient_id: UUID
+    version: int = Field(ge=1, description="Increases with every change of this patient.")
+    mrn: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,30}$")]
+    patient: Person
+    coverages: list[Coverage] = Field(min_length=1, max_length=3)
+    registered_at: datetime
+
+
+# ---- intake (documented contract for EHRs and other systems) --------------------------------
+
+
+class DocumentedDiagnosis(Contract):
+    code: IcdCode = Field(description="ICD-10-CM, with or without the dot, e.g. E11.9 or E119.")
+    description: str | None = Field(default=None, max_length=250)
+
+
+class DocumentedProcedure(Contract):
+    code: ProcedureCode = Field(description="CPT or HCPCS Level II code.")
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
+    units: int = Field(default=1, ge=1, le=999)
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+
+    @field_validator("diagnosis_pointers")
+    @classmethod
+    def _pointers_in_range(cls, pointers: list[int]) -> list[int]:
+        if any(not 1 <= p <= 12 for p in pointers):
+            raise ValueError("diagnosis pointers are 1-based positions, 1..12")
+        return pointers
+
+
+class EncounterDocumentedV1(Contract):
+    """What an EHR publishes when a visit is documented (inbound contract v1)."""
+
+    encounter_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+    patient_id: UUID
+    date_of_service: date
+    place_of_service: PlaceOfService = "11"
+    rendering_provider: RenderingProvider
+    billing_provider_npi: Npi | None = None
+    diagnoses: list[DocumentedDiagnosis] = Field(min_length=1, max_length=12)
+    procedures: list[DocumentedProcedure] = Field(min_length=1, max_length=50)
+    prior_authorization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,50}$")] | None = None
+    notes: str | None = Field(default=None, max_length=20000)
+
+
+# ---- coding ---------------------------------------------------------------------------------
+
+
+class CodedServiceLine(Contract):
+    line_number: int = Field(ge=1, le=50)
+    procedure_code: ProcedureCode
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
+    units: int = Field(ge=1, le=999)
+    diagnosis_pointers: list[int] = Field(min_length=1, max_length=4)
+
+
+class EncounterCodedV1(Contract):
+    encounter_id: str
+    patient_id: UUID
+    date_of_service: date
+    place_of_service: PlaceOfService
+    rendering_provider: RenderingProvider
+    billing_provider_npi: Npi | None = None
+    diagnoses: list[IcdCode] = Field(min_length=1, max_length=12, description="ICD-10-CM without dots, principal first.")
+    service_lines: list[CodedServiceLine] = Field(min_length=1, max_length=50)
+    prior_authorization: str | None = None
+    coded_by: str = Field(description="'auto' or the coder's user id.")
+    coded_at: datetime
+
+
+class Finding(Contract):
+    field: str = Field(description="Path of the offending field, e.g. diagnoses[1].code.")
+    code: str = Field(description="Stable machine-readable reason, e.g. icd.not_billable.")
+    message: str
+
+
+class EncounterRejectedV1(Contract):
+    encounter_id: str
+    patient_id: UUID | None = None
+    stage: Literal["coding"] = "coding"
+    findings: list[Finding] = Field(min_length=1)
+    rejected_at: datetime
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+
+class SubmittedLine(Contract):
+    line_number: int
+    procedure_code: ProcedureCode
+    modifiers: list[Modifier] = Field(default_factory=list)
+    units: int
+    charge: Money
+
+
+class ClaimSubmittedV1(Contract):
+    claim_id: UUID
+    patient_control_number: str = Field(max_length=20, description="CLM01; the 835 echoes it in CLP01.")
+    encounter_id: str
+    patient_id: UUID
+    payer_id: PayerId
+    payer_name: str
+    date_of_service: date
+    total_charge: Money
+    lines: list[SubmittedLine] = Field(min_length=1)
+    interchange_control_number: int
+    file_name: str
+    submitted_at: datetime
+
+
+# ---- payments (the analysts' contract: no direct patient identifiers) -----------------------
+
+GroupCode = Literal["CO", "PR", "OA", "PI", "CR"]
+
+
+class Adjustment(Contract):
+    group_code: GroupCode
+    reason_code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,5}$")]
+    amount: Money
+
+
+class PostedLine(Contract):
+    line_number: int | None = Field(description="Our claim line; None when the payer's line did not match one.")
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    charge: Money
+    paid: Money
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+
+
+class AmountsByCategory(Contract):
+    charge: Money
+    paid: Money
+    contractual: Money = Field(description="CO adjustments: written off under contract or denial.")
+    deductible: Money = Field(description="PR-1")
+    coinsurance: Money = Field(description="PR-2")
+    copay: Money = Field(description="PR-3")
+    other_patient_responsibility: Money = Field(description="PR with any other reason")
+    other_adjustments: Money = Field(description="OA, PI and CR adjustments")
+
+
+class PaymentPostedV1(Contract):
+    """One posting of a payer's claim payment. Analysts' contract: keep it free of identifiers."""
+
+    posting_id: UUID
+    claim_id: UUID
+    payer_id: str
+    payer_name: str
+    claim_status_code: str = Field(description="CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 22 reversal ...")
+    denied: bool
+    payer_claim_control_number: str | None = None
+    payment_method: str = Field(description="BPR04: CHK, ACH, NON ...")
+    check_or_eft_number: str = Field(description="TRN02")
+    payment_date: date | None = None
+    date_of_service: date | None = None
+    amounts: AmountsByCategory
+    claim_adjustments: list[Adjustment] = Field(default_factory=list)
+    lines: list[PostedLine] = Field(default_factory=list)
+    carc_codes: list[str] = Field(default_factory=list, description="Every CARC on the claim and its lines.")
+    rarc_codes: list[str] = Field(default_factory=list)
+    posted_at: datetime
+
+
+EVENT_MODELS: dict[str, type[Contract]] = {
+    "patient.registered.v1": PatientRegisteredV1,
+    "encounter.documented.v1": EncounterDocumentedV1,
+    "encounter.coded.v1": EncounterCodedV1,
+    "encounter.rejected.v1": EncounterRejectedV1,
+    "claim.submitted.v1": ClaimSubmittedV1,
+    "payment.posted.v1": PaymentPostedV1,
+}
+EVENT_NAMESPACE = "org.openrcm"
+
+
+def event_type(name: str) -> str:
+    """'claim.submitted.v1' -> 'org.openrcm.claim.submitted.v1'"""
+    return f"{EVENT_NAMESPACE}.{name}"
+
+
+def name_of(model: type[Contract]) -> str:
+    for name, candidate in EVENT_MODELS.items():
+        if candidate is model:
+            return name
+    raise KeyError(model.__name__)
+
+
+def normalize_icd(code: str) -> str:
+    return re.sub(r"[.\s]", "", code).upper()

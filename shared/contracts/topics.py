@@ -1,0 +1,26 @@
+"""Every topic of the platform. Keys are the aggregate id named beside each topic."""
+
+ENCOUNTER_DOCUMENTED = "encounter.documented"  # inbound from EHRs; key: encounter id
+PATIENT_REGISTERED = "patient.registered"  # key: patient id
+ENCOUNTER_CODED = "encounter.coded"  # key: encounter id
+ENCOUNTER_REJECTED = "encounter.rejected"  # coding refused the encounter; key: encounter id
+CLAIM_SUBMITTED = "claim.submitted"  # key: claim id
+PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
+
+DEAD_LETTER_SUFFIX = ".dlt"
+
+EVENT_TOPICS = (
+    ENCOUNTER_DOCUMENTED,
+    PATIENT_REGISTERED,
+    ENCOUNTER_CODED,
+    ENCOUNTER_REJECTED,
+    CLAIM_SUBMITTED,
+    PAYMENT_POSTED,
+)
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+ALL_TOPICS = EVENT_TOPICS + tuple(dead_letter_topic(t) for t in EVENT_TOPICS)

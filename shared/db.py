@@ -1,0 +1,18 @@
+"""Database wiring shared by every service: one async engine per process, sessions that expire
+nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """SQLAlchemy URL -> libpq-style DSN for a raw asyncpg connection."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -1,0 +1,35 @@
+"""The inbox: a redelivered event is recognised by (consumer, event id) and skipped, inside the
+same transaction as the business write, so processing happens exactly once."""
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Column, DateTime, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class InboxMessage(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=120)
+    event_id: UUID = Field(primary_key=True)
+    received_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
+
+
+async def claim_new(session: AsyncSession, consumer: str, event_ids: list[UUID]) -> set[UUID]:
+    """Record the ids; return those never seen before by this consumer."""
+    if not event_ids:
+        return set()
+    table = InboxMessage.__table__
+    statement = (
+        insert(table)
+        .values([{"consumer": consumer, "event_id": event_id} for event_id in event_ids])
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    result = await session.execute(statement)
+    return set(result.scalars().all())

@@ -1,0 +1,50 @@
+"""Structured JSON logs. Patient data never reaches a log line: fields with PHI-like names are
+dropped by a filter, so a careless `extra={...}` cannot leak them."""
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+PHI_FIELDS = frozenset(
+    {
+        "first_name", "last_name", "name", "patient_name", "birth_date", "dob", "date_of_birth",
+        "address", "line1", "line2", "city", "postal_code", "phone", "email", "member_id",
+        "subscriber", "ssn", "mrn", "payload", "body", "data",
+    }
+)
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key in _STANDARD or key.startswith("_"):
+                continue
+            entry[key] = "[redacted]" if key.lower() in PHI_FIELDS else value
+        if record.exc_info:
+            # The exception type and where it happened; its message may quote input data.
+            exc_type = record.exc_info[0]
+            entry["exc_type"] = exc_type.__name__ if exc_type else None
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "uvicorn.access", "alembic"):
+        logging.getLogger(noisy).setLevel("WARNING")

@@ -1,0 +1,168 @@
+"""The runtime every service is made of: settings, database, Kafka broker and producer, outbox
+relay, background loops, and an HTTP app with health, readiness and metrics. A service declares
+its subscriptions, API router and loops; this module does the wiring and the orderly shutdown."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Response
+from faststream.kafka import KafkaBroker
+from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from shared import migrations
+from shared.consumer import Handler, Subscription, subscribe
+from shared.db import asyncpg_dsn, make_engine, make_sessions
+from shared.kafka import make_producer
+from shared.logging import configure_logging
+from shared.outbox import OutboxRelay
+from shared.security import require_api_key
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+Loop = Callable[["Service"], Awaitable[None]]
+
+
+def _broker_security(settings: ServiceSettings):
+    mechanism = (settings.kafka_sasl_mechanism or "").upper()
+    if not mechanism:
+        return None
+    kind = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[mechanism]
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    use_ssl = settings.kafka_security_protocol.upper() == "SASL_SSL"
+    return kind(username=settings.kafka_sasl_username or "", password=password, use_ssl=use_ssl)
+
+
+class Service:
+    def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
+        self.name, self.settings, self.migrations_dir = name, settings, migrations_dir
+        self.database_url = settings.database_url.get_secret_value()
+        self.engine = make_engine(self.database_url)
+        self.sessions = make_sessions(self.engine)
+        self.producer = make_producer(settings)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=name,
+            security=_broker_security(settings),
+            graceful_timeout=30.0,
+            logger=logging.getLogger(f"{name}.broker"),
+            log_level=logging.DEBUG,
+        )
+        self.relay = OutboxRelay(
+            service=name,
+            engine=self.engine,
+            dsn=asyncpg_dsn(self.database_url),
+            producer=self.producer,
+            topic_prefix=settings.topic_prefix,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.loops: list[Loop] = []
+        self.routers: list[APIRouter] = []
+
+    # -- declaration ------------------------------------------------------------------------
+    def consumes(self, topic: str, contract: type, consumer: str | None = None):
+        """Decorator: `@service.consumes(topics.ENCOUNTER_CODED, EncounterCodedV1)`."""
+
+        def register(handler: Handler) -> Handler:
+            subscription = Subscription(topic, consumer or f"{self.name}.{topic}", contract, handler)
+            subscribe(self.broker, subscription, self.settings, self.sessions, self.producer)
+            return handler
+
+        return register
+
+    def loop(self, body: Loop) -> Loop:
+        """Decorator for a background loop; it is restarted after a crash, cancelled at stop."""
+        self.loops.append(body)
+        return body
+
+    def api(self, router: APIRouter) -> None:
+        self.routers.append(router)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def _supervise(self, body: Loop) -> None:
+        while True:
+            try:
+                await body(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop crashed; restarting", extra={"loop": body.__name__})
+                await asyncio.sleep(1.0)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        if self.settings.migrate_on_start:
+            await asyncio.to_thread(migrations.upgrade, self.migrations_dir, self.database_url)
+        await self.producer.start()
+        await self.broker.start()
+        tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]
+        log.info("service started", extra={"http_port": self.settings.http_port})
+        try:
+            yield
+        finally:
+            await self.broker.stop()  # waits for in-flight batches (graceful_timeout)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.producer.stop()
+            await self.engine.dispose()
+            log.info("service stopped")
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"database": False, "kafka": False}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            pass
+        try:
+            checks["kafka"] = bool(await self.broker.ping(timeout=3.0))
+        except Exception:
+            pass
+        return checks
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title=f"OpenRCM {self.name}", lifespan=self.lifespan)
+        app.state.settings = self.settings
+        app.state.service = self
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz(response: Response) -> dict[str, bool]:
+            checks = await self.ready()
+            if not all(checks.values()):
+                response.status_code = 503
+            return checks
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics_endpoint() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        for router in self.routers:
+            app.include_router(router, dependencies=[Depends(require_api_key)])
+        return app
+
+    def run(self) -> None:
+        configure_logging(self.name, self.settings.log_level)
+        if not self.settings.api_key.get_secret_value():
+            log.warning("RCM_API_KEY is not set: every API call will be refused")
+        uvicorn.run(
+            self.app(),
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=35,
+        )

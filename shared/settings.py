@@ -1,0 +1,42 @@
+"""Settings from the environment (prefix RCM_). Secrets are SecretStr and never logged."""
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RCM_", extra="ignore")
+
+    service_name: str = "rcm"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    # Kafka security (SASL/TLS) is configured per deployment; plaintext is the local default.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # Test runs isolate themselves with a prefix on every topic name and consumer group.
+    topic_prefix: str = ""
+    database_url: SecretStr = SecretStr("postgresql+asyncpg://rcm:rcm-local-dev@127.0.0.1:15432/rcm")
+    migrate_on_start: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8100
+    # Every HTTP API but health and metrics requires this key (X-API-Key or Bearer).
+    api_key: SecretStr = SecretStr("")
+    clearinghouse_dir: Path = Path(".run/clearinghouse")
+    log_level: str = "INFO"
+
+    # Consumer tuning: batches make one transaction and one offset commit serve many events.
+    consume_max_records: int = 500
+    consume_batch_timeout_ms: int = 20
+    retry_attempts: int = 4
+    retry_backoff_seconds: float = 1.0
+    outbox_batch_size: int = 1000
+    outbox_poll_seconds: float = 0.05
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, consumer: str) -> str:
+        return f"{self.topic_prefix}{consumer}"
