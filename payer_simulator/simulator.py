@@ -91,13 +91,13 @@ class Simulator:
 
     def handle(self, path: Path) -> None:
         """Answer one 837 file; whatever goes wrong, the file leaves outbound and the loop goes on."""
-        text = ""
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
-            self._answer(path, text)
-        except X12Error as exc:
-            self._reject(path, text, exc)
-        except Exception as exc:  # a bug here must not stop the payer: park the file and say so
+            try:
+                self._answer(path, text)
+            except X12Error as exc:
+                self._reject(path, text, exc)
+        except Exception as exc:  # a bug or a disk error must not stop the payer: park the file and say so
             log.error("file=%s status=internal-error error=%s", path.name, type(exc).__name__)
             with contextlib.suppress(OSError):
                 write_atomically(self.folders.rejected / f"{path.name}.reason.txt", f"internal error: {type(exc).__name__}\n")

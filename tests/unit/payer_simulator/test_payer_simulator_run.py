@@ -136,3 +136,23 @@ def test_sigterm_stops_the_polling_loop(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_bug_while_answering_parks_the_file_and_the_loop_goes_on(tmp_path, monkeypatch):
+    import threading
+
+    from payer_simulator import simulator
+
+    def broken_remit(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(simulator, "remit", broken_remit)
+    sim = simulator.Simulator(tmp_path, load_contracts())
+    for name in ("one.x12", "two.x12"):
+        (tmp_path / "outbound" / name).write_text(render_837p(sample_interchange(1)))
+
+    sim.run(threading.Event(), poll=0, once=True)
+
+    assert sorted(p.name for p in (tmp_path / "rejected").iterdir()) == [
+        "one.x12", "one.x12.reason.txt", "two.x12", "two.x12.reason.txt"]
+    assert (tmp_path / "rejected" / "one.x12.reason.txt").read_text() == "internal error: RuntimeError\n"
