@@ -39,7 +39,10 @@ def remit(
     first_control_number: int,
     now: datetime,
 ) -> Remittances:
-    """Pay every claim of the interchange (all its payers must be in `contracts`)."""
+    """Pay every claim of the interchange (all its payers must be in `contracts`).
+
+    `deductibles` holds what each member has met so far; members missing from it start at zero.
+    """
     deductibles = dict(deductibles)
     # payer id -> billing provider NPI -> claim payments, in file order
     payments: dict[str, dict[str, list[ClaimPayment]]] = {}
@@ -49,7 +52,9 @@ def remit(
         payees[bp.npi] = Payee(name=bp.organization_name, npi=bp.npi, tax_id=bp.tax_id)
         for claim in batch.claims:
             key = accumulator_key(claim)
-            result = adjudicate(claim, contracts[claim.payer.id], deductibles[key], _claim_number(interchange, claim))
+            result = adjudicate(
+                claim, contracts[claim.payer.id], deductibles.get(key, Decimal(0)), _claim_number(interchange, claim)
+            )
             deductibles[key] = result.deductible_met
             payments.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(result.payment)
     texts = {}
