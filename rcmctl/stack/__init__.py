@@ -134,7 +134,7 @@ def _external_up() -> StackInfo:
     if "{db}" not in template:
         raise StackError("RCM_DATABASE_URL_TEMPLATE must contain {db}, e.g. postgresql+asyncpg://u:p@host:5432/{db}")
     try:
-        asyncio.run(kafka.wait_ready(bootstrap, pid=None, log=Path("(external broker)"), timeout=15))
+        asyncio.run(kafka.wait_ready(bootstrap, timeout=15))
     except Exception as err:
         raise StackError(f"external Kafka at {bootstrap} does not answer: {err}") from err
     for db in postgres.DATABASES:

@@ -59,7 +59,7 @@ def _start_kafka(DockerContainer) -> str:
     container.with_env("KAFKA_HEAP_OPTS", " ".join(kafka.HEAP))
     _running.append(container.start())
     bootstrap = f"localhost:{host_port}"
-    asyncio.run(kafka.wait_ready(bootstrap, pid=None, log="(docker logs of the kafka container)", timeout=120))
+    asyncio.run(kafka.wait_ready(bootstrap, timeout=120))
     return bootstrap
 
 

@@ -177,7 +177,7 @@ def start(paths: KafkaPaths) -> bool:
     port, controller_port = ports()
     for p in (port, controller_port):
         if procs.port_in_use(p):
-            raise RuntimeError(f"Kafka cannot start: 127.0.0.1:{p} is taken by another process (set RCM_KAFKA_PORT)")
+            raise RuntimeError(f"127.0.0.1:{p} is taken by another process (set RCM_KAFKA_PORT)")
     pid = procs.spawn_detached(java_cmd(paths, "kafka.Kafka", str(paths.config)), paths.log, paths.pid_file)
     try:
         asyncio.run(wait_ready(bootstrap(), pid, paths.log))
@@ -188,21 +188,23 @@ def start(paths: KafkaPaths) -> bool:
     return True
 
 
-async def wait_ready(bootstrap_servers: str, pid: int | None, log: Path | str, timeout: float = READY_TIMEOUT_S) -> None:
+async def wait_ready(bootstrap_servers: str, pid: int | None = None, log: Path | None = None,
+                     timeout: float = READY_TIMEOUT_S) -> None:
     """Polls with a metadata request until the broker answers; fails early if the JVM died."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last_error: Exception | None = None
     while loop.time() < deadline:
         if pid is not None and not procs.alive(pid):
-            raise RuntimeError(f"Kafka exited during startup; see {log}")
+            raise RuntimeError(f"Kafka exited during startup; see {log}:\n{procs.tail(log)}")
         try:
             await ping(bootstrap_servers)
             return
         except Exception as err:  # not up yet: connection refused, no controller yet, ...
             last_error = err
             await asyncio.sleep(0.5)
-    raise TimeoutError(f"Kafka at {bootstrap_servers} not ready after {timeout:.0f}s ({last_error!r}); see {log}")
+    where = f"; see {log}" if log else ""
+    raise TimeoutError(f"Kafka at {bootstrap_servers} not ready after {timeout:.0f}s ({last_error!r}){where}")
 
 
 @contextmanager

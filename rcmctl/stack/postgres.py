@@ -15,6 +15,7 @@ import importlib.util
 import os
 import pwd
 import secrets
+import time
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,15 +169,16 @@ def start(paths: PgPaths) -> bool:
         init(paths)
         configure(paths)
         if procs.port_in_use(port()):
-            raise RuntimeError(f"PostgreSQL cannot start: 127.0.0.1:{port()} is taken by another process (set RCM_PG_PORT)")
+            raise RuntimeError(f"127.0.0.1:{port()} is taken by another process (set RCM_PG_PORT)")
         paths.log.parent.mkdir(parents=True, exist_ok=True)
-        paths.log.touch()
+        with paths.log.open("a") as log:  # procs.tail shows only what follows the last marker
+            log.write(f"{procs.START_MARKER} {time.strftime('%Y-%m-%d %H:%M:%S')}: pg_ctl start\n")
         _give_to_server_user(paths.log)
         try:
             _pg("pg_ctl", "start", "-D", str(paths.data), "-l", str(paths.log), "-w", "-t", "60",
                 what="pg_ctl start", timeout=90)  # fmt: skip
         except RuntimeError as err:
-            raise RuntimeError(f"{err}\nsee {paths.log}") from None
+            raise RuntimeError(f"{err}\nsee {paths.log}:\n{procs.tail(paths.log)}") from None
         started = True
     asyncio.run(ensure_databases(paths))
     return started

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psutil
 
+START_MARKER = "=== rcm stack: starting"  # written to a daemon's log before each start
+
 
 def run(cmd: list[str], what: str, timeout: float = 900, **kwargs) -> str:
     """Runs a command to completion; on failure raises with its output so the cause is visible.
@@ -41,6 +43,8 @@ def spawn_detached(cmd: list[str], log: Path, pid_file: Path, cwd: Path | None =
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
+        out.write(f"{START_MARKER} {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(cmd)}\n".encode())
+        out.flush()
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
         )
@@ -100,3 +104,12 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def tail(log: Path | str, lines: int = 8) -> str:
+    """The last lines of a log file since the last start, without Java stack frames (they bury the cause)."""
+    try:
+        text = Path(log).read_text(errors="replace").split(START_MARKER)[-1].splitlines()[1:]
+    except OSError:
+        return ""
+    return "\n".join([line for line in text if line.strip() and not line[0].isspace()][-lines:])
