@@ -21,7 +21,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rcmctl.stack import kafka, postgres
+from rcmctl.stack import kafka, postgres, procs
 
 MODES = ("local", "external", "testcontainers")
 DEFAULT_RUN_DIR = Path(__file__).resolve().parents[2] / ".run"  # the project root's .run/ (gitignored)
@@ -59,7 +59,8 @@ def up(run_dir: Path | None = None) -> StackInfo:
     run_dir.mkdir(parents=True, exist_ok=True)
     match mode():
         case "local":
-            info = _local_up(run_dir)
+            with procs.exclusive(run_dir / "stack.lock"):
+                info = _local_up(run_dir)
         case "external":
             info = _external_up()
         case "testcontainers":
@@ -89,9 +90,9 @@ def down(run_dir: Path | None = None) -> None:
     run_dir = Path(run_dir or run_dir_from_env()).resolve()
     match mode():
         case "local":
-            # Kafka first: it may still be flushing while clients (services) still hold DB sessions.
-            kafka.stop(kafka.KafkaPaths.of(run_dir))
-            postgres.stop(postgres.PgPaths.of(run_dir))
+            with procs.exclusive(run_dir / "stack.lock"):
+                kafka.stop(kafka.KafkaPaths.of(run_dir))
+                postgres.stop(postgres.PgPaths.of(run_dir))
         case "testcontainers":
             from rcmctl.stack import containers
 
@@ -134,12 +135,12 @@ def _external_up() -> StackInfo:
     if "{db}" not in template:
         raise StackError("RCM_DATABASE_URL_TEMPLATE must contain {db}, e.g. postgresql+asyncpg://u:p@host:5432/{db}")
     try:
-        asyncio.run(kafka.wait_ready(bootstrap, timeout=15))
+        procs.run_async(kafka.wait_ready(bootstrap, timeout=15))
     except Exception as err:
         raise StackError(f"external Kafka at {bootstrap} does not answer: {err}") from err
     for db in postgres.DATABASES:
         try:
-            asyncio.run(postgres.ping(template, db))
+            procs.run_async(postgres.ping(template, db))
         except Exception as err:
             raise StackError(f"external PostgreSQL database {db!r} does not answer: {err!r}") from err
     return StackInfo(mode="external", kafka_bootstrap=bootstrap, database_url_template=template)
@@ -166,7 +167,7 @@ def _write_info(run_dir: Path, info: StackInfo) -> None:
 
 def _answers(probe) -> bool:
     try:
-        asyncio.run(asyncio.wait_for(probe, timeout=10))
+        procs.run_async(asyncio.wait_for(probe, timeout=10))
         return True
     except Exception:
         return False

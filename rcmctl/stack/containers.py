@@ -6,10 +6,9 @@ sense inside a longer-lived process such as a pytest session.
 """
 from __future__ import annotations
 
-import asyncio
 import socket
 
-from rcmctl.stack import kafka, postgres
+from rcmctl.stack import kafka, postgres, procs
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 POSTGRES_IMAGE = "postgres:18"
@@ -59,7 +58,7 @@ def _start_kafka(DockerContainer) -> str:
     container.with_env("KAFKA_HEAP_OPTS", " ".join(kafka.HEAP))
     _running.append(container.start())
     bootstrap = f"localhost:{host_port}"
-    asyncio.run(kafka.wait_ready(bootstrap, timeout=120))
+    procs.run_async(kafka.wait_ready(bootstrap, timeout=120))
     return bootstrap
 
 
@@ -70,7 +69,7 @@ def _start_postgres(PostgresContainer) -> str:
     _running.append(pg.start())
     host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
     template = pg.get_connection_url(driver="asyncpg").rsplit("/", 1)[0] + "/{db}"
-    asyncio.run(_create_databases(host, port))
+    procs.run_async(_create_databases(host, port))
     return template
 
 

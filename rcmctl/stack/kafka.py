@@ -180,7 +180,7 @@ def start(paths: KafkaPaths) -> bool:
             raise RuntimeError(f"127.0.0.1:{p} is taken by another process (set RCM_KAFKA_PORT)")
     pid = procs.spawn_detached(java_cmd(paths, "kafka.Kafka", str(paths.config)), paths.log, paths.pid_file)
     try:
-        asyncio.run(wait_ready(bootstrap(), pid, paths.log))
+        procs.run_async(wait_ready(bootstrap(), pid, paths.log))
     except BaseException:
         procs.terminate(pid, STOP_GRACE_S)
         paths.pid_file.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ postgres/ folder and the log file.
 """
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import pwd
@@ -180,7 +179,7 @@ def start(paths: PgPaths) -> bool:
         except RuntimeError as err:
             raise RuntimeError(f"{err}\nsee {paths.log}:\n{procs.tail(paths.log)}") from None
         started = True
-    asyncio.run(ensure_databases(paths))
+    procs.run_async(ensure_databases(paths))
     return started
 
 

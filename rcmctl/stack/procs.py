@@ -1,12 +1,16 @@
 """Small, careful process helpers: run-to-completion, detached daemons, pid files, stopping."""
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -113,3 +117,25 @@ def tail(log: Path | str, lines: int = 8) -> str:
     except OSError:
         return ""
     return "\n".join([line for line in text if line.strip() and not line[0].isspace()][-lines:])
+
+
+def run_async(coro):
+    """asyncio.run that also works when the caller already runs an event loop (async tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@contextmanager
+def exclusive(lock_file: Path):
+    """An inter-process lock (flock): two `up`s at once must not both start a broker."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
