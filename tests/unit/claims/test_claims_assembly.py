@@ -1,0 +1,159 @@
+"""Claim assembly from a coded encounter, the patient's coverage and the practice's chargemaster."""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from services.claims.domain.assembly import assemble, claim_id_for, patient_control_number
+from services.claims.domain.practice import load_chargemaster, load_practice
+from services.claims.submission import interchange_for
+from shared.contracts.events import EncounterCodedV1, PatientRegisteredV1
+from x12.validate import validate_x12
+from x12.x837p import parse_837p, render_837p
+
+D = Decimal
+DOS = date(2026, 3, 2)
+CHARGEMASTER = load_chargemaster()
+PATIENT_ID = uuid.UUID("3f2c9a60-51d7-4c1e-8a0b-6d2e4f1a9b88")
+
+
+def patient(*, coverage: dict | None = None, **person) -> PatientRegisteredV1:
+    cover = {"rank": "primary", "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN", "member_id": "SIM482915736",
+             "group_number": "GRP0007", "relationship": "self", "effective_date": "2024-01-01"} | (coverage or {})
+    return PatientRegisteredV1.model_validate({
+        "patient_id": str(PATIENT_ID), "version": 1, "mrn": "MRN0070000001",
+        "patient": {"first_name": "Maria", "last_name": "Alvarez", "birth_date": "1961-07-14", "sex": "F",
+                    "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL",
+                                "postal_code": "62704"}} | person,
+        "coverages": [cover],
+        "registered_at": "2026-01-02T09:00:00Z",
+    })
+
+
+def coded(lines=(("99214", ["25"], 1, [1]), ("20610", ["RT"], 1, [1]), ("J3301", [], 10, [1])),
+          diagnoses=("M1711",), encounter_id="ENC-11-0000042", **changes) -> EncounterCodedV1:
+    return EncounterCodedV1.model_validate({
+        "encounter_id": encounter_id, "patient_id": str(PATIENT_ID), "date_of_service": DOS.isoformat(),
+        "place_of_service": "11",
+        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+        "diagnoses": list(diagnoses),
+        "service_lines": [{"line_number": n, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
+                          for n, (c, m, u, p) in enumerate(lines, start=1)],
+        "coded_by": "auto", "coded_at": "2026-03-02T15:00:00Z",
+    } | changes)
+
+
+def hold_codes(assembly) -> list[str]:
+    assert assembly.claim is None, "a held claim must not be built"
+    return [f.code for f in assembly.findings]
+
+
+def test_chargemaster_loads_prices_as_decimals():
+    assert CHARGEMASTER["99213"] == D("125.00") and CHARGEMASTER["J3301"] == D("18.00")
+    assert all(isinstance(v, Decimal) and v > 0 for v in CHARGEMASTER.values())
+
+
+def test_prices_are_unit_charge_times_units_and_total_is_their_sum():
+    result = assemble(coded(), patient(), CHARGEMASTER)
+    assert result.findings == [] and result.claim is not None
+    claim = result.claim
+    charges = {line.procedure_code: line.charge for line in claim.lines}
+    assert charges == {"99214": D("180.00"), "20610": D("150.00"), "J3301": D("180.00")}  # J3301: 18.00 x 10
+    assert claim.total_charge == D("510.00")
+    assert [line.units for line in claim.lines] == [D(1), D(1), D(10)]
+    assert [line.line_number for line in claim.lines] == [1, 2, 3]
+    assert [line.control_number for line in claim.lines] == ["1", "2", "3"]
+    assert [line.modifiers for line in claim.lines] == [("25",), ("RT",), ()]
+    assert all(line.service_date == DOS and line.place_of_service == "11" for line in claim.lines)
+    assert result.payer_name == "SIM BLUE PLAN"
+
+
+def test_claim_carries_the_patient_coverage_and_codes():
+    claim = assemble(coded(diagnoses=("M1711", "I10")), patient(), CHARGEMASTER).claim
+    assert claim.subscriber.member_id == "SIM482915736" and claim.subscriber.last_name.upper() == "ALVAREZ"
+    assert claim.subscriber.address.zip == "62704" and claim.subscriber.group_number == "GRP0007"
+    assert claim.payer.id == "SIMBC" and claim.payer.name == "SIM BLUE PLAN"
+    assert claim.diagnoses == ("M1711", "I10")
+    assert claim.rendering_provider.npi == "1093817462"
+    assert claim.frequency_code == "1"
+
+
+def test_claim_id_is_deterministic_per_encounter():
+    assert claim_id_for("ENC-1") == claim_id_for("ENC-1")
+    assert claim_id_for("ENC-1") != claim_id_for("ENC-2")
+    first = assemble(coded(), patient(), CHARGEMASTER).claim
+    again = assemble(coded(), patient(), CHARGEMASTER).claim
+    assert first == again
+    assert first.patient_control_number == patient_control_number(claim_id_for("ENC-11-0000042"))
+
+
+@pytest.mark.parametrize("encounter_id", ["ENC-1", "x" * 64, "A.b:c-d_e"])
+def test_patient_control_number_fits_clm01(encounter_id):
+    pcn = patient_control_number(claim_id_for(encounter_id))
+    assert 1 <= len(pcn) <= 20 and pcn.isalnum()
+
+
+def test_distinct_encounters_get_distinct_control_numbers():
+    numbers = {patient_control_number(claim_id_for(f"ENC-{n}")) for n in range(2000)}
+    assert len(numbers) == 2000
+
+
+@pytest.mark.parametrize("coverage", [
+    {"effective_date": "2026-03-03"},                            # starts the day after the visit
+    {"effective_date": "2024-01-01", "end_date": "2026-03-01"},  # ended the day before
+    {"rank": "secondary"},                                       # only a secondary
+])
+def test_no_active_primary_coverage_is_a_hold(coverage):
+    assert hold_codes(assemble(coded(), patient(coverage=coverage), CHARGEMASTER)) == ["coverage.inactive"]
+
+
+def test_coverage_boundaries_are_inclusive():
+    covered = patient(coverage={"effective_date": DOS.isoformat(), "end_date": DOS.isoformat()})
+    assert assemble(coded(), covered, CHARGEMASTER).claim is not None
+
+
+def test_dependent_patient_is_a_hold():
+    subscriber = {"first_name": "Carlos", "last_name": "Alvarez", "birth_date": "1959-02-01", "sex": "M",
+                  "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"}}
+    spouse = patient(coverage={"relationship": "spouse", "subscriber": subscriber})
+    assert hold_codes(assemble(coded(), spouse, CHARGEMASTER)) == ["subscriber.dependent"]
+
+
+def test_unpriced_code_is_a_hold_naming_the_line():
+    result = assemble(coded(lines=(("99213", [], 1, [1]), ("99499", [], 1, [1]))), patient(), CHARGEMASTER)
+    assert hold_codes(result) == ["price.missing"]
+    assert result.findings[0].field == "service_lines[1].procedure_code"
+
+
+@pytest.mark.parametrize("person", [{"last_name": "O*Brien"}, {"first_name": "Mar~ia"},
+                                    {"address": {"line1": "12 Oak St~NM1*IL", "city": "Peoria", "state": "IL",
+                                                 "postal_code": "61602"}}])
+def test_separator_characters_are_a_hold_not_an_exception(person):
+    result = assemble(coded(), patient(**person), CHARGEMASTER)
+    assert hold_codes(result) == ["x12.invalid"]
+    message = result.findings[0].message
+    assert "Brien" not in message and "Mar~ia" not in message and "NM1" not in message
+
+
+def test_a_built_claim_renders_to_a_valid_837p():
+    claims = [
+        assemble(coded(), patient(), CHARGEMASTER).claim,
+        assemble(coded(lines=(("99213", [], 1, [1, 2]),), diagnoses=("I10", "E785"), encounter_id="ENC-11-0000043"),
+                 patient(), CHARGEMASTER).claim,
+    ]
+    interchange = interchange_for(load_practice(), 17, claims, datetime(2026, 3, 2, 16, 45, 31, tzinfo=UTC))
+    text = render_837p(interchange)
+    assert validate_x12(text) == []
+    assert parse_837p(text).claims == tuple(claims)
+
+
+@pytest.mark.parametrize("name", ["Núñez", "Øster", "李"])
+def test_non_ascii_names_never_raise_and_never_reach_the_837(name):
+    result = assemble(coded(), patient(last_name=name), CHARGEMASTER)
+    if result.claim is None:
+        assert hold_codes(result) == ["x12.invalid"]
+        return
+    interchange = interchange_for(load_practice(), 18, [result.claim], datetime(2026, 3, 2, 16, 45, tzinfo=UTC))
+    assert render_837p(interchange).isascii()
