@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import inbox, metrics
 from shared.contracts.events import Contract
@@ -44,7 +44,7 @@ class Rejected(Exception):
     """A handler's verdict that this event can never be processed: dead-letter it with the reason."""
 
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -177,7 +177,7 @@ class BatchProcessor(Generic[T]):
 def _sanitized(record: ConsumerRecord) -> ConsumerRecord:
     """FastStream decodes headers as UTF-8 before the handler runs; hostile bytes would crash the
     subscriber in a loop. Hand it printable headers; our own decoding sees the originals."""
-    safe = [(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers]
+    safe = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
     return dataclasses.replace(record, headers=safe)
 
 

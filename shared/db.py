@@ -1,8 +1,7 @@
 """Database wiring shared by every service: one async engine per process, sessions that expire
 nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:

@@ -58,8 +58,11 @@ class Event(Generic[T]):
 def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None, expected: type[T]) -> Event[T]:
     """Validate a record against the contract it must carry. Raises EnvelopeError with a reason
     short enough for a dead-letter header and free of the payload's content."""
+    attributes = [(k, v) for k, v in headers if k.startswith("ce_") or k == "content-type"]
+    if any(v is None for _, v in attributes):
+        raise EnvelopeError("a CloudEvents header has no value")
     try:
-        attrs = {k: v.decode("utf-8") for k, v in headers if k.startswith("ce_") or k == "content-type"}
+        attrs = {k: v.decode("utf-8") for k, v in attributes}
     except UnicodeDecodeError as exc:
         raise EnvelopeError("headers are not UTF-8") from exc
     expected_type = event_type(name_of(expected))

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import Column, DateTime, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class InboxMessage(SQLModel, table=True):

@@ -10,10 +10,19 @@ PHI_FIELDS = frozenset(
     {
         "first_name", "last_name", "name", "patient_name", "birth_date", "dob", "date_of_birth",
         "address", "line1", "line2", "city", "postal_code", "phone", "email", "member_id",
-        "subscriber", "ssn", "mrn", "payload", "body", "data",
+        "subscriber", "ssn", "mrn", "payload", "body", "data", "patient", "person",
     }
 )
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+def _scrub(value):
+    """Redact PHI-named keys at any depth of a structured field."""
+    if isinstance(value, dict):
+        return {k: "[redacted]" if str(k).lower() in PHI_FIELDS else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +41,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STANDARD or key.startswith("_"):
                 continue
-            entry[key] = "[redacted]" if key.lower() in PHI_FIELDS else value
+            entry[key] = "[redacted]" if key.lower() in PHI_FIELDS else _scrub(value)
         if record.exc_info:
             # The exception type and where it happened; its message may quote input data.
             exc_type = record.exc_info[0]

@@ -60,8 +60,8 @@ def run_migrations(service: str, tables: Iterable[str]) -> None:
 
 
 # Used by every service's first migration: wakes the outbox relay as soon as events commit.
-OUTBOX_NOTIFY_SQL = """
-CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$
-BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql;
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
-"""
+OUTBOX_NOTIFY_SQL = (
+    "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$ "
+    "BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
+)

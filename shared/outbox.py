@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, dele
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics
 from shared.envelope import Event

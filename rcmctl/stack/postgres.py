@@ -199,7 +199,7 @@ def stop(paths: PgPaths) -> bool:
 
 
 async def ensure_databases(paths: PgPaths) -> None:
-    """Role `rcm` (password follows RCM_PG_PASSWORD) owning the five service databases. Idempotent."""
+    """Role `rcm` (password follows RCM_PG_PASSWORD) owning the five service databases. CREATEDB lets test runs make databases of their own. Idempotent."""
     import asyncpg
 
     conn = await asyncpg.connect(host="127.0.0.1", port=port(), user="postgres", database="postgres",
@@ -209,7 +209,7 @@ async def ensure_databases(paths: PgPaths) -> None:
         verb = "ALTER" if exists else "CREATE"
         # Utility statements take no bind parameters; quote the literal the server's way.
         literal = await conn.fetchval("SELECT quote_literal($1)", password())
-        await conn.execute(f"{verb} ROLE {APP_ROLE} LOGIN PASSWORD {literal}")
+        await conn.execute(f"{verb} ROLE {APP_ROLE} LOGIN CREATEDB PASSWORD {literal}")
         present = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
         for db in DATABASES:
             if db not in present:

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, DateTime, Numeric, UniqueConstraint, func, select
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class ArClaim(SQLModel, table=True):

@@ -3,7 +3,7 @@ adjustments and patient responsibility. Either may arrive first."""
 
 from uuid import UUID
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ar_followup import db
 from services.ar_followup.domain.ledger import balances, posting_entries, status

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 INTERCHANGE_SEQUENCE = Sequence("interchange_control_number", start=1, maxvalue=999_999_999, cycle=True)
 

@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
 from services.claims.domain.assembly import assemble, claim_id_for

@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import Column, DateTime, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class CodingOutcome(SQLModel, table=True):

@@ -3,7 +3,7 @@
 import logging
 from datetime import UTC, datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coding import db
 from services.coding.domain.validation import check_encounter, service_lines

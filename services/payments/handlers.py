@@ -1,7 +1,7 @@
 """claim.submitted -> the payments service's own record of the claim, so 835 payments can be matched."""
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
 from services.payments.posting import post_unmatched

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
 from services.payments.domain.posting import KnownClaim, PostingError, build_posting, posting_id
@@ -50,7 +50,7 @@ async def post_file(service: Service, inbox: EraInbox, path: Path) -> None:
         async with service.sessions() as session, session.begin():
             await session.execute(
                 insert(db.EraFile.__table__)
-                .values(sha256=sha, file_name=path.name, status="quarantined", reason=reason)
+                .values(sha256=sha, file_name=path.name, status="quarantined", reason=reason, total_paid=0)
                 .on_conflict_do_nothing()
             )
         inbox.quarantine(path, reason)

@@ -51,4 +51,6 @@ def status(submitted: bool, adjudicated: bool, denied: bool, balance: Balances) 
         return "open"
     if denied:
         return "denied"
+    if balance.insurance_balance < ZERO:
+        return "overpaid"  # more came off the charge than it was: a refund or a reversal is due
     return "paid" if balance.insurance_balance == ZERO else "partially_paid"

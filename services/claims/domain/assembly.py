@@ -1,6 +1,7 @@
 """Builds a professional claim from a coded encounter and the patient's coverage. Pure: no I/O.
 A claim that cannot be built cleanly is not built: the reasons come back as findings (a hold)."""
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,16 @@ def claim_id_for(encounter_id: str) -> uuid.UUID:
 
 def patient_control_number(claim_id: uuid.UUID) -> str:
     return claim_id.hex[:20].upper()  # CLM01 allows 20 characters; 80 bits of the id
+
+
+_NO_DECOMPOSITION = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "ss", "Ł": "L", "ł": "l",
+                                   "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe"})
+
+
+def x12_text(value: str) -> str:
+    """X12 files are ASCII: "Ñúñez-Øster" is sent as "NUNEZ-OSTER" (payers match names upper-case)."""
+    decomposed = unicodedata.normalize("NFKD", value.translate(_NO_DECOMPOSITION))
+    return "".join(c for c in decomposed if c.isascii() and not unicodedata.combining(c)).upper().strip()
 
 
 @dataclass(frozen=True)
@@ -79,19 +90,23 @@ def assemble(
             patient_control_number=patient_control_number(claim_id),
             subscriber=Subscriber(
                 member_id=coverage.member_id,
-                first_name=person.first_name,
-                last_name=person.last_name,
+                first_name=x12_text(person.first_name),
+                last_name=x12_text(person.last_name),
                 birth_date=person.birth_date,
                 sex=person.sex,
-                address=Address(line1=person.address.line1, line2=person.address.line2, city=person.address.city,
-                                state=person.address.state, zip=person.address.postal_code),
+                address=Address(line1=x12_text(person.address.line1),
+                                line2=x12_text(person.address.line2) if person.address.line2 else None,
+                                city=x12_text(person.address.city), state=person.address.state,
+                                zip=person.address.postal_code),
                 group_number=coverage.group_number,
             ),
-            payer=Payer(name=coverage.payer_name, id=coverage.payer_id),
+            payer=Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
             total_charge=sum((line["charge"] for line in lines), Decimal("0.00")),
             place_of_service=coded.place_of_service,
             diagnoses=tuple(coded.diagnoses),
-            rendering_provider=RenderingProvider(**coded.rendering_provider.model_dump()),
+            rendering_provider=RenderingProvider(npi=coded.rendering_provider.npi,
+                                                 first_name=x12_text(coded.rendering_provider.first_name),
+                                                 last_name=x12_text(coded.rendering_provider.last_name)),
             prior_authorization=coded.prior_authorization,
             lines=tuple(ServiceLine(**line) for line in lines),
         )

@@ -30,7 +30,7 @@ class KnownClaim:
 def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
     """The same payment of the same claim on the same check is one posting, however often it arrives."""
     key = "|".join((remittance.payer.id, remittance.payment.trace_number, payment.patient_control_number,
-                    payment.payer_claim_control_number, payment.status, str(payment.paid)))
+                    payment.payer_claim_control_number, payment.status, f"{payment.paid:.2f}"))
     return uuid.uuid5(POSTING_NAMESPACE, key)
 
 

@@ -59,7 +59,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    op.execute(OUTBOX_NOTIFY_SQL)
+    for statement in OUTBOX_NOTIFY_SQL:
+        op.execute(statement)
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")

@@ -87,7 +87,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('interchange_control_number')
     )
     op.create_index(op.f('ix_submission_batch_status'), 'submission_batch', ['status'], unique=False)
-    op.execute(OUTBOX_NOTIFY_SQL)
+    for statement in OUTBOX_NOTIFY_SQL:
+        op.execute(statement)
     op.execute("CREATE SEQUENCE interchange_control_number MINVALUE 1 MAXVALUE 999999999 CYCLE")
 
 def downgrade() -> None:

@@ -44,7 +44,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('patient_id'),
     sa.UniqueConstraint('mrn')
     )
-    op.execute(OUTBOX_NOTIFY_SQL)
+    for statement in OUTBOX_NOTIFY_SQL:
+        op.execute(statement)
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")

@@ -1,0 +1,88 @@
+"""Claims on the real broker and database: the join of patient and coded encounter (in either
+order), pricing, an 837P that pyx12 accepts in the clearinghouse drop, and claim.submitted."""
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from rcmctl.sample import patients
+from services.claims.app import build
+from services.claims.settings import ClaimsSettings
+from shared.contracts import topics
+from shared.contracts.events import EncounterCodedV1, PatientRegisteredV1
+from shared.envelope import Event
+from tests.kit import eventually, publish, read_topic, running, scalar, settings_for
+from x12.validate import validate_x12
+
+pytestmark = pytest.mark.integration
+
+
+def patient_event(n: int, version: int = 1) -> Event:
+    body = patients(n + 1, seed=5)[n]
+    data = PatientRegisteredV1(patient_id=uuid.uuid5(uuid.NAMESPACE_OID, f"p{n}"), version=version,
+                               registered_at=datetime.now(UTC), **body)
+    return Event(data, str(data.patient_id), "/test/registration", str(uuid.uuid4()))
+
+
+def coded_event(n: int, patient_id: uuid.UUID, code: str = "99214", units: int = 1) -> Event:
+    data = EncounterCodedV1(
+        encounter_id=f"ENC-C{n}", patient_id=patient_id, date_of_service=date.today() - timedelta(days=3),
+        place_of_service="11", rendering_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"},
+        diagnoses=["E119", "I10"],
+        service_lines=[{"line_number": 1, "procedure_code": code, "units": units, "diagnosis_pointers": [1, 2]},
+                       {"line_number": 2, "procedure_code": "83036", "units": 1, "diagnosis_pointers": [1]}],
+        coded_by="auto", coded_at=datetime.now(UTC),
+    )
+    return Event(data, data.encounter_id, "/test/coding", str(uuid.uuid4()))
+
+
+async def test_claims_are_built_priced_written_and_announced(platform):
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2))
+    first, second = patient_event(0), patient_event(1)
+    early = coded_event(1, second.data.patient_id)  # its patient is not known yet
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [first])
+        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(0, first.data.patient_id), early])
+        await publish(platform, topics.PATIENT_REGISTERED, [second])
+        submitted = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2)
+        stats = (await client.get("/v1/stats")).json()
+    assert stats == {"submitted": 2}
+    claims = [json.loads(r.value) for r in submitted]
+    assert sorted(c["encounter_id"] for c in claims) == ["ENC-C0", "ENC-C1"]
+    for claim in claims:
+        assert claim["total_charge"] == "220.00"  # 99214 180.00 + 83036 40.00 from the chargemaster
+        assert [line["charge"] for line in claim["lines"]] == ["180.00", "40.00"]
+    files = sorted((platform.clearinghouse_dir / "outbound").glob("*.x12"))
+    assert files and {c["file_name"] for c in claims} == {f.name for f in files}
+    for file in files:
+        assert validate_x12(file.read_text()) == []
+    texts = "".join(f.read_text() for f in files)
+    assert texts.count("CLM*") == 2
+
+
+async def test_a_claim_that_cannot_be_priced_is_held_not_sent(platform):
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2))
+    patient = patient_event(2)
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [patient])
+        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(2, patient.data.patient_id, code="99499")])
+        await eventually(lambda: scalar(service, "SELECT count(*) FROM claim WHERE status = 'held'"))
+        claim_id = await scalar(service, "SELECT claim_id FROM claim")
+        held = (await client.get(f"/v1/claims/{claim_id}")).json()
+    assert [f["code"] for f in held["findings"]] == ["price.missing"]
+    assert not list((platform.clearinghouse_dir / "outbound").glob("*.x12"))
+
+
+async def test_an_older_patient_version_arriving_late_changes_nothing(platform):
+    service = build(settings_for(platform, ClaimsSettings, "claims"))
+    newer, older = patient_event(3, version=2), patient_event(3, version=1)
+    async with running(service):
+        await publish(platform, topics.PATIENT_REGISTERED, [newer, older])
+        await eventually(lambda: _inbox_count(service, 2))
+        assert await scalar(service, "SELECT version FROM claim_patient") == 2
+
+
+async def _inbox_count(service, count: int) -> bool:
+    return await scalar(service, "SELECT count(*) FROM inbox") >= count
