@@ -52,6 +52,8 @@ class Platform:
         return f"http://127.0.0.1:{self.port(service)}"
 
     def env(self, service: str) -> dict[str, str]:
+        if service not in SERVICES:
+            return {**os.environ, "PYTHONUNBUFFERED": "1"}
         return {
             **os.environ,
             "RCM_SERVICE_NAME": service,

@@ -75,7 +75,7 @@ class BatchProcessor(Generic[T]):
         subscription: Subscription[T],
         settings: ServiceSettings,
         sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
+        producer: Callable[[], AIOKafkaProducer],
     ) -> None:
         self.sub, self.settings, self.sessions, self.producer = subscription, settings, sessions, producer
 
@@ -168,7 +168,7 @@ class BatchProcessor(Generic[T]):
                 }.items()
             ]
             target = self.settings.topic(dead_letter_topic(self.sub.topic))
-            sends.append(await self.producer.send(target, value=record.value, key=record.key, headers=headers))
+            sends.append(await self.producer().send(target, value=record.value, key=record.key, headers=headers))
             log.warning("dead letter", extra={"consumer": self.sub.consumer, "reason": letter.reason[:300]})
         await asyncio.gather(*sends)  # raises -> batch nacked and redelivered; nothing is lost
         metrics.DEAD_LETTERED.labels(self.sub.topic, self.sub.consumer).inc(len(dead))
@@ -196,7 +196,7 @@ def subscribe(
     subscription: Subscription,
     settings: ServiceSettings,
     sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Callable[[], AIOKafkaProducer],
 ) -> BatchProcessor:
     processor = BatchProcessor(subscription, settings, sessions, producer)
 

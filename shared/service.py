@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Response
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -44,7 +45,7 @@ class Service:
         self.database_url = settings.database_url.get_secret_value()
         self.engine = make_engine(self.database_url)
         self.sessions = make_sessions(self.engine)
-        self.producer = make_producer(settings)
+        self.producer: AIOKafkaProducer | None = None  # made in lifespan: aiokafka needs the running loop
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
             client_id=name,
@@ -52,15 +53,6 @@ class Service:
             graceful_timeout=30.0,
             logger=logging.getLogger(f"{name}.broker"),
             log_level=logging.DEBUG,
-        )
-        self.relay = OutboxRelay(
-            service=name,
-            engine=self.engine,
-            dsn=asyncpg_dsn(self.database_url),
-            producer=self.producer,
-            topic_prefix=settings.topic_prefix,
-            batch_size=settings.outbox_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
         )
         self.loops: list[Loop] = []
         self.routers: list[APIRouter] = []
@@ -71,7 +63,7 @@ class Service:
 
         def register(handler: Handler) -> Handler:
             subscription = Subscription(topic, consumer or f"{self.name}.{topic}", contract, handler)
-            subscribe(self.broker, subscription, self.settings, self.sessions, self.producer)
+            subscribe(self.broker, subscription, self.settings, self.sessions, lambda: self.producer)
             return handler
 
         return register
@@ -100,7 +92,17 @@ class Service:
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         if self.settings.migrate_on_start:
             await asyncio.to_thread(migrations.upgrade, self.migrations_dir, self.database_url)
+        self.producer = make_producer(self.settings)
         await self.producer.start()
+        self.relay = OutboxRelay(
+            service=self.name,
+            engine=self.engine,
+            dsn=asyncpg_dsn(self.database_url),
+            producer=self.producer,
+            topic_prefix=self.settings.topic_prefix,
+            batch_size=self.settings.outbox_batch_size,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]

@@ -7,6 +7,7 @@ service is a loud failure."""
 
 import asyncio
 import os
+import random
 import uuid
 from pathlib import Path
 
@@ -38,6 +39,7 @@ async def platform(stack_info, tmp_path):
     """A fresh namespace: its own five databases, topics and clearinghouse folder."""
     namespace = f"t{uuid.uuid4().hex[:10]}_"
     deployment = Platform(stack=stack_info, run_dir=tmp_path, namespace=namespace,
+                          port_base=random.randrange(20000, 40000, 10),
                           extra_env={"RCM_RETRY_BACKOFF_SECONDS": "0.1"})
     await provision(deployment)
     yield deployment

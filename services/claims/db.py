@@ -1,11 +1,12 @@
 """Claims' tables: its own copy of patients (from patient.registered), coded encounters waiting
 for their patient, claims, and submission batches (one 837 interchange each)."""
 
+import zlib
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +72,14 @@ class SubmissionBatch(SQLModel, table=True):
 
 
 TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch")
+JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
+
+
+async def lock_join(session: AsyncSession) -> None:
+    """A patient and its coded encounter arrive on two topics, handled concurrently. Each side
+    could miss the other's uncommitted row and leave the encounter waiting for good; this
+    transaction-scoped lock makes the two handlers take turns."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOIN_LOCK})
 
 
 async def upsert_patient(session: AsyncSession, patient_id: UUID, version: int, content: dict) -> bool:

@@ -47,6 +47,7 @@ def register(service: Service, chargemaster: dict) -> None:
     @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)
     async def on_patient_registered(session: AsyncSession, event: Event[PatientRegisteredV1]) -> None:
         patient = event.data
+        await db.lock_join(session)
         if not await db.upsert_patient(session, patient.patient_id, patient.version, patient.model_dump(mode="json")):
             return  # an older version than the one we hold
         waiting = await session.execute(
@@ -61,6 +62,7 @@ def register(service: Service, chargemaster: dict) -> None:
     @service.consumes(topics.ENCOUNTER_CODED, EncounterCodedV1)
     async def on_encounter_coded(session: AsyncSession, event: Event[EncounterCodedV1]) -> None:
         coded = event.data
+        await db.lock_join(session)
         table = db.CodedEncounter.__table__
         inserted = await session.execute(
             insert(table)

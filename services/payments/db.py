@@ -1,11 +1,13 @@
 """Payments' tables: the claims it knows (from claim.submitted), every 835 file it received,
 and every claim payment, posted or waiting for its claim."""
 
+import zlib
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, func
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -54,3 +56,11 @@ class ClaimPaymentRecord(SQLModel, table=True):
 
 
 TABLES = ("known_claim", "era_file", "claim_payment")
+MATCHING_LOCK = zlib.crc32(b"payments:matching")
+
+
+async def lock_matching(session: AsyncSession) -> None:
+    """Posting a file and learning a claim both match payments to claims. Run concurrently, each
+    could miss the other's uncommitted rows and leave a payment unmatched for good; this
+    transaction-scoped lock makes them take turns."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCHING_LOCK})

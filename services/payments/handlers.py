@@ -15,6 +15,7 @@ def register(service: Service) -> None:
     @service.consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1)
     async def on_claim_submitted(session: AsyncSession, event: Event[ClaimSubmittedV1]) -> None:
         claim = event.data
+        await db.lock_matching(session)
         table = db.KnownClaim.__table__
         values = dict(
             claim_id=claim.claim_id,

@@ -59,6 +59,7 @@ async def post_file(service: Service, inbox: EraInbox, path: Path) -> None:
 
 
 async def _post(session: AsyncSession, interchange, sha: str, file_name: str) -> None:
+    await db.lock_matching(session)
     table = db.EraFile.__table__
     payments = [(r, p) for r in interchange.remittances for p in r.claims]
     era_id = (
