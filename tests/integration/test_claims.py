@@ -1,6 +1,7 @@
 """Claims on the real broker and database: the join of patient and coded encounter (in either
 order), pricing, an 837P that pyx12 accepts in the clearinghouse drop, and claim.submitted."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -86,3 +87,18 @@ async def test_an_older_patient_version_arriving_late_changes_nothing(platform):
 
 async def _inbox_count(service, count: int) -> bool:
     return await scalar(service, "SELECT count(*) FROM inbox") >= count
+
+
+async def test_patients_and_encounters_arriving_together_all_become_claims(platform):
+    """The two topics are consumed concurrently; no encounter may be left waiting for a patient
+    that did arrive (the race the join lock closes)."""
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
+                                 consume_max_records=5))
+    patients_ = [patient_event(10 + n) for n in range(40)]
+    encounters = [coded_event(100 + n, p.data.patient_id) for n, p in enumerate(patients_)]
+    async with running(service):
+        await asyncio.gather(publish(platform, topics.PATIENT_REGISTERED, patients_),
+                             publish(platform, topics.ENCOUNTER_CODED, encounters))
+        await eventually(lambda: _inbox_count(service, 80))
+        assert await scalar(service, "SELECT count(*) FROM coded_encounter WHERE status = 'waiting'") == 0
+        assert await scalar(service, "SELECT count(*) FROM claim") == 40
