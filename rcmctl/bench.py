@@ -27,16 +27,18 @@ console = Console()
 class PeakMemory(threading.Thread):
     def __init__(self, platform: Platform) -> None:
         super().__init__(daemon=True)
-        self.platform, self.peaks, self.running = platform, {}, True
+        self.platform, self.peaks, self.cpu, self.running = platform, {}, {}, True
 
     def run(self) -> None:
         while self.running:
             for name, process in list(self.platform.processes.items()):
                 try:
-                    rss = psutil.Process(process.pid).memory_info().rss
+                    observed = psutil.Process(process.pid)
+                    rss, cpu = observed.memory_info().rss, observed.cpu_times()
                 except psutil.Error:
                     continue
                 self.peaks[name] = max(self.peaks.get(name, 0), rss)
+                self.cpu[name] = cpu.user + cpu.system
             time.sleep(0.2)
 
 
@@ -107,7 +109,8 @@ def run_bench(encounters: int, patients: int, run_dir: Path, timeout: float = 90
         table.add_row("publish → claim.submitted", percentiles(to_submitted))
         table.add_row("publish → payment.posted", percentiles(to_posted))
         for name in (*SERVICES, "payer_simulator"):
-            table.add_row(f"peak RSS {name}", f"{memory.peaks.get(name, 0) / 2**20:,.0f} MiB")
+            table.add_row(f"{name}: peak RSS, CPU", f"{memory.peaks.get(name, 0) / 2**20:,.0f} MiB, "
+                                                     f"{memory.cpu.get(name, 0):,.1f} s")
         console.print(table)
     finally:
         memory.running = False
