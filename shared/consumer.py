@@ -37,7 +37,8 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=Contract)
-Handler = Callable[[AsyncSession, Event[T]], Awaitable[None]]
+# A handler gets the batch's new events (redeliveries already removed) and the open transaction.
+Handler = Callable[[AsyncSession, list[Event[T]]], Awaitable[None]]
 
 
 class Rejected(Exception):
@@ -48,9 +49,15 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_conflict(exc.orig)):
         return True
     return isinstance(exc, TRANSIENT)
+
+
+def _is_conflict(error: BaseException | None) -> bool:
+    """Deadlocks and serialization failures: the database asks for the transaction again."""
+    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "__cause__", None), "sqlstate", None)
+    return sqlstate in ("40001", "40P01")
 
 
 @dataclass
@@ -116,9 +123,8 @@ class BatchProcessor(Generic[T]):
     async def _transaction(self, events: list[Event[T]]) -> None:
         async with self.sessions() as session, session.begin():
             new = await inbox.claim_new(session, self.sub.consumer, [e.id for e in events])
-            for event in events:
-                if event.id in new:
-                    await self.sub.handler(session, event)
+            if new:
+                await self.sub.handler(session, [e for e in events if e.id in new])
             skipped = len(events) - len(new)
         if skipped:
             metrics.DUPLICATES.labels(self.sub.topic, self.sub.consumer).inc(skipped)

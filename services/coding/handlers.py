@@ -19,7 +19,11 @@ SOURCE = "/openrcm/coding"
 
 def register(service: Service) -> None:
     @service.consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1)
-    async def on_encounter_documented(session: AsyncSession, event: Event[EncounterDocumentedV1]) -> None:
+    async def on_encounters_documented(session: AsyncSession, events: list[Event[EncounterDocumentedV1]]) -> None:
+        for event in events:
+            await code_one(session, event)
+
+    async def code_one(session: AsyncSession, event: Event[EncounterDocumentedV1]) -> None:
         encounter = event.data
         if await db.outcome_exists(session, encounter.encounter_id):
             # The sender published the same encounter again under a new event id.
