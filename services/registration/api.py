@@ -1,70 +1,91 @@
-"""Registration's HTTP API. The same MRN registered twice, even by two racing requests, resolves
-to one patient id; a changed registration becomes a new version and a new event."""
+"""Registration's HTTP API. The same person registered twice (same facility + MRN, or same name +
+date of birth + member id), even by racing requests, resolves to one patient id; a changed
+registration becomes a new version and a new patient.registered event."""
 
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import select
 
-from services.registration.db import Patient
+from services.registration import db
 from services.registration.domain.patients import Registration
-from shared import outbox
-from shared.contracts import topics
-from shared.contracts.events import PatientRegisteredV1
-from shared.envelope import Event
-
-router = APIRouter(prefix="/v1")
-SOURCE = "/openrcm/registration"
+from services.registration.domain.payers import PayerDirectory
+from services.registration.registry import Registered, RegistrationInvalid, register_patient
 
 
-@router.post("/patients", status_code=201)
-async def register(registration: Registration, request: Request, response: Response) -> dict:
-    content = registration.content()
-    async with request.app.state.service.sessions() as session, session.begin():
-        table = Patient.__table__
-        created = (
-            await session.execute(
-                insert(table)
-                .values(patient_id=uuid4(), mrn=registration.mrn, version=1, content=content)
-                .on_conflict_do_nothing(index_elements=["mrn"])
-                .returning(table.c.patient_id, table.c.version)
-            )
-        ).first()
-        if created is None:
-            existing = (
-                await session.execute(select(table).where(table.c.mrn == registration.mrn).with_for_update())
-            ).one()
-            if existing.content == content:
-                response.status_code = 200
-                return {"patient_id": str(existing.patient_id), "version": existing.version, "changed": False}
-            version = existing.version + 1
-            await session.execute(
-                update(table)
-                .where(table.c.patient_id == existing.patient_id)
-                .values(content=content, version=version, updated_at=datetime.now(UTC))
-            )
-            patient_id, response.status_code = existing.patient_id, 200
-        else:
-            patient_id, version = created
-        event = PatientRegisteredV1(
-            patient_id=patient_id,
-            version=version,
-            mrn=registration.mrn,
-            patient=registration.patient,
-            coverages=registration.coverages,
-            registered_at=datetime.now(UTC),
-        )
-        correlation = request.headers.get("x-correlation-id") or str(uuid4())
-        outbox.stage(session, topics.PATIENT_REGISTERED, Event(event, str(patient_id), SOURCE, correlation[:64]))
-    return {"patient_id": str(patient_id), "version": version, "changed": True}
+def correlation_id(request: Request) -> str:
+    return (request.headers.get("x-correlation-id") or str(uuid4()))[:64]
 
 
-@router.get("/patients/{patient_id}")
+def registered_answer(result: Registered, response: Response) -> dict:
+    response.status_code = 201 if result.created else 200
+    return {"patient_id": str(result.patient_id), "version": result.version, "changed": result.changed,
+            "matched_by": result.matched_by}
+
+
+class BoundedBodyRoute(APIRoute):
+    """Refuses a body over RCM_MAX_BODY_BYTES (413) before anything reads or parses it."""
+
+    def get_route_handler(self):
+        handle = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            limit = request.app.state.settings.max_body_bytes
+            too_large = JSONResponse({"detail": f"the body must be at most {limit} bytes"}, status_code=413)
+            length = request.headers.get("content-length")
+            if length is not None:
+                if not length.isdigit() or int(length) > limit:
+                    return too_large
+            elif request.method in ("POST", "PUT", "PATCH"):
+                body = bytearray()
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > limit:
+                        return too_large
+                request._body = bytes(body)  # what Request.body() returns from now on
+            return await handle(request)
+
+        return bounded
+
+
+def make_router(payers: PayerDirectory) -> APIRouter:
+    router = APIRouter(prefix="/v1", route_class=BoundedBodyRoute)
+
+    @router.post("/patients", status_code=201)
+    async def register(registration: Registration, request: Request, response: Response) -> dict:
+        try:
+            async with request.app.state.service.sessions() as session, session.begin():
+                result = await register_patient(session, registration, payers, correlation_id(request))
+        except RegistrationInvalid as invalid:
+            raise HTTPException(422, [e.as_fastapi() for e in invalid.errors]) from None
+        return registered_answer(result, response)
+
+    @router.get("/payers")
+    async def list_payers() -> list[dict]:
+        return [payer.model_dump(mode="json") for payer in payers.all()]
+
+    @router.get("/payers/{payer_id}")
+    async def get_payer(payer_id: str) -> dict:
+        payer = payers.get(payer_id)
+        if payer is None:
+            raise HTTPException(404, "no such payer")
+        return payer.model_dump(mode="json")
+
+    router.add_api_route("/patients/{patient_id}", get_patient, methods=["GET"])
+    return router
+
+
 async def get_patient(patient_id: UUID, request: Request) -> dict:
     async with request.app.state.service.sessions() as session:
-        patient = await session.get(Patient, patient_id)
-    if patient is None:
-        raise HTTPException(404, "no such patient")
-    return {"patient_id": str(patient.patient_id), "version": patient.version, **patient.content}
+        patient = await session.get(db.Patient, patient_id)
+        if patient is None:
+            raise HTTPException(404, "no such patient")
+        table = db.PatientIdentifier.__table__
+        mrns = (await session.execute(
+            select(table.c.value).where(table.c.patient_id == patient_id, table.c.kind == "mrn").order_by(table.c.value)
+        )).scalars().all()
+    return {"patient_id": str(patient.patient_id), "version": patient.version, "facility": patient.facility,
+            "mrn": patient.mrn, "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
+            **patient.content}

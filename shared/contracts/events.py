@@ -40,6 +40,8 @@ class Person(Contract):
     birth_date: date
     sex: Literal["M", "F", "U"]
     address: Address
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{10,15}$")] | None = Field(
+        default=None, description="Digits only, optionally with a leading + (E.164 style).")
 
 
 class Coverage(Contract):
@@ -73,6 +75,10 @@ class PatientRegisteredV1(Contract):
     patient: Person
     coverages: list[Coverage] = Field(min_length=1, max_length=3)
     registered_at: datetime
+    facility: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,30}$")] = Field(
+        default="MAIN", description="The facility whose medical record number `mrn` is.")
+    changes: list[Literal["patient", "coverages"]] = Field(
+        default_factory=list, description="What changed since the previous version; empty for version 1.")
 
 
 # ---- intake (documented contract for EHRs and other systems) --------------------------------
