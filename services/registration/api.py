@@ -2,6 +2,7 @@
 date of birth + member id), even by racing requests, resolves to one patient id; a changed
 registration becomes a new version and a new patient.registered event."""
 
+import json
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -12,7 +13,9 @@ from sqlalchemy import select
 from services.registration import db
 from services.registration.domain.patients import Registration
 from services.registration.domain.payers import PayerDirectory
-from services.registration.registry import Registered, RegistrationInvalid, register_patient
+from services.registration.domain.fhir import IntakeInvalid, read_bundle
+from services.registration.domain.patients import FieldError
+from services.registration.registry import Registered, RegistrationInvalid, accept_intake, register_patient
 
 
 def correlation_id(request: Request) -> str:
@@ -73,8 +76,32 @@ def make_router(payers: PayerDirectory) -> APIRouter:
             raise HTTPException(404, "no such payer")
         return payer.model_dump(mode="json")
 
+    @router.post("/fhir/Bundle", status_code=201)
+    async def fhir_bundle(request: Request, response: Response) -> dict:
+        """A FHIR R4 Bundle (Patient, Coverages, optionally an Encounter with its Practitioner,
+        Conditions and Procedures). Refusals are FHIR OperationOutcomes naming each element."""
+        try:
+            document = json.loads(await request.body())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return outcome(400, [FieldError((), "the body is not JSON", "invalid")])
+        try:
+            intake = read_bundle(document)
+            async with request.app.state.service.sessions() as session, session.begin():
+                accepted = await accept_intake(session, intake, payers, correlation_id(request))
+        except (IntakeInvalid, RegistrationInvalid) as invalid:
+            return outcome(422, invalid.errors)
+        response.status_code = 201 if accepted.registered.created else 200
+        return accepted.answer()
+
     router.add_api_route("/patients/{patient_id}", get_patient, methods=["GET"])
     return router
+
+
+def outcome(status: int, errors: list[FieldError]) -> JSONResponse:
+    issues = [{"severity": "error", "code": "invalid" if status == 422 else "structure", "diagnostics": e.msg,
+               "expression": [".".join(map(str, e.loc))] if e.loc else []} for e in errors]
+    return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status,
+                        media_type="application/fhir+json")
 
 
 async def get_patient(patient_id: UUID, request: Request) -> dict:

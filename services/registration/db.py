@@ -36,7 +36,19 @@ class PatientIdentifier(SQLModel, table=True):
     patient_id: UUID = Field(foreign_key="patient.patient_id", index=True)
 
 
-TABLES = ("patient", "patient_identifier")
+class ForwardedEncounter(SQLModel, table=True):
+    """Encounters that FHIR intake passed on as encounter.documented: a resent bundle passes none twice."""
+
+    __tablename__ = "forwarded_encounter"
+
+    encounter_id: str = Field(primary_key=True, max_length=64)
+    patient_id: UUID = Field(foreign_key="patient.patient_id")
+    forwarded_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
+
+
+TABLES = ("patient", "patient_identifier", "forwarded_encounter")
 
 
 async def lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:

@@ -15,6 +15,7 @@ from services.registration.domain.payers import PayerDirectory
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import PatientRegisteredV1
+from services.registration.domain.fhir import Intake
 from shared.envelope import Event
 
 SOURCE = "/openrcm/registration"
@@ -68,3 +69,35 @@ async def register_patient(session: AsyncSession, registration: Registration, pa
         )
         outbox.stage(session, topics.PATIENT_REGISTERED, Event(event, str(patient_id), SOURCE, correlation_id))
     return Registered(patient_id, version, found is None, found is None or bool(changed_parts), matched_by)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    registered: Registered
+    encounter_id: str | None
+    encounter_forwarded: bool  # False when this encounter was already passed on
+
+    def answer(self) -> dict:
+        r = self.registered
+        return {"patient_id": str(r.patient_id), "version": r.version, "changed": r.changed,
+                "matched_by": r.matched_by, "encounter_id": self.encounter_id,
+                "encounter_forwarded": self.encounter_forwarded}
+
+
+async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDirectory,
+                        correlation_id: str) -> Accepted:
+    """Register the bundle's patient and pass its encounter on as encounter.documented, in the
+    caller's transaction: the encounter leaves with the patient id registration resolved."""
+    registered = await register_patient(session, intake.registration, payers, correlation_id)
+    documented = intake.documented(registered.patient_id)
+    if documented is None:
+        return Accepted(registered, None, False)
+    table = db.ForwardedEncounter.__table__
+    new = (await session.execute(
+        insert(table).values(encounter_id=documented.encounter_id, patient_id=registered.patient_id)
+        .on_conflict_do_nothing().returning(table.c.encounter_id)
+    )).first()
+    if new:
+        outbox.stage(session, topics.ENCOUNTER_DOCUMENTED,
+                     Event(documented, documented.encounter_id, SOURCE, correlation_id))
+    return Accepted(registered, documented.encounter_id, new is not None)

@@ -157,6 +157,28 @@ class EncounterRejectedV1(Contract):
     rejected_at: datetime
 
 
+# ---- FHIR intake (inbound from other systems) and its rejections -----------------------------
+
+
+class IntakeFhirV1(Contract):
+    """A FHIR R4 Bundle (JSON) with one Patient, 1..3 Coverages and at most one Encounter, as
+    published to intake.fhir. Registration reads it with fhir.resources (R4B); see the README."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    resourceType: Literal["Bundle"]
+
+
+class IntakeRejectedV1(Contract):
+    """Why an intake record was refused, for its sender. `intake_id` is the refused record's ce_id."""
+
+    intake_id: UUID
+    source_topic: str
+    bundle_id: str | None = None
+    findings: list[Finding] = Field(min_length=1)
+    rejected_at: datetime
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 
@@ -242,6 +264,8 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "encounter.documented.v1": EncounterDocumentedV1,
     "encounter.coded.v1": EncounterCodedV1,
     "encounter.rejected.v1": EncounterRejectedV1,
+    "intake.fhir.v1": IntakeFhirV1,
+    "intake.rejected.v1": IntakeRejectedV1,
     "claim.submitted.v1": ClaimSubmittedV1,
     "payment.posted.v1": PaymentPostedV1,
 }

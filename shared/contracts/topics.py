@@ -6,6 +6,8 @@ ENCOUNTER_CODED = "encounter.coded"  # key: encounter id
 ENCOUNTER_REJECTED = "encounter.rejected"  # coding refused the encounter; key: encounter id
 CLAIM_SUBMITTED = "claim.submitted"  # key: claim id
 PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
+INTAKE_FHIR = "intake.fhir"  # FHIR R4 bundles from other systems -> registration; key: bundle or patient id
+INTAKE_REJECTED = "intake.rejected"  # registration refused an intake record; key: the record's ce_id
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -16,6 +18,8 @@ EVENT_TOPICS = (
     ENCOUNTER_REJECTED,
     CLAIM_SUBMITTED,
     PAYMENT_POSTED,
+    INTAKE_FHIR,
+    INTAKE_REJECTED,
 )
 
 

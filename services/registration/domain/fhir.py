@@ -1,0 +1,242 @@
+"""FHIR R4 intake: a Bundle with one Patient, its Coverages and at most one Encounter becomes a
+Registration and, when an Encounter is there, an encounter ready for encounter.documented. Pure.
+
+How the bundle is read (the integrator's side of the contract):
+- Patient: the identifier whose type is v2-0203 "MR" is the MRN; its assigner.identifier.value
+  names the facility (default MAIN). First name, family, birthDate, gender, address, phone.
+- Coverage (1..3, beneficiary = the Patient): order 1/2/3 = primary/secondary/tertiary;
+  payor[0].identifier.value = our payer id; subscriberId = member id; class "group" and "plan";
+  relationship (subscriber-relationship codes); subscriber -> a RelatedPerson in the bundle when
+  not self; period start/end.
+- Encounter: identifier[0].value (else id) = encounter id; period.start = date of service;
+  participant -> Practitioner with an NPI identifier; diagnosis[].condition -> Conditions coded in
+  ICD-10-CM, by rank; Procedures of this encounter (CPT/HCPCS code, reasonReference -> pointers).
+Every problem is reported with the path of the element it is about, never its value."""
+
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+from services.registration.domain.patients import FieldError, Registration
+from shared.contracts.events import EncounterDocumentedV1
+
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+ICD10CM_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
+PLACE_OF_SERVICE_EXTENSION = "urn:openrcm:fhir:place-of-service"
+RANK_BY_ORDER = {1: "primary", 2: "secondary", 3: "tertiary"}
+SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
+RELATIONSHIP = {"self": "self", "spouse": "spouse", "child": "child"}  # anything else is "other"
+
+
+class IntakeInvalid(Exception):
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors[:10]))
+        self.errors = errors
+
+
+class Intake:
+    """What a valid bundle says: a registration, and the encounter (without our patient id yet)."""
+
+    def __init__(self, registration: Registration, encounter: dict | None):
+        self.registration, self.encounter = registration, encounter
+
+    def documented(self, patient_id) -> EncounterDocumentedV1 | None:
+        return None if self.encounter is None else EncounterDocumentedV1.model_validate(
+            {**self.encounter, "patient_id": patient_id})
+
+
+def read_bundle(document: Any) -> Intake:
+    try:
+        bundle = Bundle.model_validate(document)
+    except ValidationError as exc:
+        raise IntakeInvalid(_schema_errors(exc, ())) from None
+    return _Reader(bundle).intake()
+
+
+def _schema_errors(exc: ValidationError, prefix: tuple) -> list[FieldError]:
+    return [FieldError((*prefix, *e["loc"]), e["msg"], e["type"])
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)[:20]]
+
+
+class _Reader:
+    def __init__(self, bundle: Bundle):
+        self.entries = [(("entry", i, "resource"), e.resource) for i, e in enumerate(bundle.entry or []) if e.resource]
+        self.by_reference: dict[str, tuple[tuple, Any]] = {}
+        for i, entry in enumerate(bundle.entry or []):
+            if entry.resource is None:
+                continue
+            found = (("entry", i, "resource"), entry.resource)
+            if entry.fullUrl:
+                self.by_reference[entry.fullUrl] = found
+            if entry.resource.id:
+                self.by_reference[f"{entry.resource.get_resource_type()}/{entry.resource.id}"] = found
+        self.errors: list[FieldError] = []
+
+    def fail(self, loc: tuple, msg: str) -> None:
+        self.errors.append(FieldError(loc, msg))
+
+    def of_type(self, kind: str) -> list[tuple[tuple, Any]]:
+        return [(loc, r) for loc, r in self.entries if r.get_resource_type() == kind]
+
+    def resolve(self, reference, loc: tuple, kind: str) -> tuple[tuple, Any] | None:
+        found = self.by_reference.get(reference.reference) if reference and reference.reference else None
+        if found is None or found[1].get_resource_type() != kind:
+            self.fail(loc, f"must reference a {kind} in this bundle")
+            return None
+        return found
+
+    # -- the whole bundle ---------------------------------------------------------------------
+    def intake(self) -> Intake:
+        patients = self.of_type("Patient")
+        if len(patients) != 1:
+            self.fail(("entry",), f"exactly one Patient is required, found {len(patients)}")
+            raise IntakeInvalid(self.errors)
+        patient_loc, patient = patients[0]
+        facility, mrn = self.mrn(patient_loc, patient)
+        body = {"facility": facility, "mrn": mrn, "patient": self.person(patient_loc, patient),
+                "coverages": self.coverages(patient)}
+        encounters = self.of_type("Encounter")
+        if len(encounters) > 1:
+            self.fail(("entry",), "at most one Encounter per bundle")
+        encounter = self.encounter(*encounters[0]) if len(encounters) == 1 else None
+        if self.errors:
+            raise IntakeInvalid(self.errors)
+        try:
+            registration = Registration.model_validate(body)
+        except ValidationError as exc:
+            raise IntakeInvalid(_schema_errors(exc, ("(registration)",))) from None
+        if encounter is not None:
+            try:  # checked now, so a bad encounter never half-registers anything
+                EncounterDocumentedV1.model_validate({**encounter, "patient_id": "00000000-0000-0000-0000-000000000000"})
+            except ValidationError as exc:
+                raise IntakeInvalid(_schema_errors(exc, ("(encounter)",))) from None
+        return Intake(registration, encounter)
+
+    # -- Patient ------------------------------------------------------------------------------
+    def mrn(self, loc: tuple, patient) -> tuple[str, str | None]:
+        for i, identifier in enumerate(patient.identifier or []):
+            codes = [c.code for c in (identifier.type.coding or [])] if identifier.type else []
+            if "MR" in codes:
+                assigner = identifier.assigner
+                facility = assigner.identifier.value if assigner and assigner.identifier else None
+                return facility or "MAIN", identifier.value
+        self.fail((*loc, "identifier"), "an identifier of type MR (the medical record number) is required")
+        return "MAIN", None
+
+    def person(self, loc: tuple, resource) -> dict:
+        names = resource.name or []
+        name = next((n for n in names if n.use == "official"), names[0] if names else None)
+        if name is None or not name.family or not name.given:
+            self.fail((*loc, "name"), "a name with family and given is required")
+        address = (resource.address or [None])[0]
+        if address is None:
+            self.fail((*loc, "address"), "an address is required")
+        phone = next((t.value for t in resource.telecom or [] if t.system == "phone" and t.value), None)
+        lines = (address.line or []) if address else []
+        return {
+            "first_name": name.given[0] if name and name.given else None,
+            "last_name": name.family if name else None,
+            "birth_date": resource.birthDate,
+            "sex": SEX.get(resource.gender or "unknown", "U"),
+            "address": {"line1": lines[0] if lines else None, "line2": lines[1] if len(lines) > 1 else None,
+                        "city": address.city, "state": address.state,
+                        "postal_code": (address.postalCode or "").replace("-", "")} if address else None,
+            "phone": "".join(c for c in phone if c.isdigit() or c == "+") if phone else None,
+        }
+
+    # -- Coverage -----------------------------------------------------------------------------
+    def coverages(self, patient) -> list[dict]:
+        found = self.of_type("Coverage")
+        if not 1 <= len(found) <= 3:
+            self.fail(("entry",), f"one to three Coverages are required, found {len(found)}")
+        result = []
+        for position, (loc, coverage) in enumerate(found, start=1):
+            beneficiary = self.resolve(coverage.beneficiary, (*loc, "beneficiary"), "Patient")
+            if beneficiary and beneficiary[1] is not patient:
+                self.fail((*loc, "beneficiary"), "must be the bundle's Patient")
+            payor = (coverage.payor or [None])[0]
+            payer_id = payor.identifier.value if payor and payor.identifier else None
+            if payer_id is None:
+                self.fail((*loc, "payor", 0, "identifier"), "the payer id is required")
+            classes = {(c.type.coding or [None])[0].code if c.type and c.type.coding else None: c
+                       for c in coverage.class_fhir or []}
+            relationship_codes = [c.code for c in coverage.relationship.coding or []] if coverage.relationship else []
+            relationship = RELATIONSHIP.get(relationship_codes[0], "other") if relationship_codes else "self"
+            subscriber = None
+            if relationship != "self":
+                related = self.resolve(coverage.subscriber, (*loc, "subscriber"), "RelatedPerson")
+                subscriber = self.person(related[0], related[1]) if related else None
+            period = coverage.period
+            if period is None or period.start is None:
+                self.fail((*loc, "period", "start"), "the coverage's start date is required")
+            result.append({
+                "rank": RANK_BY_ORDER.get(coverage.order or position, "invalid"),
+                "payer_id": payer_id,
+                "payer_name": (payor.display if payor and payor.display else payer_id),
+                "member_id": coverage.subscriberId,
+                "group_number": classes["group"].value if "group" in classes else None,
+                "plan_name": (classes["plan"].name or classes["plan"].value) if "plan" in classes else None,
+                "relationship": relationship,
+                "subscriber": subscriber,
+                "effective_date": _day(period.start) if period else None,
+                "end_date": _day(period.end) if period else None,
+            })
+        return result
+
+    # -- Encounter ----------------------------------------------------------------------------
+    def encounter(self, loc: tuple, encounter) -> dict:
+        identifiers = [i.value for i in encounter.identifier or [] if i.value]
+        encounter_id = identifiers[0] if identifiers else encounter.id
+        if encounter.period is None or encounter.period.start is None:
+            self.fail((*loc, "period", "start"), "the date of service is required")
+        provider = None
+        for i, participant in enumerate(encounter.participant or []):
+            if participant.individual is not None:
+                found = self.resolve(participant.individual, (*loc, "participant", i, "individual"), "Practitioner")
+                provider = self.provider(*found) if found else None
+                break
+        if provider is None:
+            self.fail((*loc, "participant"), "a Practitioner (the rendering provider) is required")
+        conditions = []
+        for i, diagnosis in enumerate(sorted(encounter.diagnosis or [], key=lambda d: d.rank or 99)):
+            found = self.resolve(diagnosis.condition, (*loc, "diagnosis", i, "condition"), "Condition")
+            if found:
+                conditions.append(found)
+        diagnoses = [{"code": self.code(c_loc, c.code, ICD10CM_SYSTEMS, "an ICD-10-CM code")} for c_loc, c in conditions]
+        refs = [c for c, _ in conditions]
+        procedures = []
+        for p_loc, procedure in self.of_type("Procedure"):
+            pointers = []
+            for reason in procedure.reasonReference or []:
+                found = self.by_reference.get(reason.reference or "")
+                if found and found[0] in refs:
+                    pointers.append(refs.index(found[0]) + 1)
+            procedures.append({"code": self.code(p_loc, procedure.code, None, "a CPT or HCPCS code"),
+                               "diagnosis_pointers": pointers[:4] or [1]})
+        place = next((e.valueCode for e in encounter.extension or [] if e.url == PLACE_OF_SERVICE_EXTENSION), "11")
+        return {"encounter_id": encounter_id,
+                "date_of_service": _day(encounter.period.start) if encounter.period else None,
+                "place_of_service": place, "rendering_provider": provider,
+                "diagnoses": diagnoses, "procedures": procedures}
+
+    def provider(self, loc: tuple, practitioner) -> dict | None:
+        npi = next((i.value for i in practitioner.identifier or [] if i.system == NPI_SYSTEM), None)
+        name = (practitioner.name or [None])[0]
+        if npi is None or name is None or not name.given:
+            self.fail(loc, f"the Practitioner needs an identifier with system {NPI_SYSTEM} and a name")
+            return None
+        return {"npi": npi, "first_name": name.given[0], "last_name": name.family}
+
+    def code(self, loc: tuple, concept, systems: tuple[str, ...] | None, what: str) -> str | None:
+        for coding in (concept.coding or []) if concept else []:
+            if coding.code and (systems is None or coding.system in systems):
+                return coding.code
+        self.fail((*loc, "code"), f"{what} is required")
+        return None
+
+
+def _day(value: date | datetime | str | None) -> date | str | None:
+    """FHIR dateTimes may be partial ("2026-11"); only a full date is a date of service."""
+    return value.date() if isinstance(value, datetime) else value

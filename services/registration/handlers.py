@@ -1,0 +1,52 @@
+"""intake.fhir -> patients and encounter.documented. A bundle that cannot be taken is answered on
+intake.rejected (findings with paths, never values) and copied to intake.fhir.dlt with the reason,
+in the same transaction as the inbox entry: its neighbours in the batch go through regardless."""
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registration.domain.fhir import IntakeInvalid, read_bundle
+from services.registration.domain.patients import FieldError
+from services.registration.domain.payers import PayerDirectory
+from services.registration.registry import SOURCE, RegistrationInvalid, accept_intake
+from shared.contracts import topics
+from shared.contracts.events import Finding, IntakeFhirV1, IntakeRejectedV1
+from shared.contracts.topics import dead_letter_topic
+from shared.envelope import Event
+from shared.outbox import OutboxMessage, stage
+from shared.service import Service
+
+log = logging.getLogger(__name__)
+
+
+def findings(errors: list[FieldError]) -> list[Finding]:
+    return [Finding(field=".".join(map(str, e.loc)) or "(root)", code=f"intake.{e.type}", message=e.msg[:300])
+            for e in errors[:50]]
+
+
+def register(service: Service, payers: PayerDirectory) -> None:
+    @service.consumes(topics.INTAKE_FHIR, IntakeFhirV1)
+    async def on_fhir_bundles(session: AsyncSession, events: list[Event[IntakeFhirV1]]) -> None:
+        for event in events:
+            bundle = event.data.model_dump(mode="json")
+            try:
+                async with session.begin_nested():  # a refused bundle leaves no trace but its answer
+                    await accept_intake(session, read_bundle(bundle), payers, event.correlation_id)
+            except (IntakeInvalid, RegistrationInvalid) as invalid:
+                reject(session, event, invalid.errors, str(invalid))
+
+
+def reject(session: AsyncSession, event: Event[IntakeFhirV1], errors: list[FieldError], reason: str) -> None:
+    bundle_id = getattr(event.data, "id", None)
+    answer = IntakeRejectedV1(intake_id=event.id, source_topic=topics.INTAKE_FHIR,
+                              bundle_id=bundle_id if isinstance(bundle_id, str) else None,
+                              findings=findings(errors), rejected_at=datetime.now(UTC))
+    stage(session, topics.INTAKE_REJECTED, Event(answer, str(event.id), SOURCE, event.correlation_id))
+    dead = {"dlt_reason": reason[:1000], "dlt_error_type": "IntakeInvalid", "dlt_consumer": "registration.intake.fhir",
+            "dlt_source_topic": topics.INTAKE_FHIR, "dlt_attempts": "1", "dlt_failed_at": datetime.now(UTC).isoformat()}
+    session.add(OutboxMessage(topic=dead_letter_topic(topics.INTAKE_FHIR), key=event.subject or str(event.id),
+                              headers=[[k, v.decode()] for k, v in event.headers()] + [[k, v] for k, v in dead.items()],
+                              value=event.value()))
+    log.info("intake bundle rejected", extra={"intake_id": str(event.id), "findings": len(errors)})
