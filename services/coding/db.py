@@ -1,12 +1,16 @@
-"""Coding's tables: the outcome of every encounter it was given."""
+"""Coding's tables: the outcome of every encounter it was given (coded, rejected, or queued for a
+coder), the audit trail of every code change, and its own copy of each patient's birth date and
+sex (from patient.registered, for age and sex edits)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Text, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.coding.domain.edits import PatientFacts
 
 
 class CodingOutcome(SQLModel, table=True):
@@ -14,20 +18,84 @@ class CodingOutcome(SQLModel, table=True):
 
     encounter_id: str = Field(primary_key=True, max_length=64)
     patient_id: UUID = Field(index=True)
-    status: str = Field(max_length=16)  # coded | rejected
+    status: str = Field(max_length=16, index=True)  # coded | rejected | queued
     findings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     coded_by: str = Field(max_length=64)
     correlation_id: str = Field(max_length=64)
     decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # The encounter as documented and what coding proposed (codes, suggestions with evidence).
+    documented: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    proposal: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
 
 
-TABLES = ("coding_outcome",)
+class CodingAudit(SQLModel, table=True):
+    """Every change of an encounter's codes: who, when, what the codes became."""
+    __tablename__ = "coding_audit"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    encounter_id: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(max_length=64)  # 'auto' or the coder's user id
+    action: str = Field(max_length=16)  # auto_coded | queued | rejected | accepted | amended
+    diagnoses: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    service_lines: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-async def outcome_exists(session: AsyncSession, encounter_id: str) -> bool:
-    return await session.get(CodingOutcome, encounter_id) is not None
+class CodingPatient(SQLModel, table=True):
+    __tablename__ = "coding_patient"
+
+    patient_id: UUID = Field(primary_key=True)
+    version: int
+    birth_date: date = Field(sa_column=Column(Date, nullable=False))
+    sex: str = Field(max_length=1)
+
+
+TABLES = ("coding_outcome", "coding_audit", "coding_patient")
+
+
+async def existing_outcomes(session: AsyncSession, encounter_ids: set[str]) -> set[str]:
+    rows = await session.execute(select(CodingOutcome.encounter_id).where(CodingOutcome.encounter_id.in_(encounter_ids)))
+    return set(rows.scalars().all())
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(CodingOutcome.status, func.count()).group_by(CodingOutcome.status))
     return {status: count for status, count in rows.all()}
+
+
+async def upsert_patients(session: AsyncSession, patients: list[tuple[UUID, int, date, str]]) -> None:
+    """Keep the newest version whichever order the events arrive in (one row per patient)."""
+    if not patients:
+        return
+    table = CodingPatient.__table__
+    statement = insert(table).values([{"patient_id": p, "version": v, "birth_date": b, "sex": s}
+                                      for p, v, b, s in patients])
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.patient_id],
+        set_={"version": statement.excluded.version, "birth_date": statement.excluded.birth_date,
+              "sex": statement.excluded.sex},
+        where=table.c.version < statement.excluded.version,
+    ))
+
+
+async def patients_facts(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientFacts]:
+    rows = await session.execute(select(CodingPatient).where(CodingPatient.patient_id.in_(patient_ids)))
+    return {p.patient_id: PatientFacts(p.birth_date, p.sex) for p in rows.scalars().all()}
+
+
+async def patient_facts(session: AsyncSession, patient_id: UUID) -> PatientFacts | None:
+    return (await patients_facts(session, {patient_id})).get(patient_id)
+
+
+async def queued(session: AsyncSession, limit: int, offset: int) -> list[CodingOutcome]:
+    rows = await session.execute(select(CodingOutcome).where(CodingOutcome.status == "queued")
+                                 .order_by(CodingOutcome.decided_at, CodingOutcome.encounter_id)
+                                 .limit(limit).offset(offset))
+    return list(rows.scalars().all())
+
+
+async def audit_trail(session: AsyncSession, encounter_id: str) -> list[CodingAudit]:
+    rows = await session.execute(select(CodingAudit).where(CodingAudit.encounter_id == encounter_id)
+                                 .order_by(CodingAudit.id))
+    return list(rows.scalars().all())

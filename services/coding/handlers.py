@@ -1,4 +1,13 @@
-"""encounter.documented -> encounter.coded | encounter.rejected"""
+"""encounter.documented -> encounter.coded | encounter.rejected | the coder work queue;
+patient.registered -> coding's copy of each patient's birth date and sex (for age/sex edits).
+
+Which way an encounter goes:
+- rejected: a code the sender must fix (unknown, not billable or not valid on the date of
+  service, malformed procedure or modifier, pointer past the last diagnosis, future date);
+- queued: the codes exist, but a person must judge (a CAC suggestion below the confidence bar,
+  Excludes1 pair, age/sex conflict, NCCI PTP, MUE, claim limits, an E/M level the documentation
+  does not support);
+- coded: everything else, automatically (coded_by "auto")."""
 
 import logging
 from datetime import UTC, datetime
@@ -6,10 +15,18 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coding import db
-from services.coding.domain.validation import check_encounter, service_lines
+from services.coding.catalog import CatalogHolder
+from services.coding.domain.decision import propose
+from services.coding.domain.validation import check_encounter
 from shared import outbox
 from shared.contracts import topics
-from shared.contracts.events import EncounterCodedV1, EncounterDocumentedV1, EncounterRejectedV1, normalize_icd
+from shared.contracts.events import (
+    CodedServiceLine,
+    EncounterCodedV1,
+    EncounterDocumentedV1,
+    EncounterRejectedV1,
+    PatientRegisteredV1,
+)
 from shared.envelope import Event
 from shared.service import Service
 
@@ -17,51 +34,83 @@ log = logging.getLogger(__name__)
 SOURCE = "/openrcm/coding"
 
 
-def register(service: Service) -> None:
+def register(service: Service, catalog: CatalogHolder) -> None:
+    @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)
+    async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]]) -> None:
+        newest: dict = {}
+        for event in events:
+            patient = event.data
+            if patient.patient_id not in newest or newest[patient.patient_id].version < patient.version:
+                newest[patient.patient_id] = patient
+        await db.upsert_patients(session, [(p.patient_id, p.version, p.patient.birth_date, p.patient.sex)
+                                           for p in newest.values()])
+
     @service.consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1)
     async def on_encounters_documented(session: AsyncSession, events: list[Event[EncounterDocumentedV1]]) -> None:
+        ids = {e.data.encounter_id for e in events}
+        done = await db.existing_outcomes(session, ids)
+        patients = await db.patients_facts(session, {e.data.patient_id for e in events})
+        current = catalog.current  # one catalog for the whole batch, even if a reload lands meanwhile
         for event in events:
-            await code_one(session, event)
+            if event.data.encounter_id in done:
+                # The sender published the same encounter again under a new event id.
+                log.info("encounter already coded; ignored", extra={"encounter_id": event.data.encounter_id})
+                continue
+            done.add(event.data.encounter_id)
+            code_one(session, event, current, patients.get(event.data.patient_id))
 
-    async def code_one(session: AsyncSession, event: Event[EncounterDocumentedV1]) -> None:
+    def code_one(session: AsyncSession, event: Event[EncounterDocumentedV1], current, patient) -> None:
         encounter = event.data
-        if await db.outcome_exists(session, encounter.encounter_id):
-            # The sender published the same encounter again under a new event id.
-            log.info("encounter already coded; ignored", extra={"encounter_id": encounter.encounter_id})
-            return
         now = datetime.now(UTC)
-        findings = check_encounter(encounter, today=now.date())
-        session.add(
-            db.CodingOutcome(
-                encounter_id=encounter.encounter_id,
-                patient_id=encounter.patient_id,
-                status="rejected" if findings else "coded",
-                findings=[f.model_dump() for f in findings],
-                coded_by="auto",
-                correlation_id=event.correlation_id,
-                decided_at=now,
-            )
-        )
+        findings = check_encounter(encounter, now.date(), current.codes)
+        outcome = db.CodingOutcome(encounter_id=encounter.encounter_id, patient_id=encounter.patient_id,
+                                   status="rejected", findings=[f.model_dump() for f in findings], coded_by="auto",
+                                   correlation_id=event.correlation_id, decided_at=now,
+                                   documented=encounter.model_dump(mode="json"))
+        session.add(outcome)
         if findings:
+            audit(session, encounter.encounter_id, "auto", "rejected", [], [], now)
             data = EncounterRejectedV1(
                 encounter_id=encounter.encounter_id, patient_id=encounter.patient_id, findings=findings, rejected_at=now
             )
             outbox.stage(session, topics.ENCOUNTER_REJECTED, follow(event, data))
             return
-        coded = EncounterCodedV1(
-            encounter_id=encounter.encounter_id,
-            patient_id=encounter.patient_id,
-            date_of_service=encounter.date_of_service,
-            place_of_service=encounter.place_of_service,
-            rendering_provider=encounter.rendering_provider,
-            billing_provider_npi=encounter.billing_provider_npi,
-            diagnoses=[normalize_icd(d.code) for d in encounter.diagnoses],
-            service_lines=service_lines(encounter),
-            prior_authorization=encounter.prior_authorization,
-            coded_by="auto",
-            coded_at=now,
-        )
-        outbox.stage(session, topics.ENCOUNTER_CODED, follow(event, coded))
+        proposal = propose(encounter, current.codes, current.tables, current.indexes, patient)
+        outcome.proposal = proposal.dump()
+        outcome.findings = [f.model_dump() for f in proposal.findings]
+        if not proposal.automatic:
+            outcome.status = "queued"
+            audit(session, encounter.encounter_id, "auto", "queued", proposal.diagnoses, proposal.service_lines, now)
+            return
+        outcome.status = "coded"
+        audit(session, encounter.encounter_id, "auto", "auto_coded", proposal.diagnoses, proposal.service_lines, now)
+        publish_coded(session, outcome, proposal.diagnoses, proposal.service_lines, "auto", now)
+
+
+def publish_coded(session: AsyncSession, outcome: db.CodingOutcome, diagnoses: list[str],
+                  lines: list[CodedServiceLine], coded_by: str, now: datetime) -> None:
+    encounter = EncounterDocumentedV1.model_validate(outcome.documented)
+    coded = EncounterCodedV1(
+        encounter_id=encounter.encounter_id,
+        patient_id=encounter.patient_id,
+        date_of_service=encounter.date_of_service,
+        place_of_service=encounter.place_of_service,
+        rendering_provider=encounter.rendering_provider,
+        billing_provider_npi=encounter.billing_provider_npi,
+        diagnoses=diagnoses,
+        service_lines=lines,
+        prior_authorization=encounter.prior_authorization,
+        coded_by=coded_by,
+        coded_at=now,
+    )
+    event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=outcome.correlation_id)
+    outbox.stage(session, topics.ENCOUNTER_CODED, event)
+
+
+def audit(session: AsyncSession, encounter_id: str, actor: str, action: str, diagnoses: list[str],
+          lines: list[CodedServiceLine], now: datetime, note: str | None = None) -> None:
+    session.add(db.CodingAudit(encounter_id=encounter_id, at=now, actor=actor, action=action, diagnoses=diagnoses,
+                               service_lines=[line.model_dump() for line in lines], note=note))
 
 
 def follow(cause: Event, data) -> Event:

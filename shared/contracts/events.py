@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ValidationInfo
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -103,6 +104,18 @@ class DocumentedProcedure(Contract):
         return pointers
 
 
+Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
+MdmLevel = Literal["minimal", "low", "moderate", "high"]
+
+
+class MedicalDecisionMaking(Contract):
+    """The three elements of medical decision making (AMA 2021 office/outpatient E/M)."""
+
+    problems: MdmLevel
+    data: MdmLevel
+    risk: MdmLevel
+
+
 class EncounterDocumentedV1(Contract):
     """What an EHR publishes when a visit is documented (inbound contract v1)."""
 
@@ -112,10 +125,37 @@ class EncounterDocumentedV1(Contract):
     place_of_service: PlaceOfService = "11"
     rendering_provider: RenderingProvider
     billing_provider_npi: Npi | None = None
-    diagnoses: list[DocumentedDiagnosis] = Field(min_length=1, max_length=12)
-    procedures: list[DocumentedProcedure] = Field(min_length=1, max_length=50)
+    # Documentation for computer-assisted coding (optional; additive in v1).
+    diagnosis_statements: list[Statement] = Field(default_factory=list, max_length=24,
+                                                  description="Assessment lines as the provider wrote them, e.g. 'HTN'.")
+    procedure_statements: list[Statement] = Field(default_factory=list, max_length=50)
+    problem_list: list[Statement] = Field(default_factory=list, max_length=50,
+                                          description="The patient's active problems (context, not coded by itself).")
+    patient_type: Literal["new", "established"] | None = Field(default=None, description="For the E/M code family.")
+    total_time_minutes: int | None = Field(default=None, ge=1, le=1440,
+                                           description="Provider's total time on the date of the encounter.")
+    mdm: MedicalDecisionMaking | None = None
+    diagnoses: list[DocumentedDiagnosis] = Field(default_factory=list, max_length=12, validate_default=True,
+                                                 description="Codes the EHR chose; may be empty when diagnosis_statements say it.")
+    procedures: list[DocumentedProcedure] = Field(default_factory=list, max_length=50, validate_default=True,
+                                                  description="May be empty when the documentation supports an E/M level.")
     prior_authorization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,50}$")] | None = None
     notes: str | None = Field(default=None, max_length=20000)
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _diagnoses_or_statements(cls, diagnoses: list, info: ValidationInfo) -> list:
+        if not diagnoses and not info.data.get("diagnosis_statements"):
+            raise ValueError("diagnoses or diagnosis_statements are required")
+        return diagnoses
+
+    @field_validator("procedures")
+    @classmethod
+    def _procedures_or_documentation(cls, procedures: list, info: ValidationInfo) -> list:
+        documented = [info.data.get(f) for f in ("procedure_statements", "total_time_minutes", "mdm")]
+        if not procedures and not any(documented):
+            raise ValueError("procedures, procedure_statements, total_time_minutes or mdm are required")
+        return procedures
 
 
 # ---- coding ---------------------------------------------------------------------------------
@@ -153,28 +193,6 @@ class EncounterRejectedV1(Contract):
     encounter_id: str
     patient_id: UUID | None = None
     stage: Literal["coding"] = "coding"
-    findings: list[Finding] = Field(min_length=1)
-    rejected_at: datetime
-
-
-# ---- FHIR intake (inbound from other systems) and its rejections -----------------------------
-
-
-class IntakeFhirV1(Contract):
-    """A FHIR R4 Bundle (JSON) with one Patient, 1..3 Coverages and at most one Encounter, as
-    published to intake.fhir. Registration reads it with fhir.resources (R4B); see the README."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    resourceType: Literal["Bundle"]
-
-
-class IntakeRejectedV1(Contract):
-    """Why an intake record was refused, for its sender. `intake_id` is the refused record's ce_id."""
-
-    intake_id: UUID
-    source_topic: str
-    bundle_id: str | None = None
     findings: list[Finding] = Field(min_length=1)
     rejected_at: datetime
 
@@ -264,8 +282,6 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "encounter.documented.v1": EncounterDocumentedV1,
     "encounter.coded.v1": EncounterCodedV1,
     "encounter.rejected.v1": EncounterRejectedV1,
-    "intake.fhir.v1": IntakeFhirV1,
-    "intake.rejected.v1": IntakeRejectedV1,
     "claim.submitted.v1": ClaimSubmittedV1,
     "payment.posted.v1": PaymentPostedV1,
 }

@@ -92,10 +92,10 @@ async def test_a_handler_failure_dead_letters_only_the_failing_event(platform, m
 
     real = handlers.check_encounter
 
-    def exploding(encounter, today):
+    def exploding(encounter, today, *args, **kwargs):
         if encounter.encounter_id == "ENC-21":
             raise RuntimeError("boom")
-        return real(encounter, today)
+        return real(encounter, today, *args, **kwargs)
 
     monkeypatch.setattr(handlers, "check_encounter", exploding)
     service = build(settings_for(platform, ServiceSettings, "coding"))

@@ -1,10 +1,13 @@
-"""Checks a documented encounter's codes before anything is billed. Pure: no I/O."""
+"""Checks a documented encounter's codes before anything is billed: the problems only the sender
+can fix (codes that do not exist or are not billable on the date of service, malformed
+procedures, pointers past the last diagnosis, a future date). Any finding here rejects the
+encounter (encounter.rejected). Pure: no I/O."""
 
 import re
 from datetime import date
+from functools import cache
 
-import simple_icd_10_cm as icd
-
+from services.coding.domain.codesets import CodeSets
 from shared.contracts.events import (
     CodedServiceLine,
     EncounterDocumentedV1,
@@ -16,32 +19,60 @@ from shared.contracts.events import (
 PROCEDURE_FORM = re.compile(r"^(\d{5}|\d{4}[FT]|[A-V]\d{4})$")
 
 
-def icd_findings(position: int, raw_code: str) -> list[Finding]:
+@cache
+def default_code_sets() -> CodeSets:
+    return CodeSets()
+
+
+def icd_findings(position: int, raw_code: str, day: date, codes: CodeSets) -> list[Finding]:
     code = normalize_icd(raw_code)
     where = f"diagnoses[{position}].code"
-    if not icd.is_valid_item(code) or icd.is_chapter_or_block(code):
+    release = codes.icd_on(day)
+    if not release.exists(code):
+        if any(other.exists(code) for other in codes.icd_releases):
+            return [Finding(field=where, code="icd.invalid_on_dos",
+                            message=f"not valid on the date of service (ICD-10-CM release {release.name})")]
         return [Finding(field=where, code="icd.unknown", message="not an ICD-10-CM code in the loaded release")]
-    if not icd.is_leaf(code):
+    if not release.is_billable(code):
+        if release.needs_seventh_character(code):
+            return [Finding(field=where, code="icd.not_billable", message="needs a 7th character (e.g. initial encounter)")]
         return [Finding(field=where, code="icd.not_billable", message="header code: code to the highest specificity")]
     return []
 
 
-def check_encounter(encounter: EncounterDocumentedV1, today: date) -> list[Finding]:
+def procedure_findings(position: int, procedure, day: date, codes: CodeSets) -> list[Finding]:
+    where = f"procedures[{position}]"
+    code = procedure.code.upper()
+    if not PROCEDURE_FORM.match(code):
+        return [Finding(field=f"{where}.code", code="procedure.form",
+                        message="not a CPT (5 digits) or HCPCS Level II (letter + 4 digits) code")]
+    findings = []
+    if codes.procedure_known(code, day) is False:
+        findings.append(Finding(field=f"{where}.code", code="procedure.unknown",
+                                message="not in the loaded CPT/HCPCS file on the date of service"))
+    for n, modifier in enumerate(procedure.modifiers):
+        if modifier not in codes.modifiers:
+            findings.append(Finding(field=f"{where}.modifiers[{n}]", code="modifier.unknown", message="not a known modifier"))
+    return findings
+
+
+def check_encounter(encounter: EncounterDocumentedV1, today: date, codes: CodeSets | None = None) -> list[Finding]:
+    codes = codes or default_code_sets()
+    day = encounter.date_of_service
     findings: list[Finding] = []
-    if encounter.date_of_service > today:
+    if day > today:
         findings.append(Finding(field="date_of_service", code="dos.future", message="date of service is in the future"))
+    if encounter.place_of_service not in codes.places_of_service:
+        findings.append(Finding(field="place_of_service", code="pos.unknown", message="not a CMS place-of-service code"))
     for position, diagnosis in enumerate(encounter.diagnoses):
-        findings += icd_findings(position, diagnosis.code)
-    codes = [normalize_icd(d.code) for d in encounter.diagnoses]
-    if len(set(codes)) != len(codes):
+        findings += icd_findings(position, diagnosis.code, day, codes)
+    normalized = [normalize_icd(d.code) for d in encounter.diagnoses]
+    if len(set(normalized)) != len(normalized):
         findings.append(Finding(field="diagnoses", code="icd.duplicate", message="a diagnosis is listed twice"))
     for position, procedure in enumerate(encounter.procedures):
-        where = f"procedures[{position}]"
-        if not PROCEDURE_FORM.match(procedure.code.upper()):
-            findings.append(Finding(field=f"{where}.code", code="procedure.form",
-                                    message="not a CPT (5 digits) or HCPCS Level II (letter + 4 digits) code"))
-        if any(p > len(encounter.diagnoses) for p in procedure.diagnosis_pointers):
-            findings.append(Finding(field=f"{where}.diagnosis_pointers", code="pointer.range",
+        findings += procedure_findings(position, procedure, day, codes)
+        if encounter.diagnoses and any(p > len(encounter.diagnoses) for p in procedure.diagnosis_pointers):
+            findings.append(Finding(field=f"procedures[{position}].diagnosis_pointers", code="pointer.range",
                                     message="points past the last diagnosis"))
     return findings
 
