@@ -53,7 +53,7 @@ DEFAULTS = ((re.compile(r"diabetes mellitus"), re.compile(r"\bwith|complicat|hyp
 LATERALITY = frozenset({"right", "left", "bilateral"})
 NEGATION = re.compile(r"\b(no|not|denies|denied|negative for|without evidence of|ruled out|rule out|r/o|"
                       r"probable|possible|suspected|questionable|likely|versus|vs)\b", re.IGNORECASE)
-AUTO_CONFIDENCE = 0.85  # at or above: confident enough to code without a person
+AUTO_CONFIDENCE = 0.8  # at or above: confident enough to code without a person
 
 
 @dataclass(frozen=True)
