@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from payer_simulator.domain.contracts import DEFAULT_CONTRACTS, load_contracts
+from payer_simulator.eligibility import EligibilityDesk
 from payer_simulator.simulator import Simulator
 
 
@@ -23,8 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # finish the current file, then leave
     simulator = Simulator(args.root, load_contracts(args.contracts))
+    desk = EligibilityDesk(args.root, load_contracts(args.contracts))  # 270s in, 271s out, beside the 837 loop
+    desk_thread = threading.Thread(target=desk.run, args=(stop, args.poll, args.once), name="eligibility", daemon=True)
+    desk_thread.start()
     logging.getLogger("payer_simulator").info("watching %s", args.root / "outbound")
     simulator.run(stop, poll=args.poll, once=args.once)
+    desk_thread.join()
 
 
 if __name__ == "__main__":

@@ -3,14 +3,18 @@ date of birth + member id), even by racing requests, resolves to one patient id;
 registration becomes a new version and a new patient.registered event."""
 
 import json
+from datetime import date
+from typing import Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from services.registration import db
+from services.registration.eligibility import CannotCheck, request_check
 from services.registration.domain.patients import Registration
 from services.registration.domain.payers import PayerDirectory
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
@@ -93,8 +97,36 @@ def make_router(payers: PayerDirectory) -> APIRouter:
         response.status_code = 201 if accepted.registered.created else 200
         return accepted.answer()
 
+    @router.post("/patients/{patient_id}/eligibility", status_code=202)
+    async def check_eligibility(patient_id: UUID, ask: EligibilityAsk, request: Request) -> dict:
+        """Sends a 270 for one coverage; the 271 arrives later (GET /v1/eligibility/{check_id})."""
+        service = request.app.state.service
+        try:
+            async with service.sessions() as session, session.begin():
+                check = await request_check(session, service.settings, payers, patient_id, ask.rank,
+                                            ask.service_date or date.today(), correlation_id(request))
+        except CannotCheck as refused:
+            raise HTTPException(refused.status, str(refused)) from None
+        return {"check_id": str(check.check_id), "status": "pending"}
+
+    @router.get("/eligibility/{check_id}")
+    async def get_eligibility(check_id: UUID, request: Request) -> dict:
+        async with request.app.state.service.sessions() as session:
+            check = await session.get(db.EligibilityCheck, check_id)
+        if check is None:
+            raise HTTPException(404, "no such eligibility check")
+        return {"check_id": str(check.check_id), "patient_id": str(check.patient_id), "status": check.status,
+                "coverage_rank": check.coverage_rank, "payer_id": check.payer_id, "active": check.active,
+                "result": check.result}
+
     router.add_api_route("/patients/{patient_id}", get_patient, methods=["GET"])
     return router
+
+
+class EligibilityAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rank: Literal["primary", "secondary", "tertiary"] = "primary"
+    service_date: date | None = None
 
 
 def outcome(status: int, errors: list[FieldError]) -> JSONResponse:
@@ -113,6 +145,13 @@ async def get_patient(patient_id: UUID, request: Request) -> dict:
         mrns = (await session.execute(
             select(table.c.value).where(table.c.patient_id == patient_id, table.c.kind == "mrn").order_by(table.c.value)
         )).scalars().all()
+        checks = db.EligibilityCheck.__table__
+        answered = (await session.execute(
+            select(checks.c.coverage_rank, checks.c.active, checks.c.answered_at, checks.c.check_id)
+            .where(checks.c.patient_id == patient_id, checks.c.status == "answered").order_by(checks.c.answered_at)
+        )).all()
+    latest = {row.coverage_rank: {"active": row.active, "checked_at": row.answered_at.isoformat(),
+                                  "check_id": str(row.check_id)} for row in answered}
     return {"patient_id": str(patient.patient_id), "version": patient.version, "facility": patient.facility,
             "mrn": patient.mrn, "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
-            **patient.content}
+            **patient.content, "eligibility": latest}

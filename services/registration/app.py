@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.registration import api, handlers
+from services.registration import api, eligibility, handlers
 from services.registration.domain.payers import load_directory
 from services.registration.settings import RegistrationSettings
 from shared.service import Service
@@ -17,4 +17,5 @@ def build(settings: ServiceSettings | None = None) -> Service:
     payers = load_directory(settings.payer_directory_file)
     service.api(api.make_router(payers))
     handlers.register(service, payers)
+    service.loop(eligibility.read_answers)
     return service

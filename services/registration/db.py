@@ -1,10 +1,10 @@
 """Registration's tables and the queries that match a registration to a patient."""
 
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, func, select, text, tuple_
+from sqlalchemy import BigInteger, Column, DateTime, Identity, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -48,7 +48,28 @@ class ForwardedEncounter(SQLModel, table=True):
     )
 
 
-TABLES = ("patient", "patient_identifier", "forwarded_encounter")
+class EligibilityCheck(SQLModel, table=True):
+    """One 270 sent for one coverage, and the 271 that answered it (result is None while pending)."""
+
+    __tablename__ = "eligibility_check"
+
+    check_id: UUID = Field(primary_key=True)
+    control_number: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), unique=True))
+    patient_id: UUID = Field(foreign_key="patient.patient_id", index=True)
+    coverage_rank: str = Field(max_length=10)
+    payer_id: str = Field(max_length=80)
+    service_date: date
+    status: str = Field(default="pending", max_length=10)  # pending, answered
+    active: bool | None = None
+    result: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    correlation_id: str = Field(max_length=64)
+    requested_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
+    answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+TABLES = ("patient", "patient_identifier", "forwarded_encounter", "eligibility_check")
 
 
 async def lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:

@@ -8,3 +8,8 @@ class RegistrationSettings(ServiceSettings):
     payer_directory_file: Path | None = None  # default: services/registration/data/payers.json
     # Intake bodies larger than this are refused (HTTP 413) before they are parsed.
     max_body_bytes: int = 1_000_000
+    # Who asks payers about eligibility (270 loop 2100B) and the interchange sender id.
+    eligibility_provider_name: str = "SPRINGFIELD FAMILY MEDICINE"
+    eligibility_provider_npi: str = "1245319599"
+    eligibility_sender_id: str = "OPENRCM01"
+    eligibility_poll_seconds: float = 0.25

@@ -197,6 +197,46 @@ class EncounterRejectedV1(Contract):
     rejected_at: datetime
 
 
+# ---- FHIR intake (inbound from other systems) and its rejections -----------------------------
+
+
+class IntakeFhirV1(Contract):
+    """A FHIR R4 Bundle (JSON) with one Patient, 1..3 Coverages and at most one Encounter, as
+    published to intake.fhir. Registration reads it with fhir.resources (R4B); see the README."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    resourceType: Literal["Bundle"]
+
+
+class IntakeRejectedV1(Contract):
+    """Why an intake record was refused, for its sender. `intake_id` is the refused record's ce_id."""
+
+    intake_id: UUID
+    source_topic: str
+    bundle_id: str | None = None
+    findings: list[Finding] = Field(min_length=1)
+    rejected_at: datetime
+
+
+class EligibilityCheckedV1(Contract):
+    """A payer's 271 answer to registration's 270 for one coverage. Claims should not be built on a
+    coverage whose latest check says active=false. Carries no names, birth dates or member ids."""
+
+    check_id: UUID
+    patient_id: UUID
+    coverage_rank: Literal["primary", "secondary", "tertiary"]
+    payer_id: PayerId
+    service_date: date
+    active: bool
+    plan_name: str | None = None
+    copay: Money | None = None
+    deductible_remaining: Money | None = None
+    coinsurance_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = None
+    rejection_code: str | None = Field(default=None, description="AAA03 when the payer could not answer, e.g. 72.")
+    checked_at: datetime
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 
@@ -282,6 +322,9 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "encounter.documented.v1": EncounterDocumentedV1,
     "encounter.coded.v1": EncounterCodedV1,
     "encounter.rejected.v1": EncounterRejectedV1,
+    "intake.fhir.v1": IntakeFhirV1,
+    "intake.rejected.v1": IntakeRejectedV1,
+    "eligibility.checked.v1": EligibilityCheckedV1,
     "claim.submitted.v1": ClaimSubmittedV1,
     "payment.posted.v1": PaymentPostedV1,
 }

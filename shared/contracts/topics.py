@@ -8,6 +8,7 @@ CLAIM_SUBMITTED = "claim.submitted"  # key: claim id
 PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
 INTAKE_FHIR = "intake.fhir"  # FHIR R4 bundles from other systems -> registration; key: bundle or patient id
 INTAKE_REJECTED = "intake.rejected"  # registration refused an intake record; key: the record's ce_id
+ELIGIBILITY_CHECKED = "eligibility.checked"  # a payer's 271 for one coverage; key: patient id
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -20,6 +21,7 @@ EVENT_TOPICS = (
     PAYMENT_POSTED,
     INTAKE_FHIR,
     INTAKE_REJECTED,
+    ELIGIBILITY_CHECKED,
 )
 
 

@@ -1,0 +1,128 @@
+"""Eligibility through the clearinghouse directory: a 270 file out per check, the 271 files read
+back by a loop that stores each result and publishes eligibility.checked in one transaction.
+
+<clearinghouse>/eligibility/outbound/<check id>.270.x12   written (temp name + rename) before the
+                                                          check's row commits: a pending check always has its file
+<clearinghouse>/eligibility/inbound/*.271.x12             answers; moved to archive/ once stored,
+                                                          to rejected/ (with a reason file) when unreadable"""
+
+import asyncio
+import logging
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registration import db
+from services.registration.domain.eligibility import checked, inquiry
+from services.registration.domain.payers import PayerDirectory
+from services.registration.registry import SOURCE
+from services.registration.settings import RegistrationSettings
+from shared import outbox
+from shared.contracts import topics
+from shared.contracts.events import Coverage, Person
+from shared.envelope import Event
+from shared.service import Service
+from x12.envelope import Envelope
+from x12.errors import X12Error
+from x12.x270 import Party, render_270
+from x12.x271 import parse_271
+
+log = logging.getLogger(__name__)
+
+
+class CannotCheck(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def folder(settings: RegistrationSettings, name: str) -> Path:
+    path = Path(settings.clearinghouse_dir) / "eligibility" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="ascii") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+async def request_check(session: AsyncSession, settings: RegistrationSettings, payers: PayerDirectory,
+                        patient_id: UUID, rank: str, service_date: date, correlation_id: str) -> db.EligibilityCheck:
+    patient = await session.get(db.Patient, patient_id)
+    if patient is None:
+        raise CannotCheck(404, "no such patient")
+    coverage = next((Coverage.model_validate(c) for c in patient.content["coverages"] if c["rank"] == rank), None)
+    if coverage is None:
+        raise CannotCheck(404, f"the patient has no {rank} coverage")
+    payer = payers.get(coverage.payer_id)
+    if payer is None or not payer.accepts_eligibility:
+        raise CannotCheck(409, "this payer does not take eligibility requests")
+    check = db.EligibilityCheck(check_id=uuid4(), patient_id=patient_id, coverage_rank=rank, payer_id=payer.payer_id,
+                                service_date=service_date, correlation_id=correlation_id)
+    session.add(check)
+    await session.flush()
+    await session.refresh(check, ["control_number"])
+    provider = Party(settings.eligibility_provider_name, settings.eligibility_provider_npi)
+    request = inquiry(check.check_id, Person.model_validate(patient.content["patient"]), coverage, provider, service_date)
+    env = Envelope(sender_id=settings.eligibility_sender_id, receiver_id=payer.submission.receiver_id.strip(),
+                   control_number=check.control_number % 10**9 or 1, group_control_number=check.control_number % 10**9 or 1,
+                   created=datetime.now(), usage=payer.submission.usage, functional_id="HS", version="005010X279A1")
+    text = render_270(request, env)
+    await asyncio.to_thread(write_atomically, folder(settings, "outbound") / f"{check.check_id}.270.x12", text)
+    return check
+
+
+async def store_answer(session: AsyncSession, text: str) -> bool:
+    """Store one 271 and stage its event; False when no pending check is waiting for it."""
+    response = parse_271(text)
+    table = db.EligibilityCheck.__table__
+    pending = (await session.execute(
+        table.select().where(table.c.status == "pending").where(
+            table.c.check_id.in_([check_id for check_id in _check_ids(response.trace_number)])
+        ).with_for_update()
+    )).first()
+    if pending is None:
+        return False
+    event = checked(pending.check_id, pending.patient_id, pending.coverage_rank, pending.service_date, response)
+    await session.execute(update(table).where(table.c.check_id == pending.check_id).values(
+        status="answered", active=event.active, result=event.model_dump(mode="json"), answered_at=datetime.now(UTC)))
+    outbox.stage(session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id))
+    if not event.active:
+        log.info("coverage inactive at the payer", extra={"check_id": str(pending.check_id), "rank": pending.coverage_rank})
+    return True
+
+
+def _check_ids(trace: str) -> list[UUID]:
+    try:
+        return [UUID(hex=trace)]
+    except ValueError:
+        return []
+
+
+async def read_answers(service: Service) -> None:
+    """The loop: every 271 in inbound/ is stored once, then archived."""
+    settings: RegistrationSettings = service.settings
+    inbound, archive, rejected = (folder(settings, n) for n in ("inbound", "archive", "rejected"))
+    while True:
+        for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
+            try:
+                text = path.read_text(encoding="utf-8")
+                async with service.sessions() as session, session.begin():
+                    stored = await store_answer(session, text)
+                path.replace(archive / path.name)
+                if not stored:
+                    log.warning("271 answers no pending check; archived", extra={"file": path.name})
+            except (X12Error, UnicodeDecodeError) as exc:
+                (rejected / f"{path.name}.reason.txt").write_text(f"{type(exc).__name__}: {exc}\n")
+                path.replace(rejected / path.name)
+                log.warning("unreadable 271 set aside", extra={"file": path.name, "exc_type": type(exc).__name__})
+        await asyncio.sleep(settings.eligibility_poll_seconds)
