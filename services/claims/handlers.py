@@ -1,9 +1,10 @@
 """patient.registered -> the claims service's own patient copy; encounter.coded -> a claim, built
-as soon as both the coded encounter and its patient are known (they arrive on different topics)."""
+as soon as both the coded encounter and its patient are known (they arrive on different topics).
+Each batch is handled set-wise: a few statements per batch, not per event."""
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def register(service: Service, chargemaster: dict) -> None:
-    async def build_claim(session: AsyncSession, coded: EncounterCodedV1, patient: PatientRegisteredV1,
-                          correlation_id: str) -> None:
-        assembly = assemble(coded, patient, chargemaster)
-        claim_id = claim_id_for(coded.encounter_id)
-        claim = assembly.claim
-        session.add(
-            db.Claim(
+    async def build_claims(session: AsyncSession, waiting: list[tuple[EncounterCodedV1, str]],
+                           patients: dict) -> None:
+        """Claims for coded encounters whose patient is known; the rest keep waiting."""
+        rows, claimed, held = [], [], []
+        for coded, correlation_id in waiting:
+            patient = patients.get(coded.patient_id)
+            if patient is None:
+                continue
+            assembly = assemble(coded, patient, chargemaster)
+            claim_id, claim = claim_id_for(coded.encounter_id), assembly.claim
+            rows.append(dict(
                 claim_id=claim_id,
                 patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
                 encounter_id=coded.encounter_id,
@@ -37,44 +42,56 @@ def register(service: Service, chargemaster: dict) -> None:
                 findings=[f.model_dump() for f in assembly.findings],
                 content=claim.model_dump(mode="json") if claim else None,
                 correlation_id=correlation_id,
-            )
-        )
-        encounter = await session.get(db.CodedEncounter, coded.encounter_id)
-        encounter.status = "claimed" if claim else "held"
-        if not claim:
-            log.info("claim held", extra={"claim_id": str(claim_id), "reasons": [f.code for f in assembly.findings]})
+            ))
+            (claimed if claim else held).append(coded.encounter_id)
+            if not claim:
+                log.info("claim held", extra={"claim_id": str(claim_id), "reasons": [f.code for f in assembly.findings]})
+        if rows:
+            await session.execute(insert(db.Claim.__table__), rows)
+        for status, ids in (("claimed", claimed), ("held", held)):
+            if ids:
+                await session.execute(
+                    update(db.CodedEncounter).where(db.CodedEncounter.encounter_id.in_(ids)).values(status=status)
+                )
 
     @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)
-    async def on_patient_registered(session: AsyncSession, event: Event[PatientRegisteredV1]) -> None:
-        patient = event.data
+    async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]]) -> None:
         await db.lock_join(session)
-        if not await db.upsert_patient(session, patient.patient_id, patient.version, patient.model_dump(mode="json")):
-            return  # an older version than the one we hold
+        stored = {}
+        for event in events:
+            patient = event.data
+            if await db.upsert_patient(session, patient.patient_id, patient.version, patient.model_dump(mode="json")):
+                stored[patient.patient_id] = patient  # newer than what we held
+        if not stored:
+            return
         waiting = await session.execute(
             select(db.CodedEncounter).where(
-                db.CodedEncounter.patient_id == patient.patient_id, db.CodedEncounter.status == "waiting"
+                db.CodedEncounter.patient_id.in_(stored), db.CodedEncounter.status == "waiting"
             )
         )
-        for encounter in waiting.scalars().all():
-            coded = EncounterCodedV1.model_validate(encounter.content)
-            await build_claim(session, coded, patient, encounter.correlation_id)
+        await build_claims(
+            session,
+            [(EncounterCodedV1.model_validate(e.content), e.correlation_id) for e in waiting.scalars()],
+            stored,
+        )
 
     @service.consumes(topics.ENCOUNTER_CODED, EncounterCodedV1)
-    async def on_encounter_coded(session: AsyncSession, event: Event[EncounterCodedV1]) -> None:
-        coded = event.data
+    async def on_encounters_coded(session: AsyncSession, events: list[Event[EncounterCodedV1]]) -> None:
         await db.lock_join(session)
         table = db.CodedEncounter.__table__
         inserted = await session.execute(
-            insert(table)
-            .values(encounter_id=coded.encounter_id, patient_id=coded.patient_id, status="waiting",
-                    content=coded.model_dump(mode="json"), correlation_id=event.correlation_id)
-            .on_conflict_do_nothing()
-            .returning(table.c.encounter_id)
+            insert(table).on_conflict_do_nothing().returning(table.c.encounter_id),
+            [dict(encounter_id=e.data.encounter_id, patient_id=e.data.patient_id, status="waiting",
+                  content=e.data.model_dump(mode="json"), correlation_id=e.correlation_id)
+             for e in {e.data.encounter_id: e for e in events}.values()],
         )
-        if inserted.first() is None:
-            log.info("encounter already received; ignored", extra={"encounter_id": coded.encounter_id})
-            return
-        stored = await session.get(db.ClaimPatient, coded.patient_id)
-        if stored is not None:
-            await build_claim(session, coded, PatientRegisteredV1.model_validate(stored.content), event.correlation_id)
-
+        new = set(inserted.scalars())
+        if len(new) < len(events):
+            log.info("encounters already received; ignored", extra={"count": len(events) - len(new)})
+        fresh = list({e.data.encounter_id: (e.data, e.correlation_id) for e in events
+                      if e.data.encounter_id in new}.values())
+        found = await session.execute(
+            select(db.ClaimPatient).where(db.ClaimPatient.patient_id.in_({coded.patient_id for coded, _ in fresh}))
+        )
+        patients = {p.patient_id: PatientRegisteredV1.model_validate(p.content) for p in found.scalars()}
+        await build_claims(session, fresh, patients)

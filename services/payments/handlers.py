@@ -13,20 +13,25 @@ from shared.service import Service
 
 def register(service: Service) -> None:
     @service.consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1)
-    async def on_claim_submitted(session: AsyncSession, event: Event[ClaimSubmittedV1]) -> None:
-        claim = event.data
+    async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSubmittedV1]]) -> None:
         await db.lock_matching(session)
+        rows = {
+            e.data.claim_id: dict(
+                claim_id=e.data.claim_id,
+                patient_control_number=e.data.patient_control_number,
+                payer_id=e.data.payer_id,
+                payer_name=e.data.payer_name,
+                date_of_service=e.data.date_of_service,
+                total_charge=e.data.total_charge,
+                line_numbers=[line.line_number for line in e.data.lines],
+                correlation_id=e.correlation_id,
+            )
+            for e in events
+        }
         table = db.KnownClaim.__table__
-        values = dict(
-            claim_id=claim.claim_id,
-            patient_control_number=claim.patient_control_number,
-            payer_id=claim.payer_id,
-            payer_name=claim.payer_name,
-            date_of_service=claim.date_of_service,
-            total_charge=claim.total_charge,
-            line_numbers=[line.line_number for line in claim.lines],
-            correlation_id=event.correlation_id,
+        stored = await session.execute(
+            insert(table).on_conflict_do_nothing().returning(table.c.claim_id), list(rows.values())
         )
-        stored = await session.execute(insert(table).values(**values).on_conflict_do_nothing().returning(table.c.claim_id))
-        if stored.first() is not None:
-            await post_unmatched(session, db.KnownClaim(**values))
+        new = [db.KnownClaim(**rows[claim_id]) for claim_id in stored.scalars()]
+        if new:
+            await post_unmatched(session, new)

@@ -80,10 +80,11 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
         for c in (await session.execute(select(db.KnownClaim).where(db.KnownClaim.patient_control_number.in_(numbers)))).scalars()
     }
     now = datetime.now(UTC)
-    posted = unmatched = 0
+    headers = {id(r): r.model_dump(mode="json", exclude={"claims"}) for r in interchange.remittances}
+    records = {}
     for remittance, payment in payments:
         claim = claims.get(payment.patient_control_number)
-        record = dict(
+        records[posting_id(remittance, payment)] = (remittance, payment, claim, dict(
             posting_id=posting_id(remittance, payment),
             era_id=era_id,
             patient_control_number=payment.patient_control_number,
@@ -91,15 +92,16 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
             status="posted" if claim else "unmatched",
             paid=payment.paid,
             claim_payment=payment.model_dump(mode="json"),
-            remittance_header=remittance.model_dump(mode="json", exclude={"claims"}),
+            remittance_header=headers[id(remittance)],
             posted_at=now if claim else None,
-        )
-        stored = await session.execute(
-            insert(db.ClaimPaymentRecord.__table__).values(**record).on_conflict_do_nothing().returning(
-                db.ClaimPaymentRecord.__table__.c.posting_id)
-        )
-        if stored.first() is None:
-            continue  # this very payment was posted from another file
+        ))
+    table = db.ClaimPaymentRecord.__table__
+    stored = await session.execute(
+        insert(table).on_conflict_do_nothing().returning(table.c.posting_id), [row for *_, row in records.values()]
+    )  # a payment already posted from another file comes back as nothing
+    posted = unmatched = 0
+    for new_id in stored.scalars():
+        remittance, payment, claim, _ = records[new_id]
         if claim:
             stage_posting(session, remittance, payment, claim)
             posted += 1
@@ -108,15 +110,17 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
     log.info("835 posted", extra={"file": file_name, "posted": posted, "unmatched": unmatched})
 
 
-async def post_unmatched(session: AsyncSession, claim: db.KnownClaim) -> None:
-    """A claim became known: post the payments that arrived before it."""
+async def post_unmatched(session: AsyncSession, claims: list[db.KnownClaim]) -> None:
+    """Claims became known: post the payments that arrived before them."""
+    by_number = {claim.patient_control_number: claim for claim in claims}
     waiting = await session.execute(
         select(db.ClaimPaymentRecord).where(
-            db.ClaimPaymentRecord.patient_control_number == claim.patient_control_number,
+            db.ClaimPaymentRecord.patient_control_number.in_(by_number),
             db.ClaimPaymentRecord.status == "unmatched",
         )
     )
     for record in waiting.scalars():
+        claim = by_number[record.patient_control_number]
         remittance = Remittance.model_validate({**record.remittance_header, "claims": ()})
         stage_posting(session, remittance, ClaimPayment.model_validate(record.claim_payment), claim)
         record.status, record.claim_id, record.posted_at = "posted", claim.claim_id, datetime.now(UTC)
