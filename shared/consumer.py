@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import inbox, metrics
+from shared import inbox, metrics, telemetry
 from shared.contracts.events import Contract
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import EnvelopeError, Event, decode
@@ -85,6 +85,7 @@ class BatchProcessor(Generic[T]):
         producer: Callable[[], AIOKafkaProducer],
     ) -> None:
         self.sub, self.settings, self.sessions, self.producer = subscription, settings, sessions, producer
+        self._trace_headers: dict = {}  # event id -> record headers of the batch in hand (traceparent)
 
     async def process(self, records: tuple[ConsumerRecord, ...]) -> None:
         started = time.monotonic()
@@ -96,6 +97,7 @@ class BatchProcessor(Generic[T]):
             except EnvelopeError as exc:
                 dead.append(DeadLetter(record, str(exc), "EnvelopeError", 1))
 
+        self._trace_headers = {event.id: record.headers for record, event in events}
         if events:
             dead += await self._handle(events)
         if dead:
@@ -124,7 +126,9 @@ class BatchProcessor(Generic[T]):
         async with self.sessions() as session, session.begin():
             new = await inbox.claim_new(session, self.sub.consumer, [e.id for e in events])
             if new:
-                await self.sub.handler(session, [e for e in events if e.id in new])
+                fresh = [e for e in events if e.id in new]
+                with telemetry.consuming(self.sub.consumer, self.sub.topic, fresh, self._trace_headers):
+                    await self.sub.handler(session, fresh)
             skipped = len(events) - len(new)
         if skipped:
             metrics.DUPLICATES.labels(self.sub.topic, self.sub.consumer).inc(skipped)

@@ -1,27 +1,68 @@
-"""Kafka clients built from settings, with one place for security options (SASL/TLS)."""
+"""Kafka clients built from settings, with one place for security options: TLS (SSL, SASL_SSL)
+and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), for the aiokafka producer and the FastStream
+broker alike."""
 
 import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.settings import ServiceSettings
 
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+MECHANISMS = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+class KafkaSecurityError(ValueError):
+    """The Kafka security settings contradict each other; the message names the settings."""
+
+
+def _checked(settings: ServiceSettings) -> tuple[str, str]:
+    protocol = settings.kafka_security_protocol.upper()
+    mechanism = (settings.kafka_sasl_mechanism or "").upper()
+    if protocol not in PROTOCOLS:
+        raise KafkaSecurityError(f"RCM_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
+    if protocol.startswith("SASL_") != bool(mechanism):
+        raise KafkaSecurityError("RCM_KAFKA_SASL_MECHANISM goes with RCM_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL")
+    if mechanism and mechanism not in MECHANISMS:
+        raise KafkaSecurityError(f"RCM_KAFKA_SASL_MECHANISM must be one of {', '.join(MECHANISMS)}")
+    if mechanism and not (settings.kafka_sasl_username and settings.kafka_sasl_password):
+        raise KafkaSecurityError("SASL needs RCM_KAFKA_SASL_USERNAME and RCM_KAFKA_SASL_PASSWORD")
+    return protocol, mechanism
+
+
+def ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    if not settings.kafka_security_protocol.upper().endswith("SSL"):
+        return None
+    return ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+
 
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap}
-    protocol = settings.kafka_security_protocol.upper()
-    if protocol != "PLAINTEXT":
-        options["security_protocol"] = protocol
-    if protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context()
-    if settings.kafka_sasl_mechanism:
-        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+    """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
+    protocol, mechanism = _checked(settings)
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": protocol}
+    if context := ssl_context(settings):
+        options["ssl_context"] = context
+    if mechanism:
+        options["sasl_mechanism"] = mechanism
         options["sasl_plain_username"] = settings.kafka_sasl_username
-        options["sasl_plain_password"] = (
-            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
-        )
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
     return options
+
+
+def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """The same options in FastStream's form, for KafkaBroker(security=...)."""
+    protocol, mechanism = _checked(settings)
+    context = ssl_context(settings)
+    if mechanism:
+        return MECHANISMS[mechanism](
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=context is not None,
+        )
+    return BaseSecurity(ssl_context=context) if context else None
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, telemetry
 from shared.envelope import Event
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def stage(session: AsyncSession, topic: str, event: Event) -> None:
         OutboxMessage(
             topic=topic,
             key=event.subject,
-            headers=[[k, v.decode()] for k, v in event.headers()],
+            # traceparent: the consumers' spans continue this journey's trace (shared/telemetry.py)
+            headers=[[k, v.decode()] for k, v in [*event.headers(), *telemetry.staged_headers(topic, event)]],
             value=event.value(),
         )
     )

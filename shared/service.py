@@ -12,14 +12,14 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Response
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from shared import migrations
 from shared.consumer import Handler, Subscription, subscribe
 from shared.db import asyncpg_dsn, make_engine, make_sessions
-from shared.kafka import make_producer
+from shared import metrics, telemetry
+from shared.kafka import broker_security, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.security import require_api_key
@@ -29,17 +29,9 @@ log = logging.getLogger(__name__)
 Loop = Callable[["Service"], Awaitable[None]]
 
 
-def _broker_security(settings: ServiceSettings):
-    mechanism = (settings.kafka_sasl_mechanism or "").upper()
-    if not mechanism:
-        return None
-    kind = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[mechanism]
-    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-    use_ssl = settings.kafka_security_protocol.upper() == "SASL_SSL"
-    return kind(username=settings.kafka_sasl_username or "", password=password, use_ssl=use_ssl)
-
-
 class Service:
+    lag_interval = 10.0  # seconds between refreshes of rcm_consumer_lag
+
     def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
         self.name, self.settings, self.migrations_dir = name, settings, migrations_dir
         self.database_url = settings.database_url.get_secret_value()
@@ -49,7 +41,7 @@ class Service:
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
             client_id=name,
-            security=_broker_security(settings),
+            security=broker_security(settings),
             graceful_timeout=30.0,
             logger=logging.getLogger(f"{name}.broker"),
             log_level=logging.DEBUG,
@@ -105,6 +97,7 @@ class Service:
         )
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        tasks.append(asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag"))
         tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]
         log.info("service started", extra={"http_port": self.settings.http_port})
         try:
@@ -116,6 +109,7 @@ class Service:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.producer.stop()
             await self.engine.dispose()
+            telemetry.shutdown()
             log.info("service stopped")
 
     async def ready(self) -> dict[str, bool]:
@@ -158,6 +152,7 @@ class Service:
 
     def run(self) -> None:
         configure_logging(self.name, self.settings.log_level)
+        telemetry.configure(self.name)  # exports spans only when OTEL_EXPORTER_OTLP_ENDPOINT is set
         if not self.settings.api_key.get_secret_value():
             log.warning("RCM_API_KEY is not set: every API call will be refused")
         uvicorn.run(

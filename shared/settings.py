@@ -16,6 +16,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None  # CA of the TLS listener (default: the system's CAs)
     # Test runs isolate themselves with a prefix on every topic name and consumer group.
     topic_prefix: str = ""
     database_url: SecretStr = SecretStr("postgresql+asyncpg://rcm:rcm-local-dev@127.0.0.1:15432/rcm")

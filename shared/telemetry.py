@@ -1,0 +1,142 @@
+"""OpenTelemetry tracing: one encounter's journey is one trace.
+
+The trace id is derived from the event's correlation id (`ce_correlationid`, one per encounter), so
+the spans of every service fall into the same trace even where a batch loop (the 837 batcher, the
+835 poster) stands between consuming one event and publishing the next. Within that trace the W3C
+`traceparent` header makes each consumer span the child of the producer span that staged the event:
+it is written when the event is staged and travels through the outbox with the other headers. A
+sender's own trace (an EHR that sends a traceparent) is kept as a span link.
+
+Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, over
+OTLP/HTTP; otherwise the headers still propagate and nothing is recorded. Tests hand configure()
+an in-memory exporter."""
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+TRACE_HEADERS = ("traceparent", "tracestate")
+# correlation id -> the consumer span handling that journey's event in the batch in hand
+_journeys: ContextVar[dict[str, SpanContext]] = ContextVar("rcm_journeys", default={})
+
+
+def configure(service: str, exporter: SpanExporter | None = None) -> bool:
+    """Installs the process's tracer provider once; True when spans will be exported."""
+    wanted = exporter is not None or any(
+        os.environ.get(name) for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    if not wanted:
+        return False
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        name = os.environ.get("OTEL_SERVICE_NAME") or f"openrcm-{service}"
+        provider = TracerProvider(resource=Resource.create({"service.name": name, "service.namespace": "openrcm"}))
+        trace.set_tracer_provider(provider)
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return True
+
+
+def shutdown() -> None:
+    """Flushes spans still queued (at service stop)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis=5000)
+
+
+def journey(correlation_id: str) -> SpanContext:
+    """The encounter's trace: its id, and a root span id every service agrees on."""
+    digest = hashlib.sha256(f"openrcm-journey:{correlation_id}".encode()).digest()
+    return SpanContext(
+        trace_id=int.from_bytes(digest[:16]) or 1,
+        span_id=int.from_bytes(digest[16:24]) or 1,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+
+
+def _parent(correlation_id: str, upstream: SpanContext | None) -> tuple[Context, list[Link]]:
+    """The upstream span when it belongs to this journey, else the journey's root (linking a
+    foreign upstream trace, so the sender's trace can still be followed)."""
+    root = journey(correlation_id)
+    if upstream is not None and upstream.is_valid and upstream.trace_id == root.trace_id:
+        return trace.set_span_in_context(NonRecordingSpan(upstream)), []
+    links = [Link(upstream)] if upstream is not None and upstream.is_valid else []
+    return trace.set_span_in_context(NonRecordingSpan(root)), links
+
+
+def _tracer() -> trace.Tracer:
+    return trace.get_tracer("openrcm")
+
+
+def staged_headers(topic: str, event: Any) -> list[tuple[str, bytes]]:
+    """A producer span for an event staged in the outbox (a child of whatever the service is doing
+    for this journey); returns the headers that carry it to the consumers."""
+    upstream = _journeys.get().get(event.correlation_id) or trace.get_current_span().get_span_context()
+    parent, links = _parent(event.correlation_id, upstream)
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": topic,
+        "messaging.message.id": str(event.id),
+        "cloudevents.event_type": event.type,
+        "cloudevents.event_source": event.source,
+    }
+    with _tracer().start_as_current_span(f"{topic} publish", context=parent, kind=SpanKind.PRODUCER,
+                                         links=links, attributes=attributes):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+    return [(k, carrier[k].encode()) for k in TRACE_HEADERS if k in carrier]
+
+
+def upstream_of(headers: Any) -> SpanContext | None:
+    carrier = {k: v.decode("utf-8", "replace") for k, v in headers or () if k in TRACE_HEADERS and v}
+    context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+    return context if context.is_valid else None
+
+
+@contextmanager
+def consuming(consumer: str, topic: str, events: list[Any], headers_by_id: dict | None = None) -> Iterator[None]:
+    """One consumer span per event around a batch handler. Handlers work set-based on the whole
+    batch, so the span an event staged in the outbox descends from is found by its journey
+    (correlation id), not by the current context. A failure marks every span with the exception's
+    type only (messages may quote patient data)."""
+    tracer, spans, journeys = _tracer(), [], {}
+    for event in events:
+        parent, links = _parent(event.correlation_id, upstream_of((headers_by_id or {}).get(event.id)))
+        span = tracer.start_span(f"{topic} process", context=parent, kind=SpanKind.CONSUMER, links=links, attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": consumer,
+            "messaging.message.id": str(event.id),
+            "cloudevents.event_type": event.type,
+        })
+        spans.append(span)
+        journeys[event.correlation_id] = span.get_span_context()
+    token = _journeys.set({**_journeys.get(), **journeys})
+    try:
+        yield
+    except BaseException as exc:
+        for span in spans:
+            span.set_attribute("error.type", type(exc).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        _journeys.reset(token)
+        for span in spans:
+            span.end()

@@ -1,0 +1,187 @@
+"""The Helm chart renders for default and production values, its Kubernetes objects validate
+against the Kubernetes schemas (offline, from the kubernetes-validate package), and what it says
+about topics, ACLs and consumer groups agrees with the code."""
+
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from shared.contracts import topics
+from tests.ops.conftest import KUBE_VERSION, ROOT, HelmError, helm_template, of_kind
+
+SERVICES = ("registration", "coding", "claims", "payments", "ar_followup")
+# Operator kinds: no schema ships offline; their content is checked by the tests below.
+CUSTOM_KINDS = {
+    "KafkaTopic": "kafka.strimzi.io/v1beta2",
+    "KafkaUser": "kafka.strimzi.io/v1beta2",
+    "Cluster": "postgresql.cnpg.io/v1",
+    "ScaledObject": "keda.sh/v1alpha1",
+    "TriggerAuthentication": "keda.sh/v1alpha1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+}
+
+
+def validate(manifests: list[dict]) -> None:
+    for manifest in manifests:
+        if manifest["kind"] in CUSTOM_KINDS:
+            assert manifest["apiVersion"] == CUSTOM_KINDS[manifest["kind"]], manifest["metadata"]["name"]
+            continue
+        kubernetes_validate.validate(manifest, KUBE_VERSION, strict=True)
+
+
+def test_default_values_render_valid_kubernetes_objects(default_manifests):
+    kinds = {m["kind"] for m in default_manifests}
+    assert kinds == {"Deployment", "Service", "PodDisruptionBudget", "Secret", "PersistentVolumeClaim"}
+    validate(default_manifests)
+
+
+def test_production_values_render_valid_objects(production_manifests):
+    kinds = {m["kind"] for m in production_manifests}
+    assert set(CUSTOM_KINDS) <= kinds
+    validate(production_manifests)
+
+
+def test_the_validator_rejects_a_broken_object(default_manifests):
+    broken = {**of_kind(default_manifests, "Deployment")[0]}
+    broken["spec"] = {**broken["spec"], "replicas": "two"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBE_VERSION, strict=True)
+
+
+def test_missing_secrets_are_refused_with_a_clear_message():
+    with pytest.raises(HelmError, match="apiKey.value or apiKey.existingSecret is required"):
+        helm_template()
+    with pytest.raises(HelmError, match=r"database.external.urls.ar_followup"):
+        helm_template("--set", "apiKey.value=k")
+    with pytest.raises(HelmError, match="kafka.credentials.existingSecret is required"):
+        helm_template("--set", "apiKey.value=k", "--set", "database.external.existingSecret=db",
+                      "--set", "kafka.saslMechanism=SCRAM-SHA-512")
+
+
+def test_one_deployment_per_service_with_probes_and_a_long_grace(default_manifests):
+    deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in of_kind(default_manifests, "Deployment")}
+    assert set(deployments) == {s.replace("_", "-") for s in SERVICES}
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["command"] == ["python", "-m", f"services.{name.replace('-', '_')}"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        # The broker waits 30 s for in-flight batches and uvicorn 35 s for requests.
+        assert pod["terminationGracePeriodSeconds"] > 35
+        (migrate,) = pod["initContainers"]
+        assert "upgrade(" in migrate["command"][-1]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["RCM_MIGRATE_ON_START"]["value"] == "false"
+        assert env["RCM_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "rcm-databases", "key": name.replace("-", "_")}
+        assert env["RCM_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "api-key"
+    assert not [d for d in of_kind(default_manifests, "Deployment") if "payer" in d["metadata"]["name"]]
+
+
+def test_payer_simulator_is_opt_in():
+    manifests = helm_template("--set", "apiKey.value=k", "--set", "database.external.existingSecret=db",
+                              "--set", "payerSimulator.enabled=true")
+    (simulator,) = [d for d in of_kind(manifests, "Deployment") if d["metadata"]["name"].endswith("payer-simulator")]
+    assert simulator["spec"]["template"]["spec"]["containers"][0]["command"][:3] == ["python", "-m", "payer_simulator"]
+
+
+def test_topics_are_the_contract_topics_replicated_three_ways(production_manifests):
+    kafka_topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(production_manifests, "KafkaTopic")}
+    assert set(kafka_topics) == set(topics.ALL_TOPICS), "deploy/helm/openrcm/values.yaml kafka.topics.names drifted from topics.py"
+    for name, spec in kafka_topics.items():
+        assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2
+        if name.endswith(topics.DEAD_LETTER_SUFFIX):
+            assert spec["config"]["retention.ms"] > kafka_topics[name.removesuffix(".dlt")]["config"]["retention.ms"]
+
+
+def _code_topology() -> dict[str, tuple[set[str], set[str]]]:
+    """What each service consumes and publishes, read from its source."""
+    found = {}
+    for service in SERVICES:
+        source = "\n".join(p.read_text() for p in (ROOT / "services" / service).rglob("*.py"))
+        consumes = re.findall(r"consumes\(\s*topics\.([A-Z_]+)", source)
+        publishes = re.findall(r"stage(?:_all)?\(\s*\w+,\s*topics\.([A-Z_]+)", source)
+        found[service] = ({getattr(topics, c) for c in consumes}, {getattr(topics, p) for p in publishes})
+    return found
+
+
+def test_kafka_users_have_exactly_the_acls_the_code_needs(production_manifests):
+    users = {u["metadata"]["name"].removeprefix("rcm-openrcm-").replace("-", "_"): u for u in of_kind(production_manifests, "KafkaUser")}
+    for service, (consumes, publishes) in _code_topology().items():
+        spec = users[service]["spec"]
+        assert spec["authentication"]["type"] == "scram-sha-512"
+        acls = spec["authorization"]["acls"]
+        reads = {a["resource"]["name"] for a in acls if a["resource"]["type"] == "topic" and "Read" in a["operations"]}
+        writes = {a["resource"]["name"] for a in acls if a["resource"]["type"] == "topic" and "Write" in a["operations"]}
+        groups = [a["resource"] for a in acls if a["resource"]["type"] == "group"]
+        assert reads == consumes, service
+        assert writes == publishes | {topics.dead_letter_topic(t) for t in consumes}, service
+        assert groups == ([{"type": "group", "name": f"{service}.", "patternType": "prefix"}] if consumes else [])
+        assert all(a["resource"].get("name") != "*" for a in acls)
+
+
+def test_deployments_use_scram_over_tls_with_the_strimzi_secrets(production_manifests):
+    for deployment in of_kind(production_manifests, "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        user = deployment["metadata"]["name"]
+        assert env["RCM_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+        assert env["RCM_KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512"
+        assert env["RCM_KAFKA_SASL_USERNAME"]["value"] == user
+        assert env["RCM_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
+        assert env["RCM_KAFKA_SSL_CAFILE"]["value"].startswith("/etc/openrcm/kafka-ca/")
+        # CloudNativePG's app secret, composed into the SQLAlchemy URL by Kubernetes.
+        assert env["RCM_DATABASE_URL"]["value"].startswith("postgresql+asyncpg://$(RCM_DB_USER):$(RCM_DB_PASSWORD)@")
+        assert "replicas" not in deployment["spec"]  # KEDA owns the replica count
+
+
+def test_keda_scales_on_the_lag_of_the_real_consumer_groups(production_manifests):
+    scaled = {s["metadata"]["name"].removeprefix("rcm-openrcm-").replace("-", "_"): s for s in of_kind(production_manifests, "ScaledObject")}
+    for service, (consumes, _) in _code_topology().items():
+        triggers = scaled[service]["spec"]["triggers"]
+        if consumes:
+            # shared/service.py: a subscription's consumer group is "<prefix><service>.<topic>".
+            assert {(t["metadata"]["topic"], t["metadata"]["consumerGroup"]) for t in triggers} == {(t, f"{service}.{t}") for t in consumes}
+        else:
+            assert [t["type"] for t in triggers] == ["cpu"]
+    auth = of_kind(production_manifests, "TriggerAuthentication")[0]["spec"]["secretTargetRef"]
+    assert {a["parameter"] for a in auth} == {"sasl", "username", "password", "tls", "ca"}
+    keda_secret = next(s for s in of_kind(production_manifests, "Secret") if s["metadata"]["name"].endswith("-keda"))
+    assert keda_secret["stringData"]["sasl"] == "scram_sha512"
+
+
+def test_one_postgres_cluster_per_service(production_manifests):
+    clusters = of_kind(production_manifests, "Cluster")
+    assert sorted(c["spec"]["bootstrap"]["initdb"]["database"] for c in clusters) == sorted(SERVICES)
+    assert all(c["spec"]["instances"] == 3 for c in clusters)
+
+
+def test_prefix_applies_to_topics_groups_and_acls():
+    manifests = helm_template("--set", "topicPrefix=staging.", values=("values-production.yaml",))
+    assert all(t["spec"]["topicName"].startswith("staging.") for t in of_kind(manifests, "KafkaTopic"))
+    for user in of_kind(manifests, "KafkaUser"):
+        assert all(a["resource"]["name"].startswith("staging.") for a in user["spec"]["authorization"]["acls"] if "name" in a["resource"])
+    for scaled in of_kind(manifests, "ScaledObject"):
+        assert all(t["metadata"]["consumerGroup"].startswith("staging.") for t in scaled["spec"]["triggers"] if t["type"] == "kafka")
+
+
+def test_service_monitor_scrapes_every_service(production_manifests):
+    (monitor,) = of_kind(production_manifests, "ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    services = [s for s in of_kind(production_manifests, "Service") if selector.items() <= s["metadata"]["labels"].items()]
+    assert len(services) == len(SERVICES)
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+
+
+def test_helm_lint_passes():
+    import subprocess
+
+    from tests.ops.conftest import CHART, tool
+
+    for values in ([], ["-f", str(CHART / "values-production.yaml")]):
+        result = subprocess.run([tool("helm"), "lint", str(CHART), "--strict", "--kube-version", KUBE_VERSION,
+                                 "--set", "apiKey.value=k", "--set", "database.external.existingSecret=db", *values],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
