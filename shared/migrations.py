@@ -6,9 +6,11 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
@@ -59,9 +61,32 @@ def run_migrations(service: str, tables: Iterable[str]) -> None:
     asyncio.run(online())
 
 
-# Used by every service's first migration: wakes the outbox relay as soon as events commit.
-OUTBOX_NOTIFY_SQL = (
-    "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$ "
-    "BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
-)
+def create_messaging_tables() -> None:
+    """Every service's first migration: the outbox (with a trigger that wakes the relay as soon as
+    events commit) and the inbox."""
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), primary_key=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("headers", JSONB(), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(120), primary_key=True),
+        sa.Column("event_id", sa.Uuid(), primary_key=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
+    op.execute(
+        "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$ "
+        "BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql"
+    )
+    op.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()")
+
+
+def drop_messaging_tables() -> None:
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
+    op.drop_table("outbox")
+    op.drop_table("inbox")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from shared.migrations import OUTBOX_NOTIFY_SQL
+from shared.migrations import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
@@ -33,12 +33,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_ar_claim_patient_id'), 'ar_claim', ['patient_id'], unique=False)
     op.create_index(op.f('ix_ar_claim_status'), 'ar_claim', ['status'], unique=False)
-    op.create_table('inbox',
-    sa.Column('consumer', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
     op.create_table('ledger_entry',
     sa.Column('entry_id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('claim_id', sa.Uuid(), nullable=False),
@@ -50,24 +44,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('source_event_id', 'kind')
     )
     op.create_index(op.f('ix_ledger_entry_claim_id'), 'ledger_entry', ['claim_id'], unique=False)
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    for statement in OUTBOX_NOTIFY_SQL:
-        op.execute(statement)
+    create_messaging_tables()
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
-    op.drop_table('outbox')
+    drop_messaging_tables()
     op.drop_index(op.f('ix_ledger_entry_claim_id'), table_name='ledger_entry')
     op.drop_table('ledger_entry')
-    op.drop_table('inbox')
     op.drop_index(op.f('ix_ar_claim_status'), table_name='ar_claim')
     op.drop_index(op.f('ix_ar_claim_patient_id'), table_name='ar_claim')
     op.drop_table('ar_claim')

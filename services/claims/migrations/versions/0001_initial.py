@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from shared.migrations import OUTBOX_NOTIFY_SQL
+from shared.migrations import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
@@ -59,21 +59,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_coded_encounter_patient_id'), 'coded_encounter', ['patient_id'], unique=False)
     op.create_index(op.f('ix_coded_encounter_status'), 'coded_encounter', ['status'], unique=False)
-    op.create_table('inbox',
-    sa.Column('consumer', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
     op.create_table('submission_batch',
     sa.Column('batch_id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('interchange_control_number', sa.Integer(), nullable=False),
@@ -87,17 +72,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('interchange_control_number')
     )
     op.create_index(op.f('ix_submission_batch_status'), 'submission_batch', ['status'], unique=False)
-    for statement in OUTBOX_NOTIFY_SQL:
-        op.execute(statement)
+    create_messaging_tables()
     op.execute("CREATE SEQUENCE interchange_control_number MINVALUE 1 MAXVALUE 999999999 CYCLE")
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
+    drop_messaging_tables()
     op.execute("DROP SEQUENCE IF EXISTS interchange_control_number")
     op.drop_index(op.f('ix_submission_batch_status'), table_name='submission_batch')
     op.drop_table('submission_batch')
-    op.drop_table('outbox')
-    op.drop_table('inbox')
     op.drop_index(op.f('ix_coded_encounter_status'), table_name='coded_encounter')
     op.drop_index(op.f('ix_coded_encounter_patient_id'), table_name='coded_encounter')
     op.drop_table('coded_encounter')

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from shared.migrations import OUTBOX_NOTIFY_SQL
+from shared.migrations import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
@@ -47,12 +47,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('era_id'),
     sa.UniqueConstraint('sha256')
     )
-    op.create_table('inbox',
-    sa.Column('consumer', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
     op.create_table('known_claim',
     sa.Column('claim_id', sa.Uuid(), nullable=False),
     sa.Column('patient_control_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -65,23 +59,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('claim_id'),
     sa.UniqueConstraint('patient_control_number')
     )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    for statement in OUTBOX_NOTIFY_SQL:
-        op.execute(statement)
+    create_messaging_tables()
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
-    op.drop_table('outbox')
+    drop_messaging_tables()
     op.drop_table('known_claim')
-    op.drop_table('inbox')
     op.drop_table('era_file')
     op.drop_index(op.f('ix_claim_payment_status'), table_name='claim_payment')
     op.drop_index(op.f('ix_claim_payment_patient_control_number'), table_name='claim_payment')

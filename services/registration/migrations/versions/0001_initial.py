@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from shared.migrations import OUTBOX_NOTIFY_SQL
+from shared.migrations import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
@@ -19,21 +19,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('inbox',
-    sa.Column('consumer', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
     op.create_table('patient',
     sa.Column('patient_id', sa.Uuid(), nullable=False),
     sa.Column('mrn', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
@@ -44,11 +29,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('patient_id'),
     sa.UniqueConstraint('mrn')
     )
-    for statement in OUTBOX_NOTIFY_SQL:
-        op.execute(statement)
+    create_messaging_tables()
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
+    drop_messaging_tables()
     op.drop_table('patient')
-    op.drop_table('outbox')
-    op.drop_table('inbox')
