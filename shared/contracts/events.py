@@ -317,6 +317,49 @@ class PaymentPostedV1(Contract):
     posted_at: datetime
 
 
+# ---- acknowledgements and follow-up requests between claims and A/R --------------------------
+
+
+class AckReason(Contract):
+    code: str = Field(max_length=30, description="999 IK3/IK4 error code, or 277CA STC category:status.")
+    message: str = Field(max_length=300)
+    segment: str | None = Field(default=None, max_length=10)
+
+
+class ClaimAcknowledgedV1(Contract):
+    """The clearinghouse (999) or the payer's front end (277CA) accepted or rejected a claim."""
+
+    claim_id: UUID
+    accepted: bool
+    source: Literal["999", "277CA"]
+    reasons: list[AckReason] = Field(default_factory=list)
+    payer_claim_control_number: str | None = None
+    acknowledged_at: datetime
+
+
+class ClaimCorrectionRequestedV1(Contract):
+    """A/R asks claims for a corrected replacement (frequency 7) or a void (8) of a claim."""
+
+    claim_id: UUID
+    frequency_code: Literal["7", "8"] = "7"
+    payer_claim_control_number: str = Field(max_length=50)
+    reason: str = Field(max_length=300, description="Why, e.g. the CARC and its category.")
+    requested_by: str = Field(max_length=64)
+    requested_at: datetime
+
+
+class SecondaryClaimRequestedV1(Contract):
+    """A/R asks claims to bill the next payer once the primary has paid (coordination of benefits)."""
+
+    claim_id: UUID
+    primary_payer_id: str
+    primary_payer_claim_control_number: str | None = None
+    primary_paid: Money
+    primary_paid_date: date | None = None
+    primary_adjustments: list[Adjustment] = Field(default_factory=list)
+    requested_at: datetime
+
+
 EVENT_MODELS: dict[str, type[Contract]] = {
     "patient.registered.v1": PatientRegisteredV1,
     "encounter.documented.v1": EncounterDocumentedV1,
@@ -327,6 +370,9 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "eligibility.checked.v1": EligibilityCheckedV1,
     "claim.submitted.v1": ClaimSubmittedV1,
     "payment.posted.v1": PaymentPostedV1,
+    "claim.acknowledged.v1": ClaimAcknowledgedV1,
+    "claim.correction-requested.v1": ClaimCorrectionRequestedV1,
+    "claim.secondary-requested.v1": SecondaryClaimRequestedV1,
 }
 EVENT_NAMESPACE = "org.openrcm"
 

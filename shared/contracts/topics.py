@@ -9,6 +9,9 @@ PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
 INTAKE_FHIR = "intake.fhir"  # FHIR R4 bundles from other systems -> registration; key: bundle or patient id
 INTAKE_REJECTED = "intake.rejected"  # registration refused an intake record; key: the record's ce_id
 ELIGIBILITY_CHECKED = "eligibility.checked"  # a payer's 271 for one coverage; key: patient id
+CLAIM_ACKNOWLEDGED = "claim.acknowledged"  # 999 / 277CA accepted or rejected a claim; key: claim id
+CLAIM_CORRECTION_REQUESTED = "claim.correction-requested"  # A/R -> claims: replace or void; key: claim id
+CLAIM_SECONDARY_REQUESTED = "claim.secondary-requested"  # A/R -> claims: bill the next payer; key: claim id
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -22,6 +25,9 @@ EVENT_TOPICS = (
     INTAKE_FHIR,
     INTAKE_REJECTED,
     ELIGIBILITY_CHECKED,
+    CLAIM_ACKNOWLEDGED,
+    CLAIM_CORRECTION_REQUESTED,
+    CLAIM_SECONDARY_REQUESTED,
 )
 
 
