@@ -36,6 +36,10 @@ class Snapshot:
         return self.coding.get("rejected", 0)
 
     @property
+    def queued(self) -> int:
+        return self.coding.get("queued", 0)  # waiting for a coder's judgement
+
+    @property
     def held(self) -> int:
         return self.claims.get("held", 0)
 
@@ -46,7 +50,7 @@ class Snapshot:
 
     @property
     def finished(self) -> int:
-        return self.rejected + self.held + self.adjudicated
+        return self.rejected + self.queued + self.held + self.adjudicated
 
 
 def snapshot(platform: Platform) -> Snapshot:
@@ -127,8 +131,9 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
             except httpx.HTTPError:
                 time.sleep(0.5)
                 continue
-            progress.update(bars["coded or rejected"], completed=now.coding.get("coded", 0) + now.rejected)
-            progress.update(bars["claims submitted"], completed=now.claims.get("submitted", 0) + now.held + now.rejected)
+            progress.update(bars["coded or rejected"], completed=now.coding.get("coded", 0) + now.rejected + now.queued)
+            progress.update(bars["claims submitted"],
+                            completed=now.claims.get("submitted", 0) + now.held + now.rejected + now.queued)
             progress.update(bars["adjudicated & posted (A/R)"], completed=now.finished)
             if now.finished >= total or time.monotonic() > deadline:
                 return now
@@ -150,6 +155,7 @@ def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> 
     rows = [
         ("Encounters published", published),
         ("Rejected at coding (bad codes)", s.rejected),
+        ("Queued for a coder", s.queued),
         ("Claims held in work queue", s.held),
         ("Claims submitted (837P)", s.claims.get("submitted", 0)),
         ("Paid", statuses.get("paid", 0) + statuses.get("partially_paid", 0)),
