@@ -51,8 +51,22 @@ class Subscriber(Model):
     sex: Literal["M", "F", "U"]
     address: Address
     group_number: Code | None = None
-    # Only "18" (self) for now; a dependent patient (loop 2000C) will add a patient model beside it.
-    relationship_code: Literal["18"] = "18"
+
+
+# PAT01 / SBR02 individual relationship: 01 spouse, 19 child, 20 employee, 21 unknown, 39 organ
+# donor, 40 cadaver donor, 53 life partner, G8 other. "18" (self) is written as SBR02 in loop 2000B.
+Relationship = Literal["01", "19", "20", "21", "39", "40", "53", "G8"]
+
+
+class Patient(Model):
+    """Loop 2000C: the patient when they are not the subscriber (a dependent)."""
+
+    relationship_code: Relationship
+    first_name: Text
+    last_name: Text
+    birth_date: date
+    sex: Literal["M", "F", "U"]
+    address: Address
 
 
 class Payer(Model):
@@ -66,6 +80,62 @@ class RenderingProvider(Model):
     npi: Npi
     first_name: Text
     last_name: Text
+    taxonomy_code: Annotated[str, Field(pattern=r"^[0-9A-Z]{9}X$")] | None = None  # PRV*PE
+
+
+class ReferringProvider(Model):
+    """Loop 2310A (NM1*DN): the provider who sent the patient; some payers require it for specialists."""
+
+    npi: Npi
+    first_name: Text
+    last_name: Text
+
+
+Responsibility = Literal["P", "S", "T"]  # SBR01: which payer this is for the claim: primary, secondary, tertiary
+# CAS group codes: contractual, patient responsibility, other, payer initiated (CR is retired in 5010).
+AdjustmentGroup = Literal["CO", "PR", "OA", "PI"]
+
+
+class Adjustment(Model):
+    """A CAS triple: what the other payer took off the charge, and why (a CARC)."""
+
+    group: AdjustmentGroup
+    reason: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,5}$")]
+    amount: Money
+
+
+class OtherPayerLine(Model):
+    """Loop 2430: how the other payer adjudicated one of our lines (SVD, CAS, DTP*573)."""
+
+    line_number: Annotated[int, Field(ge=1, le=50)]  # the claim line it answers
+    paid: Money
+    adjustments: tuple[Adjustment, ...] = ()
+
+
+class OtherPayer(Model):
+    """Loops 2320/2330A/2330B: another payer on this claim. On a secondary claim, the primary with
+    what it paid (AMT*D) and its claim-level adjustments (CAS), so the next payer can coordinate."""
+
+    responsibility: Responsibility
+    relationship_code: Literal["18", "01", "19", "20", "21", "39", "40", "53", "G8"] = "18"  # subscriber to patient
+    group_number: Code | None = None
+    subscriber_first_name: Text
+    subscriber_last_name: Text
+    member_id: Code
+    payer: Payer  # its claim filing indicator is this loop's SBR09
+    paid: Money | None = None  # None: that payer has not adjudicated (yet)
+    adjustments: tuple[Adjustment, ...] = ()
+    adjudication_date: date | None = None  # DTP*573; required with line adjudication
+    payer_claim_control_number: Code | None = None  # REF*F8 in 2330B
+    lines: tuple[OtherPayerLine, ...] = ()
+
+    @model_validator(mode="after")
+    def _adjudicated(self) -> "OtherPayer":
+        if (self.adjustments or self.lines) and self.paid is None:
+            raise ValueError("adjustments and line adjudication need the paid amount")
+        if self.lines and self.adjudication_date is None:
+            raise ValueError("line adjudication needs the adjudication date")
+        return self
 
 
 class ServiceLine(Model):
@@ -83,13 +153,17 @@ class ServiceLine(Model):
 class Claim(Model):
     patient_control_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-]{1,20}$")]  # CLM01
     subscriber: Subscriber
+    patient: Patient | None = None  # None: the subscriber is the patient
     payer: Payer
+    payer_responsibility: Responsibility = "P"  # SBR01 of 2000B: is the payer we send to primary or not
+    other_payers: Annotated[tuple[OtherPayer, ...], Field(max_length=10)] = ()
     total_charge: Annotated[Money, Field(ge=0)]
     place_of_service: PlaceOfService
     # 1 original; 7 replacement and 8 void need the payer's claim control number (REF*F8).
     frequency_code: Literal["1", "7", "8"] = "1"
     payer_claim_control_number: Code | None = None
     diagnoses: Annotated[tuple[Diagnosis, ...], Field(min_length=1, max_length=12)]  # first is principal
+    referring_provider: ReferringProvider | None = None
     rendering_provider: RenderingProvider | None = None
     prior_authorization: Code | None = None
     lines: Annotated[tuple[ServiceLine, ...], Field(min_length=1, max_length=50)]
@@ -102,6 +176,13 @@ class Claim(Model):
             raise ValueError("a diagnosis pointer points past the last diagnosis")
         if (self.frequency_code != "1") != (self.payer_claim_control_number is not None):
             raise ValueError("frequency codes 7 and 8, and only they, need payer_claim_control_number")
+        if self.payer_responsibility != "P" and not self.other_payers:
+            raise ValueError("a secondary or tertiary claim needs the other payer (loop 2320)")
+        if {o.responsibility for o in self.other_payers} & {self.payer_responsibility}:
+            raise ValueError("an other payer cannot hold the responsibility of the payer billed")
+        numbers = {line.line_number for line in self.lines}
+        if any(line.line_number not in numbers for o in self.other_payers for line in o.lines):
+            raise ValueError("other payer line adjudication points at a line the claim does not have")
         return self
 
 

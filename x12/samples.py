@@ -4,12 +4,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from x12.claim import (
+    Adjustment,
     BillingProvider,
     Claim,
     Interchange837,
+    OtherPayer,
+    OtherPayerLine,
+    Patient,
     Payer,
     ProviderClaims,
     Receiver,
+    ReferringProvider,
     RenderingProvider,
     ServiceLine,
     Submitter,
@@ -84,3 +89,35 @@ def sample_interchange(claims: int = 1, lines: int = 1, control_number: int = 1,
         receiver=Receiver(name="SIM CLEARINGHOUSE", id="SIMCH"),
         transactions=tuple(batches),
     )
+
+
+def sample_dependent_claim(n: int, lines: int = 1) -> Claim:
+    """The subscriber's child is the patient (loop 2000C), referred by another provider."""
+    claim = sample_claim(n, lines)
+    child = Patient(relationship_code="19", first_name="KID", last_name=claim.subscriber.last_name,
+                    birth_date=date(2015, 6, 1 + n % 28), sex="MF"[n % 2], address=claim.subscriber.address)
+    referring = ReferringProvider(npi=npi(7000 + n % 5), first_name="REFERRING", last_name="DOCTOR")
+    return claim.model_copy(update={"patient": child, "referring_provider": referring})
+
+
+def sample_secondary_claim(n: int, lines: int = 2) -> Claim:
+    """The claim billed to the secondary payer after the primary paid part of it (loop 2320, 2430)."""
+    claim = sample_claim(n, lines, payer=PAYERS[0])
+    primary = PAYERS[1].model_copy(update={"claim_filing_indicator": "HM"})
+    answers, adjustments = [], []
+    for line in claim.lines:
+        contractual = (line.charge * Decimal("0.2")).quantize(Decimal("0.01"))
+        coinsurance = ((line.charge - contractual) * Decimal("0.2")).quantize(Decimal("0.01"))
+        line_adjustments = (Adjustment(group="CO", reason="45", amount=contractual),
+                            Adjustment(group="PR", reason="2", amount=coinsurance))
+        answers.append(OtherPayerLine(line_number=line.line_number, paid=line.charge - contractual - coinsurance,
+                                      adjustments=line_adjustments))
+        adjustments += line_adjustments
+    other = OtherPayer(
+        responsibility="P", group_number="G0001",
+        subscriber_first_name=claim.subscriber.first_name, subscriber_last_name=claim.subscriber.last_name,
+        member_id=f"P{claim.subscriber.member_id}", payer=primary, paid=sum(a.paid for a in answers),
+        adjudication_date=claim.lines[0].service_date + timedelta(days=20),
+        payer_claim_control_number=f"PRIM{n:06d}", lines=tuple(answers),
+    )
+    return claim.model_copy(update={"payer_responsibility": "S", "other_payers": (other,)})

@@ -6,12 +6,17 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from x12.claim import (
+    Adjustment,
     BillingProvider,
     Claim,
     Interchange837,
+    OtherPayer,
+    OtherPayerLine,
+    Patient,
     Payer,
     ProviderClaims,
     Receiver,
+    ReferringProvider,
     RenderingProvider,
     ServiceLine,
     Submitter,
@@ -73,8 +78,10 @@ def _transaction(ix: Interchange837, batch: ProviderClaims, st_control: str) -> 
         *_address(bp.address),
         ["REF", "EI", bp.tax_id],
     ]
-    for hl, claim in enumerate(batch.claims, start=2):
-        segs += _claim(claim, hl)
+    hl = 1
+    for claim in batch.claims:
+        claim_segments, hl = _claim(claim, hl + 1)
+        segs += claim_segments
     return segs
 
 
@@ -82,26 +89,45 @@ def _address(address: Address) -> list[list[Element]]:
     return [["N3", address.line1, address.line2], ["N4", address.city, address.state, address.zip]]
 
 
-def _claim(claim: Claim, hl: int) -> list[list[Element]]:
-    s, payer = claim.subscriber, claim.payer
+def _claim(claim: Claim, hl: int) -> tuple[list[list[Element]], int]:
+    """Loops 2000B (and 2000C for a dependent) to 2400 for one claim; returns the segments and the
+    last HL number used."""
+    s, payer, patient = claim.subscriber, claim.payer, claim.patient
     segs: list[list[Element]] = [
-        ["HL", str(hl), "1", "22", "0"],  # the subscriber is the patient: no 2000C child
-        ["SBR", "P", s.relationship_code, s.group_number, "", "", "", "", "", payer.claim_filing_indicator],
+        ["HL", str(hl), "1", "22", "1" if patient else "0"],
+        ["SBR", claim.payer_responsibility, "" if patient else "18", s.group_number, "", "", "", "", "",
+         payer.claim_filing_indicator],
         ["NM1", "IL", "1", s.last_name, s.first_name, "", "", "", "MI", s.member_id],
         *_address(s.address),
         ["DMG", "D8", f"{s.birth_date:%Y%m%d}", s.sex],
         ["NM1", "PR", "2", payer.name, "", "", "", "", "PI", payer.id],
-        ["CLM", claim.patient_control_number, amount(claim.total_charge), "", "",
-         (claim.place_of_service, "B", claim.frequency_code), "Y", "A", "Y", "Y"],
     ]
+    last_hl = hl
+    if patient:
+        last_hl = hl + 1
+        segs += [
+            ["HL", str(last_hl), str(hl), "23", "0"],
+            ["PAT", patient.relationship_code],
+            ["NM1", "QC", "1", patient.last_name, patient.first_name],
+            *_address(patient.address),
+            ["DMG", "D8", f"{patient.birth_date:%Y%m%d}", patient.sex],
+        ]
+    segs.append(["CLM", claim.patient_control_number, amount(claim.total_charge), "", "",
+                 (claim.place_of_service, "B", claim.frequency_code), "Y", "A", "Y", "Y"])
     if claim.payer_claim_control_number:
         segs.append(["REF", "F8", claim.payer_claim_control_number])
     if claim.prior_authorization:
         segs.append(["REF", "G1", claim.prior_authorization])
     principal, *others = claim.diagnoses
     segs.append(["HI", ("ABK", principal), *(("ABF", code) for code in others)])
+    if ref := claim.referring_provider:
+        segs.append(["NM1", "DN", "1", ref.last_name, ref.first_name, "", "", "", "XX", ref.npi])
     if rp := claim.rendering_provider:
         segs.append(["NM1", "82", "1", rp.last_name, rp.first_name, "", "", "", "XX", rp.npi])
+        if rp.taxonomy_code:
+            segs.append(["PRV", "PE", "PXC", rp.taxonomy_code])
+    for other in claim.other_payers:
+        segs += _other_payer(other)
     for line in claim.lines:
         pos = line.place_of_service if line.place_of_service != claim.place_of_service else ""
         segs += [
@@ -111,8 +137,53 @@ def _claim(claim: Claim, hl: int) -> list[list[Element]]:
             ["DTP", "472", "D8", f"{line.service_date:%Y%m%d}"],
             ["REF", "6R", line.control_number],
         ]
+        for other in claim.other_payers:
+            segs += _other_payer_line(other, line)
+    return segs, last_hl
+
+
+def _adjustments(adjustments: tuple[Adjustment, ...]) -> list[list[Element]]:
+    """One CAS per group code, at most six reason/amount pairs each (the segment's limit)."""
+    segs: list[list[Element]] = []
+    for group in dict.fromkeys(a.group for a in adjustments):
+        mine = [a for a in adjustments if a.group == group]
+        for start in range(0, len(mine), 6):
+            segs.append(["CAS", group, *(e for a in mine[start:start + 6] for e in (a.reason, amount(a.amount), ""))])
     return segs
 
+
+def _other_payer(other: OtherPayer) -> list[list[Element]]:
+    """Loops 2320, 2330A and 2330B: the other payer, its subscriber, what it paid and adjusted."""
+    segs: list[list[Element]] = [
+        ["SBR", other.responsibility, other.relationship_code, other.group_number, "", "", "", "", "",
+         other.payer.claim_filing_indicator],
+        *_adjustments(other.adjustments),
+    ]
+    if other.paid is not None:
+        segs.append(["AMT", "D", amount(other.paid)])
+    segs += [
+        ["OI", "", "", "Y", "", "", "Y"],
+        ["NM1", "IL", "1", other.subscriber_last_name, other.subscriber_first_name, "", "", "", "MI", other.member_id],
+        ["NM1", "PR", "2", other.payer.name, "", "", "", "", "PI", other.payer.id],
+    ]
+    if other.adjudication_date:
+        segs.append(["DTP", "573", "D8", f"{other.adjudication_date:%Y%m%d}"])
+    if other.payer_claim_control_number:
+        segs.append(["REF", "F8", other.payer_claim_control_number])
+    return segs
+
+
+def _other_payer_line(other: OtherPayer, line: ServiceLine) -> list[list[Element]]:
+    """Loop 2430 for one line, when the other payer adjudicated it."""
+    answer = next((a for a in other.lines if a.line_number == line.line_number), None)
+    if answer is None:
+        return []
+    return [
+        ["SVD", other.payer.id, amount(answer.paid), ("HC", line.procedure_code, *line.modifiers), "",
+         quantity(line.units)],
+        *_adjustments(answer.adjustments),
+        ["DTP", "573", "D8", f"{other.adjudication_date:%Y%m%d}"],
+    ]
 
 
 # ---- reading -------------------------------------------------------------
@@ -190,69 +261,132 @@ def _read_address(cur: Cursor) -> Address:
                    zip=element(n4, 3))
 
 
+def _date(text: str) -> str:
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
+
+
+def _read_person(cur: Cursor) -> tuple[list[str], Address, list[str]]:
+    nm1 = cur.take("NM1")
+    address = _read_address(cur)
+    return nm1, address, cur.take("DMG")
+
+
 def _read_claim(cur: Cursor, sep: Separators) -> Claim:
     hl = cur.take("HL")
     if element(hl, 3) != "22":
         raise cur.fail("expected a subscriber HL (22)")
-    if element(hl, 4) == "1":
-        raise cur.fail("dependent patients (loop 2000C) are not supported yet")
     sbr = cur.take("SBR")
     cur.skip_unknown("NM1")
-    nm1 = cur.take("NM1", "IL")
-    address = _read_address(cur)
-    dmg = cur.take("DMG")
-    birth = element(dmg, 2)
+    if not cur.peek("NM1", qualifier="IL"):
+        raise cur.fail("expected the subscriber NM1*IL")
+    nm1, address, dmg = _read_person(cur)
     subscriber = Subscriber(
         member_id=element(nm1, 9), first_name=element(nm1, 4), last_name=nm1[3],
-        birth_date=f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", sex=element(dmg, 3), address=address,
-        group_number=element(sbr, 3) or None, relationship_code=element(sbr, 2),
+        birth_date=_date(element(dmg, 2)), sex=element(dmg, 3), address=address,
+        group_number=element(sbr, 3) or None,
     )
     cur.skip_unknown("NM1")
     nm1 = cur.take("NM1", "PR")
     payer = Payer(name=nm1[3], id=element(nm1, 9), claim_filing_indicator=element(sbr, 9))
-    cur.skip_unknown("CLM")
+    patient = None
+    cur.skip_unknown("CLM", "HL")
+    if element(hl, 4) == "1":
+        if element(cur.take("HL"), 3) != "23":
+            raise cur.fail("expected a patient HL (23)")
+        pat = cur.take("PAT")
+        nm1, address, dmg = _read_person(cur)
+        patient = Patient(relationship_code=element(pat, 1), first_name=element(nm1, 4), last_name=nm1[3],
+                          birth_date=_date(element(dmg, 2)), sex=element(dmg, 3), address=address)
+        cur.skip_unknown("CLM")
     clm = cur.take("CLM")
     pos, _, frequency = (components(element(clm, 5), sep) + ["", ""])[:3]
     refs: dict[str, str] = {}
     diagnoses: list[str] = []
-    rendering = None
+    rendering = referring = None
+    others: list[dict] = []
     while not cur.at_end() and not cur.peek("LX", "HL"):
         seg = cur.next()
-        if seg[0] == "REF":
+        if seg[0] == "SBR":
+            others.append(_read_other_payer(cur, seg))
+        elif seg[0] == "REF":
             refs[element(seg, 1)] = element(seg, 2)
         elif seg[0] == "HI" and not diagnoses:
             diagnoses = [components(e, sep)[1] for e in seg[1:] if e]
         elif seg[0] == "NM1" and element(seg, 1) == "82":
-            rendering = RenderingProvider(npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3])
+            taxonomy = cur.take("PRV")[3] if cur.peek("PRV", qualifier="PE") else None
+            rendering = RenderingProvider(npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3],
+                                          taxonomy_code=taxonomy)
+        elif seg[0] == "NM1" and element(seg, 1) == "DN":
+            referring = ReferringProvider(npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3])
     lines = []
+    by_payer = {other["payer"].id: other for other in others}
     while cur.peek("LX"):
-        lines.append(_read_line(cur, sep, pos))
+        lines.append(_read_line(cur, sep, pos, by_payer))
     return Claim(
-        patient_control_number=clm[1], subscriber=subscriber, payer=payer,
+        patient_control_number=clm[1], subscriber=subscriber, patient=patient, payer=payer,
+        payer_responsibility=element(sbr, 1), other_payers=tuple(OtherPayer(**o) for o in others),
         total_charge=to_decimal(element(clm, 2), "total charge", "CLM"), place_of_service=pos,
         frequency_code=frequency, payer_claim_control_number=refs.get("F8"), diagnoses=tuple(diagnoses),
-        rendering_provider=rendering, prior_authorization=refs.get("G1"), lines=tuple(lines),
+        referring_provider=referring, rendering_provider=rendering, prior_authorization=refs.get("G1"),
+        lines=tuple(lines),
     )
 
 
-def _read_line(cur: Cursor, sep: Separators, claim_pos: str) -> ServiceLine:
+def _read_cas(seg: list[str]) -> list[Adjustment]:
+    return [Adjustment(group=seg[1], reason=seg[i], amount=to_decimal(element(seg, i + 1), "adjustment", "CAS"))
+            for i in range(2, len(seg), 3) if seg[i]]
+
+
+def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict:
+    """Loop 2320 and its 2330A/B, as keyword arguments of OtherPayer (its lines come later, in 2430)."""
+    other: dict = dict(responsibility=element(sbr, 1), relationship_code=element(sbr, 2),
+                       group_number=element(sbr, 3) or None, adjustments=[], lines=[])
+    while not cur.at_end() and not cur.peek("LX", "HL", "SBR"):
+        seg = cur.next()
+        if seg[0] == "CAS":
+            other["adjustments"] += _read_cas(seg)
+        elif seg[0] == "AMT" and element(seg, 1) == "D":
+            other["paid"] = to_decimal(element(seg, 2), "paid amount", "AMT")
+        elif seg[0] == "NM1" and element(seg, 1) == "IL":
+            other.update(subscriber_last_name=seg[3], subscriber_first_name=element(seg, 4),
+                         member_id=element(seg, 9))
+        elif seg[0] == "NM1" and element(seg, 1) == "PR":
+            other["payer"] = Payer(name=seg[3], id=element(seg, 9), claim_filing_indicator=element(sbr, 9))
+        elif seg[0] == "DTP" and element(seg, 1) == "573":
+            other["adjudication_date"] = _date(element(seg, 3))
+        elif seg[0] == "REF" and element(seg, 1) == "F8":
+            other["payer_claim_control_number"] = element(seg, 2)
+    if "payer" not in other:
+        raise cur.fail("loop 2320 has no other payer (2330B NM1*PR)")
+    return other
+
+
+def _read_line(cur: Cursor, sep: Separators, claim_pos: str, other_payers: dict[str, dict]) -> ServiceLine:
     lx = cur.take("LX")
     sv1 = cur.take("SV1")
     procedure = components(sv1[1], sep)
     if procedure[0] != "HC":
         raise cur.fail("only HC procedure codes are supported")
     service_date = control = ""
+    answer: dict | None = None
     while not cur.at_end() and not cur.peek("LX", "HL"):
         seg = cur.next()
         if seg[0] == "DTP" and element(seg, 1) == "472":
             service_date = element(seg, 3)[:8]  # RD8 ranges keep their first day
         elif seg[0] == "REF" and element(seg, 1) == "6R":
             control = element(seg, 2)
+        elif seg[0] == "SVD":
+            if element(seg, 1) not in other_payers:
+                raise X12Error(f"SVD names a payer without a loop 2320 at segment {cur.position - 1}", "SVD")
+            answer = dict(line_number=lx[1], paid=to_decimal(element(seg, 2), "paid amount", "SVD"), adjustments=[])
+            other_payers[element(seg, 1)]["lines"].append(answer)
+        elif seg[0] == "CAS" and answer is not None:
+            answer["adjustments"] += _read_cas(seg)
     return ServiceLine(
         line_number=lx[1], procedure_code=procedure[1], modifiers=tuple(procedure[2:]),
         charge=to_decimal(element(sv1, 2), "line charge", "SV1"),
         units=to_decimal(element(sv1, 4), "units", "SV1"),
         place_of_service=element(sv1, 5) or claim_pos,
         diagnosis_pointers=tuple(components(element(sv1, 7), sep)),
-        service_date=f"{service_date[:4]}-{service_date[4:6]}-{service_date[6:]}", control_number=control,
+        service_date=_date(service_date), control_number=control,
     )

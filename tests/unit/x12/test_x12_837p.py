@@ -5,8 +5,9 @@ import pytest
 from pydantic import ValidationError
 
 from x12.claim import Claim, Interchange837
+from x12.envelope import amount
 from x12.errors import X12Error
-from x12.samples import sample_claim, sample_interchange
+from x12.samples import sample_claim, sample_dependent_claim, sample_interchange, sample_secondary_claim
 from x12.validate import validate_x12
 from x12.x837p import parse_837p, render_837p
 
@@ -116,3 +117,54 @@ def test_dates_survive_the_round_trip():
     assert claim.lines[0].service_date == date(2026, 1, 5)
     assert claim.subscriber.birth_date == date(1950, 1, 1)
 
+
+
+def test_dependent_patient_is_sent_in_loop_2000c():
+    claims = tuple(sample_dependent_claim(n, lines=2) for n in range(3))
+    interchange = _with_claims(*claims)
+    text = render_837p(interchange)
+
+    assert "HL*2*1*22*1~" in text and "HL*3*2*23*0~" in text and "PAT*19~" in text
+    assert "SBR*P**" in text  # SBR02 is "18" only when the subscriber is the patient
+    assert "HL*4*1*22*1~" in text  # the next claim's subscriber HL follows its predecessor's patient HL
+    assert "NM1*DN*1*DOCTOR*REFERRING" in text
+    assert validate_x12(text) == []
+    assert parse_837p(text) == interchange
+
+
+def test_secondary_claim_carries_the_primary_payment_and_its_adjustments():
+    claim = sample_secondary_claim(4, lines=3)
+    interchange = _with_claims(claim, sample_claim(5, lines=1))
+    text = render_837p(interchange)
+
+    primary = claim.other_payers[0]
+    assert text.count("SBR*S*18*") == 1 and "SBR*P*18*G0001******HM~" in text
+    assert f"AMT*D*{amount(primary.paid)}~" in text and "OI***Y***Y~" in text
+    assert text.count("SVD*SIMAETNA*") == 3 and "DTP*573*D8*" in text
+    assert "CAS*CO*45*" in text and "CAS*PR*2*" in text
+    assert validate_x12(text) == []
+    assert parse_837p(text) == interchange
+
+
+def test_void_claim_is_valid_and_reads_back():
+    claim = sample_claim(6, lines=2).model_copy(update={"frequency_code": "8", "payer_claim_control_number": "SIM1"})
+    interchange = _with_claims(claim)
+    text = render_837p(interchange)
+
+    assert "*11:B:8*" in text and "REF*F8*SIM1~" in text
+    assert validate_x12(text) == []
+    assert parse_837p(text) == interchange
+
+
+def test_claim_model_refuses_inconsistent_coordination_of_benefits():
+    secondary = sample_secondary_claim(1).model_dump()
+    with pytest.raises(ValidationError, match="needs the other payer"):
+        Claim.model_validate(secondary | {"other_payers": ()})
+    with pytest.raises(ValidationError, match="cannot hold the responsibility"):
+        Claim.model_validate(secondary | {"payer_responsibility": "P"})
+    other = secondary["other_payers"][0]
+    with pytest.raises(ValidationError, match="line the claim does not have"):
+        Claim.model_validate(secondary | {"lines": secondary["lines"][:1],
+                                          "total_charge": secondary["lines"][0]["charge"]})
+    with pytest.raises(ValidationError, match="need the paid amount"):
+        Claim.model_validate(secondary | {"other_payers": [other | {"paid": None}]})
