@@ -15,6 +15,7 @@ from x12.types import Address, Code, Model, Modifier, Money, Npi, Phone, Procedu
 
 GroupCode = Literal["CO", "PR", "OA", "PI"]  # contractual, patient, other, payer initiated
 CarcCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,5}$")]
+RarcCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,5}$")]  # remittance advice remark code (N130, M15, MA01)
 # CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 19-21 forwarded, 22 reversal, 23 not our claim
 ClaimStatus = Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
 PaymentMethod = Literal["CHK", "ACH", "NON"]
@@ -42,6 +43,11 @@ class ServicePayment(Model):
     adjustments: tuple[Adjustment, ...] = ()
     control_number: str | None = None  # REF*6R: the 837 line item control number
     allowed: Money | None = None  # AMT*B6
+    remark_codes: tuple[RarcCode, ...] = ()  # LQ*HE
+    # SVC06/SVC07: what was billed when the payer paid another code (bundling) or split one line (unbundling)
+    original_procedure_code: ProcedureCode | None = None
+    original_modifiers: Annotated[tuple[Modifier, ...], Field(max_length=4)] = ()
+    original_units: Annotated[Decimal, Field(max_digits=8, decimal_places=3)] | None = None
 
 
 class Patient(Model):
@@ -63,6 +69,12 @@ class ClaimPayment(Model):
     patient: Patient
     adjustments: tuple[Adjustment, ...] = ()
     services: tuple[ServicePayment, ...] = ()
+    remark_codes: tuple[RarcCode, ...] = ()  # MOA03-07 (professional) or MIA05/20-23 (institutional)
+    statement_from: date | None = None  # DTM*232
+    statement_to: date | None = None  # DTM*233
+    received_date: date | None = None  # DTM*050: when the payer received the claim
+    coverage_amount: Money | None = None  # AMT*AU
+    interest: Money | None = None  # AMT*I: prompt-pay interest, included in CLP04
 
 
 class ProviderAdjustment(Model):

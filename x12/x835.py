@@ -100,7 +100,7 @@ def _transaction(r: Remittance) -> list[list[Element]]:
         segs.append(["LX", "1"])
     for claim in r.claims:
         segs += _claim(claim)
-    segs += [_plb(adj) for adj in r.provider_adjustments]
+    segs += _plb(r.provider_adjustments)
     return segs
 
 
@@ -116,9 +116,21 @@ def _claim(c: ClaimPayment) -> list[list[Element]]:
         *_cas(c.adjustments),
         ["NM1", "QC", "1", c.patient.last_name, c.patient.first_name, "", "", "", "MI", c.patient.member_id],
     ]
+    if c.remark_codes:
+        if len(c.remark_codes) > 5:
+            raise X12Error("a claim carries at most five MOA remark codes", "MOA")
+        segs.append(["MOA", "", "", *c.remark_codes])
+    for qualifier, day in (("232", c.statement_from), ("233", c.statement_to), ("050", c.received_date)):
+        if day:
+            segs.append(["DTM", qualifier, f"{day:%Y%m%d}"])
+    for qualifier, value in (("AU", c.coverage_amount), ("I", c.interest)):
+        if value is not None:
+            segs.append(["AMT", qualifier, amount(value)])
     for svc in c.services:
+        original: Element = ("HC", svc.original_procedure_code, *svc.original_modifiers) if svc.original_procedure_code else ""
         segs.append(["SVC", ("HC", svc.procedure_code, *svc.modifiers), amount(svc.charge), amount(svc.paid), "",
-                     quantity(svc.units) if svc.units != 1 else ""])
+                     quantity(svc.units) if svc.units != 1 else "", original,
+                     quantity(svc.original_units) if svc.original_units is not None else ""])
         if svc.service_date:
             segs.append(["DTM", "472", f"{svc.service_date:%Y%m%d}"])
         segs += _cas(svc.adjustments)
@@ -126,6 +138,7 @@ def _claim(c: ClaimPayment) -> list[list[Element]]:
             segs.append(["REF", "6R", svc.control_number])
         if svc.allowed is not None:
             segs.append(["AMT", "B6", amount(svc.allowed)])
+        segs += [["LQ", "HE", code] for code in svc.remark_codes]
     return segs
 
 
@@ -143,9 +156,19 @@ def _cas(adjustments: tuple[Adjustment, ...]) -> list[list[Element]]:
     return segs
 
 
-def _plb(adj: ProviderAdjustment) -> list[Element]:
-    reason: Element = (adj.reason, adj.reference) if adj.reference else adj.reason
-    return ["PLB", adj.provider_id, f"{adj.fiscal_period_end:%Y%m%d}", reason, amount(adj.amount)]
+def _plb(adjustments: tuple[ProviderAdjustment, ...]) -> list[list[Element]]:
+    """One PLB per provider and fiscal period, up to six reason/amount pairs each."""
+    by_period: dict[tuple[str, date], list[ProviderAdjustment]] = {}
+    for adj in adjustments:
+        by_period.setdefault((adj.provider_id, adj.fiscal_period_end), []).append(adj)
+    segs: list[list[Element]] = []
+    for (provider, period), adjs in by_period.items():
+        for start in range(0, len(adjs), _CAS_PAIRS):
+            seg: list[Element] = ["PLB", provider, f"{period:%Y%m%d}"]
+            for adj in adjs[start : start + _CAS_PAIRS]:
+                seg += [(adj.reason, adj.reference) if adj.reference else adj.reason, amount(adj.amount)]
+            segs.append(seg)
+    return segs
 
 
 
@@ -232,8 +255,15 @@ def _read_transaction(cur: Cursor, sep: Separators) -> Remittance:
                       provider_adjustments=tuple(adjustments))
 
 
+_CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received_date"}
+_CLAIM_AMOUNTS = {"AU": "coverage_amount", "I": "interest"}
+_MIA_REMARKS = (5, 20, 21, 22, 23)  # MIA05 and MIA20-23; MOA03-07 are 3..7
+
+
 def _read_claim(clp: Segment, cur: Cursor, sep: Separators) -> ClaimPayment:
     adjustments: list[Adjustment] = []
+    remarks: list[str] = []
+    extra: dict[str, object] = {}
     patient = None
     while not cur.at_end() and not cur.peek("SVC", "CLP", "LX", "PLB"):
         seg = cur.next()
@@ -241,6 +271,14 @@ def _read_claim(clp: Segment, cur: Cursor, sep: Separators) -> ClaimPayment:
             adjustments += _read_cas(seg)
         elif seg[0] == "NM1" and element(seg, 1) == "QC":
             patient = Patient(last_name=seg[3], first_name=element(seg, 4) or None, member_id=element(seg, 9))
+        elif seg[0] == "MOA":
+            remarks += [element(seg, i) for i in range(3, 8) if element(seg, i)]
+        elif seg[0] == "MIA":
+            remarks += [element(seg, i) for i in _MIA_REMARKS if element(seg, i)]
+        elif seg[0] == "DTM" and element(seg, 1) in _CLAIM_DATES:
+            extra[_CLAIM_DATES[element(seg, 1)]] = _date(element(seg, 2), "DTM")
+        elif seg[0] == "AMT" and element(seg, 1) in _CLAIM_AMOUNTS:
+            extra[_CLAIM_AMOUNTS[element(seg, 1)]] = to_decimal(element(seg, 2), "claim amount", "AMT")
     services = []
     while cur.peek("SVC"):
         services.append(_read_service(cur.next(), cur, sep))
@@ -251,7 +289,8 @@ def _read_claim(clp: Segment, cur: Cursor, sep: Separators) -> ClaimPayment:
         patient_responsibility=to_decimal(element(clp, 5) or "0", "patient responsibility", "CLP"),
         claim_filing_indicator=element(clp, 6), payer_claim_control_number=element(clp, 7),
         place_of_service=element(clp, 8) or None, frequency_code=element(clp, 9) or None,
-        patient=patient, adjustments=tuple(adjustments), services=tuple(services),
+        patient=patient, adjustments=tuple(adjustments), services=tuple(services), remark_codes=tuple(remarks),
+        **extra,
     )
 
 
@@ -260,11 +299,14 @@ def _read_service(svc: Segment, cur: Cursor, sep: Separators) -> ServicePayment:
     if procedure[0] not in ("HC", "AD", "ER", "WK"):  # medical procedure code qualifiers
         raise cur.fail("unsupported SVC procedure qualifier")
     adjustments: list[Adjustment] = []
+    remarks: list[str] = []
     service_date = control = allowed = None
     while not cur.at_end() and not cur.peek("SVC", "CLP", "LX", "PLB"):
         seg = cur.next()
         if seg[0] == "CAS":
             adjustments += _read_cas(seg)
+        elif seg[0] == "LQ" and element(seg, 1) == "HE":
+            remarks.append(element(seg, 2))
         elif seg[0] == "DTM" and element(seg, 1) in ("472", "150"):
             service_date = _date(element(seg, 2), "DTM")
         elif seg[0] == "REF" and element(seg, 1) == "6R":
@@ -277,7 +319,19 @@ def _read_service(svc: Segment, cur: Cursor, sep: Separators) -> ServicePayment:
         paid=to_decimal(element(svc, 3), "service payment", "SVC"),
         units=to_decimal(element(svc, 5) or "1", "units", "SVC"),
         service_date=service_date, adjustments=tuple(adjustments), control_number=control, allowed=allowed,
+        remark_codes=tuple(remarks), **_original_procedure(svc, sep),
     )
+
+
+def _original_procedure(svc: Segment, sep: Separators) -> dict:
+    """SVC06/07: the billed code and units when the payer adjudicated another code or split the line."""
+    original = components(element(svc, 6), sep) if element(svc, 6) else []
+    result: dict = {}
+    if len(original) > 1:
+        result = dict(original_procedure_code=original[1], original_modifiers=tuple(m for m in original[2:6] if m))
+    if element(svc, 7):
+        result["original_units"] = to_decimal(element(svc, 7), "original units", "SVC")
+    return result
 
 
 def _read_cas(cas: Segment) -> list[Adjustment]:
