@@ -2,6 +2,7 @@
 against the Kubernetes schemas (offline, from the kubernetes-validate package), and what it says
 about topics, ACLs and consumer groups agrees with the code."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -87,9 +88,17 @@ def test_payer_simulator_is_opt_in():
     assert simulator["spec"]["template"]["spec"]["containers"][0]["command"][:3] == ["python", "-m", "payer_simulator"]
 
 
+def test_the_chart_topology_is_current():
+    spec = importlib.util.spec_from_file_location("chart_topology", ROOT / "deploy" / "tools" / "chart_topology.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.TARGET.read_text() == generator.render(generator.topology()), \
+        "deploy/helm/openrcm/topology.yaml is stale: run `python deploy/tools/chart_topology.py`"
+
+
 def test_topics_are_the_contract_topics_replicated_three_ways(production_manifests):
     kafka_topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(production_manifests, "KafkaTopic")}
-    assert set(kafka_topics) == set(topics.ALL_TOPICS), "deploy/helm/openrcm/values.yaml kafka.topics.names drifted from topics.py"
+    assert set(kafka_topics) == set(topics.ALL_TOPICS), "run `python deploy/tools/chart_topology.py`"
     for name, spec in kafka_topics.items():
         assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2
         if name.endswith(topics.DEAD_LETTER_SUFFIX):

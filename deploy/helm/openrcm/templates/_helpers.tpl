@@ -21,6 +21,11 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .name | replace "_" "-" }}
 {{- end -}}
 
+{{/* topology.yaml: the topics and each service's consumes/publishes, generated from the code. */}}
+{{- define "openrcm.topology" -}}
+{{ .Files.Get "topology.yaml" }}
+{{- end -}}
+
 {{- define "openrcm.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
