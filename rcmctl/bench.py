@@ -17,7 +17,7 @@ from rich.table import Table
 
 from rcmctl import sample, stack
 from rcmctl.ehr import publish_encounters, register_patients
-from rcmctl.processes import SERVICES, Platform
+from rcmctl.processes import SERVICES, Platform, free_port_base
 from rcmctl.provision import deprovision, provision
 from shared.contracts.topics import CLAIM_SUBMITTED, PAYMENT_POSTED
 
@@ -74,7 +74,8 @@ def percentiles(values: list[float]) -> str:
 
 def run_bench(encounters: int, patients: int, run_dir: Path, timeout: float = 900) -> None:
     info = stack.up(run_dir)
-    platform = Platform(stack=info, run_dir=run_dir, namespace=f"bench{int(time.time())}_", port_base=8200)
+    platform = Platform(stack=info, run_dir=run_dir, namespace=f"bench{int(time.time())}_",
+                        port_base=free_port_base(8200))
     memory = PeakMemory(platform)
     try:
         asyncio.run(provision(platform))

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from rcmctl import sample, stack
 from rcmctl.ehr import publish_encounters, register_patients
-from rcmctl.processes import Platform
+from rcmctl.processes import Platform, free_port_base
 from rcmctl.provision import provision
 from rcmctl.stack.topics import delete_topics
 
@@ -85,7 +85,8 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
     was_up = _stack_answers(run_dir)
     with console.status("starting Kafka and PostgreSQL…"):
         info = stack.up(run_dir)
-    platform = Platform(stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_")
+    platform = Platform(stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_",
+                        port_base=free_port_base(8100))
     try:
         with console.status("provisioning databases and topics…"):
             asyncio.run(_drop_old_demos(info))

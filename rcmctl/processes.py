@@ -4,6 +4,7 @@ simulator, each with its own environment (database, topic prefix, port, API key)
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,24 @@ from rcmctl.stack import StackInfo
 
 SERVICES = ("registration", "coding", "claims", "payments", "ar_followup")
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port_base(start: int = 8100, step: int = 10, tries: int = 50) -> int:
+    """The first block of ports (base+1 … base+5) no process listens on, so two platforms on one
+    machine (a demo beside a test run) never answer each other's health checks."""
+    for base in range(start, start + step * tries, step):
+        if all(_free(base + 1 + i) for i in range(len(SERVICES))):
+            return base
+    raise RuntimeError(f"no free block of {len(SERVICES)} ports from {start}")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass

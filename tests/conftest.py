@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rcmctl import stack
-from rcmctl.processes import Platform
+from rcmctl.processes import Platform, free_port_base
 from rcmctl.provision import deprovision, provision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ async def platform(stack_info, tmp_path):
     """A fresh namespace: its own five databases, topics and clearinghouse folder."""
     namespace = f"t{uuid.uuid4().hex[:10]}_"
     deployment = Platform(stack=stack_info, run_dir=tmp_path, namespace=namespace,
-                          port_base=random.randrange(20000, 40000, 10),
+                          port_base=free_port_base(random.randrange(20000, 40000, 10)),
                           extra_env={"RCM_RETRY_BACKOFF_SECONDS": "0.1"})
     await provision(deployment)
     yield deployment
