@@ -1,11 +1,37 @@
-"""Payments' HTTP API: received 835 files and the payments waiting for a claim."""
+"""Payments' HTTP API: received 835 files, the work queue, and patient payments and refunds."""
 
-from fastapi import APIRouter, Request
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 
 from services.payments import db
+from services.payments import patient_payments as pp
+from services.payments.domain.patient_payments import ZERO, PatientPaymentError
 
 router = APIRouter(prefix="/v1")
+Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
+                                             pattern=r"^[A-Za-z0-9 ._/-]+$")]
+Method = Literal["cash", "check", "card", "ach", "other"]
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount
+    method: Method
+    reference: Reference | None = None
+    claim_id: UUID | None = Field(default=None, description="Apply to this claim only; otherwise oldest first.")
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount
+    method: Method | None = None
+    reference: Reference | None = None
 
 
 @router.get("/stats")
@@ -20,3 +46,71 @@ async def stats(request: Request) -> dict:
             select(func.coalesce(func.sum(db.ClaimPaymentRecord.paid), 0)).where(db.ClaimPaymentRecord.status == "posted")
         )).scalar_one()
     return {"era_files": files, "claim_payments": payments, "total_posted": str(posted)}
+
+
+@router.get("/work-queue")
+async def work_queue(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+    """Open items: payments whose claim is not known, payer lines that matched none of the claim's."""
+    async with request.app.state.service.sessions() as session:
+        items = await session.execute(
+            select(db.WorkItem).where(db.WorkItem.resolved_at.is_(None)).order_by(db.WorkItem.item_id).limit(limit))
+        return [item.model_dump(mode="json") for item in items.scalars()]
+
+
+def _refused(exc: PatientPaymentError) -> HTTPException:
+    return HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}])
+
+
+@router.post("/patients/{patient_id}/payments", status_code=201)
+async def post_patient_payment(request: Request, patient_id: UUID, body: PaymentIn,
+                               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+    async with request.app.state.service.sessions() as session, session.begin():
+        try:
+            event = await pp.record_payment(session, pp.request_id(idempotency_key, patient_id), patient_id,
+                                            body.amount, body.method, body.reference, body.claim_id)
+        except PatientPaymentError as exc:
+            raise _refused(exc) from None
+        if event.patient_id != patient_id:
+            raise HTTPException(409, "Idempotency-Key already used")
+    return event.model_dump(mode="json")
+
+
+@router.post("/patient-payments/{payment_id}/refunds", status_code=201)
+async def refund_patient_payment(request: Request, payment_id: UUID, body: RefundIn,
+                                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+    async with request.app.state.service.sessions() as session, session.begin():
+        source = await session.get(db.PatientPayment, payment_id)
+        if source is None:
+            raise HTTPException(404, "no such patient payment")
+        try:
+            event = await pp.record_refund(session, pp.request_id(idempotency_key, payment_id), source, body.amount,
+                                           body.method, body.reference)
+        except PatientPaymentError as exc:
+            raise _refused(exc) from None
+    return event.model_dump(mode="json")
+
+
+@router.get("/patient-payments/{payment_id}")
+async def get_patient_payment(request: Request, payment_id: UUID) -> dict:
+    async with request.app.state.service.sessions() as session:
+        payment = await session.get(db.PatientPayment, payment_id)
+        if payment is None:
+            raise HTTPException(404, "no such patient payment")
+        return (await pp.describe(session, payment)).model_dump(mode="json")
+
+
+@router.get("/patients/{patient_id}/balance")
+async def patient_balance(request: Request, patient_id: UUID) -> dict:
+    """The patient's open claim balances (oldest first) and unapplied credit."""
+    async with request.app.state.service.sessions() as session:
+        balances = await pp.open_balances(session, patient_id)
+        payments = (await session.execute(select(db.PatientPayment).where(
+            db.PatientPayment.patient_id == patient_id, db.PatientPayment.kind == "payment"))).scalars().all()
+        credit = sum([(await pp.credit_of(session, p))[1] for p in payments], ZERO)
+    open_claims = sorted((b for b in balances if b.balance != ZERO), key=lambda b: (b.date_of_service, str(b.claim_id)))
+    return {
+        "claims": [{"claim_id": str(b.claim_id), "date_of_service": b.date_of_service.isoformat(), "balance": str(b.balance)}
+                   for b in open_claims],
+        "total_due": str(sum((b.balance for b in open_claims), ZERO)),
+        "credit": str(credit),
+    }

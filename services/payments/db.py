@@ -23,6 +23,10 @@ class KnownClaim(SQLModel, table=True):
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     line_numbers: list = Field(sa_column=Column(JSONB, nullable=False))
     correlation_id: str = Field(max_length=64)
+    # For patient payments (internal id; never on payment.posted) and for matching lines whose
+    # REF*6R the payer dropped: [[line number, procedure code, [modifiers]], ...].
+    patient_id: UUID | None = Field(default=None, index=True)
+    lines: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")))
 
 
 class EraFile(SQLModel, table=True):
@@ -53,9 +57,55 @@ class ClaimPaymentRecord(SQLModel, table=True):
     claim_payment: dict = Field(sa_column=Column(JSONB, nullable=False))  # x12 ClaimPayment
     remittance_header: dict = Field(sa_column=Column(JSONB, nullable=False))  # x12 Remittance without claims
     posted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # What this payment makes the patient owe (PR adjustments; negative for a reversal).
+    patient_responsibility: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(12, 2), nullable=False, server_default=text("0")))
 
 
-TABLES = ("known_claim", "era_file", "claim_payment")
+class WorkItem(SQLModel, table=True):
+    """What a person must look at: a payment whose claim is not known, a line that matched none of ours."""
+
+    __tablename__ = "work_item"
+
+    item_id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    kind: str = Field(max_length=20)  # unmatched_claim | unmatched_line
+    posting_id: UUID = Field(index=True)
+    patient_control_number: str = Field(max_length=38)
+    claim_id: UUID | None = None
+    detail: str = Field(max_length=200)  # codes and positions, never patient data
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class PatientPayment(SQLModel, table=True):
+    """Money from a patient (amount > 0) or back to them (a refund, amount < 0)."""
+
+    __tablename__ = "patient_payment"
+
+    payment_id: UUID = Field(primary_key=True)
+    patient_id: UUID = Field(index=True)
+    kind: str = Field(max_length=10)  # payment | refund
+    refund_of: UUID | None = Field(default=None, index=True)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    method: str = Field(max_length=20)
+    reference: str | None = Field(default=None, max_length=60)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PaymentApplication(SQLModel, table=True):
+    """How much of a patient payment went to one claim's patient balance (negative: taken back by a refund)."""
+
+    __tablename__ = "payment_application"
+
+    application_id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    payment_id: UUID = Field(index=True)  # the payment or the refund that made this entry
+    source_payment_id: UUID = Field(index=True)  # the patient payment whose money this is
+    claim_id: UUID = Field(index=True)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+
+
+TABLES = ("known_claim", "era_file", "claim_payment", "work_item", "patient_payment", "payment_application")
 MATCHING_LOCK = zlib.crc32(b"payments:matching")
 
 
@@ -64,3 +114,9 @@ async def lock_matching(session: AsyncSession) -> None:
     could miss the other's uncommitted rows and leave a payment unmatched for good; this
     transaction-scoped lock makes them take turns."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCHING_LOCK})
+
+
+async def lock_patient(session: AsyncSession, patient_id: UUID) -> None:
+    """Two payments of one patient apply to the same open balances: one at a time."""
+    key = zlib.crc32(f"payments:patient:{patient_id}".encode())
+    await session.execute(text("SELECT pg_advisory_xact_lock(1, :key)"), {"key": key - 2**31})

@@ -25,6 +25,8 @@ def register(service: Service) -> None:
                 total_charge=e.data.total_charge,
                 line_numbers=[line.line_number for line in e.data.lines],
                 correlation_id=e.correlation_id,
+                patient_id=e.data.patient_id,
+                lines=[[line.line_number, line.procedure_code, line.modifiers] for line in e.data.lines],
             )
             for e in events
         }

@@ -8,12 +8,19 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
-from services.payments.domain.posting import KnownClaim, PostingError, build_posting, posting_id
+from services.payments.domain.posting import (
+    ClaimLine,
+    KnownClaim,
+    PostingError,
+    build_posting,
+    patient_share,
+    posting_id,
+)
 from services.payments.era_inbox import EraInbox
 from shared import outbox
 from shared.contracts import topics
@@ -28,13 +35,20 @@ SOURCE = "/openrcm/payments"
 
 
 def known(claim: db.KnownClaim) -> KnownClaim:
+    lines = tuple(ClaimLine(number, code, tuple(modifiers)) for number, code, modifiers in claim.lines or ())
     return KnownClaim(claim.claim_id, claim.payer_id, claim.payer_name, claim.date_of_service,
-                      frozenset(claim.line_numbers))
+                      frozenset(claim.line_numbers), lines)
 
 
 def stage_posting(session: AsyncSession, remittance: Remittance, payment: ClaimPayment, claim: db.KnownClaim) -> None:
     posted = build_posting(remittance, payment, known(claim), datetime.now(UTC))
     outbox.stage(session, topics.PAYMENT_POSTED, Event(posted, str(claim.claim_id), SOURCE, claim.correlation_id))
+    for n, line in enumerate(posted.lines, start=1):
+        if line.line_number is None:
+            session.add(db.WorkItem(
+                kind="unmatched_line", posting_id=posted.posting_id, claim_id=claim.claim_id,
+                patient_control_number=payment.patient_control_number,
+                detail=f"service {n} ({line.procedure_code}) matches no line of the claim"))
 
 
 async def post_file(service: Service, inbox: EraInbox, path: Path) -> None:
@@ -94,18 +108,23 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
             claim_payment=payment.model_dump(mode="json"),
             remittance_header=headers[id(remittance)],
             posted_at=now if claim else None,
+            patient_responsibility=patient_share(payment),
         ))
     table = db.ClaimPaymentRecord.__table__
     stored = await session.execute(
         insert(table).on_conflict_do_nothing().returning(table.c.posting_id), [row for *_, row in records.values()]
     )  # a payment already posted from another file comes back as nothing
+    new_ids = set(stored.scalars())
     posted = unmatched = 0
-    for new_id in stored.scalars():
+    for new_id in (i for i in records if i in new_ids):  # in file order: a reversal before its correction
         remittance, payment, claim, _ = records[new_id]
         if claim:
             stage_posting(session, remittance, payment, claim)
             posted += 1
         else:
+            session.add(db.WorkItem(kind="unmatched_claim", posting_id=new_id,
+                                    patient_control_number=payment.patient_control_number,
+                                    detail=f"no claim with this patient control number (CLP02 {payment.status})"))
             unmatched += 1
     log.info("835 posted", extra={"file": file_name, "posted": posted, "unmatched": unmatched})
 
@@ -124,6 +143,12 @@ async def post_unmatched(session: AsyncSession, claims: list[db.KnownClaim]) -> 
         remittance = Remittance.model_validate({**record.remittance_header, "claims": ()})
         stage_posting(session, remittance, ClaimPayment.model_validate(record.claim_payment), claim)
         record.status, record.claim_id, record.posted_at = "posted", claim.claim_id, datetime.now(UTC)
+    await session.execute(
+        update(db.WorkItem)
+        .where(db.WorkItem.kind == "unmatched_claim", db.WorkItem.resolved_at.is_(None),
+               db.WorkItem.patient_control_number.in_(by_number))
+        .values(resolved_at=func.now())
+    )
 
 
 async def post_forever(service: Service, inbox: EraInbox, interval: float) -> None:

@@ -285,6 +285,9 @@ class PostedLine(Contract):
 
 
 class AmountsByCategory(Contract):
+    billed_procedure_code: str | None = Field(
+        default=None, description="SVC06: the code we billed when the payer paid another (bundling/unbundling).")
+    service_date: date | None = None
     charge: Money
     paid: Money
     contractual: Money = Field(description="CO adjustments: written off under contract or denial.")
@@ -313,11 +316,42 @@ class PaymentPostedV1(Contract):
     claim_adjustments: list[Adjustment] = Field(default_factory=list)
     lines: list[PostedLine] = Field(default_factory=list)
     carc_codes: list[str] = Field(default_factory=list, description="Every CARC on the claim and its lines.")
-    rarc_codes: list[str] = Field(default_factory=list)
+    rarc_codes: list[str] = Field(default_factory=list, description="Every RARC (MOA/MIA and LQ) on the claim and its lines.")
     posted_at: datetime
 
 
 # ---- acknowledgements and follow-up requests between claims and A/R --------------------------
+    # Additive in v1:
+    outcome: Literal["paid", "denied", "reversed", "not_our_claim", "predetermination"] = Field(
+        default="paid", description="CLP02 in words: 1/2/3/19/20/21 paid (maybe 0.00), 4 denied, 22 reversed, "
+                                    "23 not our claim, 25 predetermination.")
+    forwarded_to_another_payer: bool = Field(default=False, description="CLP02 19, 20, 21 or 23 (crossover).")
+    claim_frequency_code: str | None = Field(default=None, description="CLP09: 1 original, 7 replacement ...")
+    statement_from: date | None = Field(default=None, description="DTM*232")
+    statement_to: date | None = Field(default=None, description="DTM*233")
+    received_by_payer: date | None = Field(default=None, description="DTM*050")
+    unmatched_lines: int = Field(default=0, description="Payer lines that matched none of ours (in the work queue).")
+
+
+class PatientPaymentApplication(Contract):
+    claim_id: UUID
+    amount: Money = Field(description="Applied to this claim's patient balance; negative when a refund takes it back.")
+
+
+class PatientPaymentPostedV1(Contract):
+    """Money a patient paid (kind payment, amount > 0) or got back (kind refund, amount < 0), and how it was
+    applied to their claims' patient balances. For A/R; carries the internal patient id, no name or member id."""
+
+    payment_id: UUID
+    patient_id: UUID
+    kind: Literal["payment", "refund"]
+    refund_of: UUID | None = Field(default=None, description="The payment a refund gives money back from.")
+    amount: Money
+    method: Literal["cash", "check", "card", "ach", "other"]
+    reference: str | None = Field(default=None, max_length=60, description="Check number or card authorization.")
+    applications: list[PatientPaymentApplication] = Field(default_factory=list)
+    unapplied: Money = Field(description="The patient's credit left on this payment after this event.")
+    received_at: datetime
 
 
 class AckReason(Contract):
@@ -391,3 +425,4 @@ def name_of(model: type[Contract]) -> str:
 
 def normalize_icd(code: str) -> str:
     return re.sub(r"[.\s]", "", code).upper()
+    "patient-payment.posted.v1": PatientPaymentPostedV1,

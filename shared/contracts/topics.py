@@ -6,6 +6,7 @@ ENCOUNTER_CODED = "encounter.coded"  # key: encounter id
 ENCOUNTER_REJECTED = "encounter.rejected"  # coding refused the encounter; key: encounter id
 CLAIM_SUBMITTED = "claim.submitted"  # key: claim id
 PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
+PATIENT_PAYMENT_POSTED = "patient-payment.posted"  # patient payments and refunds -> A/R; key: patient id
 INTAKE_FHIR = "intake.fhir"  # FHIR R4 bundles from other systems -> registration; key: bundle or patient id
 INTAKE_REJECTED = "intake.rejected"  # registration refused an intake record; key: the record's ce_id
 ELIGIBILITY_CHECKED = "eligibility.checked"  # a payer's 271 for one coverage; key: patient id
@@ -23,6 +24,7 @@ EVENT_TOPICS = (
     CLAIM_SUBMITTED,
     PAYMENT_POSTED,
     INTAKE_FHIR,
+    PATIENT_PAYMENT_POSTED,
     INTAKE_REJECTED,
     ELIGIBILITY_CHECKED,
     CLAIM_ACKNOWLEDGED,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from shared.contracts.events import Adjustment, AmountsByCategory, PaymentPostedV1, PostedLine
 from x12.remittance import Adjustment as X12Adjustment
-from x12.remittance import ClaimPayment, Remittance
+from x12.remittance import ClaimPayment, Remittance, ServicePayment
 
 ZERO = Decimal("0.00")
 POSTING_NAMESPACE = uuid.UUID("0b9f6a5c-3f2e-4c1d-9e8a-7d6c5b4a3f21")
@@ -19,12 +19,24 @@ class PostingError(ValueError):
 
 
 @dataclass(frozen=True)
+class ClaimLine:
+    number: int
+    procedure_code: str
+    modifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class KnownClaim:
     claim_id: uuid.UUID
     payer_id: str
     payer_name: str
     date_of_service: object
     line_numbers: frozenset[int]
+    lines: tuple[ClaimLine, ...] = ()  # for payers that drop REF*6R
+
+
+OUTCOMES = {"4": "denied", "22": "reversed", "23": "not_our_claim", "25": "predetermination"}
+FORWARDED = {"19", "20", "21", "23"}
 
 
 def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
@@ -51,6 +63,28 @@ def categorize(adjustments: list[X12Adjustment], charge: Decimal, paid: Decimal)
     )
 
 
+def patient_share(payment: ClaimPayment) -> Decimal:
+    """What the payer says the patient owes on this claim payment: its PR adjustments."""
+    adjustments = list(payment.adjustments) + [a for s in payment.services for a in s.adjustments]
+    return sum((a.amount for a in adjustments if a.group == "PR"), ZERO)
+
+
+def match_line(service: ServicePayment, claim: KnownClaim) -> int | None:
+    """Our line for a payer's line: by REF*6R; failing that by the billed code (SVC06, else SVC01)
+    with its modifiers, then by the code alone when only one of our lines has it."""
+    number = int(service.control_number) if (service.control_number or "").isdigit() else None
+    if number in claim.line_numbers:
+        return number
+    code = service.original_procedure_code or service.procedure_code
+    modifiers = service.original_modifiers if service.original_procedure_code else service.modifiers
+    exact = [line.number for line in claim.lines if (line.procedure_code, line.modifiers) == (code, tuple(modifiers))]
+    same_code = [line.number for line in claim.lines if line.procedure_code == code]
+    for candidates in (exact, same_code):
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
 def _contract(adjustments) -> list[Adjustment]:
     return [Adjustment(group_code=a.group, reason_code=a.reason, amount=a.amount) for a in adjustments]
 
@@ -63,15 +97,18 @@ def build_posting(remittance: Remittance, payment: ClaimPayment, claim: KnownCla
     for service in payment.services:
         if service.charge != service.paid + sum((a.amount for a in service.adjustments), ZERO):
             raise PostingError("service line does not balance: charge != paid + adjustments")
-        number = int(service.control_number) if (service.control_number or "").isdigit() else None
         lines.append(PostedLine(
-            line_number=number if number in claim.line_numbers else None,
+            line_number=match_line(service, claim),
             procedure_code=service.procedure_code,
             modifiers=list(service.modifiers),
             charge=service.charge,
             paid=service.paid,
             adjustments=_contract(service.adjustments),
+            remark_codes=list(service.remark_codes),
+            billed_procedure_code=service.original_procedure_code,
+            service_date=service.service_date,
         ))
+    remarks = {*payment.remark_codes, *(r for s in payment.services for r in s.remark_codes)}
     return PaymentPostedV1(
         posting_id=posting_id(remittance, payment),
         claim_id=claim.claim_id,
@@ -88,5 +125,13 @@ def build_posting(remittance: Remittance, payment: ClaimPayment, claim: KnownCla
         claim_adjustments=_contract(payment.adjustments),
         lines=lines,
         carc_codes=sorted({a.reason for a in every_adjustment}),
+        rarc_codes=sorted(remarks),
         posted_at=now,
+        outcome=OUTCOMES.get(payment.status, "paid"),
+        forwarded_to_another_payer=payment.status in FORWARDED,
+        claim_frequency_code=payment.frequency_code,
+        statement_from=payment.statement_from,
+        statement_to=payment.statement_to,
+        received_by_payer=payment.received_date,
+        unmatched_lines=sum(1 for line in lines if line.line_number is None),
     )
