@@ -1,5 +1,6 @@
 """`rcm`: the one command of the project (./rcm installs the environment on first use)."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -54,6 +55,42 @@ def bench(
     from rcmctl.bench import run_bench
 
     run_bench(encounters, patients, stack.run_dir_from_env())
+
+
+dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed.")
+app.add_typer(dlq_app, name="dlq")
+
+
+def _bootstrap() -> str:
+    info = stack.read_info(stack.run_dir_from_env())
+    return os.environ.get("RCM_KAFKA_BOOTSTRAP") or (info.kafka_bootstrap if info else "127.0.0.1:19092")
+
+
+@dlq_app.command("list")
+def dlq_list(topic: str = typer.Argument(..., help="Source topic with its deployment prefix, e.g. encounter.documented")) -> None:
+    """Count the dead letters of a topic by reason."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rcmctl.dlq import list_dead_letters
+
+    reasons = asyncio.run(list_dead_letters(_bootstrap(), topic))
+    table = Table("dead letters", "reason", title=f"{topic}.dlt")
+    for reason, count in reasons.most_common():
+        table.add_row(str(count), reason)
+    Console().print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: str = typer.Argument(..., help="Source topic with its deployment prefix"),
+    group: str = typer.Option("rcm-dlq-replay", help="Remembers what was replayed already"),
+) -> None:
+    """Put the dead letters of a topic back on it (once the cause is fixed)."""
+    from rcmctl.dlq import replay
+
+    result = asyncio.run(replay(_bootstrap(), topic, group))
+    typer.echo(f"replayed {result.count} records onto {topic}")
 
 
 @app.command("export-schemas")

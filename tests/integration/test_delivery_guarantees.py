@@ -117,3 +117,30 @@ async def test_coding_rejects_a_header_code_with_a_reason_the_sender_can_consume
     assert outcome["status"] == "rejected"
     finding = json.loads(rejected[0].value)["findings"][0]
     assert finding == {"field": "diagnoses[0].code", "code": "icd.not_billable", "message": finding["message"]}
+
+
+async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monkeypatch):
+    from rcmctl.dlq import list_dead_letters, replay
+    from services.coding import handlers
+
+    real = handlers.check_encounter
+    broken = {"on": True}
+
+    def flaky(encounter, today, *args, **kwargs):
+        if broken["on"]:
+            raise RuntimeError("code set not loaded")
+        return real(encounter, today, *args, **kwargs)
+
+    monkeypatch.setattr(handlers, "check_encounter", flaky)
+    service = build(settings_for(platform, ServiceSettings, "coding"))
+    topic = platform.namespace + topics.ENCOUNTER_DOCUMENTED
+    async with running(service):
+        await publish(platform, topics.ENCOUNTER_DOCUMENTED, [encounter(40), encounter(41)])
+        await read_topic(platform, topics.dead_letter_topic(topics.ENCOUNTER_DOCUMENTED), expect=2)
+        assert await list_dead_letters(platform.stack.kafka_bootstrap, topic) == {"RuntimeError in handler": 2}
+        broken["on"] = False  # the fix
+        first = await replay(platform.stack.kafka_bootstrap, topic, group=f"{platform.namespace}replay")
+        again = await replay(platform.stack.kafka_bootstrap, topic, group=f"{platform.namespace}replay")
+        await eventually(lambda: _at_least(service, 2))
+        assert await outcomes(service) == 2
+    assert (first.count, again.count) == (2, 0)
