@@ -282,12 +282,12 @@ class PostedLine(Contract):
     paid: Money
     adjustments: list[Adjustment] = Field(default_factory=list)
     remark_codes: list[str] = Field(default_factory=list)
-
-
-class AmountsByCategory(Contract):
     billed_procedure_code: str | None = Field(
         default=None, description="SVC06: the code we billed when the payer paid another (bundling/unbundling).")
     service_date: date | None = None
+
+
+class AmountsByCategory(Contract):
     charge: Money
     paid: Money
     contractual: Money = Field(description="CO adjustments: written off under contract or denial.")
@@ -318,9 +318,6 @@ class PaymentPostedV1(Contract):
     carc_codes: list[str] = Field(default_factory=list, description="Every CARC on the claim and its lines.")
     rarc_codes: list[str] = Field(default_factory=list, description="Every RARC (MOA/MIA and LQ) on the claim and its lines.")
     posted_at: datetime
-
-
-# ---- acknowledgements and follow-up requests between claims and A/R --------------------------
     # Additive in v1:
     outcome: Literal["paid", "denied", "reversed", "not_our_claim", "predetermination"] = Field(
         default="paid", description="CLP02 in words: 1/2/3/19/20/21 paid (maybe 0.00), 4 denied, 22 reversed, "
@@ -352,6 +349,9 @@ class PatientPaymentPostedV1(Contract):
     applications: list[PatientPaymentApplication] = Field(default_factory=list)
     unapplied: Money = Field(description="The patient's credit left on this payment after this event.")
     received_at: datetime
+
+
+# ---- acknowledgements and follow-up requests between claims and A/R --------------------------
 
 
 class AckReason(Contract):
@@ -404,6 +404,7 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "eligibility.checked.v1": EligibilityCheckedV1,
     "claim.submitted.v1": ClaimSubmittedV1,
     "payment.posted.v1": PaymentPostedV1,
+    "patient-payment.posted.v1": PatientPaymentPostedV1,
     "claim.acknowledged.v1": ClaimAcknowledgedV1,
     "claim.correction-requested.v1": ClaimCorrectionRequestedV1,
     "claim.secondary-requested.v1": SecondaryClaimRequestedV1,
@@ -425,4 +426,3 @@ def name_of(model: type[Contract]) -> str:
 
 def normalize_icd(code: str) -> str:
     return re.sub(r"[.\s]", "", code).upper()
-    "patient-payment.posted.v1": PatientPaymentPostedV1,
