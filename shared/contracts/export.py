@@ -7,6 +7,7 @@ from pathlib import Path
 from shared.contracts.events import EVENT_MODELS, event_type
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
 
 
 def render_schemas() -> dict[str, str]:
@@ -24,6 +25,10 @@ def main() -> None:
     for file_name, text in render_schemas().items():
         (SCHEMA_DIR / file_name).write_text(text)
     print(f"wrote {len(EVENT_MODELS)} schemas to {SCHEMA_DIR}")
+    from shared.contracts import asyncapi
+
+    ASYNCAPI_FILE.write_text(asyncapi.render())
+    print(f"wrote the AsyncAPI catalogue to {ASYNCAPI_FILE}")
 
 
 if __name__ == "__main__":
