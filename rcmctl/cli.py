@@ -57,40 +57,39 @@ def bench(
     run_bench(encounters, patients, stack.run_dir_from_env())
 
 
-dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed.")
+dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed. Kafka settings and the
+deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX.")
 app.add_typer(dlq_app, name="dlq")
-
-
-def _bootstrap() -> str:
-    info = stack.read_info(stack.run_dir_from_env())
-    return os.environ.get("RCM_KAFKA_BOOTSTRAP") or (info.kafka_bootstrap if info else "127.0.0.1:19092")
+TopicArgument = typer.Argument(..., help="The source topic, e.g. claim.submitted")
 
 
 @dlq_app.command("list")
-def dlq_list(topic: str = typer.Argument(..., help="Source topic with its deployment prefix, e.g. encounter.documented")) -> None:
-    """Count the dead letters of a topic by reason."""
+def dlq_list(topic: str = TopicArgument) -> None:
+    """Count a topic's dead letters by consumer and reason."""
     from rich.console import Console
     from rich.table import Table
 
-    from rcmctl.dlq import list_dead_letters
+    from rcmctl.dlq import reasons
+    from shared.settings import ServiceSettings
 
-    reasons = asyncio.run(list_dead_letters(_bootstrap(), topic))
-    table = Table("dead letters", "reason", title=f"{topic}.dlt")
-    for reason, count in reasons.most_common():
-        table.add_row(str(count), reason)
+    table = Table("letters", "consumer", "reason", title=f"{topic}.dlt")
+    for (consumer, reason), count in asyncio.run(reasons(ServiceSettings(), topic)).most_common():
+        table.add_row(str(count), consumer, reason)
     Console().print(table)
 
 
 @dlq_app.command("replay")
 def dlq_replay(
-    topic: str = typer.Argument(..., help="Source topic with its deployment prefix"),
-    group: str = typer.Option("rcm-dlq-replay", help="Remembers what was replayed already"),
+    topic: str = TopicArgument,
+    consumer: str = typer.Option(None, help="Only the letters of this consumer, e.g. payments.claim.submitted"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count; publish and commit nothing"),
 ) -> None:
-    """Put the dead letters of a topic back on it (once the cause is fixed)."""
+    """Put a topic's dead letters back on it (once the cause is fixed)."""
     from rcmctl.dlq import replay
+    from shared.settings import ServiceSettings
 
-    result = asyncio.run(replay(_bootstrap(), topic, group))
-    typer.echo(f"replayed {result.count} records onto {topic}")
+    counts = asyncio.run(replay(ServiceSettings(), topic, consumer, dry_run))
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 @app.command("export-schemas")

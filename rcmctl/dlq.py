@@ -1,80 +1,84 @@
-"""Dead letters: list them with their reasons, and put them back on their source topic once the
-cause is fixed. Replay strips the dlt_* headers and keeps the original key, headers and value, so
-the event keeps its ce_id: one that was processed meanwhile is skipped by the consumer's inbox."""
+"""Dead letters: count them by reason, and put them back on their topic once the cause is fixed.
 
-import asyncio
+Replay reads `<prefix><topic>.dlt` up to its end as it was when the run started, with its own
+consumer group (`<prefix>replay.<topic>`, so a second run continues where the first stopped),
+drops the `dlt_*` headers and publishes key, value and the original headers to `<prefix><topic>`
+with the service's Kafka settings (RCM_KAFKA_*, RCM_TOPIC_PREFIX, SASL/TLS included). The event
+keeps its ce_id: a consumer that already processed it skips it (inbox); the one that
+dead-lettered it processes it now. `consumer` replays only the letters one consumer group wrote.
+Only counts are reported: the records may carry patient data."""
+
 from collections import Counter
-from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.contracts.topics import dead_letter_topic
+from shared.kafka import client_options, make_producer
+from shared.settings import ServiceSettings
 
 
-@dataclass
-class Replayed:
-    count: int
-    reasons: Counter
-
-
-def _reason(headers) -> str:
-    return dict(headers).get("dlt_reason", b"").decode("utf-8", "replace")
-
-
-async def _consumer(bootstrap: str, topic: str, group: str | None) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if described["error_code"]:
-        await consumer.stop()
-        raise ValueError(f"no topic {topic!r}")
-    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-    consumer.assign(partitions)
-    return consumer
-
-
-async def _drain(consumer: AIOKafkaConsumer):
-    """Every record up to the end offsets as they were when we started."""
-    partitions = list(consumer.assignment())
-    ends = await consumer.end_offsets(partitions)
-    while [p for p in partitions if await consumer.position(p) < ends[p]]:
-        for records in (await consumer.getmany(timeout_ms=500)).values():
-            for record in records:
+async def _read_to_end(reader: AIOKafkaConsumer, partitions: list[TopicPartition]):
+    ends = await reader.end_offsets(partitions)
+    while [tp for tp, end in ends.items() if await reader.position(tp) < end]:
+        for batch in (await reader.getmany(timeout_ms=1000)).values():
+            for record in batch:
                 if record.offset < ends[TopicPartition(record.topic, record.partition)]:
-                    yield record
+                    yield record  # later ones (perhaps our own replay failing again) wait for the next run
+    return
 
 
-async def list_dead_letters(bootstrap: str, topic: str) -> Counter:
-    consumer = await _consumer(bootstrap, dead_letter_topic(topic), group=None)
-    try:
-        await consumer.seek_to_beginning()
-        return Counter([_reason(record.headers) async for record in _drain(consumer)])
-    finally:
-        await consumer.stop()
+def _header(record: ConsumerRecord, name: str) -> str:
+    return (dict(record.headers).get(name) or b"").decode("utf-8", "replace")
 
 
-async def replay(bootstrap: str, topic: str, group: str) -> Replayed:
-    """Republish what the group has not replayed yet, then commit, so a second run replays nothing."""
-    consumer = await _consumer(bootstrap, dead_letter_topic(topic), group=group)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _partitions(settings: ServiceSettings, topic: str) -> list[TopicPartition]:
+    producer = make_producer(settings)
     await producer.start()
-    reasons: Counter = Counter()
     try:
-        sends = []
-        async for record in _drain(consumer):
-            headers = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]
-            sends.append(await producer.send(topic, value=record.value, key=record.key, headers=headers))
-            reasons[_reason(record.headers)] += 1
-        await asyncio.gather(*sends)
-        await consumer.commit()
+        return [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
     finally:
         await producer.stop()
-        await consumer.stop()
-    return Replayed(sum(reasons.values()), reasons)
+
+
+async def reasons(settings: ServiceSettings, topic: str) -> Counter:
+    """How many letters the topic's dead-letter topic holds, by consumer and reason."""
+    source = settings.topic(dead_letter_topic(topic))
+    partitions = await _partitions(settings, source)
+    reader = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
+    await reader.start()
+    try:
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        return Counter([(_header(r, "dlt_consumer"), _header(r, "dlt_reason")) async for r in _read_to_end(reader, partitions)])
+    finally:
+        await reader.stop()
+
+
+async def replay(settings: ServiceSettings, topic: str, consumer: str | None = None,
+                 dry_run: bool = False) -> dict[str, int]:
+    source = settings.topic(dead_letter_topic(topic))
+    partitions = await _partitions(settings, source)
+    reader = AIOKafkaConsumer(**client_options(settings), group_id=settings.group(f"replay.{topic}"),
+                              auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = make_producer(settings)
+    await reader.start()
+    await producer.start()
+    counts = {"read": 0, "replayed": 0, "skipped": 0}
+    try:
+        reader.assign(partitions)  # from the group's committed offsets, else the beginning
+        ends = await reader.end_offsets(partitions)
+        async for record in _read_to_end(reader, partitions):
+            counts["read"] += 1
+            if consumer is not None and _header(record, "dlt_consumer") != consumer:
+                counts["skipped"] += 1
+                continue
+            if not dry_run:
+                kept = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]
+                await producer.send_and_wait(settings.topic(topic), record.value, key=record.key, headers=kept)
+            counts["replayed"] += 1
+        if not dry_run:
+            await reader.commit(ends)
+    finally:
+        await reader.stop()
+        await producer.stop()
+    return counts

@@ -120,7 +120,7 @@ async def test_coding_rejects_a_header_code_with_a_reason_the_sender_can_consume
 
 
 async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monkeypatch):
-    from rcmctl.dlq import list_dead_letters, replay
+    from rcmctl.dlq import reasons, replay
     from services.coding import handlers
 
     real = handlers.check_encounter
@@ -133,14 +133,15 @@ async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monke
 
     monkeypatch.setattr(handlers, "check_encounter", flaky)
     service = build(settings_for(platform, ServiceSettings, "coding"))
-    topic = platform.namespace + topics.ENCOUNTER_DOCUMENTED
+    settings = ServiceSettings(kafka_bootstrap=platform.stack.kafka_bootstrap, topic_prefix=platform.namespace)
     async with running(service):
         await publish(platform, topics.ENCOUNTER_DOCUMENTED, [encounter(40), encounter(41)])
         await read_topic(platform, topics.dead_letter_topic(topics.ENCOUNTER_DOCUMENTED), expect=2)
-        assert await list_dead_letters(platform.stack.kafka_bootstrap, topic) == {"RuntimeError in handler": 2}
+        assert await reasons(settings, topics.ENCOUNTER_DOCUMENTED) == {
+            ("coding.encounter.documented", "RuntimeError in handler"): 2}
         broken["on"] = False  # the fix
-        first = await replay(platform.stack.kafka_bootstrap, topic, group=f"{platform.namespace}replay")
-        again = await replay(platform.stack.kafka_bootstrap, topic, group=f"{platform.namespace}replay")
+        first = await replay(settings, topics.ENCOUNTER_DOCUMENTED)
+        again = await replay(settings, topics.ENCOUNTER_DOCUMENTED)
         await eventually(lambda: _at_least(service, 2))
         assert await outcomes(service) == 2
-    assert (first.count, again.count) == (2, 0)
+    assert (first["replayed"], again["replayed"]) == (2, 0)

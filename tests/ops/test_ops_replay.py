@@ -1,19 +1,14 @@
-"""deploy/tools/replay_dead_letters.py on the real broker: letters go back to their topic without
+"""rcm dlq replay (rcmctl/dlq.py) on the real broker: letters go back to their topic without
 their dlt_* headers, a consumer filter picks its own, and a second run finds nothing new."""
-
-import importlib.util
 
 import pytest
 
 from shared.contracts import topics
 from shared.settings import ServiceSettings
 from tests.kit import header, publish, read_topic
-from tests.ops.conftest import ROOT
+from rcmctl import dlq as replay_tool
 
 pytestmark = pytest.mark.integration
-spec = importlib.util.spec_from_file_location("replay_dead_letters", ROOT / "deploy" / "tools" / "replay_dead_letters.py")
-replay_tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(replay_tool)
 
 
 def letter(n: int, consumer: str) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
