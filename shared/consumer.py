@@ -126,7 +126,7 @@ class BatchProcessor(Generic[T]):
         async with self.sessions() as session, session.begin():
             new = await inbox.claim_new(session, self.sub.consumer, [e.id for e in events])
             if new:
-                fresh = [e for e in events if e.id in new]
+                fresh = list({e.id: e for e in events if e.id in new}.values())  # a repeat inside one batch too
                 with telemetry.consuming(self.sub.consumer, self.sub.topic, fresh, self._trace_headers):
                     await self.sub.handler(session, fresh)
             skipped = len(events) - len(new)
