@@ -1,6 +1,8 @@
-"""From a parsed 837P to the payer's 835s: adjudicate every claim and group the payments.
+"""From a parsed 837P to the payer's answers: a 277CA per payer (each claim accepted into
+adjudication or rejected by the front end) and an 835 per payer for the accepted claims.
 
-One 835 interchange per payer; inside it, one transaction set per billing provider (payee).
+One 835 interchange per payer; inside it, one transaction set per billing provider (payee). A
+secondary claim (SBR01 S/T with the primary's payment in loop 2320) is paid by coordination of benefits.
 """
 
 import hashlib
@@ -8,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from payer_simulator.domain.adjudication import adjudicate
+from payer_simulator.domain.adjudication import adjudicate, coordinate
 from payer_simulator.domain.contracts import Contract
 from payer_simulator.store import AccumulatorKey
 from x12.claim import Claim, Interchange837
 from x12.remittance import ClaimPayment, Interchange835, Payee, Payment, Remittance
+from x12.x277 import ClaimAcknowledgment, ClaimStatus, ProviderStatuses, render_277ca
 from x12.x835 import render_835
+
+FrontEndStatus = tuple[str, str, str | None]  # STC01: category, status code, entity in error
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,21 @@ class Remittances:
     deductibles: dict[AccumulatorKey, Decimal]  # the accumulators after this interchange
     claims: int
     paid: Decimal
+    acknowledgments: dict[str, str]  # payer id -> 277CA text
+    rejected: int  # claims the front ends rejected (no 835 for them)
+
+    @property
+    def isa_used(self) -> int:
+        return len(self.by_payer) + len(self.acknowledgments)
+
+
+def front_end_rejection(claim: Claim, contract: Contract) -> FrontEndStatus | None:
+    """What the payer's front end rejects before adjudication (277CA), or None."""
+    if claim.subscriber.member_id.upper().startswith(contract.unknown_member_prefixes):
+        return "A7", "164", "IL"  # the member id is not one of ours
+    if claim.payer_responsibility != "P" and all(o.paid is None for o in claim.other_payers):
+        return "A7", "21", "PR"  # a secondary claim must say what the prior payer paid
+    return None
 
 
 def accumulator_key(claim: Claim) -> AccumulatorKey:
@@ -46,15 +66,23 @@ def remit(
     deductibles = dict(deductibles)
     # payer id -> billing provider NPI -> claim payments, in file order
     payments: dict[str, dict[str, list[ClaimPayment]]] = {}
+    statuses: dict[str, dict[str, list[ClaimStatus]]] = {}
     payees: dict[str, Payee] = {}
+    rejected = 0
     for batch in interchange.transactions:
         bp = batch.billing_provider
         payees[bp.npi] = Payee(name=bp.organization_name, npi=bp.npi, tax_id=bp.tax_id)
         for claim in batch.claims:
+            contract, number = contracts[claim.payer.id], _claim_number(interchange, claim)
+            rejection = front_end_rejection(claim, contract)
+            statuses.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(
+                _status(claim, rejection, None if rejection else number))
+            if rejection:
+                rejected += 1
+                continue
             key = accumulator_key(claim)
-            result = adjudicate(
-                claim, contracts[claim.payer.id], deductibles.get(key, Decimal(0)), _claim_number(interchange, claim)
-            )
+            pay = adjudicate if claim.payer_responsibility == "P" else coordinate
+            result = pay(claim, contract, deductibles.get(key, Decimal(0)), number, now.date())
             deductibles[key] = result.deductible_met
             payments.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(result.payment)
     texts = {}
@@ -69,8 +97,31 @@ def remit(
             sender_id=interchange.receiver_id, receiver_id=interchange.sender_id, control_number=control_number,
             group_control_number=control_number, created=now, usage=interchange.usage, remittances=remittances,
         ))
+    acknowledgments = {}
+    for offset, (payer_id, by_provider) in enumerate(statuses.items(), start=len(texts)):
+        contract = contracts[payer_id]
+        acknowledgments[payer_id] = render_277ca(ClaimAcknowledgment(
+            sender_id=interchange.receiver_id, receiver_id=interchange.sender_id,
+            control_number=(first_control_number + offset - 1) % 999_999_999 + 1, created=now,
+            usage=interchange.usage, payer_name=contract.payer.name, payer_id=payer_id,
+            submitter_name=interchange.submitter.name, submitter_id=interchange.submitter.id,
+            batch_reference=str(interchange.control_number), received=now.date(),
+            providers=tuple(ProviderStatuses(name=payees[npi].name, npi=npi, claims=tuple(claims))
+                            for npi, claims in by_provider.items()),
+        ))
     paid = sum((p.paid for by_payee in payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
-    return Remittances(texts, deductibles, len(interchange.claims), paid)
+    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected)
+
+
+def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: str | None) -> ClaimStatus:
+    category, code, entity = rejection or ("A2", "20", None)  # A2:20 accepted for processing
+    person = claim.patient or claim.subscriber
+    return ClaimStatus(
+        patient_control_number=claim.patient_control_number, category=category, status_code=code, entity=entity,
+        total_charge=claim.total_charge, service_date=min(line.service_date for line in claim.lines),
+        patient_last_name=person.last_name, patient_first_name=person.first_name,
+        member_id=claim.subscriber.member_id, payer_claim_control_number=payer_claim_number,
+    )
 
 
 def _claim_number(interchange: Interchange837, claim: Claim) -> str:

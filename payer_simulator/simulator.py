@@ -2,7 +2,8 @@
 
 <root>/outbound/*.x12        837P files from the claims service
 <root>/inbound/999/          <stem>.999.x12 for every file that could be read as an interchange
-<root>/inbound/835/          <stem>.<payer id>.835.x12, one per payer in the file
+<root>/inbound/277/          <stem>.<payer id>.277.x12, each payer's 277CA: claims accepted or rejected
+<root>/inbound/835/          <stem>.<payer id>.835.x12, one per payer with accepted claims
 <root>/archive/              837s once answered
 <root>/rejected/             unreadable 837s, each with <name>.reason.txt
 
@@ -42,6 +43,10 @@ class Folders:
         return self.root / "inbound" / "999"
 
     @property
+    def claim_acks(self) -> Path:
+        return self.root / "inbound" / "277"
+
+    @property
     def remits(self) -> Path:
         return self.root / "inbound" / "835"
 
@@ -54,7 +59,7 @@ class Folders:
         return self.root / "rejected"
 
     def create(self) -> None:
-        for folder in (self.outbound, self.acks, self.remits, self.archive, self.rejected):
+        for folder in (self.outbound, self.acks, self.claim_acks, self.remits, self.archive, self.rejected):
             folder.mkdir(parents=True, exist_ok=True)
 
     def pending(self) -> list[Path]:
@@ -117,13 +122,15 @@ class Simulator:
         deductibles = self.store.deductibles({accumulator_key(c) for c in interchange.claims})
         result = remit(interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now())
         write_atomically(self.folders.acks / f"{stem}.999.x12", render_999(interchange, created=datetime.now()))
+        for payer_id, text_277 in result.acknowledgments.items():
+            write_atomically(self.folders.claim_acks / f"{stem}.{payer_id}.277.x12", text_277)
         for payer_id, text_835 in result.by_payer.items():
             write_atomically(self.folders.remits / f"{stem}.{payer_id}.835.x12", text_835)
         # Recorded after the answers are written: a crash in between replays the file to the same answers.
-        self.store.record(sender, control, result.deductibles, len(result.by_payer))
+        self.store.record(sender, control, result.deductibles, result.isa_used)
         self._move(path, self.folders.archive)
-        log.info("file=%s status=accepted interchange=%s claims=%d payers=%d paid=%s",
-                 path.name, control, result.claims, len(result.by_payer), result.paid)
+        log.info("file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
+                 path.name, control, result.claims, result.rejected, len(result.by_payer), result.paid)
 
     def _reject(self, path: Path, text: str, error: X12Error) -> None:
         ack = _rejection_999(text, error)

@@ -111,7 +111,7 @@ def render_interchange(env: Envelope, bodies: Sequence[Sequence[Sequence[Element
 
 
 def _set_id(functional_id: str) -> str:
-    return {"HC": "837", "HP": "835", "FA": "999"}[functional_id]
+    return {"HC": "837", "HP": "835", "FA": "999", "HN": "277"}[functional_id]
 
 
 # ---- reading -------------------------------------------------------------

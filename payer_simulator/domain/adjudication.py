@@ -7,9 +7,10 @@ paid = allowed - patient responsibility. Every line balances: charge = paid + ad
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from payer_simulator.domain.contracts import Contract
+from payer_simulator.domain.contracts import Contract, DenialRule
 from x12.claim import Claim, ServiceLine
 from x12.remittance import Adjustment, ClaimPayment, Patient, ServicePayment
 
@@ -32,24 +33,54 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
-def denial_reason(patient_control_number: str) -> str | None:
-    """About one claim in 15 is denied, chosen by a stable hash so every run denies the same claims."""
-    digest = int.from_bytes(hashlib.sha256(patient_control_number.encode()).digest()[:8], "big")
-    if digest % DENIAL_ONE_IN:
+def denial_reason(patient_control_number: str, one_in: int = DENIAL_ONE_IN) -> str | None:
+    """About one claim in `one_in` is denied, chosen by a stable hash so every run denies the same claims."""
+    if not one_in:
         return None
-    return DENIAL_REASONS[digest // DENIAL_ONE_IN % len(DENIAL_REASONS)]
+    digest = int.from_bytes(hashlib.sha256(patient_control_number.encode()).digest()[:8], "big")
+    if digest % one_in:
+        return None
+    return DENIAL_REASONS[digest // one_in % len(DENIAL_REASONS)]
 
 
-def adjudicate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_claim_control_number: str) -> Adjudication:
-    reason = denial_reason(claim.patient_control_number)
+def _breaks(rule: DenialRule, line: ServiceLine, claim: Claim, received: date | None) -> bool:
+    if rule.codes and line.procedure_code not in rule.codes:
+        return False
+    checks = []
+    if rule.without_prior_authorization:
+        checks.append(claim.prior_authorization is None)
+    if rule.unless_diagnosis_prefixes:
+        pointed = [claim.diagnoses[p - 1] for p in line.diagnosis_pointers]
+        checks.append(not any(d.startswith(rule.unless_diagnosis_prefixes) for d in pointed))
+    if rule.bundled_with:
+        checks.append(any(other.procedure_code in rule.bundled_with for other in claim.lines if other is not line))
+    if rule.filed_after_days:
+        checks.append(received is not None and (received - line.service_date).days > rule.filed_after_days)
+    return all(checks)
+
+
+def rule_denials(claim: Claim, contract: Contract, received: date | None) -> dict[int, str]:
+    """line number -> the CARC of the first contract rule the line breaks."""
+    denials = {}
+    for line in claim.lines:
+        if rule := next((r for r in contract.denial_rules if _breaks(r, line, claim, received)), None):
+            denials[line.line_number] = rule.carc
+    return denials
+
+
+def adjudicate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_claim_control_number: str,
+               received: date | None = None) -> Adjudication:
+    reason = denial_reason(claim.patient_control_number, contract.random_denial_one_in)
     # A bundled procedure is one line folded into the others; any other denial is the whole claim.
     bundled_line = claim.lines[-1] if reason == BUNDLED and len(claim.lines) > 1 else None
     whole_claim_denied = reason is not None and bundled_line is None
+    by_rule = rule_denials(claim, contract, received)
+    whole_claim_denied = whole_claim_denied or len(by_rule) == len(claim.lines)
     copay_due = True
     services = []
     for line in claim.lines:
-        if whole_claim_denied or line is bundled_line:
-            services.append(_denied(line, reason))
+        if whole_claim_denied or line is bundled_line or line.line_number in by_rule:
+            services.append(_denied(line, by_rule.get(line.line_number, reason)))
             continue
         service, deductible_met, copay_taken = _priced(line, contract, deductible_met, copay_due)
         copay_due = copay_due and not copay_taken
@@ -110,3 +141,62 @@ def _priced(
     ]
     paid = allowed - deductible - coinsurance - copay
     return _service(line, paid, adjustments, allowed), deductible_met + deductible, copay_taken
+
+
+def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`total` split in proportion to `weights`, in cents; the rounding remainder goes to the last share."""
+    whole = sum(weights, ZERO)
+    if not weights:
+        return []
+    if not whole:
+        return [ZERO] * (len(weights) - 1) + [total]
+    shares = [cents(total * w / whole) for w in weights[:-1]]
+    return shares + [total - sum(shares, ZERO)]
+
+
+def _primary_patient_shares(claim: Claim) -> list[dict[str, Decimal]]:
+    """Per line of the claim: what the primary payer left to the patient, by PR reason."""
+    primary = next((o for o in claim.other_payers if o.responsibility == "P"), claim.other_payers[0])
+    answered = {a.line_number: a for a in primary.lines}
+    shares: list[dict[str, Decimal]] = [{} for _ in claim.lines]
+    for i, line in enumerate(claim.lines):
+        for adjustment in answered[line.line_number].adjustments if line.line_number in answered else ():
+            if adjustment.group == "PR":
+                shares[i][adjustment.reason] = shares[i].get(adjustment.reason, ZERO) + adjustment.amount
+    unanswered = [i for i, line in enumerate(claim.lines) if line.line_number not in answered]
+    claim_level: dict[str, Decimal] = {}
+    for adjustment in primary.adjustments:
+        if adjustment.group == "PR":
+            claim_level[adjustment.reason] = claim_level.get(adjustment.reason, ZERO) + adjustment.amount
+    targets = unanswered or list(range(len(claim.lines)))
+    for reason, total in claim_level.items():  # claim-level CAS: spread over the lines by charge
+        for i, share in zip(targets, allocate(total, [claim.lines[i].charge for i in targets])):
+            shares[i][reason] = shares[i].get(reason, ZERO) + share
+    return shares
+
+
+def coordinate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_claim_control_number: str,
+               received: date | None = None) -> Adjudication:
+    """A secondary claim (coordination of benefits): this payer pays what the primary left to the
+    patient, never more than it would have paid as primary (its normal benefit, line by line). The
+    rest of each line is OA-23 (the prior payer's adjudication) and the patient's remaining share."""
+    normal = adjudicate(claim, contract, deductible_met, payer_claim_control_number, received)
+    services = []
+    for line, alone, owed in zip(claim.lines, normal.payment.services, _primary_patient_shares(claim)):
+        left = sum(owed.values(), ZERO)
+        paid = max(ZERO, min(alone.paid, left))
+        remaining, to_cover = {}, paid
+        for reason, value in owed.items():  # the payment covers the patient's shares in the primary's order
+            covered = min(value, to_cover)
+            to_cover -= covered
+            remaining[reason] = value - covered
+        adjustments = [Adjustment(group="OA", reason="23", amount=line.charge - left)] if line.charge != left else []
+        adjustments += [Adjustment(group="PR", reason=r, amount=v) for r, v in remaining.items() if v]
+        services.append(_service(line, paid, adjustments, alone.allowed))
+    payment = normal.payment.model_copy(update={
+        "status": "2",
+        "paid": sum((s.paid for s in services), ZERO),
+        "patient_responsibility": sum((a.amount for s in services for a in s.adjustments if a.group == "PR"), ZERO),
+        "services": tuple(services),
+    })
+    return Adjudication(payment, normal.deductible_met)

@@ -7,11 +7,24 @@ from typing import Annotated
 
 from pydantic import Field
 
-from x12.remittance import ClaimFilingIndicator, RemitPayer
-from x12.types import Model, Money, TaxId
+from x12.remittance import CarcCode, ClaimFilingIndicator, RemitPayer
+from x12.types import Model, Money, ProcedureCode, TaxId
 
 DEFAULT_CONTRACTS = Path(__file__).resolve().parent.parent / "contracts.json"
 Rate = Annotated[Decimal, Field(ge=0, le=1)]
+
+
+class DenialRule(Model):
+    """A line is denied with `carc` (group CO) when it is one of `codes` (any code if empty) and every
+    condition given holds. E.g. CO-16 no prior authorization, CO-50 a diagnosis that does not support
+    the service, CO-97 bundled into a code billed beside it, CO-29 filed after the payer's limit."""
+
+    carc: CarcCode
+    codes: frozenset[ProcedureCode] = frozenset()
+    without_prior_authorization: bool = False
+    unless_diagnosis_prefixes: tuple[str, ...] = ()  # medically necessary only with one of these
+    bundled_with: frozenset[ProcedureCode] = frozenset()  # denied when the claim also bills one of these
+    filed_after_days: Annotated[int, Field(ge=1)] | None = None  # days from the date of service to receipt
 
 
 class Contract(Model):
@@ -23,6 +36,11 @@ class Contract(Model):
     annual_deductible: Annotated[Money, Field(ge=0)]
     coinsurance_rate: Rate
     office_visit_copay: Annotated[Money, Field(ge=0)]
+    denial_rules: tuple[DenialRule, ...] = ()
+    # About one claim in N is denied at random (stable per claim), with CO-16/50/97/29; 0 turns it off.
+    random_denial_one_in: Annotated[int, Field(ge=0)] = 15
+    # Member ids the front end does not know (277CA A7:164): the simulator keeps no roster.
+    unknown_member_prefixes: tuple[str, ...] = ("TERM", "UNKNOWN")
 
 
 def load_contracts(path: Path = DEFAULT_CONTRACTS) -> dict[str, Contract]:

@@ -1,8 +1,10 @@
-"""Claims' HTTP API: a claim with its status and hold reasons; counts by status."""
+"""Claims' HTTP API: a claim with its status, hold reasons and acknowledgement; the work queue
+(claims held before sending or rejected after); counts by status and by acknowledgement."""
 
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import func, or_, select
 
 from services.claims import db
 
@@ -22,3 +24,29 @@ async def get_claim(claim_id: UUID, request: Request) -> dict:
 async def stats(request: Request) -> dict[str, int]:
     async with request.app.state.service.sessions() as session:
         return await db.counts_by_status(session)
+
+
+@router.get("/work-queue")
+async def work_queue(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+    """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA."""
+    waiting = or_(db.Claim.status == "held", db.Claim.acknowledgement == "rejected")
+    async with request.app.state.service.sessions() as session:
+        total = (await session.execute(select(func.count()).where(waiting))).scalar_one()
+        rows = (await session.execute(
+            select(db.Claim).where(waiting).order_by(db.Claim.created_at, db.Claim.claim_id).limit(limit).offset(offset)
+        )).scalars().all()
+    items = [dict(claim_id=str(c.claim_id), encounter_id=c.encounter_id, payer_id=c.payer_id, kind=c.kind,
+                  task="fix before sending" if c.status == "held" else "resolve the rejection",
+                  findings=c.findings, rejection=c.ack_reasons if c.acknowledgement == "rejected" else [])
+             for c in rows]
+    return {"total": total, "items": items}
+
+
+@router.get("/acknowledgements")
+async def acknowledgements(request: Request) -> dict[str, int]:
+    """Submitted claims by what the clearinghouse and payers said: accepted, rejected, or awaiting."""
+    async with request.app.state.service.sessions() as session:
+        rows = await session.execute(
+            select(func.coalesce(db.Claim.acknowledgement, "awaiting"), func.count())
+            .where(db.Claim.status == "submitted").group_by(db.Claim.acknowledgement))
+        return {state: count for state, count in rows.all()}

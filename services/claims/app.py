@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.claims import api, handlers
+from services.claims.acknowledgements import AckInbox, read_acknowledgements_forever
 from services.claims.domain.practice import load_chargemaster, load_practice
 from services.claims.gateway import DirectoryDrop
 from services.claims.settings import ClaimsSettings
@@ -21,5 +22,10 @@ def build(settings: ClaimsSettings | None = None) -> Service:
     @service.loop
     async def submit_claims(service: Service) -> None:
         await submit_forever(service, practice, gateway, settings.batch_max_claims, settings.batch_interval_seconds)
+
+    @service.loop
+    async def read_acknowledgements(service: Service) -> None:
+        inbox = AckInbox(settings.clearinghouse_dir)
+        await read_acknowledgements_forever(service, inbox, settings.ack_poll_seconds)
 
     return service

@@ -42,7 +42,7 @@ class Claim(SQLModel, table=True):
 
     claim_id: UUID = Field(primary_key=True)
     patient_control_number: str = Field(max_length=20, unique=True)
-    encounter_id: str = Field(max_length=64, unique=True)
+    encounter_id: str = Field(max_length=64, index=True)  # its original, replacements and secondary claims
     patient_id: UUID = Field(index=True)
     payer_id: str = Field(max_length=80)
     payer_name: str = Field(max_length=60)
@@ -50,6 +50,15 @@ class Claim(SQLModel, table=True):
     total_charge: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     # ready -> batched -> submitted; held claims wait in the work queue, never sent.
     status: str = Field(max_length=16, index=True)
+    # What the clearinghouse (999) or the payer's front end (277CA) said: accepted | rejected.
+    # Rejected claims are in the work queue beside the held ones.
+    acknowledgement: str | None = Field(default=None, max_length=16, index=True)
+    ack_reasons: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)  # 277CA REF*1K
+    # original | replacement | void | secondary; the later ones point at the claim they follow.
+    kind: str = Field(default="original", max_length=16, sa_column_kwargs={"server_default": "original"})
+    original_claim_id: UUID | None = Field(default=None, index=True)
     findings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     content: dict | None = Field(default=None, sa_column=Column(JSONB))  # x12.claim.Claim
     correlation_id: str = Field(max_length=64)
@@ -71,7 +80,21 @@ class SubmissionBatch(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
-TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch")
+class AckFile(SQLModel, table=True):
+    """999 and 277CA files read from the clearinghouse: each is applied once, whatever its name."""
+
+    __tablename__ = "ack_file"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    file_name: str = Field(max_length=200)
+    kind: str = Field(max_length=8)  # 999 | 277CA
+    status: str = Field(max_length=16)  # applied | quarantined
+    reason: str | None = Field(default=None, max_length=1000)
+    claims: int = 0
+    received_at: datetime | None = Field(default=None, sa_column=_timestamp())
+
+
+TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch", "ack_file")
 JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
 
 

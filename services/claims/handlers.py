@@ -3,15 +3,22 @@ as soon as both the coded encounter and its patient are known (they arrive on di
 Each batch is handled set-wise: a few statements per batch, not per event."""
 
 import logging
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
-from services.claims.domain.assembly import assemble, claim_id_for
+from services.claims.domain.assembly import (
+    Assembly, assemble, claim_id_for, correction, coverage_of, derived_claim_id, secondary,
+)
+from services.claims.domain.scrubber import scrub
 from shared.contracts import topics
-from shared.contracts.events import EncounterCodedV1, PatientRegisteredV1
+from shared.contracts.events import (
+    ClaimCorrectionRequestedV1, EncounterCodedV1, Finding, PatientRegisteredV1, SecondaryClaimRequestedV1,
+)
+from x12.claim import Claim
 from shared.envelope import Event
 from shared.service import Service
 
@@ -28,6 +35,8 @@ def register(service: Service, chargemaster: dict) -> None:
             if patient is None:
                 continue
             assembly = assemble(coded, patient, chargemaster)
+            if assembly.claim and (edits := scrub(assembly.claim, date.today())):
+                assembly = Assembly(None, assembly.payer_name, edits)  # held: never sent with a known defect
             claim_id, claim = claim_id_for(coded.encounter_id), assembly.claim
             rows.append(dict(
                 claim_id=claim_id,
@@ -95,3 +104,63 @@ def register(service: Service, chargemaster: dict) -> None:
         )
         patients = {p.patient_id: PatientRegisteredV1.model_validate(p.content) for p in found.scalars()}
         await build_claims(session, fresh, patients)
+
+    async def follow_up(session: AsyncSession, original_id, claim_id, kind: str, build, correlation_id: str) -> None:
+        """A claim that follows another (replacement, void, secondary), made once per request:
+        the id is derived from the original and the purpose, so a repeated request changes nothing."""
+        if await session.get(db.Claim, claim_id) is not None:
+            log.info("follow-up claim already made; ignored", extra={"claim_id": str(claim_id), "kind": kind})
+            return
+        original = await session.get(db.Claim, original_id)
+        findings: list[Finding] = []
+        claim = None
+        if original is None or original.content is None:
+            findings = [Finding(field="claim_id", code="original.unknown",
+                                message="no sent claim with this id; fix: check the claim id of the request")]
+        else:
+            claim, findings = await build(Claim.model_validate(original.content), original)
+            if claim:
+                findings = scrub(claim, date.today())
+        session.add(db.Claim(
+            claim_id=claim_id,
+            patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
+            encounter_id=original.encounter_id if original else "", patient_id=original.patient_id if original else
+            original_id, payer_id=claim.payer.id if claim else "", payer_name=claim.payer.name if claim else "",
+            date_of_service=original.date_of_service if original else date.today(),
+            total_charge=claim.total_charge if claim else 0, status="held" if findings else "ready",
+            findings=[f.model_dump() for f in findings], content=claim.model_dump(mode="json") if claim and not
+            findings else None, correlation_id=correlation_id, kind=kind, original_claim_id=original_id,
+        ))
+        log.info("follow-up claim", extra={"claim_id": str(claim_id), "kind": kind, "held": bool(findings)})
+
+    @service.consumes(topics.CLAIM_CORRECTION_REQUESTED, ClaimCorrectionRequestedV1)
+    async def on_corrections_requested(session: AsyncSession, events: list[Event[ClaimCorrectionRequestedV1]]) -> None:
+        for event in events:
+            request = event.data
+            kind = "replacement" if request.frequency_code == "7" else "void"
+            claim_id = derived_claim_id(request.claim_id, f"{kind}:{request.payer_claim_control_number}")
+
+            async def build(original: Claim, _row, request=request, claim_id=claim_id):
+                return correction(original, claim_id, request.frequency_code, request.payer_claim_control_number), []
+
+            await follow_up(session, request.claim_id, claim_id, kind, build, event.correlation_id)
+
+    @service.consumes(topics.CLAIM_SECONDARY_REQUESTED, SecondaryClaimRequestedV1)
+    async def on_secondaries_requested(session: AsyncSession, events: list[Event[SecondaryClaimRequestedV1]]) -> None:
+        for event in events:
+            request = event.data
+            claim_id = derived_claim_id(request.claim_id, "secondary")
+
+            async def build(original: Claim, row: db.Claim, request=request, claim_id=claim_id):
+                stored = await session.get(db.ClaimPatient, row.patient_id)
+                patient = PatientRegisteredV1.model_validate(stored.content) if stored else None
+                coverage = coverage_of(patient, "secondary", row.date_of_service) if patient else None
+                if coverage is None:
+                    return None, [Finding(field="coverages[secondary]", code="coverage.no_secondary",
+                                          message="no secondary coverage active on the date of service; "
+                                                  "fix: register the secondary coverage or bill the patient")]
+                return secondary(original, claim_id, patient, coverage, request.primary_paid,
+                                 request.primary_adjustments, request.primary_paid_date,
+                                 request.primary_payer_claim_control_number), []
+
+            await follow_up(session, request.claim_id, claim_id, "secondary", build, event.correlation_id)

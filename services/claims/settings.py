@@ -10,3 +10,4 @@ class ClaimsSettings(ServiceSettings):
     # An interchange goes out when this many claims are ready, or every interval with what there is.
     batch_max_claims: int = 1000
     batch_interval_seconds: float = 0.5
+    ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes are looked at

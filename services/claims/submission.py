@@ -90,6 +90,8 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
         interchange_control_number=batch.interchange_control_number,
         file_name=batch.file_name,
         submitted_at=now,
+        kind=claim.kind,
+        original_claim_id=claim.original_claim_id,
     )
     return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
 

@@ -261,6 +261,9 @@ class ClaimSubmittedV1(Contract):
     interchange_control_number: int
     file_name: str
     submitted_at: datetime
+    kind: Literal["original", "replacement", "void", "secondary"] = Field(
+        default="original", description="replacement/void: frequency code 7/8; secondary: billed to the next payer.")
+    original_claim_id: UUID | None = Field(default=None, description="The claim this one replaces, voids or follows.")
 
 
 # ---- payments (the analysts' contract: no direct patient identifiers) -----------------------

@@ -114,11 +114,21 @@ def test_coverage_boundaries_are_inclusive():
     assert assemble(coded(), covered, CHARGEMASTER).claim is not None
 
 
-def test_dependent_patient_is_a_hold():
+def test_dependent_patient_is_billed_under_the_subscriber_in_loop_2000c():
     subscriber = {"first_name": "Carlos", "last_name": "Alvarez", "birth_date": "1959-02-01", "sex": "M",
                   "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"}}
-    spouse = patient(coverage={"relationship": "spouse", "subscriber": subscriber})
-    assert hold_codes(assemble(coded(), spouse, CHARGEMASTER)) == ["subscriber.dependent"]
+    child = patient(coverage={"relationship": "child", "subscriber": subscriber}, first_name="Lucía")
+    claim = assemble(coded(), child, CHARGEMASTER).claim
+
+    assert (claim.subscriber.first_name, claim.subscriber.member_id) == ("CARLOS", "SIM482915736")
+    assert (claim.patient.first_name, claim.patient.relationship_code) == ("LUCIA", "19")
+    text = render_837p(interchange_for(load_practice(), 5, [claim], datetime(2026, 3, 2, 16, 45, tzinfo=UTC)))
+    assert validate_x12(text) == [] and "PAT*19~" in text
+
+
+def test_dependent_without_the_subscriber_demographics_is_a_hold():
+    child = patient(coverage={"relationship": "child"})
+    assert hold_codes(assemble(coded(), child, CHARGEMASTER)) == ["subscriber.missing"]
 
 
 def test_unpriced_code_is_a_hold_naming_the_line():
