@@ -57,8 +57,8 @@ def bench(
     run_bench(encounters, patients, stack.run_dir_from_env())
 
 
-dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed. Kafka settings and the
-deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX.")
+dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed. Kafka settings and the "
+                      "deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX.")
 app.add_typer(dlq_app, name="dlq")
 TopicArgument = typer.Argument(..., help="The source topic, e.g. claim.submitted")
 

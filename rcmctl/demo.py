@@ -64,19 +64,24 @@ def snapshot(platform: Platform) -> Snapshot:
                     get("ar_followup", "/v1/summary"))
 
 
-async def _drop_old_demos(info: stack.StackInfo) -> None:
-    """Each demo runs in a namespace of its own; the previous one's databases and topics go."""
+async def _drop_old_demos(info: stack.StackInfo, active: set[str]) -> None:
+    """Each demo runs in a namespace of its own; earlier ones' databases and topics go, except
+    those of a demo still running (its namespace has a marker under .run/demos)."""
+    def stale(name: str) -> bool:
+        return name.startswith("demo") and not any(name.startswith(namespace) for namespace in active)
+
     admin = AIOKafkaAdminClient(bootstrap_servers=info.kafka_bootstrap)
     await admin.start()
     try:
-        old = [t for t in await admin.list_topics() if t.startswith("demo")]
+        old = [t for t in await admin.list_topics() if stale(t)]
     finally:
         await admin.close()
     await delete_topics(info.kafka_bootstrap, old)
     connection = await asyncpg.connect(info.database_url("postgres").replace("+asyncpg", ""))
     try:
         for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'demo%'"):
-            await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+            if stale(row["datname"]):
+                await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
     finally:
         await connection.close()
 
@@ -87,9 +92,13 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         info = stack.up(run_dir)
     platform = Platform(stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_",
                         port_base=free_port_base(8100))
+    markers = run_dir / "demos"
+    markers.mkdir(parents=True, exist_ok=True)
+    marker = markers / platform.namespace
+    marker.touch()
     try:
         with console.status("provisioning databases and topics…"):
-            asyncio.run(_drop_old_demos(info))
+            asyncio.run(_drop_old_demos(info, {m.name for m in markers.iterdir()}))
             asyncio.run(provision(platform))
         with console.status("starting five services and the payer simulator…"):
             platform.start_all()
@@ -105,6 +114,7 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         _report(platform, final, encounters, time.monotonic() - started)
         return final.finished == encounters and _balances(final)
     finally:
+        marker.unlink(missing_ok=True)
         with console.status("stopping services…"):
             platform.stop_all()
         if not was_up:
@@ -178,4 +188,4 @@ def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> 
         console.print(f"[red]{published - s.finished} encounters had not finished when the demo stopped waiting[/]")
     root = platform.clearinghouse_dir
     console.print(f"837P files sent: {root / 'archive'}\n835 files posted: {root / 'processed' / '835'}\n"
-                  f"999 acknowledgements: {root / 'inbound' / '999'}")
+                  f"999 and 277CA acknowledgements read by claims: {root / 'processed'}")

@@ -1,14 +1,27 @@
 """Wiring of the ar_followup service."""
 
+import asyncio
+import logging
 from pathlib import Path
 
 from services.ar_followup import api, handlers
+from services.ar_followup.followup import run_cycle
+from services.ar_followup.settings import ArSettings
 from shared.service import Service
-from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    service = Service("ar_followup", settings or ServiceSettings(service_name="ar_followup"), Path(__file__).parent / "migrations")
+def build(settings: ArSettings | None = None) -> Service:
+    settings = settings or ArSettings()
+    service = Service("ar_followup", settings, Path(__file__).parent / "migrations")
     handlers.register(service)
     service.api(api.router)
+
+    @service.loop
+    async def follow_up_cycle(service: Service) -> None:
+        while True:
+            await asyncio.sleep(settings.ar_cycle_seconds)
+            log.info("follow-up cycle", extra=await run_cycle(service))
+
     return service

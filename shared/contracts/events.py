@@ -397,6 +397,24 @@ class SecondaryClaimRequestedV1(Contract):
     requested_at: datetime
 
 
+# ---- A/R: patient statements ------------------------------------------------------------------
+
+
+class StatementIssuedV1(Contract):
+    """A/R issued a patient statement. The document (a PDF) is referenced, never carried: no names
+    or addresses on the topic, only the patient id, the amounts and the dunning stage."""
+
+    statement_id: UUID
+    patient_id: UUID
+    stage: Literal["first", "reminder_30", "reminder_60", "reminder_90", "final_notice", "collections", "plan"]
+    balance: Money = Field(description="What the patient owes in all.")
+    amount_due: Money = Field(description="What this statement asks for (a plan's installment, or the balance).")
+    claim_ids: list[UUID] = Field(default_factory=list, max_length=500)
+    document: str = Field(max_length=300, description="Where the PDF is kept (A/R's statements store).")
+    issued_on: date
+    issued_at: datetime
+
+
 EVENT_MODELS: dict[str, type[Contract]] = {
     "patient.registered.v1": PatientRegisteredV1,
     "encounter.documented.v1": EncounterDocumentedV1,
@@ -411,6 +429,7 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "claim.acknowledged.v1": ClaimAcknowledgedV1,
     "claim.correction-requested.v1": ClaimCorrectionRequestedV1,
     "claim.secondary-requested.v1": SecondaryClaimRequestedV1,
+    "statement.issued.v1": StatementIssuedV1,
 }
 EVENT_NAMESPACE = "org.openrcm"
 

@@ -13,6 +13,7 @@ ELIGIBILITY_CHECKED = "eligibility.checked"  # a payer's 271 for one coverage; k
 CLAIM_ACKNOWLEDGED = "claim.acknowledged"  # 999 / 277CA accepted or rejected a claim; key: claim id
 CLAIM_CORRECTION_REQUESTED = "claim.correction-requested"  # A/R -> claims: replace or void; key: claim id
 CLAIM_SECONDARY_REQUESTED = "claim.secondary-requested"  # A/R -> claims: bill the next payer; key: claim id
+STATEMENT_ISSUED = "statement.issued"  # A/R issued a patient statement (PDF by reference); key: patient id
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -30,6 +31,7 @@ EVENT_TOPICS = (
     CLAIM_ACKNOWLEDGED,
     CLAIM_CORRECTION_REQUESTED,
     CLAIM_SECONDARY_REQUESTED,
+    STATEMENT_ISSUED,
 )
 
 

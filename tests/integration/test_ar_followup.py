@@ -10,7 +10,7 @@ from services.ar_followup.app import build
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1, PaymentPostedV1
 from shared.envelope import Event
-from shared.settings import ServiceSettings
+from services.ar_followup.settings import ArSettings
 from tests.kit import eventually, publish, running, scalar, settings_for
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def payment(claim_id: uuid.UUID, denied: bool = False) -> Event:
 
 
 async def test_ledgers_balance_whatever_the_order_of_events(platform):
-    service = build(settings_for(platform, ServiceSettings, "ar_followup"))
+    service = build(settings_for(platform, ArSettings, "ar_followup"))
     paid, denied, early = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     early_payment = payment(early)
     async with running(service) as client:
@@ -63,7 +63,8 @@ async def test_ledgers_balance_whatever_the_order_of_events(platform):
     assert awaiting["status"] == "awaiting_claim"
     assert summary["by_status"] == {"paid": 2, "denied": 1}
     assert ledger["balances"] == {"charge": "305.00", "paid": "110.40", "adjusted": "143.00",
-                                  "patient_responsibility": "51.60", "insurance_balance": "0.00"}
+                                  "patient_responsibility": "51.60", "insurance_balance": "0.00",
+                                  "patient_paid": "0.00", "patient_written_off": "0.00", "patient_balance": "51.60"}
     assert summary["charged"] == "915.00" and summary["paid"] == "220.80" and summary["insurance_balance"] == "0.00"
 
 

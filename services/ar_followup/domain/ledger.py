@@ -1,5 +1,6 @@
 """The claim ledger. Every amount lands in exactly one kind of entry; a claim's balances are sums:
-charge = paid + adjusted + patient responsibility + insurance balance. Pure: no I/O."""
+charge = paid + adjusted + patient responsibility + insurance balance, and the patient's part is
+patient responsibility - patient payments - patient write-offs. Pure: no I/O."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,6 +10,10 @@ from shared.contracts.events import PaymentPostedV1
 ZERO = Decimal("0.00")
 INSURANCE_REDUCERS = ("payment", "contractual", "other_adjustment")
 PATIENT_KINDS = ("deductible", "coinsurance", "copay", "other_patient")
+# A/R's own entries: approved write-offs (insurance side), the reversal of a denial's write-off when
+# the claim is corrected or appealed, what a secondary payer adjusted, and the patient's side.
+ADJUSTMENT_KINDS = ("contractual", "other_adjustment", "write_off", "denial_reversal", "secondary_adjustment")
+PARTIES = ("primary", "secondary", "patient")
 
 
 def posting_entries(posting: PaymentPostedV1) -> list[tuple[str, Decimal]]:
@@ -25,6 +30,23 @@ def posting_entries(posting: PaymentPostedV1) -> list[tuple[str, Decimal]]:
     return [(kind, amount) for kind, amount in entries if amount != ZERO]
 
 
+def patient_parts(posting: PaymentPostedV1) -> dict[str, Decimal]:
+    amounts = posting.amounts
+    return {"deductible": amounts.deductible, "coinsurance": amounts.coinsurance, "copay": amounts.copay,
+            "other_patient": amounts.other_patient_responsibility}
+
+
+def secondary_entries(posting: PaymentPostedV1, primary_patient: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
+    """A secondary payer's posting against what the primary left to the patient: its payment, the
+    patient's new responsibility in place of the primary's, and the rest adjusted by the secondary."""
+    owed_before = sum(primary_patient.values(), ZERO)
+    after = patient_parts(posting)
+    entries = [("payment", posting.amounts.paid)]
+    entries += [(kind, after[kind] - primary_patient.get(kind, ZERO)) for kind in PATIENT_KINDS]
+    entries.append(("secondary_adjustment", owed_before - posting.amounts.paid - sum(after.values(), ZERO)))
+    return [(kind, amount) for kind, amount in entries if amount != ZERO]
+
+
 @dataclass(frozen=True)
 class Balances:
     charge: Decimal
@@ -32,6 +54,9 @@ class Balances:
     adjusted: Decimal
     patient_responsibility: Decimal
     insurance_balance: Decimal  # what insurance has neither paid nor adjusted nor passed to the patient
+    patient_paid: Decimal = ZERO
+    patient_written_off: Decimal = ZERO
+    patient_balance: Decimal = ZERO  # what the patient still owes
 
 
 def balances(totals: dict[str, Decimal]) -> Balances:
@@ -39,9 +64,20 @@ def balances(totals: dict[str, Decimal]) -> Balances:
         return totals.get(kind, ZERO)
 
     charge, paid = get("charge"), get("payment")
-    adjusted = get("contractual") + get("other_adjustment")
+    adjusted = sum((get(k) for k in ADJUSTMENT_KINDS), ZERO)
     patient = sum((get(k) for k in PATIENT_KINDS), ZERO)
-    return Balances(charge, paid, adjusted, patient, charge - paid - adjusted - patient)
+    patient_paid, patient_written_off = get("patient_payment"), get("patient_write_off")
+    return Balances(charge, paid, adjusted, patient, charge - paid - adjusted - patient,
+                    patient_paid, patient_written_off, patient - patient_paid - patient_written_off)
+
+
+def by_party(balance: Balances, insurer: str, secondary_pending: bool) -> dict[str, Decimal]:
+    """Who owes the open balance: the payer the claim is with (primary or secondary), and the
+    patient's part, held by the secondary payer until it has adjudicated."""
+    parties = dict.fromkeys(PARTIES, ZERO)
+    parties[insurer] += balance.insurance_balance
+    parties["secondary" if secondary_pending else "patient"] += balance.patient_balance
+    return parties
 
 
 def status(submitted: bool, adjudicated: bool, denied: bool, balance: Balances) -> str:

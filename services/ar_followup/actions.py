@@ -1,0 +1,132 @@
+"""What people do with the work queue and the accounts: resolve a work item (correct, appeal,
+write off, close), request and approve write-offs, post patient payments, set up payment plans.
+Each runs in one transaction with the ledger entries and the events it causes."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ar_followup import db
+from services.ar_followup.domain.ledger import balances
+from services.ar_followup.handlers import SOURCE, lock_claims, refresh_statuses
+from shared import outbox
+from shared.contracts import topics
+from shared.contracts.events import ClaimCorrectionRequestedV1
+from shared.envelope import Event
+
+ZERO = Decimal("0.00")
+
+
+class Refused(ValueError):
+    """The request contradicts the state of the account (HTTP 409)."""
+
+
+async def _claim(session: AsyncSession, claim_id: UUID) -> db.ArClaim:
+    claim = (await lock_claims(session, {claim_id}))[claim_id]
+    if claim.submitted_at is None:
+        raise Refused("the claim is not known to A/R yet")
+    return claim
+
+
+async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, note: str, now: datetime,
+                  threshold: Decimal) -> db.WorkItem:
+    item = (await session.execute(select(db.WorkItem).where(db.WorkItem.item_id == item_id).with_for_update())).scalar()
+    if item is None:
+        raise LookupError("no such work item")
+    if item.status != "open":
+        raise Refused("the work item is already resolved")
+    claim = await _claim(session, item.claim_id)
+    if action in ("correct", "void", "appeal"):
+        if action in ("correct", "void") and not claim.payer_claim_control_number and item.kind != "rejection":
+            raise Refused("the payer's claim control number is unknown: a replacement cannot reference it")
+        if item.kind == "denial":  # the denial's write-off is undone while the payer reconsiders
+            session.add(db.LedgerEntry(claim_id=claim.claim_id, source_event_id=item.item_id, kind="denial_reversal",
+                                       amount=-item.amount))
+            claim.adjudicated, claim.denied = False, False
+        if action in ("correct", "void"):
+            outbox.stage(session, topics.CLAIM_CORRECTION_REQUESTED, Event(
+                ClaimCorrectionRequestedV1(
+                    claim_id=claim.claim_id, frequency_code="7" if action == "correct" else "8",
+                    payer_claim_control_number=claim.payer_claim_control_number or str(claim.claim_id.hex[:20]),
+                    reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
+                    requested_by=by, requested_at=now),
+                str(claim.claim_id), SOURCE, str(claim.claim_id)))
+    elif action == "write_off":
+        await request_write_off(session, claim.claim_id, "insurance", item.amount, item.category or item.kind,
+                                by, note, now, threshold, source=item.item_id)
+    elif action != "close":
+        raise Refused(f"unknown action {action!r}")
+    item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
+    await refresh_statuses(session, {claim.claim_id: claim})
+    return item
+
+
+async def request_write_off(session: AsyncSession, claim_id: UUID, party: str, amount: Decimal, reason_code: str,
+                            by: str, note: str, now: datetime, threshold: Decimal,
+                            source: UUID | None = None) -> db.Adjustment:
+    claim = await _claim(session, claim_id)
+    await session.flush()
+    balance = balances((await db.totals_by_claim(session, [claim_id]))[claim_id])
+    open_amount = balance.patient_balance if party == "patient" else balance.insurance_balance
+    if source is None and amount > open_amount:
+        raise Refused(f"the {party} balance is {open_amount}; a write-off cannot exceed it")
+    approved = amount <= threshold
+    adjustment = db.Adjustment(adjustment_id=source or uuid.uuid4(), claim_id=claim_id, party=party, amount=amount,
+                               reason_code=reason_code, note=note, requested_by=by,
+                               status="approved" if approved else "pending", created_at=now)
+    session.add(adjustment)
+    if approved:
+        _book(session, adjustment, claim)
+    await refresh_statuses(session, {claim.claim_id: claim})
+    return adjustment
+
+
+def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -> None:
+    if adjustment.party == "insurance" and claim.denied:
+        return  # a denial is already written off in the ledger by the payer's CO adjustment
+    kind = "patient_write_off" if adjustment.party == "patient" else "write_off"
+    session.add(db.LedgerEntry(claim_id=adjustment.claim_id, source_event_id=adjustment.adjustment_id, kind=kind,
+                               amount=adjustment.amount))
+
+
+async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: str) -> db.Adjustment:
+    adjustment = (await session.execute(select(db.Adjustment).where(db.Adjustment.adjustment_id == adjustment_id)
+                                        .with_for_update())).scalar()
+    if adjustment is None:
+        raise LookupError("no such adjustment")
+    if adjustment.status != "pending":
+        raise Refused("the adjustment is already decided")
+    if by == adjustment.requested_by:
+        raise Refused("a write-off above the threshold needs a second person's approval")
+    adjustment.status, adjustment.decided_by = ("approved" if approve else "refused"), by
+    if approve:
+        claim = await _claim(session, adjustment.claim_id)
+        _book(session, adjustment, claim)
+        await refresh_statuses(session, {claim.claim_id: claim})
+    return adjustment
+
+
+async def patient_payment(session: AsyncSession, patient_id: UUID, amount: Decimal, paid_on: date,
+                          payment_id: UUID) -> list[dict]:
+    """Apply a patient's payment to their oldest balances first; returns the allocation."""
+    claims = (await session.execute(select(db.ArClaim).where(
+        db.ArClaim.patient_id == patient_id, db.ArClaim.root_claim_id.is_(None)))).scalars().all()
+    locked = await lock_claims(session, {c.claim_id for c in claims})
+    totals = await db.totals_by_claim(session, locked)
+    owed = {cid: balances(t).patient_balance for cid, t in totals.items()}
+    if amount > sum(owed.values(), ZERO):
+        raise Refused(f"the patient owes {sum(owed.values(), ZERO)}; record an overpayment as a refund instead")
+    allocation, left = [], amount
+    for claim in sorted(locked.values(), key=lambda c: (c.date_of_service or paid_on, str(c.claim_id))):
+        part = min(left, owed[claim.claim_id])
+        if part > ZERO:
+            session.add(db.LedgerEntry(claim_id=claim.claim_id, source_event_id=payment_id, kind="patient_payment",
+                                       amount=part))
+            allocation.append({"claim_id": str(claim.claim_id), "amount": str(part)})
+            left -= part
+    await refresh_statuses(session, locked)
+    return allocation
