@@ -26,6 +26,19 @@ class ClaimPatient(SQLModel, table=True):
     content: dict = Field(sa_column=Column(JSONB, nullable=False))  # PatientRegisteredV1
 
 
+class CoverageEligibility(SQLModel, table=True):
+    """The latest eligibility answer (271) registration published for a patient's coverage."""
+
+    __tablename__ = "coverage_eligibility"
+
+    patient_id: UUID = Field(primary_key=True)
+    coverage_rank: str = Field(primary_key=True, max_length=16)
+    payer_id: str = Field(primary_key=True, max_length=80)
+    active: bool
+    check_id: UUID
+    checked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class CodedEncounter(SQLModel, table=True):
     __tablename__ = "coded_encounter"
 
@@ -94,7 +107,7 @@ class AckFile(SQLModel, table=True):
     received_at: datetime | None = Field(default=None, sa_column=_timestamp())
 
 
-TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch", "ack_file")
+TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch", "ack_file", "coverage_eligibility")
 JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
 
 
@@ -128,3 +141,27 @@ async def next_interchange_control_number(session: AsyncSession) -> int:
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Claim.status, func.count()).group_by(Claim.status))
     return {status: count for status, count in rows.all()}
+
+
+async def record_eligibility(session: AsyncSession, rows: list[dict]) -> None:
+    """Keep each coverage's latest answer; an older one arriving late changes nothing."""
+    table = CoverageEligibility.__table__
+    statement = insert(table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["patient_id", "coverage_rank", "payer_id"],
+            set_={"active": statement.excluded.active, "check_id": statement.excluded.check_id,
+                  "checked_at": statement.excluded.checked_at},
+            where=table.c.checked_at < statement.excluded.checked_at,
+        ),
+        rows,
+    )
+
+
+async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> set[tuple[UUID, str, str]]:
+    """(patient, rank, payer) of coverages whose latest eligibility answer says not active."""
+    rows = await session.execute(
+        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id)
+        .where(CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False))
+    )
+    return {tuple(row) for row in rows.all()}

@@ -16,13 +16,18 @@ from services.claims.domain.assembly import (
 from services.claims.domain.scrubber import scrub
 from shared.contracts import topics
 from shared.contracts.events import (
-    ClaimCorrectionRequestedV1, EncounterCodedV1, Finding, PatientRegisteredV1, SecondaryClaimRequestedV1,
+    ClaimCorrectionRequestedV1, EligibilityCheckedV1, EncounterCodedV1, Finding, PatientRegisteredV1, SecondaryClaimRequestedV1,
 )
 from x12.claim import Claim
 from shared.envelope import Event
 from shared.service import Service
 
 log = logging.getLogger(__name__)
+INACTIVE_COVERAGE = Finding(
+    field="coverages[primary]", code="eligibility.inactive",
+    message="the payer's latest eligibility answer (271) says this coverage is not active; "
+            "fix: verify the coverage with the patient, update the registration and re-check eligibility",
+)
 
 
 def register(service: Service, chargemaster: dict) -> None:
@@ -30,11 +35,14 @@ def register(service: Service, chargemaster: dict) -> None:
                            patients: dict) -> None:
         """Claims for coded encounters whose patient is known; the rest keep waiting."""
         rows, claimed, held = [], [], []
+        inactive = await db.inactive_coverages(session, {coded.patient_id for coded, _ in waiting})
         for coded, correlation_id in waiting:
             patient = patients.get(coded.patient_id)
             if patient is None:
                 continue
             assembly = assemble(coded, patient, chargemaster)
+            if assembly.claim and (coded.patient_id, "primary", assembly.claim.payer.id) in inactive:
+                assembly = Assembly(None, assembly.payer_name, [INACTIVE_COVERAGE])
             if assembly.claim and (edits := scrub(assembly.claim, date.today())):
                 assembly = Assembly(None, assembly.payer_name, edits)  # held: never sent with a known defect
             claim_id, claim = claim_id_for(coded.encounter_id), assembly.claim
@@ -62,6 +70,18 @@ def register(service: Service, chargemaster: dict) -> None:
                 await session.execute(
                     update(db.CodedEncounter).where(db.CodedEncounter.encounter_id.in_(ids)).values(status=status)
                 )
+
+    @service.consumes(topics.ELIGIBILITY_CHECKED, EligibilityCheckedV1)
+    async def on_eligibility_checked(session: AsyncSession, events: list[Event[EligibilityCheckedV1]]) -> None:
+        await db.lock_join(session)  # a claim being built waits for, or sees, the answer
+        latest: dict[tuple, EligibilityCheckedV1] = {}
+        for check in sorted((e.data for e in events), key=lambda c: c.checked_at):
+            latest[(check.patient_id, check.coverage_rank, check.payer_id)] = check
+        await db.record_eligibility(session, [
+            dict(patient_id=c.patient_id, coverage_rank=c.coverage_rank, payer_id=c.payer_id, active=c.active,
+                 check_id=c.check_id, checked_at=c.checked_at)
+            for c in latest.values()
+        ])
 
     @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)
     async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]]) -> None:

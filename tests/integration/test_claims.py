@@ -102,3 +102,30 @@ async def test_patients_and_encounters_arriving_together_all_become_claims(platf
         await eventually(lambda: _inbox_count(service, 80))
         assert await scalar(service, "SELECT count(*) FROM coded_encounter WHERE status = 'waiting'") == 0
         assert await scalar(service, "SELECT count(*) FROM claim") == 40
+
+
+async def test_a_coverage_the_payer_says_is_inactive_is_held_before_any_claim(platform):
+    from shared.contracts.events import EligibilityCheckedV1
+
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2))
+    inactive, active = patient_event(60), patient_event(61)
+
+    def check(patient: Event, is_active: bool) -> Event:
+        coverage = patient.data.coverages[0]
+        data = EligibilityCheckedV1(check_id=uuid.uuid4(), patient_id=patient.data.patient_id, coverage_rank="primary",
+                                    payer_id=coverage.payer_id, service_date=date.today(), active=is_active,
+                                    checked_at=datetime.now(UTC))
+        return Event(data, str(patient.data.patient_id), "/test/registration", str(uuid.uuid4()))
+
+    async with running(service) as client:
+        await publish(platform, topics.ELIGIBILITY_CHECKED, [check(inactive, False), check(active, True)])
+        await eventually(lambda: scalar(service, "SELECT count(*) FROM coverage_eligibility"))
+        await eventually(lambda: _inbox_count(service, 2))
+        await publish(platform, topics.PATIENT_REGISTERED, [inactive, active])
+        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(60, inactive.data.patient_id),
+                                                         coded_event(61, active.data.patient_id)])
+        submitted = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=1)
+        held_id = await scalar(service, "SELECT claim_id FROM claim WHERE status = 'held'")
+        held = (await client.get(f"/v1/claims/{held_id}")).json()
+    assert [json.loads(r.value)["encounter_id"] for r in submitted] == ["ENC-C61"]
+    assert [f["code"] for f in held["findings"]] == ["eligibility.inactive"]
