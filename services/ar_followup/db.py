@@ -45,6 +45,7 @@ class ArClaim(SQLModel, table=True):
     first_paid_on: date | None = None
     filing_deadline: date | None = None
     payer_status: str | None = Field(default=None, max_length=20)  # the last 277 STC category:status
+    pending_postings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
 
 
 class LedgerEntry(SQLModel, table=True):

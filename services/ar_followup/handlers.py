@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,8 @@ from services.ar_followup.settings import ArSettings
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import (
-    ClaimAcknowledgedV1, ClaimSubmittedV1, PatientRegisteredV1, PaymentPostedV1, SecondaryClaimRequestedV1)
+    ClaimAcknowledgedV1, ClaimSubmittedV1, PatientPaymentPostedV1, PatientRegisteredV1, PaymentPostedV1,
+    SecondaryClaimRequestedV1)
 from shared.envelope import Event
 from shared.service import Service
 
@@ -71,7 +72,8 @@ async def open_work(session: AsyncSession, claim: db.ArClaim, kind: str, amount:
         .values(item_id=uuid.uuid4(), claim_id=claim.claim_id, patient_id=claim.patient_id, kind=kind,
                 category=category, action=action, reason=reason[:300], amount=amount, due_date=claim.filing_deadline,
                 owner=OWNERS[kind], status="open", created_at=now)
-        .on_conflict_do_nothing(index_elements=["claim_id", "kind"], index_where=db.WorkItem.status == "open")
+        # a literal predicate: a bound one stops matching the partial index once PostgreSQL picks a generic plan
+        .on_conflict_do_nothing(index_elements=["claim_id", "kind"], index_where=text("status = 'open'"))
     )
 
 
@@ -115,61 +117,79 @@ def register(service: Service) -> None:
             if resubmitted or original is not None:
                 await close_work(session, ledger_of(claim, claims).claim_id, ("rejection", "denial"), "resubmitted",
                                  settings.now())
+            if claim.pending_postings:
+                patients = await _coverages(session, {submitted.patient_id})
+                for pending in claim.pending_postings:
+                    await post(session, claims, patients, Event(PaymentPostedV1.model_validate(pending["posting"]),
+                                                                str(claim.claim_id), SOURCE, pending["correlation_id"],
+                                                                id=UUID(pending["id"])))
+                claim.pending_postings = []
         await refresh_statuses(session, claims)
+
+    async def post(session: AsyncSession, claims: dict[UUID, db.ArClaim], patients: dict[UUID, list],
+                   event: Event[PaymentPostedV1]) -> None:
+        """One posting onto its claim's ledger: entries, denial and underpayment work, the secondary request."""
+        now = settings.now()
+        posting = event.data
+        claim = claims[posting.claim_id]
+        ledger = ledger_of(claim, claims)
+        by_secondary = claim.role == "secondary" or (ledger.secondary_pending and posting.payer_id != ledger.payer_id)
+        if by_secondary:
+            await session.flush()
+            owed = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id]
+            entries = secondary_entries(posting, {k: owed.get(k, ZERO) for k in PATIENT_KINDS})
+            ledger.secondary_pending = False
+            await close_work(session, ledger.claim_id, ("secondary",), "secondary adjudicated", now)
+        else:
+            entries = posting_entries(posting)
+            ledger.adjudicated, ledger.denied = True, posting.denied
+            ledger.payer_claim_control_number = posting.payer_claim_control_number or ledger.payer_claim_control_number
+        for kind, amount in entries:
+            session.add(db.LedgerEntry(claim_id=ledger.claim_id, source_event_id=event.id, kind=kind, amount=amount))
+        await close_work(session, ledger.claim_id, ("no_response",), "payer answered", now)
+        refused = denial(posting)
+        if ledger.first_pass_paid is None and not by_secondary:
+            ledger.first_pass_paid = refused is None
+        if refused is not None and not ledger.denial_codes:
+            ledger.denial_codes = list(refused.carc_codes)
+        if posting.amounts.paid > ZERO and ledger.first_paid_on is None:
+            ledger.first_paid_on = posting.payment_date or posting.posted_at.date()
+        if refused is not None:
+            await open_work(session, ledger, "denial", refused.amount, now=now, category=refused.category,
+                            action=ACTIONS[refused.category], reason="CARC " + ",".join(refused.carc_codes))
+        short = underpayment(posting, contract_rates.get(posting.payer_id, {}), settings.ar_underpayment_tolerance)
+        if short > ZERO:
+            await open_work(session, ledger, "underpayment", short, now=now, action="dispute",
+                            reason="allowed below the contracted rate")
+        secondary = _secondary_payer(patients.get(ledger.patient_id, []), ledger.payer_id)
+        patient_part = sum(patient_parts(posting).values(), ZERO)
+        if (not by_secondary and not posting.denied and secondary and patient_part > ZERO
+                and ledger.secondary_payer_id is None):
+            ledger.secondary_pending, ledger.secondary_payer_id = True, secondary
+            await open_work(session, ledger, "secondary", patient_part, now=now, action="await_secondary",
+                            reason=f"billed to {secondary}")
+            outbox.stage(session, topics.CLAIM_SECONDARY_REQUESTED, Event(
+                SecondaryClaimRequestedV1(
+                    claim_id=ledger.claim_id, primary_payer_id=posting.payer_id,
+                    primary_payer_claim_control_number=posting.payer_claim_control_number,
+                    primary_paid=posting.amounts.paid, primary_paid_date=posting.payment_date,
+                    primary_adjustments=[*posting.claim_adjustments,
+                                         *(a for line in posting.lines for a in line.adjustments)],
+                    requested_at=now),
+                str(ledger.claim_id), SOURCE, event.correlation_id))
 
     @service.consumes(topics.PAYMENT_POSTED, PaymentPostedV1)
     async def on_payments_posted(session: AsyncSession, events: list[Event[PaymentPostedV1]]) -> None:
         claims = await with_roots(session, await lock_claims(session, {e.data.claim_id for e in events}))
         patients = await _coverages(session, {c.patient_id for c in claims.values() if c.patient_id})
-        now = settings.now()
         for event in events:
-            posting = event.data
-            claim = claims[posting.claim_id]
-            ledger = ledger_of(claim, claims)
-            by_secondary = claim.role == "secondary" or (ledger.secondary_pending and posting.payer_id != ledger.payer_id)
-            if by_secondary:
-                await session.flush()
-                owed = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id]
-                entries = secondary_entries(posting, {k: owed.get(k, ZERO) for k in PATIENT_KINDS})
-                ledger.secondary_pending = False
-                await close_work(session, ledger.claim_id, ("secondary",), "secondary adjudicated", now)
-            else:
-                entries = posting_entries(posting)
-                ledger.adjudicated, ledger.denied = True, posting.denied
-                ledger.payer_claim_control_number = posting.payer_claim_control_number or ledger.payer_claim_control_number
-            for kind, amount in entries:
-                session.add(db.LedgerEntry(claim_id=ledger.claim_id, source_event_id=event.id, kind=kind, amount=amount))
-            await close_work(session, ledger.claim_id, ("no_response",), "payer answered", now)
-            refused = denial(posting)
-            if ledger.first_pass_paid is None and not by_secondary:
-                ledger.first_pass_paid = refused is None
-            if refused is not None and not ledger.denial_codes:
-                ledger.denial_codes = list(refused.carc_codes)
-            if posting.amounts.paid > ZERO and ledger.first_paid_on is None:
-                ledger.first_paid_on = posting.payment_date or posting.posted_at.date()
-            if refused is not None:
-                await open_work(session, ledger, "denial", refused.amount, now=now, category=refused.category,
-                                action=ACTIONS[refused.category], reason="CARC " + ",".join(refused.carc_codes))
-            short = underpayment(posting, contract_rates.get(posting.payer_id, {}), settings.ar_underpayment_tolerance)
-            if short > ZERO:
-                await open_work(session, ledger, "underpayment", short, now=now, action="dispute",
-                                reason="allowed below the contracted rate")
-            secondary = _secondary_payer(patients.get(ledger.patient_id, []), ledger.payer_id)
-            patient_part = sum(patient_parts(posting).values(), ZERO)
-            if (not by_secondary and not posting.denied and secondary and patient_part > ZERO
-                    and ledger.secondary_payer_id is None):
-                ledger.secondary_pending, ledger.secondary_payer_id = True, secondary
-                await open_work(session, ledger, "secondary", patient_part, now=now, action="await_secondary",
-                                reason=f"billed to {secondary}")
-                outbox.stage(session, topics.CLAIM_SECONDARY_REQUESTED, Event(
-                    SecondaryClaimRequestedV1(
-                        claim_id=ledger.claim_id, primary_payer_id=posting.payer_id,
-                        primary_payer_claim_control_number=posting.payer_claim_control_number,
-                        primary_paid=posting.amounts.paid, primary_paid_date=posting.payment_date,
-                        primary_adjustments=[*posting.claim_adjustments,
-                                             *(a for line in posting.lines for a in line.adjustments)],
-                        requested_at=now),
-                    str(ledger.claim_id), SOURCE, event.correlation_id))
+            claim = claims[event.data.claim_id]
+            if claim.submitted_at is None:  # kept until the claim says whose ledger (and which payer) it is
+                claim.pending_postings = [*claim.pending_postings, {
+                    "id": str(event.id), "correlation_id": event.correlation_id,
+                    "posting": event.data.model_dump(mode="json")}]
+                continue
+            await post(session, claims, patients, event)
         await refresh_statuses(session, claims)
 
     @service.consumes(topics.CLAIM_ACKNOWLEDGED, ClaimAcknowledgedV1)
@@ -188,6 +208,18 @@ def register(service: Service) -> None:
             reasons = "; ".join(f"{r.code} {r.segment or ''}".strip() for r in ack.reasons) or "rejected"
             await open_work(session, ledger, "rejection", balances(totals[ledger.claim_id]).charge, now=settings.now(),
                             action="correct", reason=f"{ack.source}: {reasons}")
+        await refresh_statuses(session, claims)
+
+    @service.consumes(topics.PATIENT_PAYMENT_POSTED, PatientPaymentPostedV1)
+    async def on_patient_payments(session: AsyncSession, events: list[Event[PatientPaymentPostedV1]]) -> None:
+        """Payments (and refunds, negative) the payments service applied to claims' patient balances."""
+        claims = await with_roots(session, await lock_claims(
+            session, {a.claim_id for e in events for a in e.data.applications}))
+        for event in events:
+            for applied in event.data.applications:
+                ledger = ledger_of(claims[applied.claim_id], claims)
+                session.add(db.LedgerEntry(claim_id=ledger.claim_id, kind="patient_payment", amount=applied.amount,
+                                           source_event_id=uuid.uuid5(event.id, str(applied.claim_id))))
         await refresh_statuses(session, claims)
 
     @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)

@@ -13,7 +13,7 @@ import pytest
 from services.ar_followup.app import build
 from services.ar_followup.settings import ArSettings
 from shared.contracts import topics
-from shared.contracts.events import ClaimAcknowledgedV1, PatientRegisteredV1
+from shared.contracts.events import ClaimAcknowledgedV1, PatientPaymentPostedV1, PatientRegisteredV1
 from shared.envelope import Event
 from tests.integration.test_ar_followup import claim, payment
 from tests.kit import eventually, header, publish, read_topic, running, scalar, settings_for
@@ -61,7 +61,7 @@ def secondary_payment(claim_id: uuid.UUID) -> Event:
 
 async def test_follow_up_from_denial_to_statement(platform, tmp_path):
     settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
-                            ar_now=datetime(2026, 11, 25, tzinfo=UTC), ar_write_off_approval_threshold="50.00")
+                            ar_now=datetime(2026, 11, 25, tzinfo=UTC), ar_write_off_approval_threshold="25.00")
     service = build(settings)
     ada, bob = uuid.uuid4(), uuid.uuid4()
     denied, paid, rejected, secondary = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -132,10 +132,16 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         too_much = {**body, "payment_id": str(uuid.uuid4())}
         assert (await client.post(f"/v1/patients/{ada}/payments", json=too_much)).status_code == 409
         assert (await client.get(f"/v1/patients/{ada}/account")).json()["balance"] == "0.00"
+        # ... and a payment the payments service took from Bob, applied to his corrected claim
+        await publish(platform, topics.PATIENT_PAYMENT_POSTED, [Event(PatientPaymentPostedV1(
+            payment_id=uuid.uuid4(), patient_id=bob, kind="payment", amount="10.00", method="card",
+            applications=[{"claim_id": denied, "amount": "10.00"}], unapplied="0.00", received_at=SUBMITTED),
+            str(bob), "/test/payments", "p")])
+        await eventually(lambda: _patient_owes(client, bob, "41.60"))
 
         # Bob's balance written off: above the threshold it waits for someone else's approval
         asked = await client.post(f"/v1/claims/{denied}/write-offs", json={
-            "party": "patient", "amount": "51.60", "reason_code": "charity", "requested_by": "ann"})
+            "party": "patient", "amount": "41.60", "reason_code": "charity", "requested_by": "ann"})
         assert asked.status_code == 201 and asked.json()["status"] == "pending"
         decision = f"/v1/write-offs/{asked.json()['adjustment_id']}/approve"
         assert (await client.post(decision, json={"by": "ann"})).status_code == 409
