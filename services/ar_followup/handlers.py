@@ -103,10 +103,11 @@ def register(service: Service) -> None:
             claim.date_of_service, claim.submitted_at = submitted.date_of_service, submitted.submitted_at
             claim.encounter_id, claim.submissions = submitted.encounter_id, claim.submissions + 1
             claim.filing_deadline = filing_deadline(submitted.date_of_service, filing_days.get(submitted.payer_id))
-            original = None if resubmitted else await _original_claim(session, claim)
+            original = None if resubmitted else await _original_claim(session, claim, submitted.original_claim_id)
             if original is not None:  # a replacement or the next payer's claim: one charge per encounter
-                claim.root_claim_id = original.claim_id
-                claim.role = "replacement" if original.payer_id == submitted.payer_id else "secondary"
+                claim.root_claim_id = original.root_claim_id or original.claim_id
+                same_payer = original.payer_id == submitted.payer_id
+                claim.role = "secondary" if submitted.kind == "secondary" or not same_payer else "replacement"
                 claims = await with_roots(session, claims)
             elif not resubmitted:  # (a resubmission's ledger was reopened when the correction was asked for)
                 session.add(db.LedgerEntry(claim_id=claim.claim_id, source_event_id=event.id, kind="charge",
@@ -243,8 +244,11 @@ def register(service: Service) -> None:
             rows)
 
 
-async def _original_claim(session: AsyncSession, claim: db.ArClaim) -> db.ArClaim | None:
-    """An earlier claim for the same encounter, if any (the first one keeps the ledger)."""
+async def _original_claim(session: AsyncSession, claim: db.ArClaim, named: UUID | None) -> db.ArClaim | None:
+    """The claim this one replaces or follows: the one claims names, else an earlier claim for the
+    same encounter (the first one keeps the ledger)."""
+    if named is not None and named != claim.claim_id:
+        return await session.get(db.ArClaim, named)
     if not claim.encounter_id:
         return None
     rows = await session.execute(

@@ -35,10 +35,12 @@ def patient(patient_id: uuid.UUID, secondary: bool = True) -> Event:
     return Event(data, str(patient_id), "/test/registration", str(uuid.uuid4()))
 
 
-def claim_for(claim_id: uuid.UUID, patient_id: uuid.UUID, encounter: str | None = None, payer: str = "SIMBC") -> Event:
+def claim_for(claim_id: uuid.UUID, patient_id: uuid.UUID, encounter: str | None = None, payer: str = "SIMBC",
+              secondary_of: uuid.UUID | None = None) -> Event:
     event = claim(claim_id)
     data = event.data.model_copy(update={"patient_id": patient_id, "submitted_at": SUBMITTED, "payer_id": payer,
-                                         **({"encounter_id": encounter} if encounter else {})})
+                                         **({"encounter_id": encounter} if encounter else {}),
+                                         **({"kind": "secondary", "original_claim_id": secondary_of} if secondary_of else {})})
     return Event(data, str(claim_id), "/test/claims", str(uuid.uuid4()))
 
 
@@ -101,7 +103,7 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         assert json.loads(requests[0].value)["primary_paid"] == "110.40"
         held = (await client.get(f"/v1/claims/{paid}")).json()
         assert held["by_party"] == {"primary": "0.00", "secondary": "51.60", "patient": "0.00"}
-        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(secondary, ada, "ENC-ADA", payer="SIMMCD")])
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(secondary, ada, payer="SIMMCD", secondary_of=paid)])
         await publish(platform, topics.PAYMENT_POSTED, [secondary_payment(secondary)])
         await eventually(lambda: _patient_owes(client, ada, "5.00"))
         ledger = (await client.get(f"/v1/claims/{paid}")).json()
