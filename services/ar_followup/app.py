@@ -8,12 +8,14 @@ from services.ar_followup import api, handlers
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.settings import ArSettings
 from shared.service import Service
+from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 
-def build(settings: ArSettings | None = None) -> Service:
-    settings = settings or ArSettings()
+def build(settings: ServiceSettings | None = None) -> Service:
+    if not isinstance(settings, ArSettings):  # plain service settings: A/R's own take their defaults (RCM_AR_*)
+        settings = ArSettings(**settings.model_dump()) if settings else ArSettings()
     service = Service("ar_followup", settings, Path(__file__).parent / "migrations")
     handlers.register(service)
     service.api(api.router)
