@@ -92,6 +92,15 @@ def dlq_replay(
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+def _mount_kpis() -> None:
+    from services.ar_followup.kpis import kpis
+
+    app.command("kpis", help="A/R KPIs over a period, from A/R's database (RCM_DATABASE_URL).")(kpis)
+
+
+_mount_kpis()
+
+
 @app.command("export-schemas")
 def export_schemas() -> None:
     """Write every event's JSON Schema into shared/contracts/schemas."""

@@ -11,7 +11,6 @@ from x12.claim import (
     Claim,
     Interchange837,
     OtherPayer,
-    OtherPayerLine,
     Patient,
     Payer,
     ProviderClaims,

@@ -3,7 +3,7 @@ write off, close), request and approve write-offs, post patient payments, set up
 Each runs in one transaction with the ledger entries and the events it causes."""
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -108,25 +108,3 @@ async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: 
         _book(session, adjustment, claim)
         await refresh_statuses(session, {claim.claim_id: claim})
     return adjustment
-
-
-async def patient_payment(session: AsyncSession, patient_id: UUID, amount: Decimal, paid_on: date,
-                          payment_id: UUID) -> list[dict]:
-    """Apply a patient's payment to their oldest balances first; returns the allocation."""
-    claims = (await session.execute(select(db.ArClaim).where(
-        db.ArClaim.patient_id == patient_id, db.ArClaim.root_claim_id.is_(None)))).scalars().all()
-    locked = await lock_claims(session, {c.claim_id for c in claims})
-    totals = await db.totals_by_claim(session, locked)
-    owed = {cid: balances(t).patient_balance for cid, t in totals.items()}
-    if amount > sum(owed.values(), ZERO):
-        raise Refused(f"the patient owes {sum(owed.values(), ZERO)}; record an overpayment as a refund instead")
-    allocation, left = [], amount
-    for claim in sorted(locked.values(), key=lambda c: (c.date_of_service or paid_on, str(c.claim_id))):
-        part = min(left, owed[claim.claim_id])
-        if part > ZERO:
-            session.add(db.LedgerEntry(claim_id=claim.claim_id, source_event_id=payment_id, kind="patient_payment",
-                                       amount=part))
-            allocation.append({"claim_id": str(claim.claim_id), "amount": str(part)})
-            left -= part
-    await refresh_statuses(session, locked)
-    return allocation

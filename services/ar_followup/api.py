@@ -2,7 +2,6 @@
 write-offs with approval, patient accounts, payments, plans and statements, KPIs and the
 follow-up cycle. `as_of` (where offered) runs the request as of another moment than now."""
 
-import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -52,12 +51,6 @@ class WriteOff(Body):
 
 class Decision(Body):
     by: Name
-
-
-class PatientPayment(Body):
-    payment_id: UUID = Field(description="Your id for the payment: posting it twice is refused.")
-    amount: Positive
-    paid_on: date
 
 
 class PaymentPlan(Body):
@@ -208,13 +201,6 @@ async def account(patient_id: UUID, request: Request, as_of: AsOf = None) -> dic
             "claims": [{"claim_id": str(c.claim_id), "date_of_service": c.date_of_service.isoformat() if c.date_of_service else None,
                         "status": c.status, **_money(balances(t).__dict__)} for c, t in claims],
             "statements": [s.model_dump(mode="json", exclude={"document"}) for s in statements]}
-
-
-@router.post("/patients/{patient_id}/payments", status_code=201)
-async def pay(patient_id: UUID, body: PatientPayment, request: Request) -> dict:
-    allocation = await _in_transaction(request, lambda s: actions.patient_payment(
-        s, patient_id, body.amount, body.paid_on, body.payment_id))
-    return {"payment_id": str(body.payment_id), "allocated": allocation}
 
 
 @router.put("/patients/{patient_id}/payment-plan")

@@ -12,7 +12,7 @@ from services.coding import db
 from services.coding.domain.decision import review
 from services.coding.domain.validation import PROCEDURE_FORM, icd_findings
 from services.coding.handlers import audit, publish_coded
-from shared.contracts.events import CodedServiceLine, EncounterDocumentedV1, Finding, IcdCode, Modifier, normalize_icd
+from shared.contracts.events import CodedServiceLine, Finding, IcdCode, Modifier, normalize_icd
 
 router = APIRouter(prefix="/v1")
 CoderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]

@@ -126,15 +126,14 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         account = (await client.get(f"/v1/patients/{bob}/account")).json()
         assert [s["stage"] for s in account["statements"]] == ["first", "reminder_30"]
 
-        # Ada pays; paying twice with the same id is refused; more than owed is refused
-        payment_id = str(uuid.uuid4())
-        body = {"payment_id": payment_id, "amount": "5.00", "paid_on": "2026-12-27"}
-        assert (await client.post(f"/v1/patients/{ada}/payments", json=body)).status_code == 201
-        assert (await client.post(f"/v1/patients/{ada}/payments", json=body)).status_code == 409
-        too_much = {**body, "payment_id": str(uuid.uuid4())}
-        assert (await client.post(f"/v1/patients/{ada}/payments", json=too_much)).status_code == 409
-        assert (await client.get(f"/v1/patients/{ada}/account")).json()["balance"] == "0.00"
-        # ... and a payment the payments service took from Bob, applied to his corrected claim
+        # Patients pay at the payments service (the one place money is taken); A/R applies what it
+        # announces. Ada's payment, delivered twice, counts once; Bob's goes to his corrected claim.
+        ada_pays = Event(PatientPaymentPostedV1(
+            payment_id=uuid.uuid4(), patient_id=ada, kind="payment", amount="5.00", method="card",
+            applications=[{"claim_id": paid, "amount": "5.00"}], unapplied="0.00", received_at=SUBMITTED),
+            str(ada), "/test/payments", "p")
+        await publish(platform, topics.PATIENT_PAYMENT_POSTED, [ada_pays, ada_pays])
+        await eventually(lambda: _patient_owes(client, ada, "0.00"))
         await publish(platform, topics.PATIENT_PAYMENT_POSTED, [Event(PatientPaymentPostedV1(
             payment_id=uuid.uuid4(), patient_id=bob, kind="payment", amount="10.00", method="card",
             applications=[{"claim_id": denied, "amount": "10.00"}], unapplied="0.00", received_at=SUBMITTED),

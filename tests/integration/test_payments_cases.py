@@ -118,7 +118,7 @@ async def test_every_case_posts_once_and_patients_pay(platform):
         too_much = await client.post(f"/v1/patient-payments/{payment['payment_id']}/refunds", json={"amount": "50.01"})
         assert too_much.status_code == 422 and too_much.json()["detail"][0]["loc"] == ["body", "amount"]
         assert (await client.post(f"/v1/patient-payments/{uuid.uuid4()}/refunds", json={"amount": "1"})).status_code == 404
-        assert (await client.get(f"/v1/patients/not-a-uuid/balance")).status_code == 422
+        assert (await client.get("/v1/patients/not-a-uuid/balance")).status_code == 422
         patient_events = await read_topic(platform, topics.PATIENT_PAYMENT_POSTED, expect=3)
 
     assert len(postings) == 12  # 12 claim payments (PCNK1 once it was known) and no duplicate from the second copy

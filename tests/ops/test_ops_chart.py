@@ -4,7 +4,6 @@ about topics, ACLs and consumer groups agrees with the code."""
 
 import importlib.util
 import re
-from pathlib import Path
 
 import kubernetes_validate
 import pytest

@@ -6,7 +6,7 @@ characters, pointers, totals, already refuse to build a claim at all; these are 
 fields and dates that a well-formed claim can still break.)"""
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 
 from shared.contracts.events import Finding
 from x12.claim import Claim

@@ -40,7 +40,7 @@ SYNONYMS = {  # phrase -> wording the code set uses
     "high blood pressure": "hypertension", "elevated blood pressure": "hypertension",
     "high cholesterol": "hyperlipidemia", "elevated cholesterol": "hyperlipidemia",
     "uncomplicated": "without complications", "strep throat": "streptococcal pharyngitis",
-    "sore throat": "pharyngitis", "common cold": "acute nasopharyngitis", "flu shot": "immunization influenza",
+    "sore throat": "pharyngitis", "common cold": "acute nasopharyngitis",
     "diabetes": "diabetes mellitus", "diabetes mellitus mellitus": "diabetes mellitus",
     "physical exam": "general adult medical examination",
     "bladder infection": "cystitis", "annual physical": "general adult medical examination without abnormal findings",

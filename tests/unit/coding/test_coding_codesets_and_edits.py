@@ -2,7 +2,6 @@
 judgement edits: Excludes1, age/sex, NCCI-style PTP with modifier indicators, MUE-style limits."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 

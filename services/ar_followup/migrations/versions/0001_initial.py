@@ -11,7 +11,6 @@ import sqlmodel
 from alembic import op
 
 from shared.migrations import create_messaging_tables, drop_messaging_tables
-from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
