@@ -5,17 +5,28 @@ from pathlib import Path
 from services.claims import api, handlers
 from services.claims.acknowledgements import AckInbox, read_acknowledgements_forever
 from services.claims.domain.practice import load_chargemaster, load_practice
-from services.claims.gateway import DirectoryDrop
+from services.claims.gateway import ClearinghouseGateway, DirectoryDrop, HttpClearinghouse
 from services.claims.settings import ClaimsSettings
 from services.claims.submission import submit_forever
 from shared.service import Service
+
+
+def gateway_for(settings: ClaimsSettings) -> ClearinghouseGateway:
+    if settings.clearinghouse_mode == "directory":
+        return DirectoryDrop(settings.clearinghouse_dir)
+    if not settings.clearinghouse_url:
+        raise ValueError("RCM_CLEARINGHOUSE_URL is required when RCM_CLEARINGHOUSE_MODE is http")
+    return HttpClearinghouse(settings.clearinghouse_url, settings.clearinghouse_api_key.get_secret_value(),
+                             timeout_seconds=settings.clearinghouse_timeout_seconds,
+                             attempts=settings.clearinghouse_attempts,
+                             backoff_seconds=settings.clearinghouse_backoff_seconds)
 
 
 def build(settings: ClaimsSettings | None = None) -> Service:
     settings = settings or ClaimsSettings()
     service = Service("claims", settings, Path(__file__).parent / "migrations")
     practice = load_practice(settings.practice_file)
-    gateway = DirectoryDrop(settings.clearinghouse_dir)
+    gateway = gateway_for(settings)
     handlers.register(service, load_chargemaster(settings.chargemaster_file))
     service.api(api.router)
 

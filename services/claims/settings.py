@@ -1,4 +1,7 @@
 from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -11,3 +14,10 @@ class ClaimsSettings(ServiceSettings):
     batch_max_claims: int = 1000
     batch_interval_seconds: float = 0.5
     ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes are looked at
+    # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
+    clearinghouse_mode: Literal["directory", "http"] = "directory"
+    clearinghouse_url: str | None = None  # base URL of the HTTP API (mode http); files go to POST /submissions
+    clearinghouse_api_key: SecretStr = SecretStr("")
+    clearinghouse_timeout_seconds: float = 30.0
+    clearinghouse_attempts: int = 4  # per delivery; a batch that still fails is tried again next loop
+    clearinghouse_backoff_seconds: float = 1.0

@@ -3,7 +3,8 @@ claim.submitted. Two steps, each its own transaction, so nothing is half done:
 1. batch: claim ready claims (SKIP LOCKED, so replicas never share one), take the next
    interchange control number, render the 837P and store it with the claims marked batched;
 2. deliver: hand a stored batch to the gateway, then mark it delivered and stage claim.submitted
-   for each of its claims. A crash between hand-off and commit hands the same file again."""
+   for each of its claims. A crash between hand-off and commit hands the same file again; a
+   gateway that fails leaves the batch rendered, and the next loop hands it over again."""
 
 import asyncio
 import logging
@@ -13,7 +14,7 @@ from sqlalchemy import select, update
 
 from services.claims import db
 from services.claims.domain.practice import Practice
-from services.claims.gateway import ClearinghouseGateway
+from services.claims.gateway import ClearinghouseError, ClearinghouseGateway
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1, SubmittedLine
@@ -125,7 +126,11 @@ async def submit_forever(service: Service, practice: Practice, gateway: Clearing
                          max_claims: int, interval: float) -> None:
     while True:
         batched = await make_batch(service, practice, max_claims)
-        while await deliver_batch(service, gateway):
-            pass
+        try:
+            while await deliver_batch(service, gateway):
+                pass
+        except ClearinghouseError as error:  # the batch stays rendered; the next loop tries it again
+            log.error("837P not delivered", extra={"error": str(error)})
+            batched = 0
         if batched < max_claims:
             await asyncio.sleep(interval)
