@@ -6,13 +6,14 @@ import signal
 import threading
 from pathlib import Path
 
+from payer_simulator.claim_status import ClaimStatusDesk, StatusBook
 from payer_simulator.domain.contracts import DEFAULT_CONTRACTS, load_contracts
 from payer_simulator.eligibility import EligibilityDesk
 from payer_simulator.simulator import Simulator
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="payer_simulator", description="Answer 837P files with 999s and 835s.")
+    parser = argparse.ArgumentParser(prog="payer_simulator", description="Answer 837Ps, 270s and 276s.")
     parser.add_argument("--root", type=Path, required=True, help="clearinghouse directory")
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between looks at outbound/")
     parser.add_argument("--once", action="store_true", help="answer the files present, then exit")
@@ -23,13 +24,20 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # finish the current file, then leave
-    simulator = Simulator(args.root, load_contracts(args.contracts))
+    args.root.mkdir(parents=True, exist_ok=True)
+    book = StatusBook(args.root / ".payer-claim-status.sqlite")  # what the payer adjudicated, for 276s
+    simulator = Simulator(args.root, load_contracts(args.contracts), status_book=book)
+    status_desk = ClaimStatusDesk(args.root, book)  # 276s in, 277s out
+    status_thread = threading.Thread(target=status_desk.run, args=(stop, args.poll, args.once), name="claim-status",
+                                     daemon=True)
+    status_thread.start()
     desk = EligibilityDesk(args.root, load_contracts(args.contracts))  # 270s in, 271s out, beside the 837 loop
     desk_thread = threading.Thread(target=desk.run, args=(stop, args.poll, args.once), name="eligibility", daemon=True)
     desk_thread.start()
     logging.getLogger("payer_simulator").info("watching %s", args.root / "outbound")
     simulator.run(stop, poll=args.poll, once=args.once)
     desk_thread.join()
+    status_thread.join()
 
 
 if __name__ == "__main__":

@@ -77,11 +77,12 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 class Simulator:
-    def __init__(self, root: Path, contracts: dict[str, Contract]):
+    def __init__(self, root: Path, contracts: dict[str, Contract], status_book=None):
         self.folders = Folders(root)
         self.folders.create()
         self.contracts = contracts
         self.store = Store(root / ".payer-simulator.sqlite")
+        self.status_book = status_book  # payer_simulator.claim_status.StatusBook: what 276s are answered from
 
     def run(self, stop: threading.Event, poll: float, once: bool) -> None:
         while not stop.is_set():
@@ -128,6 +129,8 @@ class Simulator:
             write_atomically(self.folders.remits / f"{stem}.{payer_id}.835.x12", text_835)
         # Recorded after the answers are written: a crash in between replays the file to the same answers.
         self.store.record(sender, control, result.deductibles, result.isa_used)
+        if self.status_book is not None:
+            self.status_book.record(result.by_payer.values(), datetime.now().date())
         self._move(path, self.folders.archive)
         log.info("file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
                  path.name, control, result.claims, result.rejected, len(result.by_payer), result.paid)

@@ -51,7 +51,7 @@ class EligibilityRequest:
 
 
 def render_transaction(segments: Sequence[Sequence[Element]], set_id: str, functional_id: str, env: Envelope,
-                       sep: Separators = Separators()) -> str:
+                       sep: Separators = Separators(), version: str = VERSION) -> str:
     """ISA/GS/ST..SE/GE/IEA around one transaction set (x12.envelope knows only 837/835/999)."""
     for label, value in (("sender id", env.sender_id), ("receiver id", env.receiver_id)):
         if not value or len(value) > 15:
@@ -62,8 +62,8 @@ def render_transaction(segments: Sequence[Sequence[Element]], set_id: str, funct
         f"ISA*00*{'':10}*00*{'':10}*ZZ*{env.sender_id:<15}*ZZ*{env.receiver_id:<15}"
         f"*{env.created:%y%m%d}*{env.created:%H%M}*^*00501*{env.control_number:09d}*0*{env.usage}*:~",
         render_segment(["GS", functional_id, env.sender_id, env.receiver_id, f"{env.created:%Y%m%d}",
-                        f"{env.created:%H%M}", str(env.group_control_number), "X", VERSION]),
-        render_segment(["ST", set_id, "0001", VERSION]),
+                        f"{env.created:%H%M}", str(env.group_control_number), "X", version]),
+        render_segment(["ST", set_id, "0001", version]),
         *(render_segment(s) for s in segments),
         render_segment(["SE", str(len(segments) + 2), "0001"]),
         render_segment(["GE", "1", str(env.group_control_number)]),

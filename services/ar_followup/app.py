@@ -7,8 +7,10 @@ from pathlib import Path
 from services.ar_followup import api, handlers
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.settings import ArSettings
+from services.ar_followup.status_desk import StatusDesk
 from shared.service import Service
 from shared.settings import ServiceSettings
+from x12.x270 import Party
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,8 @@ def build(settings: ServiceSettings | None = None) -> Service:
         settings = ArSettings(**settings.model_dump()) if settings else ArSettings()
     service = Service("ar_followup", settings, Path(__file__).parent / "migrations")
     handlers.register(service)
+    service.status_desk = StatusDesk(settings.clearinghouse_dir, settings.ar_sender_id, settings.ar_receiver_id,
+                                     Party(settings.ar_provider_name, settings.ar_provider_npi))
     service.api(api.router)
 
     @service.loop

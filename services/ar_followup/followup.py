@@ -54,10 +54,14 @@ async def timely_filing_alerts(session: AsyncSession, settings: ArSettings, now:
 async def run_cycle(service, now: datetime | None = None) -> dict:
     settings: ArSettings = service.settings
     now = now or settings.now()
+    desk = getattr(service, "status_desk", None)
     async with service.sessions() as session, session.begin():
+        answers = await desk.read_answers(session, now) if desk else []
         waiting = await no_response(session, settings, now)
         alerts = await timely_filing_alerts(session, settings, now)
         statements = await issue_statements(session, settings.ar_statements_dir, now)
-        requests = await service.status_desk.request(session, waiting, now) if getattr(service, "status_desk", None) else 0
+        requests = await desk.request(session, waiting, now) if desk else 0
+    if desk:
+        desk.file_away(answers)  # after the commit: a rolled-back cycle reads them again
     return {"as_of": now.isoformat(), "no_response": len(waiting), "status_requests": requests,
-            "timely_filing_alerts": alerts, "statements": len(statements)}
+            "status_answers": len(answers), "timely_filing_alerts": alerts, "statements": len(statements)}

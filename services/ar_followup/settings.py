@@ -23,6 +23,11 @@ class ArSettings(ServiceSettings):
     payer_directory_file: Path | None = None  # timely-filing days per payer (registration's payer directory)
     ar_statements_dir: Path = Path(".run/statements")
     ar_cycle_seconds: float = 600.0  # how often the follow-up cycle (status requests, statements) runs
+    # who asks for claim status (276): the practice's interchange ids and billing provider, as claims sends them
+    ar_sender_id: str = "OPENRCM01"
+    ar_receiver_id: str = "SIMCH"
+    ar_provider_name: str = "SPRINGFIELD FAMILY MEDICINE"
+    ar_provider_npi: str = "1245319599"
 
     def now(self) -> datetime:
         return self.ar_now or datetime.now(UTC)

@@ -1,0 +1,121 @@
+"""Claim status by X12: a 276 for each claim with no answer, the payer's 277 read back into the
+claim's open 'no_response' work item, so the person working it sees what the payer says.
+
+<clearinghouse>/claim-status/outbound/<request id>.276.x12   what A/R asks
+<clearinghouse>/claim-status/inbound/<request id>.277.x12    what the payer answers (the file stem
+                                                              and TRN02 name the request)
+Answers read go to processed/, unreadable or unknown ones to quarantine/ with a reason."""
+
+import logging
+import os
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ar_followup import db
+from services.ar_followup.domain.ledger import balances
+from x12.envelope import Envelope
+from x12.errors import X12Error
+from x12.x270 import Party
+from x12.x276 import VERSION, StatusRequest, render_276
+from x12.x277_status import parse_277_status
+
+log = logging.getLogger(__name__)
+ASK_AGAIN_AFTER = timedelta(days=14)  # a payer that answered "in process" is asked again two weeks later
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class StatusDesk:
+    def __init__(self, clearinghouse: Path, sender_id: str, receiver_id: str, provider: Party, usage: str = "T"):
+        self.root = Path(clearinghouse) / "claim-status"
+        self.sender_id, self.receiver_id, self.provider, self.usage = sender_id, receiver_id, provider, usage
+        self.outbound, self.inbound = self.root / "outbound", self.root / "inbound"
+        self.processed, self.quarantine = self.root / "processed", self.root / "quarantine"
+
+    async def request(self, session: AsyncSession, claims: list[db.ArClaim], now: datetime) -> int:
+        """A 276 for each claim not asked about lately (nor waiting for an answer)."""
+        if not claims:
+            return 0
+        ids = [c.claim_id for c in claims]
+        asked = set((await session.execute(select(db.StatusRequest.claim_id).where(
+            db.StatusRequest.claim_id.in_(ids),
+            db.StatusRequest.answered_at.is_(None) | (db.StatusRequest.sent_at > now - ASK_AGAIN_AFTER)))).scalars())
+        accounts = {a.patient_id: a for a in (await session.execute(select(db.PatientAccount).where(
+            db.PatientAccount.patient_id.in_({c.patient_id for c in claims if c.patient_id})))).scalars()}
+        totals = await db.totals_by_claim(session, ids)
+        self.outbound.mkdir(parents=True, exist_ok=True)
+        sent = 0
+        for claim in claims:
+            account = accounts.get(claim.patient_id)
+            if claim.claim_id in asked or account is None or not account.person or claim.date_of_service is None:
+                continue  # without the member's id and name the payer cannot find the claim
+            member = next((c.get("member_id") for c in account.coverages if c.get("payer_id") == claim.payer_id), None)
+            if not member:
+                continue
+            request_id = uuid.uuid4()
+            request = StatusRequest(
+                trace_number=request_id.hex, payer=Party(claim.payer_name or claim.payer_id, claim.payer_id),
+                provider=self.provider, member_id=member, last_name=account.person["last_name"],
+                first_name=account.person["first_name"],
+                patient_control_number=claim.claim_id.hex[:20].upper(),  # claims' CLM01 for this claim id
+                charge=balances(totals[claim.claim_id]).charge, service_from=claim.date_of_service,
+                service_to=claim.date_of_service, payer_claim_control_number=claim.payer_claim_control_number)
+            envelope = Envelope(sender_id=self.sender_id, receiver_id=self.receiver_id,
+                                control_number=int(request_id.int % 999_999_999) or 1,
+                                group_control_number=int(request_id.int % 999_999_999) or 1, created=now,
+                                usage=self.usage, functional_id="HR", version=VERSION)
+            name = f"{request_id}.276.x12"
+            write_atomically(self.outbound / name, render_276(request, envelope))
+            session.add(db.StatusRequest(request_id=request_id, claim_id=claim.claim_id, file_name=name, sent_at=now))
+            sent += 1
+        return sent
+
+    async def read_answers(self, session: AsyncSession, now: datetime) -> list[Path]:
+        """Each 277 answers its request; the claim's open no-response item says what the payer said.
+        Returns the files read: `file_away` them once the transaction has committed."""
+        if not self.inbound.is_dir():
+            return []
+        read = []
+        for path in sorted(p for p in self.inbound.glob("*.277.x12") if not p.name.startswith(".")):
+            try:
+                answer = parse_277_status(path.read_text(encoding="utf-8"))
+                request = await session.get(db.StatusRequest, uuid.UUID(hex=answer.trace_number), with_for_update=True)
+                if request is None or request.file_name.removesuffix(".276.x12") != path.name.removesuffix(".277.x12"):
+                    raise X12Error("the 277 answers no request A/R sent", "TRN")
+            except (X12Error, ValueError, UnicodeDecodeError) as exc:
+                self.quarantine.mkdir(parents=True, exist_ok=True)
+                write_atomically(self.quarantine / f"{path.name}.reason.txt", f"{type(exc).__name__}: {exc}\n")
+                os.replace(path, self.quarantine / path.name)
+                log.warning("quarantined 277 %s (%s)", path.name, type(exc).__name__)
+                continue
+            request.answered_at, request.status = now, answer.code
+            item = (await session.execute(select(db.WorkItem).where(
+                db.WorkItem.claim_id == request.claim_id, db.WorkItem.kind == "no_response",
+                db.WorkItem.status == "open").with_for_update())).scalar()
+            if item is not None:
+                item.reason = f"{item.reason}; 277 {answer.code} {_meaning(answer)}"[:300]
+            read.append(path)
+        return read
+
+    def file_away(self, paths: list[Path]) -> None:
+        self.processed.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            os.replace(path, self.processed / path.name)
+
+
+def _meaning(answer) -> str:
+    if answer.category == "F1":
+        return f"paid {answer.paid} on {answer.effective:%Y-%m-%d}: ask the payer to resend the 835"
+    if answer.category == "F2":
+        return f"denied on {answer.effective:%Y-%m-%d}: ask the payer to resend the 835"
+    if answer.category == "A4":
+        return "the payer has no such claim: resubmit it"
+    return f"in process as of {answer.effective:%Y-%m-%d}"

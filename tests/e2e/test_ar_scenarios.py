@@ -1,0 +1,133 @@
+"""A/R follow-up across the real services as processes, the payer simulator answering:
+(a) a claim denied CO-16 is corrected over HTTP, the replacement goes out, gets paid, and the
+original's ledger balances as paid; (b) the primary pays, A/R bills the secondary, the secondary
+pays by coordination of benefits, A/R sends the patient a statement, the patient pays at payments,
+and the account owes nothing."""
+
+import asyncio
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from payer_simulator.domain.adjudication import denial_reason
+from rcmctl.ehr import publish_encounters, register_patients
+from services.claims.domain.assembly import claim_id_for, derived_claim_id, patient_control_number
+from shared.contracts.events import EncounterDocumentedV1
+from tests.e2e.test_cycle import get, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def person(mrn: str, coverages: list[dict]) -> dict:
+    return {"mrn": mrn, "coverages": coverages, "patient": {
+        "first_name": "Ada", "last_name": "Quill", "birth_date": "1961-04-05", "sex": "F",
+        "address": {"line1": "12 Oak St", "city": "Springfield", "state": "IL", "postal_code": "62704"}}}
+
+
+def coverage(rank: str, payer_id: str, payer_name: str, member_id: str) -> dict:
+    return {"rank": rank, "payer_id": payer_id, "payer_name": payer_name, "member_id": member_id,
+            "group_number": "GRP0001", "relationship": "self", "effective_date": "2024-01-01"}
+
+
+def pcn(claim_id) -> str:
+    return patient_control_number(claim_id)
+
+
+def encounter_id(prefix: str, wanted) -> str:
+    """The first encounter id whose claim the simulator's stable hash treats as `wanted` wants."""
+    return next(f"{prefix}-{n}" for n in range(10_000) if wanted(claim_id_for(f"{prefix}-{n}")))
+
+
+def visit(encounter: str, patient_id, diagnoses: list[str], procedures: list[str]) -> EncounterDocumentedV1:
+    return EncounterDocumentedV1(
+        encounter_id=encounter, patient_id=patient_id, date_of_service=date.today() - timedelta(days=3),
+        place_of_service="11", rendering_provider={"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+        diagnoses=[{"code": d} for d in diagnoses],
+        procedures=[{"code": p, "modifiers": [], "units": 1, "diagnosis_pointers": [1]} for p in procedures])
+
+
+def post(platform, service: str, path: str, body: dict) -> dict:
+    with platform.client(service) as client:
+        return client.post(path, json=body).raise_for_status().json()
+
+
+def status_of(platform, claim_id) -> str | None:
+    with platform.client("ar_followup") as client:
+        response = client.get(f"/v1/claims/{claim_id}")
+    return response.json()["status"] if response.status_code == 200 else None
+
+
+@pytest.fixture
+async def running(platform, tmp_path):
+    platform.extra_env["RCM_AR_STATEMENTS_DIR"] = str(tmp_path / "statements")
+    platform.start_all()
+    await asyncio.to_thread(platform.wait_ready)
+    return platform
+
+
+async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
+    platform = running
+    [patient_id] = await register_patients(platform, [person("MRN-AR-1", [
+        coverage("primary", "SIMBC", "SIM BLUE PLAN", "SIM100200300")])])
+    encounter = encounter_id("ENC-AR-DENY", lambda c: denial_reason(pcn(c)) == "16")
+    original = claim_id_for(encounter)
+    await publish_encounters(platform, [visit(encounter, patient_id, ["I10"], ["99213"])])
+
+    await wait_until(lambda: status_of(platform, original) == "denied", 90, "the CO-16 denial")
+    queue = get(platform, "ar_followup", "/v1/work-queue?kind=denial")["items"]
+    [item] = [i for i in queue if i["claim_id"] == str(original)]
+    assert "16" in item["reason"]
+    resolved = post(platform, "ar_followup", f"/v1/work-queue/{item['item_id']}/resolve",
+                    {"action": "correct", "by": "biller1", "note": "added the missing information"})
+    assert resolved["status"] == "resolved"
+
+    await wait_until(lambda: status_of(platform, original) == "paid", 90, "the replacement to be paid")
+    ledger = get(platform, "ar_followup", f"/v1/claims/{original}")
+    balances = {k: Decimal(v) for k, v in ledger["balances"].items()}
+    assert balances["insurance_balance"] == 0 and balances["paid"] > 0
+    assert balances["charge"] == balances["paid"] + balances["adjusted"] + balances["patient_responsibility"]
+    # The replacement (frequency 7, naming the payer's number for the original) went to the payer.
+    archive = "".join(p.read_text() for p in (platform.clearinghouse_dir / "archive").glob("*.x12"))
+    assert archive.count(f"CLM*{pcn(original)}*") == 1
+    assert archive.count(":B:7*") == 1
+    assert get(platform, "claims", "/v1/stats") == {"submitted": 2}
+
+
+async def test_secondary_then_statement_then_patient_pays(running):
+    platform = running
+    [patient_id] = await register_patients(platform, [person("MRN-AR-2", [
+        coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM400500600"),
+        coverage("secondary", "SIMMCD", "SIM STATE MEDICAID", "SIM700800900")])])
+    encounter = encounter_id("ENC-AR-COB", lambda c: denial_reason(pcn(c)) is None
+                             and denial_reason(pcn(derived_claim_id(c, "secondary"))) is None)
+    primary = claim_id_for(encounter)
+    await publish_encounters(platform, [visit(encounter, patient_id, ["E11.9", "I10"], ["99214", "83036", "36415"])])
+
+    def insurance_done() -> bool:
+        with platform.client("ar_followup") as client:
+            response = client.get(f"/v1/patients/{patient_id}/account")
+        return response.status_code == 200 and response.json()["insurance_done"] \
+            and get(platform, "claims", "/v1/stats").get("submitted", 0) == 2
+
+    await wait_until(insurance_done, 120, "the primary and the secondary to pay")
+    ledger = get(platform, "ar_followup", f"/v1/claims/{primary}")
+    assert Decimal(ledger["balances"]["insurance_balance"]) == 0
+    owed = Decimal(ledger["balances"]["patient_balance"])
+    assert owed > 0  # Medicaid paid its own rate, not all the primary left to the patient
+
+    cycle = post(platform, "ar_followup", "/v1/cycle", {})
+    account = get(platform, "ar_followup", f"/v1/patients/{patient_id}/account")
+    assert Decimal(account["balance"]) == owed, (cycle, account)
+    [statement] = account["statements"]
+    assert Decimal(statement["amount_due"]) == owed
+
+    post(platform, "payments", f"/v1/patients/{patient_id}/payments", {"amount": str(owed), "method": "card"})
+
+    def settled() -> bool:
+        return Decimal(get(platform, "ar_followup", f"/v1/patients/{patient_id}/account")["balance"]) == 0
+
+    await wait_until(settled, 60, "the patient's payment to reach A/R")
+    account = get(platform, "ar_followup", f"/v1/patients/{patient_id}/account")
+    assert all(Decimal(v) == 0 for v in account["by_party"].values())
+    assert [c["status"] for c in account["claims"]] == ["paid"]

@@ -1,0 +1,61 @@
+"""A/R asks for the status of a claim with no answer (276) and reads the payer's 277 back into the
+claim's no-response work item; the simulator's desk answers; a stray 277 is quarantined, not read."""
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from payer_simulator.claim_status import ClaimStatusDesk, StatusBook
+from services.ar_followup.app import build
+from services.ar_followup.settings import ArSettings
+from shared.contracts import topics
+from tests.integration.test_ar_followup_work import claim_for, patient
+from tests.kit import eventually, publish, running, settings_for
+from x12.x276 import parse_276
+
+pytestmark = pytest.mark.integration
+
+
+async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(platform, tmp_path):
+    clearinghouse = platform.clearinghouse_dir
+    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
+                            ar_now=datetime(2026, 11, 25, tzinfo=UTC))
+    ada, claim_id = uuid.uuid4(), uuid.uuid4()
+    async with running(build(settings)) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(claim_id, ada)])
+
+        async def known():
+            response = await client.get(f"/v1/claims/{claim_id}")
+            account = await client.get(f"/v1/patients/{ada}/account")
+            return response.status_code == 200 and account.status_code == 200
+
+        await eventually(known)
+        assert (await client.post("/v1/cycle")).json()["status_requests"] == 0  # not late yet
+        late = (await client.post("/v1/cycle", params={"as_of": "2026-12-10T12:00:00Z"})).json()
+        assert (late["no_response"], late["status_requests"]) == (1, 1)
+        [sent] = list((clearinghouse / "claim-status" / "outbound").glob("*.276.x12"))
+        _, request = parse_276(sent.read_text())
+        assert (request.patient_control_number, request.member_id, request.payer.identifier) == (
+            claim_id.hex[:20].upper(), "M1", "SIMBC")
+        again = (await client.post("/v1/cycle", params={"as_of": "2026-12-11T12:00:00Z"})).json()
+        assert again["status_requests"] == 0  # still waiting for the answer: not asked twice
+
+        desk = ClaimStatusDesk(clearinghouse, StatusBook(tmp_path / "payer.sqlite"))  # it never saw the claim
+        desk.run(threading.Event(), once=True)
+        (desk.inbound / "stray.277.x12").write_text("ISA*nonsense~")
+        read = (await client.post("/v1/cycle", params={"as_of": "2026-12-12T12:00:00Z"})).json()
+        assert (read["status_answers"], read["status_requests"]) == (1, 0)
+
+        [item] = (await client.get("/v1/work-queue", params={"kind": "no_response"})).json()["items"]
+        assert item["claim_id"] == str(claim_id)
+        assert "277 A4:35 the payer has no such claim" in item["reason"]
+        quarantine = clearinghouse / "claim-status" / "quarantine"
+        assert (quarantine / "stray.277.x12").exists() and (quarantine / "stray.277.x12.reason.txt").exists()
+        assert list((clearinghouse / "claim-status" / "processed").glob("*.277.x12"))
+        assert not list(desk.inbound.glob("*.x12"))
+        # two weeks after the answer the payer is asked again
+        later = (await client.post("/v1/cycle", params={"as_of": "2026-12-27T12:00:00Z"})).json()
+        assert later["status_requests"] == 1
