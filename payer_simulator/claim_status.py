@@ -9,22 +9,18 @@ own book (the provider moves the 835 files away, the payer's memory must not dep
 Processed (CLP02 1, 2, 3) answers F1:65 with the amount paid, denied (4) F2:1 (see the remittance
 advice), a claim it never adjudicated A4:35 (not found)."""
 
-import logging
 import sqlite3
-import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from payer_simulator.simulator import write_atomically
+from payer_simulator.desk import RequestDesk
 from x12.envelope import Envelope
-from x12.errors import X12Error
 from x12.x276 import StatusRequest, parse_276
 from x12.x277_status import ClaimStatusAnswer, render_277_status
 from x12.x835 import parse_835
 
-log = logging.getLogger("payer_simulator.claim_status")
 _SCHEMA = """CREATE TABLE IF NOT EXISTS adjudicated (
     patient_control_number TEXT PRIMARY KEY, payer_claim_control_number TEXT NOT NULL, status TEXT NOT NULL,
     charge TEXT NOT NULL, paid TEXT NOT NULL, adjudicated_on TEXT NOT NULL)"""
@@ -78,33 +74,6 @@ def respond(text: str, book: StatusBook, control_number: int, now: datetime | No
     return render_277_status(request, answer(request, book, now.date()), reply)
 
 
-class ClaimStatusDesk:
-    def __init__(self, root: Path, book: StatusBook):
-        self.root, self.book = Path(root) / "claim-status", book
-        self.outbound, self.inbound = self.root / "outbound", self.root / "inbound"
-        self.archive, self.rejected = self.root / "archive", self.root / "rejected"
-        for folder in (self.outbound, self.inbound, self.archive, self.rejected):
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def pending(self) -> list[Path]:
-        return sorted(p for p in self.outbound.glob("*.276.x12") if not p.name.startswith("."))
-
-    def handle(self, path: Path) -> None:
-        try:
-            control = int(datetime.now().strftime("%H%M%S%f")[:9]) or 1
-            reply = respond(path.read_text(encoding="utf-8"), self.book, control)
-            write_atomically(self.inbound / path.name.replace(".276.x12", ".277.x12"), reply)
-            path.replace(self.archive / path.name)
-            log.info("answered 276 %s", path.name)
-        except (X12Error, UnicodeDecodeError, ValueError) as exc:
-            write_atomically(self.rejected / f"{path.name}.reason.txt", f"{type(exc).__name__}: {exc}\n")
-            path.replace(self.rejected / path.name)
-            log.warning("rejected 276 %s (%s)", path.name, type(exc).__name__)
-
-    def run(self, stop: threading.Event, poll: float = 0.2, once: bool = False) -> None:
-        while not stop.is_set():
-            for path in self.pending():
-                self.handle(path)
-            if once:
-                return
-            stop.wait(poll)
+def ClaimStatusDesk(root: Path, book: StatusBook) -> RequestDesk:
+    """276s in, 277s out."""
+    return RequestDesk(root, "claim-status", "276", "277", lambda text, control: respond(text, book, control))

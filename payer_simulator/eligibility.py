@@ -9,19 +9,15 @@ with "TERM" has coverage that ended (EB*6, inactive); a payer the contracts do n
 AAA*N**72 (invalid member id is the closest a 271 can say); anyone else is active with the
 contract's office-visit copay, coinsurance and the whole annual deductible remaining."""
 
-import logging
-import threading
 from datetime import datetime
 from pathlib import Path
 
 from payer_simulator.domain.contracts import Contract
-from payer_simulator.simulator import write_atomically
+from payer_simulator.desk import RequestDesk
 from x12.envelope import Envelope
-from x12.errors import X12Error
 from x12.x270 import EligibilityRequest, parse_270
 from x12.x271 import EligibilityResponse, render_271
 
-log = logging.getLogger("payer_simulator.eligibility")
 INACTIVE_PREFIX = "TERM"
 
 
@@ -47,33 +43,6 @@ def respond(text: str, contracts: dict[str, Contract], control_number: int, now:
     return render_271(request, answer(request, contracts), reply)
 
 
-class EligibilityDesk:
-    def __init__(self, root: Path, contracts: dict[str, Contract]):
-        self.root, self.contracts = Path(root) / "eligibility", contracts
-        self.outbound, self.inbound = self.root / "outbound", self.root / "inbound"
-        self.archive, self.rejected = self.root / "archive", self.root / "rejected"
-        for folder in (self.outbound, self.inbound, self.archive, self.rejected):
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def pending(self) -> list[Path]:
-        return sorted(p for p in self.outbound.glob("*.270.x12") if not p.name.startswith("."))
-
-    def handle(self, path: Path) -> None:
-        try:
-            control = int(datetime.now().strftime("%H%M%S%f")[:9]) or 1
-            reply = respond(path.read_text(encoding="utf-8"), self.contracts, control)
-            write_atomically(self.inbound / path.name.replace(".270.x12", ".271.x12"), reply)
-            path.replace(self.archive / path.name)
-            log.info("answered 270 %s", path.name)
-        except (X12Error, UnicodeDecodeError, ValueError) as exc:
-            write_atomically(self.rejected / f"{path.name}.reason.txt", f"{type(exc).__name__}: {exc}\n")
-            path.replace(self.rejected / path.name)
-            log.warning("rejected 270 %s (%s)", path.name, type(exc).__name__)
-
-    def run(self, stop: threading.Event, poll: float = 0.2, once: bool = False) -> None:
-        while not stop.is_set():
-            for path in self.pending():
-                self.handle(path)
-            if once:
-                return
-            stop.wait(poll)
+def EligibilityDesk(root: Path, contracts: dict[str, Contract]) -> RequestDesk:
+    """270s in, 271s out."""
+    return RequestDesk(root, "eligibility", "270", "271", lambda text, control: respond(text, contracts, control))
