@@ -1,10 +1,10 @@
 """The inbox: a redelivered event is recognised by (consumer, event id) and skipped, inside the
 same transaction as the business write, so processing happens exactly once."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, func
+from sqlalchemy import Column, DateTime, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,15 @@ class InboxMessage(SQLModel, table=True):
     received_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )
+
+
+async def purge(session: AsyncSession, older_than_days: int) -> int:
+    """Forget ids older than any redelivery can be: the topics' retention (7 days) plus a margin."""
+    table = InboxMessage.__table__
+    result = await session.execute(
+        delete(table).where(table.c.received_at < func.now() - timedelta(days=older_than_days))
+    )
+    return result.rowcount
 
 
 async def claim_new(session: AsyncSession, consumer: str, event_ids: list[UUID]) -> set[UUID]:

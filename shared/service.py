@@ -15,10 +15,9 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared import migrations
+from shared import inbox, metrics, migrations, telemetry
 from shared.consumer import Handler, Subscription, subscribe
 from shared.db import asyncpg_dsn, make_engine, make_sessions
-from shared import metrics, telemetry
 from shared.kafka import broker_security, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
@@ -27,6 +26,13 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 Loop = Callable[["Service"], Awaitable[None]]
+
+
+async def _purge_inbox(service: "Service") -> None:
+    while True:
+        async with service.sessions() as session, session.begin():
+            await inbox.purge(session, service.settings.inbox_retention_days)
+        await asyncio.sleep(3600)
 
 
 class Service:
@@ -98,6 +104,7 @@ class Service:
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         tasks.append(asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag"))
+        tasks.append(asyncio.create_task(self._supervise(_purge_inbox), name="inbox-purge"))
         tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]
         log.info("service started", extra={"http_port": self.settings.http_port})
         try:

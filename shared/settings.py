@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     consume_batch_timeout_ms: int = 20
     retry_attempts: int = 4
     retry_backoff_seconds: float = 1.0
+    inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
     outbox_poll_seconds: float = 0.05
 

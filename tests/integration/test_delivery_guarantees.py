@@ -7,6 +7,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from services.coding.app import build
 from shared.contracts import topics
@@ -145,3 +146,18 @@ async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monke
         await eventually(lambda: _at_least(service, 2))
         assert await outcomes(service) == 2
     assert (first["replayed"], again["replayed"]) == (2, 0)
+
+
+async def test_the_inbox_forgets_ids_older_than_its_retention(platform):
+    from shared import inbox
+
+    service = build(settings_for(platform, ServiceSettings, "coding"))
+    async with running(service):
+        async with service.sessions() as session, session.begin():
+            await session.execute(text(
+                "INSERT INTO inbox (consumer, event_id, received_at) VALUES "
+                "('c', gen_random_uuid(), now() - interval '20 days'), ('c', gen_random_uuid(), now())"))
+        async with service.sessions() as session, session.begin():
+            purged = await inbox.purge(session, older_than_days=14)
+        assert purged == 1
+        assert await scalar(service, "SELECT count(*) FROM inbox WHERE consumer = 'c'") == 1
