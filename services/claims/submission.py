@@ -9,6 +9,7 @@ claim.submitted. Two steps, each its own transaction, so nothing is half done:
 import asyncio
 import logging
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
@@ -73,7 +74,6 @@ async def make_batch(service: Service, practice: Practice, max_claims: int) -> i
 
 
 def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -> Event:
-    content = Claim.model_validate(claim.content)
     data = ClaimSubmittedV1(
         claim_id=claim.claim_id,
         patient_control_number=claim.patient_control_number,
@@ -84,9 +84,10 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
         date_of_service=claim.date_of_service,
         total_charge=claim.total_charge,
         lines=[
-            SubmittedLine(line_number=line.line_number, procedure_code=line.procedure_code,
-                          modifiers=list(line.modifiers), units=int(line.units), charge=line.charge)
-            for line in content.lines
+            # Read from the stored JSON: the claim was validated as an 837 model when it was built.
+            SubmittedLine(line_number=line["line_number"], procedure_code=line["procedure_code"],
+                          modifiers=list(line["modifiers"]), units=int(Decimal(line["units"])), charge=line["charge"])
+            for line in claim.content["lines"]
         ],
         interchange_control_number=batch.interchange_control_number,
         file_name=batch.file_name,
