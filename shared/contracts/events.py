@@ -251,7 +251,7 @@ class SubmittedLine(Contract):
 class ClaimSubmittedV1(Contract):
     claim_id: UUID
     patient_control_number: str = Field(max_length=20, description="CLM01; the 835 echoes it in CLP01.")
-    encounter_id: str
+    encounter_id: str = Field(description="The first encounter the claim bills (see encounter_ids).")
     patient_id: UUID
     payer_id: PayerId
     payer_name: str
@@ -264,6 +264,11 @@ class ClaimSubmittedV1(Contract):
     kind: Literal["original", "replacement", "void", "secondary"] = Field(
         default="original", description="replacement/void: frequency code 7/8; secondary: billed to the next payer.")
     original_claim_id: UUID | None = Field(default=None, description="The claim this one replaces, voids or follows.")
+    # Additive in v1:
+    encounter_ids: list[str] = Field(
+        default_factory=list, max_length=50,
+        description="Every encounter this claim bills, first = encounter_id: encounters of one patient, date, "
+                    "payer and provider are billed on one claim. Empty from senders older than this field.")
 
 
 # ---- payments (the analysts' contract: no direct patient identifiers) -----------------------
@@ -374,6 +379,25 @@ class ClaimAcknowledgedV1(Contract):
     acknowledged_at: datetime
 
 
+class LineChange(Contract):
+    """A change to one line of a claim being corrected; what is left None stays as sent."""
+
+    line_number: int = Field(ge=1, le=50)
+    procedure_code: ProcedureCode | None = None
+    modifiers: list[Modifier] | None = Field(default=None, max_length=4)
+    units: int | None = Field(default=None, ge=1, le=999)
+    diagnosis_pointers: list[int] | None = Field(default=None, min_length=1, max_length=4)
+
+
+class ClaimChanges(Contract):
+    """What a corrected replacement claim changes; anything left None stays as the payer saw it."""
+
+    prior_authorization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,50}$")] | None = None
+    diagnoses: list[IcdCode] | None = Field(default=None, min_length=1, max_length=12,
+                                            description="Replaces the whole list, principal first.")
+    lines: list[LineChange] = Field(default_factory=list, max_length=50)
+
+
 class ClaimCorrectionRequestedV1(Contract):
     """A/R asks claims for a corrected replacement (frequency 7) or a void (8) of a claim."""
 
@@ -383,6 +407,8 @@ class ClaimCorrectionRequestedV1(Contract):
     reason: str = Field(max_length=300, description="Why, e.g. the CARC and its category.")
     requested_by: str = Field(max_length=64)
     requested_at: datetime
+    # Additive in v1:
+    changes: ClaimChanges | None = Field(default=None, description="The corrected data (frequency 7 only).")
 
 
 class SecondaryClaimRequestedV1(Contract):
