@@ -15,7 +15,7 @@ from services.ar_followup.domain.ledger import balances
 from services.ar_followup.handlers import SOURCE, lock_claims, refresh_statuses
 from shared import outbox
 from shared.contracts import topics
-from shared.contracts.events import ClaimCorrectionRequestedV1
+from shared.contracts.events import ClaimChanges, ClaimCorrectionRequestedV1
 from shared.envelope import Event
 
 ZERO = Decimal("0.00")
@@ -33,7 +33,10 @@ async def _claim(session: AsyncSession, claim_id: UUID) -> db.ArClaim:
 
 
 async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, note: str, now: datetime,
-                  threshold: Decimal) -> db.WorkItem:
+                  threshold: Decimal, changes: ClaimChanges | None = None) -> db.WorkItem:
+    """`changes` (a correction only) travel to claims on the request and stay on the item as its record."""
+    if changes is not None and action != "correct":
+        raise ValueError("only a correction carries changes")
     item = (await session.execute(select(db.WorkItem).where(db.WorkItem.item_id == item_id).with_for_update())).scalar()
     if item is None:
         raise LookupError("no such work item")
@@ -53,7 +56,7 @@ async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, no
                     claim_id=claim.claim_id, frequency_code="7" if action == "correct" else "8",
                     payer_claim_control_number=claim.payer_claim_control_number or str(claim.claim_id.hex[:20]),
                     reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
-                    requested_by=by, requested_at=now),
+                    requested_by=by, requested_at=now, changes=changes),
                 str(claim.claim_id), SOURCE, str(claim.claim_id)))
     elif action == "write_off":
         await request_write_off(session, claim.claim_id, "insurance", item.amount, item.category or item.kind,
@@ -61,6 +64,8 @@ async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, no
     elif action != "close":
         raise Refused(f"unknown action {action!r}")
     item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
+    if changes is not None:
+        item.changes = changes.model_dump(mode="json", exclude_none=True)
     await refresh_statuses(session, {claim.claim_id: claim})
     return item
 

@@ -19,6 +19,7 @@ from services.ar_followup.domain.ledger import balances
 from services.ar_followup.domain.work import KINDS, priority
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.statements import account_of, patient_claims
+from shared.contracts.events import ClaimChanges
 
 router = APIRouter(prefix="/v1")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -34,6 +35,7 @@ class Resolution(Body):
     action: Literal["correct", "void", "appeal", "write_off", "close"]
     by: Name
     note: str = Field(default="", max_length=200)
+    changes: ClaimChanges | None = Field(default=None, description="What the replacement corrects (action correct).")
 
 
 class Assignment(Body):
@@ -63,6 +65,10 @@ def _service(request: Request):
 
 def _now(request: Request, as_of: datetime | None) -> datetime:
     return as_of or _service(request).settings.now()
+
+
+def _unprocessable(loc: list[str], message: str):
+    raise HTTPException(422, [{"loc": loc, "msg": message, "type": "value_error"}])
 
 
 def _money(value: dict) -> dict:
@@ -149,8 +155,16 @@ async def _in_transaction(request: Request, work):
 @router.post("/work-queue/{item_id}/resolve")
 async def resolve(item_id: UUID, body: Resolution, request: Request, as_of: AsOf = None) -> dict:
     settings = _service(request).settings
+    if body.changes is not None and body.action != "correct":
+        _unprocessable(["body", "changes"], f"a {body.action} carries no changes: only a correction (frequency 7) does")
+    if body.changes is not None and not body.changes.model_dump(exclude_none=True, exclude_defaults=True):
+        _unprocessable(["body", "changes"], "changes name nothing to correct")
+    numbers = [line.line_number for line in body.changes.lines] if body.changes else []
+    if twice := next((n for n, number in enumerate(numbers) if number in numbers[:n]), None):
+        _unprocessable(["body", "changes", "lines", twice, "line_number"], f"line {numbers[twice]} is changed twice")
     item = await _in_transaction(request, lambda s: actions.resolve(
-        s, item_id, body.action, body.by, body.note, _now(request, as_of), settings.ar_write_off_approval_threshold))
+        s, item_id, body.action, body.by, body.note, _now(request, as_of), settings.ar_write_off_approval_threshold,
+        body.changes))
     return item.model_dump(mode="json")
 
 
@@ -235,6 +249,6 @@ async def kpis(request: Request, start: date | None = None, end: date | None = N
     end = end or today
     start = start or end - timedelta(days=89)
     if start > end:
-        raise HTTPException(422, [{"loc": ["query", "start"], "msg": "start must not be after end", "type": "value_error"}])
+        _unprocessable(["query", "start"], "start must not be after end")
     async with _service(request).sessions() as session:
         return await reports.kpi_report(session, start, end, today)

@@ -81,6 +81,7 @@ class WorkItem(SQLModel, table=True):
     resolution: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=_when(nullable=False))
     resolved_at: datetime | None = Field(default=None, sa_column=_when())
+    changes: dict | None = Field(default=None, sa_column=Column(JSONB))  # the corrections a "correct" asked for (0004)
 
 
 class Adjustment(SQLModel, table=True):

@@ -47,6 +47,15 @@ def test_denial_ignores_the_contractual_cut_and_takes_the_largest_reason():
     assert denial(posting(paid="60.00", contractual="40.00", lines=[line(1, co("45", "40.00"))])) is None
 
 
+def test_a_line_denied_co16_without_prior_authorization_is_correctable():
+    """SIMAETNA pays the visit and denies 71046 CO-16 when the claim has no REF*G1: the fix is a replacement."""
+    visit = {"line_number": 1, "procedure_code": "99213", "charge": "110.00", "paid": "55.00",
+             "adjustments": [co("45", "15.00"), {"group_code": "PR", "reason_code": "3", "amount": "40.00"}]}
+    xray = {"line_number": 2, "procedure_code": "71046", "charge": "125.00", "paid": "0", "adjustments": [co("16", "125.00")]}
+    refused = denial(posting(paid="55.00", contractual="140.00", copay="40.00", lines=[visit, xray]))
+    assert (refused.category, refused.carc_codes, refused.amount) == ("correctable", ("16",), D("125.00"))
+
+
 def test_aging_buckets_edges_and_groups():
     assert [bucket(d) for d in (0, 30, 31, 60, 61, 90, 91, 120, 121)] == [
         "0-30", "0-30", "31-60", "31-60", "61-90", "61-90", "91-120", "91-120", "120+"]
