@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Numeric, UniqueConstraint, func, select, text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,6 +137,9 @@ class StatusRequest(SQLModel, table=True):
     claim_id: UUID = Field(index=True)
     file_name: str = Field(max_length=200)
     sent_at: datetime = Field(sa_column=_when(nullable=False))
+    # the 276 is recorded with the cycle's transaction and written out only after it commits (0005)
+    document: str | None = Field(default=None, sa_column=Column(Text))
+    written_at: datetime | None = Field(default=None, sa_column=_when())
     answered_at: datetime | None = Field(default=None, sa_column=_when())
     status: str | None = Field(default=None, max_length=20)  # STC01 category:status
 

@@ -63,5 +63,6 @@ async def run_cycle(service, now: datetime | None = None) -> dict:
         requests = await desk.request(session, waiting, now) if desk else 0
     if desk:
         desk.file_away(answers)  # after the commit: a rolled-back cycle reads them again
+        await desk.write_pending(service.sessions, now)  # and 276s only for committed requests
     return {"as_of": now.isoformat(), "no_response": len(waiting), "status_requests": requests,
             "status_answers": len(answers), "timely_filing_alerts": alerts, "statements": len(statements)}

@@ -4,7 +4,11 @@ claim's open 'no_response' work item, so the person working it sees what the pay
 <clearinghouse>/claim-status/outbound/<request id>.276.x12   what A/R asks
 <clearinghouse>/claim-status/inbound/<request id>.277.x12    what the payer answers (the file stem
                                                               and TRN02 name the request)
-Answers read go to processed/, unreadable or unknown ones to quarantine/ with a reason."""
+Answers read go to processed/, unreadable or unknown ones to quarantine/ with a reason.
+
+A 276 is an outbox row: `request` records it (rendered) in the cycle's transaction and
+`write_pending` writes the files of committed requests afterwards, so a rolled-back cycle leaves no
+file and a crash after the commit leaves the file to the next cycle."""
 
 import logging
 import os
@@ -41,7 +45,8 @@ class StatusDesk:
         self.processed, self.quarantine = self.root / "processed", self.root / "quarantine"
 
     async def request(self, session: AsyncSession, claims: list[db.ArClaim], now: datetime) -> int:
-        """A 276 for each claim not asked about lately (nor waiting for an answer)."""
+        """A 276 for each claim not asked about lately (nor waiting for an answer), recorded in the
+        session's transaction; `write_pending` writes it once that has committed."""
         if not claims:
             return 0
         ids = [c.claim_id for c in claims]
@@ -51,7 +56,6 @@ class StatusDesk:
         accounts = {a.patient_id: a for a in (await session.execute(select(db.PatientAccount).where(
             db.PatientAccount.patient_id.in_({c.patient_id for c in claims if c.patient_id})))).scalars()}
         totals = await db.totals_by_claim(session, ids)
-        self.outbound.mkdir(parents=True, exist_ok=True)
         sent = 0
         for claim in claims:
             account = accounts.get(claim.patient_id)
@@ -72,11 +76,28 @@ class StatusDesk:
                                 control_number=int(request_id.int % 999_999_999) or 1,
                                 group_control_number=int(request_id.int % 999_999_999) or 1, created=now,
                                 usage=self.usage, functional_id="HR", version=VERSION)
-            name = f"{request_id}.276.x12"
-            write_atomically(self.outbound / name, render_276(request, envelope))
-            session.add(db.StatusRequest(request_id=request_id, claim_id=claim.claim_id, file_name=name, sent_at=now))
+            session.add(db.StatusRequest(request_id=request_id, claim_id=claim.claim_id, file_name=f"{request_id}.276.x12",
+                                         sent_at=now, document=render_276(request, envelope)))
             sent += 1
         return sent
+
+    async def write_pending(self, sessions, now: datetime, batch: int = 500) -> int:
+        """Write the 276 of every committed request not written yet, each exactly once: the rows are
+        taken under lock (a second writer skips them) and marked in the same transaction."""
+        written = 0
+        while True:
+            async with sessions() as session, session.begin():
+                pending = (await session.execute(
+                    select(db.StatusRequest).where(db.StatusRequest.written_at.is_(None))
+                    .order_by(db.StatusRequest.sent_at, db.StatusRequest.request_id).limit(batch)
+                    .with_for_update(skip_locked=True))).scalars().all()
+                if not pending:
+                    return written
+                self.outbound.mkdir(parents=True, exist_ok=True)
+                for row in pending:
+                    write_atomically(self.outbound / row.file_name, row.document)
+                    row.written_at, row.document = now, None  # the file is the document from now on
+                written += len(pending)
 
     async def read_answers(self, session: AsyncSession, now: datetime) -> list[Path]:
         """Each 277 answers its request; the claim's open no-response item says what the payer said.

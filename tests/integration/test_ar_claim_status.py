@@ -1,13 +1,16 @@
 """A/R asks for the status of a claim with no answer (276) and reads the payer's 277 back into the
 claim's no-response work item; the simulator's desk answers; a stray 277 is quarantined, not read."""
 
+import asyncio
 import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from payer_simulator.claim_status import ClaimStatusDesk, StatusBook
+from services.ar_followup import db
 from services.ar_followup.app import build
 from services.ar_followup.settings import ArSettings
 from shared.contracts import topics
@@ -59,3 +62,55 @@ async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(p
         # two weeks after the answer the payer is asked again
         later = (await client.post("/v1/cycle", params={"as_of": "2026-12-27T12:00:00Z"})).json()
         assert later["status_requests"] == 1
+
+
+class RolledBack(Exception):
+    pass
+
+
+async def test_a_276_is_written_only_once_its_request_has_committed_and_only_once(platform, tmp_path):
+    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
+                            ar_now=datetime(2026, 12, 10, 12, tzinfo=UTC))
+    service = build(settings)
+    desk, now = service.status_desk, settings.now()
+    ada, claim_id = uuid.uuid4(), uuid.uuid4()
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(claim_id, ada)])
+        await eventually(lambda: _known(client, claim_id, ada))
+        files = lambda: sorted(p.name for p in desk.outbound.glob("*.276.x12")) if desk.outbound.is_dir() else []
+
+        async def ask() -> int:
+            async with service.sessions() as session, session.begin():
+                claim = await session.get(db.ArClaim, claim_id)
+                return await desk.request(session, [claim], now)
+
+        with pytest.raises(RolledBack):  # the cycle's transaction fails after the request was made
+            async with service.sessions() as session, session.begin():
+                assert await desk.request(session, [await session.get(db.ArClaim, claim_id)], now) == 1
+                raise RolledBack
+        assert await desk.write_pending(service.sessions, now) == 0 and files() == []
+
+        assert await ask() == 1
+        assert files() == []  # recorded with the transaction; nothing written before it committed
+        first, second = await asyncio.gather(desk.write_pending(service.sessions, now),
+                                             desk.write_pending(service.sessions, now))
+        [name] = files()
+        assert first + second == 1
+        [row] = await _requests(service)
+        assert (row.file_name, row.written_at, row.document) == (name, now, None)
+        parse_276((desk.outbound / name).read_text())
+        (desk.outbound / name).unlink()  # the clearinghouse took it
+        assert await desk.write_pending(service.sessions, now) == 0 and files() == []
+        assert await ask() == 0  # waiting for the answer: not asked again
+
+
+async def _known(client, claim_id, patient_id) -> bool:
+    claim = await client.get(f"/v1/claims/{claim_id}")
+    account = await client.get(f"/v1/patients/{patient_id}/account")
+    return claim.status_code == 200 and account.status_code == 200
+
+
+async def _requests(service) -> list:
+    async with service.sessions() as session:
+        return (await session.execute(select(db.StatusRequest))).scalars().all()
