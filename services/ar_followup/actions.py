@@ -65,7 +65,7 @@ async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, no
         raise Refused(f"unknown action {action!r}")
     item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
     if changes is not None:
-        item.changes = changes.model_dump(mode="json", exclude_none=True)
+        item.changes = changes.model_dump(mode="json", exclude_defaults=True)
     await refresh_statuses(session, {claim.claim_id: claim})
     return item
 

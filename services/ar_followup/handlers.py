@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ar_followup import db
 from services.ar_followup.domain.denials import ACTIONS, denial
 from services.ar_followup.domain.ledger import (
-    PATIENT_KINDS, balances, patient_parts, posting_entries, secondary_entries, status)
+    PATIENT_KINDS, balances, patient_parts, posting_entries, reopened_denial_reversed, secondary_entries, status)
 from services.ar_followup.domain.work import OWNERS, filing_deadline, underpayment
 from services.ar_followup.settings import ArSettings
 from shared import outbox
@@ -143,6 +143,11 @@ def register(service: Service) -> None:
             await close_work(session, ledger.claim_id, ("secondary",), "secondary adjudicated", now)
         else:
             entries = posting_entries(posting)
+            if posting.outcome == "reversed":  # a denial A/R reopened and the payer now reverses: once
+                await session.flush()
+                reopened = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id].get("denial_reversal")
+                if offset := reopened_denial_reversed(posting, reopened or ZERO):
+                    entries.append(("denial_reversal", offset))
             ledger.adjudicated, ledger.denied = True, posting.denied
             ledger.payer_claim_control_number = posting.payer_claim_control_number or ledger.payer_claim_control_number
         for kind, amount in entries:

@@ -14,8 +14,8 @@ from shared.contracts import topics
 from shared.contracts.events import ClaimCorrectionRequestedV1
 from shared.envelope import Event
 from tests.integration.test_ar_followup import payment
-from tests.integration.test_ar_followup_work import claim_for, patient
-from tests.kit import eventually, publish, read_topic, running, settings_for
+from tests.integration.test_ar_followup_work import claim_for, denial, patient
+from tests.kit import eventually, publish, read_topic, running, scalar, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +86,57 @@ async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_
         request = ClaimCorrectionRequestedV1.model_validate(json.loads(record.value))
         assert request.frequency_code == "7" and request.payer_claim_control_number == "PCN-16"
         assert request.changes.model_dump(exclude_none=True) == changes
+
+
+def reversal_of_the_denial(claim_id: uuid.UUID) -> Event:
+    """The payer takes its claim-level CO-16 denial back (CLP02 22, the amounts negated)."""
+    data = denial(claim_id, "16").data.model_validate({
+        **denial(claim_id, "16").data.model_dump(), "claim_status_code": "22", "outcome": "reversed", "denied": False,
+        "claim_adjustments": [{"group_code": "CO", "reason_code": "16", "amount": "-305.00"}],
+        "amounts": {"charge": "-305.00", "paid": "0.00", "contractual": "-305.00", "deductible": "0",
+                    "coinsurance": "0", "copay": "0", "other_patient_responsibility": "0", "other_adjustments": "0"}})
+    return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
+
+
+async def test_a_payer_reversal_of_a_denial_already_reopened_counts_once(platform, tmp_path):
+    """A/R reopened the denial when the biller asked for a correction; the payer then reverses the
+    denial and pays the replacement. The denial's write-off must come off the ledger once, not twice."""
+    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
+                            ar_now=datetime(2026, 11, 25, tzinfo=UTC))
+    service = build(settings)
+    bob, original, replacement = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [patient(bob, secondary=False)])
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(original, bob)])
+        await publish(platform, topics.PAYMENT_POSTED, [denial(original, "16")])
+        await eventually(lambda: _status(client, original, "denied"))
+        [item] = (await client.get("/v1/work-queue", params={"kind": "denial"})).json()["items"]
+        resolved = await client.post(f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "correct", "by": "ann"})
+        assert resolved.status_code == 200 and await _status(client, original, "open")
+
+        reversal, paid = reversal_of_the_denial(original), payment(replacement)
+        await publish(platform, topics.CLAIM_SUBMITTED, [replacement_of(original, replacement, bob)])
+        await publish(platform, topics.PAYMENT_POSTED, [reversal, paid, reversal])  # one redelivered
+        await eventually(lambda: _booked(service, reversal, paid))
+        ledger = (await client.get(f"/v1/claims/{original}")).json()
+    assert ledger["status"] == "paid"
+    assert ledger["balances"] == {"charge": "305.00", "paid": "110.40", "adjusted": "143.00",
+                                  "patient_responsibility": "51.60", "insurance_balance": "0.00",
+                                  "patient_paid": "0.00", "patient_written_off": "0.00", "patient_balance": "51.60"}
+
+
+def replacement_of(original: uuid.UUID, claim_id: uuid.UUID, patient_id: uuid.UUID) -> Event:
+    event = claim_for(claim_id, patient_id)
+    data = event.data.model_copy(update={"kind": "replacement", "original_claim_id": original})
+    return Event(data, str(claim_id), "/test/claims", str(uuid.uuid4()))
+
+
+async def _booked(service, *events: Event) -> bool:
+    """Every one of the events has put its entries on a ledger."""
+    return await scalar(service, "SELECT count(DISTINCT source_event_id) FROM ledger_entry WHERE source_event_id = ANY(:ids)",
+                        ids=[e.id for e in events]) == len(events)
+
+
+async def _status(client, claim_id: uuid.UUID, status: str) -> bool:
+    response = await client.get(f"/v1/claims/{claim_id}")
+    return response.status_code == 200 and response.json()["status"] == status

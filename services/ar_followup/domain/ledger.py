@@ -5,6 +5,7 @@ patient responsibility - patient payments - patient write-offs. Pure: no I/O."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.ar_followup.domain.denials import ROUTINE
 from shared.contracts.events import PaymentPostedV1
 
 ZERO = Decimal("0.00")
@@ -45,6 +46,19 @@ def secondary_entries(posting: PaymentPostedV1, primary_patient: dict[str, Decim
     entries += [(kind, after[kind] - primary_patient.get(kind, ZERO)) for kind in PATIENT_KINDS]
     entries.append(("secondary_adjustment", owed_before - posting.amounts.paid - sum(after.values(), ZERO)))
     return [(kind, amount) for kind, amount in entries if amount != ZERO]
+
+
+def reopened_denial_reversed(posting: PaymentPostedV1, reopened: Decimal) -> Decimal:
+    """What of a payer's reversal (CLP02 22) A/R has already booked itself. When A/R reopened a denial
+    for a correction or an appeal it undid the denial's write-off (denial_reversal entries, `reopened`
+    their total, negative); the payer's reversal of that denial undoes the same write-off again. The
+    returned amount cancels A/R's entry up to the refusal the payer reversed, so it counts once."""
+    if posting.outcome != "reversed" or reopened >= ZERO:
+        return ZERO
+    adjustments = [*posting.claim_adjustments, *(a for line in posting.lines for a in line.adjustments)]
+    refusal_reversed = -sum((a.amount for a in adjustments if a.group_code in ("CO", "OA", "PI")
+                             and a.reason_code not in ROUTINE and a.amount < ZERO), ZERO)
+    return min(-reopened, refusal_reversed)
 
 
 @dataclass(frozen=True)

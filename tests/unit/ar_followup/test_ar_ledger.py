@@ -4,8 +4,8 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from services.ar_followup.domain.ledger import Balances, balances, posting_entries, status
-from shared.contracts.events import AmountsByCategory, PaymentPostedV1
+from services.ar_followup.domain.ledger import Balances, balances, posting_entries, reopened_denial_reversed, status
+from shared.contracts.events import Adjustment, AmountsByCategory, PaymentPostedV1
 
 D = Decimal
 ZERO = D("0.00")
@@ -112,3 +112,15 @@ def test_reversal_reopens_the_balance():
 
 def test_empty_ledger():
     assert balances({}) == Balances(ZERO, ZERO, ZERO, ZERO, ZERO)
+
+
+def test_a_reversal_of_a_denial_a_r_reopened_cancels_a_r_s_own_reversal_once():
+    refused = {"group_code": "CO", "reason_code": "16", "amount": "-180.00"}
+    cut = {"group_code": "CO", "reason_code": "45", "amount": "-20.00"}
+    reversal = posting(contractual=D("-200.00")).model_copy(update={
+        "outcome": "reversed", "claim_status_code": "22",
+        "claim_adjustments": [Adjustment(**refused), Adjustment(**cut)]})
+    assert reopened_denial_reversed(reversal, D("-180.00")) == D("180.00")  # A/R's undo is undone
+    assert reopened_denial_reversed(reversal, D("-100.00")) == D("100.00")  # never more than A/R booked
+    assert reopened_denial_reversed(reversal, ZERO) == ZERO  # nothing reopened: the payer's reversal stands
+    assert reopened_denial_reversed(posting(contractual=D("180.00")), D("-180.00")) == ZERO  # not a reversal
