@@ -2,6 +2,8 @@
 write-offs with approval, patient accounts, payments, plans and statements, KPIs and the
 follow-up cycle. `as_of` (where offered) runs the request as of another moment than now."""
 
+import base64
+import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -16,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from services.ar_followup import actions, db, reports
 from services.ar_followup.domain.dunning import Account, next_statement
 from services.ar_followup.domain.ledger import balances
-from services.ar_followup.domain.work import KINDS, priority
+from services.ar_followup.domain.work import KINDS
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.statements import account_of, patient_claims
 from shared.contracts.events import ClaimChanges
@@ -124,20 +126,31 @@ async def aging(request: Request, by: Literal["payer", "patient"] = "payer",
 @router.get("/work-queue")
 async def work_queue(request: Request, kind: Literal[KINDS] | None = None, owner: str | None = None,  # type: ignore[valid-type]
                      status: Literal["open", "resolved"] = "open", limit: int = Query(100, ge=1, le=1000),
+                     cursor: str | None = Query(None, description="`next` of the previous page."),
                      as_of: AsOf = None) -> dict:
-    today = _now(request, as_of).date()
-    query = select(db.WorkItem).where(db.WorkItem.status == status)
-    if kind:
-        query = query.where(db.WorkItem.kind == kind)
-    if owner:
-        query = query.where(db.WorkItem.owner == owner)
+    """Ranked by money × deadline urgency in the database, a page at a time: `next` is the cursor of
+    the following page (null on the last). A cursor keeps the day its ranking was made on."""
+    today, after = (_now(request, as_of).date(), None) if cursor is None else _read_cursor(cursor)
     async with _service(request).sessions() as session:
-        items = (await session.execute(query)).scalars().all()
-    ranked = sorted(items, key=lambda i: (-priority(i.amount, i.due_date, today), i.due_date or date.max, str(i.item_id)))
-    return {"as_of": today.isoformat(), "count": len(ranked),
-            "items": [{**i.model_dump(mode="json"), "priority": str(priority(i.amount, i.due_date, today)),
-                       "days_to_deadline": (i.due_date - today).days if i.due_date else None}
-                      for i in ranked[:limit]]}
+        total, page = await db.work_queue(session, today, status, kind, owner, limit + 1, after)
+    more, page = len(page) > limit, page[:limit]
+    return {"as_of": today.isoformat(), "count": total,
+            "items": [{**i.model_dump(mode="json"), "priority": str(rank),
+                       "days_to_deadline": (i.due_date - today).days if i.due_date else None} for i, rank in page],
+            "next": _cursor(today, *page[-1]) if more else None}
+
+
+def _cursor(today: date, item: db.WorkItem, rank: Decimal) -> str:
+    position = [today.isoformat(), str(rank), item.due_date.isoformat() if item.due_date else None, str(item.item_id)]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def _read_cursor(cursor: str) -> tuple[date, tuple[Decimal, date | None, UUID]]:
+    try:
+        today, rank, due, item_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return date.fromisoformat(today), (Decimal(rank), date.fromisoformat(due) if due else None, UUID(item_id))
+    except (ValueError, TypeError, ArithmeticError):
+        _unprocessable(["query", "cursor"], "not a cursor this work queue gave out")
 
 
 async def _in_transaction(request: Request, work):

@@ -1,11 +1,12 @@
 """A/R's tables: claims and their ledger entries, the work queue, write-offs awaiting approval,
 patient accounts (the patient copy A/R bills statements to), statements and claim status requests."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint, func, select, text
+from sqlalchemy import (BigInteger, Column, Date, DateTime, Index, Numeric, Text, UniqueConstraint, case, func, literal,
+                        literal_column, select, text, tuple_)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -165,3 +166,34 @@ async def totals_by_claim(session: AsyncSession, claim_ids) -> dict[UUID, dict[s
     for claim_id, kind, amount in rows.all():
         totals[claim_id][kind] = amount
     return totals
+
+
+def urgency_rank(today: date):
+    """domain.work.urgency in SQL: 3 within a week of the deadline (or past it), 2 within a month, else 1."""
+    due = WorkItem.due_date
+    return case((due.is_(None), 1), (due <= today + timedelta(days=7), 3), (due <= today + timedelta(days=30), 2),
+                else_=1)
+
+
+NEVER = literal_column("'infinity'::date", Date)  # an item without a deadline ranks after every dated one of its priority
+
+
+async def work_queue(session: AsyncSession, today: date, status: str, kind: str | None, owner: str | None,
+                     limit: int, after: tuple[Decimal, date | None, UUID] | None = None,
+                     ) -> tuple[int, list[tuple[WorkItem, Decimal]]]:
+    """The items by priority (money × deadline urgency, highest first), then the nearest deadline, then
+    id: ranked and cut in PostgreSQL, the page after `after` (the last item's priority, due date, id)."""
+    priority = (WorkItem.amount * urgency_rank(today)).label("priority")
+    due = func.coalesce(WorkItem.due_date, NEVER)
+    query = select(WorkItem, priority).where(WorkItem.status == status)
+    if kind:
+        query = query.where(WorkItem.kind == kind)
+    if owner:
+        query = query.where(WorkItem.owner == owner)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    if after is not None:
+        last_priority, last_due, last_id = after
+        query = query.where(tuple_(-priority, due, WorkItem.item_id)
+                            > tuple_(-last_priority, func.coalesce(literal(last_due, Date), NEVER), last_id))
+    rows = await session.execute(query.order_by(-priority, due, WorkItem.item_id).limit(limit))
+    return total, [(item, rank) for item, rank in rows.all()]
