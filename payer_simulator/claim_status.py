@@ -7,7 +7,8 @@
 What the payer knows is what it adjudicated: every claim of every 835 it sent is recorded in its
 own book (the provider moves the 835 files away, the payer's memory must not depend on that).
 Processed (CLP02 1, 2, 3) answers F1:65 with the amount paid, denied (4) F2:1 (see the remittance
-advice), a claim it never adjudicated A4:35 (not found)."""
+advice), a claim it accepted and sits on (a pended member, see the contracts) P1:20 (in process), a
+claim it never saw A4:35 (not found)."""
 
 import sqlite3
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ from x12.x835 import parse_835
 _SCHEMA = """CREATE TABLE IF NOT EXISTS adjudicated (
     patient_control_number TEXT PRIMARY KEY, payer_claim_control_number TEXT NOT NULL, status TEXT NOT NULL,
     charge TEXT NOT NULL, paid TEXT NOT NULL, adjudicated_on TEXT NOT NULL)"""
+
+
+PENDED = "pended"  # the book's status for a claim accepted and not adjudicated
 
 
 class StatusBook:
@@ -44,6 +48,13 @@ class StatusBook:
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO adjudicated VALUES (?, ?, ?, ?, ?, ?)", rows)
 
+    def record_pended(self, pended: Iterable, on: date) -> None:
+        """Claims accepted into adjudication and left there (respond.Pended): in process, nothing paid."""
+        rows = [(p.patient_control_number, p.payer_claim_control_number, PENDED, str(p.charge), "0.00", on.isoformat())
+                for p in pended]
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO adjudicated VALUES (?, ?, ?, ?, ?, ?)", rows)
+
     def find(self, patient_control_number: str) -> tuple[str, str, Decimal, Decimal, date] | None:
         with self._connect() as db:
             row = db.execute("SELECT payer_claim_control_number, status, charge, paid, adjudicated_on FROM adjudicated"
@@ -59,6 +70,9 @@ def answer(request: StatusRequest, book: StatusBook, today: date) -> ClaimStatus
     if found is None:
         return ClaimStatusAnswer(**common, category="A4", status="35", effective=today, charge=request.charge)
     number, status, charge, paid, on = found
+    if status == PENDED:
+        return ClaimStatusAnswer(**common, category="P1", status="20", effective=on, charge=charge,
+                                 payer_claim_control_number=number)
     denied = status == "4"
     return ClaimStatusAnswer(**common, category="F2" if denied else "F1", status="1" if denied else "65",
                              effective=on, charge=charge, paid=paid, payer_claim_control_number=number)

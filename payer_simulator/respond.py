@@ -22,6 +22,15 @@ FrontEndStatus = tuple[str, str, str | None]  # STC01: category, status code, en
 
 
 @dataclass(frozen=True)
+class Pended:
+    """A claim the payer accepted and sits on (a pended member): no 835 for it."""
+
+    patient_control_number: str
+    payer_claim_control_number: str
+    charge: Decimal
+
+
+@dataclass(frozen=True)
 class Remittances:
     by_payer: dict[str, str]  # payer id -> 835 text
     deductibles: dict[AccumulatorKey, Decimal]  # the accumulators after this interchange
@@ -29,6 +38,7 @@ class Remittances:
     paid: Decimal
     acknowledgments: dict[str, str]  # payer id -> 277CA text
     rejected: int  # claims the front ends rejected (no 835 for them)
+    pended: tuple[Pended, ...] = ()  # claims accepted and left unadjudicated (no 835 for them either)
 
     @property
     def isa_used(self) -> int:
@@ -68,7 +78,7 @@ def remit(
     payments: dict[str, dict[str, list[ClaimPayment]]] = {}
     statuses: dict[str, dict[str, list[ClaimStatus]]] = {}
     payees: dict[str, Payee] = {}
-    rejected = 0
+    rejected, pended = 0, []
     for batch in interchange.transactions:
         bp = batch.billing_provider
         payees[bp.npi] = Payee(name=bp.organization_name, npi=bp.npi, tax_id=bp.tax_id)
@@ -79,6 +89,9 @@ def remit(
                 _status(claim, rejection, None if rejection else number))
             if rejection:
                 rejected += 1
+                continue
+            if claim.subscriber.member_id.upper().startswith(contract.pended_member_prefixes):
+                pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
                 continue
             key = accumulator_key(claim)
             pay = adjudicate if claim.payer_responsibility == "P" else coordinate
@@ -110,7 +123,7 @@ def remit(
                             for npi, claims in by_provider.items()),
         ))
     paid = sum((p.paid for by_payee in payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
-    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected)
+    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected, tuple(pended))
 
 
 def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: str | None) -> ClaimStatus:

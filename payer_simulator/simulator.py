@@ -131,6 +131,7 @@ class Simulator:
         self.store.record(sender, control, result.deductibles, result.isa_used)
         if self.status_book is not None:
             self.status_book.record(result.by_payer.values(), datetime.now().date())
+            self.status_book.record_pended(result.pended, datetime.now().date())
         self._move(path, self.folders.archive)
         log.info("file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
                  path.name, control, result.claims, result.rejected, len(result.by_payer), result.paid)

@@ -28,6 +28,7 @@ console = Console()
 class Snapshot:
     coding: dict
     claims: dict
+    encounters: dict  # coded encounters by the status of the claim that bills them
     payments: dict
     ar: dict
 
@@ -41,7 +42,11 @@ class Snapshot:
 
     @property
     def held(self) -> int:
-        return self.claims.get("held", 0)
+        return self.encounters.get("held", 0)
+
+    @property
+    def billed(self) -> int:
+        return self.encounters.get("submitted", 0)
 
     @property
     def adjudicated(self) -> int:
@@ -50,7 +55,10 @@ class Snapshot:
 
     @property
     def finished(self) -> int:
-        return self.rejected + self.queued + self.held + self.adjudicated
+        """Encounters at their end: rejected, with a coder, held, or on a claim the payer answered
+        (a claim may bill several of a patient's encounters of one day)."""
+        answered = self.billed if self.adjudicated >= self.claims.get("submitted", 0) else self.adjudicated
+        return self.rejected + self.queued + self.held + answered
 
 
 def snapshot(platform: Platform) -> Snapshot:
@@ -60,7 +68,8 @@ def snapshot(platform: Platform) -> Snapshot:
             response.raise_for_status()
             return response.json()
 
-    return Snapshot(get("coding", "/v1/stats"), get("claims", "/v1/stats"), get("payments", "/v1/stats"),
+    return Snapshot(get("coding", "/v1/stats"), get("claims", "/v1/stats"), get("claims", "/v1/stats/encounters"),
+                    get("payments", "/v1/stats"),
                     get("ar_followup", "/v1/summary"))
 
 
@@ -135,7 +144,7 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
     deadline = time.monotonic() + timeout
     with Progress(*columns, console=console) as progress:
         bars = {name: progress.add_task(name, total=total) for name in
-                ("coded or rejected", "claims submitted", "adjudicated & posted (A/R)")}
+                ("coded or rejected", "billed on claims (837P)", "adjudicated & posted (A/R)")}
         while True:
             try:
                 now = snapshot(platform)
@@ -143,8 +152,8 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
                 time.sleep(0.5)
                 continue
             progress.update(bars["coded or rejected"], completed=now.coding.get("coded", 0) + now.rejected + now.queued)
-            progress.update(bars["claims submitted"],
-                            completed=now.claims.get("submitted", 0) + now.held + now.rejected + now.queued)
+            progress.update(bars["billed on claims (837P)"],
+                            completed=now.billed + now.held + now.rejected + now.queued)
             progress.update(bars["adjudicated & posted (A/R)"], completed=now.finished)
             if now.finished >= total or time.monotonic() > deadline:
                 return now
@@ -167,8 +176,9 @@ def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> 
         ("Encounters published", published),
         ("Rejected at coding (bad codes)", s.rejected),
         ("Queued for a coder", s.queued),
-        ("Claims held in work queue", s.held),
+        ("Encounters held in the claims work queue", s.held),
         ("Claims submitted (837P)", s.claims.get("submitted", 0)),
+        ("  encounters they bill (a patient's day on one claim)", s.billed),
         ("Paid", statuses.get("paid", 0) + statuses.get("partially_paid", 0)),
         ("Denied", statuses.get("denied", 0)),
         ("Total charged", f"${Decimal(s.ar['charged']):,.2f}"),

@@ -41,6 +41,9 @@ class Contract(Model):
     random_denial_one_in: Annotated[int, Field(ge=0)] = 15
     # Member ids the front end does not know (277CA A7:164): the simulator keeps no roster.
     unknown_member_prefixes: tuple[str, ...] = ("TERM", "UNKNOWN")
+    # Member ids whose claims the payer accepts (277CA A2:20) and then sits on: no 835 ever comes, and a
+    # 276 is answered P1:20 (pending, in process). A payer that never answers, to try claim follow-up on.
+    pended_member_prefixes: tuple[str, ...] = ("PEND",)
 
 
 def load_contracts(path: Path = DEFAULT_CONTRACTS) -> dict[str, Contract]:

@@ -26,6 +26,14 @@ async def stats(request: Request) -> dict[str, int]:
         return await db.counts_by_status(session)
 
 
+@router.get("/stats/encounters")
+async def encounter_stats(request: Request) -> dict[str, int]:
+    """Coded encounters by the status of the claim that bills them (several may share one claim);
+    `waiting` ones have no claim yet (their patient is not known)."""
+    async with request.app.state.service.sessions() as session:
+        return await db.encounters_by_claim_status(session)
+
+
 @router.get("/work-queue")
 async def work_queue(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
     """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA."""

@@ -27,12 +27,13 @@ def build(settings: ClaimsSettings | None = None) -> Service:
     service = Service("claims", settings, Path(__file__).parent / "migrations")
     practice = load_practice(settings.practice_file)
     gateway = gateway_for(settings)
-    handlers.register(service, load_chargemaster(settings.chargemaster_file))
+    handlers.register(service, load_chargemaster(settings.chargemaster_file), settings.group_encounters)
     service.api(api.router)
 
     @service.loop
     async def submit_claims(service: Service) -> None:
-        await submit_forever(service, practice, gateway, settings.batch_max_claims, settings.batch_interval_seconds)
+        await submit_forever(service, practice, gateway, settings.batch_max_claims, settings.batch_interval_seconds,
+                             settings.grouping_window_seconds)
 
     @service.loop
     async def read_acknowledgements(service: Service) -> None:

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts.events import EncounterCodedV1
+
 INTERCHANGE_SEQUENCE = Sequence("interchange_control_number", start=1, maxvalue=999_999_999, cycle=True)
 
 
@@ -45,6 +47,7 @@ class CodedEncounter(SQLModel, table=True):
     encounter_id: str = Field(primary_key=True, max_length=64)
     patient_id: UUID = Field(index=True)
     status: str = Field(max_length=16, index=True)  # waiting (for the patient) | claimed | held
+    claim_id: UUID | None = Field(default=None, index=True)  # the claim that bills it (maybe with others)
     content: dict = Field(sa_column=Column(JSONB, nullable=False))  # EncounterCodedV1
     correlation_id: str = Field(max_length=64)
     received_at: datetime | None = Field(default=None, sa_column=_timestamp())
@@ -56,6 +59,10 @@ class Claim(SQLModel, table=True):
     claim_id: UUID = Field(primary_key=True)
     patient_control_number: str = Field(max_length=20, unique=True)
     encounter_id: str = Field(max_length=64, index=True)  # its original, replacements and secondary claims
+    # Every encounter billed on it (first = encounter_id); ready originals with the same grouping key
+    # take in the patient's other encounters of the day until they are batched.
+    encounter_ids: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    grouping_key: str | None = Field(default=None, max_length=300, index=True)
     patient_id: UUID = Field(index=True)
     payer_id: str = Field(max_length=80)
     payer_name: str = Field(max_length=60)
@@ -143,6 +150,14 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     return {status: count for status, count in rows.all()}
 
 
+async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
+    status = func.coalesce(Claim.status, CodedEncounter.status)
+    rows = await session.execute(
+        select(status, func.count()).select_from(CodedEncounter)
+        .outerjoin(Claim, Claim.claim_id == CodedEncounter.claim_id).group_by(status))
+    return {name: count for name, count in rows.all()}
+
+
 async def record_eligibility(session: AsyncSession, rows: list[dict]) -> None:
     """Keep each coverage's latest answer; an older one arriving late changes nothing."""
     table = CoverageEligibility.__table__
@@ -165,3 +180,22 @@ async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> s
         .where(CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False))
     )
     return {tuple(row) for row in rows.all()}
+
+
+async def open_claims(session: AsyncSession, keys: set[str]) -> list[tuple[Claim, list[EncounterCodedV1]]]:
+    """Ready (not yet batched) original claims of these grouping keys, locked, with the coded
+    encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
+    if not keys:
+        return []
+    claims = (await session.execute(
+        select(Claim).where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
+        .order_by(Claim.created_at).with_for_update()
+    )).scalars().all()
+    encounters: dict = {claim.claim_id: [] for claim in claims}
+    rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id.in_(encounters)))
+    for row in rows.scalars():
+        encounters[row.claim_id].append(EncounterCodedV1.model_validate(row.content))
+    for claim in claims:  # in the order the claim bills them
+        order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
+        encounters[claim.claim_id].sort(key=lambda coded: order.get(coded.encounter_id, len(order)))
+    return [(claim, encounters[claim.claim_id]) for claim in claims]

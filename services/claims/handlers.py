@@ -2,8 +2,11 @@
 as soon as both the coded encounter and its patient are known (they arrive on different topics).
 Each batch is handled set-wise: a few statements per batch, not per event."""
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -11,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
 from services.claims.domain.assembly import (
-    Assembly, assemble, claim_id_for, correction, coverage_of, derived_claim_id, secondary,
+    Assembly, assemble, claim_id_for, correction, coverage_of, derived_claim_id, fits_one_claim, grouping_key,
+    secondary,
 )
 from services.claims.domain.scrubber import scrub
 from shared.contracts import topics
@@ -30,46 +34,89 @@ INACTIVE_COVERAGE = Finding(
 )
 
 
-def register(service: Service, chargemaster: dict) -> None:
+@dataclass(eq=False)
+class Bill:
+    """A claim being made or grown in this batch, and the encounters it bills."""
+
+    claim_id: UUID
+    encounters: list[EncounterCodedV1]
+    assembly: Assembly
+    correlation_id: str
+    key: str | None
+    row: db.Claim | None = None  # a ready claim already stored (grown by this batch), else a new one
+
+
+def _claim_row(bill: Bill) -> dict:
+    claim, first = bill.assembly.claim, bill.encounters[0]
+    return dict(
+        claim_id=bill.claim_id,
+        patient_control_number=claim.patient_control_number if claim else bill.claim_id.hex[:20].upper(),
+        encounter_id=first.encounter_id,
+        encounter_ids=[coded.encounter_id for coded in bill.encounters],
+        grouping_key=bill.key if claim else None,
+        patient_id=first.patient_id,
+        payer_id=claim.payer.id if claim else "",
+        payer_name=bill.assembly.payer_name,
+        date_of_service=first.date_of_service,
+        total_charge=claim.total_charge if claim else 0,
+        status="ready" if claim else "held",
+        findings=[f.model_dump() for f in bill.assembly.findings],
+        content=claim.model_dump(mode="json") if claim else None,
+        correlation_id=bill.correlation_id,
+    )
+
+
+def register(service: Service, chargemaster: dict, group_encounters: bool = True) -> None:
+    def checked(encounters: list[EncounterCodedV1], patient: PatientRegisteredV1, inactive: set) -> Assembly:
+        assembly = assemble(encounters, patient, chargemaster)
+        if assembly.claim and (encounters[0].patient_id, "primary", assembly.claim.payer.id) in inactive:
+            return Assembly(None, assembly.payer_name, [INACTIVE_COVERAGE])
+        if assembly.claim and (edits := scrub(assembly.claim, date.today())):
+            return Assembly(None, assembly.payer_name, edits)  # held: never sent with a known defect
+        return assembly
+
     async def build_claims(session: AsyncSession, waiting: list[tuple[EncounterCodedV1, str]],
                            patients: dict) -> None:
-        """Claims for coded encounters whose patient is known; the rest keep waiting."""
-        rows, claimed, held = [], [], []
+        """Claims for coded encounters whose patient is known; the rest keep waiting. A clean
+        encounter joins the ready claim of its grouping key (this batch's or one not yet batched)
+        when the two still make one clean claim; otherwise it starts its own."""
         inactive = await db.inactive_coverages(session, {coded.patient_id for coded, _ in waiting})
-        for coded, correlation_id in waiting:
-            patient = patients.get(coded.patient_id)
-            if patient is None:
-                continue
-            assembly = assemble(coded, patient, chargemaster)
-            if assembly.claim and (coded.patient_id, "primary", assembly.claim.payer.id) in inactive:
-                assembly = Assembly(None, assembly.payer_name, [INACTIVE_COVERAGE])
-            if assembly.claim and (edits := scrub(assembly.claim, date.today())):
-                assembly = Assembly(None, assembly.payer_name, edits)  # held: never sent with a known defect
-            claim_id, claim = claim_id_for(coded.encounter_id), assembly.claim
-            rows.append(dict(
-                claim_id=claim_id,
-                patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
-                encounter_id=coded.encounter_id,
-                patient_id=coded.patient_id,
-                payer_id=claim.payer.id if claim else "",
-                payer_name=assembly.payer_name,
-                date_of_service=coded.date_of_service,
-                total_charge=claim.total_charge if claim else 0,
-                status="ready" if claim else "held",
-                findings=[f.model_dump() for f in assembly.findings],
-                content=claim.model_dump(mode="json") if claim else None,
-                correlation_id=correlation_id,
-            ))
-            (claimed if claim else held).append(coded.encounter_id)
-            if not claim:
-                log.info("claim held", extra={"claim_id": str(claim_id), "reasons": [f.code for f in assembly.findings]})
-        if rows:
-            await session.execute(insert(db.Claim.__table__), rows)
-        for status, ids in (("claimed", claimed), ("held", held)):
-            if ids:
-                await session.execute(
-                    update(db.CodedEncounter).where(db.CodedEncounter.encounter_id.in_(ids)).values(status=status)
-                )
+        bills: list[Bill] = []
+        open_by_key: dict[str, Bill] = {}
+        known = [(coded, c, patients[coded.patient_id]) for coded, c in waiting if coded.patient_id in patients]
+        singles = [(coded, c, patient, checked([coded], patient, inactive)) for coded, c, patient in known]
+        keys = {grouping_key(coded, a.claim.payer.id) for coded, _, _, a in singles if a.claim and group_encounters}
+        for row, encounters in await db.open_claims(session, keys):
+            open_by_key[row.grouping_key] = Bill(row.claim_id, encounters, None, row.correlation_id, row.grouping_key, row)
+        for coded, correlation_id, patient, single in singles:
+            key = grouping_key(coded, single.claim.payer.id) if single.claim and group_encounters else None
+            target = open_by_key.get(key) if key else None
+            if target is not None and fits_one_claim(together := [*target.encounters, coded]):
+                grown = checked(together, patient, inactive)
+                if grown.claim is not None:
+                    target.encounters, target.assembly = together, grown
+                    if target not in bills:
+                        bills.append(target)
+                    continue
+            bill = Bill(claim_id_for(coded.encounter_id), [coded], single, correlation_id, key)
+            bills.append(bill)
+            if key:
+                open_by_key[key] = bill
+            if not single.claim:
+                log.info("claim held", extra={"claim_id": str(bill.claim_id),
+                                              "reasons": [f.code for f in single.findings]})
+        if new := [_claim_row(b) for b in bills if b.row is None]:
+            await session.execute(insert(db.Claim.__table__), new)
+        for bill in bills:
+            if bill.row is not None:  # grown: same id and control number, more lines
+                row = _claim_row(bill)
+                for name in ("encounter_ids", "total_charge", "content"):
+                    setattr(bill.row, name, row[name])
+        encounters = [dict(encounter_id=coded.encounter_id, claim_id=b.claim_id,
+                           status="claimed" if b.assembly.claim else "held")
+                      for b in bills for coded in b.encounters]
+        if encounters:
+            await session.execute(update(db.CodedEncounter), encounters)
 
     @service.consumes(topics.ELIGIBILITY_CHECKED, EligibilityCheckedV1)
     async def on_eligibility_checked(session: AsyncSession, events: list[Event[EligibilityCheckedV1]]) -> None:
@@ -144,7 +191,8 @@ def register(service: Service, chargemaster: dict) -> None:
         session.add(db.Claim(
             claim_id=claim_id,
             patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
-            encounter_id=original.encounter_id if original else "", patient_id=original.patient_id if original else
+            encounter_id=original.encounter_id if original else "",
+            encounter_ids=original.encounter_ids if original else [], patient_id=original.patient_id if original else
             original_id, payer_id=claim.payer.id if claim else "", payer_name=claim.payer.name if claim else "",
             date_of_service=original.date_of_service if original else date.today(),
             total_charge=claim.total_charge if claim else 0, status="held" if findings else "ready",
@@ -158,10 +206,14 @@ def register(service: Service, chargemaster: dict) -> None:
         for event in events:
             request = event.data
             kind = "replacement" if request.frequency_code == "7" else "void"
-            claim_id = derived_claim_id(request.claim_id, f"{kind}:{request.payer_claim_control_number}")
+            purpose = f"{kind}:{request.payer_claim_control_number}"
+            if request.changes and kind == "replacement":  # a different correction is a different claim
+                purpose += ":" + hashlib.sha256(request.changes.model_dump_json().encode()).hexdigest()[:16]
+            claim_id = derived_claim_id(request.claim_id, purpose)
 
             async def build(original: Claim, _row, request=request, claim_id=claim_id):
-                return correction(original, claim_id, request.frequency_code, request.payer_claim_control_number), []
+                return correction(original, claim_id, request.frequency_code, request.payer_claim_control_number,
+                                  request.changes if request.frequency_code == "7" else None, chargemaster)
 
             await follow_up(session, request.claim_id, claim_id, kind, build, event.correlation_id)
 

@@ -13,6 +13,11 @@ class ClaimsSettings(ServiceSettings):
     # An interchange goes out when this many claims are ready, or every interval with what there is.
     batch_max_claims: int = 1000
     batch_interval_seconds: float = 0.5
+    # A patient's encounters of one date, payer and provider go on one claim. A new claim waits this
+    # long for the day's other encounters before it may be batched (a practice sending a whole
+    # day's visits at once would raise it to hours); 0 groups only what arrives together.
+    group_encounters: bool = True
+    grouping_window_seconds: float = 1.0
     ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes are looked at
     # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
     clearinghouse_mode: Literal["directory", "http"] = "directory"

@@ -8,10 +8,10 @@ claim.submitted. Two steps, each its own transaction, so nothing is half done:
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from services.claims import db
 from services.claims.domain.practice import Practice
@@ -42,12 +42,16 @@ def interchange_for(practice: Practice, control_number: int, claims: list[Claim]
     )
 
 
-async def make_batch(service: Service, practice: Practice, max_claims: int) -> int:
+async def make_batch(service: Service, practice: Practice, max_claims: int, grouping_window: float = 0.0) -> int:
+    """Ready claims into one 837P; a claim that may still take in the patient's other encounters of
+    the day waits out the grouping window first."""
+    settled = or_(db.Claim.grouping_key.is_(None),
+                  db.Claim.created_at <= func.now() - timedelta(seconds=grouping_window))
     async with service.sessions() as session, session.begin():
         ready = (
             await session.execute(
                 select(db.Claim)
-                .where(db.Claim.status == "ready")
+                .where(db.Claim.status == "ready", settled)
                 .order_by(db.Claim.created_at)
                 .limit(max_claims)
                 .with_for_update(skip_locked=True)
@@ -78,6 +82,7 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
         claim_id=claim.claim_id,
         patient_control_number=claim.patient_control_number,
         encounter_id=claim.encounter_id,
+        encounter_ids=claim.encounter_ids or [claim.encounter_id],
         patient_id=claim.patient_id,
         payer_id=claim.payer_id,
         payer_name=claim.payer_name,
@@ -124,9 +129,9 @@ async def deliver_batch(service: Service, gateway: ClearinghouseGateway) -> bool
 
 
 async def submit_forever(service: Service, practice: Practice, gateway: ClearinghouseGateway,
-                         max_claims: int, interval: float) -> None:
+                         max_claims: int, interval: float, grouping_window: float = 0.0) -> None:
     while True:
-        batched = await make_batch(service, practice, max_claims)
+        batched = await make_batch(service, practice, max_claims, grouping_window)
         try:
             while await deliver_batch(service, gateway):
                 pass

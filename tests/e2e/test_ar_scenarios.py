@@ -2,7 +2,8 @@
 (a) a claim denied CO-16 is corrected over HTTP, the replacement goes out, gets paid, and the
 original's ledger balances as paid; (b) the primary pays, A/R bills the secondary, the secondary
 pays by coordination of benefits, A/R sends the patient a statement, the patient pays at payments,
-and the account owes nothing."""
+and the account owes nothing; (c) a claim the payer sits on gets a 276 from A/R's cycle, the
+simulator answers with a 277, and the no-response work item shows the payer's status."""
 
 import asyncio
 from datetime import date, timedelta
@@ -131,3 +132,35 @@ async def test_secondary_then_statement_then_patient_pays(running):
     account = get(platform, "ar_followup", f"/v1/patients/{patient_id}/account")
     assert all(Decimal(v) == 0 for v in account["by_party"].values())
     assert [c["status"] for c in account["claims"]] == ["paid"]
+
+
+async def test_a_claim_the_payer_sits_on_gets_a_276_and_the_277_shows_on_its_work_item(running):
+    """The payer accepts the claim (a member id starting PEND: see the simulator's contracts) and never
+    pays it. A month later A/R's cycle sends a 276, the simulator's status desk answers with a 277, and
+    the claim's no-response work item says what the payer said."""
+    platform = running
+    [patient_id] = await register_patients(platform, [person("MRN-AR-3", [
+        coverage("primary", "SIMBC", "SIM BLUE PLAN", "PEND100200300")])])
+    encounter = "ENC-AR-SILENT-1"
+    claim_id = claim_id_for(encounter)
+    await publish_encounters(platform, [visit(encounter, patient_id, ["I10"], ["99213"])])
+
+    def accepted() -> bool:  # A/R knows the claim and the payer's number for it (277CA), and no 835 came
+        with platform.client("ar_followup") as client:
+            response = client.get(f"/v1/claims/{claim_id}")
+        return response.status_code == 200 and response.json()["payer_claim_control_number"] is not None
+
+    await wait_until(accepted, 90, "the payer's front end to accept the claim")
+    month_later = (date.today() + timedelta(days=35)).isoformat() + "T12:00:00Z"
+    cycle = post(platform, "ar_followup", f"/v1/cycle?as_of={month_later}", {})
+    assert (cycle["no_response"], cycle["status_requests"]) == (1, 1), cycle
+
+    def answered() -> bool:
+        return post(platform, "ar_followup", f"/v1/cycle?as_of={month_later}", {})["status_answers"] == 1
+
+    await wait_until(answered, 60, "the payer's 277 to reach A/R")
+    queue = get(platform, "ar_followup", f"/v1/work-queue?kind=no_response&as_of={month_later}")["items"]
+    [item] = [i for i in queue if i["claim_id"] == str(claim_id)]
+    assert "277 P1:20 in process as of" in item["reason"] and item["owner"] == "claims-follow-up"
+    ledger = get(platform, "ar_followup", f"/v1/claims/{claim_id}")
+    assert ledger["status"] == "open" and ledger["balances"]["paid"] == "0.00"  # still nothing from the payer

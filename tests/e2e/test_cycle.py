@@ -3,6 +3,7 @@ services killed without warning mid-stream: every encounter ends exactly once, e
 at coding or in a balanced A/R record, and the money agrees across services to the cent."""
 
 import asyncio
+import json
 import re
 import time
 from decimal import Decimal
@@ -27,9 +28,14 @@ def get(platform, service: str, path: str) -> dict:
 
 
 def finished(platform) -> int:
+    """Encounters at their end: rejected at coding, or billed on a claim the payer has answered
+    (one claim bills a patient's encounters of one date and provider)."""
     ar = get(platform, "ar_followup", "/v1/summary")["by_status"]
     rejected = get(platform, "coding", "/v1/stats").get("rejected", 0)
-    return rejected + sum(ar.get(s, 0) for s in ("paid", "partially_paid", "denied"))
+    adjudicated = sum(ar.get(s, 0) for s in ("paid", "partially_paid", "denied"))
+    submitted = get(platform, "claims", "/v1/stats").get("submitted", 0)
+    billed = get(platform, "claims", "/v1/stats/encounters").get("submitted", 0)
+    return rejected + (billed if submitted and adjudicated >= submitted else 0)
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:
@@ -71,19 +77,30 @@ async def test_every_encounter_ends_once_and_balanced_even_when_services_are_kil
     ar = get(platform, "ar_followup", "/v1/summary")
     payments = get(platform, "payments", "/v1/stats")
     assert coding == {"coded": len(valid), "rejected": ENCOUNTERS - len(valid)}
-    assert claims == {"submitted": len(valid)}
-    assert ar["claims"] == len(valid) == finished(platform) - coding["rejected"]
+    assert get(platform, "claims", "/v1/stats/encounters") == {"submitted": len(valid)}
+    assert list(claims) == ["submitted"] and ar["claims"] == claims["submitted"]
+    # Each valid encounter is billed on exactly one claim, with only its patient's encounters of that
+    # date and provider; encounters arriving together share a claim (the first half surely did).
+    submitted = [json.loads(r.value) for r in await read_topic(
+        platform, "claim.submitted", expect=claims["submitted"], timeout=10, settle=1.0)]
+    billed = [encounter for claim in submitted for encounter in claim["encounter_ids"]]
+    assert sorted(billed) == sorted(v.encounter_id for v in valid)
+    visit = {v.encounter_id: v for v in valid}
+    for claim in submitted:
+        together = [visit[e] for e in claim["encounter_ids"]]
+        assert len({(v.patient_id, v.date_of_service, v.rendering_provider.npi) for v in together}) == 1
+    assert len(submitted) < len(valid)
     assert Decimal(ar["charged"]) == expected_charge
     assert Decimal(ar["insurance_balance"]) == 0
     assert Decimal(ar["charged"]) == (Decimal(ar["paid"]) + Decimal(ar["adjusted"])
                                       + Decimal(ar["patient_responsibility"]))
     assert Decimal(ar["paid"]) == Decimal(payments["total_posted"])
-    assert payments["claim_payments"] == {"posted": len(valid)}
+    assert payments["claim_payments"] == {"posted": claims["submitted"]}
 
     # Every claim went to the payer in exactly one interchange that the payer processed.
     archive = platform.clearinghouse_dir / "archive"
     claim_numbers = re.findall(r"~\s*CLM\*([A-Z0-9]+)\*", "".join(p.read_text() for p in archive.glob("*.x12")))
-    assert len(claim_numbers) == len(set(claim_numbers)) == len(valid)
+    assert len(claim_numbers) == len(set(claim_numbers)) == claims["submitted"]
 
     # A normal run dead-letters nothing.
     for topic in EVENT_TOPICS:

@@ -3,13 +3,14 @@ A claim that cannot be built cleanly is not built: the reasons come back as find
 
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from pydantic import ValidationError
 
-from shared.contracts.events import Coverage, EncounterCodedV1, Finding, PatientRegisteredV1, Person
+from shared.contracts.events import ClaimChanges, Coverage, EncounterCodedV1, Finding, PatientRegisteredV1, Person
 from shared.envelope import describe
 from x12.claim import Adjustment, Claim, OtherPayer, Patient, Payer, RenderingProvider, ServiceLine, Subscriber
 from x12.types import Address
@@ -47,10 +48,31 @@ def primary_coverage(patient: PatientRegisteredV1, on: date) -> Coverage | None:
     return coverage_of(patient, "primary", on)
 
 
+MAX_DIAGNOSES, MAX_LINES = 12, 50  # what one 837P claim can carry (HI, loop 2400)
+
+
+def grouping_key(coded: EncounterCodedV1, payer_id: str) -> str:
+    """Encounters with one key are billed on one claim: payers expect a patient's services on one
+    date from one provider together (so their edits see every line), and these are the fields an
+    837P claim carries once for all its lines."""
+    return "|".join((str(coded.patient_id), coded.date_of_service.isoformat(), payer_id, coded.place_of_service,
+                     coded.rendering_provider.npi, coded.billing_provider_npi or "", coded.prior_authorization or ""))
+
+
+def fits_one_claim(encounters: Sequence[EncounterCodedV1]) -> bool:
+    diagnoses = {code for coded in encounters for code in coded.diagnoses}
+    return len(diagnoses) <= MAX_DIAGNOSES and sum(len(c.service_lines) for c in encounters) <= MAX_LINES
+
+
 def assemble(
-    coded: EncounterCodedV1, patient: PatientRegisteredV1, chargemaster: dict[str, Decimal]
+    encounters: EncounterCodedV1 | Sequence[EncounterCodedV1], patient: PatientRegisteredV1,
+    chargemaster: dict[str, Decimal],
 ) -> Assembly:
-    coverage = primary_coverage(patient, coded.date_of_service)
+    """One claim for one encounter, or for several of one grouping key (the first names the claim):
+    their diagnoses are merged in order and the line pointers follow them, lines are renumbered."""
+    encounters = [encounters] if isinstance(encounters, EncounterCodedV1) else list(encounters)
+    first = encounters[0]
+    coverage = primary_coverage(patient, first.date_of_service)
     if coverage is None:
         hold = Finding(field="coverages", code="coverage.inactive", message="no primary coverage active on the date of service")
         return Assembly(None, "", [hold])
@@ -59,27 +81,30 @@ def assemble(
         findings.append(Finding(field="coverages[primary].subscriber", code="subscriber.missing",
                                 message="the patient is a dependent but the subscriber's demographics are missing; "
                                         "fix: register the subscriber's name, birth date, sex and address"))
+    diagnoses = list(dict.fromkeys(code for coded in encounters for code in coded.diagnoses))
     lines = []
-    for line in coded.service_lines:
-        unit_charge = chargemaster.get(line.procedure_code)
-        if unit_charge is None:
-            findings.append(Finding(field=f"service_lines[{line.line_number - 1}].procedure_code",
-                                    code="price.missing", message="no charge in the chargemaster for this code"))
-            continue
-        lines.append(dict(
-            line_number=line.line_number,
-            procedure_code=line.procedure_code,
-            modifiers=tuple(line.modifiers),
-            units=Decimal(line.units),
-            charge=(unit_charge * line.units).quantize(Decimal("0.01")),
-            diagnosis_pointers=tuple(line.diagnosis_pointers),
-            service_date=coded.date_of_service,
-            place_of_service=coded.place_of_service,
-            control_number=f"{line.line_number}",
-        ))
+    for coded in encounters:
+        for line in coded.service_lines:
+            unit_charge = chargemaster.get(line.procedure_code)
+            if unit_charge is None:
+                findings.append(Finding(field=f"service_lines[{line.line_number - 1}].procedure_code",
+                                        code="price.missing", message="no charge in the chargemaster for this code"))
+                continue
+            number = len(lines) + 1
+            lines.append(dict(
+                line_number=number,
+                procedure_code=line.procedure_code,
+                modifiers=tuple(line.modifiers),
+                units=Decimal(line.units),
+                charge=(unit_charge * line.units).quantize(Decimal("0.01")),
+                diagnosis_pointers=tuple(diagnoses.index(coded.diagnoses[p - 1]) + 1 for p in line.diagnosis_pointers),
+                service_date=coded.date_of_service,
+                place_of_service=coded.place_of_service,
+                control_number=f"{number}",
+            ))
     if findings:
         return Assembly(None, coverage.payer_name, findings)
-    claim_id = claim_id_for(coded.encounter_id)
+    claim_id = claim_id_for(first.encounter_id)
     try:
         claim = Claim(
             patient_control_number=patient_control_number(claim_id),
@@ -87,17 +112,18 @@ def assemble(
             patient=dependent_of(patient, coverage),
             payer=Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
             total_charge=sum((line["charge"] for line in lines), Decimal("0.00")),
-            place_of_service=coded.place_of_service,
-            diagnoses=tuple(coded.diagnoses),
-            rendering_provider=RenderingProvider(npi=coded.rendering_provider.npi,
-                                                 first_name=x12_text(coded.rendering_provider.first_name),
-                                                 last_name=x12_text(coded.rendering_provider.last_name)),
-            prior_authorization=coded.prior_authorization,
+            place_of_service=first.place_of_service,
+            diagnoses=tuple(diagnoses),
+            rendering_provider=RenderingProvider(npi=first.rendering_provider.npi,
+                                                 first_name=x12_text(first.rendering_provider.first_name),
+                                                 last_name=x12_text(first.rendering_provider.last_name)),
+            prior_authorization=first.prior_authorization,
             lines=tuple(ServiceLine(**line) for line in lines),
         )
-    except ValidationError as exc:
+    except (ValidationError, IndexError) as exc:
         # Whatever the 837 cannot carry (e.g. separator characters in a name) is a hold, not a crash.
-        return Assembly(None, coverage.payer_name, [Finding(field="claim", code="x12.invalid", message=describe(exc))])
+        message = describe(exc) if isinstance(exc, ValidationError) else "a diagnosis pointer points past the diagnoses"
+        return Assembly(None, coverage.payer_name, [Finding(field="claim", code="x12.invalid", message=message)])
     return Assembly(claim, coverage.payer_name, [])
 
 
@@ -138,12 +164,50 @@ def derived_claim_id(original: uuid.UUID, purpose: str) -> uuid.UUID:
     return uuid.uuid5(CLAIM_NAMESPACE, f"{original}:{purpose}")
 
 
-def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_claim_control_number: str) -> Claim:
-    """A replacement (7) or void (8) of a claim the payer knows by its claim control number."""
-    return original.model_copy(update={
-        "patient_control_number": patient_control_number(claim_id), "frequency_code": frequency_code,
-        "payer_claim_control_number": payer_claim_control_number,
-    })
+def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_claim_control_number: str,
+               changes: ClaimChanges | None = None, chargemaster: dict[str, Decimal] | None = None,
+               ) -> tuple[Claim | None, list[Finding]]:
+    """A replacement (7) or void (8) of a claim the payer knows by its claim control number. A
+    replacement carries the corrections A/R asked for; one that cannot be applied is a hold."""
+    update = {"patient_control_number": patient_control_number(claim_id), "frequency_code": frequency_code,
+              "payer_claim_control_number": payer_claim_control_number}
+    if changes is None:
+        return original.model_copy(update=update), []
+    findings: list[Finding] = []
+    if changes.prior_authorization is not None:
+        update["prior_authorization"] = changes.prior_authorization
+    if changes.diagnoses is not None:
+        update["diagnoses"] = tuple(code.replace(".", "").upper() for code in changes.diagnoses)
+    lines = {line.line_number: line for line in original.lines}
+    for number, change in enumerate(changes.lines):
+        line = lines.get(change.line_number)
+        if line is None:
+            findings.append(Finding(field=f"changes.lines[{number}].line_number", code="correction.no_such_line",
+                                    message=f"the claim has no line {change.line_number}; fix: name one of its lines"))
+            continue
+        edit = {k: v for k, v in change.model_dump(exclude={"line_number"}).items() if v is not None}
+        code, units = edit.get("procedure_code", line.procedure_code), Decimal(edit.get("units", line.units))
+        if {"procedure_code", "units"} & edit.keys():
+            unit_charge = (chargemaster or {}).get(code)
+            if unit_charge is None:
+                findings.append(Finding(field=f"changes.lines[{number}].procedure_code", code="price.missing",
+                                        message="no charge in the chargemaster for this code"))
+                continue
+            edit["charge"] = (unit_charge * units).quantize(Decimal("0.01"))
+        for name in ("modifiers", "diagnosis_pointers"):
+            if name in edit:
+                edit[name] = tuple(edit[name])
+        edit["units"] = units
+        lines[change.line_number] = line.model_copy(update=edit)
+    if findings:
+        return None, findings
+    update["lines"] = tuple(lines.values())
+    update["total_charge"] = sum((line.charge for line in update["lines"]), Decimal("0.00"))
+    try:
+        # model_copy does not validate: round-trip so a pointer past the new diagnoses is caught here.
+        return Claim.model_validate({**original.model_dump(), **update}), []
+    except ValidationError as exc:
+        return None, [Finding(field="changes", code="correction.invalid", message=describe(exc))]
 
 
 def secondary(original: Claim, claim_id: uuid.UUID, patient: PatientRegisteredV1, coverage: Coverage,

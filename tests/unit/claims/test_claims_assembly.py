@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from services.claims.domain.assembly import assemble, claim_id_for, patient_control_number
+from services.claims.domain.assembly import (
+    assemble, claim_id_for, correction, fits_one_claim, grouping_key, patient_control_number,
+)
 from services.claims.domain.practice import load_chargemaster, load_practice
 from services.claims.submission import interchange_for
-from shared.contracts.events import EncounterCodedV1, PatientRegisteredV1
+from shared.contracts.events import ClaimChanges, EncounterCodedV1, LineChange, PatientRegisteredV1
 from x12.validate import validate_x12
 from x12.x837p import parse_837p, render_837p
 
@@ -167,3 +169,86 @@ def test_non_ascii_names_never_raise_and_never_reach_the_837(name):
         return
     interchange = interchange_for(load_practice(), 18, [result.claim], datetime(2026, 3, 2, 16, 45, tzinfo=UTC))
     assert render_837p(interchange).isascii()
+
+
+# ---- one claim for a patient's encounters of one date (grouping) ----------------------------
+
+def test_encounters_of_one_patient_and_date_make_one_claim_with_merged_diagnoses():
+    visit = coded(lines=(("99213", [], 1, [1, 2]),), diagnoses=("I10", "E119"), encounter_id="ENC-G-1")
+    lab = coded(lines=(("83036", [], 1, [1]), ("36415", [], 1, [2])), diagnoses=("E119", "E785"),
+                encounter_id="ENC-G-2")
+    assert grouping_key(visit, "SIMBC") == grouping_key(lab, "SIMBC")
+    result = assemble([visit, lab], patient(), CHARGEMASTER)
+    claim = result.claim
+    assert result.findings == [] and claim is not None
+    assert claim.patient_control_number == patient_control_number(claim_id_for("ENC-G-1"))  # the first names it
+    assert claim.diagnoses == ("I10", "E119", "E785")  # each once, in order of first use
+    # The lab's pointers followed its diagnoses to their places in the merged list.
+    assert [(l.line_number, l.procedure_code, l.diagnosis_pointers) for l in claim.lines] == [
+        (1, "99213", (1, 2)), (2, "83036", (2,)), (3, "36415", (3,))]
+    assert [l.control_number for l in claim.lines] == ["1", "2", "3"]
+    assert claim.total_charge == sum(l.charge for l in claim.lines)
+    text = render_837p(interchange_for(load_practice(), 21, [claim], datetime(2026, 3, 2, 17, tzinfo=UTC)))
+    assert validate_x12(text) == [] and text.count("CLM*") == 1 and text.count("LX*") == 3
+
+
+@pytest.mark.parametrize("change", [
+    {"date_of_service": "2026-03-03"},
+    {"place_of_service": "22"},
+    {"rendering_provider": {"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}},
+    {"prior_authorization": "AUTH1"},
+    {"billing_provider_npi": "1234567893"},
+])
+def test_a_different_date_place_provider_or_authorization_is_another_claim(change):
+    assert grouping_key(coded(), "SIMBC") != grouping_key(coded(**change), "SIMBC")
+    assert grouping_key(coded(), "SIMBC") != grouping_key(coded(), "SIMAETNA")
+
+
+def test_more_than_twelve_diagnoses_or_fifty_lines_do_not_fit_one_claim():
+    def many(n, start):
+        return coded(diagnoses=[f"M{start + i:03d}" for i in range(n)], lines=(("99213", [], 1, [1]),),
+                     encounter_id=f"ENC-M-{start}")
+    assert fits_one_claim([many(6, 100), many(6, 200)])
+    assert not fits_one_claim([many(6, 100), many(7, 200)])
+    assert fits_one_claim([many(6, 100), many(6, 100)])  # shared diagnoses count once
+    lines = tuple(("99213", [], 1, [1]) for _ in range(25))
+    assert fits_one_claim([coded(lines=lines), coded(lines=lines, encounter_id="ENC-L-2")])
+    assert not fits_one_claim([coded(lines=lines), coded(lines=lines + lines[:1], encounter_id="ENC-L-2")])
+
+
+# ---- corrected replacements ------------------------------------------------------------------
+
+def original_claim():
+    return assemble(coded(), patient(), CHARGEMASTER).claim
+
+
+def test_a_replacement_without_changes_is_the_claim_again_as_frequency_7():
+    claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123")
+    assert findings == [] and claim.frequency_code == "7" and claim.payer_claim_control_number == "PAYER123"
+    assert claim.lines == original_claim().lines
+
+
+def test_a_replacement_carries_the_corrections_and_is_repriced():
+    changes = ClaimChanges(prior_authorization="AUTH-778", diagnoses=["M17.11", "E11.9"],
+                           lines=[LineChange(line_number=3, units=5), LineChange(line_number=2, modifiers=["LT"],
+                                                                                 diagnosis_pointers=[2])])
+    claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123", changes, CHARGEMASTER)
+    assert findings == []
+    assert claim.prior_authorization == "AUTH-778" and claim.diagnoses == ("M1711", "E119")
+    line2, line3 = claim.lines[1], claim.lines[2]
+    assert line2.modifiers == ("LT",) and line2.diagnosis_pointers == (2,) and line2.charge == original_claim().lines[1].charge
+    assert line3.units == D(5) and line3.charge == CHARGEMASTER["J3301"] * 5
+    assert claim.total_charge == sum(l.charge for l in claim.lines)
+    text = render_837p(interchange_for(load_practice(), 22, [claim], datetime(2026, 3, 2, 17, tzinfo=UTC)))
+    assert validate_x12(text) == [] and "REF*G1*AUTH-778~" in text and "CLM*" in text and ":B:7*" in text
+
+
+@pytest.mark.parametrize("changes, code", [
+    (ClaimChanges(lines=[LineChange(line_number=9, units=2)]), "correction.no_such_line"),
+    (ClaimChanges(lines=[LineChange(line_number=1, procedure_code="99499")]), "price.missing"),
+    (ClaimChanges(lines=[LineChange(line_number=1, diagnosis_pointers=[3])]), "correction.invalid"),
+    (ClaimChanges(diagnoses=["1NOTCOD"]), "correction.invalid"),
+])
+def test_a_correction_that_cannot_be_applied_is_a_hold(changes, code):
+    claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123", changes, CHARGEMASTER)
+    assert claim is None and [f.code for f in findings] == [code]

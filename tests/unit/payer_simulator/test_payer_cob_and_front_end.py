@@ -4,13 +4,18 @@ coordination of benefits: every answer valid under pyx12 and every 835 balanced.
 from datetime import date, datetime
 from decimal import Decimal
 
+from payer_simulator.claim_status import StatusBook, respond
 from payer_simulator.domain.adjudication import adjudicate, coordinate, denial_reason, rule_denials
 from payer_simulator.domain.contracts import DenialRule, load_contracts
 from payer_simulator.respond import remit
+from tests.unit.x12.test_x12_276_277_status import ENV
 from x12.claim import Adjustment, Claim, Interchange837, OtherPayer, ServiceLine
 from x12.samples import PAYERS, sample_claim, sample_interchange, sample_secondary_claim
 from x12.validate import validate_x12
+from x12.x270 import Party
+from x12.x276 import StatusRequest, render_276
 from x12.x277 import parse_277ca
+from x12.x277_status import parse_277_status
 from x12.x835 import parse_835
 from x12.x837p import parse_837p, render_837p
 
@@ -126,3 +131,31 @@ def test_a_secondary_claim_without_the_primary_payment_is_rejected_up_front():
 
     [status] = parse_277ca(next(iter(result.acknowledgments.values()))).claims
     assert (status.category, status.status_code) == ("A7", "21") and not result.by_payer
+
+
+def test_a_pended_member_s_claim_is_accepted_and_never_paid_and_a_276_hears_it_is_in_process(tmp_path):
+    """The payer that never answers: the front end accepts the claim, no 835 carries it, and the status
+    desk answers P1:20 (pending, in process) with the payer's claim number."""
+    sitting = _claim("99213", patient_control_number="PCNPENDED1")
+    sitting = sitting.model_copy(update={"subscriber": sitting.subscriber.model_copy(update={"member_id": "PEND77"})})
+    good = _claim("99213", patient_control_number="PCNGOOD2")
+    result = remit(_interchange(sitting, good), NO_RANDOM, {}, 1, NOW)
+
+    [ack_text] = result.acknowledgments.values()
+    statuses = {c.patient_control_number: c for c in parse_277ca(ack_text).claims}
+    assert statuses["PCNPENDED1"].accepted and statuses["PCNPENDED1"].payer_claim_control_number
+    [remit_text] = result.by_payer.values()
+    assert [c.patient_control_number for r in parse_835(remit_text).remittances for c in r.claims] == ["PCNGOOD2"]
+    [pended] = result.pended
+    assert (pended.patient_control_number, pended.payer_claim_control_number, pended.charge) == (
+        "PCNPENDED1", statuses["PCNPENDED1"].payer_claim_control_number, D("100.00"))
+
+    book = StatusBook(tmp_path / "status.sqlite")
+    book.record(result.by_payer.values(), date(2026, 3, 3))
+    book.record_pended(result.pended, date(2026, 3, 3))
+    ask = StatusRequest(trace_number="t1", payer=Party("SIM BLUE PLAN", "SIMBC"), provider=Party("P", "1245319599"),
+                        member_id="PEND77", last_name="Q", first_name="A", patient_control_number="PCNPENDED1",
+                        charge=D("100.00"), service_from=date(2026, 1, 5), service_to=date(2026, 1, 5))
+    answer = parse_277_status(respond(render_276(ask, ENV), book, 9, datetime(2026, 4, 9)))
+    assert (answer.code, answer.finalized, answer.effective, answer.payer_claim_control_number) == (
+        "P1:20", False, date(2026, 3, 3), pended.payer_claim_control_number)
