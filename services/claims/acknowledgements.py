@@ -2,15 +2,14 @@
 claim.acknowledged. A 999 that rejects a file rejects every claim in it; a 277CA answers claim by
 claim (accepted into adjudication, with the payer's claim number, or rejected with its status code).
 Rejected claims join the held ones in the work queue. Each file is applied once, in one
-transaction (its hash is unique); a file that cannot be read is quarantined with a reason beside it.
-
-<root>/inbound/999/*.x12, <root>/inbound/277/*.x12 -> <root>/processed/<kind>/ or <root>/quarantine/<kind>/"""
+transaction (its hash is unique), and only then marked received at its source (a directory or the
+clearinghouse's HTTP mailbox: services.claims.gateway); a file that cannot be read is quarantined
+with the reason, recorded and marked received, so it never holds back the files behind it."""
 
 import asyncio
-import hashlib
 import logging
+from contextlib import aclosing
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
 from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
+from services.claims.gateway import AckDocument, AckSource, AckSourceError
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import AckReason, ClaimAcknowledgedV1
@@ -29,27 +29,6 @@ from x12.x999 import parse_999
 
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/claims"
-KINDS = {"999": "999", "277CA": "277"}  # kind -> folder name
-
-
-class AckInbox:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        for folder in KINDS.values():
-            for place in ("inbound", "processed", "quarantine"):
-                (root / place / folder).mkdir(parents=True, exist_ok=True)
-
-    def pending(self) -> list[tuple[str, Path]]:
-        return [(kind, path) for kind, folder in KINDS.items()
-                for path in sorted((self.root / "inbound" / folder).glob("*.x12")) if not path.name.startswith(".")]
-
-    def done(self, kind: str, path: Path) -> None:
-        path.replace(self.root / "processed" / KINDS[kind] / path.name)
-
-    def quarantine(self, kind: str, path: Path, reason: str) -> None:
-        folder = self.root / "quarantine" / KINDS[kind]
-        (folder / f"{path.name}.reason.txt").write_text(reason + "\n")
-        path.replace(folder / path.name)
 
 
 def acknowledged(claim: db.Claim, accepted: bool, source: str, reasons: list[AckReason], now: datetime) -> Event:
@@ -96,38 +75,43 @@ async def _apply_277(session: AsyncSession, text: str, now: datetime) -> int:
     return len(claims)
 
 
-async def apply_file(service: Service, inbox: AckInbox, kind: str, path: Path) -> None:
-    raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
+async def apply_document(service: Service, source: AckSource, document: AckDocument) -> None:
     table = db.AckFile.__table__
+    sha, name, kind = document.sha256, document.name, document.kind
     try:
-        text = raw.decode("ascii")
+        if document.problem:
+            raise ValueError(document.problem)
+        text = document.content.decode("ascii")
         async with service.sessions() as session, session.begin():
             new = (await session.execute(
-                insert(table).values(sha256=sha, file_name=path.name, kind=kind, status="applied", claims=0)
+                insert(table).values(sha256=sha, file_name=name, kind=kind, status="applied", claims=0)
                 .on_conflict_do_nothing().returning(table.c.sha256)
             )).scalar_one_or_none()
             if new is None:
-                log.info("acknowledgement already applied; ignored", extra={"file": path.name})
+                log.info("acknowledgement already applied; ignored", extra={"file": name})
             else:
                 apply = _apply_999 if kind == "999" else _apply_277
                 count = await apply(session, text, datetime.now(UTC))
                 await session.execute(table.update().where(table.c.sha256 == sha).values(claims=count))
-                log.info("acknowledgement applied", extra={"file": path.name, "kind": kind, "claims": count})
+                log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
     except (X12Error, UnicodeDecodeError, ValueError) as exc:
         reason = f"{type(exc).__name__}: {exc}"[:1000]
-        log.error("acknowledgement quarantined", extra={"file": path.name, "error": type(exc).__name__})
+        log.error("acknowledgement quarantined", extra={"file": name, "error": type(exc).__name__})
         async with service.sessions() as session, session.begin():
-            await session.execute(insert(table).values(sha256=sha, file_name=path.name, kind=kind,
+            await session.execute(insert(table).values(sha256=sha, file_name=name, kind=kind,
                                                        status="quarantined", reason=reason, claims=0)
                                   .on_conflict_do_nothing())
-        inbox.quarantine(kind, path, reason)
+        await source.quarantined(document, reason)
         return
-    inbox.done(kind, path)
+    await source.received(document)
 
 
-async def read_acknowledgements_forever(service: Service, inbox: AckInbox, interval: float) -> None:
+async def read_acknowledgements_forever(service: Service, source: AckSource, interval: float) -> None:
     while True:
-        for kind, path in inbox.pending():
-            await apply_file(service, inbox, kind, path)
+        try:
+            async with aclosing(source.pending()) as documents:
+                async for document in documents:
+                    await apply_document(service, source, document)
+        except AckSourceError as error:  # the clearinghouse is down or answers nonsense: the next poll tries again
+            log.error("acknowledgements not read this time", extra={"error": str(error)})
         await asyncio.sleep(interval)

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from services.claims import api, handlers
-from services.claims.acknowledgements import AckInbox, read_acknowledgements_forever
+from services.claims.acknowledgements import read_acknowledgements_forever
 from services.claims.domain.practice import load_chargemaster, load_practice
-from services.claims.gateway import ClearinghouseGateway, DirectoryDrop, HttpClearinghouse
+from services.claims.gateway import AckSource, ClearinghouseGateway, DirectoryAcks, DirectoryDrop, HttpAcks
+from services.claims.gateway import HttpClearinghouse
 from services.claims.settings import ClaimsSettings
 from services.claims.submission import submit_forever
 from shared.service import Service
@@ -20,6 +21,17 @@ def gateway_for(settings: ClaimsSettings) -> ClearinghouseGateway:
                              timeout_seconds=settings.clearinghouse_timeout_seconds,
                              attempts=settings.clearinghouse_attempts,
                              backoff_seconds=settings.clearinghouse_backoff_seconds)
+
+
+def ack_source_for(settings: ClaimsSettings) -> AckSource:
+    """Where the 999s and 277CAs come from: the same place the 837s go to."""
+    if settings.clearinghouse_mode == "directory":
+        return DirectoryAcks(settings.clearinghouse_dir)
+    return HttpAcks(settings.clearinghouse_url, settings.clearinghouse_api_key.get_secret_value(),
+                    settings.clearinghouse_dir / "quarantine", page_size=settings.clearinghouse_ack_page_size,
+                    timeout_seconds=settings.clearinghouse_timeout_seconds,
+                    attempts=settings.clearinghouse_attempts,
+                    backoff_seconds=settings.clearinghouse_backoff_seconds)
 
 
 def build(settings: ClaimsSettings | None = None) -> Service:
@@ -37,7 +49,10 @@ def build(settings: ClaimsSettings | None = None) -> Service:
 
     @service.loop
     async def read_acknowledgements(service: Service) -> None:
-        inbox = AckInbox(settings.clearinghouse_dir)
-        await read_acknowledgements_forever(service, inbox, settings.ack_poll_seconds)
+        source = ack_source_for(settings)
+        try:
+            await read_acknowledgements_forever(service, source, settings.ack_poll_seconds)
+        finally:
+            await source.close()
 
     return service

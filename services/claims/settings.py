@@ -1,7 +1,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -18,7 +18,7 @@ class ClaimsSettings(ServiceSettings):
     # day's visits at once would raise it to hours); 0 groups only what arrives together.
     group_encounters: bool = True
     grouping_window_seconds: float = 1.0
-    ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes are looked at
+    ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes (or the HTTP mailbox) are looked at
     # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
     clearinghouse_mode: Literal["directory", "http"] = "directory"
     clearinghouse_url: str | None = None  # base URL of the HTTP API (mode http); files go to POST /submissions
@@ -26,3 +26,5 @@ class ClaimsSettings(ServiceSettings):
     clearinghouse_timeout_seconds: float = 30.0
     clearinghouse_attempts: int = 4  # per delivery; a batch that still fails is tried again next loop
     clearinghouse_backoff_seconds: float = 1.0
+    # Mode http: 999s and 277CAs are polled from GET /acknowledgements, this many files a page.
+    clearinghouse_ack_page_size: int = Field(100, ge=1, le=1000)
