@@ -151,13 +151,26 @@ async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monke
 async def test_the_inbox_forgets_ids_older_than_its_retention(platform):
     from shared import inbox
 
-    service = build(settings_for(platform, ServiceSettings, "coding"))
+    old_row = "INSERT INTO inbox (consumer, event_id, received_at) VALUES ('c', gen_random_uuid(), now() - interval '20 days')"
+    # A long retention first, so the service's own purge at start cannot race the test's.
+    service = build(settings_for(platform, ServiceSettings, "coding", inbox_retention_days=365))
     async with running(service):
         async with service.sessions() as session, session.begin():
-            await session.execute(text(
-                "INSERT INTO inbox (consumer, event_id, received_at) VALUES "
-                "('c', gen_random_uuid(), now() - interval '20 days'), ('c', gen_random_uuid(), now())"))
+            await session.execute(text(old_row))
+            await session.execute(text("INSERT INTO inbox (consumer, event_id) VALUES ('c', gen_random_uuid())"))
         async with service.sessions() as session, session.begin():
             purged = await inbox.purge(session, older_than_days=14)
         assert purged == 1
         assert await scalar(service, "SELECT count(*) FROM inbox WHERE consumer = 'c'") == 1
+        async with service.sessions() as session, session.begin():
+            await session.execute(text(old_row))
+    # Started with the default retention (14 days), the service purges by itself.
+    service = build(settings_for(platform, ServiceSettings, "coding"))
+    async with running(service):
+        await eventually(lambda: _no_old_ids(service))
+        assert await scalar(service, "SELECT count(*) FROM inbox WHERE consumer = 'c'") == 1
+
+
+async def _no_old_ids(service) -> bool:
+    return await scalar(service, "SELECT count(*) FROM inbox WHERE consumer = 'c' AND received_at < now() - "
+                                 "interval '14 days'") == 0
