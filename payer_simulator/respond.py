@@ -7,14 +7,14 @@ secondary claim (SBR01 S/T with the primary's payment in loop 2320) is paid by c
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from payer_simulator.domain.adjudication import adjudicate, coordinate
+from payer_simulator.domain.adjudication import adjudicate, coordinate, deductible_taken, reversal
 from payer_simulator.domain.contracts import Contract
 from payer_simulator.store import AccumulatorKey
 from x12.claim import Claim, Interchange837
-from x12.remittance import ClaimPayment, Interchange835, Payee, Payment, Remittance
+from x12.remittance import ClaimPayment, Interchange835, Payee, Payment, ProviderAdjustment, Remittance
 from x12.x277 import ClaimAcknowledgment, ClaimStatus, ProviderStatuses, render_277ca
 from x12.x835 import render_835
 
@@ -39,6 +39,8 @@ class Remittances:
     acknowledgments: dict[str, str]  # payer id -> 277CA text
     rejected: int  # claims the front ends rejected (no 835 for them)
     pended: tuple[Pended, ...] = ()  # claims accepted and left unadjudicated (no 835 for them either)
+    adjudicated: dict[str, ClaimPayment] | None = None  # payer claim number -> this interchange's payments
+    reversed: tuple[str, ...] = ()  # payer claim numbers of earlier payments taken back (by 7 or 8)
 
     @property
     def isa_used(self) -> int:
@@ -68,12 +70,17 @@ def remit(
     deductibles: dict[AccumulatorKey, Decimal],
     first_control_number: int,
     now: datetime,
+    earlier: dict[str, ClaimPayment] | None = None,
 ) -> Remittances:
     """Pay every claim of the interchange (all its payers must be in `contracts`).
 
     `deductibles` holds what each member has met so far; members missing from it start at zero.
+    `earlier` holds the payments not yet reversed, by payer claim number: a replacement (7) or a
+    void (8) naming one reverses it first (CLP02 22); a void is paid nothing else.
     """
-    deductibles = dict(deductibles)
+    deductibles, earlier = dict(deductibles), dict(earlier or {})
+    adjudicated: dict[str, ClaimPayment] = {}
+    reversed_numbers: list[str] = []
     # payer id -> billing provider NPI -> claim payments, in file order
     payments: dict[str, dict[str, list[ClaimPayment]]] = {}
     statuses: dict[str, dict[str, list[ClaimStatus]]] = {}
@@ -94,10 +101,20 @@ def remit(
                 pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
                 continue
             key = accumulator_key(claim)
+            paid_here = payments.setdefault(claim.payer.id, {}).setdefault(bp.npi, [])
+            if claim.frequency_code in ("7", "8") and (taken_back := earlier.pop(claim.payer_claim_control_number, None)):
+                paid_here.append(reversal(taken_back))
+                reversed_numbers.append(claim.payer_claim_control_number)
+                deductibles[key] = max(Decimal(0), deductibles.get(key, Decimal(0)) - deductible_taken(taken_back))
+            if claim.frequency_code == "8":
+                continue
             pay = adjudicate if claim.payer_responsibility == "P" else coordinate
             result = pay(claim, contract, deductibles.get(key, Decimal(0)), number, now.date())
             deductibles[key] = result.deductible_met
-            payments.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(result.payment)
+            paid_here.append(result.payment)
+            adjudicated[number] = result.payment
+    payments = {payer: {npi: ps for npi, ps in by_payee.items() if ps} for payer, by_payee in payments.items()}
+    payments = {payer: by_payee for payer, by_payee in payments.items() if by_payee}
     texts = {}
     for offset, (payer_id, by_payee) in enumerate(payments.items()):
         contract = contracts[payer_id]
@@ -123,7 +140,8 @@ def remit(
                             for npi, claims in by_provider.items()),
         ))
     paid = sum((p.paid for by_payee in payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
-    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected, tuple(pended))
+    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected, tuple(pended),
+                       adjudicated, tuple(reversed_numbers))
 
 
 def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: str | None) -> ClaimStatus:
@@ -145,6 +163,12 @@ def _claim_number(interchange: Interchange837, claim: Claim) -> str:
 
 def _remittance(contract: Contract, payee: Payee, claims: list[ClaimPayment], trace: str, now: datetime) -> Remittance:
     total = sum((c.paid for c in claims), Decimal(0))
-    payment = Payment(amount=total, method="CHK" if total else "NON", date=now.date(), trace_number=trace,
+    # Reversals can take back more than this 835 pays: the payer pays nothing and carries the rest
+    # forward to a later payment (PLB FB, a negative provider adjustment), as payers do.
+    carried = (ProviderAdjustment(provider_id=payee.npi, fiscal_period_end=date(now.year, 12, 31), reason="FB",
+                                  reference=trace, amount=total),) if total < 0 else ()
+    paid = max(total, Decimal(0))
+    payment = Payment(amount=paid, method="CHK" if paid else "NON", date=now.date(), trace_number=trace,
                       payer_tax_id=contract.tax_id)
-    return Remittance(payment=payment, payer=contract.payer, payee=payee, claims=tuple(claims))
+    return Remittance(payment=payment, payer=contract.payer, payee=payee, claims=tuple(claims),
+                      provider_adjustments=carried)

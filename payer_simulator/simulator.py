@@ -121,14 +121,17 @@ class Simulator:
             log.info("file=%s status=duplicate interchange=%s claims=%d", path.name, control, len(interchange.claims))
             return
         deductibles = self.store.deductibles({accumulator_key(c) for c in interchange.claims})
-        result = remit(interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now())
+        earlier = self.store.payments({c.payer_claim_control_number for c in interchange.claims
+                                       if c.frequency_code in ("7", "8")})
+        result = remit(interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now(),
+                       earlier)
         write_atomically(self.folders.acks / f"{stem}.999.x12", render_999(interchange, created=datetime.now()))
         for payer_id, text_277 in result.acknowledgments.items():
             write_atomically(self.folders.claim_acks / f"{stem}.{payer_id}.277.x12", text_277)
         for payer_id, text_835 in result.by_payer.items():
             write_atomically(self.folders.remits / f"{stem}.{payer_id}.835.x12", text_835)
         # Recorded after the answers are written: a crash in between replays the file to the same answers.
-        self.store.record(sender, control, result.deductibles, result.isa_used)
+        self.store.record(sender, control, result.deductibles, result.isa_used, result.adjudicated, result.reversed)
         if self.status_book is not None:
             self.status_book.record(result.by_payer.values(), datetime.now().date())
             self.status_book.record_pended(result.pended, datetime.now().date())

@@ -200,3 +200,25 @@ def coordinate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_
         "services": tuple(services),
     })
     return Adjudication(payment, normal.deductible_met)
+
+
+def reversal(payment: ClaimPayment) -> ClaimPayment:
+    """CLP02 22: the payer takes back an earlier payment (before paying a replacement, or for a void):
+    the same claim, its payer claim number and every amount negated, line by line."""
+    def negated(adjustments):
+        return tuple(a.model_copy(update={"amount": -a.amount}) for a in adjustments)
+
+    services = tuple(s.model_copy(update={
+        "charge": -s.charge, "paid": -s.paid, "adjustments": negated(s.adjustments),
+        "allowed": -s.allowed if s.allowed is not None else None,
+    }) for s in payment.services)
+    return payment.model_copy(update={
+        "status": "22", "charge": -payment.charge, "paid": -payment.paid,
+        "patient_responsibility": -payment.patient_responsibility, "adjustments": negated(payment.adjustments),
+        "services": services,
+    })
+
+
+def deductible_taken(payment: ClaimPayment) -> Decimal:
+    return sum((a.amount for s in payment.services for a in s.adjustments if a.group == "PR" and a.reason == "1"),
+               ZERO) + sum((a.amount for a in payment.adjustments if a.group == "PR" and a.reason == "1"), ZERO)

@@ -2,7 +2,6 @@
 as soon as both the coded encounter and its patient are known (they arrive on different topics).
 Each batch is handled set-wise: a few statements per batch, not per event."""
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -14,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
 from services.claims.domain.assembly import (
-    Assembly, assemble, claim_id_for, correction, coverage_of, derived_claim_id, fits_one_claim, grouping_key,
-    secondary,
+    Assembly, assemble, claim_id_for, correction, correction_claim_id, coverage_of, derived_claim_id, fits_one_claim,
+    grouping_key, secondary,
 )
 from services.claims.domain.scrubber import scrub
 from shared.contracts import topics
@@ -206,10 +205,7 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         for event in events:
             request = event.data
             kind = "replacement" if request.frequency_code == "7" else "void"
-            purpose = f"{kind}:{request.payer_claim_control_number}"
-            if request.changes and kind == "replacement":  # a different correction is a different claim
-                purpose += ":" + hashlib.sha256(request.changes.model_dump_json().encode()).hexdigest()[:16]
-            claim_id = derived_claim_id(request.claim_id, purpose)
+            claim_id = correction_claim_id(request.claim_id, kind, request.payer_claim_control_number, request.changes)
 
             async def build(original: Claim, _row, request=request, claim_id=claim_id):
                 return correction(original, claim_id, request.frequency_code, request.payer_claim_control_number,

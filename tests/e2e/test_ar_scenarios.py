@@ -1,11 +1,13 @@
 """A/R follow-up across the real services as processes, the payer simulator answering:
-(a) a claim denied CO-16 is corrected over HTTP, the replacement goes out, gets paid, and the
-original's ledger balances as paid; (b) the primary pays, A/R bills the secondary, the secondary
+(a) a line denied CO-16 (no prior authorization) is corrected over HTTP with the authorization
+number, the replacement goes out carrying it, gets paid, and the original's ledger balances as paid; (b) the primary pays, A/R bills the secondary, the secondary
 pays by coordination of benefits, A/R sends the patient a statement, the patient pays at payments,
 and the account owes nothing; (c) a claim the payer sits on gets a 276 from A/R's cycle, the
 simulator answers with a 277, and the no-response work item shows the payer's status."""
 
 import asyncio
+import hashlib
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -13,8 +15,10 @@ import pytest
 
 from payer_simulator.domain.adjudication import denial_reason
 from rcmctl.ehr import publish_encounters, register_patients
-from services.claims.domain.assembly import claim_id_for, derived_claim_id, patient_control_number
-from shared.contracts.events import EncounterDocumentedV1
+from services.claims.domain.assembly import (
+    claim_id_for, correction_claim_id, derived_claim_id, patient_control_number,
+)
+from shared.contracts.events import ClaimChanges, EncounterDocumentedV1
 from tests.e2e.test_cycle import get, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +37,16 @@ def coverage(rank: str, payer_id: str, payer_name: str, member_id: str) -> dict:
 
 def pcn(claim_id) -> str:
     return patient_control_number(claim_id)
+
+
+def replacement_of(original, interchange: int, changes: ClaimChanges):
+    """The replacement claims would bill for `original` with these changes if the payer numbered it from
+    that 837 interchange (the simulator's claim number: SIM + a hash of sender, ISA13 and CLM01)."""
+    number = "SIM" + hashlib.sha256(f"OPENRCM01|{interchange}|{pcn(original)}".encode()).hexdigest()[:15].upper()
+    return correction_claim_id(original, "replacement", number, changes)
+
+
+AUTHORIZED = ClaimChanges(prior_authorization="AUTH12345")
 
 
 def encounter_id(prefix: str, wanted) -> str:
@@ -68,30 +82,44 @@ async def running(platform, tmp_path):
 
 
 async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
+    """SIMAETNA pays the visit and denies the chest X-ray (71046) CO-16: no prior authorization. The
+    biller corrects the claim with the authorization number; the replacement (frequency 7, REF*G1)
+    is paid, the payer reverses the original, and the encounter's one ledger balances as paid."""
     platform = running
     [patient_id] = await register_patients(platform, [person("MRN-AR-1", [
-        coverage("primary", "SIMBC", "SIM BLUE PLAN", "SIM100200300")])])
-    encounter = encounter_id("ENC-AR-DENY", lambda c: denial_reason(pcn(c)) == "16")
+        coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM100200300")])])
+    encounter = encounter_id("ENC-AR-AUTH", lambda c: denial_reason(pcn(c)) is None and all(
+        denial_reason(pcn(replacement_of(c, control, AUTHORIZED))) is None for control in range(1, 31)))
     original = claim_id_for(encounter)
-    await publish_encounters(platform, [visit(encounter, patient_id, ["I10"], ["99213"])])
+    await publish_encounters(platform, [visit(encounter, patient_id, ["R05.9"], ["99213", "71046"])])
 
-    await wait_until(lambda: status_of(platform, original) == "denied", 90, "the CO-16 denial")
-    queue = get(platform, "ar_followup", "/v1/work-queue?kind=denial")["items"]
-    [item] = [i for i in queue if i["claim_id"] == str(original)]
-    assert "16" in item["reason"]
-    resolved = post(platform, "ar_followup", f"/v1/work-queue/{item['item_id']}/resolve",
-                    {"action": "correct", "by": "biller1", "note": "added the missing information"})
-    assert resolved["status"] == "resolved"
+    def denial_item() -> dict | None:
+        queue = get(platform, "ar_followup", "/v1/work-queue?kind=denial")["items"]
+        return next((i for i in queue if i["claim_id"] == str(original)), None)
 
-    await wait_until(lambda: status_of(platform, original) == "paid", 90, "the replacement to be paid")
+    await wait_until(denial_item, 90, "the CO-16 denial of the X-ray")
+    item = denial_item()
+    assert (item["category"], item["action"], item["reason"]) == ("correctable", "correct", "CARC 16")
+    denied = get(platform, "ar_followup", f"/v1/claims/{original}")
+    assert Decimal(denied["balances"]["paid"]) > 0  # the visit was paid, the X-ray refused
+    resolved = post(platform, "ar_followup", f"/v1/work-queue/{item['item_id']}/resolve", {
+        "action": "correct", "by": "biller1", "note": "authorization on file",
+        "changes": {"prior_authorization": "AUTH12345"}})
+    assert resolved["status"] == "resolved" and resolved["changes"] == {"prior_authorization": "AUTH12345"}
+    assert status_of(platform, original) == "open"  # the X-ray's 140.00 is owed again, by the payer
+
+    await wait_until(lambda: status_of(platform, original) == "paid", 120, "the replacement to be paid")
     ledger = get(platform, "ar_followup", f"/v1/claims/{original}")
     balances = {k: Decimal(v) for k, v in ledger["balances"].items()}
+    assert balances["charge"] == Decimal("265.00")  # 99213 + 71046 from the chargemaster, charged once
     assert balances["insurance_balance"] == 0 and balances["paid"] > 0
     assert balances["charge"] == balances["paid"] + balances["adjusted"] + balances["patient_responsibility"]
-    # The replacement (frequency 7, naming the payer's number for the original) went to the payer.
+    # The replacement went out once: frequency 7, the payer's number for the original, the authorization.
     archive = "".join(p.read_text() for p in (platform.clearinghouse_dir / "archive").glob("*.x12"))
     assert archive.count(f"CLM*{pcn(original)}*") == 1
-    assert archive.count(":B:7*") == 1
+    [replacement] = re.findall(r"CLM\*[^~]*:B:7\*[^~]*~(?:(?!CLM\*)[^~]*~)*", archive)
+    assert "REF*G1*AUTH12345~" in replacement and f"REF*F8*{denied['payer_claim_control_number']}~" in replacement
+    assert "REF*G1*" not in archive.replace(replacement, "")  # the original had no authorization
     assert get(platform, "claims", "/v1/stats") == {"submitted": 2}
 
 

@@ -1,6 +1,7 @@
 """Builds a professional claim from a coded encounter and the patient's coverage. Pure: no I/O.
 A claim that cannot be built cleanly is not built: the reasons come back as findings (a hold)."""
 
+import hashlib
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -162,6 +163,16 @@ def coverage_of(patient: PatientRegisteredV1, rank: str, on: date) -> Coverage |
 def derived_claim_id(original: uuid.UUID, purpose: str) -> uuid.UUID:
     """Deterministic: the same request for the same claim always makes the same follow-up claim."""
     return uuid.uuid5(CLAIM_NAMESPACE, f"{original}:{purpose}")
+
+
+def correction_claim_id(original: uuid.UUID, kind: str, payer_claim_control_number: str,
+                        changes: ClaimChanges | None = None) -> uuid.UUID:
+    """The replacement or void a request makes: the same request makes the same claim, a
+    different correction of the same claim another one."""
+    purpose = f"{kind}:{payer_claim_control_number}"
+    if changes and kind == "replacement":
+        purpose += ":" + hashlib.sha256(changes.model_dump_json().encode()).hexdigest()[:16]
+    return derived_claim_id(original, purpose)
 
 
 def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_claim_control_number: str,

@@ -159,3 +159,44 @@ def test_a_pended_member_s_claim_is_accepted_and_never_paid_and_a_276_hears_it_i
     answer = parse_277_status(respond(render_276(ask, ENV), book, 9, datetime(2026, 4, 9)))
     assert (answer.code, answer.finalized, answer.effective, answer.payer_claim_control_number) == (
         "P1:20", False, date(2026, 3, 3), pended.payer_claim_control_number)
+
+
+def _paid_claims(result) -> list:
+    return [c for text in result.by_payer.values() for r in parse_835(text).remittances for c in r.claims]
+
+
+def test_a_replacement_reverses_the_earlier_payment_before_paying_again_and_a_void_only_reverses():
+    original = _claim("99213", "71046", patient_control_number="PCNORIG1")
+    first = remit(_interchange(original), NO_RANDOM, {}, 1, NOW)
+    [paid_before] = _paid_claims(first)
+    number = paid_before.payer_claim_control_number
+    assert first.adjudicated == {number: paid_before}  # what the store keeps to reverse later
+
+    replacement = original.model_copy(update={"patient_control_number": "PCNREPL1", "frequency_code": "7",
+                                              "payer_claim_control_number": number, "prior_authorization": "AUTH1"})
+    second = remit(_interchange(replacement), NO_RANDOM, first.deductibles, 3, NOW, earlier=first.adjudicated)
+    [text] = second.by_payer.values()
+    assert validate_x12(text) == []
+    taken_back, paid_again = _paid_claims(second)
+    assert taken_back.status == "22" and taken_back.patient_control_number == "PCNORIG1"
+    assert taken_back.payer_claim_control_number == number
+    assert (taken_back.charge, taken_back.paid) == (-paid_before.charge, -paid_before.paid)
+    assert [a.amount for s in taken_back.services for a in s.adjustments] == \
+        [-a.amount for s in paid_before.services for a in s.adjustments]
+    assert paid_again.patient_control_number == "PCNREPL1" and paid_again.frequency_code == "7"
+    assert second.reversed == (number,) and second.paid == paid_again.paid - paid_before.paid
+    # The deductible the original took was given back before the replacement took it again.
+    assert second.deductibles == first.deductibles
+
+    void = original.model_copy(update={"patient_control_number": "PCNVOID1", "frequency_code": "8",
+                                       "payer_claim_control_number": number})
+    third = remit(_interchange(void), NO_RANDOM, first.deductibles, 5, NOW, earlier=first.adjudicated)
+    [text] = third.by_payer.values()
+    assert validate_x12(text) == []
+    [only] = _paid_claims(third)
+    assert only.status == "22" and third.adjudicated == {}
+    # Nothing is paid this time: the amount taken back is carried forward (PLB FB), BPR is zero.
+    [remittance] = parse_835(text).remittances
+    assert remittance.payment.amount == 0 and [p.reason for p in remittance.provider_adjustments] == ["FB"]
+    # A replacement of a payment already reversed (or never made) reverses nothing.
+    assert [c.status for c in _paid_claims(remit(_interchange(replacement), NO_RANDOM, {}, 7, NOW, earlier={}))] == ["1"]
