@@ -97,6 +97,7 @@ def publish_coded(session: AsyncSession, outcome: db.CodingOutcome, diagnoses: l
         place_of_service=encounter.place_of_service,
         rendering_provider=encounter.rendering_provider,
         billing_provider_npi=encounter.billing_provider_npi,
+        referring_provider=encounter.referring_provider,
         diagnoses=diagnoses,
         service_lines=lines,
         prior_authorization=encounter.prior_authorization,

@@ -62,6 +62,17 @@ class RenderingProvider(Contract):
     npi: Npi
     first_name: Text
     last_name: Text
+    # Additive in v1:
+    taxonomy_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{9}X$")] | None = Field(
+        default=None, description="NUCC taxonomy (837P PRV*PE), when the payer needs the rendering specialty.")
+
+
+class ReferringProvider(Contract):
+    """Who referred the patient (837P loop 2310A): specialists' claims often need it."""
+
+    npi: Npi
+    first_name: Text
+    last_name: Text
 
 
 # ---- registration ---------------------------------------------------------------------------
@@ -125,6 +136,7 @@ class EncounterDocumentedV1(Contract):
     place_of_service: PlaceOfService = "11"
     rendering_provider: RenderingProvider
     billing_provider_npi: Npi | None = None
+    referring_provider: ReferringProvider | None = None  # additive in v1
     # Documentation for computer-assisted coding (optional; additive in v1).
     diagnosis_statements: list[Statement] = Field(default_factory=list, max_length=24,
                                                   description="Assessment lines as the provider wrote them, e.g. 'HTN'.")
@@ -176,6 +188,7 @@ class EncounterCodedV1(Contract):
     place_of_service: PlaceOfService
     rendering_provider: RenderingProvider
     billing_provider_npi: Npi | None = None
+    referring_provider: ReferringProvider | None = None  # additive in v1
     diagnoses: list[IcdCode] = Field(min_length=1, max_length=12, description="ICD-10-CM without dots, principal first.")
     service_lines: list[CodedServiceLine] = Field(min_length=1, max_length=50)
     prior_authorization: str | None = None

@@ -45,7 +45,8 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
         await publish(platform, topics.ENCOUNTER_DOCUMENTED, [
             encounter("ENC-Q1", diagnoses=[{"code": "N40.1"}], procedures=[{"code": "99213"}]),  # BPH, female
             encounter("ENC-Q2", diagnosis_statements=["HTN", "type 2 diabetes without complications"],
-                      patient_type="established", total_time_minutes=25),  # CAC: confident and clean
+                      patient_type="established", total_time_minutes=25,  # CAC: confident and clean
+                      referring_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}),
             encounter("ENC-Q3", diagnosis_statements=["rule out pneumonia"], total_time_minutes=30),
         ])
         await eventually(lambda: _decided(service, 3))
@@ -82,6 +83,7 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
     assert sorted(by_id) == ["ENC-Q1", "ENC-Q2", "ENC-Q3"]
     assert by_id["ENC-Q2"]["coded_by"] == "auto" and by_id["ENC-Q2"]["diagnoses"] == ["I10", "E119"]
     assert [l["procedure_code"] for l in by_id["ENC-Q2"]["service_lines"]] == ["99213"]
+    assert by_id["ENC-Q2"]["referring_provider"]["npi"] == "1861492431"  # passed on for the claim (2310A)
     assert by_id["ENC-Q3"]["coded_by"] == "jdoe" and by_id["ENC-Q3"]["diagnoses"] == ["R059"]
     assert by_id["ENC-Q1"]["coded_by"] == "asmith"
     assert [(t["actor"], t["action"]) for t in trail] == [("auto", "queued"), ("jdoe", "amended")]

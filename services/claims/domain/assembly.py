@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from shared.contracts.events import ClaimChanges, Coverage, EncounterCodedV1, Finding, PatientRegisteredV1, Person
 from shared.envelope import describe
-from x12.claim import Adjustment, Claim, OtherPayer, Patient, Payer, RenderingProvider, ServiceLine, Subscriber
+from x12.claim import (
+    Adjustment, Claim, OtherPayer, Patient, Payer, ReferringProvider, RenderingProvider, ServiceLine, Subscriber,
+)
 from x12.types import Address
 
 CLAIM_NAMESPACE = uuid.UUID("5d0f3b1e-8a3c-4f55-9a57-4f0c2a9b7e11")
@@ -55,9 +57,10 @@ MAX_DIAGNOSES, MAX_LINES = 12, 50  # what one 837P claim can carry (HI, loop 240
 def grouping_key(coded: EncounterCodedV1, payer_id: str) -> str:
     """Encounters with one key are billed on one claim: payers expect a patient's services on one
     date from one provider together (so their edits see every line), and these are the fields an
-    837P claim carries once for all its lines."""
+    837P claim carries once for all its lines (providers, place of service, authorization)."""
     return "|".join((str(coded.patient_id), coded.date_of_service.isoformat(), payer_id, coded.place_of_service,
-                     coded.rendering_provider.npi, coded.billing_provider_npi or "", coded.prior_authorization or ""))
+                     coded.rendering_provider.npi, coded.billing_provider_npi or "", coded.prior_authorization or "",
+                     coded.referring_provider.npi if coded.referring_provider else ""))
 
 
 def fits_one_claim(encounters: Sequence[EncounterCodedV1]) -> bool:
@@ -117,7 +120,11 @@ def assemble(
             diagnoses=tuple(diagnoses),
             rendering_provider=RenderingProvider(npi=first.rendering_provider.npi,
                                                  first_name=x12_text(first.rendering_provider.first_name),
-                                                 last_name=x12_text(first.rendering_provider.last_name)),
+                                                 last_name=x12_text(first.rendering_provider.last_name),
+                                                 taxonomy_code=first.rendering_provider.taxonomy_code),
+            referring_provider=ReferringProvider(npi=referring.npi, first_name=x12_text(referring.first_name),
+                                                 last_name=x12_text(referring.last_name))
+            if (referring := first.referring_provider) else None,
             prior_authorization=first.prior_authorization,
             lines=tuple(ServiceLine(**line) for line in lines),
         )

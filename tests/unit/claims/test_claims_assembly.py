@@ -252,3 +252,23 @@ def test_a_replacement_carries_the_corrections_and_is_repriced():
 def test_a_correction_that_cannot_be_applied_is_a_hold(changes, code):
     claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123", changes, CHARGEMASTER)
     assert claim is None and [f.code for f in findings] == [code]
+
+
+# ---- referring and rendering provider details ------------------------------------------------
+
+REFERRER = {"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}
+
+
+def test_a_referred_visit_carries_the_referring_provider_and_the_rendering_taxonomy():
+    rendering = {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh", "taxonomy_code": "207X00000X"}
+    claim = assemble(coded(referring_provider=REFERRER, rendering_provider=rendering), patient(), CHARGEMASTER).claim
+    assert claim.referring_provider.npi == "1861492431" and claim.rendering_provider.taxonomy_code == "207X00000X"
+    text = render_837p(interchange_for(load_practice(), 23, [claim], datetime(2026, 3, 2, 17, tzinfo=UTC)))
+    assert validate_x12(text) == []
+    assert "NM1*DN*1*ORTIZ*RAFAEL****XX*1861492431~" in text and "PRV*PE*PXC*207X00000X~" in text
+    assert grouping_key(coded(referring_provider=REFERRER), "SIMBC") != grouping_key(coded(), "SIMBC")
+
+
+def test_a_referring_npi_with_a_wrong_check_digit_is_a_hold():
+    wrong = REFERRER | {"npi": "1861492432"}
+    assert hold_codes(assemble(coded(referring_provider=wrong), patient(), CHARGEMASTER)) == ["x12.invalid"]
