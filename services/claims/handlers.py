@@ -39,7 +39,7 @@ class Bill:
 
     claim_id: UUID
     encounters: list[EncounterCodedV1]
-    assembly: Assembly
+    assembly: Assembly | None  # None for a stored claim until this batch grows it
     correlation_id: str
     key: str | None
     row: db.Claim | None = None  # a ready claim already stored (grown by this batch), else a new one
