@@ -70,8 +70,10 @@ async def test_acknowledgements_come_back_over_http_once_each_even_when_the_clea
     assert rejected["source"] == "277CA" and rejected["reasons"][0]["code"] == "A7:164:IL"
     assert queue["total"] == 1 and queue["items"][0]["claim_id"] == rejected["claim_id"]
     assert counts == {"accepted": 1, "rejected": 1}
+    # Per 837 interchange (the two claims may go out in one or two): a 999, then a 277CA per payer.
     kinds = [f.kind for f in server.mailbox.values()]
-    assert kinds[0] == "999" and set(kinds[1:]) == {"277CA"} and applied == len(kinds)  # a 277CA per payer
+    assert kinds[0] == "999" and kinds.count("999") == len(server.accepted) and applied == len(kinds)
+    assert kinds.count("277CA") >= len(server.accepted)
     first, *others = server.mailbox
     assert server.count("GET", f"/acknowledgements/{first}") == 2  # read again after the lost receipt
     assert all(server.count("GET", f"/acknowledgements/{i}") == 1 for i in others)
