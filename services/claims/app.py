@@ -39,7 +39,8 @@ def build(settings: ClaimsSettings | None = None) -> Service:
     service = Service("claims", settings, Path(__file__).parent / "migrations")
     practice = load_practice(settings.practice_file)
     gateway = gateway_for(settings)
-    handlers.register(service, load_chargemaster(settings.chargemaster_file), settings.group_encounters)
+    handlers.register(service, load_chargemaster(settings.chargemaster_file), settings.group_encounters,
+                      settings.payers_billing_each_encounter())
     service.api(api.router)
 
     @service.loop

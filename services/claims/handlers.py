@@ -65,7 +65,15 @@ def _claim_row(bill: Bill) -> dict:
     )
 
 
-def register(service: Service, chargemaster: dict, group_encounters: bool = True) -> None:
+def register(service: Service, chargemaster: dict, group_encounters: bool = True,
+             billed_each: frozenset[str] = frozenset()) -> None:
+    """`billed_each`: payers that want a claim per encounter rather than one per patient and day."""
+
+    def key_of(coded: EncounterCodedV1, assembly: Assembly) -> str | None:
+        if not (assembly.claim and group_encounters) or assembly.claim.payer.id in billed_each:
+            return None
+        return grouping_key(coded, assembly.claim.payer.id)
+
     def checked(encounters: list[EncounterCodedV1], patient: PatientRegisteredV1, inactive: set) -> Assembly:
         assembly = assemble(encounters, patient, chargemaster)
         if assembly.claim and (encounters[0].patient_id, "primary", assembly.claim.payer.id) in inactive:
@@ -84,11 +92,11 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         open_by_key: dict[str, Bill] = {}
         known = [(coded, c, patients[coded.patient_id]) for coded, c in waiting if coded.patient_id in patients]
         singles = [(coded, c, patient, checked([coded], patient, inactive)) for coded, c, patient in known]
-        keys = {grouping_key(coded, a.claim.payer.id) for coded, _, _, a in singles if a.claim and group_encounters}
+        keys = {key for coded, _, _, a in singles if (key := key_of(coded, a))}
         for row, encounters in await db.open_claims(session, keys):
             open_by_key[row.grouping_key] = Bill(row.claim_id, encounters, None, row.correlation_id, row.grouping_key, row)
         for coded, correlation_id, patient, single in singles:
-            key = grouping_key(coded, single.claim.payer.id) if single.claim and group_encounters else None
+            key = key_of(coded, single)
             target = open_by_key.get(key) if key else None
             if target is not None and fits_one_claim(together := [*target.encounters, coded]):
                 grown = checked(together, patient, inactive)

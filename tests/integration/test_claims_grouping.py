@@ -12,7 +12,7 @@ import pytest
 
 from services.claims.app import build
 from services.claims.domain.practice import load_chargemaster
-from services.claims.settings import ClaimsSettings
+from services.claims.settings import DEFAULT_PAYER_DIRECTORY, ClaimsSettings
 from shared.contracts import topics
 from shared.contracts.events import ClaimCorrectionRequestedV1, EncounterCodedV1
 from shared.envelope import Event
@@ -124,3 +124,20 @@ async def test_a_correction_request_with_changes_reaches_the_replacement_claim(p
     assert Decimal(replacement["total_charge"]) == prices["99213"] + 2 * prices["71046"]
     [held] = queue["items"]
     assert held["kind"] == "replacement" and [f["code"] for f in held["findings"]] == ["correction.no_such_line"]
+
+
+async def test_a_payer_that_wants_a_claim_per_encounter_gets_one(platform, tmp_path):
+    directory = json.loads(DEFAULT_PAYER_DIRECTORY.read_text())
+    for payer in directory["payers"]:
+        payer["same_day_encounters"] = "claim_each"
+    (tmp_path / "payers.json").write_text(json.dumps(directory))
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
+                                 grouping_window_seconds=1.0, payer_directory_file=tmp_path / "payers.json"))
+    patient = patient_event(44)
+    visit = encounter("ENC-G-EACH-1", patient.data.patient_id, [("99214", [1])], ["I10"])
+    lab = encounter("ENC-G-EACH-2", patient.data.patient_id, [("83036", [1])], ["E119"])
+    async with running(service):
+        await publish(platform, topics.PATIENT_REGISTERED, [patient])
+        await publish(platform, topics.ENCOUNTER_CODED, [visit, lab])
+        records = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2, settle=0.5)
+    assert sorted(c["encounter_ids"] for c in sent(records)) == [["ENC-G-EACH-1"], ["ENC-G-EACH-2"]]

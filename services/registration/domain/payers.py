@@ -28,6 +28,9 @@ class Payer(Contract):
     submission: Submission
     timely_filing_days: int = Field(ge=1, le=3650, description="Days after the date of service to file a claim.")
     accepts_eligibility: bool = Field(description="Whether the payer answers X12 270 eligibility requests.")
+    same_day_encounters: Literal["one_claim", "claim_each"] = Field(
+        default="one_claim", description="How the payer wants a patient's encounters of one date with one provider "
+                                         "billed: together on one claim (most payers, Medicare) or a claim each.")
 
 
 class PayerDirectory(Contract):
