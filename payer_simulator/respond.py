@@ -86,6 +86,10 @@ def remit(
     statuses: dict[str, dict[str, list[ClaimStatus]]] = {}
     payees: dict[str, Payee] = {}
     rejected, pended = 0, []
+
+    def pay_out(payer_id: str, npi: str, payment: ClaimPayment) -> None:
+        payments.setdefault(payer_id, {}).setdefault(npi, []).append(payment)
+
     for batch in interchange.transactions:
         bp = batch.billing_provider
         payees[bp.npi] = Payee(name=bp.organization_name, npi=bp.npi, tax_id=bp.tax_id)
@@ -101,9 +105,8 @@ def remit(
                 pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
                 continue
             key = accumulator_key(claim)
-            paid_here = payments.setdefault(claim.payer.id, {}).setdefault(bp.npi, [])
             if claim.frequency_code in ("7", "8") and (taken_back := earlier.pop(claim.payer_claim_control_number, None)):
-                paid_here.append(reversal(taken_back))
+                pay_out(claim.payer.id, bp.npi, reversal(taken_back))
                 reversed_numbers.append(claim.payer_claim_control_number)
                 deductibles[key] = max(Decimal(0), deductibles.get(key, Decimal(0)) - deductible_taken(taken_back))
             if claim.frequency_code == "8":
@@ -111,10 +114,8 @@ def remit(
             pay = adjudicate if claim.payer_responsibility == "P" else coordinate
             result = pay(claim, contract, deductibles.get(key, Decimal(0)), number, now.date())
             deductibles[key] = result.deductible_met
-            paid_here.append(result.payment)
+            pay_out(claim.payer.id, bp.npi, result.payment)
             adjudicated[number] = result.payment
-    payments = {payer: {npi: ps for npi, ps in by_payee.items() if ps} for payer, by_payee in payments.items()}
-    payments = {payer: by_payee for payer, by_payee in payments.items() if by_payee}
     texts = {}
     for offset, (payer_id, by_payee) in enumerate(payments.items()):
         contract = contracts[payer_id]

@@ -1,9 +1,12 @@
 """Settings from the environment (prefix RCM_). Secrets are SecretStr and never logged."""
 
+import json
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PAYER_DIRECTORY = Path(__file__).resolve().parents[1] / "services" / "registration" / "data" / "payers.json"
 
 
 class ServiceSettings(BaseSettings):
@@ -26,6 +29,8 @@ class ServiceSettings(BaseSettings):
     # Every HTTP API but health and metrics requires this key (X-API-Key or Bearer).
     api_key: SecretStr = SecretStr("")
     clearinghouse_dir: Path = Path(".run/clearinghouse")
+    # Registration's payer directory; claims and A/R read their per-payer settings from it too.
+    payer_directory_file: Path | None = None  # default: services/registration/data/payers.json
     log_level: str = "INFO"
 
     # Consumer tuning: batches make one transaction and one offset commit serve many events.
@@ -36,6 +41,11 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
     outbox_poll_seconds: float = 0.05
+
+    def payer_directory(self) -> list[dict]:
+        """The directory's payers as plain data (registration validates the file with its own model)."""
+        path = self.payer_directory_file or DEFAULT_PAYER_DIRECTORY
+        return json.loads(Path(path).read_text(encoding="utf-8"))["payers"]
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -1,15 +1,12 @@
 """A/R's settings (environment prefix RCM_). `ar_now` freezes the service's clock: aging, reminders
 and deadlines then run as of that moment, so tests and what-if runs need not wait for days to pass."""
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 import csv
 
 from shared.settings import ServiceSettings
-
-DEFAULT_PAYER_DIRECTORY = Path(__file__).resolve().parents[1] / "registration" / "data" / "payers.json"
 
 
 class ArSettings(ServiceSettings):
@@ -20,7 +17,6 @@ class ArSettings(ServiceSettings):
     ar_timely_filing_alert_days: int = 30  # alert this many days before a payer's filing limit
     ar_underpayment_tolerance: Decimal = Decimal("1.00")
     ar_contract_rates_file: Path | None = None  # CSV payer_id,procedure_code,allowed: the practice's contracts
-    payer_directory_file: Path | None = None  # timely-filing days per payer (registration's payer directory)
     ar_statements_dir: Path = Path(".run/statements")
     ar_cycle_seconds: float = 600.0  # how often the follow-up cycle (status requests, statements) runs
     # who asks for claim status (276): the practice's interchange ids and billing provider, as claims sends them
@@ -36,9 +32,7 @@ class ArSettings(ServiceSettings):
         return self.now().date()
 
     def timely_filing_days(self) -> dict[str, int]:
-        path = self.payer_directory_file or DEFAULT_PAYER_DIRECTORY
-        payers = json.loads(Path(path).read_text(encoding="utf-8"))["payers"]
-        return {p["payer_id"]: int(p["timely_filing_days"]) for p in payers if p.get("timely_filing_days")}
+        return {p["payer_id"]: int(p["timely_filing_days"]) for p in self.payer_directory() if p.get("timely_filing_days")}
 
     def contract_rates(self) -> dict[str, dict[str, Decimal]]:
         rates: dict[str, dict[str, Decimal]] = {}

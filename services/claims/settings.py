@@ -1,13 +1,9 @@
-import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
-
-DEFAULT_PAYER_DIRECTORY = Path(__file__).resolve().parents[1] / "registration" / "data" / "payers.json"
-
 
 class ClaimsSettings(ServiceSettings):
     service_name: str = "claims"
@@ -21,13 +17,6 @@ class ClaimsSettings(ServiceSettings):
     # day's visits at once would raise it to hours); 0 groups only what arrives together.
     group_encounters: bool = True
     grouping_window_seconds: float = 1.0
-    # The payer directory (registration's): payers with same_day_encounters "claim_each" get a claim per encounter.
-    payer_directory_file: Path | None = None
-
-    def payers_billing_each_encounter(self) -> frozenset[str]:
-        path = self.payer_directory_file or DEFAULT_PAYER_DIRECTORY
-        payers = json.loads(Path(path).read_text(encoding="utf-8"))["payers"]
-        return frozenset(p["payer_id"] for p in payers if p.get("same_day_encounters") == "claim_each")
     ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes (or the HTTP mailbox) are looked at
     # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
     clearinghouse_mode: Literal["directory", "http"] = "directory"
@@ -38,3 +27,7 @@ class ClaimsSettings(ServiceSettings):
     clearinghouse_backoff_seconds: float = 1.0
     # Mode http: 999s and 277CAs are polled from GET /acknowledgements, this many files a page.
     clearinghouse_ack_page_size: int = Field(100, ge=1, le=1000)
+
+    def payers_billing_each_encounter(self) -> frozenset[str]:
+        """Payers whose directory entry says same_day_encounters "claim_each": a claim per encounter."""
+        return frozenset(p["payer_id"] for p in self.payer_directory() if p.get("same_day_encounters") == "claim_each")

@@ -12,10 +12,11 @@ import pytest
 
 from services.claims.app import build
 from services.claims.domain.practice import load_chargemaster
-from services.claims.settings import DEFAULT_PAYER_DIRECTORY, ClaimsSettings
+from services.claims.settings import ClaimsSettings
 from shared.contracts import topics
 from shared.contracts.events import ClaimCorrectionRequestedV1, EncounterCodedV1
 from shared.envelope import Event
+from shared.settings import DEFAULT_PAYER_DIRECTORY
 from tests.integration.test_claims import patient_event
 from tests.kit import eventually, publish, read_topic, running, scalar, settings_for
 from x12.validate import validate_x12
