@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     book = StatusBook(args.root / ".payer-claim-status.sqlite")  # what the payer adjudicated, for 276s
     simulator = Simulator(args.root, load_contracts(args.contracts), status_book=book)
     status_desk = ClaimStatusDesk(args.root, book)  # 276s in, 277s out
-    status_thread = threading.Thread(target=status_desk.run, args=(stop, args.poll, args.once), name="claim-status",
-                                     daemon=True)
+    status_thread = threading.Thread(
+        target=status_desk.run, args=(stop, args.poll, args.once), name="claim-status", daemon=True
+    )
     status_thread.start()
     desk = EligibilityDesk(args.root, load_contracts(args.contracts))  # 270s in, 271s out, beside the 837 loop
     desk_thread = threading.Thread(target=desk.run, args=(stop, args.poll, args.once), name="eligibility", daemon=True)

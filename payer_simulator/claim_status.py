@@ -42,23 +42,38 @@ class StatusBook:
         return sqlite3.connect(self.path, timeout=10)
 
     def record(self, remittances: Iterable[str], on: date) -> None:
-        rows = [(c.patient_control_number, c.payer_claim_control_number, c.status, str(c.charge), str(c.paid),
-                 on.isoformat())
-                for text in remittances for r in parse_835(text).remittances for c in r.claims]
+        rows = [
+            (
+                c.patient_control_number,
+                c.payer_claim_control_number,
+                c.status,
+                str(c.charge),
+                str(c.paid),
+                on.isoformat(),
+            )
+            for text in remittances
+            for r in parse_835(text).remittances
+            for c in r.claims
+        ]
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO adjudicated VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def record_pended(self, pended: Iterable, on: date) -> None:
         """Claims accepted into adjudication and left there (respond.Pended): in process, nothing paid."""
-        rows = [(p.patient_control_number, p.payer_claim_control_number, PENDED, str(p.charge), "0.00", on.isoformat())
-                for p in pended]
+        rows = [
+            (p.patient_control_number, p.payer_claim_control_number, PENDED, str(p.charge), "0.00", on.isoformat())
+            for p in pended
+        ]
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO adjudicated VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def find(self, patient_control_number: str) -> tuple[str, str, Decimal, Decimal, date] | None:
         with self._connect() as db:
-            row = db.execute("SELECT payer_claim_control_number, status, charge, paid, adjudicated_on FROM adjudicated"
-                             " WHERE patient_control_number = ?", (patient_control_number,)).fetchone()
+            row = db.execute(
+                "SELECT payer_claim_control_number, status, charge, paid, adjudicated_on FROM adjudicated"
+                " WHERE patient_control_number = ?",
+                (patient_control_number,),
+            ).fetchone()
         if row is None:
             return None
         return row[0], row[1], Decimal(row[2]), Decimal(row[3]), date.fromisoformat(row[4])
@@ -71,20 +86,35 @@ def answer(request: StatusRequest, book: StatusBook, today: date) -> ClaimStatus
         return ClaimStatusAnswer(**common, category="A4", status="35", effective=today, charge=request.charge)
     number, status, charge, paid, on = found
     if status == PENDED:
-        return ClaimStatusAnswer(**common, category="P1", status="20", effective=on, charge=charge,
-                                 payer_claim_control_number=number)
+        return ClaimStatusAnswer(
+            **common, category="P1", status="20", effective=on, charge=charge, payer_claim_control_number=number
+        )
     denied = status == "4"
-    return ClaimStatusAnswer(**common, category="F2" if denied else "F1", status="1" if denied else "65",
-                             effective=on, charge=charge, paid=paid, payer_claim_control_number=number)
+    return ClaimStatusAnswer(
+        **common,
+        category="F2" if denied else "F1",
+        status="1" if denied else "65",
+        effective=on,
+        charge=charge,
+        paid=paid,
+        payer_claim_control_number=number,
+    )
 
 
 def respond(text: str, book: StatusBook, control_number: int, now: datetime | None = None) -> str:
     """The 277 for one 276 document (sender and receiver swapped)."""
     now = now or datetime.now()
     env, request = parse_276(text)
-    reply = Envelope(sender_id=env.receiver_id, receiver_id=env.sender_id, control_number=control_number,
-                     group_control_number=control_number, created=now, usage=env.usage, functional_id="HN",
-                     version=env.version)
+    reply = Envelope(
+        sender_id=env.receiver_id,
+        receiver_id=env.sender_id,
+        control_number=control_number,
+        group_control_number=control_number,
+        created=now,
+        usage=env.usage,
+        functional_id="HN",
+        version=env.version,
+    )
     return render_277_status(request, answer(request, book, now.date()), reply)
 
 

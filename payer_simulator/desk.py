@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class RequestDesk:
-    def __init__(self, root: Path, folder: str, request: str, reply: str,
-                 respond: Callable[[str, int], str]) -> None:
+    def __init__(self, root: Path, folder: str, request: str, reply: str, respond: Callable[[str, int], str]) -> None:
         self.request, self.reply, self.respond = request, reply, respond
         self.root = Path(root) / folder
         self.outbound, self.inbound = self.root / "outbound", self.root / "inbound"

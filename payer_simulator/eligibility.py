@@ -12,8 +12,8 @@ contract's office-visit copay, coinsurance and the whole annual deductible remai
 from datetime import datetime
 from pathlib import Path
 
-from payer_simulator.domain.contracts import Contract
 from payer_simulator.desk import RequestDesk
+from payer_simulator.domain.contracts import Contract
 from x12.envelope import Envelope
 from x12.x270 import EligibilityRequest, parse_270
 from x12.x271 import EligibilityResponse, render_271
@@ -22,24 +22,39 @@ INACTIVE_PREFIX = "TERM"
 
 
 def answer(request: EligibilityRequest, contracts: dict[str, Contract]) -> EligibilityResponse:
-    common = {"trace_number": request.trace_number, "payer_id": request.payer.identifier,
-              "member_id": request.subscriber.member_id}
+    common = {
+        "trace_number": request.trace_number,
+        "payer_id": request.payer.identifier,
+        "member_id": request.subscriber.member_id,
+    }
     contract = contracts.get(request.payer.identifier)
     if contract is None:
         return EligibilityResponse(**common, active=False, rejection_code="72")
     if request.subscriber.member_id.upper().startswith(INACTIVE_PREFIX):
         return EligibilityResponse(**common, active=False, plan_name=contract.payer.name)
-    return EligibilityResponse(**common, active=True, plan_name=contract.payer.name,
-                               copay=contract.office_visit_copay, deductible_remaining=contract.annual_deductible,
-                               coinsurance=contract.coinsurance_rate)
+    return EligibilityResponse(
+        **common,
+        active=True,
+        plan_name=contract.payer.name,
+        copay=contract.office_visit_copay,
+        deductible_remaining=contract.annual_deductible,
+        coinsurance=contract.coinsurance_rate,
+    )
 
 
 def respond(text: str, contracts: dict[str, Contract], control_number: int, now: datetime | None = None) -> str:
     """The 271 for one 270 document (sender and receiver swapped)."""
     env, request = parse_270(text)
-    reply = Envelope(sender_id=env.receiver_id, receiver_id=env.sender_id, control_number=control_number,
-                     group_control_number=control_number, created=now or datetime.now(), usage=env.usage,
-                     functional_id="HB", version=env.version)
+    reply = Envelope(
+        sender_id=env.receiver_id,
+        receiver_id=env.sender_id,
+        control_number=control_number,
+        group_control_number=control_number,
+        created=now or datetime.now(),
+        usage=env.usage,
+        functional_id="HB",
+        version=env.version,
+    )
     return render_271(request, answer(request, contracts), reply)
 
 

@@ -97,7 +97,8 @@ def remit(
             contract, number = contracts[claim.payer.id], _claim_number(interchange, claim)
             rejection = front_end_rejection(claim, contract)
             statuses.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(
-                _status(claim, rejection, None if rejection else number))
+                _status(claim, rejection, None if rejection else number)
+            )
             if rejection:
                 rejected += 1
                 continue
@@ -105,7 +106,9 @@ def remit(
                 pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
                 continue
             key = accumulator_key(claim)
-            if claim.frequency_code in ("7", "8") and (taken_back := earlier.pop(claim.payer_claim_control_number, None)):
+            if claim.frequency_code in ("7", "8") and (
+                taken_back := earlier.pop(claim.payer_claim_control_number, None)
+            ):
                 pay_out(claim.payer.id, bp.npi, reversal(taken_back))
                 reversed_numbers.append(claim.payer_claim_control_number)
                 deductibles[key] = max(Decimal(0), deductibles.get(key, Decimal(0)) - deductible_taken(taken_back))
@@ -124,35 +127,67 @@ def remit(
             _remittance(contract, payees[npi], claims, f"{payer_id}{control_number:09d}{n}", now)
             for n, (npi, claims) in enumerate(by_payee.items())
         )
-        texts[payer_id] = render_835(Interchange835(
-            sender_id=interchange.receiver_id, receiver_id=interchange.sender_id, control_number=control_number,
-            group_control_number=control_number, created=now, usage=interchange.usage, remittances=remittances,
-        ))
+        texts[payer_id] = render_835(
+            Interchange835(
+                sender_id=interchange.receiver_id,
+                receiver_id=interchange.sender_id,
+                control_number=control_number,
+                group_control_number=control_number,
+                created=now,
+                usage=interchange.usage,
+                remittances=remittances,
+            )
+        )
     acknowledgments = {}
     for offset, (payer_id, by_provider) in enumerate(statuses.items(), start=len(texts)):
         contract = contracts[payer_id]
-        acknowledgments[payer_id] = render_277ca(ClaimAcknowledgment(
-            sender_id=interchange.receiver_id, receiver_id=interchange.sender_id,
-            control_number=(first_control_number + offset - 1) % 999_999_999 + 1, created=now,
-            usage=interchange.usage, payer_name=contract.payer.name, payer_id=payer_id,
-            submitter_name=interchange.submitter.name, submitter_id=interchange.submitter.id,
-            batch_reference=str(interchange.control_number), received=now.date(),
-            providers=tuple(ProviderStatuses(name=payees[npi].name, npi=npi, claims=tuple(claims))
-                            for npi, claims in by_provider.items()),
-        ))
+        acknowledgments[payer_id] = render_277ca(
+            ClaimAcknowledgment(
+                sender_id=interchange.receiver_id,
+                receiver_id=interchange.sender_id,
+                control_number=(first_control_number + offset - 1) % 999_999_999 + 1,
+                created=now,
+                usage=interchange.usage,
+                payer_name=contract.payer.name,
+                payer_id=payer_id,
+                submitter_name=interchange.submitter.name,
+                submitter_id=interchange.submitter.id,
+                batch_reference=str(interchange.control_number),
+                received=now.date(),
+                providers=tuple(
+                    ProviderStatuses(name=payees[npi].name, npi=npi, claims=tuple(claims))
+                    for npi, claims in by_provider.items()
+                ),
+            )
+        )
     paid = sum((p.paid for by_payee in payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
-    return Remittances(texts, deductibles, len(interchange.claims), paid, acknowledgments, rejected, tuple(pended),
-                       adjudicated, tuple(reversed_numbers))
+    return Remittances(
+        texts,
+        deductibles,
+        len(interchange.claims),
+        paid,
+        acknowledgments,
+        rejected,
+        tuple(pended),
+        adjudicated,
+        tuple(reversed_numbers),
+    )
 
 
 def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: str | None) -> ClaimStatus:
     category, code, entity = rejection or ("A2", "20", None)  # A2:20 accepted for processing
     person = claim.patient or claim.subscriber
     return ClaimStatus(
-        patient_control_number=claim.patient_control_number, category=category, status_code=code, entity=entity,
-        total_charge=claim.total_charge, service_date=min(line.service_date for line in claim.lines),
-        patient_last_name=person.last_name, patient_first_name=person.first_name,
-        member_id=claim.subscriber.member_id, payer_claim_control_number=payer_claim_number,
+        patient_control_number=claim.patient_control_number,
+        category=category,
+        status_code=code,
+        entity=entity,
+        total_charge=claim.total_charge,
+        service_date=min(line.service_date for line in claim.lines),
+        patient_last_name=person.last_name,
+        patient_first_name=person.first_name,
+        member_id=claim.subscriber.member_id,
+        payer_claim_control_number=payer_claim_number,
     )
 
 
@@ -166,10 +201,23 @@ def _remittance(contract: Contract, payee: Payee, claims: list[ClaimPayment], tr
     total = sum((c.paid for c in claims), Decimal(0))
     # Reversals can take back more than this 835 pays: the payer pays nothing and carries the rest
     # forward to a later payment (PLB FB, a negative provider adjustment), as payers do.
-    carried = (ProviderAdjustment(provider_id=payee.npi, fiscal_period_end=date(now.year, 12, 31), reason="FB",
-                                  reference=trace, amount=total),) if total < 0 else ()
+    carried = (
+        (
+            ProviderAdjustment(
+                provider_id=payee.npi,
+                fiscal_period_end=date(now.year, 12, 31),
+                reason="FB",
+                reference=trace,
+                amount=total,
+            ),
+        )
+        if total < 0
+        else ()
+    )
     paid = max(total, Decimal(0))
-    payment = Payment(amount=paid, method="CHK" if paid else "NON", date=now.date(), trace_number=trace,
-                      payer_tax_id=contract.tax_id)
-    return Remittance(payment=payment, payer=contract.payer, payee=payee, claims=tuple(claims),
-                      provider_adjustments=carried)
+    payment = Payment(
+        amount=paid, method="CHK" if paid else "NON", date=now.date(), trace_number=trace, payer_tax_id=contract.tax_id
+    )
+    return Remittance(
+        payment=payment, payer=contract.payer, payee=payee, claims=tuple(claims), provider_adjustments=carried
+    )

@@ -65,8 +65,7 @@ class Folders:
     def pending(self) -> list[Path]:
         """Complete 837 files, oldest name first; temp files and hidden files are someone's work in progress."""
         return sorted(
-            p for p in self.outbound.iterdir()
-            if p.suffix == ".x12" and not p.name.startswith(".") and p.is_file()
+            p for p in self.outbound.iterdir() if p.suffix == ".x12" and not p.name.startswith(".") and p.is_file()
         )
 
 
@@ -103,10 +102,12 @@ class Simulator:
                 self._answer(path, text)
             except X12Error as exc:
                 self._reject(path, text, exc)
-        except Exception as exc:  # a bug or a disk error must not stop the payer: park the file and say so
+        except Exception as exc:  # noqa: BLE001 - a bug or a disk error must not stop the payer: park the file and say so
             log.error("file=%s status=internal-error error=%s", path.name, type(exc).__name__)
             with contextlib.suppress(OSError):
-                write_atomically(self.folders.rejected / f"{path.name}.reason.txt", f"internal error: {type(exc).__name__}\n")
+                write_atomically(
+                    self.folders.rejected / f"{path.name}.reason.txt", f"internal error: {type(exc).__name__}\n"
+                )
                 self._move(path, self.folders.rejected)
 
     def _answer(self, path: Path, text: str) -> None:
@@ -121,10 +122,12 @@ class Simulator:
             log.info("file=%s status=duplicate interchange=%s claims=%d", path.name, control, len(interchange.claims))
             return
         deductibles = self.store.deductibles({accumulator_key(c) for c in interchange.claims})
-        earlier = self.store.payments({c.payer_claim_control_number for c in interchange.claims
-                                       if c.frequency_code in ("7", "8")})
-        result = remit(interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now(),
-                       earlier)
+        earlier = self.store.payments(
+            {c.payer_claim_control_number for c in interchange.claims if c.frequency_code in ("7", "8")}
+        )
+        result = remit(
+            interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now(), earlier
+        )
         write_atomically(self.folders.acks / f"{stem}.999.x12", render_999(interchange, created=datetime.now()))
         for payer_id, text_277 in result.acknowledgments.items():
             write_atomically(self.folders.claim_acks / f"{stem}.{payer_id}.277.x12", text_277)
@@ -136,8 +139,15 @@ class Simulator:
             self.status_book.record(result.by_payer.values(), datetime.now().date())
             self.status_book.record_pended(result.pended, datetime.now().date())
         self._move(path, self.folders.archive)
-        log.info("file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
-                 path.name, control, result.claims, result.rejected, len(result.by_payer), result.paid)
+        log.info(
+            "file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
+            path.name,
+            control,
+            result.claims,
+            result.rejected,
+            len(result.by_payer),
+            result.paid,
+        )
 
     def _reject(self, path: Path, text: str, error: X12Error) -> None:
         ack = _rejection_999(text, error)
@@ -157,8 +167,13 @@ def _rejection_999(text: str, error: X12Error) -> str | None:
         envelope: Envelope = peek_envelope(text)
         errors = []
         if error.segment_id and error.position:
-            errors.append(AckError(segment_id=error.segment_id, position=error.position,
-                                   transaction_control_number=error.transaction_control_number))
+            errors.append(
+                AckError(
+                    segment_id=error.segment_id,
+                    position=error.position,
+                    transaction_control_number=error.transaction_control_number,
+                )
+            )
         return render_999(envelope, accepted=False, errors=errors, created=datetime.now())
     except (X12Error, ValueError):
         return None

@@ -50,8 +50,9 @@ class Store:
         """The payments made under these payer claim numbers and not reversed since."""
         found = {}
         for number in numbers:
-            row = self._db.execute("SELECT payment FROM payments WHERE payer_claim_control_number = ? AND reversed = 0",
-                                   (number,)).fetchone()
+            row = self._db.execute(
+                "SELECT payment FROM payments WHERE payer_claim_control_number = ? AND reversed = 0", (number,)
+            ).fetchone()
             if row:
                 found[number] = ClaimPayment.model_validate_json(row[0])
         return found
@@ -62,16 +63,25 @@ class Store:
         return row[0] + 1 if row else 1
 
     def record(
-        self, sender_id: str, control_number: int, deductibles: dict[AccumulatorKey, Decimal], isa_used: int,
-        payments: dict[str, ClaimPayment] | None = None, reversed_numbers: tuple[str, ...] = (),
+        self,
+        sender_id: str,
+        control_number: int,
+        deductibles: dict[AccumulatorKey, Decimal],
+        isa_used: int,
+        payments: dict[str, ClaimPayment] | None = None,
+        reversed_numbers: tuple[str, ...] = (),
     ) -> None:
         """Remember a paid interchange and its effects, all or nothing."""
         with self._db:
             self._db.execute("INSERT INTO interchanges VALUES (?, ?)", (sender_id, control_number))
-            self._db.executemany("INSERT OR REPLACE INTO payments VALUES (?, ?, 0)",
-                                 [(number, p.model_dump_json()) for number, p in (payments or {}).items()])
-            self._db.executemany("UPDATE payments SET reversed = 1 WHERE payer_claim_control_number = ?",
-                                 [(number,) for number in reversed_numbers])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO payments VALUES (?, ?, 0)",
+                [(number, p.model_dump_json()) for number, p in (payments or {}).items()],
+            )
+            self._db.executemany(
+                "UPDATE payments SET reversed = 1 WHERE payer_claim_control_number = ?",
+                [(number,) for number in reversed_numbers],
+            )
             self._db.executemany(
                 "INSERT OR REPLACE INTO deductibles VALUES (?, ?, ?, ?)",
                 [(*key, str(met)) for key, met in deductibles.items()],

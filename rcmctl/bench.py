@@ -44,9 +44,13 @@ class PeakMemory(threading.Thread):
 
 async def collect(platform: Platform, expected: int, timeout: float) -> tuple[dict, dict]:
     """claim id -> (the encounter ids it bills, claim.submitted timestamp); claim id -> payment.posted timestamp."""
-    consumer = AIOKafkaConsumer(platform.namespace + CLAIM_SUBMITTED, platform.namespace + PAYMENT_POSTED,
-                                bootstrap_servers=platform.stack.kafka_bootstrap, auto_offset_reset="earliest",
-                                group_id=f"{platform.namespace}bench")
+    consumer = AIOKafkaConsumer(
+        platform.namespace + CLAIM_SUBMITTED,
+        platform.namespace + PAYMENT_POSTED,
+        bootstrap_servers=platform.stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"{platform.namespace}bench",
+    )
     await consumer.start()
     submitted: dict[str, tuple[list[str], float]] = {}
     posted: dict[str, float] = {}
@@ -61,7 +65,10 @@ async def collect(platform: Platform, expected: int, timeout: float) -> tuple[di
                 for record in records:
                     data = json.loads(record.value)
                     if record.topic.endswith(CLAIM_SUBMITTED):
-                        submitted[data["claim_id"]] = (data["encounter_ids"] or [data["encounter_id"]], record.timestamp / 1000)
+                        submitted[data["claim_id"]] = (
+                            data["encounter_ids"] or [data["encounter_id"]],
+                            record.timestamp / 1000,
+                        )
                     else:
                         posted.setdefault(data["claim_id"], record.timestamp / 1000)
     finally:
@@ -78,8 +85,9 @@ def percentiles(values: list[float]) -> str:
 
 def run_bench(encounters: int, patients: int, run_dir: Path, timeout: float = 900) -> None:
     info = stack.up(run_dir)
-    platform = Platform(stack=info, run_dir=run_dir, namespace=f"bench{int(time.time())}_",
-                        port_base=free_port_base(8200))
+    platform = Platform(
+        stack=info, run_dir=run_dir, namespace=f"bench{int(time.time())}_", port_base=free_port_base(8200)
+    )
     memory = PeakMemory(platform)
     try:
         asyncio.run(provision(platform))
@@ -107,17 +115,25 @@ def run_bench(encounters: int, patients: int, run_dir: Path, timeout: float = 90
         table = Table(title=f"Pipeline benchmark: {encounters} encounters, {patients} patients")
         table.add_column("measure")
         table.add_column("value", justify="right")
-        table.add_row("published by the EHR (burst)", f"{encounters / max(published - started, 1e-9):,.0f} encounters/s")
+        table.add_row(
+            "published by the EHR (burst)", f"{encounters / max(published - started, 1e-9):,.0f} encounters/s"
+        )
         paid = sum(1 for claim, _ in by_encounter.values() if claim in posted)
-        table.add_row("claims submitted / payments posted", f"{len(submitted)} / {len(posted)} "
-                                                            f"(billing {len(by_encounter)} encounters)")
-        table.add_row("end to end (first publish → last payment.posted)",
-                      f"{paid / max(finished - started, 1e-9):,.0f} encounters/s in {finished - started:.1f}s")
+        table.add_row(
+            "claims submitted / payments posted",
+            f"{len(submitted)} / {len(posted)} (billing {len(by_encounter)} encounters)",
+        )
+        table.add_row(
+            "end to end (first publish → last payment.posted)",
+            f"{paid / max(finished - started, 1e-9):,.0f} encounters/s in {finished - started:.1f}s",
+        )
         table.add_row("publish → claim.submitted", percentiles(to_submitted))
         table.add_row("publish → payment.posted", percentiles(to_posted))
         for name in (*SERVICES, "payer_simulator"):
-            table.add_row(f"{name}: peak RSS, CPU", f"{memory.peaks.get(name, 0) / 2**20:,.0f} MiB, "
-                                                     f"{memory.cpu.get(name, 0):,.1f} s")
+            table.add_row(
+                f"{name}: peak RSS, CPU",
+                f"{memory.peaks.get(name, 0) / 2**20:,.0f} MiB, {memory.cpu.get(name, 0):,.1f} s",
+            )
         console.print(table)
     finally:
         memory.running = False

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-
 import typer
 
 from rcmctl import stack
@@ -36,8 +35,11 @@ def test(ctx: typer.Context) -> None:
     run_dir = stack.run_dir_from_env()
     started = stack.read_info(run_dir) is None
     info = stack.up(run_dir)
-    env = {**os.environ, "RCM_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
-           "RCM_DATABASE_URL_TEMPLATE": info.database_url_template}
+    env = {
+        **os.environ,
+        "RCM_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "RCM_DATABASE_URL_TEMPLATE": info.database_url_template,
+    }
     try:
         code = subprocess.call([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT, env=env)
     finally:
@@ -57,8 +59,10 @@ def bench(
     run_bench(encounters, patients, stack.run_dir_from_env())
 
 
-dlq_app = typer.Typer(help="Dead letters: what failed and why; replay once fixed. Kafka settings and the "
-                      "deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX.")
+dlq_app = typer.Typer(
+    help="Dead letters: what failed and why; replay once fixed. Kafka settings and the "
+    "deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX."
+)
 app.add_typer(dlq_app, name="dlq")
 TopicArgument = typer.Argument(..., help="The source topic, e.g. claim.submitted")
 
@@ -111,6 +115,3 @@ def export_schemas() -> None:
 
 def main() -> None:
     app()
-
-
-

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -68,14 +68,19 @@ def snapshot(platform: Platform) -> Snapshot:
             response.raise_for_status()
             return response.json()
 
-    return Snapshot(get("coding", "/v1/stats"), get("claims", "/v1/stats"), get("claims", "/v1/stats/encounters"),
-                    get("payments", "/v1/stats"),
-                    get("ar_followup", "/v1/summary"))
+    return Snapshot(
+        get("coding", "/v1/stats"),
+        get("claims", "/v1/stats"),
+        get("claims", "/v1/stats/encounters"),
+        get("payments", "/v1/stats"),
+        get("ar_followup", "/v1/summary"),
+    )
 
 
 async def _drop_old_demos(info: stack.StackInfo, active: set[str]) -> None:
     """Each demo runs in a namespace of its own; earlier ones' databases and topics go, except
     those of a demo still running (its namespace has a marker under .run/demos)."""
+
     def stale(name: str) -> bool:
         return name.startswith("demo") and not any(name.startswith(namespace) for namespace in active)
 
@@ -99,8 +104,9 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
     was_up = _stack_answers(run_dir)
     with console.status("starting Kafka and PostgreSQL…"):
         info = stack.up(run_dir)
-    platform = Platform(stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_",
-                        port_base=free_port_base(8100))
+    platform = Platform(
+        stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_", port_base=free_port_base(8100)
+    )
     markers = run_dir / "demos"
     markers.mkdir(parents=True, exist_ok=True)
     marker = markers / platform.namespace
@@ -112,8 +118,10 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         with console.status("starting five services and the payer simulator…"):
             platform.start_all()
             platform.wait_ready()
-        console.print(f"[green]platform up[/]: services on ports {platform.port('registration')}–"
-                      f"{platform.port('ar_followup')}, logs in {platform.log_dir}")
+        console.print(
+            f"[green]platform up[/]: services on ports {platform.port('registration')}–"
+            f"{platform.port('ar_followup')}, logs in {platform.log_dir}"
+        )
         with console.status(f"registering {patients} patients…"):
             patient_ids = asyncio.run(register_patients(platform, sample.patients(patients)))
         started = time.monotonic()
@@ -143,8 +151,10 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
     columns = (TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     deadline = time.monotonic() + timeout
     with Progress(*columns, console=console) as progress:
-        bars = {name: progress.add_task(name, total=total) for name in
-                ("coded or rejected", "billed on claims (837P)", "adjudicated & posted (A/R)")}
+        bars = {
+            name: progress.add_task(name, total=total)
+            for name in ("coded or rejected", "billed on claims (837P)", "adjudicated & posted (A/R)")
+        }
         while True:
             try:
                 now = snapshot(platform)
@@ -152,8 +162,9 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
                 time.sleep(0.5)
                 continue
             progress.update(bars["coded or rejected"], completed=now.coding.get("coded", 0) + now.rejected + now.queued)
-            progress.update(bars["billed on claims (837P)"],
-                            completed=now.billed + now.held + now.rejected + now.queued)
+            progress.update(
+                bars["billed on claims (837P)"], completed=now.billed + now.held + now.rejected + now.queued
+            )
             progress.update(bars["adjudicated & posted (A/R)"], completed=now.finished)
             if now.finished >= total or time.monotonic() > deadline:
                 return now
@@ -163,8 +174,11 @@ def _watch(platform: Platform, total: int, timeout: float) -> Snapshot:
 def _balances(s: Snapshot) -> bool:
     ar = {k: Decimal(s.ar[k]) for k in ("charged", "paid", "adjusted", "patient_responsibility", "insurance_balance")}
     posted = Decimal(s.payments.get("total_posted", "0"))
-    return (ar["charged"] == ar["paid"] + ar["adjusted"] + ar["patient_responsibility"] + ar["insurance_balance"]
-            and ar["insurance_balance"] == 0 and ar["paid"] == posted)
+    return (
+        ar["charged"] == ar["paid"] + ar["adjusted"] + ar["patient_responsibility"] + ar["insurance_balance"]
+        and ar["insurance_balance"] == 0
+        and ar["paid"] == posted
+    )
 
 
 def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> None:
@@ -193,9 +207,13 @@ def _report(platform: Platform, s: Snapshot, published: int, seconds: float) -> 
     console.print(table)
     ok = _balances(s)
     verdict = "[green]balances to the cent[/]" if ok else "[red]DOES NOT BALANCE[/]"
-    console.print(f"charged = paid + adjusted + patient responsibility + open balance, and A/R paid = 835 posted: {verdict}")
+    console.print(
+        f"charged = paid + adjusted + patient responsibility + open balance, and A/R paid = 835 posted: {verdict}"
+    )
     if s.finished < published:
         console.print(f"[red]{published - s.finished} encounters had not finished when the demo stopped waiting[/]")
     root = platform.clearinghouse_dir
-    console.print(f"837P files sent: {root / 'archive'}\n835 files posted: {root / 'processed' / '835'}\n"
-                  f"999 and 277CA acknowledgements read by claims: {root / 'processed'}")
+    console.print(
+        f"837P files sent: {root / 'archive'}\n835 files posted: {root / 'processed' / '835'}\n"
+        f"999 and 277CA acknowledgements read by claims: {root / 'processed'}"
+    )

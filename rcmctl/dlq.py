@@ -24,7 +24,6 @@ async def _read_to_end(reader: AIOKafkaConsumer, partitions: list[TopicPartition
             for record in batch:
                 if record.offset < ends[TopicPartition(record.topic, record.partition)]:
                     yield record  # later ones (perhaps our own replay failing again) wait for the next run
-    return
 
 
 def _header(record: ConsumerRecord, name: str) -> str:
@@ -49,17 +48,24 @@ async def reasons(settings: ServiceSettings, topic: str) -> Counter:
     try:
         reader.assign(partitions)
         await reader.seek_to_beginning(*partitions)
-        return Counter([(_header(r, "dlt_consumer"), _header(r, "dlt_reason")) async for r in _read_to_end(reader, partitions)])
+        return Counter(
+            [(_header(r, "dlt_consumer"), _header(r, "dlt_reason")) async for r in _read_to_end(reader, partitions)]
+        )
     finally:
         await reader.stop()
 
 
-async def replay(settings: ServiceSettings, topic: str, consumer: str | None = None,
-                 dry_run: bool = False) -> dict[str, int]:
+async def replay(
+    settings: ServiceSettings, topic: str, consumer: str | None = None, dry_run: bool = False
+) -> dict[str, int]:
     source = settings.topic(dead_letter_topic(topic))
     partitions = await _partitions(settings, source)
-    reader = AIOKafkaConsumer(**client_options(settings), group_id=settings.group(f"replay.{topic}"),
-                              auto_offset_reset="earliest", enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=settings.group(f"replay.{topic}"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     producer = make_producer(settings)
     await reader.start()
     await producer.start()

@@ -17,8 +17,9 @@ SOURCE = "/ehr/sample"
 
 async def register_patients(platform: Platform, registrations: list[dict], concurrency: int = 16) -> list[uuid.UUID]:
     limit = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=platform.url("registration"), timeout=30,
-                                 headers={"X-API-Key": platform.api_key}) as client:
+    async with httpx.AsyncClient(
+        base_url=platform.url("registration"), timeout=30, headers={"X-API-Key": platform.api_key}
+    ) as client:
 
         async def register(body: dict) -> uuid.UUID:
             async with limit:
@@ -33,10 +34,10 @@ def encounter_event(encounter: EncounterDocumentedV1) -> Event:
     return Event(encounter, encounter.encounter_id, SOURCE, correlation_id=str(uuid.uuid4()))
 
 
-async def publish_encounters(platform: Platform, encounters: list[EncounterDocumentedV1],
-                             on_sent=None) -> list[Event]:
-    producer = AIOKafkaProducer(bootstrap_servers=platform.stack.kafka_bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=5)
+async def publish_encounters(platform: Platform, encounters: list[EncounterDocumentedV1], on_sent=None) -> list[Event]:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=platform.stack.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
     await producer.start()
     events = [encounter_event(e) for e in encounters]
     try:

@@ -94,8 +94,9 @@ class Platform:
         else:
             command = [sys.executable, "-m", f"services.{name}"]
         log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env(name), stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env(name), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes[name] = process
         return process
 

@@ -26,8 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox, metrics, telemetry
 from shared.contracts.events import Contract
@@ -109,7 +108,7 @@ class BatchProcessor(Generic[T]):
         try:
             await self._with_retries(lambda: self._transaction([e for _, e in events]))
             return []
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure: find the bad event below
             if is_transient(exc) or len(events) == 1:
                 # The fault outlived the retries (database down): nothing here can be processed.
                 return [self._dead(record, exc) for record, _ in events]
@@ -118,7 +117,7 @@ class BatchProcessor(Generic[T]):
         for record, event in events:
             try:
                 await self._with_retries(lambda event=event: self._transaction([event]))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever failed it, this event is dead-lettered
                 dead.append(self._dead(record, exc))
         return dead
 

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from sqlalchemy import Column, DateTime, delete, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
 
 
 class InboxMessage(SQLModel, table=True):

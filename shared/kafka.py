@@ -24,7 +24,9 @@ def _checked(settings: ServiceSettings) -> tuple[str, str]:
     if protocol not in PROTOCOLS:
         raise KafkaSecurityError(f"RCM_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}")
     if protocol.startswith("SASL_") != bool(mechanism):
-        raise KafkaSecurityError("RCM_KAFKA_SASL_MECHANISM goes with RCM_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL")
+        raise KafkaSecurityError(
+            "RCM_KAFKA_SASL_MECHANISM goes with RCM_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL"
+        )
     if mechanism and mechanism not in MECHANISMS:
         raise KafkaSecurityError(f"RCM_KAFKA_SASL_MECHANISM must be one of {', '.join(MECHANISMS)}")
     if mechanism and not (settings.kafka_sasl_username and settings.kafka_sasl_password):
@@ -53,7 +55,7 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
 
 def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
     """The same options in FastStream's form, for KafkaBroker(security=...)."""
-    protocol, mechanism = _checked(settings)
+    _, mechanism = _checked(settings)
     context = ssl_context(settings)
     if mechanism:
         return MECHANISMS[mechanism](

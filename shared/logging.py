@@ -8,9 +8,29 @@ from datetime import UTC, datetime
 
 PHI_FIELDS = frozenset(
     {
-        "first_name", "last_name", "name", "patient_name", "birth_date", "dob", "date_of_birth",
-        "address", "line1", "line2", "city", "postal_code", "phone", "email", "member_id",
-        "subscriber", "ssn", "mrn", "payload", "body", "data", "patient", "person",
+        "first_name",
+        "last_name",
+        "name",
+        "patient_name",
+        "birth_date",
+        "dob",
+        "date_of_birth",
+        "address",
+        "line1",
+        "line2",
+        "city",
+        "postal_code",
+        "phone",
+        "email",
+        "member_id",
+        "subscriber",
+        "ssn",
+        "mrn",
+        "payload",
+        "body",
+        "data",
+        "patient",
+        "person",
     }
 )
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}

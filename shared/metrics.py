@@ -14,7 +14,8 @@ BATCH_SECONDS = Histogram("rcm_handler_batch_seconds", "Time to process one cons
 OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog", "Outbox rows seen waiting at the last relay poll")
 OUTBOX_AGE = Gauge("rcm_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row at the last poll")
 CONSUMER_LAG = Gauge(
-    "rcm_consumer_lag", "Records on the partition not yet consumed (high watermark - position)",
+    "rcm_consumer_lag",
+    "Records on the partition not yet consumed (high watermark - position)",
     ["topic", "partition", "consumer"],
 )
 
@@ -46,7 +47,7 @@ async def track_consumer_lag(broker: Any, interval: float = 10.0) -> None:
                 continue
             try:
                 lags = await asyncio.wait_for(lag_by_partition(consumer), timeout=interval)
-            except Exception:  # a rebalance or a broker hiccup: try again next round
+            except Exception:  # noqa: BLE001, S112 - a rebalance or a broker hiccup: try again next round
                 continue
             for (topic, partition), lag in lags.items():
                 labels = (topic, str(partition), subscriber.group_id or "")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-import shared.inbox  # noqa: F401 - registers the inbox table
+import shared.inbox
 import shared.outbox  # noqa: F401 - registers the outbox table
 
 MESSAGING_TABLES = ("outbox", "inbox")
@@ -41,7 +41,9 @@ def run_migrations(service: str, tables: Iterable[str]) -> None:
         return type_ != "table" or name in own
 
     def migrate(connection: Connection) -> None:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"migrate:{service}".encode())})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"migrate:{service}".encode())}
+        )
         context.configure(
             connection=connection,
             target_metadata=SQLModel.metadata,
@@ -83,7 +85,9 @@ def create_messaging_tables() -> None:
         "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$ "
         "BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql"
     )
-    op.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()")
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )
 
 
 def drop_messaging_tables() -> None:

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, delete, func, insert, select
-from sqlalchemy.event import listens_for
-from sqlalchemy.orm import Session
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.event import listens_for
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, telemetry
 from shared.envelope import Event
@@ -46,13 +45,15 @@ STAGED = "outbox.staged"
 def stage(session: AsyncSession, topic: str, event: Event) -> None:
     """Add an event to the caller's transaction; it is published only if that commits. Rows are
     written in one statement just before the commit (no ORM object per event: that was a hot spot)."""
-    session.info.setdefault(STAGED, []).append({
-        "topic": topic,
-        "key": event.subject,
-        # traceparent: the consumers' spans continue this journey's trace (shared/telemetry.py)
-        "headers": [[k, v.decode()] for k, v in [*event.headers(), *telemetry.staged_headers(topic, event)]],
-        "value": event.value(),
-    })
+    session.info.setdefault(STAGED, []).append(
+        {
+            "topic": topic,
+            "key": event.subject,
+            # traceparent: the consumers' spans continue this journey's trace (shared/telemetry.py)
+            "headers": [[k, v.decode()] for k, v in [*event.headers(), *telemetry.staged_headers(topic, event)]],
+            "value": event.value(),
+        }
+    )
 
 
 @listens_for(Session, "before_commit")
@@ -125,9 +126,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         table = OutboxMessage.__table__
         async with self.engine.begin() as conn:
-            rows = (
-                await conn.execute(select(table).order_by(table.c.id).limit(self.batch_size))
-            ).all()
+            rows = (await conn.execute(select(table).order_by(table.c.id).limit(self.batch_size))).all()
             metrics.OUTBOX_BACKLOG.set(len(rows))
             if not rows:
                 metrics.OUTBOX_AGE.set(0)

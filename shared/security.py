@@ -12,5 +12,8 @@ def require_api_key(request: Request) -> None:
     if not given and authorization.lower().startswith("bearer "):
         given = authorization[7:].strip()
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid API key or bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API key or bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

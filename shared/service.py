@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Response
 from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -103,7 +103,9 @@ class Service:
         )
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
-        tasks.append(asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag"))
+        tasks.append(
+            asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag")
+        )
         tasks.append(asyncio.create_task(self._supervise(_purge_inbox), name="inbox-purge"))
         tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]
         log.info("service started", extra={"http_port": self.settings.http_port})
@@ -125,11 +127,11 @@ class Service:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = True
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - any failure means "not ready"
             pass
         try:
             checks["kafka"] = bool(await self.broker.ping(timeout=3.0))
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - any failure means "not ready"
             pass
         return checks
 

@@ -27,7 +27,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 
 TRACE_HEADERS = ("traceparent", "tracestate")
 # correlation id -> the consumer span handling that journey's event in the batch in hand
-_journeys: ContextVar[dict[str, SpanContext]] = ContextVar("rcm_journeys", default={})
+_journeys: ContextVar[dict[str, SpanContext]] = ContextVar("rcm_journeys")
 
 
 def configure(service: str, exporter: SpanExporter | None = None) -> bool:
@@ -86,7 +86,7 @@ def _tracer() -> trace.Tracer:
 def staged_headers(topic: str, event: Any) -> list[tuple[str, bytes]]:
     """A producer span for an event staged in the outbox (a child of whatever the service is doing
     for this journey); returns the headers that carry it to the consumers."""
-    upstream = _journeys.get().get(event.correlation_id) or trace.get_current_span().get_span_context()
+    upstream = _journeys.get({}).get(event.correlation_id) or trace.get_current_span().get_span_context()
     parent, links = _parent(event.correlation_id, upstream)
     attributes = {
         "messaging.system": "kafka",
@@ -96,8 +96,9 @@ def staged_headers(topic: str, event: Any) -> list[tuple[str, bytes]]:
         "cloudevents.event_type": event.type,
         "cloudevents.event_source": event.source,
     }
-    with _tracer().start_as_current_span(f"{topic} publish", context=parent, kind=SpanKind.PRODUCER,
-                                         links=links, attributes=attributes):
+    with _tracer().start_as_current_span(
+        f"{topic} publish", context=parent, kind=SpanKind.PRODUCER, links=links, attributes=attributes
+    ):
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
     return [(k, carrier[k].encode()) for k in TRACE_HEADERS if k in carrier]
@@ -118,17 +119,23 @@ def consuming(consumer: str, topic: str, events: list[Any], headers_by_id: dict 
     tracer, spans, journeys = _tracer(), [], {}
     for event in events:
         parent, links = _parent(event.correlation_id, upstream_of((headers_by_id or {}).get(event.id)))
-        span = tracer.start_span(f"{topic} process", context=parent, kind=SpanKind.CONSUMER, links=links, attributes={
-            "messaging.system": "kafka",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": consumer,
-            "messaging.message.id": str(event.id),
-            "cloudevents.event_type": event.type,
-        })
+        span = tracer.start_span(
+            f"{topic} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": topic,
+                "messaging.consumer.group.name": consumer,
+                "messaging.message.id": str(event.id),
+                "cloudevents.event_type": event.type,
+            },
+        )
         spans.append(span)
         journeys[event.correlation_id] = span.get_span_context()
-    token = _journeys.set({**_journeys.get(), **journeys})
+    token = _journeys.set({**_journeys.get({}), **journeys})
     try:
         yield
     except BaseException as exc:

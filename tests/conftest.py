@@ -30,7 +30,7 @@ def stack_info() -> stack.StackInfo:
         return info
     try:
         return stack.up()
-    except Exception as exc:  # pragma: no cover - the message is the point
+    except Exception as exc:  # noqa: BLE001  # pragma: no cover - the message is the point
         pytest.fail(f"integration tests need Kafka and PostgreSQL and none could be started: {exc}", pytrace=False)
 
 
@@ -38,9 +38,13 @@ def stack_info() -> stack.StackInfo:
 async def platform(stack_info, tmp_path):
     """A fresh namespace: its own five databases, topics and clearinghouse folder."""
     namespace = f"t{uuid.uuid4().hex[:10]}_"
-    deployment = Platform(stack=stack_info, run_dir=tmp_path, namespace=namespace,
-                          port_base=free_port_base(random.randrange(20000, 40000, 10)),
-                          extra_env={"RCM_RETRY_BACKOFF_SECONDS": "0.1"})
+    deployment = Platform(
+        stack=stack_info,
+        run_dir=tmp_path,
+        namespace=namespace,
+        port_base=free_port_base(random.randrange(20000, 40000, 10)),
+        extra_env={"RCM_RETRY_BACKOFF_SECONDS": "0.1"},
+    )
     await provision(deployment)
     yield deployment
     await asyncio.to_thread(deployment.stop_all)

@@ -34,8 +34,11 @@ async def running(service: Service):
     app = service.app()
     async with service.lifespan(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service",
-                                     headers={"X-API-Key": service.settings.api_key.get_secret_value()}) as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://service",
+            headers={"X-API-Key": service.settings.api_key.get_secret_value()},
+        ) as client:
             await wait_for_assignment(service)
             yield client
 
@@ -50,27 +53,38 @@ async def wait_for_assignment(service: Service, timeout: float = 30) -> None:
             await asyncio.sleep(0.1)
 
 
-async def publish(platform: Platform, topic: str, events: list[Event] | None = None,
-                  raw: list[tuple[bytes | None, list[tuple[str, bytes]], bytes | None]] | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=platform.stack.kafka_bootstrap, acks="all",
-                                max_request_size=4 * 1024 * 1024)
+async def publish(
+    platform: Platform,
+    topic: str,
+    events: list[Event] | None = None,
+    raw: list[tuple[bytes | None, list[tuple[str, bytes]], bytes | None]] | None = None,
+) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=platform.stack.kafka_bootstrap, acks="all", max_request_size=4 * 1024 * 1024
+    )
     await producer.start()
     try:
         for event in events or []:
-            await producer.send_and_wait(platform.namespace + topic, value=event.value(),
-                                         key=event.subject.encode(), headers=event.headers())
+            await producer.send_and_wait(
+                platform.namespace + topic, value=event.value(), key=event.subject.encode(), headers=event.headers()
+            )
         for key, headers, value in raw or []:
             await producer.send_and_wait(platform.namespace + topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
 
 
-async def read_topic(platform: Platform, topic: str, expect: int, timeout: float = 30,
-                     settle: float = 1.0) -> list[ConsumerRecord]:
+async def read_topic(
+    platform: Platform, topic: str, expect: int, timeout: float = 30, settle: float = 1.0
+) -> list[ConsumerRecord]:
     """Everything on the topic once `expect` records arrived (then `settle` more seconds, so a
     duplicate that was going to arrive has the chance to)."""
-    consumer = AIOKafkaConsumer(platform.namespace + topic, bootstrap_servers=platform.stack.kafka_bootstrap,
-                                group_id=f"reader-{uuid.uuid4().hex}", auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        platform.namespace + topic,
+        bootstrap_servers=platform.stack.kafka_bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     records: list[ConsumerRecord] = []
     loop = asyncio.get_running_loop()

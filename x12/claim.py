@@ -212,4 +212,3 @@ class Interchange837(Model):
     @property
     def claims(self) -> tuple[Claim, ...]:
         return tuple(claim for t in self.transactions for claim in t.claims)
-

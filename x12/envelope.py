@@ -94,8 +94,17 @@ def render_interchange(env: Envelope, bodies: Sequence[Sequence[Sequence[Element
     lines = [
         isa,
         render_segment(
-            ["GS", env.functional_id, env.sender_id, env.receiver_id, f"{env.created:%Y%m%d}",
-             f"{env.created:%H%M}", str(env.group_control_number), "X", env.version]
+            [
+                "GS",
+                env.functional_id,
+                env.sender_id,
+                env.receiver_id,
+                f"{env.created:%Y%m%d}",
+                f"{env.created:%H%M}",
+                str(env.group_control_number),
+                "X",
+                env.version,
+            ]
         ),
     ]
     for index, body in enumerate(bodies):
@@ -222,10 +231,14 @@ def peek_envelope(text: str) -> Envelope:
         raise X12Error("no GS segment", "GS")
     try:
         return Envelope(
-            sender_id=isa[6].strip(), receiver_id=isa[8].strip(), control_number=int(isa[13]),
+            sender_id=isa[6].strip(),
+            receiver_id=isa[8].strip(),
+            control_number=int(isa[13]),
             group_control_number=int(element(gs, 6)),
-            created=datetime.strptime(element(gs, 4) + element(gs, 5)[:4], "%Y%m%d%H%M"), usage=isa[15],
-            functional_id=element(gs, 1), version=element(gs, 8),
+            created=datetime.strptime(element(gs, 4) + element(gs, 5)[:4], "%Y%m%d%H%M"),
+            usage=isa[15],
+            functional_id=element(gs, 1),
+            version=element(gs, 8),
             transactions=tuple(TransactionSet(element(s, 1), element(s, 2)) for s in segs if s[0] == "ST"),
         )
     except ValueError:

@@ -107,7 +107,9 @@ class Payment(Model):
     @model_validator(mode="after")
     def _ach_needs_banks(self) -> "Payment":
         is_ach = self.method == "ACH"
-        if is_ach != (self.payer_bank is not None and self.payee_bank is not None and self.payer_company_id is not None):
+        if is_ach != (
+            self.payer_bank is not None and self.payee_bank is not None and self.payer_company_id is not None
+        ):
             raise ValueError("ACH payments, and only they, carry both bank accounts and the payer company id")
         return self
 

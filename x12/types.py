@@ -11,7 +11,9 @@ from x12.npi import npi_is_valid
 _SAFE = r"^[^*:^~\r\n]*$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=_SAFE)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9\-. ]+$")]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9\-. ]+$")
+]
 State = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Zip = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}([0-9]{4})?$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]

@@ -10,13 +10,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from x12.envelope import Element, Envelope, Separators, element, read_interchange, render_segment
+from x12.envelope import DEFAULT, Element, Envelope, Separators, element, read_interchange, render_segment
 from x12.errors import X12Error
 
 VERSION = "005010X279A1"
 SEX_CODES = {"M": "M", "F": "F", "U": "U"}
-UNDECOMPOSABLE = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "ss", "Ł": "L", "ł": "l",
-                                "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe"})
+UNDECOMPOSABLE = str.maketrans(
+    {
+        "Ø": "O",
+        "ø": "o",
+        "Æ": "AE",
+        "æ": "ae",
+        "ß": "ss",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "Œ": "OE",
+        "œ": "oe",
+    }
+)
 
 
 def x12_text(value: str, limit: int) -> str:
@@ -50,8 +65,14 @@ class EligibilityRequest:
     service_type: str = "30"  # health benefit plan coverage
 
 
-def render_transaction(segments: Sequence[Sequence[Element]], set_id: str, functional_id: str, env: Envelope,
-                       sep: Separators = Separators(), version: str = VERSION) -> str:
+def render_transaction(
+    segments: Sequence[Sequence[Element]],
+    set_id: str,
+    functional_id: str,
+    env: Envelope,
+    sep: Separators = DEFAULT,
+    version: str = VERSION,
+) -> str:
     """ISA/GS/ST..SE/GE/IEA around one transaction set (x12.envelope knows only 837/835/999)."""
     for label, value in (("sender id", env.sender_id), ("receiver id", env.receiver_id)):
         if not value or len(value) > 15:
@@ -59,10 +80,23 @@ def render_transaction(segments: Sequence[Sequence[Element]], set_id: str, funct
     if not 0 < env.control_number < 10**9:
         raise X12Error("control numbers must have 1 to 9 digits")
     lines = [
-        f"ISA*00*{'':10}*00*{'':10}*ZZ*{env.sender_id:<15}*ZZ*{env.receiver_id:<15}"
-        f"*{env.created:%y%m%d}*{env.created:%H%M}*^*00501*{env.control_number:09d}*0*{env.usage}*:~",
-        render_segment(["GS", functional_id, env.sender_id, env.receiver_id, f"{env.created:%Y%m%d}",
-                        f"{env.created:%H%M}", str(env.group_control_number), "X", version]),
+        (
+            f"ISA*00*{'':10}*00*{'':10}*ZZ*{env.sender_id:<15}*ZZ*{env.receiver_id:<15}"
+            f"*{env.created:%y%m%d}*{env.created:%H%M}*^*00501*{env.control_number:09d}*0*{env.usage}*:~"
+        ),
+        render_segment(
+            [
+                "GS",
+                functional_id,
+                env.sender_id,
+                env.receiver_id,
+                f"{env.created:%Y%m%d}",
+                f"{env.created:%H%M}",
+                str(env.group_control_number),
+                "X",
+                version,
+            ]
+        ),
         render_segment(["ST", set_id, "0001", version]),
         *(render_segment(s) for s in segments),
         render_segment(["SE", str(len(segments) + 2), "0001"]),
@@ -85,8 +119,18 @@ def header_segments(bht02: str, reference: str, created: datetime, payer: Party,
 
 def subscriber_segments(subscriber: Subscriber) -> list[list[str]]:
     return [
-        ["NM1", "IL", "1", x12_text(subscriber.last_name, 60), x12_text(subscriber.first_name, 35),
-         "", "", "", "MI", subscriber.member_id],
+        [
+            "NM1",
+            "IL",
+            "1",
+            x12_text(subscriber.last_name, 60),
+            x12_text(subscriber.first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            subscriber.member_id,
+        ],
         ["DMG", "D8", f"{subscriber.birth_date:%Y%m%d}", SEX_CODES.get(subscriber.sex, "U")],
     ]
 
@@ -132,8 +176,13 @@ def parse_270(text: str) -> tuple[Envelope, EligibilityRequest]:
         trace_number=element(trace, 2),
         payer=Party(element(payer, 3), element(payer, 9)),
         provider=Party(element(provider, 3), element(provider, 9)),
-        subscriber=Subscriber(element(member, 9), element(member, 4), element(member, 3),
-                              parse_dates(element(demographics, 2), "DMG"), element(demographics, 3) or "U"),
+        subscriber=Subscriber(
+            element(member, 9),
+            element(member, 4),
+            element(member, 3),
+            parse_dates(element(demographics, 2), "DMG"),
+            element(demographics, 3) or "U",
+        ),
         service_date=parse_dates(element(service, 3), "DTP"),
         service_type=element(find(segments, "EQ"), 1) or "30",
     )

@@ -11,8 +11,14 @@ from decimal import Decimal
 
 from x12.envelope import Envelope, amount, element, to_decimal
 from x12.errors import X12Error
-from x12.x270 import (EligibilityRequest, header_segments, render_transaction, single_transaction,
-                      subscriber_segments, x12_text)
+from x12.x270 import (
+    EligibilityRequest,
+    header_segments,
+    render_transaction,
+    single_transaction,
+    subscriber_segments,
+    x12_text,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,9 @@ def render_271(request: EligibilityRequest, response: EligibilityResponse, env: 
         segments.append(["AAA", "N", "", response.rejection_code, "C"])
     else:
         segments.append(demographics)
-        segments.append(["EB", "1" if response.active else "6", "IND", "30", "", x12_text(response.plan_name or "", 50)])
+        segments.append(
+            ["EB", "1" if response.active else "6", "IND", "30", "", x12_text(response.plan_name or "", 50)]
+        )
         if response.active and response.copay is not None:
             segments.append(["EB", "B", "IND", "98", "", "", "27", amount(response.copay)])
         if response.active and response.deductible_remaining is not None:
@@ -69,7 +77,15 @@ def parse_271(text: str) -> EligibilityResponse:
                 return to_decimal(element(s, 7), "EB07 amount", "EB")
         return None
 
-    coinsurance = next((to_decimal(element(s, 8), "EB08 percent", "EB") for s in benefits
-                        if element(s, 1) == "A" and element(s, 8)), None)
-    return EligibilityResponse(**common, active=element(status, 1) == "1", plan_name=element(status, 5) or None,
-                               copay=money("B"), deductible_remaining=money("C", "29"), coinsurance=coinsurance)
+    coinsurance = next(
+        (to_decimal(element(s, 8), "EB08 percent", "EB") for s in benefits if element(s, 1) == "A" and element(s, 8)),
+        None,
+    )
+    return EligibilityResponse(
+        **common,
+        active=element(status, 1) == "1",
+        plan_name=element(status, 5) or None,
+        copay=money("B"),
+        deductible_remaining=money("C", "29"),
+        coinsurance=coinsurance,
+    )

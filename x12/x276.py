@@ -43,8 +43,18 @@ def request_segments(bht02: str, request: StatusRequest, created) -> list[list[s
         ["HL", "3", "2", "19", "1"],
         ["NM1", "1P", "2", x12_text(request.provider.name, 60), "", "", "", "", "XX", request.provider.identifier],
         ["HL", "4", "3", "22", "0"],
-        ["NM1", "IL", "1", x12_text(request.last_name, 60), x12_text(request.first_name, 35), "", "", "", "MI",
-         request.member_id],
+        [
+            "NM1",
+            "IL",
+            "1",
+            x12_text(request.last_name, 60),
+            x12_text(request.first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            request.member_id,
+        ],
     ]
 
 
@@ -60,8 +70,10 @@ def render_276(request: StatusRequest, env: Envelope) -> str:
     if not request.trace_number or not request.patient_control_number:
         raise X12Error("a 276 needs a trace number and the patient control number", "TRN")
     segments = request_segments("13", request, env.created) + claim_segments("1", request)
-    segments += [["AMT", "T3", amount(request.charge)],
-                 ["DTP", "472", "RD8", f"{request.service_from:%Y%m%d}-{request.service_to:%Y%m%d}"]]
+    segments += [
+        ["AMT", "T3", amount(request.charge)],
+        ["DTP", "472", "RD8", f"{request.service_from:%Y%m%d}-{request.service_to:%Y%m%d}"],
+    ]
     return render_transaction(segments, "276", "HR", env, version=VERSION)
 
 
@@ -76,11 +88,18 @@ def read_request(segments: list[list[str]], trace_type: str) -> StatusRequest:
     if not element(trace, 2) or not references.get("EJ"):
         raise X12Error(f"TRN*{trace_type} and REF*EJ (the patient control number) are required", "TRN")
     return StatusRequest(
-        trace_number=element(trace, 2), payer=Party(element(payer, 3), element(payer, 9)),
-        provider=Party(element(provider, 3), element(provider, 9)), member_id=element(member, 9),
-        last_name=element(member, 3), first_name=element(member, 4), patient_control_number=references["EJ"],
-        charge=Decimal("0.00"), service_from=date.min, service_to=date.min,
-        payer_claim_control_number=references.get("1K") or None)
+        trace_number=element(trace, 2),
+        payer=Party(element(payer, 3), element(payer, 9)),
+        provider=Party(element(provider, 3), element(provider, 9)),
+        member_id=element(member, 9),
+        last_name=element(member, 3),
+        first_name=element(member, 4),
+        patient_control_number=references["EJ"],
+        charge=Decimal("0.00"),
+        service_from=date.min,
+        service_to=date.min,
+        payer_claim_control_number=references.get("1K") or None,
+    )
 
 
 def parse_276(text: str) -> tuple[Envelope, StatusRequest]:
@@ -90,5 +109,11 @@ def parse_276(text: str) -> tuple[Envelope, StatusRequest]:
     if len(period) != 2:
         raise X12Error("DTP*472 must be a range CCYYMMDD-CCYYMMDD", "DTP")
     charge = to_decimal(element(find(segments, "AMT", "T3"), 2), "AMT02 charge", "AMT")
-    return env, StatusRequest(**{**request.__dict__, "charge": charge, "service_from": parse_dates(period[0], "DTP"),
-                                 "service_to": parse_dates(period[1], "DTP")})
+    return env, StatusRequest(
+        **{
+            **request.__dict__,
+            "charge": charge,
+            "service_from": parse_dates(period[0], "DTP"),
+            "service_to": parse_dates(period[1], "DTP"),
+        }
+    )

@@ -13,8 +13,18 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError
 
-from x12.envelope import Element, Envelope, TransactionSet, amount, components, element, read_interchange
-from x12.envelope import render_interchange, st_control_number, to_decimal
+from x12.envelope import (
+    Element,
+    Envelope,
+    TransactionSet,
+    amount,
+    components,
+    element,
+    read_interchange,
+    render_interchange,
+    st_control_number,
+    to_decimal,
+)
 from x12.errors import X12Error
 from x12.types import Code, Model, Money, Npi, Text
 
@@ -69,8 +79,9 @@ class ClaimAcknowledgment(Model):
         return tuple(c for p in self.providers for c in p.claims)
 
 
-def _stc(category: str, status: str, entity: str | None, effective: date | None, charge: Decimal,
-         accepted: bool) -> list[Element]:
+def _stc(
+    category: str, status: str, entity: str | None, effective: date | None, charge: Decimal, accepted: bool
+) -> list[Element]:
     dated = f"{effective:%Y%m%d}" if effective else ""
     return ["STC", (category, status, entity or ""), dated, "WQ" if accepted else "U", amount(charge)]
 
@@ -121,16 +132,35 @@ def render_277ca(ack: ClaimAcknowledgment) -> str:
             hl += 1
             body += [
                 ["HL", str(hl), str(provider_hl), "PT"],
-                ["NM1", "QC", "1", claim.patient_last_name, claim.patient_first_name, "", "", "", "MI", claim.member_id],
+                [
+                    "NM1",
+                    "QC",
+                    "1",
+                    claim.patient_last_name,
+                    claim.patient_first_name,
+                    "",
+                    "",
+                    "",
+                    "MI",
+                    claim.member_id,
+                ],
                 ["TRN", "2", claim.patient_control_number],
                 _stc(claim.category, claim.status_code, claim.entity, day, claim.total_charge, claim.accepted),
             ]
             if claim.payer_claim_control_number:
                 body.append(["REF", "1K", claim.payer_claim_control_number])
             body.append(["DTP", "472", "D8", f"{claim.service_date:%Y%m%d}"])
-    env = Envelope(sender_id=ack.sender_id, receiver_id=ack.receiver_id, control_number=ack.control_number,
-                   group_control_number=ack.control_number, created=ack.created, usage=ack.usage,
-                   functional_id="HN", version=VERSION, transactions=(TransactionSet("277", st_control_number(0)),))
+    env = Envelope(
+        sender_id=ack.sender_id,
+        receiver_id=ack.receiver_id,
+        control_number=ack.control_number,
+        group_control_number=ack.control_number,
+        created=ack.created,
+        usage=ack.usage,
+        functional_id="HN",
+        version=VERSION,
+        transactions=(TransactionSet("277", st_control_number(0)),),
+    )
     return render_interchange(env, [body])
 
 
@@ -170,8 +200,12 @@ def parse_277ca(text: str) -> ClaimAcknowledgment:
         elif kind == "TRN" and qualifier == "2":
             if not providers:
                 raise X12Error("a claim status outside a billing provider loop", "TRN")
-            claim = dict(patient_control_number=element(seg, 2), patient_last_name=patient[3],
-                         patient_first_name=element(patient, 4) or None, member_id=element(patient, 9))
+            claim = dict(
+                patient_control_number=element(seg, 2),
+                patient_last_name=patient[3],
+                patient_first_name=element(patient, 4) or None,
+                member_id=element(patient, 9),
+            )
             providers[-1]["claims"].append(claim)
             in_line = False
         elif claim is None or in_line:
@@ -180,18 +214,28 @@ def parse_277ca(text: str) -> ClaimAcknowledgment:
             in_line = True
         elif kind == "STC" and "category" not in claim:
             category, status, entity = (components(element(seg, 1), sep) + ["", ""])[:3]
-            claim.update(category=category, status_code=status, entity=entity or None,
-                         total_charge=to_decimal(element(seg, 4), "claim charge", "STC"))
+            claim.update(
+                category=category,
+                status_code=status,
+                entity=entity or None,
+                total_charge=to_decimal(element(seg, 4), "claim charge", "STC"),
+            )
         elif kind == "REF" and qualifier == "1K":
             claim["payer_claim_control_number"] = element(seg, 2)
         elif kind == "DTP" and qualifier == "472":
             claim["service_date"] = _date(element(seg, 3)[:8])
     try:
         return ClaimAcknowledgment(
-            sender_id=env.sender_id, receiver_id=env.receiver_id, control_number=env.control_number,
-            created=env.created, usage=env.usage, **header,
-            providers=tuple(ProviderStatuses(name=p["name"], npi=p["npi"], claims=tuple(ClaimStatus(**c) for c in p["claims"]))
-                            for p in providers),
+            sender_id=env.sender_id,
+            receiver_id=env.receiver_id,
+            control_number=env.control_number,
+            created=env.created,
+            usage=env.usage,
+            **header,
+            providers=tuple(
+                ProviderStatuses(name=p["name"], npi=p["npi"], claims=tuple(ClaimStatus(**c) for c in p["claims"]))
+                for p in providers
+            ),
         )
     except ValidationError as exc:
         problems = ("/".join(map(str, e["loc"])) + ": " + e["type"] for e in exc.errors(include_input=False))

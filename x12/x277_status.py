@@ -39,8 +39,14 @@ class ClaimStatusAnswer:
 def render_277_status(request: StatusRequest, answer: ClaimStatusAnswer, env: Envelope) -> str:
     echoed = StatusRequest(**{**request.__dict__, "payer_claim_control_number": answer.payer_claim_control_number})
     trace, *references = claim_segments("2", echoed)
-    stc = ["STC", f"{answer.category}:{answer.status}", f"{answer.effective:%Y%m%d}", "", amount(answer.charge),
-           amount(answer.paid) if answer.paid is not None else ""]
+    stc = [
+        "STC",
+        f"{answer.category}:{answer.status}",
+        f"{answer.effective:%Y%m%d}",
+        "",
+        amount(answer.charge),
+        amount(answer.paid) if answer.paid is not None else "",
+    ]
     segments = request_segments("08", echoed, env.created) + [trace, stc, *references]
     return render_transaction(segments, "277", "HN", env, version=VERSION)
 
@@ -54,8 +60,12 @@ def parse_277_status(text: str) -> ClaimStatusAnswer:
         raise X12Error("STC01 must be category:status", "STC")
     paid = element(stc, 5)
     return ClaimStatusAnswer(
-        trace_number=request.trace_number, patient_control_number=request.patient_control_number,
-        category=category, status=status, effective=parse_dates(element(stc, 2), "STC"),
+        trace_number=request.trace_number,
+        patient_control_number=request.patient_control_number,
+        category=category,
+        status=status,
+        effective=parse_dates(element(stc, 2), "STC"),
         charge=to_decimal(element(stc, 4), "STC04 charge", "STC"),
         paid=to_decimal(paid, "STC05 paid", "STC") if paid else None,
-        payer_claim_control_number=request.payer_claim_control_number)
+        payer_claim_control_number=request.payer_claim_control_number,
+    )

@@ -46,9 +46,14 @@ def render_835(interchange: Interchange835) -> str:
     for remittance in interchange.remittances:
         check_balance(remittance)
     env = Envelope(
-        sender_id=interchange.sender_id, receiver_id=interchange.receiver_id,
-        control_number=interchange.control_number, group_control_number=interchange.group_control_number,
-        created=interchange.created, usage=interchange.usage, functional_id="HP", version=VERSION,
+        sender_id=interchange.sender_id,
+        receiver_id=interchange.receiver_id,
+        control_number=interchange.control_number,
+        group_control_number=interchange.group_control_number,
+        created=interchange.created,
+        usage=interchange.usage,
+        functional_id="HP",
+        version=VERSION,
     )
     return render_interchange(env, [_transaction(r) for r in interchange.remittances])
 
@@ -80,9 +85,19 @@ def _transaction(r: Remittance) -> list[list[Element]]:
     p = r.payment
     if p.method == "ACH":
         assert p.payer_bank and p.payee_bank  # the Payment model guarantees both
-        bank: list[Element] = ["CCP", "01", p.payer_bank.routing_number, "DA", p.payer_bank.account_number,
-                               p.payer_company_id, "", "01", p.payee_bank.routing_number, "DA",
-                               p.payee_bank.account_number]
+        bank: list[Element] = [
+            "CCP",
+            "01",
+            p.payer_bank.routing_number,
+            "DA",
+            p.payer_bank.account_number,
+            p.payer_company_id,
+            "",
+            "01",
+            p.payee_bank.routing_number,
+            "DA",
+            p.payee_bank.account_number,
+        ]
     else:
         bank = [""] * 11
     segs: list[list[Element]] = [
@@ -110,9 +125,18 @@ def _address(a: Address) -> list[list[Element]]:
 
 def _claim(c: ClaimPayment) -> list[list[Element]]:
     segs: list[list[Element]] = [
-        ["CLP", c.patient_control_number, c.status, amount(c.charge), amount(c.paid),
-         amount(c.patient_responsibility) if c.patient_responsibility else "", c.claim_filing_indicator,
-         c.payer_claim_control_number, c.place_of_service, c.frequency_code],
+        [
+            "CLP",
+            c.patient_control_number,
+            c.status,
+            amount(c.charge),
+            amount(c.paid),
+            amount(c.patient_responsibility) if c.patient_responsibility else "",
+            c.claim_filing_indicator,
+            c.payer_claim_control_number,
+            c.place_of_service,
+            c.frequency_code,
+        ],
         *_cas(c.adjustments),
         ["NM1", "QC", "1", c.patient.last_name, c.patient.first_name, "", "", "", "MI", c.patient.member_id],
     ]
@@ -127,10 +151,21 @@ def _claim(c: ClaimPayment) -> list[list[Element]]:
         if value is not None:
             segs.append(["AMT", qualifier, amount(value)])
     for svc in c.services:
-        original: Element = ("HC", svc.original_procedure_code, *svc.original_modifiers) if svc.original_procedure_code else ""
-        segs.append(["SVC", ("HC", svc.procedure_code, *svc.modifiers), amount(svc.charge), amount(svc.paid), "",
-                     quantity(svc.units) if svc.units != 1 else "", original,
-                     quantity(svc.original_units) if svc.original_units is not None else ""])
+        original: Element = (
+            ("HC", svc.original_procedure_code, *svc.original_modifiers) if svc.original_procedure_code else ""
+        )
+        segs.append(
+            [
+                "SVC",
+                ("HC", svc.procedure_code, *svc.modifiers),
+                amount(svc.charge),
+                amount(svc.paid),
+                "",
+                quantity(svc.units) if svc.units != 1 else "",
+                original,
+                quantity(svc.original_units) if svc.original_units is not None else "",
+            ]
+        )
         if svc.service_date:
             segs.append(["DTM", "472", f"{svc.service_date:%Y%m%d}"])
         segs += _cas(svc.adjustments)
@@ -171,7 +206,6 @@ def _plb(adjustments: tuple[ProviderAdjustment, ...]) -> list[list[Element]]:
     return segs
 
 
-
 # ---- reading -------------------------------------------------------------
 
 
@@ -187,8 +221,12 @@ def parse_835(text: str) -> Interchange835:
                 raise X12Error("transaction set is not an 835", "ST")
             remittances.append(_read_transaction(Cursor(ts.segments), sep))
         interchange = Interchange835(
-            sender_id=env.sender_id, receiver_id=env.receiver_id, control_number=env.control_number,
-            group_control_number=env.group_control_number, created=env.created, usage=env.usage,
+            sender_id=env.sender_id,
+            receiver_id=env.receiver_id,
+            control_number=env.control_number,
+            group_control_number=env.group_control_number,
+            created=env.created,
+            usage=env.usage,
             remittances=tuple(remittances),
         )
     except ValidationError as exc:
@@ -217,13 +255,23 @@ def _read_transaction(cur: Cursor, sep: Separators) -> Remittance:
             payee_bank=BankAccount(routing_number=element(bpr, 13), account_number=element(bpr, 15)),
             payer_company_id=element(bpr, 10),
         )
-    payment = Payment(amount=to_decimal(element(bpr, 2), "payment amount", "BPR"), method=method,
-                      date=_date(element(bpr, 16), "BPR"), trace_number=element(trn, 2),
-                      payer_tax_id=element(trn, 3)[1:], **banks)
+    payment = Payment(
+        amount=to_decimal(element(bpr, 2), "payment amount", "BPR"),
+        method=method,
+        date=_date(element(bpr, 16), "BPR"),
+        trace_number=element(trn, 2),
+        payer_tax_id=element(trn, 3)[1:],
+        **banks,
+    )
     cur.skip_unknown("N1")
     payer_name = cur.take("N1", "PR")[2]
-    payer_address = Address(line1=(n3 := cur.take("N3"))[1], line2=element(n3, 2) or None,
-                            city=(n4 := cur.take("N4"))[1], state=element(n4, 2), zip=element(n4, 3))
+    payer_address = Address(
+        line1=(n3 := cur.take("N3"))[1],
+        line2=element(n3, 2) or None,
+        city=(n4 := cur.take("N4"))[1],
+        state=element(n4, 2),
+        zip=element(n4, 3),
+    )
     refs: dict[str, str] = {}
     per: Segment = []
     while not cur.peek("N1"):
@@ -232,8 +280,13 @@ def _read_transaction(cur: Cursor, sep: Separators) -> Remittance:
             refs[element(seg, 1)] = element(seg, 2)
         elif seg[0] == "PER" and element(seg, 1) == "BL":
             per = seg
-    payer = RemitPayer(name=payer_name, id=refs.get("2U", ""), address=payer_address,
-                       contact_name=element(per, 2), contact_phone=element(per, 4))
+    payer = RemitPayer(
+        name=payer_name,
+        id=refs.get("2U", ""),
+        address=payer_address,
+        contact_name=element(per, 2),
+        contact_phone=element(per, 4),
+    )
     pe = cur.take("N1", "PE")
     tax_id = None
     while not cur.at_end() and not cur.peek("LX", "CLP", "PLB"):
@@ -251,8 +304,9 @@ def _read_transaction(cur: Cursor, sep: Separators) -> Remittance:
         adjustments += _read_plb(cur.next(), sep)
     if not cur.at_end():
         raise cur.fail("unexpected segment")
-    return Remittance(payment=payment, payer=payer, payee=payee, claims=tuple(claims),
-                      provider_adjustments=tuple(adjustments))
+    return Remittance(
+        payment=payment, payer=payer, payee=payee, claims=tuple(claims), provider_adjustments=tuple(adjustments)
+    )
 
 
 _CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received_date"}
@@ -283,13 +337,19 @@ def _read_claim(clp: Segment, cur: Cursor, sep: Separators) -> ClaimPayment:
     while cur.peek("SVC"):
         services.append(_read_service(cur.next(), cur, sep))
     return ClaimPayment(
-        patient_control_number=clp[1], status=element(clp, 2),
+        patient_control_number=clp[1],
+        status=element(clp, 2),
         charge=to_decimal(element(clp, 3), "claim charge", "CLP"),
         paid=to_decimal(element(clp, 4), "claim payment", "CLP"),
         patient_responsibility=to_decimal(element(clp, 5) or "0", "patient responsibility", "CLP"),
-        claim_filing_indicator=element(clp, 6), payer_claim_control_number=element(clp, 7),
-        place_of_service=element(clp, 8) or None, frequency_code=element(clp, 9) or None,
-        patient=patient, adjustments=tuple(adjustments), services=tuple(services), remark_codes=tuple(remarks),
+        claim_filing_indicator=element(clp, 6),
+        payer_claim_control_number=element(clp, 7),
+        place_of_service=element(clp, 8) or None,
+        frequency_code=element(clp, 9) or None,
+        patient=patient,
+        adjustments=tuple(adjustments),
+        services=tuple(services),
+        remark_codes=tuple(remarks),
         **extra,
     )
 
@@ -314,12 +374,17 @@ def _read_service(svc: Segment, cur: Cursor, sep: Separators) -> ServicePayment:
         elif seg[0] == "AMT" and element(seg, 1) == "B6":
             allowed = to_decimal(element(seg, 2), "allowed amount", "AMT")
     return ServicePayment(
-        procedure_code=procedure[1], modifiers=tuple(procedure[2:]),
+        procedure_code=procedure[1],
+        modifiers=tuple(procedure[2:]),
         charge=to_decimal(element(svc, 2), "service charge", "SVC"),
         paid=to_decimal(element(svc, 3), "service payment", "SVC"),
         units=to_decimal(element(svc, 5) or "1", "units", "SVC"),
-        service_date=service_date, adjustments=tuple(adjustments), control_number=control, allowed=allowed,
-        remark_codes=tuple(remarks), **_original_procedure(svc, sep),
+        service_date=service_date,
+        adjustments=tuple(adjustments),
+        control_number=control,
+        allowed=allowed,
+        remark_codes=tuple(remarks),
+        **_original_procedure(svc, sep),
     )
 
 
@@ -339,10 +404,14 @@ def _read_cas(cas: Segment) -> list[Adjustment]:
     for i in range(2, len(cas), 3):
         if cas[i]:
             quantity = element(cas, i + 2)
-            adjustments.append(Adjustment(
-                group=cas[1], reason=cas[i], amount=to_decimal(element(cas, i + 1), "adjustment", "CAS"),
-                quantity=to_decimal(quantity, "adjustment quantity", "CAS") if quantity else None,
-            ))
+            adjustments.append(
+                Adjustment(
+                    group=cas[1],
+                    reason=cas[i],
+                    amount=to_decimal(element(cas, i + 1), "adjustment", "CAS"),
+                    quantity=to_decimal(quantity, "adjustment quantity", "CAS") if quantity else None,
+                )
+            )
     return adjustments
 
 
@@ -352,9 +421,13 @@ def _read_plb(plb: Segment, sep: Separators) -> list[ProviderAdjustment]:
     for i in range(3, len(plb), 2):
         if plb[i]:
             reason, *reference = components(plb[i], sep)
-            adjustments.append(ProviderAdjustment(
-                provider_id=plb[1], fiscal_period_end=_date(element(plb, 2), "PLB"), reason=reason,
-                reference=reference[0] if reference else None,
-                amount=to_decimal(element(plb, i + 1), "provider adjustment", "PLB"),
-            ))
+            adjustments.append(
+                ProviderAdjustment(
+                    provider_id=plb[1],
+                    fiscal_period_end=_date(element(plb, 2), "PLB"),
+                    reason=reason,
+                    reference=reference[0] if reference else None,
+                    amount=to_decimal(element(plb, i + 1), "provider adjustment", "PLB"),
+                )
+            )
     return adjustments

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from pydantic import ValidationError
 
 from x12.claim import (
@@ -29,8 +28,8 @@ from x12.envelope import (
     TransactionSet,
     amount,
     components,
-    quantity,
     element,
+    quantity,
     read_interchange,
     render_interchange,
     st_control_number,
@@ -94,8 +93,18 @@ def _claim(claim: Claim, hl: int) -> tuple[list[list[Element]], int]:
     s, payer, patient = claim.subscriber, claim.payer, claim.patient
     segs: list[list[Element]] = [
         ["HL", str(hl), "1", "22", "1" if patient else "0"],
-        ["SBR", claim.payer_responsibility, "" if patient else "18", s.group_number, "", "", "", "", "",
-         payer.claim_filing_indicator],
+        [
+            "SBR",
+            claim.payer_responsibility,
+            "" if patient else "18",
+            s.group_number,
+            "",
+            "",
+            "",
+            "",
+            "",
+            payer.claim_filing_indicator,
+        ],
         ["NM1", "IL", "1", s.last_name, s.first_name, "", "", "", "MI", s.member_id],
         *_address(s.address),
         ["DMG", "D8", f"{s.birth_date:%Y%m%d}", s.sex],
@@ -111,8 +120,20 @@ def _claim(claim: Claim, hl: int) -> tuple[list[list[Element]], int]:
             *_address(patient.address),
             ["DMG", "D8", f"{patient.birth_date:%Y%m%d}", patient.sex],
         ]
-    segs.append(["CLM", claim.patient_control_number, amount(claim.total_charge), "", "",
-                 (claim.place_of_service, "B", claim.frequency_code), "Y", "A", "Y", "Y"])
+    segs.append(
+        [
+            "CLM",
+            claim.patient_control_number,
+            amount(claim.total_charge),
+            "",
+            "",
+            (claim.place_of_service, "B", claim.frequency_code),
+            "Y",
+            "A",
+            "Y",
+            "Y",
+        ]
+    )
     if claim.payer_claim_control_number:
         segs.append(["REF", "F8", claim.payer_claim_control_number])
     if claim.prior_authorization:
@@ -131,8 +152,16 @@ def _claim(claim: Claim, hl: int) -> tuple[list[list[Element]], int]:
         pos = line.place_of_service if line.place_of_service != claim.place_of_service else ""
         segs += [
             ["LX", str(line.line_number)],
-            ["SV1", ("HC", line.procedure_code, *line.modifiers), amount(line.charge), "UN", quantity(line.units),
-             pos, "", tuple(str(p) for p in line.diagnosis_pointers)],
+            [
+                "SV1",
+                ("HC", line.procedure_code, *line.modifiers),
+                amount(line.charge),
+                "UN",
+                quantity(line.units),
+                pos,
+                "",
+                tuple(str(p) for p in line.diagnosis_pointers),
+            ],
             ["DTP", "472", "D8", f"{line.service_date:%Y%m%d}"],
             ["REF", "6R", line.control_number],
         ]
@@ -147,15 +176,25 @@ def _adjustments(adjustments: tuple[Adjustment, ...]) -> list[list[Element]]:
     for group in dict.fromkeys(a.group for a in adjustments):
         mine = [a for a in adjustments if a.group == group]
         for start in range(0, len(mine), 6):
-            segs.append(["CAS", group, *(e for a in mine[start:start + 6] for e in (a.reason, amount(a.amount), ""))])
+            segs.append(["CAS", group, *(e for a in mine[start : start + 6] for e in (a.reason, amount(a.amount), ""))])
     return segs
 
 
 def _other_payer(other: OtherPayer) -> list[list[Element]]:
     """Loops 2320, 2330A and 2330B: the other payer, its subscriber, what it paid and adjusted."""
     segs: list[list[Element]] = [
-        ["SBR", other.responsibility, other.relationship_code, other.group_number, "", "", "", "", "",
-         other.payer.claim_filing_indicator],
+        [
+            "SBR",
+            other.responsibility,
+            other.relationship_code,
+            other.group_number,
+            "",
+            "",
+            "",
+            "",
+            "",
+            other.payer.claim_filing_indicator,
+        ],
         *_adjustments(other.adjustments),
     ]
     if other.paid is not None:
@@ -178,8 +217,14 @@ def _other_payer_line(other: OtherPayer, line: ServiceLine) -> list[list[Element
     if answer is None:
         return []
     return [
-        ["SVD", other.payer.id, amount(answer.paid), ("HC", line.procedure_code, *line.modifiers), "",
-         quantity(line.units)],
+        [
+            "SVD",
+            other.payer.id,
+            amount(answer.paid),
+            ("HC", line.procedure_code, *line.modifiers),
+            "",
+            quantity(line.units),
+        ],
         *_adjustments(answer.adjustments),
         ["DTP", "573", "D8", f"{other.adjudication_date:%Y%m%d}"],
     ]
@@ -230,8 +275,7 @@ def _read_transaction(cur: Cursor, sep: Separators) -> tuple[Submitter, Receiver
     cur.take("BHT")
     nm1 = cur.take("NM1", "41")
     per = cur.take("PER", "IC")
-    submitter = Submitter(name=nm1[3], id=element(nm1, 9), contact_name=element(per, 2),
-                          contact_phone=element(per, 4))
+    submitter = Submitter(name=nm1[3], id=element(nm1, 9), contact_name=element(per, 2), contact_phone=element(per, 4))
     nm1 = cur.take("NM1", "40")
     receiver = Receiver(name=nm1[3], id=element(nm1, 9))
     hl = cur.take("HL")
@@ -246,8 +290,13 @@ def _read_transaction(cur: Cursor, sep: Separators) -> tuple[Submitter, Receiver
     while ref := cur.optional("REF"):
         tax_id = element(ref, 2) if element(ref, 1) == "EI" else tax_id
     cur.skip_unknown("HL")
-    provider = BillingProvider(organization_name=nm1[3], npi=element(nm1, 9), tax_id=tax_id,
-                               taxonomy_code=element(prv, 3) if prv else "", address=address)
+    provider = BillingProvider(
+        organization_name=nm1[3],
+        npi=element(nm1, 9),
+        tax_id=tax_id,
+        taxonomy_code=element(prv, 3) if prv else "",
+        address=address,
+    )
     claims = []
     while not cur.at_end():
         claims.append(_read_claim(cur, sep))
@@ -256,8 +305,7 @@ def _read_transaction(cur: Cursor, sep: Separators) -> tuple[Submitter, Receiver
 
 def _read_address(cur: Cursor) -> Address:
     n3, n4 = cur.take("N3"), cur.take("N4")
-    return Address(line1=n3[1], line2=element(n3, 2) or None, city=n4[1], state=element(n4, 2),
-                   zip=element(n4, 3))
+    return Address(line1=n3[1], line2=element(n3, 2) or None, city=n4[1], state=element(n4, 2), zip=element(n4, 3))
 
 
 def _date(text: str) -> str:
@@ -280,8 +328,12 @@ def _read_claim(cur: Cursor, sep: Separators) -> Claim:
         raise cur.fail("expected the subscriber NM1*IL")
     nm1, address, dmg = _read_person(cur)
     subscriber = Subscriber(
-        member_id=element(nm1, 9), first_name=element(nm1, 4), last_name=nm1[3],
-        birth_date=_date(element(dmg, 2)), sex=element(dmg, 3), address=address,
+        member_id=element(nm1, 9),
+        first_name=element(nm1, 4),
+        last_name=nm1[3],
+        birth_date=_date(element(dmg, 2)),
+        sex=element(dmg, 3),
+        address=address,
         group_number=element(sbr, 3) or None,
     )
     cur.skip_unknown("NM1")
@@ -294,8 +346,14 @@ def _read_claim(cur: Cursor, sep: Separators) -> Claim:
             raise cur.fail("expected a patient HL (23)")
         pat = cur.take("PAT")
         nm1, address, dmg = _read_person(cur)
-        patient = Patient(relationship_code=element(pat, 1), first_name=element(nm1, 4), last_name=nm1[3],
-                          birth_date=_date(element(dmg, 2)), sex=element(dmg, 3), address=address)
+        patient = Patient(
+            relationship_code=element(pat, 1),
+            first_name=element(nm1, 4),
+            last_name=nm1[3],
+            birth_date=_date(element(dmg, 2)),
+            sex=element(dmg, 3),
+            address=address,
+        )
         cur.skip_unknown("CLM")
     clm = cur.take("CLM")
     pos, _, frequency = (components(element(clm, 5), sep) + ["", ""])[:3]
@@ -313,8 +371,9 @@ def _read_claim(cur: Cursor, sep: Separators) -> Claim:
             diagnoses = [components(e, sep)[1] for e in seg[1:] if e]
         elif seg[0] == "NM1" and element(seg, 1) == "82":
             taxonomy = cur.take("PRV")[3] if cur.peek("PRV", qualifier="PE") else None
-            rendering = RenderingProvider(npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3],
-                                          taxonomy_code=taxonomy)
+            rendering = RenderingProvider(
+                npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3], taxonomy_code=taxonomy
+            )
         elif seg[0] == "NM1" and element(seg, 1) == "DN":
             referring = ReferringProvider(npi=element(seg, 9), first_name=element(seg, 4), last_name=seg[3])
     lines = []
@@ -322,24 +381,41 @@ def _read_claim(cur: Cursor, sep: Separators) -> Claim:
     while cur.peek("LX"):
         lines.append(_read_line(cur, sep, pos, by_payer))
     return Claim(
-        patient_control_number=clm[1], subscriber=subscriber, patient=patient, payer=payer,
-        payer_responsibility=element(sbr, 1), other_payers=tuple(OtherPayer(**o) for o in others),
-        total_charge=to_decimal(element(clm, 2), "total charge", "CLM"), place_of_service=pos,
-        frequency_code=frequency, payer_claim_control_number=refs.get("F8"), diagnoses=tuple(diagnoses),
-        referring_provider=referring, rendering_provider=rendering, prior_authorization=refs.get("G1"),
+        patient_control_number=clm[1],
+        subscriber=subscriber,
+        patient=patient,
+        payer=payer,
+        payer_responsibility=element(sbr, 1),
+        other_payers=tuple(OtherPayer(**o) for o in others),
+        total_charge=to_decimal(element(clm, 2), "total charge", "CLM"),
+        place_of_service=pos,
+        frequency_code=frequency,
+        payer_claim_control_number=refs.get("F8"),
+        diagnoses=tuple(diagnoses),
+        referring_provider=referring,
+        rendering_provider=rendering,
+        prior_authorization=refs.get("G1"),
         lines=tuple(lines),
     )
 
 
 def _read_cas(seg: list[str]) -> list[Adjustment]:
-    return [Adjustment(group=seg[1], reason=seg[i], amount=to_decimal(element(seg, i + 1), "adjustment", "CAS"))
-            for i in range(2, len(seg), 3) if seg[i]]
+    return [
+        Adjustment(group=seg[1], reason=seg[i], amount=to_decimal(element(seg, i + 1), "adjustment", "CAS"))
+        for i in range(2, len(seg), 3)
+        if seg[i]
+    ]
 
 
 def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict:
     """Loop 2320 and its 2330A/B, as keyword arguments of OtherPayer (its lines come later, in 2430)."""
-    other: dict = dict(responsibility=element(sbr, 1), relationship_code=element(sbr, 2),
-                       group_number=element(sbr, 3) or None, adjustments=[], lines=[])
+    other: dict = dict(
+        responsibility=element(sbr, 1),
+        relationship_code=element(sbr, 2),
+        group_number=element(sbr, 3) or None,
+        adjustments=[],
+        lines=[],
+    )
     while not cur.at_end() and not cur.peek("LX", "HL", "SBR"):
         seg = cur.next()
         if seg[0] == "CAS":
@@ -347,8 +423,7 @@ def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict:
         elif seg[0] == "AMT" and element(seg, 1) == "D":
             other["paid"] = to_decimal(element(seg, 2), "paid amount", "AMT")
         elif seg[0] == "NM1" and element(seg, 1) == "IL":
-            other.update(subscriber_last_name=seg[3], subscriber_first_name=element(seg, 4),
-                         member_id=element(seg, 9))
+            other.update(subscriber_last_name=seg[3], subscriber_first_name=element(seg, 4), member_id=element(seg, 9))
         elif seg[0] == "NM1" and element(seg, 1) == "PR":
             other["payer"] = Payer(name=seg[3], id=element(seg, 9), claim_filing_indicator=element(sbr, 9))
         elif seg[0] == "DTP" and element(seg, 1) == "573":
@@ -382,10 +457,13 @@ def _read_line(cur: Cursor, sep: Separators, claim_pos: str, other_payers: dict[
         elif seg[0] == "CAS" and answer is not None:
             answer["adjustments"] += _read_cas(seg)
     return ServiceLine(
-        line_number=lx[1], procedure_code=procedure[1], modifiers=tuple(procedure[2:]),
+        line_number=lx[1],
+        procedure_code=procedure[1],
+        modifiers=tuple(procedure[2:]),
         charge=to_decimal(element(sv1, 2), "line charge", "SV1"),
         units=to_decimal(element(sv1, 4), "units", "SV1"),
         place_of_service=element(sv1, 5) or claim_pos,
         diagnosis_pointers=tuple(components(element(sv1, 7), sep)),
-        service_date=_date(service_date), control_number=control,
+        service_date=_date(service_date),
+        control_number=control,
     )

@@ -105,8 +105,13 @@ def parse_999(text: str) -> Ack999:
         raise X12Error(f"not a 999 {VERSION} functional group", "GS")
     try:
         groups = [_read_group(Cursor(ts.segments)) for ts in env.transactions]
-        return Ack999(sender_id=env.sender_id, receiver_id=env.receiver_id, control_number=env.control_number,
-                      created=env.created, groups=tuple(groups))
+        return Ack999(
+            sender_id=env.sender_id,
+            receiver_id=env.receiver_id,
+            control_number=env.control_number,
+            created=env.created,
+            groups=tuple(groups),
+        )
     except ValidationError as exc:
         problems = ("/".join(map(str, e["loc"])) + ": " + e["type"] for e in exc.errors(include_input=False))
         raise X12Error("invalid 999 content: " + "; ".join(problems)) from None
@@ -121,11 +126,24 @@ def _read_group(cur: Cursor) -> GroupAck:
         while not cur.peek("IK5"):
             seg = cur.next()
             if seg[0] == "IK3":
-                errors.append(AckError(segment_id=seg[1], position=element(seg, 2), loop_id=element(seg, 3) or None,
-                                       code=element(seg, 4), transaction_control_number=element(ak2, 2)))
+                errors.append(
+                    AckError(
+                        segment_id=seg[1],
+                        position=element(seg, 2),
+                        loop_id=element(seg, 3) or None,
+                        code=element(seg, 4),
+                        transaction_control_number=element(ak2, 2),
+                    )
+                )
         ik5 = cur.take("IK5")
-        transactions.append(TransactionAck(set_id=ak2[1], control_number=element(ak2, 2), status=element(ik5, 1),
-                                           errors=tuple(errors)))
+        transactions.append(
+            TransactionAck(set_id=ak2[1], control_number=element(ak2, 2), status=element(ik5, 1), errors=tuple(errors))
+        )
     ak9 = cur.take("AK9")
-    return GroupAck(functional_id=ak1[1], group_control_number=element(ak1, 2), version=element(ak1, 3),
-                    status=element(ak9, 1), transactions=tuple(transactions))
+    return GroupAck(
+        functional_id=ak1[1],
+        group_control_number=element(ak1, 2),
+        version=element(ak1, 3),
+        status=element(ak9, 1),
+        transactions=tuple(transactions),
+    )

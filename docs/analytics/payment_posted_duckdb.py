@@ -63,25 +63,51 @@ def load(con: duckdb.DuckDBPyConnection, topic: str, headers: dict[str, str], va
     """One record into its table; an event seen before (same ce_id) is skipped."""
     event_id, data = headers["ce_id"], json.loads(value)
     if topic.endswith("patient-payment.posted"):
-        con.execute("INSERT OR IGNORE INTO patient_payment VALUES (?, ?, ?, ?, ?, ?)",
-                    [event_id, data["payment_id"], data["kind"], data["amount"], data["method"], data["received_at"]])
+        con.execute(
+            "INSERT OR IGNORE INTO patient_payment VALUES (?, ?, ?, ?, ?, ?)",
+            [event_id, data["payment_id"], data["kind"], data["amount"], data["method"], data["received_at"]],
+        )
         return
     a = data["amounts"]
     con.execute(
         "INSERT OR IGNORE INTO posting VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [event_id, data["posting_id"], data["claim_id"], data["payer_id"], data["payer_name"],
-         data.get("outcome", "denied" if data["denied"] else "paid"), data["claim_status_code"], data["denied"],
-         data["check_or_eft_number"], data["payment_method"], data["payment_date"], data["date_of_service"],
-         data["posted_at"], a["charge"], a["paid"], a["contractual"], a["deductible"], a["coinsurance"], a["copay"],
-         a["other_patient_responsibility"], a["other_adjustments"], data["carc_codes"], data["rarc_codes"]],
+        [
+            event_id,
+            data["posting_id"],
+            data["claim_id"],
+            data["payer_id"],
+            data["payer_name"],
+            data.get("outcome", "denied" if data["denied"] else "paid"),
+            data["claim_status_code"],
+            data["denied"],
+            data["check_or_eft_number"],
+            data["payment_method"],
+            data["payment_date"],
+            data["date_of_service"],
+            data["posted_at"],
+            a["charge"],
+            a["paid"],
+            a["contractual"],
+            a["deductible"],
+            a["coinsurance"],
+            a["copay"],
+            a["other_patient_responsibility"],
+            a["other_adjustments"],
+            data["carc_codes"],
+            data["rarc_codes"],
+        ],
     )
 
 
 async def consume(con: duckdb.DuckDBPyConnection, bootstrap: str, prefix: str = "", idle_seconds: float = 3.0) -> int:
     """Everything on the topics from the beginning, until nothing new came for `idle_seconds`."""
-    consumer = AIOKafkaConsumer(*(prefix + t for t in TOPICS), bootstrap_servers=bootstrap,
-                                group_id=f"analyst-{uuid.uuid4().hex}", auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        *(prefix + t for t in TOPICS),
+        bootstrap_servers=bootstrap,
+        group_id=f"analyst-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     count = 0
     try:

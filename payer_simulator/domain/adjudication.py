@@ -68,8 +68,13 @@ def rule_denials(claim: Claim, contract: Contract, received: date | None) -> dic
     return denials
 
 
-def adjudicate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_claim_control_number: str,
-               received: date | None = None) -> Adjudication:
+def adjudicate(
+    claim: Claim,
+    contract: Contract,
+    deductible_met: Decimal,
+    payer_claim_control_number: str,
+    received: date | None = None,
+) -> Adjudication:
     reason = denial_reason(claim.patient_control_number, contract.random_denial_one_in)
     # A bundled procedure is one line folded into the others; any other denial is the whole claim.
     bundled_line = claim.lines[-1] if reason == BUNDLED and len(claim.lines) > 1 else None
@@ -95,18 +100,29 @@ def adjudicate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_
         payer_claim_control_number=payer_claim_control_number,
         place_of_service=claim.place_of_service,
         frequency_code=claim.frequency_code,
-        patient=Patient(last_name=claim.subscriber.last_name, first_name=claim.subscriber.first_name,
-                        member_id=claim.subscriber.member_id),
+        patient=Patient(
+            last_name=claim.subscriber.last_name,
+            first_name=claim.subscriber.first_name,
+            member_id=claim.subscriber.member_id,
+        ),
         services=tuple(services),
     )
     return Adjudication(payment, deductible_met)
 
 
-def _service(line: ServiceLine, paid: Decimal, adjustments: list[Adjustment], allowed: Decimal | None) -> ServicePayment:
+def _service(
+    line: ServiceLine, paid: Decimal, adjustments: list[Adjustment], allowed: Decimal | None
+) -> ServicePayment:
     return ServicePayment(
-        procedure_code=line.procedure_code, modifiers=line.modifiers, charge=line.charge, paid=paid,
-        units=line.units, service_date=line.service_date, adjustments=tuple(adjustments),
-        control_number=line.control_number, allowed=allowed,
+        procedure_code=line.procedure_code,
+        modifiers=line.modifiers,
+        charge=line.charge,
+        paid=paid,
+        units=line.units,
+        service_date=line.service_date,
+        adjustments=tuple(adjustments),
+        control_number=line.control_number,
+        allowed=allowed,
     )
 
 
@@ -175,8 +191,13 @@ def _primary_patient_shares(claim: Claim) -> list[dict[str, Decimal]]:
     return shares
 
 
-def coordinate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_claim_control_number: str,
-               received: date | None = None) -> Adjudication:
+def coordinate(
+    claim: Claim,
+    contract: Contract,
+    deductible_met: Decimal,
+    payer_claim_control_number: str,
+    received: date | None = None,
+) -> Adjudication:
     """A secondary claim (coordination of benefits): this payer pays what the primary left to the
     patient, never more than it would have paid as primary (its normal benefit, line by line). The
     rest of each line is OA-23 (the prior payer's adjudication) and the patient's remaining share."""
@@ -193,32 +214,48 @@ def coordinate(claim: Claim, contract: Contract, deductible_met: Decimal, payer_
         adjustments = [Adjustment(group="OA", reason="23", amount=line.charge - left)] if line.charge != left else []
         adjustments += [Adjustment(group="PR", reason=r, amount=v) for r, v in remaining.items() if v]
         services.append(_service(line, paid, adjustments, alone.allowed))
-    payment = normal.payment.model_copy(update={
-        "status": "2",
-        "paid": sum((s.paid for s in services), ZERO),
-        "patient_responsibility": sum((a.amount for s in services for a in s.adjustments if a.group == "PR"), ZERO),
-        "services": tuple(services),
-    })
+    payment = normal.payment.model_copy(
+        update={
+            "status": "2",
+            "paid": sum((s.paid for s in services), ZERO),
+            "patient_responsibility": sum((a.amount for s in services for a in s.adjustments if a.group == "PR"), ZERO),
+            "services": tuple(services),
+        }
+    )
     return Adjudication(payment, normal.deductible_met)
 
 
 def reversal(payment: ClaimPayment) -> ClaimPayment:
     """CLP02 22: the payer takes back an earlier payment (before paying a replacement, or for a void):
     the same claim, its payer claim number and every amount negated, line by line."""
+
     def negated(adjustments):
         return tuple(a.model_copy(update={"amount": -a.amount}) for a in adjustments)
 
-    services = tuple(s.model_copy(update={
-        "charge": -s.charge, "paid": -s.paid, "adjustments": negated(s.adjustments),
-        "allowed": -s.allowed if s.allowed is not None else None,
-    }) for s in payment.services)
-    return payment.model_copy(update={
-        "status": "22", "charge": -payment.charge, "paid": -payment.paid,
-        "patient_responsibility": -payment.patient_responsibility, "adjustments": negated(payment.adjustments),
-        "services": services,
-    })
+    services = tuple(
+        s.model_copy(
+            update={
+                "charge": -s.charge,
+                "paid": -s.paid,
+                "adjustments": negated(s.adjustments),
+                "allowed": -s.allowed if s.allowed is not None else None,
+            }
+        )
+        for s in payment.services
+    )
+    return payment.model_copy(
+        update={
+            "status": "22",
+            "charge": -payment.charge,
+            "paid": -payment.paid,
+            "patient_responsibility": -payment.patient_responsibility,
+            "adjustments": negated(payment.adjustments),
+            "services": services,
+        }
+    )
 
 
 def deductible_taken(payment: ClaimPayment) -> Decimal:
-    return sum((a.amount for s in payment.services for a in s.adjustments if a.group == "PR" and a.reason == "1"),
-               ZERO) + sum((a.amount for a in payment.adjustments if a.group == "PR" and a.reason == "1"), ZERO)
+    return sum(
+        (a.amount for s in payment.services for a in s.adjustments if a.group == "PR" and a.reason == "1"), ZERO
+    ) + sum((a.amount for a in payment.adjustments if a.group == "PR" and a.reason == "1"), ZERO)

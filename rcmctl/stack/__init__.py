@@ -13,6 +13,7 @@ RCM_INFRA picks where the infrastructure comes from:
     testcontainers  needs a Docker engine: Kafka (apache/kafka) and postgres containers. The process
                     that called `up` owns them: they stop at `down` in that process or when it exits.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -181,4 +182,4 @@ def _env_or_local_template() -> str:
     return os.environ.get("RCM_DATABASE_URL_TEMPLATE") or postgres.dsn_template()
 
 
-__all__ = ["StackInfo", "StackError", "up", "down", "status", "read_info", "mode", "MODES", "DEFAULT_RUN_DIR"]
+__all__ = ["DEFAULT_RUN_DIR", "MODES", "StackError", "StackInfo", "down", "mode", "read_info", "status", "up"]

@@ -1,11 +1,11 @@
 """`rcm stack up | status | down | topics`: the local infrastructure from the command line."""
+
 from __future__ import annotations
 
 import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from rich.table import Table
 from rcmctl import stack
 from rcmctl.stack import topics as topic_admin
 
-stack_app = typer.Typer(help="Kafka and PostgreSQL for development and tests (RCM_INFRA=local|external|testcontainers).")
+stack_app = typer.Typer(
+    help="Kafka and PostgreSQL for development and tests (RCM_INFRA=local|external|testcontainers)."
+)
 console = Console()
 
 RunDir = typer.Option(None, "--run-dir", help="State folder (default: RCM_RUN_DIR or <project>/.run)")
@@ -26,7 +28,7 @@ def _fail(err: Exception) -> None:
 
 
 @stack_app.command()
-def up(run_dir: Optional[Path] = RunDir) -> None:
+def up(run_dir: Path | None = RunDir) -> None:
     """Start Kafka and PostgreSQL unless already running (safe to repeat)."""
     began = time.monotonic()
     try:
@@ -42,7 +44,7 @@ def up(run_dir: Optional[Path] = RunDir) -> None:
 
 
 @stack_app.command()
-def status(run_dir: Optional[Path] = RunDir) -> None:
+def status(run_dir: Path | None = RunDir) -> None:
     """Show what runs, where, and whether it answers (exit 1 if something does not)."""
     try:
         report = stack.status(run_dir)
@@ -64,7 +66,7 @@ def status(run_dir: Optional[Path] = RunDir) -> None:
 
 
 @stack_app.command()
-def down(run_dir: Optional[Path] = RunDir) -> None:
+def down(run_dir: Path | None = RunDir) -> None:
     """Stop Kafka (SIGTERM, SIGKILL after a grace period) and PostgreSQL (pg_ctl stop -m fast)."""
     began = time.monotonic()
     try:
@@ -79,7 +81,7 @@ def topics(
     names: list[str] = typer.Argument(..., help="Topic names"),
     partitions: int = typer.Option(3, help="Partitions for new topics"),
     delete: bool = typer.Option(False, "--delete", help="Delete instead of create"),
-    run_dir: Optional[Path] = RunDir,
+    run_dir: Path | None = RunDir,
 ) -> None:
     """Create topics (idempotent) or delete them on the running stack's broker."""
     info = stack.read_info(run_dir)

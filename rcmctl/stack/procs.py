@@ -1,4 +1,5 @@
 """Small, careful process helpers: run-to-completion, detached daemons, pid files, stopping."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,7 @@ def run(cmd: list[str], what: str, timeout: float = 900, **kwargs) -> str:
     """
     with tempfile.TemporaryFile("w+") as out:
         try:
-            done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            done = subprocess.run(cmd, check=False, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                   text=True, timeout=timeout, **kwargs)  # fmt: skip
         except subprocess.TimeoutExpired as err:
             raise RuntimeError(f"{what} timed out after {timeout:.0f}s: {' '.join(cmd)}") from err

@@ -7,6 +7,7 @@ as a production cluster's would be by its operator. It reuses the jars of the lo
     broker.start()      # formats, starts, waits until an authenticated client is answered
     broker.stop()
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,13 +63,18 @@ class SecureKafka:
                 raise RuntimeError(f"127.0.0.1:{p} is taken")
         paths.config.write_text(kafka.render_properties(scram_settings(paths.data, self.port, self.port + 1)))
         paths.log4j.write_text((Path(kafka.__file__).parent / "log4j2.properties").read_text())
-        scram = [f"{MECHANISM}=[name={name},password={password}]" for name, password in {**dict([ADMIN]), **self.users}.items()]
+        scram = [
+            f"{MECHANISM}=[name={name},password={password}]"
+            for name, password in {**dict([ADMIN]), **self.users}.items()
+        ]
         procs.run(
             kafka.java_cmd(paths, "kafka.tools.StorageTool", "format", "-t", kafka.random_cluster_id(),
                            "-c", str(paths.config), *[arg for s in scram for arg in ("--add-scram", s)]),
             what="SCRAM Kafka storage format",
         )  # fmt: skip
-        self.pid = procs.spawn_detached(kafka.java_cmd(paths, "kafka.Kafka", str(paths.config)), paths.log, paths.pid_file)
+        self.pid = procs.spawn_detached(
+            kafka.java_cmd(paths, "kafka.Kafka", str(paths.config)), paths.log, paths.pid_file
+        )
         try:
             procs.run_async(self._wait_ready(timeout, paths.log))
         except BaseException:
@@ -83,9 +89,14 @@ class SecureKafka:
         while True:
             if not procs.alive(self.pid):
                 raise RuntimeError(f"SCRAM Kafka exited during startup:\n{procs.tail(log)}")
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, security_protocol="SASL_PLAINTEXT",
-                                        sasl_mechanism=MECHANISM, sasl_plain_username=ADMIN[0],
-                                        sasl_plain_password=ADMIN[1], request_timeout_ms=3000)
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism=MECHANISM,
+                sasl_plain_username=ADMIN[0],
+                sasl_plain_password=ADMIN[1],
+                request_timeout_ms=3000,
+            )
             try:
                 await admin.start()
                 await admin.describe_cluster()

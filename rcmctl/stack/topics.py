@@ -3,6 +3,7 @@
 `python -m rcmctl.stack.topics [NAME...]` creates the named topics, or every topic of
 shared/contracts/topics.py, on RCM_KAFKA_BOOTSTRAP (the compose file's topic-init container).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -32,8 +32,16 @@ async def _claim(session: AsyncSession, claim_id: UUID) -> db.ArClaim:
     return claim
 
 
-async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, note: str, now: datetime,
-                  threshold: Decimal, changes: ClaimChanges | None = None) -> db.WorkItem:
+async def resolve(
+    session: AsyncSession,
+    item_id: UUID,
+    action: str,
+    by: str,
+    note: str,
+    now: datetime,
+    threshold: Decimal,
+    changes: ClaimChanges | None = None,
+) -> db.WorkItem:
     """`changes` (a correction only) travel to claims on the request and stay on the item as its record."""
     if changes is not None and action != "correct":
         raise ValueError("only a correction carries changes")
@@ -47,20 +55,44 @@ async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, no
         if action in ("correct", "void") and not claim.payer_claim_control_number and item.kind != "rejection":
             raise Refused("the payer's claim control number is unknown: a replacement cannot reference it")
         if item.kind == "denial":  # the denial's write-off is undone while the payer reconsiders
-            session.add(db.LedgerEntry(claim_id=claim.claim_id, source_event_id=item.item_id, kind="denial_reversal",
-                                       amount=-item.amount))
+            session.add(
+                db.LedgerEntry(
+                    claim_id=claim.claim_id, source_event_id=item.item_id, kind="denial_reversal", amount=-item.amount
+                )
+            )
             claim.adjudicated, claim.denied = False, False
         if action in ("correct", "void"):
-            outbox.stage(session, topics.CLAIM_CORRECTION_REQUESTED, Event(
-                ClaimCorrectionRequestedV1(
-                    claim_id=claim.claim_id, frequency_code="7" if action == "correct" else "8",
-                    payer_claim_control_number=claim.payer_claim_control_number or str(claim.claim_id.hex[:20]),
-                    reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
-                    requested_by=by, requested_at=now, changes=changes),
-                str(claim.claim_id), SOURCE, str(claim.claim_id)))
+            outbox.stage(
+                session,
+                topics.CLAIM_CORRECTION_REQUESTED,
+                Event(
+                    ClaimCorrectionRequestedV1(
+                        claim_id=claim.claim_id,
+                        frequency_code="7" if action == "correct" else "8",
+                        payer_claim_control_number=claim.payer_claim_control_number or str(claim.claim_id.hex[:20]),
+                        reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
+                        requested_by=by,
+                        requested_at=now,
+                        changes=changes,
+                    ),
+                    str(claim.claim_id),
+                    SOURCE,
+                    str(claim.claim_id),
+                ),
+            )
     elif action == "write_off":
-        await request_write_off(session, claim.claim_id, "insurance", item.amount, item.category or item.kind,
-                                by, note, now, threshold, source=item.item_id)
+        await request_write_off(
+            session,
+            claim.claim_id,
+            "insurance",
+            item.amount,
+            item.category or item.kind,
+            by,
+            note,
+            now,
+            threshold,
+            source=item.item_id,
+        )
     elif action != "close":
         raise Refused(f"unknown action {action!r}")
     item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
@@ -70,9 +102,18 @@ async def resolve(session: AsyncSession, item_id: UUID, action: str, by: str, no
     return item
 
 
-async def request_write_off(session: AsyncSession, claim_id: UUID, party: str, amount: Decimal, reason_code: str,
-                            by: str, note: str, now: datetime, threshold: Decimal,
-                            source: UUID | None = None) -> db.Adjustment:
+async def request_write_off(
+    session: AsyncSession,
+    claim_id: UUID,
+    party: str,
+    amount: Decimal,
+    reason_code: str,
+    by: str,
+    note: str,
+    now: datetime,
+    threshold: Decimal,
+    source: UUID | None = None,
+) -> db.Adjustment:
     claim = await _claim(session, claim_id)
     await session.flush()
     balance = balances((await db.totals_by_claim(session, [claim_id]))[claim_id])
@@ -80,9 +121,17 @@ async def request_write_off(session: AsyncSession, claim_id: UUID, party: str, a
     if source is None and amount > open_amount:
         raise Refused(f"the {party} balance is {open_amount}; a write-off cannot exceed it")
     approved = amount <= threshold
-    adjustment = db.Adjustment(adjustment_id=source or uuid.uuid4(), claim_id=claim_id, party=party, amount=amount,
-                               reason_code=reason_code, note=note, requested_by=by,
-                               status="approved" if approved else "pending", created_at=now)
+    adjustment = db.Adjustment(
+        adjustment_id=source or uuid.uuid4(),
+        claim_id=claim_id,
+        party=party,
+        amount=amount,
+        reason_code=reason_code,
+        note=note,
+        requested_by=by,
+        status="approved" if approved else "pending",
+        created_at=now,
+    )
     session.add(adjustment)
     if approved:
         _book(session, adjustment, claim)
@@ -94,13 +143,19 @@ def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -
     if adjustment.party == "insurance" and claim.denied:
         return  # a denial is already written off in the ledger by the payer's CO adjustment
     kind = "patient_write_off" if adjustment.party == "patient" else "write_off"
-    session.add(db.LedgerEntry(claim_id=adjustment.claim_id, source_event_id=adjustment.adjustment_id, kind=kind,
-                               amount=adjustment.amount))
+    session.add(
+        db.LedgerEntry(
+            claim_id=adjustment.claim_id, source_event_id=adjustment.adjustment_id, kind=kind, amount=adjustment.amount
+        )
+    )
 
 
 async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: str) -> db.Adjustment:
-    adjustment = (await session.execute(select(db.Adjustment).where(db.Adjustment.adjustment_id == adjustment_id)
-                                        .with_for_update())).scalar()
+    adjustment = (
+        await session.execute(
+            select(db.Adjustment).where(db.Adjustment.adjustment_id == adjustment_id).with_for_update()
+        )
+    ).scalar()
     if adjustment is None:
         raise LookupError("no such adjustment")
     if adjustment.status != "pending":

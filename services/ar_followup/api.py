@@ -47,8 +47,16 @@ class Assignment(Body):
 class WriteOff(Body):
     party: Literal["insurance", "patient"]
     amount: Positive
-    reason_code: Literal["small_balance", "bad_debt", "charity", "timely_filing", "administrative", "contractual",
-                         "prompt_pay_discount", "other"]
+    reason_code: Literal[
+        "small_balance",
+        "bad_debt",
+        "charity",
+        "timely_filing",
+        "administrative",
+        "contractual",
+        "prompt_pay_discount",
+        "other",
+    ]
     requested_by: Name
     note: str = Field(default="", max_length=200)
 
@@ -80,9 +88,15 @@ def _money(value: dict) -> dict:
 @router.get("/summary")
 async def summary(request: Request) -> dict:
     async with _service(request).sessions() as session:
-        by_status = dict((await session.execute(select(db.ArClaim.status, func.count())
-                                                .where(db.ArClaim.root_claim_id.is_(None))
-                                                .group_by(db.ArClaim.status))).all())
+        by_status = dict(
+            (
+                await session.execute(
+                    select(db.ArClaim.status, func.count())
+                    .where(db.ArClaim.root_claim_id.is_(None))
+                    .group_by(db.ArClaim.status)
+                )
+            ).all()
+        )
         totals = balances(await db.totals_by_kind(session))
         open_items = (await session.execute(select(func.count()).where(db.WorkItem.status == "open"))).scalar()
     return {
@@ -107,37 +121,65 @@ async def claim_ledger(claim_id: UUID, request: Request) -> dict:
             raise HTTPException(404, "no such claim")
         ledger_id = claim.root_claim_id or claim_id
         totals = (await db.totals_by_claim(session, [ledger_id]))[ledger_id]
-        items = (await session.execute(select(db.WorkItem).where(db.WorkItem.claim_id == ledger_id)
-                                       .order_by(db.WorkItem.created_at))).scalars().all()
+        items = (
+            (
+                await session.execute(
+                    select(db.WorkItem).where(db.WorkItem.claim_id == ledger_id).order_by(db.WorkItem.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
         ledger = await session.get(db.ArClaim, ledger_id)
-    return {**claim.model_dump(mode="json"), "balances": _money(balances(totals).__dict__),
-            "by_party": _money(reports.parties(ledger, totals)),
-            "work_items": [i.model_dump(mode="json") for i in items]}
+    return {
+        **claim.model_dump(mode="json"),
+        "balances": _money(balances(totals).__dict__),
+        "by_party": _money(reports.parties(ledger, totals)),
+        "work_items": [i.model_dump(mode="json") for i in items],
+    }
 
 
 @router.get("/aging")
-async def aging(request: Request, by: Literal["payer", "patient"] = "payer",
-                basis: Literal["service", "submission"] = "service", as_of: AsOf = None) -> dict:
+async def aging(
+    request: Request,
+    by: Literal["payer", "patient"] = "payer",
+    basis: Literal["service", "submission"] = "service",
+    as_of: AsOf = None,
+) -> dict:
     async with _service(request).sessions() as session:
         report = await reports.aging_report(session, by, basis, _now(request, as_of).date())
     return {"by": by, "basis": basis, "as_of": _now(request, as_of).date().isoformat(), "groups": report}
 
 
 @router.get("/work-queue")
-async def work_queue(request: Request, kind: Literal[KINDS] | None = None, owner: str | None = None,  # type: ignore[valid-type]
-                     status: Literal["open", "resolved"] = "open", limit: int = Query(100, ge=1, le=1000),
-                     cursor: str | None = Query(None, description="`next` of the previous page."),
-                     as_of: AsOf = None) -> dict:
+async def work_queue(
+    request: Request,
+    kind: Literal[KINDS] | None = None,
+    owner: str | None = None,  # type: ignore[valid-type]
+    status: Literal["open", "resolved"] = "open",
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: str | None = Query(None, description="`next` of the previous page."),
+    as_of: AsOf = None,
+) -> dict:
     """Ranked by money × deadline urgency in the database, a page at a time: `next` is the cursor of
     the following page (null on the last). A cursor keeps the day its ranking was made on."""
     today, after = (_now(request, as_of).date(), None) if cursor is None else _read_cursor(cursor)
     async with _service(request).sessions() as session:
         total, page = await db.work_queue(session, today, status, kind, owner, limit + 1, after)
     more, page = len(page) > limit, page[:limit]
-    return {"as_of": today.isoformat(), "count": total,
-            "items": [{**i.model_dump(mode="json"), "priority": str(rank),
-                       "days_to_deadline": (i.due_date - today).days if i.due_date else None} for i, rank in page],
-            "next": _cursor(today, *page[-1]) if more else None}
+    return {
+        "as_of": today.isoformat(),
+        "count": total,
+        "items": [
+            {
+                **i.model_dump(mode="json"),
+                "priority": str(rank),
+                "days_to_deadline": (i.due_date - today).days if i.due_date else None,
+            }
+            for i, rank in page
+        ],
+        "next": _cursor(today, *page[-1]) if more else None,
+    }
 
 
 def _cursor(today: date, item: db.WorkItem, rank: Decimal) -> str:
@@ -175,9 +217,19 @@ async def resolve(item_id: UUID, body: Resolution, request: Request, as_of: AsOf
     numbers = [line.line_number for line in body.changes.lines] if body.changes else []
     if twice := next((n for n, number in enumerate(numbers) if number in numbers[:n]), None):
         _unprocessable(["body", "changes", "lines", twice, "line_number"], f"line {numbers[twice]} is changed twice")
-    item = await _in_transaction(request, lambda s: actions.resolve(
-        s, item_id, body.action, body.by, body.note, _now(request, as_of), settings.ar_write_off_approval_threshold,
-        body.changes))
+    item = await _in_transaction(
+        request,
+        lambda s: actions.resolve(
+            s,
+            item_id,
+            body.action,
+            body.by,
+            body.note,
+            _now(request, as_of),
+            settings.ar_write_off_approval_threshold,
+            body.changes,
+        ),
+    )
     return item.model_dump(mode="json")
 
 
@@ -189,21 +241,35 @@ async def assign(item_id: UUID, body: Assignment, request: Request) -> dict:
             raise LookupError("no such work item")
         item.owner = body.owner
         return item.model_dump(mode="json")
+
     return await _in_transaction(request, work)
 
 
 @router.post("/claims/{claim_id}/write-offs", status_code=201)
 async def write_off(claim_id: UUID, body: WriteOff, request: Request, as_of: AsOf = None) -> dict:
     settings = _service(request).settings
-    adjustment = await _in_transaction(request, lambda s: actions.request_write_off(
-        s, claim_id, body.party, body.amount, body.reason_code, body.requested_by, body.note, _now(request, as_of),
-        settings.ar_write_off_approval_threshold))
+    adjustment = await _in_transaction(
+        request,
+        lambda s: actions.request_write_off(
+            s,
+            claim_id,
+            body.party,
+            body.amount,
+            body.reason_code,
+            body.requested_by,
+            body.note,
+            _now(request, as_of),
+            settings.ar_write_off_approval_threshold,
+        ),
+    )
     return adjustment.model_dump(mode="json")
 
 
 @router.post("/write-offs/{adjustment_id}/{decision}")
 async def decide(adjustment_id: UUID, decision: Literal["approve", "refuse"], body: Decision, request: Request) -> dict:
-    adjustment = await _in_transaction(request, lambda s: actions.decide(s, adjustment_id, decision == "approve", body.by))
+    adjustment = await _in_transaction(
+        request, lambda s: actions.decide(s, adjustment_id, decision == "approve", body.by)
+    )
     return adjustment.model_dump(mode="json")
 
 
@@ -215,19 +281,39 @@ async def account(patient_id: UUID, request: Request, as_of: AsOf = None) -> dic
         if row is None:
             raise HTTPException(404, "no such patient account")
         claims = (await patient_claims(session, [patient_id])).get(patient_id, [])
-        statements = (await session.execute(select(db.Statement).where(db.Statement.patient_id == patient_id)
-                                            .order_by(db.Statement.issued_on))).scalars().all()
+        statements = (
+            (
+                await session.execute(
+                    select(db.Statement).where(db.Statement.patient_id == patient_id).order_by(db.Statement.issued_on)
+                )
+            )
+            .scalars()
+            .all()
+        )
     state: Account = account_of(row, claims)
     owed = {"primary": Decimal("0.00"), "secondary": Decimal("0.00"), "patient": Decimal("0.00")}
     for claim, totals in claims:
         for party, amount in reports.parties(claim, totals).items():
             owed[party] += amount
-    return {"patient_id": str(patient_id), "balance": str(state.balance), "by_party": _money(owed),
-            "insurance_done": state.insurance_done, "payment_plan": str(row.plan_installment) if row.plan_installment else None,
-            "last_stage": row.last_stage, "next_statement": next_statement(state, today),
-            "claims": [{"claim_id": str(c.claim_id), "date_of_service": c.date_of_service.isoformat() if c.date_of_service else None,
-                        "status": c.status, **_money(balances(t).__dict__)} for c, t in claims],
-            "statements": [s.model_dump(mode="json", exclude={"document"}) for s in statements]}
+    return {
+        "patient_id": str(patient_id),
+        "balance": str(state.balance),
+        "by_party": _money(owed),
+        "insurance_done": state.insurance_done,
+        "payment_plan": str(row.plan_installment) if row.plan_installment else None,
+        "last_stage": row.last_stage,
+        "next_statement": next_statement(state, today),
+        "claims": [
+            {
+                "claim_id": str(c.claim_id),
+                "date_of_service": c.date_of_service.isoformat() if c.date_of_service else None,
+                "status": c.status,
+                **_money(balances(t).__dict__),
+            }
+            for c, t in claims
+        ],
+        "statements": [s.model_dump(mode="json", exclude={"document"}) for s in statements],
+    }
 
 
 @router.put("/patients/{patient_id}/payment-plan")
@@ -238,6 +324,7 @@ async def payment_plan(patient_id: UUID, body: PaymentPlan, request: Request) ->
             raise LookupError("no such patient account")
         row.plan_installment = body.installment
         return {"patient_id": str(patient_id), "installment": str(body.installment) if body.installment else None}
+
     return await _in_transaction(request, work)
 
 

@@ -20,8 +20,12 @@ def build(settings: ServiceSettings | None = None) -> Service:
         settings = ArSettings(**settings.model_dump()) if settings else ArSettings()
     service = Service("ar_followup", settings, Path(__file__).parent / "migrations")
     handlers.register(service)
-    service.status_desk = StatusDesk(settings.clearinghouse_dir, settings.ar_sender_id, settings.ar_receiver_id,
-                                     Party(settings.ar_provider_name, settings.ar_provider_npi))
+    service.status_desk = StatusDesk(
+        settings.clearinghouse_dir,
+        settings.ar_sender_id,
+        settings.ar_receiver_id,
+        Party(settings.ar_provider_name, settings.ar_provider_npi),
+    )
     service.api(api.router)
 
     @service.loop

@@ -5,11 +5,26 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import (BigInteger, Column, Date, DateTime, Index, Numeric, Text, UniqueConstraint, case, func, literal,
-                        literal_column, select, text, tuple_)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
 
 
 def _money(nullable: bool = False) -> Column:
@@ -66,7 +81,9 @@ class LedgerEntry(SQLModel, table=True):
 class WorkItem(SQLModel, table=True):
     __tablename__ = "ar_work_item"
     # one open item per claim and kind; a resolved one may be followed by a new one
-    __table_args__ = (Index("ux_ar_work_item_open", "claim_id", "kind", unique=True, postgresql_where=text("status = 'open'")),)
+    __table_args__ = (
+        Index("ux_ar_work_item_open", "claim_id", "kind", unique=True, postgresql_where=text("status = 'open'")),
+    )
 
     item_id: UUID = Field(primary_key=True)
     claim_id: UUID = Field(index=True)
@@ -145,8 +162,15 @@ class StatusRequest(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=20)  # STC01 category:status
 
 
-TABLES = ("ar_claim", "ledger_entry", "ar_work_item", "ar_adjustment", "ar_patient_account", "ar_statement",
-          "ar_status_request")
+TABLES = (
+    "ar_claim",
+    "ledger_entry",
+    "ar_work_item",
+    "ar_adjustment",
+    "ar_patient_account",
+    "ar_statement",
+    "ar_status_request",
+)
 
 
 async def totals_by_kind(session: AsyncSession, claim_id: UUID | None = None) -> dict[str, Decimal]:
@@ -171,16 +195,25 @@ async def totals_by_claim(session: AsyncSession, claim_ids) -> dict[UUID, dict[s
 def urgency_rank(today: date):
     """domain.work.urgency in SQL: 3 within a week of the deadline (or past it), 2 within a month, else 1."""
     due = WorkItem.due_date
-    return case((due.is_(None), 1), (due <= today + timedelta(days=7), 3), (due <= today + timedelta(days=30), 2),
-                else_=1)
+    return case(
+        (due.is_(None), 1), (due <= today + timedelta(days=7), 3), (due <= today + timedelta(days=30), 2), else_=1
+    )
 
 
-NEVER = literal_column("'infinity'::date", Date)  # an item without a deadline ranks after every dated one of its priority
+NEVER = literal_column(
+    "'infinity'::date", Date
+)  # an item without a deadline ranks after every dated one of its priority
 
 
-async def work_queue(session: AsyncSession, today: date, status: str, kind: str | None, owner: str | None,
-                     limit: int, after: tuple[Decimal, date | None, UUID] | None = None,
-                     ) -> tuple[int, list[tuple[WorkItem, Decimal]]]:
+async def work_queue(
+    session: AsyncSession,
+    today: date,
+    status: str,
+    kind: str | None,
+    owner: str | None,
+    limit: int,
+    after: tuple[Decimal, date | None, UUID] | None = None,
+) -> tuple[int, list[tuple[WorkItem, Decimal]]]:
     """The items by priority (money × deadline urgency, highest first), then the nearest deadline, then
     id: ranked and cut in PostgreSQL, the page after `after` (the last item's priority, due date, id)."""
     priority = (WorkItem.amount * urgency_rank(today)).label("priority")
@@ -193,7 +226,9 @@ async def work_queue(session: AsyncSession, today: date, status: str, kind: str 
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     if after is not None:
         last_priority, last_due, last_id = after
-        query = query.where(tuple_(-priority, due, WorkItem.item_id)
-                            > tuple_(-last_priority, func.coalesce(literal(last_due, Date), NEVER), last_id))
+        query = query.where(
+            tuple_(-priority, due, WorkItem.item_id)
+            > tuple_(-last_priority, func.coalesce(literal(last_due, Date), NEVER), last_id)
+        )
     rows = await session.execute(query.order_by(-priority, due, WorkItem.item_id).limit(limit))
     return total, [(item, rank) for item, rank in rows.all()]

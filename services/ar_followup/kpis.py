@@ -4,7 +4,7 @@ of a period, read from A/R's database (RCM_DATABASE_URL), as a table or as JSON 
 import asyncio
 import json
 from datetime import date, datetime, timedelta
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,12 +28,14 @@ async def _report(start: date, end: date, today: date) -> dict:
 
 @app.command()
 def kpis(
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="First day (default: end - 89 days)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Last day (default: as of)")] = None,
-    as_of: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Age balances as of this day")] = None,
+    start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: end - 89 days)")
+    ] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: as of)")] = None,
+    as_of: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Age balances as of this day")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    today = (as_of.date() if as_of else ArSettings().today())
+    today = as_of.date() if as_of else ArSettings().today()
     last = end.date() if end else today
     first = start.date() if start else last - timedelta(days=89)
     if first > last:

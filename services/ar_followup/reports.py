@@ -15,8 +15,15 @@ ZERO = Decimal("0.00")
 
 
 async def ledgers(session: AsyncSession) -> list[tuple[db.ArClaim, dict]]:
-    claims = (await session.execute(select(db.ArClaim).where(
-        db.ArClaim.root_claim_id.is_(None), db.ArClaim.submitted_at.is_not(None)))).scalars().all()
+    claims = (
+        (
+            await session.execute(
+                select(db.ArClaim).where(db.ArClaim.root_claim_id.is_(None), db.ArClaim.submitted_at.is_not(None))
+            )
+        )
+        .scalars()
+        .all()
+    )
     totals = await db.totals_by_claim(session, [c.claim_id for c in claims]) if claims else {}
     return [(c, totals[c.claim_id]) for c in claims]
 
@@ -43,11 +50,20 @@ async def kpi_report(session: AsyncSession, start: date, end: date, today: date)
     facts = []
     for claim, totals in await ledgers(session):
         balance = balances(totals)
-        facts.append(ClaimFacts(
-            payer_id=claim.payer_id or "?", date_of_service=claim.date_of_service, submitted_on=claim.submitted_at.date(),
-            charge=balance.charge, paid=balance.paid + balance.patient_paid, contractual=totals.get("contractual", ZERO),
-            open_balance=max(balance.insurance_balance, ZERO) + balance.patient_balance,
-            adjudicated=claim.first_pass_paid is not None, rejected=claim.rejected,
-            first_pass_paid=bool(claim.first_pass_paid), denial_codes=tuple(claim.denial_codes),
-            first_paid_on=claim.first_paid_on))
+        facts.append(
+            ClaimFacts(
+                payer_id=claim.payer_id or "?",
+                date_of_service=claim.date_of_service,
+                submitted_on=claim.submitted_at.date(),
+                charge=balance.charge,
+                paid=balance.paid + balance.patient_paid,
+                contractual=totals.get("contractual", ZERO),
+                open_balance=max(balance.insurance_balance, ZERO) + balance.patient_balance,
+                adjudicated=claim.first_pass_paid is not None,
+                rejected=claim.rejected,
+                first_pass_paid=bool(claim.first_pass_paid),
+                denial_codes=tuple(claim.denial_codes),
+                first_paid_on=claim.first_paid_on,
+            )
+        )
     return kpis(facts, start, end, today)

@@ -1,10 +1,10 @@
 """A/R's settings (environment prefix RCM_). `ar_now` freezes the service's clock: aging, reminders
 and deadlines then run as of that moment, so tests and what-if runs need not wait for days to pass."""
 
+import csv
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-import csv
 
 from shared.settings import ServiceSettings
 
@@ -32,7 +32,9 @@ class ArSettings(ServiceSettings):
         return self.now().date()
 
     def timely_filing_days(self) -> dict[str, int]:
-        return {p["payer_id"]: int(p["timely_filing_days"]) for p in self.payer_directory() if p.get("timely_filing_days")}
+        return {
+            p["payer_id"]: int(p["timely_filing_days"]) for p in self.payer_directory() if p.get("timely_filing_days")
+        }
 
     def contract_rates(self) -> dict[str, dict[str, Decimal]]:
         rates: dict[str, dict[str, Decimal]] = {}

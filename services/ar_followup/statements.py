@@ -23,9 +23,15 @@ from shared.contracts.events import StatementIssuedV1
 from shared.envelope import Event
 
 ZERO = Decimal("0.00")
-HEADINGS = {"first": "Statement", "reminder_30": "Reminder", "reminder_60": "Second reminder",
-            "reminder_90": "Third reminder", "final_notice": "Final notice", "plan": "Payment plan statement",
-            "collections": "Notice: account referred to collections"}
+HEADINGS = {
+    "first": "Statement",
+    "reminder_30": "Reminder",
+    "reminder_60": "Second reminder",
+    "reminder_90": "Third reminder",
+    "final_notice": "Final notice",
+    "plan": "Payment plan statement",
+    "collections": "Notice: account referred to collections",
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,9 @@ class Line:
     you_owe: Decimal
 
 
-def render_pdf(stage: str, person: dict | None, lines: list[Line], balance: Decimal, due: Decimal, issued_on: date) -> bytes:
+def render_pdf(
+    stage: str, person: dict | None, lines: list[Line], balance: Decimal, due: Decimal, issued_on: date
+) -> bytes:
     pdf = FPDF(format="letter")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 16)
@@ -47,9 +55,12 @@ def render_pdf(stage: str, person: dict | None, lines: list[Line], balance: Deci
     pdf.set_font("helvetica", size=10)
     if person:
         address = person.get("address") or {}
-        for text in (f"{person.get('first_name', '')} {person.get('last_name', '')}", address.get("line1"),
-                     address.get("line2"),
-                     f"{address.get('city', '')}, {address.get('state', '')} {address.get('postal_code', '')}"):
+        for text in (
+            f"{person.get('first_name', '')} {person.get('last_name', '')}",
+            address.get("line1"),
+            address.get("line2"),
+            f"{address.get('city', '')}, {address.get('state', '')} {address.get('postal_code', '')}",
+        ):
             if text and text.strip(", "):
                 pdf.cell(0, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -58,9 +69,17 @@ def render_pdf(stage: str, person: dict | None, lines: list[Line], balance: Deci
     with pdf.table(col_widths=(22, 40, 20, 22, 20, 20, 20), text_align="RIGHT") as table:
         table.row(["Date", "Insurance", "Charge", "Ins. paid", "Adjusted", "You paid", "You owe"])
         for line in lines:
-            table.row([line.date_of_service.isoformat() if line.date_of_service else "", _latin1(line.payer_name),
-                       f"{line.charge}", f"{line.insurance_paid}", f"{line.adjusted}", f"{line.patient_paid}",
-                       f"{line.you_owe}"])
+            table.row(
+                [
+                    line.date_of_service.isoformat() if line.date_of_service else "",
+                    _latin1(line.payer_name),
+                    f"{line.charge}",
+                    f"{line.insurance_paid}",
+                    f"{line.adjusted}",
+                    f"{line.patient_paid}",
+                    f"{line.you_owe}",
+                ]
+            )
     pdf.ln(4)
     pdf.set_font("helvetica", "B", 12)
     pdf.cell(0, 7, f"Balance: ${balance}", new_x="LMARGIN", new_y="NEXT")
@@ -74,8 +93,17 @@ def _latin1(text: str) -> str:
 
 async def patient_claims(session: AsyncSession, patient_ids) -> dict[UUID, list[tuple[db.ArClaim, dict]]]:
     """Each patient's ledgers (original claims only) with their totals by kind."""
-    rows = (await session.execute(select(db.ArClaim).where(
-        db.ArClaim.patient_id.in_(list(patient_ids)), db.ArClaim.root_claim_id.is_(None)))).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                select(db.ArClaim).where(
+                    db.ArClaim.patient_id.in_(list(patient_ids)), db.ArClaim.root_claim_id.is_(None)
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     totals = await db.totals_by_claim(session, [c.claim_id for c in rows])
     result: dict[UUID, list] = defaultdict(list)
     for claim in sorted(rows, key=lambda c: (c.date_of_service or date.min, str(c.claim_id))):
@@ -91,15 +119,19 @@ def account_of(row: db.PatientAccount, claims: list[tuple[db.ArClaim, dict]]) ->
     """The patient's account as statements see it: only what insurance is done with is billed."""
     done = [t for c, t in claims if insurance_done(c, t)]
     owed = sum((balances(t).patient_balance for t in done), ZERO)
-    return Account(owed, bool(done), row.first_statement_on, row.last_stage, row.last_statement_on,
-                   row.plan_installment)
+    return Account(
+        owed, bool(done), row.first_statement_on, row.last_stage, row.last_statement_on, row.plan_installment
+    )
 
 
 async def issue_statements(session: AsyncSession, folder: Path, now: datetime) -> list[UUID]:
     """Issue every statement due today; returns their ids. The caller's transaction holds the outbox."""
     today = now.date()
-    accounts = (await session.execute(select(db.PatientAccount).order_by(db.PatientAccount.patient_id)
-                                      .with_for_update())).scalars().all()
+    accounts = (
+        (await session.execute(select(db.PatientAccount).order_by(db.PatientAccount.patient_id).with_for_update()))
+        .scalars()
+        .all()
+    )
     by_patient = await patient_claims(session, [a.patient_id for a in accounts])
     issued = []
     for row in accounts:
@@ -109,24 +141,50 @@ async def issue_statements(session: AsyncSession, folder: Path, now: datetime) -
         if stage is None:
             continue
         statement_id = uuid.uuid4()
-        lines = [Line(c.date_of_service, c.payer_name or "", b.charge, b.paid, b.adjusted, b.patient_paid,
-                      b.patient_balance) for c, b in ((c, balances(t)) for c, t in claims if insurance_done(c, t))
-                 if b.patient_balance > ZERO]
+        lines = [
+            Line(c.date_of_service, c.payer_name or "", b.charge, b.paid, b.adjusted, b.patient_paid, b.patient_balance)
+            for c, b in ((c, balances(t)) for c, t in claims if insurance_done(c, t))
+            if b.patient_balance > ZERO
+        ]
         due = amount_due(account)
         document = folder / f"{statement_id}.pdf"
         _write(document, render_pdf(stage, row.person, lines, account.balance, due, today))
-        session.add(db.Statement(statement_id=statement_id, patient_id=row.patient_id, stage=stage,
-                                 balance=account.balance, amount_due=due, issued_on=today, document=str(document)))
+        session.add(
+            db.Statement(
+                statement_id=statement_id,
+                patient_id=row.patient_id,
+                stage=stage,
+                balance=account.balance,
+                amount_due=due,
+                issued_on=today,
+                document=str(document),
+            )
+        )
         if row.first_statement_on is None:
             row.first_statement_on = today
         row.last_statement_on = today
         if stage != "plan":
             row.last_stage = stage
-        outbox.stage(session, topics.STATEMENT_ISSUED, Event(
-            StatementIssuedV1(statement_id=statement_id, patient_id=row.patient_id, stage=stage,
-                              balance=account.balance, amount_due=due, claim_ids=[c.claim_id for c, t in claims if insurance_done(c, t)],
-                              document=document.name, issued_on=today, issued_at=now),
-            str(row.patient_id), "/openrcm/ar_followup", str(statement_id)))
+        outbox.stage(
+            session,
+            topics.STATEMENT_ISSUED,
+            Event(
+                StatementIssuedV1(
+                    statement_id=statement_id,
+                    patient_id=row.patient_id,
+                    stage=stage,
+                    balance=account.balance,
+                    amount_due=due,
+                    claim_ids=[c.claim_id for c, t in claims if insurance_done(c, t)],
+                    document=document.name,
+                    issued_on=today,
+                    issued_at=now,
+                ),
+                str(row.patient_id),
+                "/openrcm/ar_followup",
+                str(statement_id),
+            ),
+        )
         issued.append(statement_id)
     return issued
 

@@ -50,11 +50,26 @@ class StatusDesk:
         if not claims:
             return 0
         ids = [c.claim_id for c in claims]
-        asked = set((await session.execute(select(db.StatusRequest.claim_id).where(
-            db.StatusRequest.claim_id.in_(ids),
-            db.StatusRequest.answered_at.is_(None) | (db.StatusRequest.sent_at > now - ASK_AGAIN_AFTER)))).scalars())
-        accounts = {a.patient_id: a for a in (await session.execute(select(db.PatientAccount).where(
-            db.PatientAccount.patient_id.in_({c.patient_id for c in claims if c.patient_id})))).scalars()}
+        asked = set(
+            (
+                await session.execute(
+                    select(db.StatusRequest.claim_id).where(
+                        db.StatusRequest.claim_id.in_(ids),
+                        db.StatusRequest.answered_at.is_(None) | (db.StatusRequest.sent_at > now - ASK_AGAIN_AFTER),
+                    )
+                )
+            ).scalars()
+        )
+        accounts = {
+            a.patient_id: a
+            for a in (
+                await session.execute(
+                    select(db.PatientAccount).where(
+                        db.PatientAccount.patient_id.in_({c.patient_id for c in claims if c.patient_id})
+                    )
+                )
+            ).scalars()
+        }
         totals = await db.totals_by_claim(session, ids)
         sent = 0
         for claim in claims:
@@ -66,18 +81,37 @@ class StatusDesk:
                 continue
             request_id = uuid.uuid4()
             request = StatusRequest(
-                trace_number=request_id.hex, payer=Party(claim.payer_name or claim.payer_id, claim.payer_id),
-                provider=self.provider, member_id=member, last_name=account.person["last_name"],
+                trace_number=request_id.hex,
+                payer=Party(claim.payer_name or claim.payer_id, claim.payer_id),
+                provider=self.provider,
+                member_id=member,
+                last_name=account.person["last_name"],
                 first_name=account.person["first_name"],
                 patient_control_number=claim.claim_id.hex[:20].upper(),  # claims' CLM01 for this claim id
-                charge=balances(totals[claim.claim_id]).charge, service_from=claim.date_of_service,
-                service_to=claim.date_of_service, payer_claim_control_number=claim.payer_claim_control_number)
-            envelope = Envelope(sender_id=self.sender_id, receiver_id=self.receiver_id,
-                                control_number=int(request_id.int % 999_999_999) or 1,
-                                group_control_number=int(request_id.int % 999_999_999) or 1, created=now,
-                                usage=self.usage, functional_id="HR", version=VERSION)
-            session.add(db.StatusRequest(request_id=request_id, claim_id=claim.claim_id, file_name=f"{request_id}.276.x12",
-                                         sent_at=now, document=render_276(request, envelope)))
+                charge=balances(totals[claim.claim_id]).charge,
+                service_from=claim.date_of_service,
+                service_to=claim.date_of_service,
+                payer_claim_control_number=claim.payer_claim_control_number,
+            )
+            envelope = Envelope(
+                sender_id=self.sender_id,
+                receiver_id=self.receiver_id,
+                control_number=int(request_id.int % 999_999_999) or 1,
+                group_control_number=int(request_id.int % 999_999_999) or 1,
+                created=now,
+                usage=self.usage,
+                functional_id="HR",
+                version=VERSION,
+            )
+            session.add(
+                db.StatusRequest(
+                    request_id=request_id,
+                    claim_id=claim.claim_id,
+                    file_name=f"{request_id}.276.x12",
+                    sent_at=now,
+                    document=render_276(request, envelope),
+                )
+            )
             sent += 1
         return sent
 
@@ -87,10 +121,19 @@ class StatusDesk:
         written = 0
         while True:
             async with sessions() as session, session.begin():
-                pending = (await session.execute(
-                    select(db.StatusRequest).where(db.StatusRequest.written_at.is_(None))
-                    .order_by(db.StatusRequest.sent_at, db.StatusRequest.request_id).limit(batch)
-                    .with_for_update(skip_locked=True))).scalars().all()
+                pending = (
+                    (
+                        await session.execute(
+                            select(db.StatusRequest)
+                            .where(db.StatusRequest.written_at.is_(None))
+                            .order_by(db.StatusRequest.sent_at, db.StatusRequest.request_id)
+                            .limit(batch)
+                            .with_for_update(skip_locked=True)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 if not pending:
                     return written
                 self.outbound.mkdir(parents=True, exist_ok=True)
@@ -118,9 +161,17 @@ class StatusDesk:
                 log.warning("quarantined 277 %s (%s)", path.name, type(exc).__name__)
                 continue
             request.answered_at, request.status = now, answer.code
-            item = (await session.execute(select(db.WorkItem).where(
-                db.WorkItem.claim_id == request.claim_id, db.WorkItem.kind == "no_response",
-                db.WorkItem.status == "open").with_for_update())).scalar()
+            item = (
+                await session.execute(
+                    select(db.WorkItem)
+                    .where(
+                        db.WorkItem.claim_id == request.claim_id,
+                        db.WorkItem.kind == "no_response",
+                        db.WorkItem.status == "open",
+                    )
+                    .with_for_update()
+                )
+            ).scalar()
             if item is not None:
                 item.reason = f"{item.reason}; 277 {answer.code} {_meaning(answer)}"[:300]
             read.append(path)

@@ -32,8 +32,14 @@ SOURCE = "/openrcm/claims"
 
 
 def acknowledged(claim: db.Claim, accepted: bool, source: str, reasons: list[AckReason], now: datetime) -> Event:
-    data = ClaimAcknowledgedV1(claim_id=claim.claim_id, accepted=accepted, source=source, reasons=reasons,
-                               payer_claim_control_number=claim.payer_claim_control_number, acknowledged_at=now)
+    data = ClaimAcknowledgedV1(
+        claim_id=claim.claim_id,
+        accepted=accepted,
+        source=source,
+        reasons=reasons,
+        payer_claim_control_number=claim.payer_claim_control_number,
+        acknowledged_at=now,
+    )
     return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
 
 
@@ -48,10 +54,17 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
     for outcome in batch_outcomes(parse_999(text)):
         if outcome.accepted:
             continue  # syntax passed; the 277CA says whether each claim was accepted
-        claims = (await session.execute(
-            select(db.Claim).join(db.SubmissionBatch, db.Claim.batch_id == db.SubmissionBatch.batch_id)
-            .where(db.SubmissionBatch.interchange_control_number == outcome.group_control_number)
-        )).scalars().all()
+        claims = (
+            (
+                await session.execute(
+                    select(db.Claim)
+                    .join(db.SubmissionBatch, db.Claim.batch_id == db.SubmissionBatch.batch_id)
+                    .where(db.SubmissionBatch.interchange_control_number == outcome.group_control_number)
+                )
+            )
+            .scalars()
+            .all()
+        )
         for claim in claims:
             _mark(claim, False, outcome.reasons, now)
             outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now))
@@ -61,17 +74,18 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
 
 async def _apply_277(session: AsyncSession, text: str, now: datetime) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-    claims = (await session.execute(
-        select(db.Claim).where(db.Claim.patient_control_number.in_(outcomes))
-    )).scalars().all()
+    claims = (
+        (await session.execute(select(db.Claim).where(db.Claim.patient_control_number.in_(outcomes)))).scalars().all()
+    )
     if len(claims) < len(outcomes):
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})
     for claim in claims:
         outcome = outcomes[claim.patient_control_number]
         claim.payer_claim_control_number = outcome.payer_claim_control_number or claim.payer_claim_control_number
         _mark(claim, outcome.accepted, outcome.reasons, now)
-        outbox.stage(session, topics.CLAIM_ACKNOWLEDGED,
-                     acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now))
+        outbox.stage(
+            session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
+        )
     return len(claims)
 
 
@@ -83,10 +97,14 @@ async def apply_document(service: Service, source: AckSource, document: AckDocum
             raise ValueError(document.problem)
         text = document.content.decode("ascii")
         async with service.sessions() as session, session.begin():
-            new = (await session.execute(
-                insert(table).values(sha256=sha, file_name=name, kind=kind, status="applied", claims=0)
-                .on_conflict_do_nothing().returning(table.c.sha256)
-            )).scalar_one_or_none()
+            new = (
+                await session.execute(
+                    insert(table)
+                    .values(sha256=sha, file_name=name, kind=kind, status="applied", claims=0)
+                    .on_conflict_do_nothing()
+                    .returning(table.c.sha256)
+                )
+            ).scalar_one_or_none()
             if new is None:
                 log.info("acknowledgement already applied; ignored", extra={"file": name})
             else:
@@ -98,9 +116,11 @@ async def apply_document(service: Service, source: AckSource, document: AckDocum
         reason = f"{type(exc).__name__}: {exc}"[:1000]
         log.error("acknowledgement quarantined", extra={"file": name, "error": type(exc).__name__})
         async with service.sessions() as session, session.begin():
-            await session.execute(insert(table).values(sha256=sha, file_name=name, kind=kind,
-                                                       status="quarantined", reason=reason, claims=0)
-                                  .on_conflict_do_nothing())
+            await session.execute(
+                insert(table)
+                .values(sha256=sha, file_name=name, kind=kind, status="quarantined", reason=reason, claims=0)
+                .on_conflict_do_nothing()
+            )
         await source.quarantined(document, reason)
         return
     await source.received(document)

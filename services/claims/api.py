@@ -40,13 +40,31 @@ async def work_queue(request: Request, limit: int = Query(100, ge=1, le=1000), o
     waiting = or_(db.Claim.status == "held", db.Claim.acknowledgement == "rejected")
     async with request.app.state.service.sessions() as session:
         total = (await session.execute(select(func.count()).where(waiting))).scalar_one()
-        rows = (await session.execute(
-            select(db.Claim).where(waiting).order_by(db.Claim.created_at, db.Claim.claim_id).limit(limit).offset(offset)
-        )).scalars().all()
-    items = [dict(claim_id=str(c.claim_id), encounter_id=c.encounter_id, payer_id=c.payer_id, kind=c.kind,
-                  task="fix before sending" if c.status == "held" else "resolve the rejection",
-                  findings=c.findings, rejection=c.ack_reasons if c.acknowledgement == "rejected" else [])
-             for c in rows]
+        rows = (
+            (
+                await session.execute(
+                    select(db.Claim)
+                    .where(waiting)
+                    .order_by(db.Claim.created_at, db.Claim.claim_id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    items = [
+        dict(
+            claim_id=str(c.claim_id),
+            encounter_id=c.encounter_id,
+            payer_id=c.payer_id,
+            kind=c.kind,
+            task="fix before sending" if c.status == "held" else "resolve the rejection",
+            findings=c.findings,
+            rejection=c.ack_reasons if c.acknowledgement == "rejected" else [],
+        )
+        for c in rows
+    ]
     return {"total": total, "items": items}
 
 
@@ -56,5 +74,7 @@ async def acknowledgements(request: Request) -> dict[str, int]:
     async with request.app.state.service.sessions() as session:
         rows = await session.execute(
             select(func.coalesce(db.Claim.acknowledgement, "awaiting"), func.count())
-            .where(db.Claim.status == "submitted").group_by(db.Claim.acknowledgement))
+            .where(db.Claim.status == "submitted")
+            .group_by(db.Claim.acknowledgement)
+        )
         return {state: count for state, count in rows.all()}

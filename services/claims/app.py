@@ -5,8 +5,14 @@ from pathlib import Path
 from services.claims import api, handlers
 from services.claims.acknowledgements import read_acknowledgements_forever
 from services.claims.domain.practice import load_chargemaster, load_practice
-from services.claims.gateway import AckSource, ClearinghouseGateway, DirectoryAcks, DirectoryDrop, HttpAcks
-from services.claims.gateway import HttpClearinghouse
+from services.claims.gateway import (
+    AckSource,
+    ClearinghouseGateway,
+    DirectoryAcks,
+    DirectoryDrop,
+    HttpAcks,
+    HttpClearinghouse,
+)
 from services.claims.settings import ClaimsSettings
 from services.claims.submission import submit_forever
 from shared.service import Service
@@ -17,21 +23,28 @@ def gateway_for(settings: ClaimsSettings) -> ClearinghouseGateway:
         return DirectoryDrop(settings.clearinghouse_dir)
     if not settings.clearinghouse_url:
         raise ValueError("RCM_CLEARINGHOUSE_URL is required when RCM_CLEARINGHOUSE_MODE is http")
-    return HttpClearinghouse(settings.clearinghouse_url, settings.clearinghouse_api_key.get_secret_value(),
-                             timeout_seconds=settings.clearinghouse_timeout_seconds,
-                             attempts=settings.clearinghouse_attempts,
-                             backoff_seconds=settings.clearinghouse_backoff_seconds)
+    return HttpClearinghouse(
+        settings.clearinghouse_url,
+        settings.clearinghouse_api_key.get_secret_value(),
+        timeout_seconds=settings.clearinghouse_timeout_seconds,
+        attempts=settings.clearinghouse_attempts,
+        backoff_seconds=settings.clearinghouse_backoff_seconds,
+    )
 
 
 def ack_source_for(settings: ClaimsSettings) -> AckSource:
     """Where the 999s and 277CAs come from: the same place the 837s go to."""
     if settings.clearinghouse_mode == "directory":
         return DirectoryAcks(settings.clearinghouse_dir)
-    return HttpAcks(settings.clearinghouse_url, settings.clearinghouse_api_key.get_secret_value(),
-                    settings.clearinghouse_dir / "quarantine", page_size=settings.clearinghouse_ack_page_size,
-                    timeout_seconds=settings.clearinghouse_timeout_seconds,
-                    attempts=settings.clearinghouse_attempts,
-                    backoff_seconds=settings.clearinghouse_backoff_seconds)
+    return HttpAcks(
+        settings.clearinghouse_url,
+        settings.clearinghouse_api_key.get_secret_value(),
+        settings.clearinghouse_dir / "quarantine",
+        page_size=settings.clearinghouse_ack_page_size,
+        timeout_seconds=settings.clearinghouse_timeout_seconds,
+        attempts=settings.clearinghouse_attempts,
+        backoff_seconds=settings.clearinghouse_backoff_seconds,
+    )
 
 
 def build(settings: ClaimsSettings | None = None) -> Service:
@@ -39,14 +52,24 @@ def build(settings: ClaimsSettings | None = None) -> Service:
     service = Service("claims", settings, Path(__file__).parent / "migrations")
     practice = load_practice(settings.practice_file)
     gateway = gateway_for(settings)
-    handlers.register(service, load_chargemaster(settings.chargemaster_file), settings.group_encounters,
-                      settings.payers_billing_each_encounter())
+    handlers.register(
+        service,
+        load_chargemaster(settings.chargemaster_file),
+        settings.group_encounters,
+        settings.payers_billing_each_encounter(),
+    )
     service.api(api.router)
 
     @service.loop
     async def submit_claims(service: Service) -> None:
-        await submit_forever(service, practice, gateway, settings.batch_max_claims, settings.batch_interval_seconds,
-                             settings.grouping_window_seconds)
+        await submit_forever(
+            service,
+            practice,
+            gateway,
+            settings.batch_max_claims,
+            settings.batch_interval_seconds,
+            settings.grouping_window_seconds,
+        )
 
     @service.loop
     async def read_acknowledgements(service: Service) -> None:

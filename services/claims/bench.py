@@ -21,20 +21,34 @@ from x12.x837p import render_837p
 
 
 def inputs(count: int) -> list[tuple[EncounterCodedV1, PatientRegisteredV1]]:
-    people = [PatientRegisteredV1(patient_id=uuid.uuid4(), version=1, registered_at=datetime.now(UTC), **body)
-              for body in patients(200, seed=7)]
+    people = [
+        PatientRegisteredV1(patient_id=uuid.uuid4(), version=1, registered_at=datetime.now(UTC), **body)
+        for body in patients(200, seed=7)
+    ]
     today = date.today()
     pairs = []
     for n in range(count):
         diagnoses, procedures = VISITS[n % len(VISITS)]
         person = people[n % len(people)]
-        pairs.append((EncounterCodedV1(
-            encounter_id=f"BENCH-{n}", patient_id=person.patient_id, date_of_service=today - timedelta(days=1 + n % 20),
-            place_of_service="11", rendering_provider={"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
-            diagnoses=[d.replace(".", "") for d in diagnoses],
-            service_lines=[{"line_number": i, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
-                           for i, (c, m, u, p) in enumerate(procedures, start=1)],
-            coded_by="auto", coded_at=datetime.now(UTC)), person))
+        pairs.append(
+            (
+                EncounterCodedV1(
+                    encounter_id=f"BENCH-{n}",
+                    patient_id=person.patient_id,
+                    date_of_service=today - timedelta(days=1 + n % 20),
+                    place_of_service="11",
+                    rendering_provider={"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+                    diagnoses=[d.replace(".", "") for d in diagnoses],
+                    service_lines=[
+                        {"line_number": i, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
+                        for i, (c, m, u, p) in enumerate(procedures, start=1)
+                    ],
+                    coded_by="auto",
+                    coded_at=datetime.now(UTC),
+                ),
+                person,
+            )
+        )
     return pairs
 
 
@@ -61,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - started
     size = sum(len(f) for f in files)
     assert validate_x12(files[0]) == [], "the benchmark's first file must be a valid 837P"
-    print(f"{args.claims} claims ({held} held) built, scrubbed and written as {len(files)} 837P files "
-          f"({size / 1e6:.1f} MB) in {elapsed:.2f} s: {args.claims / elapsed:,.0f} claims/s")
+    print(
+        f"{args.claims} claims ({held} held) built, scrubbed and written as {len(files)} 837P files "
+        f"({size / 1e6:.1f} MB) in {elapsed:.2f} s: {args.claims / elapsed:,.0f} claims/s"
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
 
 from shared.contracts.events import EncounterCodedV1
 
@@ -153,8 +153,11 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
 async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
     status = func.coalesce(Claim.status, CodedEncounter.status)
     rows = await session.execute(
-        select(status, func.count()).select_from(CodedEncounter)
-        .outerjoin(Claim, Claim.claim_id == CodedEncounter.claim_id).group_by(status))
+        select(status, func.count())
+        .select_from(CodedEncounter)
+        .outerjoin(Claim, Claim.claim_id == CodedEncounter.claim_id)
+        .group_by(status)
+    )
     return {name: count for name, count in rows.all()}
 
 
@@ -165,8 +168,11 @@ async def record_eligibility(session: AsyncSession, rows: list[dict]) -> None:
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["patient_id", "coverage_rank", "payer_id"],
-            set_={"active": statement.excluded.active, "check_id": statement.excluded.check_id,
-                  "checked_at": statement.excluded.checked_at},
+            set_={
+                "active": statement.excluded.active,
+                "check_id": statement.excluded.check_id,
+                "checked_at": statement.excluded.checked_at,
+            },
             where=table.c.checked_at < statement.excluded.checked_at,
         ),
         rows,
@@ -176,8 +182,9 @@ async def record_eligibility(session: AsyncSession, rows: list[dict]) -> None:
 async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> set[tuple[UUID, str, str]]:
     """(patient, rank, payer) of coverages whose latest eligibility answer says not active."""
     rows = await session.execute(
-        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id)
-        .where(CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False))
+        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id).where(
+            CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False)
+        )
     )
     return {tuple(row) for row in rows.all()}
 
@@ -187,10 +194,18 @@ async def open_claims(session: AsyncSession, keys: set[str]) -> list[tuple[Claim
     encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
     if not keys:
         return []
-    claims = (await session.execute(
-        select(Claim).where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
-        .order_by(Claim.created_at).with_for_update()
-    )).scalars().all()
+    claims = (
+        (
+            await session.execute(
+                select(Claim)
+                .where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
+                .order_by(Claim.created_at)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
     encounters: dict = {claim.claim_id: [] for claim in claims}
     rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id.in_(encounters)))
     for row in rows.scalars():

@@ -75,8 +75,16 @@ def interchange_control_number(content: str) -> str:
 class HttpClearinghouse:
     IDEMPOTENCY_HEADER = "Idempotency-Key"
 
-    def __init__(self, base_url: str, api_key: str, *, timeout_seconds: float = 30.0, attempts: int = 4,
-                 backoff_seconds: float = 1.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_seconds: float = 30.0,
+        attempts: int = 4,
+        backoff_seconds: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.client = httpx.Client(
@@ -106,12 +114,14 @@ class HttpClearinghouse:
                         " (not retried: check the URL, API key and file)"
                     )
                 problem = f"HTTP {response.status_code}"
-            log.warning("clearinghouse submission failed", extra={"file": file_name, "attempt": attempt,
-                                                                 "problem": problem})
+            log.warning(
+                "clearinghouse submission failed", extra={"file": file_name, "attempt": attempt, "problem": problem}
+            )
             if attempt < self.attempts:
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        raise ClearinghouseUnavailable(f"clearinghouse unavailable for {file_name} after {self.attempts} attempts: "
-                                       f"{problem}")
+        raise ClearinghouseUnavailable(
+            f"clearinghouse unavailable for {file_name} after {self.attempts} attempts: {problem}"
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -218,16 +228,18 @@ def parse_listing(body: bytes) -> AckListing:
     try:
         shape = _ListingShape.model_validate_json(body)
     except ValidationError as error:
-        problems = "; ".join(f"{'/'.join(map(str, e['loc'])) or 'body'}: {e['type']}"
-                             for e in error.errors(include_input=False)[:5])
+        problems = "; ".join(
+            f"{'/'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in error.errors(include_input=False)[:5]
+        )
         raise ValueError(f"the acknowledgement listing is not valid: {problems}") from None
     entries, problems = [], []
     for index, item in enumerate(shape.files):
         try:
             entries.append(AckListingEntry.model_validate(item))
         except ValidationError as error:
-            problems += [f"files/{index}/{'/'.join(map(str, e['loc']))}: {e['type']}"
-                         for e in error.errors(include_input=False)]
+            problems += [
+                f"files/{index}/{'/'.join(map(str, e['loc']))}: {e['type']}" for e in error.errors(include_input=False)
+            ]
     return AckListing(entries, problems, len(shape.files), shape.next or None)
 
 
@@ -250,10 +262,20 @@ class HttpAcks:
     (the next one starts over); a 4xx on a file is logged and that file skipped. Bodies are read
     up to a limit: a listing above it is an error, a file above it is quarantined."""
 
-    def __init__(self, base_url: str, api_key: str, quarantine_dir: Path, *, page_size: int = 100,
-                 timeout_seconds: float = 30.0, attempts: int = 4, backoff_seconds: float = 1.0,
-                 max_listing_bytes: int = 4 << 20, max_file_bytes: int = 64 << 20,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        quarantine_dir: Path,
+        *,
+        page_size: int = 100,
+        timeout_seconds: float = 30.0,
+        attempts: int = 4,
+        backoff_seconds: float = 1.0,
+        max_listing_bytes: int = 4 << 20,
+        max_file_bytes: int = 64 << 20,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.quarantine_dir = quarantine_dir
         self.page_size, self.attempts, self.backoff_seconds = page_size, max(1, attempts), backoff_seconds
         self.max_listing_bytes, self.max_file_bytes = max_listing_bytes, max_file_bytes
@@ -268,11 +290,14 @@ class HttpAcks:
         after, seen = None, set()
         while True:
             params = {"limit": self.page_size} | ({"after": after} if after else {})
-            body, _, too_large = await self._call("GET", "/acknowledgements", "the acknowledgement listing",
-                                                  self.max_listing_bytes, params)
+            body, _, too_large = await self._call(
+                "GET", "/acknowledgements", "the acknowledgement listing", self.max_listing_bytes, params
+            )
             if too_large:
-                raise AckSourceError(f"the acknowledgement listing is larger than {self.max_listing_bytes} bytes "
-                                     f"(asked for {self.page_size} files a page)")
+                raise AckSourceError(
+                    f"the acknowledgement listing is larger than {self.max_listing_bytes} bytes "
+                    f"(asked for {self.page_size} files a page)"
+                )
             try:
                 listing = parse_listing(body)
             except ValueError as error:
@@ -290,23 +315,34 @@ class HttpAcks:
 
     async def _fetch(self, entry: AckListingEntry) -> AckDocument | None:
         try:
-            content, sha, too_large = await self._call("GET", f"/acknowledgements/{quote(entry.id, safe='')}",
-                                                       f"acknowledgement {entry.id}", self.max_file_bytes)
+            content, sha, too_large = await self._call(
+                "GET",
+                f"/acknowledgements/{quote(entry.id, safe='')}",
+                f"acknowledgement {entry.id}",
+                self.max_file_bytes,
+            )
         except AckSourceRefused as refusal:
             log.error("acknowledgement file not fetched; skipped", extra={"file_id": entry.id, "error": str(refusal)})
             return None
         problem = f"the file is larger than {self.max_file_bytes} bytes" if too_large else None
-        return AckDocument(entry.kind, safe_file_name(entry.name), b"" if too_large else content, sha, entry.id,
-                           problem)
+        return AckDocument(
+            entry.kind, safe_file_name(entry.name), b"" if too_large else content, sha, entry.id, problem
+        )
 
     async def received(self, document: AckDocument) -> None:
         try:
-            await self._call("POST", f"/acknowledgements/{quote(document.handle, safe='')}/received",
-                             f"receipt of acknowledgement {document.handle}", 1 << 16)
+            await self._call(
+                "POST",
+                f"/acknowledgements/{quote(document.handle, safe='')}/received",
+                f"receipt of acknowledgement {document.handle}",
+                1 << 16,
+            )
         except AckSourceRefused as refusal:
             if refusal.status != 404:  # 404: it already left the mailbox (another replica said so)
-                log.error("acknowledgement applied but its receipt was refused; it will be listed again",
-                          extra={"file_id": document.handle, "error": str(refusal)})
+                log.error(
+                    "acknowledgement applied but its receipt was refused; it will be listed again",
+                    extra={"file_id": document.handle, "error": str(refusal)},
+                )
 
     async def quarantined(self, document: AckDocument, reason: str) -> None:
         folder = self.quarantine_dir / ACK_KINDS[document.kind]
@@ -316,8 +352,9 @@ class HttpAcks:
         kept.write_bytes(document.content)
         await self.received(document)
 
-    async def _call(self, method: str, path: str, what: str, max_bytes: int,
-                    params: dict | None = None) -> tuple[bytes, str, bool]:
+    async def _call(
+        self, method: str, path: str, what: str, max_bytes: int, params: dict | None = None
+    ) -> tuple[bytes, str, bool]:
         """(body up to max_bytes, sha256 of what was read, whether the body was longer)."""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -325,8 +362,11 @@ class HttpAcks:
                     if response.is_success:
                         return await _read_capped(response, max_bytes)
                     if response.status_code < 500:
-                        raise AckSourceRefused(f"{what}: HTTP {response.status_code} {response.reason_phrase} "
-                                               "(not retried: check the URL, API key and file id)", response.status_code)
+                        raise AckSourceRefused(
+                            f"{what}: HTTP {response.status_code} {response.reason_phrase} "
+                            "(not retried: check the URL, API key and file id)",
+                            response.status_code,
+                        )
                     problem = f"HTTP {response.status_code}"
             except httpx.TransportError as error:  # timeouts, refused or dropped connections
                 problem = type(error).__name__

@@ -13,23 +13,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
 from services.claims.domain.assembly import (
-    Assembly, assemble, claim_id_for, correction, correction_claim_id, coverage_of, derived_claim_id, fits_one_claim,
-    grouping_key, secondary,
+    Assembly,
+    assemble,
+    claim_id_for,
+    correction,
+    correction_claim_id,
+    coverage_of,
+    derived_claim_id,
+    fits_one_claim,
+    grouping_key,
+    secondary,
 )
 from services.claims.domain.scrubber import scrub
 from shared.contracts import topics
 from shared.contracts.events import (
-    ClaimCorrectionRequestedV1, EligibilityCheckedV1, EncounterCodedV1, Finding, PatientRegisteredV1, SecondaryClaimRequestedV1,
+    ClaimCorrectionRequestedV1,
+    EligibilityCheckedV1,
+    EncounterCodedV1,
+    Finding,
+    PatientRegisteredV1,
+    SecondaryClaimRequestedV1,
 )
-from x12.claim import Claim
 from shared.envelope import Event
 from shared.service import Service
+from x12.claim import Claim
 
 log = logging.getLogger(__name__)
 INACTIVE_COVERAGE = Finding(
-    field="coverages[primary]", code="eligibility.inactive",
+    field="coverages[primary]",
+    code="eligibility.inactive",
     message="the payer's latest eligibility answer (271) says this coverage is not active; "
-            "fix: verify the coverage with the patient, update the registration and re-check eligibility",
+    "fix: verify the coverage with the patient, update the registration and re-check eligibility",
 )
 
 
@@ -65,8 +79,9 @@ def _claim_row(bill: Bill) -> dict:
     )
 
 
-def register(service: Service, chargemaster: dict, group_encounters: bool = True,
-             billed_each: frozenset[str] = frozenset()) -> None:
+def register(
+    service: Service, chargemaster: dict, group_encounters: bool = True, billed_each: frozenset[str] = frozenset()
+) -> None:
     """`billed_each`: payers that want a claim per encounter rather than one per patient and day."""
 
     def key_of(coded: EncounterCodedV1, assembly: Assembly) -> str | None:
@@ -82,8 +97,7 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
             return Assembly(None, assembly.payer_name, edits)  # held: never sent with a known defect
         return assembly
 
-    async def build_claims(session: AsyncSession, waiting: list[tuple[EncounterCodedV1, str]],
-                           patients: dict) -> None:
+    async def build_claims(session: AsyncSession, waiting: list[tuple[EncounterCodedV1, str]], patients: dict) -> None:
         """Claims for coded encounters whose patient is known; the rest keep waiting. A clean
         encounter joins the ready claim of its grouping key (this batch's or one not yet batched)
         when the two still make one clean claim; otherwise it starts its own."""
@@ -94,7 +108,9 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         singles = [(coded, c, patient, checked([coded], patient, inactive)) for coded, c, patient in known]
         keys = {key for coded, _, _, a in singles if (key := key_of(coded, a))}
         for row, encounters in await db.open_claims(session, keys):
-            open_by_key[row.grouping_key] = Bill(row.claim_id, encounters, None, row.correlation_id, row.grouping_key, row)
+            open_by_key[row.grouping_key] = Bill(
+                row.claim_id, encounters, None, row.correlation_id, row.grouping_key, row
+            )
         for coded, correlation_id, patient, single in singles:
             key = key_of(coded, single)
             target = open_by_key.get(key) if key else None
@@ -110,8 +126,9 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
             if key:
                 open_by_key[key] = bill
             if not single.claim:
-                log.info("claim held", extra={"claim_id": str(bill.claim_id),
-                                              "reasons": [f.code for f in single.findings]})
+                log.info(
+                    "claim held", extra={"claim_id": str(bill.claim_id), "reasons": [f.code for f in single.findings]}
+                )
         if new := [_claim_row(b) for b in bills if b.row is None]:
             await session.execute(insert(db.Claim.__table__), new)
         for bill in bills:
@@ -119,9 +136,11 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
                 row = _claim_row(bill)
                 for name in ("encounter_ids", "total_charge", "content"):
                     setattr(bill.row, name, row[name])
-        encounters = [dict(encounter_id=coded.encounter_id, claim_id=b.claim_id,
-                           status="claimed" if b.assembly.claim else "held")
-                      for b in bills for coded in b.encounters]
+        encounters = [
+            dict(encounter_id=coded.encounter_id, claim_id=b.claim_id, status="claimed" if b.assembly.claim else "held")
+            for b in bills
+            for coded in b.encounters
+        ]
         if encounters:
             await session.execute(update(db.CodedEncounter), encounters)
 
@@ -131,11 +150,20 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         latest: dict[tuple, EligibilityCheckedV1] = {}
         for check in sorted((e.data for e in events), key=lambda c: c.checked_at):
             latest[(check.patient_id, check.coverage_rank, check.payer_id)] = check
-        await db.record_eligibility(session, [
-            dict(patient_id=c.patient_id, coverage_rank=c.coverage_rank, payer_id=c.payer_id, active=c.active,
-                 check_id=c.check_id, checked_at=c.checked_at)
-            for c in latest.values()
-        ])
+        await db.record_eligibility(
+            session,
+            [
+                dict(
+                    patient_id=c.patient_id,
+                    coverage_rank=c.coverage_rank,
+                    payer_id=c.payer_id,
+                    active=c.active,
+                    check_id=c.check_id,
+                    checked_at=c.checked_at,
+                )
+                for c in latest.values()
+            ],
+        )
 
     @service.consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1)
     async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]]) -> None:
@@ -164,15 +192,23 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         table = db.CodedEncounter.__table__
         inserted = await session.execute(
             insert(table).on_conflict_do_nothing().returning(table.c.encounter_id),
-            [dict(encounter_id=e.data.encounter_id, patient_id=e.data.patient_id, status="waiting",
-                  content=e.data.model_dump(mode="json"), correlation_id=e.correlation_id)
-             for e in {e.data.encounter_id: e for e in events}.values()],
+            [
+                dict(
+                    encounter_id=e.data.encounter_id,
+                    patient_id=e.data.patient_id,
+                    status="waiting",
+                    content=e.data.model_dump(mode="json"),
+                    correlation_id=e.correlation_id,
+                )
+                for e in {e.data.encounter_id: e for e in events}.values()
+            ],
         )
         new = set(inserted.scalars())
         if len(new) < len(events):
             log.info("encounters already received; ignored", extra={"count": len(events) - len(new)})
-        fresh = list({e.data.encounter_id: (e.data, e.correlation_id) for e in events
-                      if e.data.encounter_id in new}.values())
+        fresh = list(
+            {e.data.encounter_id: (e.data, e.correlation_id) for e in events if e.data.encounter_id in new}.values()
+        )
         found = await session.execute(
             select(db.ClaimPatient).where(db.ClaimPatient.patient_id.in_({coded.patient_id for coded, _ in fresh}))
         )
@@ -189,23 +225,36 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
         findings: list[Finding] = []
         claim = None
         if original is None or original.content is None:
-            findings = [Finding(field="claim_id", code="original.unknown",
-                                message="no sent claim with this id; fix: check the claim id of the request")]
+            findings = [
+                Finding(
+                    field="claim_id",
+                    code="original.unknown",
+                    message="no sent claim with this id; fix: check the claim id of the request",
+                )
+            ]
         else:
             claim, findings = await build(Claim.model_validate(original.content), original)
             if claim:
                 findings = scrub(claim, date.today())
-        session.add(db.Claim(
-            claim_id=claim_id,
-            patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
-            encounter_id=original.encounter_id if original else "",
-            encounter_ids=original.encounter_ids if original else [], patient_id=original.patient_id if original else
-            original_id, payer_id=claim.payer.id if claim else "", payer_name=claim.payer.name if claim else "",
-            date_of_service=original.date_of_service if original else date.today(),
-            total_charge=claim.total_charge if claim else 0, status="held" if findings else "ready",
-            findings=[f.model_dump() for f in findings], content=claim.model_dump(mode="json") if claim and not
-            findings else None, correlation_id=correlation_id, kind=kind, original_claim_id=original_id,
-        ))
+        session.add(
+            db.Claim(
+                claim_id=claim_id,
+                patient_control_number=claim.patient_control_number if claim else claim_id.hex[:20].upper(),
+                encounter_id=original.encounter_id if original else "",
+                encounter_ids=original.encounter_ids if original else [],
+                patient_id=original.patient_id if original else original_id,
+                payer_id=claim.payer.id if claim else "",
+                payer_name=claim.payer.name if claim else "",
+                date_of_service=original.date_of_service if original else date.today(),
+                total_charge=claim.total_charge if claim else 0,
+                status="held" if findings else "ready",
+                findings=[f.model_dump() for f in findings],
+                content=claim.model_dump(mode="json") if claim and not findings else None,
+                correlation_id=correlation_id,
+                kind=kind,
+                original_claim_id=original_id,
+            )
+        )
         log.info("follow-up claim", extra={"claim_id": str(claim_id), "kind": kind, "held": bool(findings)})
 
     @service.consumes(topics.CLAIM_CORRECTION_REQUESTED, ClaimCorrectionRequestedV1)
@@ -216,8 +265,14 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
             claim_id = correction_claim_id(request.claim_id, kind, request.payer_claim_control_number, request.changes)
 
             async def build(original: Claim, _row, request=request, claim_id=claim_id):
-                return correction(original, claim_id, request.frequency_code, request.payer_claim_control_number,
-                                  request.changes if request.frequency_code == "7" else None, chargemaster)
+                return correction(
+                    original,
+                    claim_id,
+                    request.frequency_code,
+                    request.payer_claim_control_number,
+                    request.changes if request.frequency_code == "7" else None,
+                    chargemaster,
+                )
 
             await follow_up(session, request.claim_id, claim_id, kind, build, event.correlation_id)
 
@@ -232,11 +287,23 @@ def register(service: Service, chargemaster: dict, group_encounters: bool = True
                 patient = PatientRegisteredV1.model_validate(stored.content) if stored else None
                 coverage = coverage_of(patient, "secondary", row.date_of_service) if patient else None
                 if coverage is None:
-                    return None, [Finding(field="coverages[secondary]", code="coverage.no_secondary",
-                                          message="no secondary coverage active on the date of service; "
-                                                  "fix: register the secondary coverage or bill the patient")]
-                return secondary(original, claim_id, patient, coverage, request.primary_paid,
-                                 request.primary_adjustments, request.primary_paid_date,
-                                 request.primary_payer_claim_control_number), []
+                    return None, [
+                        Finding(
+                            field="coverages[secondary]",
+                            code="coverage.no_secondary",
+                            message="no secondary coverage active on the date of service; "
+                            "fix: register the secondary coverage or bill the patient",
+                        )
+                    ]
+                return secondary(
+                    original,
+                    claim_id,
+                    patient,
+                    coverage,
+                    request.primary_paid,
+                    request.primary_adjustments,
+                    request.primary_paid_date,
+                    request.primary_payer_claim_control_number,
+                ), []
 
             await follow_up(session, request.claim_id, claim_id, "secondary", build, event.correlation_id)

@@ -5,6 +5,7 @@ from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
+
 class ClaimsSettings(ServiceSettings):
     service_name: str = "claims"
     practice_file: Path | None = None  # default: services/claims/data/practice.json

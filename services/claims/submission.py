@@ -45,18 +45,23 @@ def interchange_for(practice: Practice, control_number: int, claims: list[Claim]
 async def make_batch(service: Service, practice: Practice, max_claims: int, grouping_window: float = 0.0) -> int:
     """Ready claims into one 837P; a claim that may still take in the patient's other encounters of
     the day waits out the grouping window first."""
-    settled = or_(db.Claim.grouping_key.is_(None),
-                  db.Claim.created_at <= func.now() - timedelta(seconds=grouping_window))
+    settled = or_(
+        db.Claim.grouping_key.is_(None), db.Claim.created_at <= func.now() - timedelta(seconds=grouping_window)
+    )
     async with service.sessions() as session, session.begin():
         ready = (
-            await session.execute(
-                select(db.Claim)
-                .where(db.Claim.status == "ready", settled)
-                .order_by(db.Claim.created_at)
-                .limit(max_claims)
-                .with_for_update(skip_locked=True)
+            (
+                await session.execute(
+                    select(db.Claim)
+                    .where(db.Claim.status == "ready", settled)
+                    .order_by(db.Claim.created_at)
+                    .limit(max_claims)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not ready:
             return 0
         control_number = await db.next_interchange_control_number(session)
@@ -90,8 +95,13 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
         total_charge=claim.total_charge,
         lines=[
             # Read from the stored JSON: the claim was validated as an 837 model when it was built.
-            SubmittedLine(line_number=line["line_number"], procedure_code=line["procedure_code"],
-                          modifiers=list(line["modifiers"]), units=int(Decimal(line["units"])), charge=line["charge"])
+            SubmittedLine(
+                line_number=line["line_number"],
+                procedure_code=line["procedure_code"],
+                modifiers=list(line["modifiers"]),
+                units=int(Decimal(line["units"])),
+                charge=line["charge"],
+            )
             for line in claim.content["lines"]
         ],
         interchange_control_number=batch.interchange_control_number,
@@ -128,8 +138,14 @@ async def deliver_batch(service: Service, gateway: ClearinghouseGateway) -> bool
     return True
 
 
-async def submit_forever(service: Service, practice: Practice, gateway: ClearinghouseGateway,
-                         max_claims: int, interval: float, grouping_window: float = 0.0) -> None:
+async def submit_forever(
+    service: Service,
+    practice: Practice,
+    gateway: ClearinghouseGateway,
+    max_claims: int,
+    interval: float,
+    grouping_window: float = 0.0,
+) -> None:
     while True:
         batched = await make_batch(service, practice, max_claims, grouping_window)
         try:

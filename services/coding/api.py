@@ -69,13 +69,18 @@ async def stats(request: Request) -> dict[str, int]:
 async def list_queue(request: Request, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
     async with request.app.state.service.sessions() as session:
         items = await db.queued(session, limit, offset)
-    return {"items": [{
-        "encounter_id": item.encounter_id,
-        "patient_id": str(item.patient_id),
-        "date_of_service": item.documented["date_of_service"],
-        "reasons": sorted({f["code"] for f in item.findings}),
-        "queued_at": item.decided_at.isoformat(),
-    } for item in items]}
+    return {
+        "items": [
+            {
+                "encounter_id": item.encounter_id,
+                "patient_id": str(item.patient_id),
+                "date_of_service": item.documented["date_of_service"],
+                "reasons": sorted({f["code"] for f in item.findings}),
+                "queued_at": item.decided_at.isoformat(),
+            }
+            for item in items
+        ]
+    }
 
 
 @router.get("/work-queue/{encounter_id}")
@@ -84,13 +89,15 @@ async def view_item(encounter_id: str, request: Request) -> dict:
         item = await session.get(db.CodingOutcome, encounter_id)
     if item is None or item.proposal is None:
         raise HTTPException(404, "no such work item")
-    return {"encounter_id": item.encounter_id, "status": item.status, "documented": item.documented,
-            **item.proposal}
+    return {"encounter_id": item.encounter_id, "status": item.status, "documented": item.documented, **item.proposal}
 
 
 async def _locked_item(session, encounter_id: str) -> db.CodingOutcome:
-    item = (await session.execute(select(db.CodingOutcome).where(db.CodingOutcome.encounter_id == encounter_id)
-                                  .with_for_update())).scalar_one_or_none()
+    item = (
+        await session.execute(
+            select(db.CodingOutcome).where(db.CodingOutcome.encounter_id == encounter_id).with_for_update()
+        )
+    ).scalar_one_or_none()
     if item is None:
         raise HTTPException(404, "no such work item")
     if item.status != "queued":
@@ -127,8 +134,12 @@ async def amend(encounter_id: str, body: Amend, request: Request) -> dict:
         patient = await db.patient_facts(session, item.patient_id)
         remaining = review(diagnoses, lines, day, current.codes, current.tables, patient)
         _finish(session, item, diagnoses, lines, body.coder, "amended", body.note)
-    return {"encounter_id": encounter_id, "status": "coded", "coded_by": body.coder,
-            "remaining_findings": [f.model_dump() for f in remaining]}
+    return {
+        "encounter_id": encounter_id,
+        "status": "coded",
+        "coded_by": body.coder,
+        "remaining_findings": [f.model_dump() for f in remaining],
+    }
 
 
 def _invalid(body: Amend, diagnoses: list[str], day: date, codes) -> list[Finding]:
@@ -139,20 +150,42 @@ def _invalid(body: Amend, diagnoses: list[str], day: date, codes) -> list[Findin
         errors.append(Finding(field="diagnoses", code="icd.duplicate", message="a diagnosis is listed twice"))
     for n, line in enumerate(body.service_lines):
         if not PROCEDURE_FORM.match(line.procedure_code) or codes.procedure_known(line.procedure_code, day) is False:
-            errors.append(Finding(field=f"service_lines[{n}].procedure_code", code="procedure.unknown",
-                                  message="not a CPT or HCPCS Level II code on the date of service"))
+            errors.append(
+                Finding(
+                    field=f"service_lines[{n}].procedure_code",
+                    code="procedure.unknown",
+                    message="not a CPT or HCPCS Level II code on the date of service",
+                )
+            )
         for m, modifier in enumerate(line.modifiers):
             if modifier not in codes.modifiers:
-                errors.append(Finding(field=f"service_lines[{n}].modifiers[{m}]", code="modifier.unknown",
-                                      message="not a known modifier"))
+                errors.append(
+                    Finding(
+                        field=f"service_lines[{n}].modifiers[{m}]",
+                        code="modifier.unknown",
+                        message="not a known modifier",
+                    )
+                )
         if any(not 1 <= p <= len(diagnoses) for p in line.diagnosis_pointers):
-            errors.append(Finding(field=f"service_lines[{n}].diagnosis_pointers", code="pointer.range",
-                                  message="points past the last diagnosis"))
+            errors.append(
+                Finding(
+                    field=f"service_lines[{n}].diagnosis_pointers",
+                    code="pointer.range",
+                    message="points past the last diagnosis",
+                )
+            )
     return errors
 
 
-def _finish(session, item: db.CodingOutcome, diagnoses: list[str], lines: list[CodedServiceLine], coder: str,
-            action: str, note: str | None) -> None:
+def _finish(
+    session,
+    item: db.CodingOutcome,
+    diagnoses: list[str],
+    lines: list[CodedServiceLine],
+    coder: str,
+    action: str,
+    note: str | None,
+) -> None:
     now = datetime.now(UTC)
     item.status, item.coded_by, item.decided_at = "coded", coder, now
     audit(session, item.encounter_id, coder, action, diagnoses, lines, now, note)

@@ -13,19 +13,34 @@ from services.coding.domain.edits import EditTables
 from services.coding.domain.validation import check_encounter, default_code_sets
 from shared.contracts.events import EncounterDocumentedV1
 
-STATEMENTS = (["HTN", "Hyperlipidemia"], ["Type 2 diabetes without complications", "essential hypertension"],
-              ["URI"], ["strep throat"], ["low back pain"], ["UTI"], ["GERD", "obesity"], ["atypical chest pain"])
+STATEMENTS = (
+    ["HTN", "Hyperlipidemia"],
+    ["Type 2 diabetes without complications", "essential hypertension"],
+    ["URI"],
+    ["strep throat"],
+    ["low back pain"],
+    ["UTI"],
+    ["GERD", "obesity"],
+    ["atypical chest pain"],
+)
 
 
 def documented_visits(count: int, today: date) -> list[EncounterDocumentedV1]:
     """Half as EHR-coded sample visits, half as statements and time for CAC."""
     patients = [uuid.uuid4() for _ in range(50)]
     coded = sample.encounters(patients, count - count // 2, faulty_rate=0.0, seed=3, today=today)
-    cac = [EncounterDocumentedV1.model_validate({
-        **visit.model_dump(mode="json", exclude={"diagnoses", "procedures"}),
-        "encounter_id": f"CAC-{n}", "diagnosis_statements": STATEMENTS[n % len(STATEMENTS)],
-        "patient_type": "established", "total_time_minutes": 15 + n % 30,
-    }) for n, visit in enumerate(sample.encounters(patients, count // 2, faulty_rate=0.0, seed=4, today=today))]
+    cac = [
+        EncounterDocumentedV1.model_validate(
+            {
+                **visit.model_dump(mode="json", exclude={"diagnoses", "procedures"}),
+                "encounter_id": f"CAC-{n}",
+                "diagnosis_statements": STATEMENTS[n % len(STATEMENTS)],
+                "patient_type": "established",
+                "total_time_minutes": 15 + n % 30,
+            }
+        )
+        for n, visit in enumerate(sample.encounters(patients, count // 2, faulty_rate=0.0, seed=4, today=today))
+    ]
     return coded + cac
 
 

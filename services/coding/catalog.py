@@ -26,9 +26,12 @@ class Catalog:
     def describe(self) -> dict:
         return {
             "icd_releases": [{"name": r.name, "effective": r.effective.isoformat()} for r in self.codes.icd_releases],
-            "hcpcs_codes": len(self.codes.hcpcs), "cpt_codes": len(self.codes.cpt),
-            "modifiers": len(self.codes.modifiers), "places_of_service": len(self.codes.places_of_service),
-            "ptp_edits": len(self.tables.ptp), "mue_limits": len(self.tables.mue),
+            "hcpcs_codes": len(self.codes.hcpcs),
+            "cpt_codes": len(self.codes.cpt),
+            "modifiers": len(self.codes.modifiers),
+            "places_of_service": len(self.codes.places_of_service),
+            "ptp_edits": len(self.tables.ptp),
+            "mue_limits": len(self.tables.mue),
             "loaded_at": self.loaded_at.isoformat(),
         }
 
@@ -44,8 +47,9 @@ def _default_indexes() -> Indexes:
 
 
 def load(settings: CodingSettings) -> Catalog:
-    releases = [_default_release()] + [IcdRelease.from_files(r.name, r.effective, r.code_list, r.tabular_xml)
-                                       for r in settings.coding_icd_releases]
+    releases = [_default_release()] + [
+        IcdRelease.from_files(r.name, r.effective, r.code_list, r.tabular_xml) for r in settings.coding_icd_releases
+    ]
     codes = CodeSets(icd_releases=releases)
     if settings.coding_hcpcs_file:
         hcpcs, modifiers = load_hcpcs(settings.coding_hcpcs_file)
@@ -53,8 +57,10 @@ def load(settings: CodingSettings) -> Catalog:
         codes.modifiers = {**codes.modifiers, **modifiers}
     if settings.coding_cpt_file:
         codes.cpt = load_cpt(settings.coding_cpt_file)
-    tables = EditTables(ptp=load_ptp(settings.coding_ptp_file) if settings.coding_ptp_file else {},
-                        mue=load_mue(settings.coding_mue_file) if settings.coding_mue_file else {})
+    tables = EditTables(
+        ptp=load_ptp(settings.coding_ptp_file) if settings.coding_ptp_file else {},
+        mue=load_mue(settings.coding_mue_file) if settings.coding_mue_file else {},
+    )
     plain = not settings.coding_icd_releases and not codes.hcpcs and not codes.cpt
     indexes = _default_indexes() if plain else Indexes.build(codes)
     return Catalog(codes, tables, indexes, datetime.now(UTC))

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
 
 from services.coding.domain.edits import PatientFacts
 
@@ -30,6 +30,7 @@ class CodingOutcome(SQLModel, table=True):
 
 class CodingAudit(SQLModel, table=True):
     """Every change of an encounter's codes: who, when, what the codes became."""
+
     __tablename__ = "coding_audit"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -55,7 +56,9 @@ TABLES = ("coding_outcome", "coding_audit", "coding_patient")
 
 
 async def existing_outcomes(session: AsyncSession, encounter_ids: set[str]) -> set[str]:
-    rows = await session.execute(select(CodingOutcome.encounter_id).where(CodingOutcome.encounter_id.in_(encounter_ids)))
+    rows = await session.execute(
+        select(CodingOutcome.encounter_id).where(CodingOutcome.encounter_id.in_(encounter_ids))
+    )
     return set(rows.scalars().all())
 
 
@@ -69,14 +72,20 @@ async def upsert_patients(session: AsyncSession, patients: list[tuple[UUID, int,
     if not patients:
         return
     table = CodingPatient.__table__
-    statement = insert(table).values([{"patient_id": p, "version": v, "birth_date": b, "sex": s}
-                                      for p, v, b, s in patients])
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.patient_id],
-        set_={"version": statement.excluded.version, "birth_date": statement.excluded.birth_date,
-              "sex": statement.excluded.sex},
-        where=table.c.version < statement.excluded.version,
-    ))
+    statement = insert(table).values(
+        [{"patient_id": p, "version": v, "birth_date": b, "sex": s} for p, v, b, s in patients]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.patient_id],
+            set_={
+                "version": statement.excluded.version,
+                "birth_date": statement.excluded.birth_date,
+                "sex": statement.excluded.sex,
+            },
+            where=table.c.version < statement.excluded.version,
+        )
+    )
 
 
 async def patients_facts(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientFacts]:
@@ -89,13 +98,18 @@ async def patient_facts(session: AsyncSession, patient_id: UUID) -> PatientFacts
 
 
 async def queued(session: AsyncSession, limit: int, offset: int) -> list[CodingOutcome]:
-    rows = await session.execute(select(CodingOutcome).where(CodingOutcome.status == "queued")
-                                 .order_by(CodingOutcome.decided_at, CodingOutcome.encounter_id)
-                                 .limit(limit).offset(offset))
+    rows = await session.execute(
+        select(CodingOutcome)
+        .where(CodingOutcome.status == "queued")
+        .order_by(CodingOutcome.decided_at, CodingOutcome.encounter_id)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(rows.scalars().all())
 
 
 async def audit_trail(session: AsyncSession, encounter_id: str) -> list[CodingAudit]:
-    rows = await session.execute(select(CodingAudit).where(CodingAudit.encounter_id == encounter_id)
-                                 .order_by(CodingAudit.id))
+    rows = await session.execute(
+        select(CodingAudit).where(CodingAudit.encounter_id == encounter_id).order_by(CodingAudit.id)
+    )
     return list(rows.scalars().all())

@@ -42,8 +42,9 @@ def register(service: Service, catalog: CatalogHolder) -> None:
             patient = event.data
             if patient.patient_id not in newest or newest[patient.patient_id].version < patient.version:
                 newest[patient.patient_id] = patient
-        await db.upsert_patients(session, [(p.patient_id, p.version, p.patient.birth_date, p.patient.sex)
-                                           for p in newest.values()])
+        await db.upsert_patients(
+            session, [(p.patient_id, p.version, p.patient.birth_date, p.patient.sex) for p in newest.values()]
+        )
 
     @service.consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1)
     async def on_encounters_documented(session: AsyncSession, events: list[Event[EncounterDocumentedV1]]) -> None:
@@ -63,10 +64,16 @@ def register(service: Service, catalog: CatalogHolder) -> None:
         encounter = event.data
         now = datetime.now(UTC)
         findings = check_encounter(encounter, now.date(), current.codes)
-        outcome = db.CodingOutcome(encounter_id=encounter.encounter_id, patient_id=encounter.patient_id,
-                                   status="rejected", findings=[f.model_dump() for f in findings], coded_by="auto",
-                                   correlation_id=event.correlation_id, decided_at=now,
-                                   documented=encounter.model_dump(mode="json"))
+        outcome = db.CodingOutcome(
+            encounter_id=encounter.encounter_id,
+            patient_id=encounter.patient_id,
+            status="rejected",
+            findings=[f.model_dump() for f in findings],
+            coded_by="auto",
+            correlation_id=event.correlation_id,
+            decided_at=now,
+            documented=encounter.model_dump(mode="json"),
+        )
         session.add(outcome)
         if findings:
             audit(session, encounter.encounter_id, "auto", "rejected", [], [], now)
@@ -87,8 +94,14 @@ def register(service: Service, catalog: CatalogHolder) -> None:
         publish_coded(session, outcome, proposal.diagnoses, proposal.service_lines, "auto", now)
 
 
-def publish_coded(session: AsyncSession, outcome: db.CodingOutcome, diagnoses: list[str],
-                  lines: list[CodedServiceLine], coded_by: str, now: datetime) -> None:
+def publish_coded(
+    session: AsyncSession,
+    outcome: db.CodingOutcome,
+    diagnoses: list[str],
+    lines: list[CodedServiceLine],
+    coded_by: str,
+    now: datetime,
+) -> None:
     encounter = EncounterDocumentedV1.model_validate(outcome.documented)
     coded = EncounterCodedV1(
         encounter_id=encounter.encounter_id,
@@ -108,12 +121,31 @@ def publish_coded(session: AsyncSession, outcome: db.CodingOutcome, diagnoses: l
     outbox.stage(session, topics.ENCOUNTER_CODED, event)
 
 
-def audit(session: AsyncSession, encounter_id: str, actor: str, action: str, diagnoses: list[str],
-          lines: list[CodedServiceLine], now: datetime, note: str | None = None) -> None:
-    session.add(db.CodingAudit(encounter_id=encounter_id, at=now, actor=actor, action=action, diagnoses=diagnoses,
-                               service_lines=[line.model_dump() for line in lines], note=note))
+def audit(
+    session: AsyncSession,
+    encounter_id: str,
+    actor: str,
+    action: str,
+    diagnoses: list[str],
+    lines: list[CodedServiceLine],
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    session.add(
+        db.CodingAudit(
+            encounter_id=encounter_id,
+            at=now,
+            actor=actor,
+            action=action,
+            diagnoses=diagnoses,
+            service_lines=[line.model_dump() for line in lines],
+            note=note,
+        )
+    )
 
 
 def follow(cause: Event, data) -> Event:
     """The next event of the same encounter's journey: same subject and correlation id."""
-    return Event(data=data, subject=cause.subject or data.encounter_id, source=SOURCE, correlation_id=cause.correlation_id)
+    return Event(
+        data=data, subject=cause.subject or data.encounter_id, source=SOURCE, correlation_id=cause.correlation_id
+    )

@@ -14,8 +14,9 @@ from services.payments.domain.patient_payments import ZERO, PatientPaymentError
 
 router = APIRouter(prefix="/v1")
 Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
-                                             pattern=r"^[A-Za-z0-9 ._/-]+$")]
+Reference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 ._/-]+$")
+]
 Method = Literal["cash", "check", "card", "ach", "other"]
 
 
@@ -39,12 +40,19 @@ async def stats(request: Request) -> dict:
     async with request.app.state.service.sessions() as session:
         files = dict((await session.execute(select(db.EraFile.status, func.count()).group_by(db.EraFile.status))).all())
         payments = dict(
-            (await session.execute(
-                select(db.ClaimPaymentRecord.status, func.count()).group_by(db.ClaimPaymentRecord.status))).all()
+            (
+                await session.execute(
+                    select(db.ClaimPaymentRecord.status, func.count()).group_by(db.ClaimPaymentRecord.status)
+                )
+            ).all()
         )
-        posted = (await session.execute(
-            select(func.coalesce(func.sum(db.ClaimPaymentRecord.paid), 0)).where(db.ClaimPaymentRecord.status == "posted")
-        )).scalar_one()
+        posted = (
+            await session.execute(
+                select(func.coalesce(func.sum(db.ClaimPaymentRecord.paid), 0)).where(
+                    db.ClaimPaymentRecord.status == "posted"
+                )
+            )
+        ).scalar_one()
     return {"era_files": files, "claim_payments": payments, "total_posted": str(posted)}
 
 
@@ -53,7 +61,8 @@ async def work_queue(request: Request, limit: Annotated[int, Query(ge=1, le=1000
     """Open items: payments whose claim is not known, payer lines that matched none of the claim's."""
     async with request.app.state.service.sessions() as session:
         items = await session.execute(
-            select(db.WorkItem).where(db.WorkItem.resolved_at.is_(None)).order_by(db.WorkItem.item_id).limit(limit))
+            select(db.WorkItem).where(db.WorkItem.resolved_at.is_(None)).order_by(db.WorkItem.item_id).limit(limit)
+        )
         return [item.model_dump(mode="json") for item in items.scalars()]
 
 
@@ -62,12 +71,23 @@ def _refused(exc: PatientPaymentError) -> HTTPException:
 
 
 @router.post("/patients/{patient_id}/payments", status_code=201)
-async def post_patient_payment(request: Request, patient_id: UUID, body: PaymentIn,
-                               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+async def post_patient_payment(
+    request: Request,
+    patient_id: UUID,
+    body: PaymentIn,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict:
     async with request.app.state.service.sessions() as session, session.begin():
         try:
-            event = await pp.record_payment(session, pp.request_id(idempotency_key, patient_id), patient_id,
-                                            body.amount, body.method, body.reference, body.claim_id)
+            event = await pp.record_payment(
+                session,
+                pp.request_id(idempotency_key, patient_id),
+                patient_id,
+                body.amount,
+                body.method,
+                body.reference,
+                body.claim_id,
+            )
         except PatientPaymentError as exc:
             raise _refused(exc) from None
         if event.patient_id != patient_id:
@@ -76,15 +96,20 @@ async def post_patient_payment(request: Request, patient_id: UUID, body: Payment
 
 
 @router.post("/patient-payments/{payment_id}/refunds", status_code=201)
-async def refund_patient_payment(request: Request, payment_id: UUID, body: RefundIn,
-                                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+async def refund_patient_payment(
+    request: Request,
+    payment_id: UUID,
+    body: RefundIn,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict:
     async with request.app.state.service.sessions() as session, session.begin():
         source = await session.get(db.PatientPayment, payment_id)
         if source is None:
             raise HTTPException(404, "no such patient payment")
         try:
-            event = await pp.record_refund(session, pp.request_id(idempotency_key, payment_id), source, body.amount,
-                                           body.method, body.reference)
+            event = await pp.record_refund(
+                session, pp.request_id(idempotency_key, payment_id), source, body.amount, body.method, body.reference
+            )
         except PatientPaymentError as exc:
             raise _refused(exc) from None
     return event.model_dump(mode="json")
@@ -104,13 +129,24 @@ async def patient_balance(request: Request, patient_id: UUID) -> dict:
     """The patient's open claim balances (oldest first) and unapplied credit."""
     async with request.app.state.service.sessions() as session:
         balances = await pp.open_balances(session, patient_id)
-        payments = (await session.execute(select(db.PatientPayment).where(
-            db.PatientPayment.patient_id == patient_id, db.PatientPayment.kind == "payment"))).scalars().all()
+        payments = (
+            (
+                await session.execute(
+                    select(db.PatientPayment).where(
+                        db.PatientPayment.patient_id == patient_id, db.PatientPayment.kind == "payment"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         credit = sum([(await pp.credit_of(session, p))[1] for p in payments], ZERO)
     open_claims = sorted((b for b in balances if b.balance != ZERO), key=lambda b: (b.date_of_service, str(b.claim_id)))
     return {
-        "claims": [{"claim_id": str(b.claim_id), "date_of_service": b.date_of_service.isoformat(), "balance": str(b.balance)}
-                   for b in open_claims],
+        "claims": [
+            {"claim_id": str(b.claim_id), "date_of_service": b.date_of_service.isoformat(), "balance": str(b.balance)}
+            for b in open_claims
+        ],
         "total_due": str(sum((b.balance for b in open_claims), ZERO)),
         "credit": str(credit),
     }

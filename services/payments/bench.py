@@ -24,9 +24,16 @@ from x12.x835 import parse_835
 def eras(claims: int) -> tuple[list[str], dict[str, KnownClaim], object]:
     interchange = sample_interchange(claims=claims, lines=3)
     result = remit(interchange, load_contracts(), defaultdict(Decimal), 1, datetime(2026, 3, 10, 8, 0))
-    known = {c.patient_control_number: KnownClaim(uuid.uuid5(uuid.NAMESPACE_OID, c.patient_control_number), c.payer.id,
-                                                  c.payer.name, c.lines[0].service_date, frozenset({1, 2, 3}))
-             for c in interchange.claims}
+    known = {
+        c.patient_control_number: KnownClaim(
+            uuid.uuid5(uuid.NAMESPACE_OID, c.patient_control_number),
+            c.payer.id,
+            c.payer.name,
+            c.lines[0].service_date,
+            frozenset({1, 2, 3}),
+        )
+        for c in interchange.claims
+    }
     return list(result.by_payer.values()), known, interchange
 
 
@@ -53,12 +60,19 @@ async def database(url: str, texts: list[str], interchange) -> float:
     sessions = make_sessions(engine)
     async with sessions() as session, session.begin():
         for claim in interchange.claims:
-            session.add(db.KnownClaim(
-                claim_id=uuid.uuid5(uuid.NAMESPACE_OID, claim.patient_control_number),
-                patient_control_number=claim.patient_control_number, payer_id=claim.payer.id,
-                payer_name=claim.payer.name, date_of_service=claim.lines[0].service_date,
-                total_charge=claim.total_charge, line_numbers=[1, 2, 3], correlation_id="bench",
-                lines=[[line.line_number, line.procedure_code, list(line.modifiers)] for line in claim.lines]))
+            session.add(
+                db.KnownClaim(
+                    claim_id=uuid.uuid5(uuid.NAMESPACE_OID, claim.patient_control_number),
+                    patient_control_number=claim.patient_control_number,
+                    payer_id=claim.payer.id,
+                    payer_name=claim.payer.name,
+                    date_of_service=claim.lines[0].service_date,
+                    total_charge=claim.total_charge,
+                    line_numbers=[1, 2, 3],
+                    correlation_id="bench",
+                    lines=[[line.line_number, line.procedure_code, list(line.modifiers)] for line in claim.lines],
+                )
+            )
     started = time.perf_counter()
     for n, text in enumerate(texts):
         async with sessions() as session, session.begin():

@@ -7,8 +7,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, text
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 
@@ -26,7 +26,9 @@ class KnownClaim(SQLModel, table=True):
     # For patient payments (internal id; never on payment.posted) and for matching lines whose
     # REF*6R the payer dropped: [[line number, procedure code, [modifiers]], ...].
     patient_id: UUID | None = Field(default=None, index=True)
-    lines: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")))
+    lines: list = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
 
 
 class EraFile(SQLModel, table=True):
@@ -59,7 +61,8 @@ class ClaimPaymentRecord(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     # What this payment makes the patient owe (PR adjustments; negative for a reversal).
     patient_responsibility: Decimal = Field(
-        default=Decimal(0), sa_column=Column(Numeric(12, 2), nullable=False, server_default=text("0")))
+        default=Decimal(0), sa_column=Column(Numeric(12, 2), nullable=False, server_default=text("0"))
+    )
 
 
 class WorkItem(SQLModel, table=True):
@@ -74,7 +77,8 @@ class WorkItem(SQLModel, table=True):
     claim_id: UUID | None = None
     detail: str = Field(max_length=200)  # codes and positions, never patient data
     created_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False))
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 

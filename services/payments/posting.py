@@ -36,8 +36,9 @@ SOURCE = "/openrcm/payments"
 
 def known(claim: db.KnownClaim) -> KnownClaim:
     lines = tuple(ClaimLine(number, code, tuple(modifiers)) for number, code, modifiers in claim.lines or ())
-    return KnownClaim(claim.claim_id, claim.payer_id, claim.payer_name, claim.date_of_service,
-                      frozenset(claim.line_numbers), lines)
+    return KnownClaim(
+        claim.claim_id, claim.payer_id, claim.payer_name, claim.date_of_service, frozenset(claim.line_numbers), lines
+    )
 
 
 def stage_posting(session: AsyncSession, remittance: Remittance, payment: ClaimPayment, claim: db.KnownClaim) -> None:
@@ -45,10 +46,15 @@ def stage_posting(session: AsyncSession, remittance: Remittance, payment: ClaimP
     outbox.stage(session, topics.PAYMENT_POSTED, Event(posted, str(claim.claim_id), SOURCE, claim.correlation_id))
     for n, line in enumerate(posted.lines, start=1):
         if line.line_number is None:
-            session.add(db.WorkItem(
-                kind="unmatched_line", posting_id=posted.posting_id, claim_id=claim.claim_id,
-                patient_control_number=payment.patient_control_number,
-                detail=f"service {n} ({line.procedure_code}) matches no line of the claim"))
+            session.add(
+                db.WorkItem(
+                    kind="unmatched_line",
+                    posting_id=posted.posting_id,
+                    claim_id=claim.claim_id,
+                    patient_control_number=payment.patient_control_number,
+                    detail=f"service {n} ({line.procedure_code}) matches no line of the claim",
+                )
+            )
 
 
 async def post_file(service: Service, inbox: EraInbox, path: Path) -> None:
@@ -79,8 +85,13 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
     era_id = (
         await session.execute(
             insert(table)
-            .values(sha256=sha, file_name=file_name, status="posted", claim_payments=len(payments),
-                    total_paid=sum(r.payment.amount for r in interchange.remittances))
+            .values(
+                sha256=sha,
+                file_name=file_name,
+                status="posted",
+                claim_payments=len(payments),
+                total_paid=sum(r.payment.amount for r in interchange.remittances),
+            )
             .on_conflict_do_nothing()
             .returning(table.c.era_id)
         )
@@ -91,25 +102,32 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
     numbers = {p.patient_control_number for _, p in payments}
     claims = {
         c.patient_control_number: c
-        for c in (await session.execute(select(db.KnownClaim).where(db.KnownClaim.patient_control_number.in_(numbers)))).scalars()
+        for c in (
+            await session.execute(select(db.KnownClaim).where(db.KnownClaim.patient_control_number.in_(numbers)))
+        ).scalars()
     }
     now = datetime.now(UTC)
     headers = {id(r): r.model_dump(mode="json", exclude={"claims"}) for r in interchange.remittances}
     records = {}
     for remittance, payment in payments:
         claim = claims.get(payment.patient_control_number)
-        records[posting_id(remittance, payment)] = (remittance, payment, claim, dict(
-            posting_id=posting_id(remittance, payment),
-            era_id=era_id,
-            patient_control_number=payment.patient_control_number,
-            claim_id=claim.claim_id if claim else None,
-            status="posted" if claim else "unmatched",
-            paid=payment.paid,
-            claim_payment=payment.model_dump(mode="json"),
-            remittance_header=headers[id(remittance)],
-            posted_at=now if claim else None,
-            patient_responsibility=patient_share(payment),
-        ))
+        records[posting_id(remittance, payment)] = (
+            remittance,
+            payment,
+            claim,
+            dict(
+                posting_id=posting_id(remittance, payment),
+                era_id=era_id,
+                patient_control_number=payment.patient_control_number,
+                claim_id=claim.claim_id if claim else None,
+                status="posted" if claim else "unmatched",
+                paid=payment.paid,
+                claim_payment=payment.model_dump(mode="json"),
+                remittance_header=headers[id(remittance)],
+                posted_at=now if claim else None,
+                patient_responsibility=patient_share(payment),
+            ),
+        )
     table = db.ClaimPaymentRecord.__table__
     stored = await session.execute(
         insert(table).on_conflict_do_nothing().returning(table.c.posting_id), [row for *_, row in records.values()]
@@ -122,9 +140,14 @@ async def _post(session: AsyncSession, interchange, sha: str, file_name: str) ->
             stage_posting(session, remittance, payment, claim)
             posted += 1
         else:
-            session.add(db.WorkItem(kind="unmatched_claim", posting_id=new_id,
-                                    patient_control_number=payment.patient_control_number,
-                                    detail=f"no claim with this patient control number (CLP02 {payment.status})"))
+            session.add(
+                db.WorkItem(
+                    kind="unmatched_claim",
+                    posting_id=new_id,
+                    patient_control_number=payment.patient_control_number,
+                    detail=f"no claim with this patient control number (CLP02 {payment.status})",
+                )
+            )
             unmatched += 1
     log.info("835 posted", extra={"file": file_name, "posted": posted, "unmatched": unmatched})
 
@@ -145,8 +168,11 @@ async def post_unmatched(session: AsyncSession, claims: list[db.KnownClaim]) -> 
         record.status, record.claim_id, record.posted_at = "posted", claim.claim_id, datetime.now(UTC)
     await session.execute(
         update(db.WorkItem)
-        .where(db.WorkItem.kind == "unmatched_claim", db.WorkItem.resolved_at.is_(None),
-               db.WorkItem.patient_control_number.in_(by_number))
+        .where(
+            db.WorkItem.kind == "unmatched_claim",
+            db.WorkItem.resolved_at.is_(None),
+            db.WorkItem.patient_control_number.in_(by_number),
+        )
         .values(resolved_at=func.now())
     )
 

@@ -8,17 +8,16 @@ from typing import Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from services.registration import db
-from services.registration.eligibility import CannotCheck, request_check
-from services.registration.domain.patients import Registration
-from services.registration.domain.payers import PayerDirectory
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
-from services.registration.domain.patients import FieldError
+from services.registration.domain.patients import FieldError, Registration
+from services.registration.domain.payers import PayerDirectory
+from services.registration.eligibility import CannotCheck, request_check
 from services.registration.registry import Registered, RegistrationInvalid, accept_intake, register_patient
 
 
@@ -28,8 +27,12 @@ def correlation_id(request: Request) -> str:
 
 def registered_answer(result: Registered, response: Response) -> dict:
     response.status_code = 201 if result.created else 200
-    return {"patient_id": str(result.patient_id), "version": result.version, "changed": result.changed,
-            "matched_by": result.matched_by}
+    return {
+        "patient_id": str(result.patient_id),
+        "version": result.version,
+        "changed": result.changed,
+        "matched_by": result.matched_by,
+    }
 
 
 class BoundedBodyRoute(APIRoute):
@@ -103,8 +106,15 @@ def make_router(payers: PayerDirectory) -> APIRouter:
         service = request.app.state.service
         try:
             async with service.sessions() as session, session.begin():
-                check = await request_check(session, service.settings, payers, patient_id, ask.rank,
-                                            ask.service_date or date.today(), correlation_id(request))
+                check = await request_check(
+                    session,
+                    service.settings,
+                    payers,
+                    patient_id,
+                    ask.rank,
+                    ask.service_date or date.today(),
+                    correlation_id(request),
+                )
         except CannotCheck as refused:
             raise HTTPException(refused.status, str(refused)) from None
         return {"check_id": str(check.check_id), "status": "pending"}
@@ -115,9 +125,15 @@ def make_router(payers: PayerDirectory) -> APIRouter:
             check = await session.get(db.EligibilityCheck, check_id)
         if check is None:
             raise HTTPException(404, "no such eligibility check")
-        return {"check_id": str(check.check_id), "patient_id": str(check.patient_id), "status": check.status,
-                "coverage_rank": check.coverage_rank, "payer_id": check.payer_id, "active": check.active,
-                "result": check.result}
+        return {
+            "check_id": str(check.check_id),
+            "patient_id": str(check.patient_id),
+            "status": check.status,
+            "coverage_rank": check.coverage_rank,
+            "payer_id": check.payer_id,
+            "active": check.active,
+            "result": check.result,
+        }
 
     router.add_api_route("/patients/{patient_id}", get_patient, methods=["GET"])
     return router
@@ -130,10 +146,18 @@ class EligibilityAsk(BaseModel):
 
 
 def outcome(status: int, errors: list[FieldError]) -> JSONResponse:
-    issues = [{"severity": "error", "code": "invalid" if status == 422 else "structure", "diagnostics": e.msg,
-               "expression": [".".join(map(str, e.loc))] if e.loc else []} for e in errors]
-    return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status,
-                        media_type="application/fhir+json")
+    issues = [
+        {
+            "severity": "error",
+            "code": "invalid" if status == 422 else "structure",
+            "diagnostics": e.msg,
+            "expression": [".".join(map(str, e.loc))] if e.loc else [],
+        }
+        for e in errors
+    ]
+    return JSONResponse(
+        {"resourceType": "OperationOutcome", "issue": issues}, status_code=status, media_type="application/fhir+json"
+    )
 
 
 async def get_patient(patient_id: UUID, request: Request) -> dict:
@@ -142,16 +166,39 @@ async def get_patient(patient_id: UUID, request: Request) -> dict:
         if patient is None:
             raise HTTPException(404, "no such patient")
         table = db.PatientIdentifier.__table__
-        mrns = (await session.execute(
-            select(table.c.value).where(table.c.patient_id == patient_id, table.c.kind == "mrn").order_by(table.c.value)
-        )).scalars().all()
+        mrns = (
+            (
+                await session.execute(
+                    select(table.c.value)
+                    .where(table.c.patient_id == patient_id, table.c.kind == "mrn")
+                    .order_by(table.c.value)
+                )
+            )
+            .scalars()
+            .all()
+        )
         checks = db.EligibilityCheck.__table__
-        answered = (await session.execute(
-            select(checks.c.coverage_rank, checks.c.active, checks.c.answered_at, checks.c.check_id)
-            .where(checks.c.patient_id == patient_id, checks.c.status == "answered").order_by(checks.c.answered_at)
-        )).all()
-    latest = {row.coverage_rank: {"active": row.active, "checked_at": row.answered_at.isoformat(),
-                                  "check_id": str(row.check_id)} for row in answered}
-    return {"patient_id": str(patient.patient_id), "version": patient.version, "facility": patient.facility,
-            "mrn": patient.mrn, "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
-            **patient.content, "eligibility": latest}
+        answered = (
+            await session.execute(
+                select(checks.c.coverage_rank, checks.c.active, checks.c.answered_at, checks.c.check_id)
+                .where(checks.c.patient_id == patient_id, checks.c.status == "answered")
+                .order_by(checks.c.answered_at)
+            )
+        ).all()
+    latest = {
+        row.coverage_rank: {
+            "active": row.active,
+            "checked_at": row.answered_at.isoformat(),
+            "check_id": str(row.check_id),
+        }
+        for row in answered
+    }
+    return {
+        "patient_id": str(patient.patient_id),
+        "version": patient.version,
+        "facility": patient.facility,
+        "mrn": patient.mrn,
+        "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
+        **patient.content,
+        "eligibility": latest,
+    }

@@ -76,17 +76,19 @@ async def lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
     """Serialize registrations that share any identity key, in one global order (no deadlocks).
     Racing registrations of one person then resolve to one patient whichever key they share."""
     for lock in sorted({zlib.crc32(f"{kind}:{value}".encode()) for kind, value in keys}):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
-                              {"namespace": 4101, "key": lock - 2**31})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :key)"), {"namespace": 4101, "key": lock - 2**31}
+        )
 
 
 async def find_patient(session: AsyncSession, keys: list[tuple[str, str]]) -> tuple[UUID, str] | None:
     """The patient the strongest matching key names, and the kind of that key."""
     table = PatientIdentifier.__table__
-    rows = (await session.execute(
-        select(table.c.kind, table.c.value, table.c.patient_id)
-        .where(tuple_(table.c.kind, table.c.value).in_(keys))
-    )).all()
+    rows = (
+        await session.execute(
+            select(table.c.kind, table.c.value, table.c.patient_id).where(tuple_(table.c.kind, table.c.value).in_(keys))
+        )
+    ).all()
     found = {(row.kind, row.value): row.patient_id for row in rows}
     for key in keys:
         if key in found:

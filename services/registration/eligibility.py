@@ -55,8 +55,15 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
-async def request_check(session: AsyncSession, settings: RegistrationSettings, payers: PayerDirectory,
-                        patient_id: UUID, rank: str, service_date: date, correlation_id: str) -> db.EligibilityCheck:
+async def request_check(
+    session: AsyncSession,
+    settings: RegistrationSettings,
+    payers: PayerDirectory,
+    patient_id: UUID,
+    rank: str,
+    service_date: date,
+    correlation_id: str,
+) -> db.EligibilityCheck:
     patient = await session.get(db.Patient, patient_id)
     if patient is None:
         raise CannotCheck(404, "no such patient")
@@ -66,16 +73,31 @@ async def request_check(session: AsyncSession, settings: RegistrationSettings, p
     payer = payers.get(coverage.payer_id)
     if payer is None or not payer.accepts_eligibility:
         raise CannotCheck(409, "this payer does not take eligibility requests")
-    check = db.EligibilityCheck(check_id=uuid4(), patient_id=patient_id, coverage_rank=rank, payer_id=payer.payer_id,
-                                service_date=service_date, correlation_id=correlation_id)
+    check = db.EligibilityCheck(
+        check_id=uuid4(),
+        patient_id=patient_id,
+        coverage_rank=rank,
+        payer_id=payer.payer_id,
+        service_date=service_date,
+        correlation_id=correlation_id,
+    )
     session.add(check)
     await session.flush()
     await session.refresh(check, ["control_number"])
     provider = Party(settings.eligibility_provider_name, settings.eligibility_provider_npi)
-    request = inquiry(check.check_id, Person.model_validate(patient.content["patient"]), coverage, provider, service_date)
-    env = Envelope(sender_id=settings.eligibility_sender_id, receiver_id=payer.submission.receiver_id.strip(),
-                   control_number=check.control_number % 10**9 or 1, group_control_number=check.control_number % 10**9 or 1,
-                   created=datetime.now(), usage=payer.submission.usage, functional_id="HS", version="005010X279A1")
+    request = inquiry(
+        check.check_id, Person.model_validate(patient.content["patient"]), coverage, provider, service_date
+    )
+    env = Envelope(
+        sender_id=settings.eligibility_sender_id,
+        receiver_id=payer.submission.receiver_id.strip(),
+        control_number=check.control_number % 10**9 or 1,
+        group_control_number=check.control_number % 10**9 or 1,
+        created=datetime.now(),
+        usage=payer.submission.usage,
+        functional_id="HS",
+        version="005010X279A1",
+    )
     text = render_270(request, env)
     await asyncio.to_thread(write_atomically, folder(settings, "outbound") / f"{check.check_id}.270.x12", text)
     return check
@@ -85,19 +107,31 @@ async def store_answer(session: AsyncSession, text: str) -> bool:
     """Store one 271 and stage its event; False when no pending check is waiting for it."""
     response = parse_271(text)
     table = db.EligibilityCheck.__table__
-    pending = (await session.execute(
-        table.select().where(table.c.status == "pending").where(
-            table.c.check_id.in_([check_id for check_id in _check_ids(response.trace_number)])
-        ).with_for_update()
-    )).first()
+    pending = (
+        await session.execute(
+            table.select()
+            .where(table.c.status == "pending")
+            .where(table.c.check_id.in_([check_id for check_id in _check_ids(response.trace_number)]))
+            .with_for_update()
+        )
+    ).first()
     if pending is None:
         return False
     event = checked(pending.check_id, pending.patient_id, pending.coverage_rank, pending.service_date, response)
-    await session.execute(update(table).where(table.c.check_id == pending.check_id).values(
-        status="answered", active=event.active, result=event.model_dump(mode="json"), answered_at=datetime.now(UTC)))
-    outbox.stage(session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id))
+    await session.execute(
+        update(table)
+        .where(table.c.check_id == pending.check_id)
+        .values(
+            status="answered", active=event.active, result=event.model_dump(mode="json"), answered_at=datetime.now(UTC)
+        )
+    )
+    outbox.stage(
+        session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id)
+    )
     if not event.active:
-        log.info("coverage inactive at the payer", extra={"check_id": str(pending.check_id), "rank": pending.coverage_rank})
+        log.info(
+            "coverage inactive at the payer", extra={"check_id": str(pending.check_id), "rank": pending.coverage_rank}
+        )
     return True
 
 

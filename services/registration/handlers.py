@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def findings(errors: list[FieldError]) -> list[Finding]:
-    return [Finding(field=".".join(map(str, e.loc)) or "(root)", code=f"intake.{e.type}", message=e.msg[:300])
-            for e in errors[:50]]
+    return [
+        Finding(field=".".join(map(str, e.loc)) or "(root)", code=f"intake.{e.type}", message=e.msg[:300])
+        for e in errors[:50]
+    ]
 
 
 def register(service: Service, payers: PayerDirectory) -> None:
@@ -40,13 +42,28 @@ def register(service: Service, payers: PayerDirectory) -> None:
 
 def reject(session: AsyncSession, event: Event[IntakeFhirV1], errors: list[FieldError], reason: str) -> None:
     bundle_id = getattr(event.data, "id", None)
-    answer = IntakeRejectedV1(intake_id=event.id, source_topic=topics.INTAKE_FHIR,
-                              bundle_id=bundle_id if isinstance(bundle_id, str) else None,
-                              findings=findings(errors), rejected_at=datetime.now(UTC))
+    answer = IntakeRejectedV1(
+        intake_id=event.id,
+        source_topic=topics.INTAKE_FHIR,
+        bundle_id=bundle_id if isinstance(bundle_id, str) else None,
+        findings=findings(errors),
+        rejected_at=datetime.now(UTC),
+    )
     stage(session, topics.INTAKE_REJECTED, Event(answer, str(event.id), SOURCE, event.correlation_id))
-    dead = {"dlt_reason": reason[:1000], "dlt_error_type": "IntakeInvalid", "dlt_consumer": "registration.intake.fhir",
-            "dlt_source_topic": topics.INTAKE_FHIR, "dlt_attempts": "1", "dlt_failed_at": datetime.now(UTC).isoformat()}
-    session.add(OutboxMessage(topic=dead_letter_topic(topics.INTAKE_FHIR), key=event.subject or str(event.id),
-                              headers=[[k, v.decode()] for k, v in event.headers()] + [[k, v] for k, v in dead.items()],
-                              value=event.value()))
+    dead = {
+        "dlt_reason": reason[:1000],
+        "dlt_error_type": "IntakeInvalid",
+        "dlt_consumer": "registration.intake.fhir",
+        "dlt_source_topic": topics.INTAKE_FHIR,
+        "dlt_attempts": "1",
+        "dlt_failed_at": datetime.now(UTC).isoformat(),
+    }
+    session.add(
+        OutboxMessage(
+            topic=dead_letter_topic(topics.INTAKE_FHIR),
+            key=event.subject or str(event.id),
+            headers=[[k, v.decode()] for k, v in event.headers()] + [[k, v] for k, v in dead.items()],
+            value=event.value(),
+        )
+    )
     log.info("intake bundle rejected", extra={"intake_id": str(event.id), "findings": len(errors)})

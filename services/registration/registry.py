@@ -10,12 +10,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
+from services.registration.domain.fhir import Intake
 from services.registration.domain.patients import FieldError, Registration, changes, identity_keys, problems
 from services.registration.domain.payers import PayerDirectory
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import PatientRegisteredV1
-from services.registration.domain.fhir import Intake
 from shared.envelope import Event
 
 SOURCE = "/openrcm/registration"
@@ -36,8 +36,9 @@ class Registered:
     matched_by: str | None  # "mrn", "member" or None for a new patient
 
 
-async def register_patient(session: AsyncSession, registration: Registration, payers: PayerDirectory,
-                           correlation_id: str) -> Registered:
+async def register_patient(
+    session: AsyncSession, registration: Registration, payers: PayerDirectory, correlation_id: str
+) -> Registered:
     errors = problems(registration, payers.ids())
     if errors:
         raise RegistrationInvalid(errors)
@@ -48,23 +49,39 @@ async def register_patient(session: AsyncSession, registration: Registration, pa
     table = db.Patient.__table__
     if found is None:
         patient_id, version, changed_parts, matched_by = uuid4(), 1, [], None
-        await session.execute(insert(table).values(patient_id=patient_id, facility=registration.facility,
-                                                   mrn=registration.mrn, version=1, content=content))
+        await session.execute(
+            insert(table).values(
+                patient_id=patient_id, facility=registration.facility, mrn=registration.mrn, version=1, content=content
+            )
+        )
     else:
         patient_id, matched_by = found
-        existing = (await session.execute(select(table).where(table.c.patient_id == patient_id).with_for_update())).one()
+        existing = (
+            await session.execute(select(table).where(table.c.patient_id == patient_id).with_for_update())
+        ).one()
         changed_parts = changes(existing.content, content)
         version = existing.version + (1 if changed_parts else 0)
         if changed_parts:
-            await session.execute(update(table).where(table.c.patient_id == patient_id)
-                                  .values(content=content, version=version, updated_at=datetime.now(UTC)))
+            await session.execute(
+                update(table)
+                .where(table.c.patient_id == patient_id)
+                .values(content=content, version=version, updated_at=datetime.now(UTC))
+            )
     identifiers = db.PatientIdentifier.__table__
-    await session.execute(insert(identifiers).values([{"kind": kind, "value": value, "patient_id": patient_id}
-                                                      for kind, value in keys]).on_conflict_do_nothing())
+    await session.execute(
+        insert(identifiers)
+        .values([{"kind": kind, "value": value, "patient_id": patient_id} for kind, value in keys])
+        .on_conflict_do_nothing()
+    )
     if found is None or changed_parts:
         event = PatientRegisteredV1(
-            patient_id=patient_id, version=version, mrn=registration.mrn, facility=registration.facility,
-            patient=registration.patient, coverages=registration.coverages, registered_at=datetime.now(UTC),
+            patient_id=patient_id,
+            version=version,
+            mrn=registration.mrn,
+            facility=registration.facility,
+            patient=registration.patient,
+            coverages=registration.coverages,
+            registered_at=datetime.now(UTC),
             changes=changed_parts,
         )
         outbox.stage(session, topics.PATIENT_REGISTERED, Event(event, str(patient_id), SOURCE, correlation_id))
@@ -79,13 +96,17 @@ class Accepted:
 
     def answer(self) -> dict:
         r = self.registered
-        return {"patient_id": str(r.patient_id), "version": r.version, "changed": r.changed,
-                "matched_by": r.matched_by, "encounter_id": self.encounter_id,
-                "encounter_forwarded": self.encounter_forwarded}
+        return {
+            "patient_id": str(r.patient_id),
+            "version": r.version,
+            "changed": r.changed,
+            "matched_by": r.matched_by,
+            "encounter_id": self.encounter_id,
+            "encounter_forwarded": self.encounter_forwarded,
+        }
 
 
-async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDirectory,
-                        correlation_id: str) -> Accepted:
+async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDirectory, correlation_id: str) -> Accepted:
     """Register the bundle's patient and pass its encounter on as encounter.documented, in the
     caller's transaction: the encounter leaves with the patient id registration resolved."""
     registered = await register_patient(session, intake.registration, payers, correlation_id)
@@ -93,11 +114,16 @@ async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDire
     if documented is None:
         return Accepted(registered, None, False)
     table = db.ForwardedEncounter.__table__
-    new = (await session.execute(
-        insert(table).values(encounter_id=documented.encounter_id, patient_id=registered.patient_id)
-        .on_conflict_do_nothing().returning(table.c.encounter_id)
-    )).first()
+    new = (
+        await session.execute(
+            insert(table)
+            .values(encounter_id=documented.encounter_id, patient_id=registered.patient_id)
+            .on_conflict_do_nothing()
+            .returning(table.c.encounter_id)
+        )
+    ).first()
     if new:
-        outbox.stage(session, topics.ENCOUNTER_DOCUMENTED,
-                     Event(documented, documented.encounter_id, SOURCE, correlation_id))
+        outbox.stage(
+            session, topics.ENCOUNTER_DOCUMENTED, Event(documented, documented.encounter_id, SOURCE, correlation_id)
+        )
     return Accepted(registered, documented.encounter_id, new is not None)

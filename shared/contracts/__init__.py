@@ -1,2 +1,2 @@
-from shared.contracts import topics
-from shared.contracts.events import *  # noqa: F403 - the contracts are this package's API
+from shared.contracts import topics as topics
+from shared.contracts.events import *

@@ -56,8 +56,10 @@ def document() -> dict:
             "contentType": "application/json",
             "headers": _headers(name),
             "correlationId": {"location": "$message.header#/ce_correlationid"},
-            "payload": {"schemaFormat": "application/schema+json;version=draft-07",
-                        "schema": {"$ref": f"./schemas/{name}.json"}},
+            "payload": {
+                "schemaFormat": "application/schema+json;version=draft-07",
+                "schema": {"$ref": f"./schemas/{name}.json"},
+            },
             "bindings": {"kafka": {"key": {"type": "string", "description": notes.get(topic, "the aggregate id")}}},
         }
         channel = channels.setdefault(topic, {"address": topic, "description": notes.get(topic, ""), "messages": {}})
@@ -68,8 +70,8 @@ def document() -> dict:
             channels[dead] = {
                 "address": dead,
                 "description": f"Records of {topic} a consumer could not handle: the original key, headers and "
-                               "bytes, plus dlt_reason, dlt_error_type, dlt_consumer, dlt_source_topic/partition/"
-                               "offset, dlt_attempts, dlt_failed_at.",
+                "bytes, plus dlt_reason, dlt_error_type, dlt_consumer, dlt_source_topic/partition/"
+                "offset, dlt_attempts, dlt_failed_at.",
             }
     return {
         "asyncapi": "3.0.0",
@@ -77,8 +79,8 @@ def document() -> dict:
             "title": "OpenRCM events",
             "version": "1.0.0",
             "description": "Every topic of the platform. Records are CloudEvents 1.0 in Kafka binary mode: the "
-                           "attributes in ce_* headers, the value plain JSON. Deployments may prefix topic names "
-                           "(RCM_TOPIC_PREFIX). Events change only additively within a version.",
+            "attributes in ce_* headers, the value plain JSON. Deployments may prefix topic names "
+            "(RCM_TOPIC_PREFIX). Events change only additively within a version.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

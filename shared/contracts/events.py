@@ -7,8 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic import ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -42,7 +41,8 @@ class Person(Contract):
     sex: Literal["M", "F", "U"]
     address: Address
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{10,15}$")] | None = Field(
-        default=None, description="Digits only, optionally with a leading + (E.164 style).")
+        default=None, description="Digits only, optionally with a leading + (E.164 style)."
+    )
 
 
 class Coverage(Contract):
@@ -64,7 +64,8 @@ class RenderingProvider(Contract):
     last_name: Text
     # Additive in v1:
     taxonomy_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{9}X$")] | None = Field(
-        default=None, description="NUCC taxonomy (837P PRV*PE), when the payer needs the rendering specialty.")
+        default=None, description="NUCC taxonomy (837P PRV*PE), when the payer needs the rendering specialty."
+    )
 
 
 class ReferringProvider(Contract):
@@ -88,9 +89,11 @@ class PatientRegisteredV1(Contract):
     coverages: list[Coverage] = Field(min_length=1, max_length=3)
     registered_at: datetime
     facility: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,30}$")] = Field(
-        default="MAIN", description="The facility whose medical record number `mrn` is.")
+        default="MAIN", description="The facility whose medical record number `mrn` is."
+    )
     changes: list[Literal["patient", "coverages"]] = Field(
-        default_factory=list, description="What changed since the previous version; empty for version 1.")
+        default_factory=list, description="What changed since the previous version; empty for version 1."
+    )
 
 
 # ---- intake (documented contract for EHRs and other systems) --------------------------------
@@ -138,19 +141,30 @@ class EncounterDocumentedV1(Contract):
     billing_provider_npi: Npi | None = None
     referring_provider: ReferringProvider | None = None  # additive in v1
     # Documentation for computer-assisted coding (optional; additive in v1).
-    diagnosis_statements: list[Statement] = Field(default_factory=list, max_length=24,
-                                                  description="Assessment lines as the provider wrote them, e.g. 'HTN'.")
+    diagnosis_statements: list[Statement] = Field(
+        default_factory=list, max_length=24, description="Assessment lines as the provider wrote them, e.g. 'HTN'."
+    )
     procedure_statements: list[Statement] = Field(default_factory=list, max_length=50)
-    problem_list: list[Statement] = Field(default_factory=list, max_length=50,
-                                          description="The patient's active problems (context, not coded by itself).")
+    problem_list: list[Statement] = Field(
+        default_factory=list, max_length=50, description="The patient's active problems (context, not coded by itself)."
+    )
     patient_type: Literal["new", "established"] | None = Field(default=None, description="For the E/M code family.")
-    total_time_minutes: int | None = Field(default=None, ge=1, le=1440,
-                                           description="Provider's total time on the date of the encounter.")
+    total_time_minutes: int | None = Field(
+        default=None, ge=1, le=1440, description="Provider's total time on the date of the encounter."
+    )
     mdm: MedicalDecisionMaking | None = None
-    diagnoses: list[DocumentedDiagnosis] = Field(default_factory=list, max_length=12, validate_default=True,
-                                                 description="Codes the EHR chose; may be empty when diagnosis_statements say it.")
-    procedures: list[DocumentedProcedure] = Field(default_factory=list, max_length=50, validate_default=True,
-                                                  description="May be empty when the documentation supports an E/M level.")
+    diagnoses: list[DocumentedDiagnosis] = Field(
+        default_factory=list,
+        max_length=12,
+        validate_default=True,
+        description="Codes the EHR chose; may be empty when diagnosis_statements say it.",
+    )
+    procedures: list[DocumentedProcedure] = Field(
+        default_factory=list,
+        max_length=50,
+        validate_default=True,
+        description="May be empty when the documentation supports an E/M level.",
+    )
     prior_authorization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,50}$")] | None = None
     notes: str | None = Field(default=None, max_length=20000)
 
@@ -189,7 +203,9 @@ class EncounterCodedV1(Contract):
     rendering_provider: RenderingProvider
     billing_provider_npi: Npi | None = None
     referring_provider: ReferringProvider | None = None  # additive in v1
-    diagnoses: list[IcdCode] = Field(min_length=1, max_length=12, description="ICD-10-CM without dots, principal first.")
+    diagnoses: list[IcdCode] = Field(
+        min_length=1, max_length=12, description="ICD-10-CM without dots, principal first."
+    )
     service_lines: list[CodedServiceLine] = Field(min_length=1, max_length=50)
     prior_authorization: str | None = None
     coded_by: str = Field(description="'auto' or the coder's user id.")
@@ -275,13 +291,16 @@ class ClaimSubmittedV1(Contract):
     file_name: str
     submitted_at: datetime
     kind: Literal["original", "replacement", "void", "secondary"] = Field(
-        default="original", description="replacement/void: frequency code 7/8; secondary: billed to the next payer.")
+        default="original", description="replacement/void: frequency code 7/8; secondary: billed to the next payer."
+    )
     original_claim_id: UUID | None = Field(default=None, description="The claim this one replaces, voids or follows.")
     # Additive in v1:
     encounter_ids: list[str] = Field(
-        default_factory=list, max_length=50,
+        default_factory=list,
+        max_length=50,
         description="Every encounter this claim bills, first = encounter_id: encounters of one patient, date, "
-                    "payer and provider are billed on one claim. Empty from senders older than this field.")
+        "payer and provider are billed on one claim. Empty from senders older than this field.",
+    )
 
 
 # ---- payments (the analysts' contract: no direct patient identifiers) -----------------------
@@ -304,7 +323,8 @@ class PostedLine(Contract):
     adjustments: list[Adjustment] = Field(default_factory=list)
     remark_codes: list[str] = Field(default_factory=list)
     billed_procedure_code: str | None = Field(
-        default=None, description="SVC06: the code we billed when the payer paid another (bundling/unbundling).")
+        default=None, description="SVC06: the code we billed when the payer paid another (bundling/unbundling)."
+    )
     service_date: date | None = None
 
 
@@ -337,12 +357,16 @@ class PaymentPostedV1(Contract):
     claim_adjustments: list[Adjustment] = Field(default_factory=list)
     lines: list[PostedLine] = Field(default_factory=list)
     carc_codes: list[str] = Field(default_factory=list, description="Every CARC on the claim and its lines.")
-    rarc_codes: list[str] = Field(default_factory=list, description="Every RARC (MOA/MIA and LQ) on the claim and its lines.")
+    rarc_codes: list[str] = Field(
+        default_factory=list, description="Every RARC (MOA/MIA and LQ) on the claim and its lines."
+    )
     posted_at: datetime
     # Additive in v1:
     outcome: Literal["paid", "denied", "reversed", "not_our_claim", "predetermination"] = Field(
-        default="paid", description="CLP02 in words: 1/2/3/19/20/21 paid (maybe 0.00), 4 denied, 22 reversed, "
-                                    "23 not our claim, 25 predetermination.")
+        default="paid",
+        description="CLP02 in words: 1/2/3/19/20/21 paid (maybe 0.00), 4 denied, 22 reversed, "
+        "23 not our claim, 25 predetermination.",
+    )
     forwarded_to_another_payer: bool = Field(default=False, description="CLP02 19, 20, 21 or 23 (crossover).")
     claim_frequency_code: str | None = Field(default=None, description="CLP09: 1 original, 7 replacement ...")
     statement_from: date | None = Field(default=None, description="DTM*232")
@@ -406,8 +430,9 @@ class ClaimChanges(Contract):
     """What a corrected replacement claim changes; anything left None stays as the payer saw it."""
 
     prior_authorization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,50}$")] | None = None
-    diagnoses: list[IcdCode] | None = Field(default=None, min_length=1, max_length=12,
-                                            description="Replaces the whole list, principal first.")
+    diagnoses: list[IcdCode] | None = Field(
+        default=None, min_length=1, max_length=12, description="Replaces the whole list, principal first."
+    )
     lines: list[LineChange] = Field(default_factory=list, max_length=50)
 
 

@@ -16,7 +16,10 @@ import pytest
 from payer_simulator.domain.adjudication import denial_reason
 from rcmctl.ehr import publish_encounters, register_patients
 from services.claims.domain.assembly import (
-    claim_id_for, correction_claim_id, derived_claim_id, patient_control_number,
+    claim_id_for,
+    correction_claim_id,
+    derived_claim_id,
+    patient_control_number,
 )
 from shared.contracts.events import ClaimChanges, EncounterDocumentedV1
 from tests.e2e.test_cycle import get, wait_until
@@ -25,14 +28,29 @@ pytestmark = pytest.mark.e2e
 
 
 def person(mrn: str, coverages: list[dict]) -> dict:
-    return {"mrn": mrn, "coverages": coverages, "patient": {
-        "first_name": "Ada", "last_name": "Quill", "birth_date": "1961-04-05", "sex": "F",
-        "address": {"line1": "12 Oak St", "city": "Springfield", "state": "IL", "postal_code": "62704"}}}
+    return {
+        "mrn": mrn,
+        "coverages": coverages,
+        "patient": {
+            "first_name": "Ada",
+            "last_name": "Quill",
+            "birth_date": "1961-04-05",
+            "sex": "F",
+            "address": {"line1": "12 Oak St", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+        },
+    }
 
 
 def coverage(rank: str, payer_id: str, payer_name: str, member_id: str) -> dict:
-    return {"rank": rank, "payer_id": payer_id, "payer_name": payer_name, "member_id": member_id,
-            "group_number": "GRP0001", "relationship": "self", "effective_date": "2024-01-01"}
+    return {
+        "rank": rank,
+        "payer_id": payer_id,
+        "payer_name": payer_name,
+        "member_id": member_id,
+        "group_number": "GRP0001",
+        "relationship": "self",
+        "effective_date": "2024-01-01",
+    }
 
 
 def pcn(claim_id) -> str:
@@ -56,10 +74,14 @@ def encounter_id(prefix: str, wanted) -> str:
 
 def visit(encounter: str, patient_id, diagnoses: list[str], procedures: list[str]) -> EncounterDocumentedV1:
     return EncounterDocumentedV1(
-        encounter_id=encounter, patient_id=patient_id, date_of_service=date.today() - timedelta(days=3),
-        place_of_service="11", rendering_provider={"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+        encounter_id=encounter,
+        patient_id=patient_id,
+        date_of_service=date.today() - timedelta(days=3),
+        place_of_service="11",
+        rendering_provider={"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
         diagnoses=[{"code": d} for d in diagnoses],
-        procedures=[{"code": p, "modifiers": [], "units": 1, "diagnosis_pointers": [1]} for p in procedures])
+        procedures=[{"code": p, "modifiers": [], "units": 1, "diagnosis_pointers": [1]} for p in procedures],
+    )
 
 
 def post(platform, service: str, path: str, body: dict) -> dict:
@@ -86,10 +108,16 @@ async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
     biller corrects the claim with the authorization number; the replacement (frequency 7, REF*G1)
     is paid, the payer reverses the original, and the encounter's one ledger balances as paid."""
     platform = running
-    [patient_id] = await register_patients(platform, [person("MRN-AR-1", [
-        coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM100200300")])])
-    encounter = encounter_id("ENC-AR-AUTH", lambda c: denial_reason(pcn(c)) is None and all(
-        denial_reason(pcn(replacement_of(c, control, AUTHORIZED))) is None for control in range(1, 31)))
+    [patient_id] = await register_patients(
+        platform, [person("MRN-AR-1", [coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM100200300")])]
+    )
+    encounter = encounter_id(
+        "ENC-AR-AUTH",
+        lambda c: (
+            denial_reason(pcn(c)) is None
+            and all(denial_reason(pcn(replacement_of(c, control, AUTHORIZED))) is None for control in range(1, 31))
+        ),
+    )
     original = claim_id_for(encounter)
     await publish_encounters(platform, [visit(encounter, patient_id, ["R05.9"], ["99213", "71046"])])
 
@@ -102,9 +130,17 @@ async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
     assert (item["category"], item["action"], item["reason"]) == ("correctable", "correct", "CARC 16")
     denied = get(platform, "ar_followup", f"/v1/claims/{original}")
     assert Decimal(denied["balances"]["paid"]) > 0  # the visit was paid, the X-ray refused
-    resolved = post(platform, "ar_followup", f"/v1/work-queue/{item['item_id']}/resolve", {
-        "action": "correct", "by": "biller1", "note": "authorization on file",
-        "changes": {"prior_authorization": "AUTH12345"}})
+    resolved = post(
+        platform,
+        "ar_followup",
+        f"/v1/work-queue/{item['item_id']}/resolve",
+        {
+            "action": "correct",
+            "by": "biller1",
+            "note": "authorization on file",
+            "changes": {"prior_authorization": "AUTH12345"},
+        },
+    )
     assert resolved["status"] == "resolved" and resolved["changes"] == {"prior_authorization": "AUTH12345"}
     assert status_of(platform, original) == "open"  # the X-ray's 140.00 is owed again, by the payer
 
@@ -125,19 +161,33 @@ async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
 
 async def test_secondary_then_statement_then_patient_pays(running):
     platform = running
-    [patient_id] = await register_patients(platform, [person("MRN-AR-2", [
-        coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM400500600"),
-        coverage("secondary", "SIMMCD", "SIM STATE MEDICAID", "SIM700800900")])])
-    encounter = encounter_id("ENC-AR-COB", lambda c: denial_reason(pcn(c)) is None
-                             and denial_reason(pcn(derived_claim_id(c, "secondary"))) is None)
+    [patient_id] = await register_patients(
+        platform,
+        [
+            person(
+                "MRN-AR-2",
+                [
+                    coverage("primary", "SIMAETNA", "SIMULATED CARE PLAN", "SIM400500600"),
+                    coverage("secondary", "SIMMCD", "SIM STATE MEDICAID", "SIM700800900"),
+                ],
+            )
+        ],
+    )
+    encounter = encounter_id(
+        "ENC-AR-COB",
+        lambda c: denial_reason(pcn(c)) is None and denial_reason(pcn(derived_claim_id(c, "secondary"))) is None,
+    )
     primary = claim_id_for(encounter)
     await publish_encounters(platform, [visit(encounter, patient_id, ["E11.9", "I10"], ["99214", "83036", "36415"])])
 
     def insurance_done() -> bool:
         with platform.client("ar_followup") as client:
             response = client.get(f"/v1/patients/{patient_id}/account")
-        return response.status_code == 200 and response.json()["insurance_done"] \
+        return (
+            response.status_code == 200
+            and response.json()["insurance_done"]
             and get(platform, "claims", "/v1/stats").get("submitted", 0) == 2
+        )
 
     await wait_until(insurance_done, 120, "the primary and the secondary to pay")
     ledger = get(platform, "ar_followup", f"/v1/claims/{primary}")
@@ -167,8 +217,9 @@ async def test_a_claim_the_payer_sits_on_gets_a_276_and_the_277_shows_on_its_wor
     pays it. A month later A/R's cycle sends a 276, the simulator's status desk answers with a 277, and
     the claim's no-response work item says what the payer said."""
     platform = running
-    [patient_id] = await register_patients(platform, [person("MRN-AR-3", [
-        coverage("primary", "SIMBC", "SIM BLUE PLAN", "PEND100200300")])])
+    [patient_id] = await register_patients(
+        platform, [person("MRN-AR-3", [coverage("primary", "SIMBC", "SIM BLUE PLAN", "PEND100200300")])]
+    )
     encounter = "ENC-AR-SILENT-1"
     claim_id = claim_id_for(encounter)
     await publish_encounters(platform, [visit(encounter, patient_id, ["I10"], ["99213"])])

@@ -60,7 +60,7 @@ async def test_every_encounter_ends_once_and_balanced_even_when_services_are_kil
     # kill -9 in the middle of the stream, then bring them back
     for name in ("coding", "claims", "payments"):
         platform.stop(name, kill=True)
-    await publish_encounters(platform, visits[ENCOUNTERS // 2:])
+    await publish_encounters(platform, visits[ENCOUNTERS // 2 :])
     for name in ("coding", "claims", "payments"):
         platform.start(name)
     await asyncio.to_thread(platform.wait_ready)
@@ -81,8 +81,10 @@ async def test_every_encounter_ends_once_and_balanced_even_when_services_are_kil
     assert list(claims) == ["submitted"] and ar["claims"] == claims["submitted"]
     # Each valid encounter is billed on exactly one claim, with only its patient's encounters of that
     # date and provider; encounters arriving together share a claim (the first half surely did).
-    submitted = [json.loads(r.value) for r in await read_topic(
-        platform, "claim.submitted", expect=claims["submitted"], timeout=10, settle=1.0)]
+    submitted = [
+        json.loads(r.value)
+        for r in await read_topic(platform, "claim.submitted", expect=claims["submitted"], timeout=10, settle=1.0)
+    ]
     billed = [encounter for claim in submitted for encounter in claim["encounter_ids"]]
     assert sorted(billed) == sorted(v.encounter_id for v in valid)
     visit = {v.encounter_id: v for v in valid}
@@ -92,8 +94,9 @@ async def test_every_encounter_ends_once_and_balanced_even_when_services_are_kil
     assert len(submitted) < len(valid)
     assert Decimal(ar["charged"]) == expected_charge
     assert Decimal(ar["insurance_balance"]) == 0
-    assert Decimal(ar["charged"]) == (Decimal(ar["paid"]) + Decimal(ar["adjusted"])
-                                      + Decimal(ar["patient_responsibility"]))
+    assert Decimal(ar["charged"]) == (
+        Decimal(ar["paid"]) + Decimal(ar["adjusted"]) + Decimal(ar["patient_responsibility"])
+    )
     assert Decimal(ar["paid"]) == Decimal(payments["total_posted"])
     assert payments["claim_payments"] == {"posted": claims["submitted"]}
 

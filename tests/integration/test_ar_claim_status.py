@@ -23,8 +23,13 @@ pytestmark = pytest.mark.integration
 
 async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(platform, tmp_path):
     clearinghouse = platform.clearinghouse_dir
-    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
-                            ar_now=datetime(2026, 11, 25, tzinfo=UTC))
+    settings = settings_for(
+        platform,
+        ArSettings,
+        "ar_followup",
+        ar_statements_dir=tmp_path / "statements",
+        ar_now=datetime(2026, 11, 25, tzinfo=UTC),
+    )
     ada, claim_id = uuid.uuid4(), uuid.uuid4()
     async with running(build(settings)) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
@@ -42,7 +47,10 @@ async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(p
         [sent] = list((clearinghouse / "claim-status" / "outbound").glob("*.276.x12"))
         _, request = parse_276(sent.read_text())
         assert (request.patient_control_number, request.member_id, request.payer.identifier) == (
-            claim_id.hex[:20].upper(), "M1", "SIMBC")
+            claim_id.hex[:20].upper(),
+            "M1",
+            "SIMBC",
+        )
         again = (await client.post("/v1/cycle", params={"as_of": "2026-12-11T12:00:00Z"})).json()
         assert again["status_requests"] == 0  # still waiting for the answer: not asked twice
 
@@ -69,8 +77,13 @@ class RolledBack(Exception):
 
 
 async def test_a_276_is_written_only_once_its_request_has_committed_and_only_once(platform, tmp_path):
-    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
-                            ar_now=datetime(2026, 12, 10, 12, tzinfo=UTC))
+    settings = settings_for(
+        platform,
+        ArSettings,
+        "ar_followup",
+        ar_statements_dir=tmp_path / "statements",
+        ar_now=datetime(2026, 12, 10, 12, tzinfo=UTC),
+    )
     service = build(settings)
     desk, now = service.status_desk, settings.now()
     ada, claim_id = uuid.uuid4(), uuid.uuid4()
@@ -93,8 +106,9 @@ async def test_a_276_is_written_only_once_its_request_has_committed_and_only_onc
 
         assert await ask() == 1
         assert files() == []  # recorded with the transaction; nothing written before it committed
-        first, second = await asyncio.gather(desk.write_pending(service.sessions, now),
-                                             desk.write_pending(service.sessions, now))
+        first, second = await asyncio.gather(
+            desk.write_pending(service.sessions, now), desk.write_pending(service.sessions, now)
+        )
         [name] = files()
         assert first + second == 1
         [row] = await _requests(service)

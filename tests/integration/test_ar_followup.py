@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.ar_followup.app import build
+from services.ar_followup.settings import ArSettings
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1, PaymentPostedV1
 from shared.envelope import Event
-from services.ar_followup.settings import ArSettings
 from tests.kit import eventually, publish, running, scalar, settings_for
 
 pytestmark = pytest.mark.integration
@@ -18,28 +18,60 @@ pytestmark = pytest.mark.integration
 
 def claim(claim_id: uuid.UUID) -> Event:
     data = ClaimSubmittedV1(
-        claim_id=claim_id, patient_control_number=claim_id.hex[:20], encounter_id=f"E-{claim_id.hex[:6]}",
-        patient_id=uuid.uuid4(), payer_id="SIMBC", payer_name="SIM BLUE PLAN", date_of_service=date(2026, 11, 2),
+        claim_id=claim_id,
+        patient_control_number=claim_id.hex[:20],
+        encounter_id=f"E-{claim_id.hex[:6]}",
+        patient_id=uuid.uuid4(),
+        payer_id="SIMBC",
+        payer_name="SIM BLUE PLAN",
+        date_of_service=date(2026, 11, 2),
         total_charge="305.00",
-        lines=[{"line_number": 1, "procedure_code": "99214", "units": 1, "charge": "180.00"},
-               {"line_number": 2, "procedure_code": "71046", "units": 1, "charge": "125.00"}],
-        interchange_control_number=7, file_name="x.837p.x12", submitted_at=datetime.now(UTC),
+        lines=[
+            {"line_number": 1, "procedure_code": "99214", "units": 1, "charge": "180.00"},
+            {"line_number": 2, "procedure_code": "71046", "units": 1, "charge": "125.00"},
+        ],
+        interchange_control_number=7,
+        file_name="x.837p.x12",
+        submitted_at=datetime.now(UTC),
     )
     return Event(data, str(claim_id), "/test/claims", str(uuid.uuid4()))
 
 
 def payment(claim_id: uuid.UUID, denied: bool = False) -> Event:
     amounts = (
-        {"charge": "305.00", "paid": "0.00", "contractual": "305.00", "deductible": "0", "coinsurance": "0",
-         "copay": "0", "other_patient_responsibility": "0", "other_adjustments": "0"}
-        if denied else
-        {"charge": "305.00", "paid": "110.40", "contractual": "143.00", "deductible": "20.00", "coinsurance": "6.60",
-         "copay": "25.00", "other_patient_responsibility": "0", "other_adjustments": "0"}
+        {
+            "charge": "305.00",
+            "paid": "0.00",
+            "contractual": "305.00",
+            "deductible": "0",
+            "coinsurance": "0",
+            "copay": "0",
+            "other_patient_responsibility": "0",
+            "other_adjustments": "0",
+        }
+        if denied
+        else {
+            "charge": "305.00",
+            "paid": "110.40",
+            "contractual": "143.00",
+            "deductible": "20.00",
+            "coinsurance": "6.60",
+            "copay": "25.00",
+            "other_patient_responsibility": "0",
+            "other_adjustments": "0",
+        }
     )
     data = PaymentPostedV1(
-        posting_id=uuid.uuid4(), claim_id=claim_id, payer_id="SIMBC", payer_name="SIM BLUE PLAN",
-        claim_status_code="4" if denied else "1", denied=denied, payment_method="CHK", check_or_eft_number="T1",
-        amounts=amounts, posted_at=datetime.now(UTC),
+        posting_id=uuid.uuid4(),
+        claim_id=claim_id,
+        payer_id="SIMBC",
+        payer_name="SIM BLUE PLAN",
+        claim_status_code="4" if denied else "1",
+        denied=denied,
+        payment_method="CHK",
+        check_or_eft_number="T1",
+        amounts=amounts,
+        posted_at=datetime.now(UTC),
     )
     return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
 
@@ -62,9 +94,16 @@ async def test_ledgers_balance_whatever_the_order_of_events(platform):
         ledger = (await client.get(f"/v1/claims/{paid}")).json()
     assert awaiting["status"] == "awaiting_claim"
     assert summary["by_status"] == {"paid": 2, "denied": 1}
-    assert ledger["balances"] == {"charge": "305.00", "paid": "110.40", "adjusted": "143.00",
-                                  "patient_responsibility": "51.60", "insurance_balance": "0.00",
-                                  "patient_paid": "0.00", "patient_written_off": "0.00", "patient_balance": "51.60"}
+    assert ledger["balances"] == {
+        "charge": "305.00",
+        "paid": "110.40",
+        "adjusted": "143.00",
+        "patient_responsibility": "51.60",
+        "insurance_balance": "0.00",
+        "patient_paid": "0.00",
+        "patient_written_off": "0.00",
+        "patient_balance": "51.60",
+    }
     assert summary["charged"] == "915.00" and summary["paid"] == "220.80" and summary["insurance_balance"] == "0.00"
 
 

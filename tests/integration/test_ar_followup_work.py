@@ -23,57 +23,127 @@ SUBMITTED = datetime(2026, 11, 3, tzinfo=UTC)
 
 
 def patient(patient_id: uuid.UUID, secondary: bool = True) -> Event:
-    person = {"first_name": "Ada", "last_name": "Quill", "birth_date": "1960-02-03", "sex": "F",
-              "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"}}
-    coverages = [{"rank": "primary", "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN", "member_id": "M1",
-                  "effective_date": "2026-01-01"}]
+    person = {
+        "first_name": "Ada",
+        "last_name": "Quill",
+        "birth_date": "1960-02-03",
+        "sex": "F",
+        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+    }
+    coverages = [
+        {
+            "rank": "primary",
+            "payer_id": "SIMBC",
+            "payer_name": "SIM BLUE PLAN",
+            "member_id": "M1",
+            "effective_date": "2026-01-01",
+        }
+    ]
     if secondary:
-        coverages.append({"rank": "secondary", "payer_id": "SIMMCD", "payer_name": "SIM STATE MEDICAID",
-                          "member_id": "M2", "effective_date": "2026-01-01"})
-    data = PatientRegisteredV1(patient_id=patient_id, version=1, mrn="MRN1", patient=person, coverages=coverages,
-                               registered_at=SUBMITTED)
+        coverages.append(
+            {
+                "rank": "secondary",
+                "payer_id": "SIMMCD",
+                "payer_name": "SIM STATE MEDICAID",
+                "member_id": "M2",
+                "effective_date": "2026-01-01",
+            }
+        )
+    data = PatientRegisteredV1(
+        patient_id=patient_id, version=1, mrn="MRN1", patient=person, coverages=coverages, registered_at=SUBMITTED
+    )
     return Event(data, str(patient_id), "/test/registration", str(uuid.uuid4()))
 
 
-def claim_for(claim_id: uuid.UUID, patient_id: uuid.UUID, encounter: str | None = None, payer: str = "SIMBC",
-              secondary_of: uuid.UUID | None = None) -> Event:
+def claim_for(
+    claim_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    encounter: str | None = None,
+    payer: str = "SIMBC",
+    secondary_of: uuid.UUID | None = None,
+) -> Event:
     event = claim(claim_id)
-    data = event.data.model_copy(update={"patient_id": patient_id, "submitted_at": SUBMITTED, "payer_id": payer,
-                                         **({"encounter_id": encounter} if encounter else {}),
-                                         **({"kind": "secondary", "original_claim_id": secondary_of} if secondary_of else {})})
+    data = event.data.model_copy(
+        update={
+            "patient_id": patient_id,
+            "submitted_at": SUBMITTED,
+            "payer_id": payer,
+            **({"encounter_id": encounter} if encounter else {}),
+            **({"kind": "secondary", "original_claim_id": secondary_of} if secondary_of else {}),
+        }
+    )
     return Event(data, str(claim_id), "/test/claims", str(uuid.uuid4()))
 
 
 def denial(claim_id: uuid.UUID, carc: str) -> Event:
     event = payment(claim_id, denied=True)
-    data = type(event.data).model_validate({
-        **event.data.model_dump(), "claim_adjustments": [{"group_code": "CO", "reason_code": carc, "amount": "305.00"}],
-        "carc_codes": [carc], "payer_claim_control_number": "PCN-9", "payment_date": date(2026, 11, 20)})
+    data = type(event.data).model_validate(
+        {
+            **event.data.model_dump(),
+            "claim_adjustments": [{"group_code": "CO", "reason_code": carc, "amount": "305.00"}],
+            "carc_codes": [carc],
+            "payer_claim_control_number": "PCN-9",
+            "payment_date": date(2026, 11, 20),
+        }
+    )
     return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
 
 
 def secondary_payment(claim_id: uuid.UUID) -> Event:
     event = payment(claim_id)
-    amounts = {"charge": "305.00", "paid": "40.00", "contractual": "0", "deductible": "0", "coinsurance": "0",
-               "copay": "5.00", "other_patient_responsibility": "0", "other_adjustments": "0"}
-    data = event.data.model_copy(update={"payer_id": "SIMMCD", "claim_status_code": "2",
-                                         "amounts": event.data.amounts.model_validate(amounts)})
+    amounts = {
+        "charge": "305.00",
+        "paid": "40.00",
+        "contractual": "0",
+        "deductible": "0",
+        "coinsurance": "0",
+        "copay": "5.00",
+        "other_patient_responsibility": "0",
+        "other_adjustments": "0",
+    }
+    data = event.data.model_copy(
+        update={"payer_id": "SIMMCD", "claim_status_code": "2", "amounts": event.data.amounts.model_validate(amounts)}
+    )
     return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
 
 
 async def test_follow_up_from_denial_to_statement(platform, tmp_path):
-    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements",
-                            ar_now=datetime(2026, 11, 25, tzinfo=UTC), ar_write_off_approval_threshold="25.00")
+    settings = settings_for(
+        platform,
+        ArSettings,
+        "ar_followup",
+        ar_statements_dir=tmp_path / "statements",
+        ar_now=datetime(2026, 11, 25, tzinfo=UTC),
+        ar_write_off_approval_threshold="25.00",
+    )
     service = build(settings)
     ada, bob = uuid.uuid4(), uuid.uuid4()
     denied, paid, rejected, secondary = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with running(service) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
-        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(denied, bob), claim_for(paid, ada, "ENC-ADA"),
-                                                        claim_for(rejected, bob)])
-        await publish(platform, topics.CLAIM_ACKNOWLEDGED, [Event(ClaimAcknowledgedV1(
-            claim_id=rejected, accepted=False, source="999", reasons=[{"code": "I6", "message": "bad", "segment": "NM1"}],
-            acknowledged_at=SUBMITTED), str(rejected), "/test/claims", "c")])
+        await publish(
+            platform,
+            topics.CLAIM_SUBMITTED,
+            [claim_for(denied, bob), claim_for(paid, ada, "ENC-ADA"), claim_for(rejected, bob)],
+        )
+        await publish(
+            platform,
+            topics.CLAIM_ACKNOWLEDGED,
+            [
+                Event(
+                    ClaimAcknowledgedV1(
+                        claim_id=rejected,
+                        accepted=False,
+                        source="999",
+                        reasons=[{"code": "I6", "message": "bad", "segment": "NM1"}],
+                        acknowledged_at=SUBMITTED,
+                    ),
+                    str(rejected),
+                    "/test/claims",
+                    "c",
+                )
+            ],
+        )
         await publish(platform, topics.PAYMENT_POSTED, [denial(denied, "16"), payment(paid)])
         queue = await eventually(lambda: _queue(client, 3))
         kinds = {(i["kind"], i["claim_id"]): i for i in queue["items"]}
@@ -83,7 +153,9 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         assert fix["owner"] == "denials" and fix["due_date"] == "2027-05-01"  # SIMBC files within 180 days
 
         # the biller sends a corrected claim: the denial write-off is reversed, claims gets the request
-        resolved = await client.post(f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct", "by": "ann"})
+        resolved = await client.post(
+            f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct", "by": "ann"}
+        )
         assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
         again = await client.post(f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct", "by": "ann"})
         assert again.status_code == 409
@@ -128,30 +200,66 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
 
         # Patients pay at the payments service (the one place money is taken); A/R applies what it
         # announces. Ada's payment, delivered twice, counts once; Bob's goes to his corrected claim.
-        ada_pays = Event(PatientPaymentPostedV1(
-            payment_id=uuid.uuid4(), patient_id=ada, kind="payment", amount="5.00", method="card",
-            applications=[{"claim_id": paid, "amount": "5.00"}], unapplied="0.00", received_at=SUBMITTED),
-            str(ada), "/test/payments", "p")
+        ada_pays = Event(
+            PatientPaymentPostedV1(
+                payment_id=uuid.uuid4(),
+                patient_id=ada,
+                kind="payment",
+                amount="5.00",
+                method="card",
+                applications=[{"claim_id": paid, "amount": "5.00"}],
+                unapplied="0.00",
+                received_at=SUBMITTED,
+            ),
+            str(ada),
+            "/test/payments",
+            "p",
+        )
         await publish(platform, topics.PATIENT_PAYMENT_POSTED, [ada_pays, ada_pays])
         await eventually(lambda: _patient_owes(client, ada, "0.00"))
-        await publish(platform, topics.PATIENT_PAYMENT_POSTED, [Event(PatientPaymentPostedV1(
-            payment_id=uuid.uuid4(), patient_id=bob, kind="payment", amount="10.00", method="card",
-            applications=[{"claim_id": denied, "amount": "10.00"}], unapplied="0.00", received_at=SUBMITTED),
-            str(bob), "/test/payments", "p")])
+        await publish(
+            platform,
+            topics.PATIENT_PAYMENT_POSTED,
+            [
+                Event(
+                    PatientPaymentPostedV1(
+                        payment_id=uuid.uuid4(),
+                        patient_id=bob,
+                        kind="payment",
+                        amount="10.00",
+                        method="card",
+                        applications=[{"claim_id": denied, "amount": "10.00"}],
+                        unapplied="0.00",
+                        received_at=SUBMITTED,
+                    ),
+                    str(bob),
+                    "/test/payments",
+                    "p",
+                )
+            ],
+        )
         await eventually(lambda: _patient_owes(client, bob, "41.60"))
 
         # Bob's balance written off: above the threshold it waits for someone else's approval
-        asked = await client.post(f"/v1/claims/{denied}/write-offs", json={
-            "party": "patient", "amount": "41.60", "reason_code": "charity", "requested_by": "ann"})
+        asked = await client.post(
+            f"/v1/claims/{denied}/write-offs",
+            json={"party": "patient", "amount": "41.60", "reason_code": "charity", "requested_by": "ann"},
+        )
         assert asked.status_code == 201 and asked.json()["status"] == "pending"
         decision = f"/v1/write-offs/{asked.json()['adjustment_id']}/approve"
         assert (await client.post(decision, json={"by": "ann"})).status_code == 409
         assert (await client.post(decision, json={"by": "ben"})).json()["status"] == "approved"
         assert (await client.get(f"/v1/patients/{bob}/account")).json()["balance"] == "0.00"
-        bad = await client.post(f"/v1/claims/{denied}/write-offs", json={
-            "party": "patient", "amount": "-1", "reason_code": "nope", "requested_by": "ann", "extra": 1})
+        bad = await client.post(
+            f"/v1/claims/{denied}/write-offs",
+            json={"party": "patient", "amount": "-1", "reason_code": "nope", "requested_by": "ann", "extra": 1},
+        )
         assert bad.status_code == 422
-        assert {tuple(e["loc"]) for e in bad.json()["detail"]} >= {("body", "amount"), ("body", "reason_code"), ("body", "extra")}
+        assert {tuple(e["loc"]) for e in bad.json()["detail"]} >= {
+            ("body", "amount"),
+            ("body", "reason_code"),
+            ("body", "extra"),
+        }
 
         # aging and KPIs, as of a later day
         aging = (await client.get("/v1/aging", params={"as_of": "2027-03-01T00:00:00Z"})).json()

@@ -25,11 +25,19 @@ def items(count: int) -> list[db.WorkItem]:
     made = []
     for n in range(count):
         due = None if n % 9 == 0 else TODAY + timedelta(days=pick.choice([-3, 0, 7, 8, 30, 31, 90]))
-        made.append(db.WorkItem(
-            item_id=uuid.uuid4(), claim_id=uuid.uuid4(), kind=pick.choice(["denial", "no_response"]),
-            action="review", amount=Decimal(pick.choice(["40.00", "100.00", "120.00", "300.00"])), due_date=due,
-            owner=pick.choice(["denials", "ann"]), status="open" if n % 10 else "resolved",
-            created_at=datetime(2026, 11, 1, tzinfo=UTC)))
+        made.append(
+            db.WorkItem(
+                item_id=uuid.uuid4(),
+                claim_id=uuid.uuid4(),
+                kind=pick.choice(["denial", "no_response"]),
+                action="review",
+                amount=Decimal(pick.choice(["40.00", "100.00", "120.00", "300.00"])),
+                due_date=due,
+                owner=pick.choice(["denials", "ann"]),
+                status="open" if n % 10 else "resolved",
+                created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
     return made
 
 
@@ -57,8 +65,11 @@ async def test_the_queue_is_ranked_and_paged_by_the_database(platform):
         for where in ({}, {"kind": "denial"}, {"kind": "no_response", "owner": "ann"}):
             walked, cursor, pages = [], None, 0
             while True:
-                page = (await client.get("/v1/work-queue", params={
-                    **where, "limit": 7, **({"cursor": cursor} if cursor else {})})).json()
+                page = (
+                    await client.get(
+                        "/v1/work-queue", params={**where, "limit": 7, **({"cursor": cursor} if cursor else {})}
+                    )
+                ).json()
                 assert page["count"] == len(expected(rows, **where)) and len(page["items"]) <= 7
                 walked += [i["item_id"] for i in page["items"]]
                 pages, cursor = pages + 1, page["next"]
@@ -68,8 +79,11 @@ async def test_the_queue_is_ranked_and_paged_by_the_database(platform):
 
         # a cursor keeps the day its ranking was made on, whatever as_of the next request names
         first = (await client.get("/v1/work-queue", params={"limit": 5})).json()
-        later = (await client.get("/v1/work-queue", params={"limit": 5, "cursor": first["next"],
-                                                            "as_of": "2027-06-01T00:00:00Z"})).json()
+        later = (
+            await client.get(
+                "/v1/work-queue", params={"limit": 5, "cursor": first["next"], "as_of": "2027-06-01T00:00:00Z"}
+            )
+        ).json()
         assert later["as_of"] == TODAY.isoformat()
         assert [i["item_id"] for i in first["items"] + later["items"]] == expected(rows)[:10]
 

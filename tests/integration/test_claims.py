@@ -22,19 +22,26 @@ pytestmark = pytest.mark.integration
 
 def patient_event(n: int, version: int = 1) -> Event:
     body = patients(n + 1, seed=5)[n]
-    data = PatientRegisteredV1(patient_id=uuid.uuid5(uuid.NAMESPACE_OID, f"p{n}"), version=version,
-                               registered_at=datetime.now(UTC), **body)
+    data = PatientRegisteredV1(
+        patient_id=uuid.uuid5(uuid.NAMESPACE_OID, f"p{n}"), version=version, registered_at=datetime.now(UTC), **body
+    )
     return Event(data, str(data.patient_id), "/test/registration", str(uuid.uuid4()))
 
 
 def coded_event(n: int, patient_id: uuid.UUID, code: str = "99214", units: int = 1) -> Event:
     data = EncounterCodedV1(
-        encounter_id=f"ENC-C{n}", patient_id=patient_id, date_of_service=date.today() - timedelta(days=3),
-        place_of_service="11", rendering_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"},
+        encounter_id=f"ENC-C{n}",
+        patient_id=patient_id,
+        date_of_service=date.today() - timedelta(days=3),
+        place_of_service="11",
+        rendering_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"},
         diagnoses=["E119", "I10"],
-        service_lines=[{"line_number": 1, "procedure_code": code, "units": units, "diagnosis_pointers": [1, 2]},
-                       {"line_number": 2, "procedure_code": "83036", "units": 1, "diagnosis_pointers": [1]}],
-        coded_by="auto", coded_at=datetime.now(UTC),
+        service_lines=[
+            {"line_number": 1, "procedure_code": code, "units": units, "diagnosis_pointers": [1, 2]},
+            {"line_number": 2, "procedure_code": "83036", "units": 1, "diagnosis_pointers": [1]},
+        ],
+        coded_by="auto",
+        coded_at=datetime.now(UTC),
     )
     return Event(data, data.encounter_id, "/test/coding", str(uuid.uuid4()))
 
@@ -92,13 +99,14 @@ async def _inbox_count(service, count: int) -> bool:
 async def test_patients_and_encounters_arriving_together_all_become_claims(platform):
     """The two topics are consumed concurrently; no encounter may be left waiting for a patient
     that did arrive (the race the join lock closes)."""
-    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
-                                 consume_max_records=5))
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, consume_max_records=5))
     patients_ = [patient_event(10 + n) for n in range(40)]
     encounters = [coded_event(100 + n, p.data.patient_id) for n, p in enumerate(patients_)]
     async with running(service):
-        await asyncio.gather(publish(platform, topics.PATIENT_REGISTERED, patients_),
-                             publish(platform, topics.ENCOUNTER_CODED, encounters))
+        await asyncio.gather(
+            publish(platform, topics.PATIENT_REGISTERED, patients_),
+            publish(platform, topics.ENCOUNTER_CODED, encounters),
+        )
         await eventually(lambda: _inbox_count(service, 80))
         assert await scalar(service, "SELECT count(*) FROM coded_encounter WHERE status = 'waiting'") == 0
         assert await scalar(service, "SELECT count(*) FROM claim") == 40
@@ -112,9 +120,15 @@ async def test_a_coverage_the_payer_says_is_inactive_is_held_before_any_claim(pl
 
     def check(patient: Event, is_active: bool) -> Event:
         coverage = patient.data.coverages[0]
-        data = EligibilityCheckedV1(check_id=uuid.uuid4(), patient_id=patient.data.patient_id, coverage_rank="primary",
-                                    payer_id=coverage.payer_id, service_date=date.today(), active=is_active,
-                                    checked_at=datetime.now(UTC))
+        data = EligibilityCheckedV1(
+            check_id=uuid.uuid4(),
+            patient_id=patient.data.patient_id,
+            coverage_rank="primary",
+            payer_id=coverage.payer_id,
+            service_date=date.today(),
+            active=is_active,
+            checked_at=datetime.now(UTC),
+        )
         return Event(data, str(patient.data.patient_id), "/test/registration", str(uuid.uuid4()))
 
     async with running(service) as client:
@@ -122,8 +136,11 @@ async def test_a_coverage_the_payer_says_is_inactive_is_held_before_any_claim(pl
         await eventually(lambda: scalar(service, "SELECT count(*) FROM coverage_eligibility"))
         await eventually(lambda: _inbox_count(service, 2))
         await publish(platform, topics.PATIENT_REGISTERED, [inactive, active])
-        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(60, inactive.data.patient_id),
-                                                         coded_event(61, active.data.patient_id)])
+        await publish(
+            platform,
+            topics.ENCOUNTER_CODED,
+            [coded_event(60, inactive.data.patient_id), coded_event(61, active.data.patient_id)],
+        )
         submitted = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=1)
         held_id = await scalar(service, "SELECT claim_id FROM claim WHERE status = 'held'")
         held = (await client.get(f"/v1/claims/{held_id}")).json()

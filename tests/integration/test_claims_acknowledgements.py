@@ -30,8 +30,16 @@ def with_coverages(event: Event, member_id: str | None = None, secondary: bool =
     if member_id:
         data["coverages"][0]["member_id"] = member_id
     if secondary:
-        data["coverages"].append({"rank": "secondary", "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN",
-                                  "member_id": "SEC12345", "relationship": "self", "effective_date": "2020-01-01"})
+        data["coverages"].append(
+            {
+                "rank": "secondary",
+                "payer_id": "SIMBC",
+                "payer_name": "SIM BLUE PLAN",
+                "member_id": "SEC12345",
+                "relationship": "self",
+                "effective_date": "2020-01-01",
+            }
+        )
     return Event(PatientRegisteredV1.model_validate(data), event.subject, "/test/registration", str(uuid.uuid4()))
 
 
@@ -51,8 +59,11 @@ async def test_277ca_and_999_become_claim_acknowledged_and_rejections_join_the_w
     unknown = with_coverages(patient_event(21), member_id="TERM0001")
     async with running(service) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [good, unknown])
-        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(200, good.data.patient_id),
-                                                         coded_event(201, unknown.data.patient_id)])
+        await publish(
+            platform,
+            topics.ENCOUNTER_CODED,
+            [coded_event(200, good.data.patient_id), coded_event(201, unknown.data.patient_id)],
+        )
         await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2, settle=0.2)
         answer(platform)
         acks = await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=2)
@@ -75,8 +86,8 @@ async def test_277ca_and_999_become_claim_acknowledged_and_rejections_join_the_w
 
 
 async def test_a_rejecting_999_rejects_every_claim_of_its_file_and_bad_files_are_quarantined(platform):
-    from x12.x999 import AckError, render_999
     from x12.x837p import parse_837p
+    from x12.x999 import AckError, render_999
 
     service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, ack_poll_seconds=0.1))
     patient = with_coverages(patient_event(22))
@@ -86,8 +97,11 @@ async def test_a_rejecting_999_rejects_every_claim_of_its_file_and_bad_files_are
         [record] = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=1, settle=0.2)
         sent = platform.clearinghouse_dir / "outbound" / json.loads(record.value)["file_name"]
         inbound = platform.clearinghouse_dir / "inbound" / "999"
-        rejection = render_999(parse_837p(sent.read_text()), accepted=False,
-                               errors=[AckError(segment_id="NM1", position=12, loop_id="2010")])
+        rejection = render_999(
+            parse_837p(sent.read_text()),
+            accepted=False,
+            errors=[AckError(segment_id="NM1", position=12, loop_id="2010")],
+        )
         (inbound / "reject.999.x12").write_text(rejection)
         (inbound / "garbage.999.x12").write_text("ISA*nonsense")
         [ack] = await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=1)
@@ -112,23 +126,45 @@ async def test_secondary_and_replacement_requests_become_new_837ps_the_payers_an
         claim_id, number = json.loads(ack.value)["claim_id"], json.loads(ack.value)["payer_claim_control_number"]
         now = datetime.now(UTC)
         request = SecondaryClaimRequestedV1(
-            claim_id=claim_id, primary_payer_id="SIMAETNA", primary_payer_claim_control_number=number,
-            primary_paid=Decimal("120.00"), primary_paid_date=now.date(), requested_at=now,
-            primary_adjustments=[{"group_code": "CO", "reason_code": "45", "amount": "60.00"},
-                                 {"group_code": "PR", "reason_code": "2", "amount": "40.00"}])
-        correction = ClaimCorrectionRequestedV1(claim_id=claim_id, frequency_code="7", payer_claim_control_number=number,
-                                                reason="CO-16 corrected", requested_by="ar", requested_at=now)
-        for topic, data in ((topics.CLAIM_SECONDARY_REQUESTED, request), (topics.CLAIM_CORRECTION_REQUESTED, correction)):
+            claim_id=claim_id,
+            primary_payer_id="SIMAETNA",
+            primary_payer_claim_control_number=number,
+            primary_paid=Decimal("120.00"),
+            primary_paid_date=now.date(),
+            requested_at=now,
+            primary_adjustments=[
+                {"group_code": "CO", "reason_code": "45", "amount": "60.00"},
+                {"group_code": "PR", "reason_code": "2", "amount": "40.00"},
+            ],
+        )
+        correction = ClaimCorrectionRequestedV1(
+            claim_id=claim_id,
+            frequency_code="7",
+            payer_claim_control_number=number,
+            reason="CO-16 corrected",
+            requested_by="ar",
+            requested_at=now,
+        )
+        for topic, data in (
+            (topics.CLAIM_SECONDARY_REQUESTED, request),
+            (topics.CLAIM_CORRECTION_REQUESTED, correction),
+        ):
             # sent twice: the same request makes one claim
             await publish(platform, topic, [Event(data, claim_id, "/test/ar", str(uuid.uuid4())) for _ in range(2)])
         submitted = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=3)
         files = {json.loads(r.value)["kind"]: json.loads(r.value)["file_name"] for r in submitted}
-        texts = {kind: (platform.clearinghouse_dir / "outbound" / name).read_text()
-                 for kind, name in files.items() if kind != "original"}
+        texts = {
+            kind: (platform.clearinghouse_dir / "outbound" / name).read_text()
+            for kind, name in files.items()
+            if kind != "original"
+        }
         answer(platform)
     assert sorted(json.loads(r.value)["kind"] for r in submitted) == ["original", "replacement", "secondary"]
-    assert all(json.loads(r.value)["original_claim_id"] == claim_id for r in submitted
-               if json.loads(r.value)["kind"] != "original")
+    assert all(
+        json.loads(r.value)["original_claim_id"] == claim_id
+        for r in submitted
+        if json.loads(r.value)["kind"] != "original"
+    )
     for text in texts.values():
         assert validate_x12(text) == []
     claims = {c.payer_responsibility + c.frequency_code: c for t in texts.values() for c in parse_837p(t).claims}

@@ -26,15 +26,22 @@ pytestmark = pytest.mark.integration
 DOS = date.today() - timedelta(days=2)
 
 
-def encounter(encounter_id: str, patient_id: uuid.UUID, lines: list[tuple[str, list[int]]], diagnoses: list[str],
-              on: date = DOS) -> Event:
+def encounter(
+    encounter_id: str, patient_id: uuid.UUID, lines: list[tuple[str, list[int]]], diagnoses: list[str], on: date = DOS
+) -> Event:
     data = EncounterCodedV1(
-        encounter_id=encounter_id, patient_id=patient_id, date_of_service=on, place_of_service="11",
+        encounter_id=encounter_id,
+        patient_id=patient_id,
+        date_of_service=on,
+        place_of_service="11",
         rendering_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"},
         diagnoses=diagnoses,
-        service_lines=[{"line_number": n, "procedure_code": code, "units": 1, "diagnosis_pointers": pointers}
-                       for n, (code, pointers) in enumerate(lines, start=1)],
-        coded_by="auto", coded_at=datetime.now(UTC),
+        service_lines=[
+            {"line_number": n, "procedure_code": code, "units": 1, "diagnosis_pointers": pointers}
+            for n, (code, pointers) in enumerate(lines, start=1)
+        ],
+        coded_by="auto",
+        coded_at=datetime.now(UTC),
     )
     return Event(data, encounter_id, "/test/coding", str(uuid.uuid4()))
 
@@ -44,8 +51,9 @@ def sent(records) -> list[dict]:
 
 
 async def test_a_patients_encounters_of_one_date_are_billed_on_one_claim(platform):
-    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
-                                 grouping_window_seconds=2.0))
+    service = build(
+        settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, grouping_window_seconds=2.0)
+    )
     anna, ben = patient_event(40), patient_event(41)
     a, b = anna.data.patient_id, ben.data.patient_id
     visit = encounter("ENC-G-VISIT", a, [("99214", [1, 2])], ["E119", "I10"])
@@ -77,8 +85,9 @@ async def test_a_patients_encounters_of_one_date_are_billed_on_one_claim(platfor
 
 
 async def test_encounters_arriving_after_their_claim_was_sent_get_their_own_claim(platform):
-    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
-                                 grouping_window_seconds=0.0))
+    service = build(
+        settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, grouping_window_seconds=0.0)
+    )
     patient = patient_event(42)
     first = encounter("ENC-G-EARLY", patient.data.patient_id, [("99213", [1])], ["I10"])
     late = encounter("ENC-G-LATE", patient.data.patient_id, [("83036", [1])], ["E119"])
@@ -103,9 +112,17 @@ async def test_a_correction_request_with_changes_reaches_the_replacement_claim(p
         now = datetime.now(UTC)
 
         def request(changes: dict) -> Event:
-            data = ClaimCorrectionRequestedV1.model_validate(dict(
-                claim_id=original["claim_id"], frequency_code="7", payer_claim_control_number="SIM000123",
-                reason="CO-16 authorization missing", requested_by="biller1", requested_at=now, changes=changes))
+            data = ClaimCorrectionRequestedV1.model_validate(
+                dict(
+                    claim_id=original["claim_id"],
+                    frequency_code="7",
+                    payer_claim_control_number="SIM000123",
+                    reason="CO-16 authorization missing",
+                    requested_by="biller1",
+                    requested_at=now,
+                    changes=changes,
+                )
+            )
             return Event(data, original["claim_id"], "/test/ar", str(uuid.uuid4()))
 
         good = request({"prior_authorization": "AUTH12345", "lines": [{"line_number": 2, "units": 2}]})
@@ -132,8 +149,16 @@ async def test_a_payer_that_wants_a_claim_per_encounter_gets_one(platform, tmp_p
     for payer in directory["payers"]:
         payer["same_day_encounters"] = "claim_each"
     (tmp_path / "payers.json").write_text(json.dumps(directory))
-    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
-                                 grouping_window_seconds=1.0, payer_directory_file=tmp_path / "payers.json"))
+    service = build(
+        settings_for(
+            platform,
+            ClaimsSettings,
+            "claims",
+            batch_interval_seconds=0.2,
+            grouping_window_seconds=1.0,
+            payer_directory_file=tmp_path / "payers.json",
+        )
+    )
     patient = patient_event(44)
     visit = encounter("ENC-G-EACH-1", patient.data.patient_id, [("99214", [1])], ["I10"])
     lab = encounter("ENC-G-EACH-2", patient.data.patient_id, [("83036", [1])], ["E119"])

@@ -33,14 +33,24 @@ def payer_answers(x837: str) -> list[tuple[str, str, str]]:
     stem = f"{interchange.sender_id}-{interchange.control_number:09d}"
     result = remit(interchange, CONTRACTS, {}, 500, datetime.now())
     return [("999", f"{stem}.999.x12", render_999(interchange, created=datetime.now()))] + [
-        ("277CA", f"{stem}.{payer}.277.x12", text) for payer, text in result.acknowledgments.items()]
+        ("277CA", f"{stem}.{payer}.277.x12", text) for payer, text in result.acknowledgments.items()
+    ]
 
 
 def http_settings(platform, server, **overrides) -> ClaimsSettings:
-    return settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, ack_poll_seconds=0.1,
-                        clearinghouse_mode="http", clearinghouse_url=server.url,
-                        clearinghouse_api_key="ch-secret", clearinghouse_attempts=2,
-                        clearinghouse_backoff_seconds=0.01, **overrides)
+    return settings_for(
+        platform,
+        ClaimsSettings,
+        "claims",
+        batch_interval_seconds=0.2,
+        ack_poll_seconds=0.1,
+        clearinghouse_mode="http",
+        clearinghouse_url=server.url,
+        clearinghouse_api_key="ch-secret",
+        clearinghouse_attempts=2,
+        clearinghouse_backoff_seconds=0.01,
+        **overrides,
+    )
 
 
 def errors(caplog, message: str) -> list[str]:
@@ -56,8 +66,11 @@ async def test_acknowledgements_come_back_over_http_once_each_even_when_the_clea
         service = build(http_settings(platform, server))
         async with running(service) as client:
             await publish(platform, topics.PATIENT_REGISTERED, [good, unknown])
-            await publish(platform, topics.ENCOUNTER_CODED, [coded_event(80, good.data.patient_id),
-                                                             coded_event(81, unknown.data.patient_id)])
+            await publish(
+                platform,
+                topics.ENCOUNTER_CODED,
+                [coded_event(80, good.data.patient_id), coded_event(81, unknown.data.patient_id)],
+            )
             await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2, settle=0)
             acks = await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=2, settle=1.5)
             await eventually(lambda: _drained(server))
@@ -78,8 +91,9 @@ async def test_acknowledgements_come_back_over_http_once_each_even_when_the_clea
     assert server.count("GET", f"/acknowledgements/{first}") == 2  # read again after the lost receipt
     assert all(server.count("GET", f"/acknowledgements/{i}") == 1 for i in others)
     assert {r.headers["Authorization"] for r in server.requests} == {"Bearer ch-secret"}
-    assert "the acknowledgement listing: clearinghouse unavailable after 2 attempts: HTTP 500" in \
-        errors(caplog, "acknowledgements not read this time")
+    assert "the acknowledgement listing: clearinghouse unavailable after 2 attempts: HTTP 500" in errors(
+        caplog, "acknowledgements not read this time"
+    )
     assert any("receipt of acknowledgement" in e for e in errors(caplog, "acknowledgements not read this time"))
     assert not list((platform.clearinghouse_dir / "inbound").glob("*/*.x12"))  # nothing went through the folders
 
@@ -92,14 +106,21 @@ async def test_a_hostile_mailbox_never_stops_the_files_behind_it(platform, caplo
     def answers_among_junk(x837: str) -> list[tuple[str, str, str | bytes]]:
         sent.append(x837)
         ack999, ack277 = payer_answers(x837)
-        return [("999", "../../etc/garbage.999.x12", "ISA*nonsense"),  # F1: not X12
-                ("999", "lost.999.x12", ack999[2]),  # F2: listed, but 404 when fetched
-                ack999, ack277,  # F3, F4
-                ("277CA", "again.277.x12", ack277[2]),  # F5: the same 277CA under another id and name
-                ("277CA", "binary.277.x12", b"\xff\xfeISA")]  # F6: not even ASCII
+        return [
+            ("999", "../../etc/garbage.999.x12", "ISA*nonsense"),  # F1: not X12
+            ("999", "lost.999.x12", ack999[2]),  # F2: listed, but 404 when fetched
+            ack999,
+            ack277,  # F3, F4
+            ("277CA", "again.277.x12", ack277[2]),  # F5: the same 277CA under another id and name
+            ("277CA", "binary.277.x12", b"\xff\xfeISA"),
+        ]  # F6: not even ASCII
 
-    with clearinghouse_server(answer=answers_among_junk, duplicate_listing=True, missing={"F000002"},
-                              extra_entries=[{"id": "X1", "kind": "835", "name": "era"}, {"kind": "999"}]) as server:
+    with clearinghouse_server(
+        answer=answers_among_junk,
+        duplicate_listing=True,
+        missing={"F000002"},
+        extra_entries=[{"id": "X1", "kind": "835", "name": "era"}, {"kind": "999"}],
+    ) as server:
         service = build(http_settings(platform, server))
         async with running(service) as client:
             await publish(platform, topics.PATIENT_REGISTERED, [patient])
@@ -113,8 +134,11 @@ async def test_a_hostile_mailbox_never_stops_the_files_behind_it(platform, caplo
             await eventually(lambda: _logged(caplog, "larger than"))
             # The clearinghouse comes to its senses and says the 837 failed its syntax check after all.
             server.listing_body = None
-            server.deliver("999", "late-reject.999.x12", render_999(
-                parse_837p(sent[0]), accepted=False, errors=[AckError(segment_id="NM1", position=12)]))
+            server.deliver(
+                "999",
+                "late-reject.999.x12",
+                render_999(parse_837p(sent[0]), accepted=False, errors=[AckError(segment_id="NM1", position=12)]),
+            )
             acks = await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=2, settle=0.5)
             queue = (await client.get("/v1/work-queue")).json()
     assert json.loads(accepted.value)["accepted"] and json.loads(accepted.value)["source"] == "277CA"
@@ -148,6 +172,8 @@ async def _logged(caplog, text: str) -> bool:
 async def _ack_files(service) -> dict[str, list[str]]:
     async with service.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT status, file_name, reason FROM ack_file"))).all()
-    return {"applied": [r.file_name for r in rows if r.status == "applied"],
-            "quarantined": [r.file_name for r in rows if r.status == "quarantined"],
-            "reasons": [r.reason for r in rows if r.status == "quarantined"]}
+    return {
+        "applied": [r.file_name for r in rows if r.status == "applied"],
+        "quarantined": [r.file_name for r in rows if r.status == "quarantined"],
+        "reasons": [r.reason for r in rows if r.status == "quarantined"],
+    }

@@ -20,9 +20,18 @@ pytestmark = pytest.mark.integration
 async def test_a_failing_clearinghouse_leaves_the_batch_undelivered_until_a_later_loop_succeeds(platform):
     patient = patient_event(70)
     with clearinghouse_server(fail_first=10_000) as server:
-        service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.1,
-                                     clearinghouse_mode="http", clearinghouse_url=server.url,
-                                     clearinghouse_attempts=2, clearinghouse_backoff_seconds=0.01))
+        service = build(
+            settings_for(
+                platform,
+                ClaimsSettings,
+                "claims",
+                batch_interval_seconds=0.1,
+                clearinghouse_mode="http",
+                clearinghouse_url=server.url,
+                clearinghouse_attempts=2,
+                clearinghouse_backoff_seconds=0.01,
+            )
+        )
         async with running(service):
             await publish(platform, topics.PATIENT_REGISTERED, [patient])
             await publish(platform, topics.ENCOUNTER_CODED, [coded_event(70, patient.data.patient_id)])

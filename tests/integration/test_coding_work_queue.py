@@ -20,20 +20,43 @@ PATIENT = uuid.uuid4()
 
 
 def encounter(encounter_id: str, **fields) -> Event:
-    data = EncounterDocumentedV1.model_validate({
-        "encounter_id": encounter_id, "patient_id": str(PATIENT),
-        "date_of_service": (date.today() - timedelta(days=3)).isoformat(),
-        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"}, **fields})
+    data = EncounterDocumentedV1.model_validate(
+        {
+            "encounter_id": encounter_id,
+            "patient_id": str(PATIENT),
+            "date_of_service": (date.today() - timedelta(days=3)).isoformat(),
+            "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+            **fields,
+        }
+    )
     return Event(data, encounter_id, "/test/ehr", correlation_id=str(uuid.uuid4()))
 
 
 def registered(sex: str) -> Event:
-    data = PatientRegisteredV1.model_validate({
-        "patient_id": str(PATIENT), "version": 1, "mrn": "MRN-1", "registered_at": "2026-11-01T10:00:00Z",
-        "patient": {"first_name": "Ana", "last_name": "Ruiz", "birth_date": "1950-02-03", "sex": sex,
-                    "address": {"line1": "1 Oak St", "city": "Peoria", "state": "IL", "postal_code": "61602"}},
-        "coverages": [{"rank": "primary", "payer_id": "SIMBC", "payer_name": "SIM BLUE", "member_id": "M1",
-                       "effective_date": "2024-01-01"}]})
+    data = PatientRegisteredV1.model_validate(
+        {
+            "patient_id": str(PATIENT),
+            "version": 1,
+            "mrn": "MRN-1",
+            "registered_at": "2026-11-01T10:00:00Z",
+            "patient": {
+                "first_name": "Ana",
+                "last_name": "Ruiz",
+                "birth_date": "1950-02-03",
+                "sex": sex,
+                "address": {"line1": "1 Oak St", "city": "Peoria", "state": "IL", "postal_code": "61602"},
+            },
+            "coverages": [
+                {
+                    "rank": "primary",
+                    "payer_id": "SIMBC",
+                    "payer_name": "SIM BLUE",
+                    "member_id": "M1",
+                    "effective_date": "2024-01-01",
+                }
+            ],
+        }
+    )
     return Event(data, str(PATIENT), "/test/registration", correlation_id=str(uuid.uuid4()))
 
 
@@ -42,36 +65,63 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
     async with running(service) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [registered("F")])
         await eventually(lambda: scalar(service, "SELECT count(*) FROM coding_patient"))
-        await publish(platform, topics.ENCOUNTER_DOCUMENTED, [
-            encounter("ENC-Q1", diagnoses=[{"code": "N40.1"}], procedures=[{"code": "99213"}]),  # BPH, female
-            encounter("ENC-Q2", diagnosis_statements=["HTN", "type 2 diabetes without complications"],
-                      patient_type="established", total_time_minutes=25,  # CAC: confident and clean
-                      referring_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}),
-            encounter("ENC-Q3", diagnosis_statements=["rule out pneumonia"], total_time_minutes=30),
-        ])
+        await publish(
+            platform,
+            topics.ENCOUNTER_DOCUMENTED,
+            [
+                encounter("ENC-Q1", diagnoses=[{"code": "N40.1"}], procedures=[{"code": "99213"}]),  # BPH, female
+                encounter(
+                    "ENC-Q2",
+                    diagnosis_statements=["HTN", "type 2 diabetes without complications"],
+                    patient_type="established",
+                    total_time_minutes=25,  # CAC: confident and clean
+                    referring_provider={"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"},
+                ),
+                encounter("ENC-Q3", diagnosis_statements=["rule out pneumonia"], total_time_minutes=30),
+            ],
+        )
         await eventually(lambda: _decided(service, 3))
         assert (await client.get("/v1/stats")).json() == {"coded": 1, "queued": 2}
         queue = (await client.get("/v1/work-queue")).json()["items"]
         assert [(i["encounter_id"], i["reasons"]) for i in queue] == [
-            ("ENC-Q1", ["icd.sex"]), ("ENC-Q3", ["cac.low_confidence"])]
+            ("ENC-Q1", ["icd.sex"]),
+            ("ENC-Q3", ["cac.low_confidence"]),
+        ]
         view = (await client.get("/v1/work-queue/ENC-Q3")).json()
         assert view["suggestions"][0]["evidence"]["uncertain_or_negated"] == "rule out"
 
         # Hostile or wrong amendments: 4xx with field paths, nothing published.
-        bad = await client.post("/v1/work-queue/ENC-Q3/amend", json={
-            "coder": "jdoe", "diagnoses": ["E11", "X99.999"],
-            "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [3]}]})
+        bad = await client.post(
+            "/v1/work-queue/ENC-Q3/amend",
+            json={
+                "coder": "jdoe",
+                "diagnoses": ["E11", "X99.999"],
+                "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [3]}],
+            },
+        )
         assert bad.status_code == 422
-        assert {d["field"] for d in bad.json()["detail"]} == {"diagnoses[0].code", "diagnoses[1].code",
-                                                              "service_lines[0].diagnosis_pointers"}
-        assert (await client.post("/v1/work-queue/ENC-Q3/amend", json={"coder": "x; rm -rf", "diagnoses": ["J18.9"],
-                                                                      "service_lines": []})).status_code == 422
+        assert {d["field"] for d in bad.json()["detail"]} == {
+            "diagnoses[0].code",
+            "diagnoses[1].code",
+            "service_lines[0].diagnosis_pointers",
+        }
+        assert (
+            await client.post(
+                "/v1/work-queue/ENC-Q3/amend", json={"coder": "x; rm -rf", "diagnoses": ["J18.9"], "service_lines": []}
+            )
+        ).status_code == 422
         assert (await client.post("/v1/work-queue/ENC-Q2/accept", json={"coder": "jdoe"})).status_code == 409
         assert (await client.post("/v1/work-queue/NOPE/accept", json={"coder": "jdoe"})).status_code == 404
 
-        amended = await client.post("/v1/work-queue/ENC-Q3/amend", json={
-            "coder": "jdoe", "note": "chest x-ray negative; coded the symptom", "diagnoses": ["R05.9"],
-            "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [1]}]})
+        amended = await client.post(
+            "/v1/work-queue/ENC-Q3/amend",
+            json={
+                "coder": "jdoe",
+                "note": "chest x-ray negative; coded the symptom",
+                "diagnoses": ["R05.9"],
+                "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [1]}],
+            },
+        )
         assert amended.status_code == 200, amended.text
         accepted = await client.post("/v1/work-queue/ENC-Q1/accept", json={"coder": "asmith"})
         assert accepted.status_code == 200

@@ -139,7 +139,8 @@ async def test_dead_letters_are_replayed_once_the_cause_is_fixed(platform, monke
         await publish(platform, topics.ENCOUNTER_DOCUMENTED, [encounter(40), encounter(41)])
         await read_topic(platform, topics.dead_letter_topic(topics.ENCOUNTER_DOCUMENTED), expect=2)
         assert await reasons(settings, topics.ENCOUNTER_DOCUMENTED) == {
-            ("coding.encounter.documented", "RuntimeError in handler"): 2}
+            ("coding.encounter.documented", "RuntimeError in handler"): 2
+        }
         broken["on"] = False  # the fix
         first = await replay(settings, topics.ENCOUNTER_DOCUMENTED)
         again = await replay(settings, topics.ENCOUNTER_DOCUMENTED)
@@ -172,5 +173,9 @@ async def test_the_inbox_forgets_ids_older_than_its_retention(platform):
 
 
 async def _no_old_ids(service) -> bool:
-    return await scalar(service, "SELECT count(*) FROM inbox WHERE consumer = 'c' AND received_at < now() - "
-                                 "interval '14 days'") == 0
+    return (
+        await scalar(
+            service, "SELECT count(*) FROM inbox WHERE consumer = 'c' AND received_at < now() - interval '14 days'"
+        )
+        == 0
+    )

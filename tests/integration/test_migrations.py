@@ -25,10 +25,13 @@ async def test_migrations_match_the_models(platform, service):
     await asyncio.to_thread(upgrade, SERVICES_DIR / service / "migrations", url)
 
     def differences(connection):
-        context = MigrationContext.configure(connection, opts={
-            "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in own,
-            "compare_type": True,
-        })
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or name in own,
+                "compare_type": True,
+            },
+        )
         return compare_metadata(context, SQLModel.metadata)
 
     engine = create_async_engine(url)

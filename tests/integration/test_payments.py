@@ -26,13 +26,25 @@ pytestmark = pytest.mark.integration
 def submitted(claim, interchange) -> Event:
     data = ClaimSubmittedV1(
         claim_id=uuid.uuid5(uuid.NAMESPACE_OID, claim.patient_control_number),
-        patient_control_number=claim.patient_control_number, encounter_id=f"E-{claim.patient_control_number}",
-        patient_id=uuid.uuid4(), payer_id=claim.payer.id, payer_name=claim.payer.name,
-        date_of_service=claim.lines[0].service_date, total_charge=claim.total_charge,
-        lines=[{"line_number": int(line.control_number.rsplit("-", 1)[-1]), "procedure_code": line.procedure_code,
-                "modifiers": list(line.modifiers), "units": int(line.units), "charge": line.charge}
-               for line in claim.lines],
-        interchange_control_number=interchange.control_number, file_name="test.837p.x12",
+        patient_control_number=claim.patient_control_number,
+        encounter_id=f"E-{claim.patient_control_number}",
+        patient_id=uuid.uuid4(),
+        payer_id=claim.payer.id,
+        payer_name=claim.payer.name,
+        date_of_service=claim.lines[0].service_date,
+        total_charge=claim.total_charge,
+        lines=[
+            {
+                "line_number": int(line.control_number.rsplit("-", 1)[-1]),
+                "procedure_code": line.procedure_code,
+                "modifiers": list(line.modifiers),
+                "units": int(line.units),
+                "charge": line.charge,
+            }
+            for line in claim.lines
+        ],
+        interchange_control_number=interchange.control_number,
+        file_name="test.837p.x12",
         submitted_at=datetime.now(UTC),
     )
     return Event(data, str(data.claim_id), "/test/claims", str(uuid.uuid4()))
@@ -83,7 +95,7 @@ async def test_a_malformed_or_unbalanced_era_is_quarantined_whole(platform):
     interchange, result = era_texts(claims=3)
     text = next(iter(result.by_payer.values()))
     first_clp = text.index("CLP*")
-    clp = text[first_clp:text.index("~", first_clp)].split("*")
+    clp = text[first_clp : text.index("~", first_clp)].split("*")
     unbalanced = text.replace("*".join(clp), "*".join(clp[:4] + [str(Decimal(clp[4]) + 1)] + clp[5:]), 1)
     inbound = platform.clearinghouse_dir / "inbound" / "835"
     async with running(service):
@@ -96,7 +108,9 @@ async def test_a_malformed_or_unbalanced_era_is_quarantined_whole(platform):
         assert await scalar(service, "SELECT count(*) FROM era_file WHERE status = 'quarantined'") == 2
     quarantine = platform.clearinghouse_dir / "quarantine" / "835"
     assert sorted(p.name for p in quarantine.glob("*.reason.txt")) == [
-        "garbage.835.x12.reason.txt", "unbalanced.835.x12.reason.txt"]
+        "garbage.835.x12.reason.txt",
+        "unbalanced.835.x12.reason.txt",
+    ]
 
 
 async def _known(service, count: int) -> bool:

@@ -48,12 +48,22 @@ def claim_id(pcn: str) -> uuid.UUID:
 def submitted(pcn: str) -> Event:
     patient, dos, lines = CLAIMS[pcn]
     data = ClaimSubmittedV1(
-        claim_id=claim_id(pcn), patient_control_number=pcn, encounter_id=f"E-{pcn}", patient_id=patient,
-        payer_id="SIMBC", payer_name="SIM BLUE PLAN", date_of_service=dos,
+        claim_id=claim_id(pcn),
+        patient_control_number=pcn,
+        encounter_id=f"E-{pcn}",
+        patient_id=patient,
+        payer_id="SIMBC",
+        payer_name="SIM BLUE PLAN",
+        date_of_service=dos,
         total_charge=sum(D(c) for *_, c in lines),
-        lines=[{"line_number": n, "procedure_code": code, "modifiers": mods, "units": 1, "charge": D(c)}
-               for n, code, mods, c in lines],
-        interchange_control_number=1, file_name="test.837p.x12", submitted_at=datetime.now(UTC))
+        lines=[
+            {"line_number": n, "procedure_code": code, "modifiers": mods, "units": 1, "charge": D(c)}
+            for n, code, mods, c in lines
+        ],
+        interchange_control_number=1,
+        file_name="test.837p.x12",
+        submitted_at=datetime.now(UTC),
+    )
     return Event(data, str(data.claim_id), "/test/claims", str(uuid.uuid4()))
 
 
@@ -67,7 +77,9 @@ async def test_every_case_posts_once_and_patients_pay(platform):
         postings = await read_topic(platform, topics.PAYMENT_POSTED, expect=11)
         queue = (await client.get("/v1/work-queue")).json()
         assert [(i["kind"], i["patient_control_number"]) for i in queue] == [
-            ("unmatched_line", "PCNE1"), ("unmatched_claim", "PCNK1")]
+            ("unmatched_line", "PCNE1"),
+            ("unmatched_claim", "PCNK1"),
+        ]
 
         # The same ERA again under another name: nothing new.
         shutil.copy(ERA, inbound / "again.835.x12")
@@ -82,42 +94,64 @@ async def test_every_case_posts_once_and_patients_pay(platform):
         # Patient PATIENT owes 10 (PCNC1, Jan), 80 (PCNA1, Mar 2) and 20 (PCNB1, Mar 3).
         balance = (await client.get(f"/v1/patients/{PATIENT}/balance")).json()
         assert [(c["claim_id"], c["balance"]) for c in balance["claims"]] == [
-            (str(claim_id("PCNC1")), "10.00"), (str(claim_id("PCNA1")), "80.00"), (str(claim_id("PCNB1")), "20.00")]
-        paid = await client.post(f"/v1/patients/{PATIENT}/payments", json={"amount": "50.00", "method": "card",
-                                 "reference": "AUTH 4411"}, headers={"Idempotency-Key": "front-desk-1"})
+            (str(claim_id("PCNC1")), "10.00"),
+            (str(claim_id("PCNA1")), "80.00"),
+            (str(claim_id("PCNB1")), "20.00"),
+        ]
+        paid = await client.post(
+            f"/v1/patients/{PATIENT}/payments",
+            json={"amount": "50.00", "method": "card", "reference": "AUTH 4411"},
+            headers={"Idempotency-Key": "front-desk-1"},
+        )
         assert paid.status_code == 201, paid.text
         payment = paid.json()
         assert [(a["claim_id"], a["amount"]) for a in payment["applications"]] == [
-            (str(claim_id("PCNC1")), "10.00"), (str(claim_id("PCNA1")), "40.00")]
-        again = await client.post(f"/v1/patients/{PATIENT}/payments", json={"amount": "50.00", "method": "card",
-                                  "reference": "AUTH 4411"}, headers={"Idempotency-Key": "front-desk-1"})
+            (str(claim_id("PCNC1")), "10.00"),
+            (str(claim_id("PCNA1")), "40.00"),
+        ]
+        again = await client.post(
+            f"/v1/patients/{PATIENT}/payments",
+            json={"amount": "50.00", "method": "card", "reference": "AUTH 4411"},
+            headers={"Idempotency-Key": "front-desk-1"},
+        )
         assert again.status_code == 201 and again.json()["payment_id"] == payment["payment_id"]
-        chosen = await client.post(f"/v1/patients/{PATIENT}/payments", json={
-            "amount": "30.00", "method": "check", "reference": "1042", "claim_id": str(claim_id("PCNB1"))})
-        assert [(a["claim_id"], a["amount"]) for a in chosen.json()["applications"]] == [(str(claim_id("PCNB1")), "20.00")]
+        chosen = await client.post(
+            f"/v1/patients/{PATIENT}/payments",
+            json={"amount": "30.00", "method": "check", "reference": "1042", "claim_id": str(claim_id("PCNB1"))},
+        )
+        assert [(a["claim_id"], a["amount"]) for a in chosen.json()["applications"]] == [
+            (str(claim_id("PCNB1")), "20.00")
+        ]
         assert chosen.json()["unapplied"] == "10.00"
         # Refund 15.00 of the check: 10.00 of credit, then 5.00 taken back from PCNB1.
-        refund = await client.post(f"/v1/patient-payments/{chosen.json()['payment_id']}/refunds",
-                                   json={"amount": "15.00"})
+        refund = await client.post(
+            f"/v1/patient-payments/{chosen.json()['payment_id']}/refunds", json={"amount": "15.00"}
+        )
         assert refund.status_code == 201, refund.text
         assert refund.json()["amount"] == "-15.00" and refund.json()["unapplied"] == "0.00"
-        assert [(a["claim_id"], a["amount"]) for a in refund.json()["applications"]] == [(str(claim_id("PCNB1")), "-5.00")]
+        assert [(a["claim_id"], a["amount"]) for a in refund.json()["applications"]] == [
+            (str(claim_id("PCNB1")), "-5.00")
+        ]
         balance = (await client.get(f"/v1/patients/{PATIENT}/balance")).json()
         assert balance["total_due"] == "45.00" and balance["credit"] == "0.00"
 
         # Hostile and wrong requests: 4xx with the field path, nothing recorded.
-        for body, path in (({"amount": "-5", "method": "cash"}, ["body", "amount"]),
-                           ({"amount": "1.005", "method": "cash"}, ["body", "amount"]),
-                           ({"amount": "5", "method": "bitcoin"}, ["body", "method"]),
-                           ({"amount": "5", "method": "cash", "reference": "x~y*z"}, ["body", "reference"]),
-                           ({"amount": "5", "method": "cash", "surprise": 1}, ["body", "surprise"]),
-                           ({"amount": "5", "method": "cash", "claim_id": str(claim_id("PCND1"))}, ["body", "claim_id"])):
+        for body, path in (
+            ({"amount": "-5", "method": "cash"}, ["body", "amount"]),
+            ({"amount": "1.005", "method": "cash"}, ["body", "amount"]),
+            ({"amount": "5", "method": "bitcoin"}, ["body", "method"]),
+            ({"amount": "5", "method": "cash", "reference": "x~y*z"}, ["body", "reference"]),
+            ({"amount": "5", "method": "cash", "surprise": 1}, ["body", "surprise"]),
+            ({"amount": "5", "method": "cash", "claim_id": str(claim_id("PCND1"))}, ["body", "claim_id"]),
+        ):
             refused = await client.post(f"/v1/patients/{PATIENT}/payments", json=body)
             assert refused.status_code == 422, body
             assert refused.json()["detail"][0]["loc"] == path
         too_much = await client.post(f"/v1/patient-payments/{payment['payment_id']}/refunds", json={"amount": "50.01"})
         assert too_much.status_code == 422 and too_much.json()["detail"][0]["loc"] == ["body", "amount"]
-        assert (await client.post(f"/v1/patient-payments/{uuid.uuid4()}/refunds", json={"amount": "1"})).status_code == 404
+        assert (
+            await client.post(f"/v1/patient-payments/{uuid.uuid4()}/refunds", json={"amount": "1"})
+        ).status_code == 404
         assert (await client.get("/v1/patients/not-a-uuid/balance")).status_code == 422
         patient_events = await read_topic(platform, topics.PATIENT_PAYMENT_POSTED, expect=3)
 
@@ -130,7 +164,9 @@ async def test_every_case_posts_once_and_patients_pay(platform):
         assert header(record, "ce_type") == "org.openrcm.payment.posted.v1"
         text = record.value.decode()
         assert str(PATIENT) not in text and str(OTHER) not in text  # internal patient ids stay in payments
-        assert not re.search(r"SAMPLE|EXAMPLE|TESTER|DEMO|PLACEHOLDER|FICTION|\"M(?:[1-9]|1[01])\"", text)  # names, member ids
+        assert not re.search(
+            r"SAMPLE|EXAMPLE|TESTER|DEMO|PLACEHOLDER|FICTION|\"M(?:[1-9]|1[01])\"", text
+        )  # names, member ids
     assert [p["outcome"] for p in by_pcn["PCNH1"]] == ["reversed", "paid"]
     assert {p["outcome"] for p in by_pcn["PCND1"]} == {"denied"} and by_pcn["PCND1"][0]["rarc_codes"] == ["M15", "N115"]
     assert by_pcn["PCNI1"][0]["outcome"] == "not_our_claim"

@@ -80,8 +80,11 @@ async def test_non_ascii_names_are_accepted(platform):
 
 def person_at(facility: str, mrn: str, body: dict) -> dict:
     """The same person as another system spells them: other facility, MRN, case and accents."""
-    patient = {**body["patient"], "first_name": body["patient"]["first_name"].upper(),
-               "last_name": body["patient"]["last_name"].lower()}
+    patient = {
+        **body["patient"],
+        "first_name": body["patient"]["first_name"].upper(),
+        "last_name": body["patient"]["last_name"].lower(),
+    }
     return {**body, "facility": facility, "mrn": mrn, "patient": patient}
 
 
@@ -107,13 +110,22 @@ async def test_same_name_birth_date_and_member_id_is_one_patient_also_when_racin
 async def test_coverage_change_is_a_new_version_with_what_changed(platform):
     service = build(settings_for(platform, ServiceSettings, "registration"))
     body = patients(1, seed=8)[0]
-    secondary = {"rank": "secondary", "payer_id": "SIMMCD", "payer_name": "SIM STATE MEDICAID",
-                 "member_id": "MCD-77", "relationship": "spouse", "effective_date": "2025-01-01",
-                 "subscriber": {**body["patient"], "first_name": "Ana", "sex": "F"}}
+    secondary = {
+        "rank": "secondary",
+        "payer_id": "SIMMCD",
+        "payer_name": "SIM STATE MEDICAID",
+        "member_id": "MCD-77",
+        "relationship": "spouse",
+        "effective_date": "2025-01-01",
+        "subscriber": {**body["patient"], "first_name": "Ana", "sex": "F"},
+    }
     async with running(service) as client:
         first = await client.post("/v1/patients", json=body)
-        second = await client.post("/v1/patients", json={**body, "coverages": [*body["coverages"], secondary]},
-                                   headers={"Authorization": f"Bearer {platform.api_key}", "X-API-Key": ""})
+        second = await client.post(
+            "/v1/patients",
+            json={**body, "coverages": [*body["coverages"], secondary]},
+            headers={"Authorization": f"Bearer {platform.api_key}", "X-API-Key": ""},
+        )
         published = await read_topic(platform, topics.PATIENT_REGISTERED, expect=2)
     assert first.status_code == 201 and second.status_code == 200
     events = [json.loads(r.value) for r in published]
@@ -124,8 +136,10 @@ async def test_coverage_change_is_a_new_version_with_what_changed(platform):
 async def test_cross_field_errors_are_422_with_every_path(platform):
     service = build(settings_for(platform, ServiceSettings, "registration"))
     body = patients(1)[0]
-    body["coverages"] = [{**body["coverages"][0], "rank": "secondary", "payer_id": "NOPAYER"},
-                         {**body["coverages"][0], "rank": "tertiary", "relationship": "child"}]
+    body["coverages"] = [
+        {**body["coverages"][0], "rank": "secondary", "payer_id": "NOPAYER"},
+        {**body["coverages"][0], "rank": "tertiary", "relationship": "child"},
+    ]
     async with running(service) as client:
         response = await client.post("/v1/patients", json=body)
     assert response.status_code == 422
@@ -145,8 +159,12 @@ async def test_hostile_bodies_get_clear_4xx_and_the_service_goes_on(platform):
             await client.post("/v1/patients", json=injection),
             await client.post("/v1/patients", json=huge),
             await client.post("/v1/patients", json=wrong_types),
-            await client.post("/v1/patients", content=b"\xff\xfe{not json", headers={"content-type": "application/json"}),
-            await client.post("/v1/patients", json={**body, "patient": {**body["patient"], "last_name": "O'Brien\"; --"}}),
+            await client.post(
+                "/v1/patients", content=b"\xff\xfe{not json", headers={"content-type": "application/json"}
+            ),
+            await client.post(
+                "/v1/patients", json={**body, "patient": {**body["patient"], "last_name": "O'Brien\"; --"}}
+            ),
             await client.post("/v1/patients", json={**body, "unexpected": True}),
         ]
         still_fine = await client.post("/v1/patients", json=patients(1, seed=10)[0])

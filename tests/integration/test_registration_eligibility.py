@@ -23,8 +23,15 @@ async def test_270_out_271_back_stored_published_and_inactive_flagged(platform):
     service = build(settings)
     active, lapsed = patients(2, seed=21)
     lapsed["coverages"][0]["member_id"] = "TERM-4410"
-    active["coverages"].append({"rank": "secondary", "payer_id": "SIMMCD", "payer_name": "SIM STATE MEDICAID",
-                                "member_id": "MCD-1", "effective_date": "2024-01-01"})
+    active["coverages"].append(
+        {
+            "rank": "secondary",
+            "payer_id": "SIMMCD",
+            "payer_name": "SIM STATE MEDICAID",
+            "member_id": "MCD-1",
+            "effective_date": "2024-01-01",
+        }
+    )
     desk = EligibilityDesk(platform.clearinghouse_dir, load_contracts())
     stop = threading.Event()
     simulator = threading.Thread(target=desk.run, args=(stop, 0.05), daemon=True)

@@ -50,8 +50,10 @@ async def test_the_intake_topic_takes_the_good_and_answers_the_bad(platform):
     invalid["entry"][0]["resource"]["birthDate"] = "'; DROP TABLE patient; --"
     incomplete = bundle(mrn="K-BAD2", encounter_id="K-ENC-BAD2")
     incomplete["entry"][1]["resource"].pop("period")
-    events = [Event(IntakeFhirV1.model_validate(b), f"bundle-{n}", "/tests/ehr", str(uuid.uuid4()))
-              for n, b in enumerate([good[0], good[1], invalid, good[2], incomplete, good[3], good[4]])]
+    events = [
+        Event(IntakeFhirV1.model_validate(b), f"bundle-{n}", "/tests/ehr", str(uuid.uuid4()))
+        for n, b in enumerate([good[0], good[1], invalid, good[2], incomplete, good[3], good[4]])
+    ]
     garbage = (b"garbage", [("ce_type", b"org.openrcm.intake.fhir.v1"), ("ce_specversion", b"1.0")], b"\xff{")
     async with running(service):
         await publish(platform, topics.INTAKE_FHIR, events=events[:3], raw=[garbage])

@@ -32,7 +32,7 @@ def helm_template(*args: str, values: tuple[str, ...] = ()) -> list[dict]:
     command = [tool("helm"), "template", "rcm", str(CHART), "--kube-version", KUBE_VERSION]
     for file in values:
         command += ["-f", str(CHART / file)]
-    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*command, *args], check=False, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise HelmError(result.stderr.strip())
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -23,7 +23,11 @@ USER, PASSWORD = "claims", "claims-" + uuid.uuid4().hex
 
 @pytest.fixture(scope="module")
 def scram_broker(tmp_path_factory):
-    port = next(p for p in random.sample(range(41000, 49000, 2), 50) if not procs.port_in_use(p) and not procs.port_in_use(p + 1))
+    port = next(
+        p
+        for p in random.sample(range(41000, 49000, 2), 50)
+        if not procs.port_in_use(p) and not procs.port_in_use(p + 1)
+    )
     broker = SecureKafka(tmp_path_factory.mktemp("scram"), port=port, users={USER: PASSWORD})
     broker.start()
     yield broker
@@ -31,8 +35,14 @@ def scram_broker(tmp_path_factory):
 
 
 def settings(broker: SecureKafka, **overrides) -> ServiceSettings:
-    values = dict(service_name="claims", kafka_bootstrap=broker.bootstrap, kafka_security_protocol="SASL_PLAINTEXT",
-                  kafka_sasl_mechanism="SCRAM-SHA-512", kafka_sasl_username=USER, kafka_sasl_password=SecretStr(PASSWORD))
+    values = dict(
+        service_name="claims",
+        kafka_bootstrap=broker.bootstrap,
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username=USER,
+        kafka_sasl_password=SecretStr(PASSWORD),
+    )
     return ServiceSettings(**{**values, **overrides})
 
 
@@ -75,30 +85,48 @@ async def test_a_wrong_password_is_refused(scram_broker, caplog):
 
 
 async def test_no_credentials_is_refused(scram_broker):
-    producer = make_producer(settings(scram_broker, kafka_security_protocol="PLAINTEXT", kafka_sasl_mechanism=None,
-                                      kafka_sasl_username=None, kafka_sasl_password=None))
+    producer = make_producer(
+        settings(
+            scram_broker,
+            kafka_security_protocol="PLAINTEXT",
+            kafka_sasl_mechanism=None,
+            kafka_sasl_username=None,
+            kafka_sasl_password=None,
+        )
+    )
     with pytest.raises(KafkaConnectionError):
         await asyncio.wait_for(producer.start(), timeout=30)
     await producer.stop()
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"kafka_security_protocol": "PLAINTEXT"}, "goes with"),
-    ({"kafka_sasl_mechanism": "GSSAPI"}, "must be one of"),
-    ({"kafka_sasl_password": None}, "needs RCM_KAFKA_SASL_USERNAME and RCM_KAFKA_SASL_PASSWORD"),
-    ({"kafka_security_protocol": "TLS"}, "RCM_KAFKA_SECURITY_PROTOCOL must be one of"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"kafka_security_protocol": "PLAINTEXT"}, "goes with"),
+        ({"kafka_sasl_mechanism": "GSSAPI"}, "must be one of"),
+        ({"kafka_sasl_password": None}, "needs RCM_KAFKA_SASL_USERNAME and RCM_KAFKA_SASL_PASSWORD"),
+        ({"kafka_security_protocol": "TLS"}, "RCM_KAFKA_SECURITY_PROTOCOL must be one of"),
+    ],
+)
 def test_contradictory_settings_are_refused_by_name(overrides, message):
-    config = ServiceSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
-                             kafka_sasl_username="u", kafka_sasl_password=SecretStr("p"))
+    config = ServiceSettings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="u",
+        kafka_sasl_password=SecretStr("p"),
+    )
     config = config.model_copy(update=overrides)
     with pytest.raises(KafkaSecurityError, match=message):
         client_options(config)
 
 
 def test_tls_uses_the_configured_ca(tmp_path):
-    config = ServiceSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
-                             kafka_sasl_username="u", kafka_sasl_password=SecretStr("p"))
+    config = ServiceSettings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="u",
+        kafka_sasl_password=SecretStr("p"),
+    )
     options = client_options(config)
     assert options["security_protocol"] == "SASL_SSL" and options["ssl_context"] is not None
     assert broker_security(config).use_ssl

@@ -20,7 +20,6 @@ from tests.integration.test_claims import coded_event, patient_event
 from tests.kit import eventually, publish, running, scalar, settings_for
 
 
-
 @pytest.fixture(scope="session")
 def exporter() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
@@ -48,9 +47,11 @@ def test_a_staged_event_descends_from_the_consumer_span_of_its_journey(spans):
 
 def test_a_failed_handler_marks_its_spans_without_the_message(spans):
     event = patient_event(8)
-    with pytest.raises(ValueError):
-        with telemetry.consuming("claims.patient.registered", topics.PATIENT_REGISTERED, [event]):
-            raise ValueError("Jane Doe born 1970-01-01")  # a message that quotes patient data
+    with (
+        pytest.raises(ValueError),
+        telemetry.consuming("claims.patient.registered", topics.PATIENT_REGISTERED, [event]),
+    ):
+        raise ValueError("Jane Doe born 1970-01-01")  # a message that quotes patient data
     (span,) = spans.get_finished_spans()
     assert not span.status.is_ok and span.status.description == "ValueError"
     assert "Jane" not in repr(span.attributes) + repr(span.events)
@@ -67,7 +68,11 @@ async def test_one_encounter_is_one_trace_across_claims_and_ar(platform, spans):
     sender_headers = [("traceparent", f"00-{sender.trace_id:032x}-{sender.span_id:016x}-01".encode())]
     async with running(claims), running(ar):
         await publish(platform, topics.PATIENT_REGISTERED, [patient])
-        await publish(platform, topics.ENCOUNTER_CODED, raw=[(coded.subject.encode(), coded.headers() + sender_headers, coded.value())])
+        await publish(
+            platform,
+            topics.ENCOUNTER_CODED,
+            raw=[(coded.subject.encode(), coded.headers() + sender_headers, coded.value())],
+        )
         await eventually(lambda: scalar(ar, "SELECT count(*) FROM ar_claim"), timeout=60)
 
     journey = telemetry.journey(coded.correlation_id).trace_id
@@ -93,15 +98,23 @@ async def test_consumer_lag_is_high_watermark_minus_position(platform):
         await producer.flush()
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=platform.stack.kafka_bootstrap, group_id=f"lag-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest", max_poll_records=10, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=platform.stack.kafka_bootstrap,
+        group_id=f"lag-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        max_poll_records=10,
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         await eventually(lambda: _assigned(consumer))
         assert sum((await metrics.lag_by_partition(consumer)).values()) == 30  # nothing fetched yet
         fetched = 0
         while fetched < 10:
-            fetched += sum(len(batch) for batch in (await consumer.getmany(timeout_ms=500, max_records=10 - fetched)).values())
+            fetched += sum(
+                len(batch) for batch in (await consumer.getmany(timeout_ms=500, max_records=10 - fetched)).values()
+            )
         lags = await metrics.lag_by_partition(consumer)
     finally:
         await consumer.stop()
@@ -118,8 +131,10 @@ async def test_services_export_consumer_lag_on_metrics(platform, monkeypatch):
     ar = build_ar(settings_for(platform, ServiceSettings, "ar_followup"))
     group = f"{platform.namespace}ar_followup.{topics.PAYMENT_POSTED}"
     async with running(ar) as client:
+
         async def exported():
             text = (await client.get("/metrics")).text
             return [line for line in text.splitlines() if line.startswith("rcm_consumer_lag{") and group in line]
+
         lines = await eventually(exported, timeout=20)
     assert any(line.endswith(" 0.0") for line in lines)

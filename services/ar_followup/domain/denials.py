@@ -12,8 +12,29 @@ ROUTINE = frozenset({"45", "253", "94", "131", "144"})
 
 CATEGORIES: dict[str, frozenset[str]] = {
     # the claim was wrong or incomplete: send a corrected replacement (frequency 7)
-    "correctable": frozenset({"4", "5", "6", "7", "8", "9", "10", "11", "16", "31", "125", "140", "146", "181", "182",
-                              "189", "199", "208", "A1"}),
+    "correctable": frozenset(
+        {
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "10",
+            "11",
+            "16",
+            "31",
+            "125",
+            "140",
+            "146",
+            "181",
+            "182",
+            "189",
+            "199",
+            "208",
+            "A1",
+        }
+    ),
     "medical_necessity": frozenset({"50", "55", "56", "150", "151", "152", "167", "96"}),
     "bundling": frozenset({"97", "234", "236", "B15", "59"}),
     "other_payer_primary": frozenset({"22", "109", "24", "B11"}),
@@ -53,7 +74,9 @@ class Denial:
 
 def _denied_adjustments(posting: PaymentPostedV1) -> list[Adjustment]:
     adjustments = [*posting.claim_adjustments, *(a for line in posting.lines for a in line.adjustments)]
-    return [a for a in adjustments if a.group_code in ("CO", "OA", "PI") and a.reason_code not in ROUTINE and a.amount > 0]
+    return [
+        a for a in adjustments if a.group_code in ("CO", "OA", "PI") and a.reason_code not in ROUTINE and a.amount > 0
+    ]
 
 
 def denial(posting: PaymentPostedV1) -> Denial | None:
@@ -61,7 +84,9 @@ def denial(posting: PaymentPostedV1) -> Denial | None:
     refused = _denied_adjustments(posting)
     if not refused:
         if posting.denied:  # a denial that names no reason still needs a person
-            return Denial("other", tuple(posting.carc_codes), posting.amounts.contractual + posting.amounts.other_adjustments)
+            return Denial(
+                "other", tuple(posting.carc_codes), posting.amounts.contractual + posting.amounts.other_adjustments
+            )
         return None
     by_code: dict[str, Decimal] = {}
     for adjustment in refused:

@@ -8,8 +8,14 @@ from decimal import Decimal
 
 ZERO = Decimal("0.00")
 # (stage, days after the first statement)
-SCHEDULE = (("first", 0), ("reminder_30", 30), ("reminder_60", 60), ("reminder_90", 90), ("final_notice", 120),
-            ("collections", 150))
+SCHEDULE = (
+    ("first", 0),
+    ("reminder_30", 30),
+    ("reminder_60", 60),
+    ("reminder_90", 90),
+    ("final_notice", 120),
+    ("collections", 150),
+)
 STAGES = tuple(stage for stage, _ in SCHEDULE)
 PLAN_PERIOD_DAYS = 30
 
@@ -35,7 +41,7 @@ def next_statement(account: Account, today: date) -> str | None:
         return "plan" if due else None
     sent = STAGES.index(account.last_stage) if account.last_stage in STAGES else 0
     # The latest stage that has come due; stages missed while the service was down are not sent late.
-    due = [stage for stage, days in SCHEDULE[sent + 1:] if today >= account.first_statement_on + timedelta(days=days)]
+    due = [stage for stage, days in SCHEDULE[sent + 1 :] if today >= account.first_statement_on + timedelta(days=days)]
     return due[-1] if due else None
 
 

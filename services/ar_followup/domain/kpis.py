@@ -64,6 +64,7 @@ def kpis(claims: list[ClaimFacts], start: date, end: date, today: date) -> dict:
         "denial_rate": _rate(len(denied), len(adjudicated)),
         "denial_rate_by_reason": {code: _rate(n, len(adjudicated)) for code, n in sorted(by_reason.items())},
         "net_collection_rate": _rate(sum((c.paid for c in period), ZERO), collectible),
-        "average_days_to_pay": {payer: str((Decimal(sum(d)) / len(d)).quantize(Decimal("0.1")))
-                                for payer, d in sorted(to_pay.items())},
+        "average_days_to_pay": {
+            payer: str((Decimal(sum(d)) / len(d)).quantize(Decimal("0.1"))) for payer, d in sorted(to_pay.items())
+        },
     }

@@ -33,8 +33,12 @@ def posting_entries(posting: PaymentPostedV1) -> list[tuple[str, Decimal]]:
 
 def patient_parts(posting: PaymentPostedV1) -> dict[str, Decimal]:
     amounts = posting.amounts
-    return {"deductible": amounts.deductible, "coinsurance": amounts.coinsurance, "copay": amounts.copay,
-            "other_patient": amounts.other_patient_responsibility}
+    return {
+        "deductible": amounts.deductible,
+        "coinsurance": amounts.coinsurance,
+        "copay": amounts.copay,
+        "other_patient": amounts.other_patient_responsibility,
+    }
 
 
 def secondary_entries(posting: PaymentPostedV1, primary_patient: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
@@ -56,8 +60,14 @@ def reopened_denial_reversed(posting: PaymentPostedV1, reopened: Decimal) -> Dec
     if posting.outcome != "reversed" or reopened >= ZERO:
         return ZERO
     adjustments = [*posting.claim_adjustments, *(a for line in posting.lines for a in line.adjustments)]
-    refusal_reversed = -sum((a.amount for a in adjustments if a.group_code in ("CO", "OA", "PI")
-                             and a.reason_code not in ROUTINE and a.amount < ZERO), ZERO)
+    refusal_reversed = -sum(
+        (
+            a.amount
+            for a in adjustments
+            if a.group_code in ("CO", "OA", "PI") and a.reason_code not in ROUTINE and a.amount < ZERO
+        ),
+        ZERO,
+    )
     return min(-reopened, refusal_reversed)
 
 
@@ -81,8 +91,16 @@ def balances(totals: dict[str, Decimal]) -> Balances:
     adjusted = sum((get(k) for k in ADJUSTMENT_KINDS), ZERO)
     patient = sum((get(k) for k in PATIENT_KINDS), ZERO)
     patient_paid, patient_written_off = get("patient_payment"), get("patient_write_off")
-    return Balances(charge, paid, adjusted, patient, charge - paid - adjusted - patient,
-                    patient_paid, patient_written_off, patient - patient_paid - patient_written_off)
+    return Balances(
+        charge,
+        paid,
+        adjusted,
+        patient,
+        charge - paid - adjusted - patient,
+        patient_paid,
+        patient_written_off,
+        patient - patient_paid - patient_written_off,
+    )
 
 
 def by_party(balance: Balances, insurer: str, secondary_pending: bool) -> dict[str, Decimal]:

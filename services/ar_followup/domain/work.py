@@ -10,8 +10,14 @@ from shared.contracts.events import PaymentPostedV1
 ZERO = Decimal("0.00")
 KINDS = ("no_response", "rejection", "denial", "secondary", "underpayment", "timely_filing")
 # Who works each kind unless someone takes an item: every open dollar has an owner.
-OWNERS = {"no_response": "claims-follow-up", "rejection": "billing", "denial": "denials",
-          "secondary": "billing", "underpayment": "contracts", "timely_filing": "claims-follow-up"}
+OWNERS = {
+    "no_response": "claims-follow-up",
+    "rejection": "billing",
+    "denial": "denials",
+    "secondary": "billing",
+    "underpayment": "contracts",
+    "timely_filing": "claims-follow-up",
+}
 DEFAULT_TIMELY_FILING_DAYS = 90
 
 

@@ -9,12 +9,26 @@ from x12.x277 import ClaimAcknowledgment
 from x12.x999 import Ack999
 
 CATEGORIES = {
-    "A0": "forwarded", "A1": "received", "A2": "accepted for adjudication", "A3": "returned as unprocessable",
-    "A4": "not found", "A5": "split", "A6": "rejected: missing information", "A7": "rejected: invalid information",
+    "A0": "forwarded",
+    "A1": "received",
+    "A2": "accepted for adjudication",
+    "A3": "returned as unprocessable",
+    "A4": "not found",
+    "A5": "split",
+    "A6": "rejected: missing information",
+    "A7": "rejected: invalid information",
     "A8": "rejected: relational field in error",
 }
-ENTITIES = {"IL": "subscriber", "QC": "patient", "PR": "payer", "85": "billing provider", "82": "rendering provider",
-            "DN": "referring provider", "41": "submitter", "40": "receiver"}
+ENTITIES = {
+    "IL": "subscriber",
+    "QC": "patient",
+    "PR": "payer",
+    "85": "billing provider",
+    "82": "rendering provider",
+    "DN": "referring provider",
+    "41": "submitter",
+    "40": "receiver",
+}
 
 
 @dataclass(frozen=True)
@@ -41,10 +55,15 @@ def batch_outcomes(ack: Ack999) -> list[BatchOutcome]:
     outcomes = []
     for group in ack.groups:
         reasons = [
-            AckReason(code=error.code, segment=error.segment_id,
-                      message=f"segment {error.segment_id} at position {error.position}"
-                              + (f" of loop {error.loop_id}" if error.loop_id else "") + " has errors")
-            for ts in group.transactions for error in ts.errors
+            AckReason(
+                code=error.code,
+                segment=error.segment_id,
+                message=f"segment {error.segment_id} at position {error.position}"
+                + (f" of loop {error.loop_id}" if error.loop_id else "")
+                + " has errors",
+            )
+            for ts in group.transactions
+            for error in ts.errors
         ]
         if not group.accepted and not reasons:
             reasons = [AckReason(code=f"AK9:{group.status}", message="the clearinghouse rejected the whole file")]
@@ -64,6 +83,13 @@ def claim_outcomes(ack: ClaimAcknowledgment) -> list[ClaimOutcome]:
             about = f" ({ENTITIES.get(status.entity, status.entity)})" if status.entity else ""
             code = ":".join(c for c in (status.category, status.status_code, status.entity) if c)
             reasons.append(AckReason(code=code, message=f"{what}{about}; status code {status.status_code}"))
-        outcomes.append(ClaimOutcome(status.patient_control_number, ack.batch_reference, status.accepted, reasons,
-                                     status.payer_claim_control_number))
+        outcomes.append(
+            ClaimOutcome(
+                status.patient_control_number,
+                ack.batch_reference,
+                status.accepted,
+                reasons,
+                status.payer_claim_control_number,
+            )
+        )
     return outcomes

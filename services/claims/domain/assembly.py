@@ -14,7 +14,15 @@ from pydantic import ValidationError
 from shared.contracts.events import ClaimChanges, Coverage, EncounterCodedV1, Finding, PatientRegisteredV1, Person
 from shared.envelope import describe
 from x12.claim import (
-    Adjustment, Claim, OtherPayer, Patient, Payer, ReferringProvider, RenderingProvider, ServiceLine, Subscriber,
+    Adjustment,
+    Claim,
+    OtherPayer,
+    Patient,
+    Payer,
+    ReferringProvider,
+    RenderingProvider,
+    ServiceLine,
+    Subscriber,
 )
 from x12.types import Address
 
@@ -30,8 +38,23 @@ def patient_control_number(claim_id: uuid.UUID) -> str:
     return claim_id.hex[:20].upper()  # CLM01 allows 20 characters; 80 bits of the id
 
 
-_NO_DECOMPOSITION = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "ss", "Ł": "L", "ł": "l",
-                                   "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe"})
+_NO_DECOMPOSITION = str.maketrans(
+    {
+        "Ø": "O",
+        "ø": "o",
+        "Æ": "AE",
+        "æ": "ae",
+        "ß": "ss",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "Œ": "OE",
+        "œ": "oe",
+    }
+)
 
 
 def x12_text(value: str) -> str:
@@ -58,9 +81,18 @@ def grouping_key(coded: EncounterCodedV1, payer_id: str) -> str:
     """Encounters with one key are billed on one claim: payers expect a patient's services on one
     date from one provider together (so their edits see every line), and these are the fields an
     837P claim carries once for all its lines (providers, place of service, authorization)."""
-    return "|".join((str(coded.patient_id), coded.date_of_service.isoformat(), payer_id, coded.place_of_service,
-                     coded.rendering_provider.npi, coded.billing_provider_npi or "", coded.prior_authorization or "",
-                     coded.referring_provider.npi if coded.referring_provider else ""))
+    return "|".join(
+        (
+            str(coded.patient_id),
+            coded.date_of_service.isoformat(),
+            payer_id,
+            coded.place_of_service,
+            coded.rendering_provider.npi,
+            coded.billing_provider_npi or "",
+            coded.prior_authorization or "",
+            coded.referring_provider.npi if coded.referring_provider else "",
+        )
+    )
 
 
 def fits_one_claim(encounters: Sequence[EncounterCodedV1]) -> bool:
@@ -69,7 +101,8 @@ def fits_one_claim(encounters: Sequence[EncounterCodedV1]) -> bool:
 
 
 def assemble(
-    encounters: EncounterCodedV1 | Sequence[EncounterCodedV1], patient: PatientRegisteredV1,
+    encounters: EncounterCodedV1 | Sequence[EncounterCodedV1],
+    patient: PatientRegisteredV1,
     chargemaster: dict[str, Decimal],
 ) -> Assembly:
     """One claim for one encounter, or for several of one grouping key (the first names the claim):
@@ -78,34 +111,50 @@ def assemble(
     first = encounters[0]
     coverage = primary_coverage(patient, first.date_of_service)
     if coverage is None:
-        hold = Finding(field="coverages", code="coverage.inactive", message="no primary coverage active on the date of service")
+        hold = Finding(
+            field="coverages", code="coverage.inactive", message="no primary coverage active on the date of service"
+        )
         return Assembly(None, "", [hold])
     findings: list[Finding] = []
     if coverage.relationship != "self" and coverage.subscriber is None:
-        findings.append(Finding(field="coverages[primary].subscriber", code="subscriber.missing",
-                                message="the patient is a dependent but the subscriber's demographics are missing; "
-                                        "fix: register the subscriber's name, birth date, sex and address"))
+        findings.append(
+            Finding(
+                field="coverages[primary].subscriber",
+                code="subscriber.missing",
+                message="the patient is a dependent but the subscriber's demographics are missing; "
+                "fix: register the subscriber's name, birth date, sex and address",
+            )
+        )
     diagnoses = list(dict.fromkeys(code for coded in encounters for code in coded.diagnoses))
     lines = []
     for coded in encounters:
         for line in coded.service_lines:
             unit_charge = chargemaster.get(line.procedure_code)
             if unit_charge is None:
-                findings.append(Finding(field=f"service_lines[{line.line_number - 1}].procedure_code",
-                                        code="price.missing", message="no charge in the chargemaster for this code"))
+                findings.append(
+                    Finding(
+                        field=f"service_lines[{line.line_number - 1}].procedure_code",
+                        code="price.missing",
+                        message="no charge in the chargemaster for this code",
+                    )
+                )
                 continue
             number = len(lines) + 1
-            lines.append(dict(
-                line_number=number,
-                procedure_code=line.procedure_code,
-                modifiers=tuple(line.modifiers),
-                units=Decimal(line.units),
-                charge=(unit_charge * line.units).quantize(Decimal("0.01")),
-                diagnosis_pointers=tuple(diagnoses.index(coded.diagnoses[p - 1]) + 1 for p in line.diagnosis_pointers),
-                service_date=coded.date_of_service,
-                place_of_service=coded.place_of_service,
-                control_number=f"{number}",
-            ))
+            lines.append(
+                dict(
+                    line_number=number,
+                    procedure_code=line.procedure_code,
+                    modifiers=tuple(line.modifiers),
+                    units=Decimal(line.units),
+                    charge=(unit_charge * line.units).quantize(Decimal("0.01")),
+                    diagnosis_pointers=tuple(
+                        diagnoses.index(coded.diagnoses[p - 1]) + 1 for p in line.diagnosis_pointers
+                    ),
+                    service_date=coded.date_of_service,
+                    place_of_service=coded.place_of_service,
+                    control_number=f"{number}",
+                )
+            )
     if findings:
         return Assembly(None, coverage.payer_name, findings)
     claim_id = claim_id_for(first.encounter_id)
@@ -118,13 +167,17 @@ def assemble(
             total_charge=sum((line["charge"] for line in lines), Decimal("0.00")),
             place_of_service=first.place_of_service,
             diagnoses=tuple(diagnoses),
-            rendering_provider=RenderingProvider(npi=first.rendering_provider.npi,
-                                                 first_name=x12_text(first.rendering_provider.first_name),
-                                                 last_name=x12_text(first.rendering_provider.last_name),
-                                                 taxonomy_code=first.rendering_provider.taxonomy_code),
-            referring_provider=ReferringProvider(npi=referring.npi, first_name=x12_text(referring.first_name),
-                                                 last_name=x12_text(referring.last_name))
-            if (referring := first.referring_provider) else None,
+            rendering_provider=RenderingProvider(
+                npi=first.rendering_provider.npi,
+                first_name=x12_text(first.rendering_provider.first_name),
+                last_name=x12_text(first.rendering_provider.last_name),
+                taxonomy_code=first.rendering_provider.taxonomy_code,
+            ),
+            referring_provider=ReferringProvider(
+                npi=referring.npi, first_name=x12_text(referring.first_name), last_name=x12_text(referring.last_name)
+            )
+            if (referring := first.referring_provider)
+            else None,
             prior_authorization=first.prior_authorization,
             lines=tuple(ServiceLine(**line) for line in lines),
         )
@@ -140,16 +193,27 @@ RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "other": "G8"}  # PAT01 / S
 
 def _address(person: Person) -> Address:
     a = person.address
-    return Address(line1=x12_text(a.line1), line2=x12_text(a.line2) if a.line2 else None, city=x12_text(a.city),
-                   state=a.state, zip=a.postal_code)
+    return Address(
+        line1=x12_text(a.line1),
+        line2=x12_text(a.line2) if a.line2 else None,
+        city=x12_text(a.city),
+        state=a.state,
+        zip=a.postal_code,
+    )
 
 
 def subscriber_of(patient: PatientRegisteredV1, coverage: Coverage) -> Subscriber:
     """Loop 2010BA: the insured: the patient, or for a dependent the coverage's own subscriber."""
     person = patient.patient if coverage.relationship == "self" else coverage.subscriber
-    return Subscriber(member_id=coverage.member_id, first_name=x12_text(person.first_name),
-                      last_name=x12_text(person.last_name), birth_date=person.birth_date, sex=person.sex,
-                      address=_address(person), group_number=coverage.group_number)
+    return Subscriber(
+        member_id=coverage.member_id,
+        first_name=x12_text(person.first_name),
+        last_name=x12_text(person.last_name),
+        birth_date=person.birth_date,
+        sex=person.sex,
+        address=_address(person),
+        group_number=coverage.group_number,
+    )
 
 
 def dependent_of(patient: PatientRegisteredV1, coverage: Coverage) -> Patient | None:
@@ -157,14 +221,25 @@ def dependent_of(patient: PatientRegisteredV1, coverage: Coverage) -> Patient | 
     if coverage.relationship == "self":
         return None
     person = patient.patient
-    return Patient(relationship_code=RELATIONSHIP_CODES[coverage.relationship], first_name=x12_text(person.first_name),
-                   last_name=x12_text(person.last_name), birth_date=person.birth_date, sex=person.sex,
-                   address=_address(person))
+    return Patient(
+        relationship_code=RELATIONSHIP_CODES[coverage.relationship],
+        first_name=x12_text(person.first_name),
+        last_name=x12_text(person.last_name),
+        birth_date=person.birth_date,
+        sex=person.sex,
+        address=_address(person),
+    )
 
 
 def coverage_of(patient: PatientRegisteredV1, rank: str, on: date) -> Coverage | None:
-    return next((c for c in patient.coverages if c.rank == rank and c.effective_date <= on
-                 and (c.end_date is None or on <= c.end_date)), None)
+    return next(
+        (
+            c
+            for c in patient.coverages
+            if c.rank == rank and c.effective_date <= on and (c.end_date is None or on <= c.end_date)
+        ),
+        None,
+    )
 
 
 def derived_claim_id(original: uuid.UUID, purpose: str) -> uuid.UUID:
@@ -172,8 +247,9 @@ def derived_claim_id(original: uuid.UUID, purpose: str) -> uuid.UUID:
     return uuid.uuid5(CLAIM_NAMESPACE, f"{original}:{purpose}")
 
 
-def correction_claim_id(original: uuid.UUID, kind: str, payer_claim_control_number: str,
-                        changes: ClaimChanges | None = None) -> uuid.UUID:
+def correction_claim_id(
+    original: uuid.UUID, kind: str, payer_claim_control_number: str, changes: ClaimChanges | None = None
+) -> uuid.UUID:
     """The replacement or void a request makes: the same request makes the same claim, a
     different correction of the same claim another one."""
     purpose = f"{kind}:{payer_claim_control_number}"
@@ -182,13 +258,21 @@ def correction_claim_id(original: uuid.UUID, kind: str, payer_claim_control_numb
     return derived_claim_id(original, purpose)
 
 
-def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_claim_control_number: str,
-               changes: ClaimChanges | None = None, chargemaster: dict[str, Decimal] | None = None,
-               ) -> tuple[Claim | None, list[Finding]]:
+def correction(
+    original: Claim,
+    claim_id: uuid.UUID,
+    frequency_code: str,
+    payer_claim_control_number: str,
+    changes: ClaimChanges | None = None,
+    chargemaster: dict[str, Decimal] | None = None,
+) -> tuple[Claim | None, list[Finding]]:
     """A replacement (7) or void (8) of a claim the payer knows by its claim control number. A
     replacement carries the corrections A/R asked for; one that cannot be applied is a hold."""
-    update = {"patient_control_number": patient_control_number(claim_id), "frequency_code": frequency_code,
-              "payer_claim_control_number": payer_claim_control_number}
+    update = {
+        "patient_control_number": patient_control_number(claim_id),
+        "frequency_code": frequency_code,
+        "payer_claim_control_number": payer_claim_control_number,
+    }
     if changes is None:
         return original.model_copy(update=update), []
     findings: list[Finding] = []
@@ -200,16 +284,26 @@ def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_
     for number, change in enumerate(changes.lines):
         line = lines.get(change.line_number)
         if line is None:
-            findings.append(Finding(field=f"changes.lines[{number}].line_number", code="correction.no_such_line",
-                                    message=f"the claim has no line {change.line_number}; fix: name one of its lines"))
+            findings.append(
+                Finding(
+                    field=f"changes.lines[{number}].line_number",
+                    code="correction.no_such_line",
+                    message=f"the claim has no line {change.line_number}; fix: name one of its lines",
+                )
+            )
             continue
         edit = {k: v for k, v in change.model_dump(exclude={"line_number"}).items() if v is not None}
         code, units = edit.get("procedure_code", line.procedure_code), Decimal(edit.get("units", line.units))
         if {"procedure_code", "units"} & edit.keys():
             unit_charge = (chargemaster or {}).get(code)
             if unit_charge is None:
-                findings.append(Finding(field=f"changes.lines[{number}].procedure_code", code="price.missing",
-                                        message="no charge in the chargemaster for this code"))
+                findings.append(
+                    Finding(
+                        field=f"changes.lines[{number}].procedure_code",
+                        code="price.missing",
+                        message="no charge in the chargemaster for this code",
+                    )
+                )
                 continue
             edit["charge"] = (unit_charge * units).quantize(Decimal("0.01"))
         for name in ("modifiers", "diagnosis_pointers"):
@@ -228,23 +322,44 @@ def correction(original: Claim, claim_id: uuid.UUID, frequency_code: str, payer_
         return None, [Finding(field="changes", code="correction.invalid", message=describe(exc))]
 
 
-def secondary(original: Claim, claim_id: uuid.UUID, patient: PatientRegisteredV1, coverage: Coverage,
-              primary_paid, adjustments: list, paid_date: date | None, primary_number: str | None) -> Claim:
+def secondary(
+    original: Claim,
+    claim_id: uuid.UUID,
+    patient: PatientRegisteredV1,
+    coverage: Coverage,
+    primary_paid,
+    adjustments: list,
+    paid_date: date | None,
+    primary_number: str | None,
+) -> Claim:
     """The claim billed to the secondary payer: the primary becomes loop 2320 with what it paid and why
     the rest was not paid (claim-level CAS), so the secondary can coordinate benefits."""
     primary = OtherPayer(
-        responsibility="P", relationship_code="18" if original.patient is None else "G8",
-        group_number=original.subscriber.group_number, subscriber_first_name=original.subscriber.first_name,
-        subscriber_last_name=original.subscriber.last_name, member_id=original.subscriber.member_id,
-        payer=original.payer, paid=primary_paid, adjudication_date=paid_date,
-        adjustments=tuple(Adjustment(group=a.group_code if a.group_code != "CR" else "OA", reason=a.reason_code,
-                                     amount=a.amount) for a in adjustments if a.amount),
+        responsibility="P",
+        relationship_code="18" if original.patient is None else "G8",
+        group_number=original.subscriber.group_number,
+        subscriber_first_name=original.subscriber.first_name,
+        subscriber_last_name=original.subscriber.last_name,
+        member_id=original.subscriber.member_id,
+        payer=original.payer,
+        paid=primary_paid,
+        adjudication_date=paid_date,
+        adjustments=tuple(
+            Adjustment(group=a.group_code if a.group_code != "CR" else "OA", reason=a.reason_code, amount=a.amount)
+            for a in adjustments
+            if a.amount
+        ),
         payer_claim_control_number=primary_number,
     )
-    return original.model_copy(update={
-        "patient_control_number": patient_control_number(claim_id),
-        "subscriber": subscriber_of(patient, coverage), "patient": dependent_of(patient, coverage),
-        "payer": Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
-        "payer_responsibility": "S", "other_payers": (primary,), "frequency_code": "1",
-        "payer_claim_control_number": None,
-    })
+    return original.model_copy(
+        update={
+            "patient_control_number": patient_control_number(claim_id),
+            "subscriber": subscriber_of(patient, coverage),
+            "patient": dependent_of(patient, coverage),
+            "payer": Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
+            "payer_responsibility": "S",
+            "other_payers": (primary,),
+            "frequency_code": "1",
+            "payer_claim_control_number": None,
+        }
+    )

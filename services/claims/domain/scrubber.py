@@ -28,35 +28,80 @@ def scrub(claim: Claim, today: date, timely_filing_days: int = TIMELY_FILING_DAY
     for i, line in enumerate(claim.lines):
         where = f"lines[{i}]"
         if line.service_date > today:
-            findings.append(_finding(f"{where}.service_date", "date.future", "the service date is in the future",
-                                     "bill the visit once it has happened"))
+            findings.append(
+                _finding(
+                    f"{where}.service_date",
+                    "date.future",
+                    "the service date is in the future",
+                    "bill the visit once it has happened",
+                )
+            )
         elif (today - line.service_date).days > timely_filing_days:
-            findings.append(_finding(f"{where}.service_date", "timely_filing.expired",
-                                     f"more than {timely_filing_days} days since the service",
-                                     "send proof of timely filing or write the charge off"))
+            findings.append(
+                _finding(
+                    f"{where}.service_date",
+                    "timely_filing.expired",
+                    f"more than {timely_filing_days} days since the service",
+                    "send proof of timely filing or write the charge off",
+                )
+            )
         for who, born in people:
             if born > line.service_date:
-                findings.append(_finding(f"{who}.birth_date", "birth_date.after_service",
-                                         "born after the date of service", f"correct the {who}'s birth date"))
+                findings.append(
+                    _finding(
+                        f"{who}.birth_date",
+                        "birth_date.after_service",
+                        "born after the date of service",
+                        f"correct the {who}'s birth date",
+                    )
+                )
         if line.charge <= 0:
-            findings.append(_finding(f"{where}.charge", "charge.zero", "a line without a charge",
-                                     "price the code in the chargemaster"))
+            findings.append(
+                _finding(
+                    f"{where}.charge", "charge.zero", "a line without a charge", "price the code in the chargemaster"
+                )
+            )
         if line.procedure_code in E_M_CODES and "25" in line.modifiers and len(claim.lines) == 1:
-            findings.append(_finding(f"{where}.modifiers", "modifier.25_alone",
-                                     "modifier 25 on a visit billed without another procedure",
-                                     "remove modifier 25 or add the procedure it separates the visit from"))
+            findings.append(
+                _finding(
+                    f"{where}.modifiers",
+                    "modifier.25_alone",
+                    "modifier 25 on a visit billed without another procedure",
+                    "remove modifier 25 or add the procedure it separates the visit from",
+                )
+            )
     seen = Counter((line.procedure_code, line.modifiers, line.service_date) for line in claim.lines)
     for i, line in enumerate(claim.lines):
         key = (line.procedure_code, line.modifiers, line.service_date)
         if seen[key] > 1 and not REPEAT_MODIFIERS & set(line.modifiers):
-            findings.append(_finding(f"lines[{i}].procedure_code", "line.duplicate",
-                                     "the same code twice on one date without a repeat or distinct-service modifier",
-                                     "merge the lines into units, or add 76, 77, 91 or 59/X{EPSU}"))
+            findings.append(
+                _finding(
+                    f"lines[{i}].procedure_code",
+                    "line.duplicate",
+                    "the same code twice on one date without a repeat or distinct-service modifier",
+                    "merge the lines into units, or add 76, 77, 91 or 59/X{EPSU}",
+                )
+            )
     if claim.payer_responsibility != "P" and all(o.paid is None for o in claim.other_payers):
-        findings.append(_finding("other_payers", "cob.primary_unpaid", "a secondary claim without the primary's payment",
-                                 "post the primary's 835 first"))
-    if claim.rendering_provider and claim.referring_provider and \
-            claim.rendering_provider.npi == claim.referring_provider.npi:
-        findings.append(_finding("referring_provider.npi", "referring.self", "the provider refers to themself",
-                                 "leave the referring provider out"))
+        findings.append(
+            _finding(
+                "other_payers",
+                "cob.primary_unpaid",
+                "a secondary claim without the primary's payment",
+                "post the primary's 835 first",
+            )
+        )
+    if (
+        claim.rendering_provider
+        and claim.referring_provider
+        and claim.rendering_provider.npi == claim.referring_provider.npi
+    ):
+        findings.append(
+            _finding(
+                "referring_provider.npi",
+                "referring.self",
+                "the provider refers to themself",
+                "leave the referring provider out",
+            )
+        )
     return findings

@@ -17,42 +17,116 @@ confidence in [0, 1] and the evidence that produced it. Pure; the search index i
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Literal
+from typing import Literal
 
-STOPWORDS = frozenset("a an the of and or in on to for with by due at as is was has have patient pt".split())
-LIGHT = frozenset("unspecified nos specified not site type".split())  # default-code words weigh little
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "to",
+        "for",
+        "with",
+        "by",
+        "due",
+        "at",
+        "as",
+        "is",
+        "was",
+        "has",
+        "have",
+        "patient",
+        "pt",
+    ]
+)
+LIGHT = frozenset(["unspecified", "nos", "specified", "not", "site", "type"])  # default-code words weigh little
 ABBREVIATIONS = {
-    "htn": "hypertension", "hld": "hyperlipidemia", "hlp": "hyperlipidemia",
-    "dm": "diabetes mellitus", "dm2": "type 2 diabetes mellitus", "t2dm": "type 2 diabetes mellitus",
-    "dm1": "type 1 diabetes mellitus", "t1dm": "type 1 diabetes mellitus", "niddm": "type 2 diabetes mellitus",
-    "iddm": "type 1 diabetes mellitus", "uti": "urinary tract infection", "uri": "upper respiratory infection",
-    "copd": "chronic obstructive pulmonary disease", "chf": "heart failure", "cad": "atherosclerotic heart disease",
-    "gerd": "gastro esophageal reflux disease", "afib": "atrial fibrillation", "a-fib": "atrial fibrillation",
-    "oa": "osteoarthritis", "lbp": "low back pain", "mdd": "major depressive disorder", "ckd": "chronic kidney disease",
-    "bph": "benign prostatic hyperplasia", "sob": "shortness of breath", "ha": "headache", "cp": "chest pain",
-    "awv": "annual wellness", "bmi": "body mass index", "osa": "obstructive sleep apnea", "ra": "rheumatoid arthritis",
-    "r": "right", "rt": "right", "l": "left", "lt": "left", "bil": "bilateral", "w/o": "without", "w/": "with",
-    "hx": "history", "yo": "year old", "ii": "2", "i": "1",
+    "htn": "hypertension",
+    "hld": "hyperlipidemia",
+    "hlp": "hyperlipidemia",
+    "dm": "diabetes mellitus",
+    "dm2": "type 2 diabetes mellitus",
+    "t2dm": "type 2 diabetes mellitus",
+    "dm1": "type 1 diabetes mellitus",
+    "t1dm": "type 1 diabetes mellitus",
+    "niddm": "type 2 diabetes mellitus",
+    "iddm": "type 1 diabetes mellitus",
+    "uti": "urinary tract infection",
+    "uri": "upper respiratory infection",
+    "copd": "chronic obstructive pulmonary disease",
+    "chf": "heart failure",
+    "cad": "atherosclerotic heart disease",
+    "gerd": "gastro esophageal reflux disease",
+    "afib": "atrial fibrillation",
+    "a-fib": "atrial fibrillation",
+    "oa": "osteoarthritis",
+    "lbp": "low back pain",
+    "mdd": "major depressive disorder",
+    "ckd": "chronic kidney disease",
+    "bph": "benign prostatic hyperplasia",
+    "sob": "shortness of breath",
+    "ha": "headache",
+    "cp": "chest pain",
+    "awv": "annual wellness",
+    "bmi": "body mass index",
+    "osa": "obstructive sleep apnea",
+    "ra": "rheumatoid arthritis",
+    "r": "right",
+    "rt": "right",
+    "l": "left",
+    "lt": "left",
+    "bil": "bilateral",
+    "w/o": "without",
+    "w/": "with",
+    "hx": "history",
+    "yo": "year old",
+    "ii": "2",
+    "i": "1",
 }
 SYNONYMS = {  # phrase -> wording the code set uses
-    "high blood pressure": "hypertension", "elevated blood pressure": "hypertension",
-    "high cholesterol": "hyperlipidemia", "elevated cholesterol": "hyperlipidemia",
-    "uncomplicated": "without complications", "strep throat": "streptococcal pharyngitis",
-    "sore throat": "pharyngitis", "common cold": "acute nasopharyngitis",
-    "diabetes": "diabetes mellitus", "diabetes mellitus mellitus": "diabetes mellitus",
+    "high blood pressure": "hypertension",
+    "elevated blood pressure": "hypertension",
+    "high cholesterol": "hyperlipidemia",
+    "elevated cholesterol": "hyperlipidemia",
+    "uncomplicated": "without complications",
+    "strep throat": "streptococcal pharyngitis",
+    "sore throat": "pharyngitis",
+    "common cold": "acute nasopharyngitis",
+    "diabetes": "diabetes mellitus",
+    "diabetes mellitus mellitus": "diabetes mellitus",
     "physical exam": "general adult medical examination",
-    "bladder infection": "cystitis", "annual physical": "general adult medical examination without abnormal findings",
-    "flu vaccine": "immunization", "flu shot": "immunization", "influenza vaccine": "immunization",
-    "vaccination": "immunization", "vaccine": "immunization", "need for immunization": "encounter for immunization",
+    "bladder infection": "cystitis",
+    "annual physical": "general adult medical examination without abnormal findings",
+    "flu vaccine": "immunization",
+    "flu shot": "immunization",
+    "influenza vaccine": "immunization",
+    "vaccination": "immunization",
+    "vaccine": "immunization",
+    "need for immunization": "encounter for immunization",
 }
 # The code set's defaults: a condition stated without complications is coded "without".
-DEFAULTS = ((re.compile(r"diabetes mellitus"), re.compile(r"\bwith|complicat|hyper|hypo|neph|neur|retin|keto|coma|ulcer|gangren|arthrop|kidney|foot"), "without complications"),
-            (re.compile(r"gastro esophageal reflux"), re.compile(r"\bwith|esophagitis|bleed"), "without esophagitis"))
+DEFAULTS = (
+    (
+        re.compile(r"diabetes mellitus"),
+        re.compile(r"\bwith|complicat|hyper|hypo|neph|neur|retin|keto|coma|ulcer|gangren|arthrop|kidney|foot"),
+        "without complications",
+    ),
+    (re.compile(r"gastro esophageal reflux"), re.compile(r"\bwith|esophagitis|bleed"), "without esophagitis"),
+)
 LATERALITY = frozenset({"right", "left", "bilateral"})
-NEGATION = re.compile(r"\b(no|not|denies|denied|negative for|without evidence of|ruled out|rule out|r/o|"
-                      r"probable|possible|suspected|questionable|likely|versus|vs)\b", re.IGNORECASE)
+NEGATION = re.compile(
+    r"\b(no|not|denies|denied|negative for|without evidence of|ruled out|rule out|r/o|"
+    r"probable|possible|suspected|questionable|likely|versus|vs)\b",
+    re.IGNORECASE,
+)
 AUTO_CONFIDENCE = 0.8  # at or above: confident enough to code without a person
 
 
@@ -64,7 +138,12 @@ class Suggestion:
     evidence: dict = field(default_factory=dict)
 
     def dump(self) -> dict:
-        return {"code": self.code, "kind": self.kind, "confidence": round(self.confidence, 3), "evidence": self.evidence}
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "confidence": round(self.confidence, 3),
+            "evidence": self.evidence,
+        }
 
 
 def _stem(token: str) -> str:
@@ -170,13 +249,20 @@ def suggest_diagnoses(index: SearchIndex, statements: list[str], source: str) ->
         uncertain = NEGATION.search(statement)
         if uncertain:
             confidence = min(confidence, 0.3)
-        suggestions.append(Suggestion(code, "diagnosis", max(0.0, min(1.0, confidence)), {
-            "source": f"{source}[{position}]",
-            "matched_words": list(matched),
-            "description": description,
-            "runner_up": found[1][0] if len(found) > 1 else None,
-            **({"uncertain_or_negated": uncertain.group(0).lower()} if uncertain else {}),
-        }))
+        suggestions.append(
+            Suggestion(
+                code,
+                "diagnosis",
+                max(0.0, min(1.0, confidence)),
+                {
+                    "source": f"{source}[{position}]",
+                    "matched_words": list(matched),
+                    "description": description,
+                    "runner_up": found[1][0] if len(found) > 1 else None,
+                    **({"uncertain_or_negated": uncertain.group(0).lower()} if uncertain else {}),
+                },
+            )
+        )
     return suggestions
 
 

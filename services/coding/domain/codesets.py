@@ -118,6 +118,7 @@ class IcdRelease:
 
 # ---- HCPCS Level II, CPT, place of service, modifiers -------------------------------------
 
+
 @dataclass(frozen=True)
 class HcpcsCode:
     code: str
@@ -165,8 +166,9 @@ def load_hcpcs(path: Path) -> tuple[dict[str, HcpcsCode], dict[str, str]]:
                 code = record[HCPCS_CODE].strip().upper()
                 if not re.fullmatch(r"[A-V]\d{4}", code):
                     continue  # Level I (CPT) lines in the file are the AMA's: not ours to keep
-                codes[code] = HcpcsCode(code, text, _yyyymmdd(record[HCPCS_ADDED], where),
-                                        _yyyymmdd(record[HCPCS_TERMINATED], where))
+                codes[code] = HcpcsCode(
+                    code, text, _yyyymmdd(record[HCPCS_ADDED], where), _yyyymmdd(record[HCPCS_TERMINATED], where)
+                )
             elif kind == "4":
                 code = record[HCPCS_CODE].strip().upper()
                 if code in codes:
@@ -204,6 +206,7 @@ def _load_simple_table(name: str) -> dict[str, str]:
 
 
 # ---- all of them -------------------------------------------------------------------------
+
 
 @dataclass
 class CodeSets:

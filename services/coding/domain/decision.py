@@ -8,7 +8,14 @@ documentation does not support). Pure: no I/O."""
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.coding.domain.cac import AUTO_CONFIDENCE, SearchIndex, Suggestion, em_family, suggest_diagnoses, suggest_em
+from services.coding.domain.cac import (
+    AUTO_CONFIDENCE,
+    SearchIndex,
+    Suggestion,
+    em_family,
+    suggest_diagnoses,
+    suggest_em,
+)
 from services.coding.domain.codesets import CodeSets
 from services.coding.domain.edits import MAX_POINTERS, EditTables, PatientFacts, diagnosis_edits, line_edits
 from shared.contracts.events import CodedServiceLine, EncounterDocumentedV1, Finding, normalize_icd
@@ -17,6 +24,7 @@ from shared.contracts.events import CodedServiceLine, EncounterDocumentedV1, Fin
 @dataclass
 class Indexes:
     """Search indexes built once from the code sets (start-up, or a new release)."""
+
     diagnoses: SearchIndex
     procedures: SearchIndex | None = None
 
@@ -24,8 +32,10 @@ class Indexes:
     def build(cls, codes: CodeSets) -> "Indexes":
         icd = codes.latest_icd._icd
         leaves = (c for c in icd.get_all_codes() if icd.is_leaf(c))
-        diagnoses = SearchIndex((c.replace(".", ""), icd.get_description(c),
-                                 icd.get_includes(c) + icd.get_inclusion_term(c)) for c in leaves)
+        diagnoses = SearchIndex(
+            (c.replace(".", ""), icd.get_description(c), icd.get_includes(c) + icd.get_inclusion_term(c))
+            for c in leaves
+        )
         described = [(c, h.description, ()) for c, h in codes.hcpcs.items()]
         described += [(c, d, ()) for c, d in codes.cpt.items() if d]
         return cls(diagnoses, SearchIndex(described) if described else None)
@@ -43,14 +53,21 @@ class Proposal:
         return not self.findings
 
     def dump(self) -> dict:
-        return {"diagnoses": self.diagnoses,
-                "service_lines": [line.model_dump() for line in self.service_lines],
-                "suggestions": [s.dump() for s in self.suggestions],
-                "findings": [f.model_dump() for f in self.findings]}
+        return {
+            "diagnoses": self.diagnoses,
+            "service_lines": [line.model_dump() for line in self.service_lines],
+            "suggestions": [s.dump() for s in self.suggestions],
+            "findings": [f.model_dump() for f in self.findings],
+        }
 
 
-def propose(encounter: EncounterDocumentedV1, codes: CodeSets, tables: EditTables, indexes: Indexes,
-            patient: PatientFacts | None) -> Proposal:
+def propose(
+    encounter: EncounterDocumentedV1,
+    codes: CodeSets,
+    tables: EditTables,
+    indexes: Indexes,
+    patient: PatientFacts | None,
+) -> Proposal:
     day = encounter.date_of_service
     release = codes.icd_on(day)
     findings: list[Finding] = []
@@ -64,39 +81,76 @@ def propose(encounter: EncounterDocumentedV1, codes: CodeSets, tables: EditTable
         diagnoses = list(dict.fromkeys(s.code for s in suggestions))
         for s in suggestions:
             if s.confidence < AUTO_CONFIDENCE:
-                findings.append(Finding(field=s.evidence["source"], code="cac.low_confidence",
-                                        message=f"suggested diagnosis has confidence {s.confidence:.2f}"))
+                findings.append(
+                    Finding(
+                        field=s.evidence["source"],
+                        code="cac.low_confidence",
+                        message=f"suggested diagnosis has confidence {s.confidence:.2f}",
+                    )
+                )
         if not diagnoses:
-            findings.append(Finding(field="diagnosis_statements", code="cac.no_diagnosis",
-                                    message="no ICD-10-CM code matches the statements"))
+            findings.append(
+                Finding(
+                    field="diagnosis_statements",
+                    code="cac.no_diagnosis",
+                    message="no ICD-10-CM code matches the statements",
+                )
+            )
 
-    lines = [CodedServiceLine(line_number=n, procedure_code=p.code.upper(), modifiers=p.modifiers, units=p.units,
-                              diagnosis_pointers=p.diagnosis_pointers)
-             for n, p in enumerate(encounter.procedures, start=1)]
-    em = suggest_em(encounter.patient_type, encounter.total_time_minutes,
-                    encounter.mdm.model_dump() if encounter.mdm else None)
+    lines = [
+        CodedServiceLine(
+            line_number=n,
+            procedure_code=p.code.upper(),
+            modifiers=p.modifiers,
+            units=p.units,
+            diagnosis_pointers=p.diagnosis_pointers,
+        )
+        for n, p in enumerate(encounter.procedures, start=1)
+    ]
+    em = suggest_em(
+        encounter.patient_type, encounter.total_time_minutes, encounter.mdm.model_dump() if encounter.mdm else None
+    )
     if em is not None:
         suggestions.append(em)
         documented_em = [line for line in lines if em_family(line.procedure_code)]
         if not documented_em and diagnoses:
             pointers = list(range(1, min(len(diagnoses), MAX_POINTERS) + 1))
-            lines.insert(0, CodedServiceLine(line_number=1, procedure_code=em.code, units=1, diagnosis_pointers=pointers))
+            lines.insert(
+                0, CodedServiceLine(line_number=1, procedure_code=em.code, units=1, diagnosis_pointers=pointers)
+            )
             lines = [line.model_copy(update={"line_number": n}) for n, line in enumerate(lines, start=1)]
             if em.confidence < AUTO_CONFIDENCE:
-                findings.append(Finding(field="patient_type", code="cac.low_confidence",
-                                        message="E/M code family unknown: new or established patient?"))
+                findings.append(
+                    Finding(
+                        field="patient_type",
+                        code="cac.low_confidence",
+                        message="E/M code family unknown: new or established patient?",
+                    )
+                )
         for line in documented_em:
             if line.procedure_code != em.code:
-                findings.append(Finding(field=f"service_lines[{line.line_number - 1}].procedure_code", code="em.level",
-                                        message="the documented time or decision making supports another E/M level"))
+                findings.append(
+                    Finding(
+                        field=f"service_lines[{line.line_number - 1}].procedure_code",
+                        code="em.level",
+                        message="the documented time or decision making supports another E/M level",
+                    )
+                )
     for statement in encounter.procedure_statements:
         found = indexes.procedures.search(statement, limit=1) if indexes.procedures else []
         if found:
             code, description, score, matched = found[0]
-            suggestions.append(Suggestion(code, "procedure", score, {"description": description, "matched_words": list(matched)}))
+            suggestions.append(
+                Suggestion(code, "procedure", score, {"description": description, "matched_words": list(matched)})
+            )
     if encounter.procedure_statements and not encounter.procedures:
-        findings.append(Finding(field="procedure_statements", code="cac.procedures_need_review",
-                                message="procedures were described, not coded: a coder chooses the codes"))
+        findings.append(
+            Finding(
+                field="procedure_statements",
+                code="cac.procedures_need_review",
+                message="procedures were described, not coded: a coder chooses the codes",
+            )
+        )
     if not lines:
         findings.append(Finding(field="procedures", code="cac.no_procedure", message="nothing to bill"))
 
@@ -105,8 +159,14 @@ def propose(encounter: EncounterDocumentedV1, codes: CodeSets, tables: EditTable
     return Proposal(diagnoses, lines, suggestions + [h for h in problem_hints if h.confidence >= 0.5], findings)
 
 
-def review(diagnoses: list[str], lines: list[CodedServiceLine], day: date, codes: CodeSets, tables: EditTables,
-           patient: PatientFacts | None) -> list[Finding]:
+def review(
+    diagnoses: list[str],
+    lines: list[CodedServiceLine],
+    day: date,
+    codes: CodeSets,
+    tables: EditTables,
+    patient: PatientFacts | None,
+) -> list[Finding]:
     """The judgement edits on a coder's amended codes (shown to them; they decide)."""
     release = codes.icd_on(day)
     return diagnosis_edits(diagnoses, release, tables, patient, day) + line_edits(lines, tables, day)

@@ -33,8 +33,10 @@ def load_age_sex(path: Path = DATA / "icd_age_sex.csv") -> list[AgeSexRule]:
         return int(text) if text.strip() else None
 
     with open(path, encoding="utf-8") as rows:
-        return [AgeSexRule(r["low"], r["high"], r["sex"] or None, number(r["min_age"]), number(r["max_age"]))
-                for r in csv.DictReader(rows)]
+        return [
+            AgeSexRule(r["low"], r["high"], r["sex"] or None, number(r["min_age"]), number(r["max_age"]))
+            for r in csv.DictReader(rows)
+        ]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class PtpEdit:
     modifier_indicator: str  # 0: never together; 1: a bypass modifier allows it; 9: not applicable
 
     def active(self, day: date) -> bool:
-        return self.effective <= day and (self.deleted is None or day <= self.deleted) and self.modifier_indicator != "9"
+        return (
+            self.effective <= day and (self.deleted is None or day <= self.deleted) and self.modifier_indicator != "9"
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class EditTables:
 @dataclass(frozen=True)
 class PatientFacts:
     """What coding keeps of a patient (from patient.registered) to apply age and sex edits."""
+
     birth_date: date
     sex: str  # M, F or U
 
@@ -121,17 +126,28 @@ class PatientFacts:
         return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
-def diagnosis_edits(codes: list[str], icd: IcdRelease, tables: EditTables,
-                    patient: PatientFacts | None, day: date) -> list[Finding]:
+def diagnosis_edits(
+    codes: list[str], icd: IcdRelease, tables: EditTables, patient: PatientFacts | None, day: date
+) -> list[Finding]:
     findings = []
     if len(codes) > MAX_DIAGNOSES:
-        findings.append(Finding(field="diagnoses", code="claim.too_many_diagnoses",
-                                message=f"a claim carries at most {MAX_DIAGNOSES} diagnoses"))
+        findings.append(
+            Finding(
+                field="diagnoses",
+                code="claim.too_many_diagnoses",
+                message=f"a claim carries at most {MAX_DIAGNOSES} diagnoses",
+            )
+        )
     for i, a in enumerate(codes):
         for j in range(i + 1, len(codes)):
             if icd.exists(a) and icd.exists(codes[j]) and icd.excludes1(a, codes[j]):
-                findings.append(Finding(field=f"diagnoses[{j}]", code="icd.excludes1",
-                                        message=f"Excludes1 with diagnoses[{i}]: not reported together"))
+                findings.append(
+                    Finding(
+                        field=f"diagnoses[{j}]",
+                        code="icd.excludes1",
+                        message=f"Excludes1 with diagnoses[{i}]: not reported together",
+                    )
+                )
     if patient is not None:
         age = patient.age_on(day)
         for i, code in enumerate(codes):
@@ -139,11 +155,23 @@ def diagnosis_edits(codes: list[str], icd: IcdRelease, tables: EditTables,
                 if not in_range(code, rule.low, rule.high):
                     continue
                 if rule.sex and patient.sex in ("M", "F") and patient.sex != rule.sex:
-                    findings.append(Finding(field=f"diagnoses[{i}]", code="icd.sex",
-                                            message="the code set defines this code for the other sex"))
-                if (rule.min_age is not None and age < rule.min_age) or (rule.max_age is not None and age > rule.max_age):
-                    findings.append(Finding(field=f"diagnoses[{i}]", code="icd.age",
-                                            message="the patient's age is outside the code's age range"))
+                    findings.append(
+                        Finding(
+                            field=f"diagnoses[{i}]",
+                            code="icd.sex",
+                            message="the code set defines this code for the other sex",
+                        )
+                    )
+                if (rule.min_age is not None and age < rule.min_age) or (
+                    rule.max_age is not None and age > rule.max_age
+                ):
+                    findings.append(
+                        Finding(
+                            field=f"diagnoses[{i}]",
+                            code="icd.age",
+                            message="the patient's age is outside the code's age range",
+                        )
+                    )
     return findings
 
 
@@ -151,8 +179,13 @@ def line_edits(lines: list[CodedServiceLine], tables: EditTables, day: date) -> 
     findings = []
     for n, line in enumerate(lines):
         if len(line.diagnosis_pointers) > MAX_POINTERS:
-            findings.append(Finding(field=f"service_lines[{n}].diagnosis_pointers", code="line.too_many_pointers",
-                                    message=f"a line points to at most {MAX_POINTERS} diagnoses"))
+            findings.append(
+                Finding(
+                    field=f"service_lines[{n}].diagnosis_pointers",
+                    code="line.too_many_pointers",
+                    message=f"a line points to at most {MAX_POINTERS} diagnoses",
+                )
+            )
     findings += mue_edits(lines, tables.mue)
     findings += ptp_edits(lines, tables.ptp, day)
     return findings
@@ -166,8 +199,13 @@ def mue_edits(lines: list[CodedServiceLine], mue: dict[str, Mue]) -> list[Findin
             continue
         per_day[line.procedure_code] += line.units
         if line.units > limit.units or (limit.per_day and per_day[line.procedure_code] > limit.units):
-            findings.append(Finding(field=f"service_lines[{n}].units", code="mue.units",
-                                    message=f"more units than the MUE of {limit.units} allows"))
+            findings.append(
+                Finding(
+                    field=f"service_lines[{n}].units",
+                    code="mue.units",
+                    message=f"more units than the MUE of {limit.units} allows",
+                )
+            )
     return findings
 
 
@@ -190,7 +228,14 @@ def ptp_edits(lines: list[CodedServiceLine], ptp: dict[tuple[str, str], list[Ptp
                 if edit.modifier_indicator == "1" and _bypassed(a, b):
                     continue
                 where = f"service_lines[{lines.index(b)}].procedure_code"
-                allowed = "an NCCI-associated modifier may allow it" if edit.modifier_indicator == "1" else "no modifier allows it"
-                findings.append(Finding(field=where, code="ncci.ptp",
-                                        message=f"bundled into line {a.line_number} (PTP edit; {allowed})"))
+                allowed = (
+                    "an NCCI-associated modifier may allow it"
+                    if edit.modifier_indicator == "1"
+                    else "no modifier allows it"
+                )
+                findings.append(
+                    Finding(
+                        field=where, code="ncci.ptp", message=f"bundled into line {a.line_number} (PTP edit; {allowed})"
+                    )
+                )
     return findings

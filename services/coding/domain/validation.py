@@ -30,12 +30,19 @@ def icd_findings(position: int, raw_code: str, day: date, codes: CodeSets) -> li
     release = codes.icd_on(day)
     if not release.exists(code):
         if any(other.exists(code) for other in codes.icd_releases):
-            return [Finding(field=where, code="icd.invalid_on_dos",
-                            message=f"not valid on the date of service (ICD-10-CM release {release.name})")]
+            return [
+                Finding(
+                    field=where,
+                    code="icd.invalid_on_dos",
+                    message=f"not valid on the date of service (ICD-10-CM release {release.name})",
+                )
+            ]
         return [Finding(field=where, code="icd.unknown", message="not an ICD-10-CM code in the loaded release")]
     if not release.is_billable(code):
         if release.needs_seventh_character(code):
-            return [Finding(field=where, code="icd.not_billable", message="needs a 7th character (e.g. initial encounter)")]
+            return [
+                Finding(field=where, code="icd.not_billable", message="needs a 7th character (e.g. initial encounter)")
+            ]
         return [Finding(field=where, code="icd.not_billable", message="header code: code to the highest specificity")]
     return []
 
@@ -44,15 +51,27 @@ def procedure_findings(position: int, procedure, day: date, codes: CodeSets) -> 
     where = f"procedures[{position}]"
     code = procedure.code.upper()
     if not PROCEDURE_FORM.match(code):
-        return [Finding(field=f"{where}.code", code="procedure.form",
-                        message="not a CPT (5 digits) or HCPCS Level II (letter + 4 digits) code")]
+        return [
+            Finding(
+                field=f"{where}.code",
+                code="procedure.form",
+                message="not a CPT (5 digits) or HCPCS Level II (letter + 4 digits) code",
+            )
+        ]
     findings = []
     if codes.procedure_known(code, day) is False:
-        findings.append(Finding(field=f"{where}.code", code="procedure.unknown",
-                                message="not in the loaded CPT/HCPCS file on the date of service"))
+        findings.append(
+            Finding(
+                field=f"{where}.code",
+                code="procedure.unknown",
+                message="not in the loaded CPT/HCPCS file on the date of service",
+            )
+        )
     for n, modifier in enumerate(procedure.modifiers):
         if modifier not in codes.modifiers:
-            findings.append(Finding(field=f"{where}.modifiers[{n}]", code="modifier.unknown", message="not a known modifier"))
+            findings.append(
+                Finding(field=f"{where}.modifiers[{n}]", code="modifier.unknown", message="not a known modifier")
+            )
     return findings
 
 
@@ -63,7 +82,9 @@ def check_encounter(encounter: EncounterDocumentedV1, today: date, codes: CodeSe
     if day > today:
         findings.append(Finding(field="date_of_service", code="dos.future", message="date of service is in the future"))
     if encounter.place_of_service not in codes.places_of_service:
-        findings.append(Finding(field="place_of_service", code="pos.unknown", message="not a CMS place-of-service code"))
+        findings.append(
+            Finding(field="place_of_service", code="pos.unknown", message="not a CMS place-of-service code")
+        )
     for position, diagnosis in enumerate(encounter.diagnoses):
         findings += icd_findings(position, diagnosis.code, day, codes)
     normalized = [normalize_icd(d.code) for d in encounter.diagnoses]
@@ -72,8 +93,13 @@ def check_encounter(encounter: EncounterDocumentedV1, today: date, codes: CodeSe
     for position, procedure in enumerate(encounter.procedures):
         findings += procedure_findings(position, procedure, day, codes)
         if encounter.diagnoses and any(p > len(encounter.diagnoses) for p in procedure.diagnosis_pointers):
-            findings.append(Finding(field=f"procedures[{position}].diagnosis_pointers", code="pointer.range",
-                                    message="points past the last diagnosis"))
+            findings.append(
+                Finding(
+                    field=f"procedures[{position}].diagnosis_pointers",
+                    code="pointer.range",
+                    message="points past the last diagnosis",
+                )
+            )
     return findings
 
 

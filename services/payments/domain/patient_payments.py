@@ -23,7 +23,9 @@ class OpenBalance:
     balance: Decimal  # patient responsibility still unpaid
 
 
-def apply_payment(amount: Decimal, balances: list[OpenBalance], claim_id: UUID | None = None) -> list[tuple[UUID, Decimal]]:
+def apply_payment(
+    amount: Decimal, balances: list[OpenBalance], claim_id: UUID | None = None
+) -> list[tuple[UUID, Decimal]]:
     """Split a payment over open balances: to the chosen claim only, or oldest date of service first.
     What is left over stays with the patient as credit (the caller's `amount - sum(applied)`)."""
     if claim_id is not None:
@@ -42,8 +44,9 @@ def apply_payment(amount: Decimal, balances: list[OpenBalance], claim_id: UUID |
     return applied
 
 
-def plan_refund(amount: Decimal, refundable: Decimal, credit: Decimal,
-                applied: list[tuple[UUID, Decimal]]) -> list[tuple[UUID, Decimal]]:
+def plan_refund(
+    amount: Decimal, refundable: Decimal, credit: Decimal, applied: list[tuple[UUID, Decimal]]
+) -> list[tuple[UUID, Decimal]]:
     """A refund of `amount` from one payment: first from its unapplied credit, then taken back from
     the claims it paid, latest application first. Returns the (negative) applications to record."""
     if amount > refundable:

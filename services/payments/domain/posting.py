@@ -41,8 +41,16 @@ FORWARDED = {"19", "20", "21", "23"}
 
 def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
     """The same payment of the same claim on the same check is one posting, however often it arrives."""
-    key = "|".join((remittance.payer.id, remittance.payment.trace_number, payment.patient_control_number,
-                    payment.payer_claim_control_number, payment.status, f"{payment.paid:.2f}"))
+    key = "|".join(
+        (
+            remittance.payer.id,
+            remittance.payment.trace_number,
+            payment.patient_control_number,
+            payment.payer_claim_control_number,
+            payment.status,
+            f"{payment.paid:.2f}",
+        )
+    )
     return uuid.uuid5(POSTING_NAMESPACE, key)
 
 
@@ -57,9 +65,14 @@ def categorize(adjustments: list[X12Adjustment], charge: Decimal, paid: Decimal)
         else:
             totals["other"] += adjustment.amount
     return AmountsByCategory(
-        charge=charge, paid=paid, contractual=totals["contractual"], deductible=totals["deductible"],
-        coinsurance=totals["coinsurance"], copay=totals["copay"],
-        other_patient_responsibility=totals["other_pr"], other_adjustments=totals["other"],
+        charge=charge,
+        paid=paid,
+        contractual=totals["contractual"],
+        deductible=totals["deductible"],
+        coinsurance=totals["coinsurance"],
+        copay=totals["copay"],
+        other_patient_responsibility=totals["other_pr"],
+        other_adjustments=totals["other"],
     )
 
 
@@ -97,17 +110,19 @@ def build_posting(remittance: Remittance, payment: ClaimPayment, claim: KnownCla
     for service in payment.services:
         if service.charge != service.paid + sum((a.amount for a in service.adjustments), ZERO):
             raise PostingError("service line does not balance: charge != paid + adjustments")
-        lines.append(PostedLine(
-            line_number=match_line(service, claim),
-            procedure_code=service.procedure_code,
-            modifiers=list(service.modifiers),
-            charge=service.charge,
-            paid=service.paid,
-            adjustments=_contract(service.adjustments),
-            remark_codes=list(service.remark_codes),
-            billed_procedure_code=service.original_procedure_code,
-            service_date=service.service_date,
-        ))
+        lines.append(
+            PostedLine(
+                line_number=match_line(service, claim),
+                procedure_code=service.procedure_code,
+                modifiers=list(service.modifiers),
+                charge=service.charge,
+                paid=service.paid,
+                adjustments=_contract(service.adjustments),
+                remark_codes=list(service.remark_codes),
+                billed_procedure_code=service.original_procedure_code,
+                service_date=service.service_date,
+            )
+        )
     remarks = {*payment.remark_codes, *(r for s in payment.services for r in s.remark_codes)}
     return PaymentPostedV1(
         posting_id=posting_id(remittance, payment),

@@ -11,7 +11,9 @@ from x12.x271 import EligibilityResponse
 CENT = Decimal("0.01")
 
 
-def inquiry(check_id: UUID, patient: Person, coverage: Coverage, provider: Party, service_date: date) -> EligibilityRequest:
+def inquiry(
+    check_id: UUID, patient: Person, coverage: Coverage, provider: Party, service_date: date
+) -> EligibilityRequest:
     """The subscriber is the patient, or the coverage's subscriber when the patient is a dependant
     (the 270 then still names the subscriber's member id; 5010 payers find dependants by it)."""
     holder = coverage.subscriber if coverage.relationship != "self" and coverage.subscriber else patient
@@ -24,14 +26,22 @@ def inquiry(check_id: UUID, patient: Person, coverage: Coverage, provider: Party
     )
 
 
-def checked(check_id: UUID, patient_id: UUID, rank: str, service_date: date,
-            response: EligibilityResponse) -> EligibilityCheckedV1:
+def checked(
+    check_id: UUID, patient_id: UUID, rank: str, service_date: date, response: EligibilityResponse
+) -> EligibilityCheckedV1:
     return EligibilityCheckedV1(
-        check_id=check_id, patient_id=patient_id, coverage_rank=rank, payer_id=response.payer_id,
-        service_date=service_date, active=response.active, plan_name=response.plan_name,
-        copay=_money(response.copay), deductible_remaining=_money(response.deductible_remaining),
+        check_id=check_id,
+        patient_id=patient_id,
+        coverage_rank=rank,
+        payer_id=response.payer_id,
+        service_date=service_date,
+        active=response.active,
+        plan_name=response.plan_name,
+        copay=_money(response.copay),
+        deductible_remaining=_money(response.deductible_remaining),
         coinsurance_percent=(response.coinsurance * 100).quantize(CENT) if response.coinsurance is not None else None,
-        rejection_code=response.rejection_code, checked_at=datetime.now(UTC),
+        rejection_code=response.rejection_code,
+        checked_at=datetime.now(UTC),
     )
 
 

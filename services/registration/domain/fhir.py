@@ -43,8 +43,11 @@ class Intake:
         self.registration, self.encounter = registration, encounter
 
     def documented(self, patient_id) -> EncounterDocumentedV1 | None:
-        return None if self.encounter is None else EncounterDocumentedV1.model_validate(
-            {**self.encounter, "patient_id": patient_id})
+        return (
+            None
+            if self.encounter is None
+            else EncounterDocumentedV1.model_validate({**self.encounter, "patient_id": patient_id})
+        )
 
 
 def read_bundle(document: Any) -> Intake:
@@ -56,8 +59,10 @@ def read_bundle(document: Any) -> Intake:
 
 
 def _schema_errors(exc: ValidationError, prefix: tuple) -> list[FieldError]:
-    return [FieldError((*prefix, *e["loc"]), e["msg"], e["type"])
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)[:20]]
+    return [
+        FieldError((*prefix, *e["loc"]), e["msg"], e["type"])
+        for e in exc.errors(include_input=False, include_url=False, include_context=False)[:20]
+    ]
 
 
 class _Reader:
@@ -95,8 +100,12 @@ class _Reader:
             raise IntakeInvalid(self.errors)
         patient_loc, patient = patients[0]
         facility, mrn = self.mrn(patient_loc, patient)
-        body = {"facility": facility, "mrn": mrn, "patient": self.person(patient_loc, patient),
-                "coverages": self.coverages(patient)}
+        body = {
+            "facility": facility,
+            "mrn": mrn,
+            "patient": self.person(patient_loc, patient),
+            "coverages": self.coverages(patient),
+        }
         encounters = self.of_type("Encounter")
         if len(encounters) > 1:
             self.fail(("entry",), "at most one Encounter per bundle")
@@ -109,7 +118,9 @@ class _Reader:
             raise IntakeInvalid(_schema_errors(exc, ("(registration)",))) from None
         if encounter is not None:
             try:  # checked now, so a bad encounter never half-registers anything
-                EncounterDocumentedV1.model_validate({**encounter, "patient_id": "00000000-0000-0000-0000-000000000000"})
+                EncounterDocumentedV1.model_validate(
+                    {**encounter, "patient_id": "00000000-0000-0000-0000-000000000000"}
+                )
             except ValidationError as exc:
                 raise IntakeInvalid(_schema_errors(exc, ("(encounter)",))) from None
         return Intake(registration, encounter)
@@ -140,9 +151,15 @@ class _Reader:
             "last_name": name.family if name else None,
             "birth_date": resource.birthDate,
             "sex": SEX.get(resource.gender or "unknown", "U"),
-            "address": {"line1": lines[0] if lines else None, "line2": lines[1] if len(lines) > 1 else None,
-                        "city": address.city, "state": address.state,
-                        "postal_code": (address.postalCode or "").replace("-", "")} if address else None,
+            "address": {
+                "line1": lines[0] if lines else None,
+                "line2": lines[1] if len(lines) > 1 else None,
+                "city": address.city,
+                "state": address.state,
+                "postal_code": (address.postalCode or "").replace("-", ""),
+            }
+            if address
+            else None,
             "phone": "".join(c for c in phone if c.isdigit() or c == "+") if phone else None,
         }
 
@@ -160,8 +177,10 @@ class _Reader:
             payer_id = payor.identifier.value if payor and payor.identifier else None
             if payer_id is None:
                 self.fail((*loc, "payor", 0, "identifier"), "the payer id is required")
-            classes = {(c.type.coding or [None])[0].code if c.type and c.type.coding else None: c
-                       for c in coverage.class_fhir or []}
+            classes = {
+                (c.type.coding or [None])[0].code if c.type and c.type.coding else None: c
+                for c in coverage.class_fhir or []
+            }
             relationship_codes = [c.code for c in coverage.relationship.coding or []] if coverage.relationship else []
             relationship = RELATIONSHIP.get(relationship_codes[0], "other") if relationship_codes else "self"
             subscriber = None
@@ -171,18 +190,20 @@ class _Reader:
             period = coverage.period
             if period is None or period.start is None:
                 self.fail((*loc, "period", "start"), "the coverage's start date is required")
-            result.append({
-                "rank": RANK_BY_ORDER.get(coverage.order or position, "invalid"),
-                "payer_id": payer_id,
-                "payer_name": (payor.display if payor and payor.display else payer_id),
-                "member_id": coverage.subscriberId,
-                "group_number": classes["group"].value if "group" in classes else None,
-                "plan_name": (classes["plan"].name or classes["plan"].value) if "plan" in classes else None,
-                "relationship": relationship,
-                "subscriber": subscriber,
-                "effective_date": _day(period.start) if period else None,
-                "end_date": _day(period.end) if period else None,
-            })
+            result.append(
+                {
+                    "rank": RANK_BY_ORDER.get(coverage.order or position, "invalid"),
+                    "payer_id": payer_id,
+                    "payer_name": (payor.display if payor and payor.display else payer_id),
+                    "member_id": coverage.subscriberId,
+                    "group_number": classes["group"].value if "group" in classes else None,
+                    "plan_name": (classes["plan"].name or classes["plan"].value) if "plan" in classes else None,
+                    "relationship": relationship,
+                    "subscriber": subscriber,
+                    "effective_date": _day(period.start) if period else None,
+                    "end_date": _day(period.end) if period else None,
+                }
+            )
         return result
 
     # -- Encounter ----------------------------------------------------------------------------
@@ -204,7 +225,9 @@ class _Reader:
             found = self.resolve(diagnosis.condition, (*loc, "diagnosis", i, "condition"), "Condition")
             if found:
                 conditions.append(found)
-        diagnoses = [{"code": self.code(c_loc, c.code, ICD10CM_SYSTEMS, "an ICD-10-CM code")} for c_loc, c in conditions]
+        diagnoses = [
+            {"code": self.code(c_loc, c.code, ICD10CM_SYSTEMS, "an ICD-10-CM code")} for c_loc, c in conditions
+        ]
         refs = [c for c, _ in conditions]
         procedures = []
         for p_loc, procedure in self.of_type("Procedure"):
@@ -213,13 +236,21 @@ class _Reader:
                 found = self.by_reference.get(reason.reference or "")
                 if found and found[0] in refs:
                     pointers.append(refs.index(found[0]) + 1)
-            procedures.append({"code": self.code(p_loc, procedure.code, None, "a CPT or HCPCS code"),
-                               "diagnosis_pointers": pointers[:4] or [1]})
+            procedures.append(
+                {
+                    "code": self.code(p_loc, procedure.code, None, "a CPT or HCPCS code"),
+                    "diagnosis_pointers": pointers[:4] or [1],
+                }
+            )
         place = next((e.valueCode for e in encounter.extension or [] if e.url == PLACE_OF_SERVICE_EXTENSION), "11")
-        return {"encounter_id": encounter_id,
-                "date_of_service": _day(encounter.period.start) if encounter.period else None,
-                "place_of_service": place, "rendering_provider": provider,
-                "diagnoses": diagnoses, "procedures": procedures}
+        return {
+            "encounter_id": encounter_id,
+            "date_of_service": _day(encounter.period.start) if encounter.period else None,
+            "place_of_service": place,
+            "rendering_provider": provider,
+            "diagnoses": diagnoses,
+            "procedures": procedures,
+        }
 
     def provider(self, loc: tuple, practitioner) -> dict | None:
         npi = next((i.value for i in practitioner.identifier or [] if i.system == NPI_SYSTEM), None)

@@ -43,8 +43,9 @@ class FieldError:
         return {"type": self.type, "loc": ["body", *self.loc], "msg": self.msg}
 
 
-def problems(registration: Registration, known_payers: Collection[str] | None = None,
-             today: date | None = None) -> list[FieldError]:
+def problems(
+    registration: Registration, known_payers: Collection[str] | None = None, today: date | None = None
+) -> list[FieldError]:
     """Rules across fields that the schema alone cannot say, each with the path it is about."""
     today = today or date.today()
     errors: list[FieldError] = []
@@ -88,8 +89,19 @@ def identity_keys(registration: Registration) -> list[tuple[IdentifierKind, str]
     person = registration.patient
     keys: list[tuple[IdentifierKind, str]] = [("mrn", f"{registration.facility.upper()}|{registration.mrn.upper()}")]
     for coverage in registration.coverages:
-        keys.append(("member", "|".join((fold(person.last_name), fold(person.first_name),
-                                         person.birth_date.isoformat(), coverage.member_id.upper()))))
+        keys.append(
+            (
+                "member",
+                "|".join(
+                    (
+                        fold(person.last_name),
+                        fold(person.first_name),
+                        person.birth_date.isoformat(),
+                        coverage.member_id.upper(),
+                    )
+                ),
+            )
+        )
     return list(dict.fromkeys(keys))
 
 

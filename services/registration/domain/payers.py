@@ -16,7 +16,8 @@ DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "payers.json"
 class Submission(Contract):
     channel: Literal["clearinghouse"] = "clearinghouse"
     receiver_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ]{1,15}$")] = Field(
-        description="ISA08 of interchanges sent for this payer.")
+        description="ISA08 of interchanges sent for this payer."
+    )
     usage: Literal["T", "P"] = "P"
 
 
@@ -24,13 +25,16 @@ class Payer(Contract):
     payer_id: PayerId
     name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
     claim_filing_indicator: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")] = Field(
-        description="SBR09, e.g. 12 PPO, HM HMO, MB Medicare Part B, MC Medicaid.")
+        description="SBR09, e.g. 12 PPO, HM HMO, MB Medicare Part B, MC Medicaid."
+    )
     submission: Submission
     timely_filing_days: int = Field(ge=1, le=3650, description="Days after the date of service to file a claim.")
     accepts_eligibility: bool = Field(description="Whether the payer answers X12 270 eligibility requests.")
     same_day_encounters: Literal["one_claim", "claim_each"] = Field(
-        default="one_claim", description="How the payer wants a patient's encounters of one date with one provider "
-                                         "billed: together on one claim (most payers, Medicare) or a claim each.")
+        default="one_claim",
+        description="How the payer wants a patient's encounters of one date with one provider "
+        "billed: together on one claim (most payers, Medicare) or a claim each.",
+    )
 
 
 class PayerDirectory(Contract):

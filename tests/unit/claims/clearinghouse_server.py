@@ -56,7 +56,7 @@ class FakeClearinghouse:
 
     @property
     def accepted(self) -> list[Received]:
-        return self.calls[self.fail_first:]
+        return self.calls[self.fail_first :]
 
     def deliver(self, kind: str, name: str, body: str | bytes) -> str:
         with self.lock:

@@ -7,7 +7,12 @@ from decimal import Decimal
 import pytest
 
 from services.claims.domain.assembly import (
-    assemble, claim_id_for, correction, fits_one_claim, grouping_key, patient_control_number,
+    assemble,
+    claim_id_for,
+    correction,
+    fits_one_claim,
+    grouping_key,
+    patient_control_number,
 )
 from services.claims.domain.practice import load_chargemaster, load_practice
 from services.claims.submission import interchange_for
@@ -22,29 +27,57 @@ PATIENT_ID = uuid.UUID("3f2c9a60-51d7-4c1e-8a0b-6d2e4f1a9b88")
 
 
 def patient(*, coverage: dict | None = None, **person) -> PatientRegisteredV1:
-    cover = {"rank": "primary", "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN", "member_id": "SIM482915736",
-             "group_number": "GRP0007", "relationship": "self", "effective_date": "2024-01-01"} | (coverage or {})
-    return PatientRegisteredV1.model_validate({
-        "patient_id": str(PATIENT_ID), "version": 1, "mrn": "MRN0070000001",
-        "patient": {"first_name": "Maria", "last_name": "Alvarez", "birth_date": "1961-07-14", "sex": "F",
-                    "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL",
-                                "postal_code": "62704"}} | person,
-        "coverages": [cover],
-        "registered_at": "2026-01-02T09:00:00Z",
-    })
+    cover = {
+        "rank": "primary",
+        "payer_id": "SIMBC",
+        "payer_name": "SIM BLUE PLAN",
+        "member_id": "SIM482915736",
+        "group_number": "GRP0007",
+        "relationship": "self",
+        "effective_date": "2024-01-01",
+    } | (coverage or {})
+    return PatientRegisteredV1.model_validate(
+        {
+            "patient_id": str(PATIENT_ID),
+            "version": 1,
+            "mrn": "MRN0070000001",
+            "patient": {
+                "first_name": "Maria",
+                "last_name": "Alvarez",
+                "birth_date": "1961-07-14",
+                "sex": "F",
+                "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+            }
+            | person,
+            "coverages": [cover],
+            "registered_at": "2026-01-02T09:00:00Z",
+        }
+    )
 
 
-def coded(lines=(("99214", ["25"], 1, [1]), ("20610", ["RT"], 1, [1]), ("J3301", [], 10, [1])),
-          diagnoses=("M1711",), encounter_id="ENC-11-0000042", **changes) -> EncounterCodedV1:
-    return EncounterCodedV1.model_validate({
-        "encounter_id": encounter_id, "patient_id": str(PATIENT_ID), "date_of_service": DOS.isoformat(),
-        "place_of_service": "11",
-        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
-        "diagnoses": list(diagnoses),
-        "service_lines": [{"line_number": n, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
-                          for n, (c, m, u, p) in enumerate(lines, start=1)],
-        "coded_by": "auto", "coded_at": "2026-03-02T15:00:00Z",
-    } | changes)
+def coded(
+    lines=(("99214", ["25"], 1, [1]), ("20610", ["RT"], 1, [1]), ("J3301", [], 10, [1])),
+    diagnoses=("M1711",),
+    encounter_id="ENC-11-0000042",
+    **changes,
+) -> EncounterCodedV1:
+    return EncounterCodedV1.model_validate(
+        {
+            "encounter_id": encounter_id,
+            "patient_id": str(PATIENT_ID),
+            "date_of_service": DOS.isoformat(),
+            "place_of_service": "11",
+            "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+            "diagnoses": list(diagnoses),
+            "service_lines": [
+                {"line_number": n, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
+                for n, (c, m, u, p) in enumerate(lines, start=1)
+            ],
+            "coded_by": "auto",
+            "coded_at": "2026-03-02T15:00:00Z",
+        }
+        | changes
+    )
 
 
 def hold_codes(assembly) -> list[str]:
@@ -102,11 +135,14 @@ def test_distinct_encounters_get_distinct_control_numbers():
     assert len(numbers) == 2000
 
 
-@pytest.mark.parametrize("coverage", [
-    {"effective_date": "2026-03-03"},                            # starts the day after the visit
-    {"effective_date": "2024-01-01", "end_date": "2026-03-01"},  # ended the day before
-    {"rank": "secondary"},                                       # only a secondary
-])
+@pytest.mark.parametrize(
+    "coverage",
+    [
+        {"effective_date": "2026-03-03"},  # starts the day after the visit
+        {"effective_date": "2024-01-01", "end_date": "2026-03-01"},  # ended the day before
+        {"rank": "secondary"},  # only a secondary
+    ],
+)
 def test_no_active_primary_coverage_is_a_hold(coverage):
     assert hold_codes(assemble(coded(), patient(coverage=coverage), CHARGEMASTER)) == ["coverage.inactive"]
 
@@ -117,8 +153,13 @@ def test_coverage_boundaries_are_inclusive():
 
 
 def test_dependent_patient_is_billed_under_the_subscriber_in_loop_2000c():
-    subscriber = {"first_name": "Carlos", "last_name": "Alvarez", "birth_date": "1959-02-01", "sex": "M",
-                  "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"}}
+    subscriber = {
+        "first_name": "Carlos",
+        "last_name": "Alvarez",
+        "birth_date": "1959-02-01",
+        "sex": "M",
+        "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+    }
     child = patient(coverage={"relationship": "child", "subscriber": subscriber}, first_name="Lucía")
     claim = assemble(coded(), child, CHARGEMASTER).claim
 
@@ -139,9 +180,14 @@ def test_unpriced_code_is_a_hold_naming_the_line():
     assert result.findings[0].field == "service_lines[1].procedure_code"
 
 
-@pytest.mark.parametrize("person", [{"last_name": "O*Brien"}, {"first_name": "Mar~ia"},
-                                    {"address": {"line1": "12 Oak St~NM1*IL", "city": "Peoria", "state": "IL",
-                                                 "postal_code": "61602"}}])
+@pytest.mark.parametrize(
+    "person",
+    [
+        {"last_name": "O*Brien"},
+        {"first_name": "Mar~ia"},
+        {"address": {"line1": "12 Oak St~NM1*IL", "city": "Peoria", "state": "IL", "postal_code": "61602"}},
+    ],
+)
 def test_separator_characters_are_a_hold_not_an_exception(person):
     result = assemble(coded(), patient(**person), CHARGEMASTER)
     assert hold_codes(result) == ["x12.invalid"]
@@ -152,8 +198,11 @@ def test_separator_characters_are_a_hold_not_an_exception(person):
 def test_a_built_claim_renders_to_a_valid_837p():
     claims = [
         assemble(coded(), patient(), CHARGEMASTER).claim,
-        assemble(coded(lines=(("99213", [], 1, [1, 2]),), diagnoses=("I10", "E785"), encounter_id="ENC-11-0000043"),
-                 patient(), CHARGEMASTER).claim,
+        assemble(
+            coded(lines=(("99213", [], 1, [1, 2]),), diagnoses=("I10", "E785"), encounter_id="ENC-11-0000043"),
+            patient(),
+            CHARGEMASTER,
+        ).claim,
     ]
     interchange = interchange_for(load_practice(), 17, claims, datetime(2026, 3, 2, 16, 45, 31, tzinfo=UTC))
     text = render_837p(interchange)
@@ -173,10 +222,12 @@ def test_non_ascii_names_never_raise_and_never_reach_the_837(name):
 
 # ---- one claim for a patient's encounters of one date (grouping) ----------------------------
 
+
 def test_encounters_of_one_patient_and_date_make_one_claim_with_merged_diagnoses():
     visit = coded(lines=(("99213", [], 1, [1, 2]),), diagnoses=("I10", "E119"), encounter_id="ENC-G-1")
-    lab = coded(lines=(("83036", [], 1, [1]), ("36415", [], 1, [2])), diagnoses=("E119", "E785"),
-                encounter_id="ENC-G-2")
+    lab = coded(
+        lines=(("83036", [], 1, [1]), ("36415", [], 1, [2])), diagnoses=("E119", "E785"), encounter_id="ENC-G-2"
+    )
     assert grouping_key(visit, "SIMBC") == grouping_key(lab, "SIMBC")
     result = assemble([visit, lab], patient(), CHARGEMASTER)
     claim = result.claim
@@ -185,20 +236,26 @@ def test_encounters_of_one_patient_and_date_make_one_claim_with_merged_diagnoses
     assert claim.diagnoses == ("I10", "E119", "E785")  # each once, in order of first use
     # The lab's pointers followed its diagnoses to their places in the merged list.
     assert [(l.line_number, l.procedure_code, l.diagnosis_pointers) for l in claim.lines] == [
-        (1, "99213", (1, 2)), (2, "83036", (2,)), (3, "36415", (3,))]
+        (1, "99213", (1, 2)),
+        (2, "83036", (2,)),
+        (3, "36415", (3,)),
+    ]
     assert [l.control_number for l in claim.lines] == ["1", "2", "3"]
     assert claim.total_charge == sum(l.charge for l in claim.lines)
     text = render_837p(interchange_for(load_practice(), 21, [claim], datetime(2026, 3, 2, 17, tzinfo=UTC)))
     assert validate_x12(text) == [] and text.count("CLM*") == 1 and text.count("LX*") == 3
 
 
-@pytest.mark.parametrize("change", [
-    {"date_of_service": "2026-03-03"},
-    {"place_of_service": "22"},
-    {"rendering_provider": {"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}},
-    {"prior_authorization": "AUTH1"},
-    {"billing_provider_npi": "1234567893"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"date_of_service": "2026-03-03"},
+        {"place_of_service": "22"},
+        {"rendering_provider": {"npi": "1861492431", "first_name": "Rafael", "last_name": "Ortiz"}},
+        {"prior_authorization": "AUTH1"},
+        {"billing_provider_npi": "1234567893"},
+    ],
+)
 def test_a_different_date_place_provider_or_authorization_is_another_claim(change):
     assert grouping_key(coded(), "SIMBC") != grouping_key(coded(**change), "SIMBC")
     assert grouping_key(coded(), "SIMBC") != grouping_key(coded(), "SIMAETNA")
@@ -206,8 +263,12 @@ def test_a_different_date_place_provider_or_authorization_is_another_claim(chang
 
 def test_more_than_twelve_diagnoses_or_fifty_lines_do_not_fit_one_claim():
     def many(n, start):
-        return coded(diagnoses=[f"M{start + i:03d}" for i in range(n)], lines=(("99213", [], 1, [1]),),
-                     encounter_id=f"ENC-M-{start}")
+        return coded(
+            diagnoses=[f"M{start + i:03d}" for i in range(n)],
+            lines=(("99213", [], 1, [1]),),
+            encounter_id=f"ENC-M-{start}",
+        )
+
     assert fits_one_claim([many(6, 100), many(6, 200)])
     assert not fits_one_claim([many(6, 100), many(7, 200)])
     assert fits_one_claim([many(6, 100), many(6, 100)])  # shared diagnoses count once
@@ -217,6 +278,7 @@ def test_more_than_twelve_diagnoses_or_fifty_lines_do_not_fit_one_claim():
 
 
 # ---- corrected replacements ------------------------------------------------------------------
+
 
 def original_claim():
     return assemble(coded(), patient(), CHARGEMASTER).claim
@@ -229,26 +291,35 @@ def test_a_replacement_without_changes_is_the_claim_again_as_frequency_7():
 
 
 def test_a_replacement_carries_the_corrections_and_is_repriced():
-    changes = ClaimChanges(prior_authorization="AUTH-778", diagnoses=["M17.11", "E11.9"],
-                           lines=[LineChange(line_number=3, units=5), LineChange(line_number=2, modifiers=["LT"],
-                                                                                 diagnosis_pointers=[2])])
+    changes = ClaimChanges(
+        prior_authorization="AUTH-778",
+        diagnoses=["M17.11", "E11.9"],
+        lines=[LineChange(line_number=3, units=5), LineChange(line_number=2, modifiers=["LT"], diagnosis_pointers=[2])],
+    )
     claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123", changes, CHARGEMASTER)
     assert findings == []
     assert claim.prior_authorization == "AUTH-778" and claim.diagnoses == ("M1711", "E119")
     line2, line3 = claim.lines[1], claim.lines[2]
-    assert line2.modifiers == ("LT",) and line2.diagnosis_pointers == (2,) and line2.charge == original_claim().lines[1].charge
+    assert (
+        line2.modifiers == ("LT",)
+        and line2.diagnosis_pointers == (2,)
+        and line2.charge == original_claim().lines[1].charge
+    )
     assert line3.units == D(5) and line3.charge == CHARGEMASTER["J3301"] * 5
     assert claim.total_charge == sum(l.charge for l in claim.lines)
     text = render_837p(interchange_for(load_practice(), 22, [claim], datetime(2026, 3, 2, 17, tzinfo=UTC)))
     assert validate_x12(text) == [] and "REF*G1*AUTH-778~" in text and "CLM*" in text and ":B:7*" in text
 
 
-@pytest.mark.parametrize("changes, code", [
-    (ClaimChanges(lines=[LineChange(line_number=9, units=2)]), "correction.no_such_line"),
-    (ClaimChanges(lines=[LineChange(line_number=1, procedure_code="99499")]), "price.missing"),
-    (ClaimChanges(lines=[LineChange(line_number=1, diagnosis_pointers=[3])]), "correction.invalid"),
-    (ClaimChanges(diagnoses=["1NOTCOD"]), "correction.invalid"),
-])
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        (ClaimChanges(lines=[LineChange(line_number=9, units=2)]), "correction.no_such_line"),
+        (ClaimChanges(lines=[LineChange(line_number=1, procedure_code="99499")]), "price.missing"),
+        (ClaimChanges(lines=[LineChange(line_number=1, diagnosis_pointers=[3])]), "correction.invalid"),
+        (ClaimChanges(diagnoses=["1NOTCOD"]), "correction.invalid"),
+    ],
+)
 def test_a_correction_that_cannot_be_applied_is_a_hold(changes, code):
     claim, findings = correction(original_claim(), uuid.uuid4(), "7", "PAYER123", changes, CHARGEMASTER)
     assert claim is None and [f.code for f in findings] == [code]

@@ -28,8 +28,16 @@ def test_a_listing_gives_its_entries_and_cursor():
 
 
 def test_bad_entries_are_reported_by_field_path_and_never_hide_the_good_ones():
-    body = json.dumps({"files": [{"id": "a1", "kind": "835", "name": "SECRET-PATIENT-NAME"}, "nonsense",
-                                 {"id": "", "kind": "277CA", "name": "y"}, {"id": "a4", "kind": "277CA", "name": "z"}]})
+    body = json.dumps(
+        {
+            "files": [
+                {"id": "a1", "kind": "835", "name": "SECRET-PATIENT-NAME"},
+                "nonsense",
+                {"id": "", "kind": "277CA", "name": "y"},
+                {"id": "a4", "kind": "277CA", "name": "z"},
+            ]
+        }
+    )
     listing = parse_listing(body.encode())
     assert [e.id for e in listing.entries] == ["a4"] and listing.size == 4
     assert listing.problems == ["files/0/kind: literal_error", "files/1/: model_type", "files/2/id: string_too_short"]
@@ -42,10 +50,18 @@ def test_a_body_that_is_no_listing_is_a_clear_error(body):
         parse_listing(body)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("SIM-000000001.999.x12", "SIM-000000001.999.x12"), ("../../etc/passwd", "passwd"), ("..", "unnamed"),
-    ("a b/c d.x12", "c_d.x12"), ("C:\\in\\x.277.x12", "x.277.x12"), (".hidden", "hidden"), ("x" * 300, "x" * 120),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("SIM-000000001.999.x12", "SIM-000000001.999.x12"),
+        ("../../etc/passwd", "passwd"),
+        ("..", "unnamed"),
+        ("a b/c d.x12", "c_d.x12"),
+        ("C:\\in\\x.277.x12", "x.277.x12"),
+        (".hidden", "hidden"),
+        ("x" * 300, "x" * 120),
+    ],
+)
 def test_file_names_from_the_clearinghouse_are_made_safe(name, expected):
     assert safe_file_name(name) == expected
 
@@ -68,8 +84,12 @@ async def test_files_are_listed_page_by_page_and_fetched_with_the_api_key(tmp_pa
     assert got[0].kind == "277CA" and got[1].kind == "999" and got[0].name == "f0.x12"
     assert got[0].sha256 == hashlib.sha256(b"ISA*0").hexdigest() and got[0].problem is None
     listings = [r.path for r in server.requests if r.path.startswith("/api/acknowledgements?")]
-    assert listings == ["/api/acknowledgements?limit=2", f"/api/acknowledgements?limit=2&after={ids[1]}",
-                        f"/api/acknowledgements?limit=2&after={ids[3]}", f"/api/acknowledgements?limit=2&after={ids[4]}"]
+    assert listings == [
+        "/api/acknowledgements?limit=2",
+        f"/api/acknowledgements?limit=2&after={ids[1]}",
+        f"/api/acknowledgements?limit=2&after={ids[3]}",
+        f"/api/acknowledgements?limit=2&after={ids[4]}",
+    ]
     assert {r.headers["Authorization"] for r in server.requests} == {"Bearer ch-secret"}
 
 
@@ -113,7 +133,9 @@ async def test_an_unreachable_clearinghouse_is_unavailable_not_a_crash(tmp_path)
 async def test_a_refused_listing_is_a_clear_error_and_not_retried(tmp_path):
     with clearinghouse_server(listing_status=401) as server:
         source = acks(server, tmp_path, attempts=3)
-        with pytest.raises(AckSourceRefused, match=r"listing: HTTP 401 Unauthorized \(not retried: check the URL, API key"):
+        with pytest.raises(
+            AckSourceRefused, match=r"listing: HTTP 401 Unauthorized \(not retried: check the URL, API key"
+        ):
             await documents(source)
         await source.close()
     assert server.count("GET") == 1
@@ -141,7 +163,9 @@ async def test_a_garbage_listing_is_a_clear_error(tmp_path, body):
 async def test_a_server_that_ignores_the_cursor_is_read_once_per_poll(tmp_path):
     with clearinghouse_server() as server:
         file_id = server.deliver("999", "a", "ISA*1")
-        server.listing_body = json.dumps({"files": [{"id": file_id, "kind": "999", "name": "a"}], "next": "same"}).encode()
+        server.listing_body = json.dumps(
+            {"files": [{"id": file_id, "kind": "999", "name": "a"}], "next": "same"}
+        ).encode()
         source = acks(server, tmp_path)
         got = await documents(source)
         await source.close()
@@ -170,7 +194,9 @@ async def test_received_and_quarantined_files_leave_the_mailbox(tmp_path):
         await source.close()
     assert server.received == [good, bad]
     kept = tmp_path / "quarantine" / "277" / f"{second.sha256[:12]}.bad.x12"
-    assert kept.read_bytes() == b"junk" and kept.with_name(kept.name + ".reason.txt").read_text() == "X12Error: no ISA\n"
+    assert (
+        kept.read_bytes() == b"junk" and kept.with_name(kept.name + ".reason.txt").read_text() == "X12Error: no ISA\n"
+    )
 
 
 async def test_a_receipt_the_server_fails_is_unavailable_so_the_poll_stops(tmp_path):

@@ -50,9 +50,11 @@ def test_timeouts_are_retried():
 
 
 def test_a_clearinghouse_that_keeps_failing_is_reported_after_the_last_attempt():
-    with clearinghouse_server(fail_first=10) as server:
-        with pytest.raises(ClearinghouseUnavailable, match=r"after 3 attempts: HTTP 503"):
-            gateway(server.url, attempts=3).submit("f.x12", CONTENT)
+    with (
+        clearinghouse_server(fail_first=10) as server,
+        pytest.raises(ClearinghouseUnavailable, match=r"after 3 attempts: HTTP 503"),
+    ):
+        gateway(server.url, attempts=3).submit("f.x12", CONTENT)
     assert len(server.calls) == 3
 
 
@@ -65,9 +67,11 @@ def test_an_unreachable_clearinghouse_is_unavailable_not_a_crash():
 
 @pytest.mark.parametrize("status", [400, 401, 403, 422])
 def test_a_refusal_is_a_clear_error_and_not_retried(status):
-    with clearinghouse_server(fail_first=1, fail_status=status) as server:
-        with pytest.raises(ClearinghouseRefused, match=rf"f.x12: HTTP {status} .*not retried"):
-            gateway(server.url, attempts=4).submit("f.x12", CONTENT)
+    with (
+        clearinghouse_server(fail_first=1, fail_status=status) as server,
+        pytest.raises(ClearinghouseRefused, match=rf"f.x12: HTTP {status} .*not retried"),
+    ):
+        gateway(server.url, attempts=4).submit("f.x12", CONTENT)
     assert len(server.calls) == 1
 
 

@@ -25,15 +25,21 @@ def test_every_finding_names_the_field_and_how_to_fix_it():
 def test_timely_filing_and_birth_dates():
     claim = sample_claim(1)
     assert codes(claim, date(2027, 6, 1)) == ["timely_filing.expired"]
-    unborn = claim.model_copy(update={"subscriber": claim.subscriber.model_copy(update={"birth_date": date(2026, 2, 1)})})
+    unborn = claim.model_copy(
+        update={"subscriber": claim.subscriber.model_copy(update={"birth_date": date(2026, 2, 1)})}
+    )
     assert codes(unborn) == ["birth_date.after_service"]
 
 
 def test_duplicate_lines_need_a_repeat_modifier():
     claim = sample_claim(0, lines=1)
     line = claim.lines[0]
-    twice = claim.model_copy(update={"lines": (line, line.model_copy(update={"line_number": 2, "control_number": "X2"})),
-                                     "total_charge": line.charge * 2})
+    twice = claim.model_copy(
+        update={
+            "lines": (line, line.model_copy(update={"line_number": 2, "control_number": "X2"})),
+            "total_charge": line.charge * 2,
+        }
+    )
     assert codes(twice) == ["line.duplicate", "line.duplicate"]
     repeated = twice.lines[1].model_copy(update={"modifiers": ("76",)})
     assert codes(twice.model_copy(update={"lines": (line, repeated)})) == []

@@ -20,18 +20,39 @@ TODAY = date(2026, 11, 30)
 
 
 def documented(**fields) -> EncounterDocumentedV1:
-    return EncounterDocumentedV1.model_validate({
-        "encounter_id": "ENC-CAC-1", "patient_id": str(uuid.UUID(int=9)), "date_of_service": "2026-11-20",
-        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"}, **fields})
+    return EncounterDocumentedV1.model_validate(
+        {
+            "encounter_id": "ENC-CAC-1",
+            "patient_id": str(uuid.UUID(int=9)),
+            "date_of_service": "2026-11-20",
+            "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+            **fields,
+        }
+    )
 
 
-@pytest.mark.parametrize(("statement", "code"), [
-    ("HTN", "I10"), ("Essential hypertension", "I10"), ("high blood pressure", "I10"),
-    ("type 2 diabetes without complications", "E119"), ("Type II DM", "E119"), ("T2DM", "E119"),
-    ("Hyperlipidemia", "E785"), ("high cholesterol", "E785"), ("URI", "J069"), ("UTI", "N390"),
-    ("strep throat", "J020"), ("GERD", "K219"), ("COPD", "J449"), ("low back pain", "M5450"),
-    ("need for flu vaccine", "Z23"), ("hypothyroidism", "E039"), ("atrial fibrillation", "I4891"),
-])
+@pytest.mark.parametrize(
+    ("statement", "code"),
+    [
+        ("HTN", "I10"),
+        ("Essential hypertension", "I10"),
+        ("high blood pressure", "I10"),
+        ("type 2 diabetes without complications", "E119"),
+        ("Type II DM", "E119"),
+        ("T2DM", "E119"),
+        ("Hyperlipidemia", "E785"),
+        ("high cholesterol", "E785"),
+        ("URI", "J069"),
+        ("UTI", "N390"),
+        ("strep throat", "J020"),
+        ("GERD", "K219"),
+        ("COPD", "J449"),
+        ("low back pain", "M5450"),
+        ("need for flu vaccine", "Z23"),
+        ("hypothyroidism", "E039"),
+        ("atrial fibrillation", "I4891"),
+    ],
+)
 def test_statements_get_the_codes_they_must(statement, code):
     [suggestion] = suggest_diagnoses(INDEXES.diagnoses, [statement], "diagnosis_statements")
     assert suggestion.code == code
@@ -39,29 +60,53 @@ def test_statements_get_the_codes_they_must(statement, code):
     assert suggestion.evidence["source"] == "diagnosis_statements[0]" and suggestion.evidence["matched_words"]
 
 
-@pytest.mark.parametrize("statement", ["rule out pneumonia", "no evidence of diabetes", "probable UTI",
-                                       "denies chest pain", "right knee pain vs meniscal tear"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "rule out pneumonia",
+        "no evidence of diabetes",
+        "probable UTI",
+        "denies chest pain",
+        "right knee pain vs meniscal tear",
+    ],
+)
 def test_uncertain_or_negated_statements_are_never_confident(statement):
     suggestions = suggest_diagnoses(INDEXES.diagnoses, [statement], "diagnosis_statements")
     assert all(s.confidence < AUTO_CONFIDENCE for s in suggestions)
 
 
-@pytest.mark.parametrize("statement", ["", "   ", "!!!", "'; DROP TABLE coding_outcome;--", "x" * 250,
-                                       "\u202e\u0000\ufffd", "the of and"])
+@pytest.mark.parametrize(
+    "statement", ["", "   ", "!!!", "'; DROP TABLE coding_outcome;--", "x" * 250, "\u202e\u0000\ufffd", "the of and"]
+)
 def test_hostile_statements_give_no_confident_suggestion_and_no_crash(statement):
     assert all(s.confidence < AUTO_CONFIDENCE for s in suggest_diagnoses(INDEXES.diagnoses, [statement], "d"))
 
 
-@pytest.mark.parametrize(("minutes", "kind", "level"), [(9, "established", None), (10, "established", 0),
-                                                        (20, "established", 1), (39, "established", 2),
-                                                        (40, "established", 3), (14, "new", None), (45, "new", 2)])
+@pytest.mark.parametrize(
+    ("minutes", "kind", "level"),
+    [
+        (9, "established", None),
+        (10, "established", 0),
+        (20, "established", 1),
+        (39, "established", 2),
+        (40, "established", 3),
+        (14, "new", None),
+        (45, "new", 2),
+    ],
+)
 def test_em_level_by_total_time(minutes, kind, level):
     assert time_level(minutes, kind) == level
 
 
-@pytest.mark.parametrize(("problems", "data", "risk", "level"), [
-    ("moderate", "low", "moderate", 2), ("high", "minimal", "low", 1), ("high", "high", "minimal", 3),
-    ("minimal", "minimal", "high", 0)])
+@pytest.mark.parametrize(
+    ("problems", "data", "risk", "level"),
+    [
+        ("moderate", "low", "moderate", 2),
+        ("high", "minimal", "low", 1),
+        ("high", "high", "minimal", 3),
+        ("minimal", "minimal", "high", 0),
+    ],
+)
 def test_em_level_by_medical_decision_making_two_of_three(problems, data, risk, level):
     assert mdm_level(problems, data, risk) == level
 
@@ -74,8 +119,12 @@ def test_em_suggestion_takes_the_more_favourable_of_time_and_mdm():
 
 
 def test_a_documented_visit_without_codes_is_auto_coded():
-    visit = documented(diagnosis_statements=["Type 2 diabetes without complications", "HTN"],
-                       patient_type="established", total_time_minutes=32, problem_list=["Hyperlipidemia"])
+    visit = documented(
+        diagnosis_statements=["Type 2 diabetes without complications", "HTN"],
+        patient_type="established",
+        total_time_minutes=32,
+        problem_list=["Hyperlipidemia"],
+    )
     assert check_encounter(visit, TODAY) == []
     proposal = propose(visit, CODES, EditTables(), INDEXES, None)
     assert proposal.automatic, proposal.findings
@@ -87,8 +136,9 @@ def test_a_documented_visit_without_codes_is_auto_coded():
 
 
 def test_an_em_code_the_documentation_does_not_support_goes_to_a_coder():
-    visit = documented(diagnoses=[{"code": "I10"}], procedures=[{"code": "99215"}], patient_type="established",
-                       total_time_minutes=22)
+    visit = documented(
+        diagnoses=[{"code": "I10"}], procedures=[{"code": "99215"}], patient_type="established", total_time_minutes=22
+    )
     proposal = propose(visit, CODES, EditTables(), INDEXES, None)
     assert [f.code for f in proposal.findings] == ["em.level"]
 

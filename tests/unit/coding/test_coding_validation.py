@@ -13,14 +13,18 @@ TODAY = date(2026, 3, 10)
 
 
 def encounter(diagnoses=("I10", "E78.5"), procedures=(("99213", [], 1, [1, 2]),), dos=date(2026, 3, 9)):
-    return EncounterDocumentedV1.model_validate({
-        "encounter_id": "ENC-T-1",
-        "patient_id": str(uuid.UUID(int=7)),
-        "date_of_service": dos.isoformat(),
-        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
-        "diagnoses": [{"code": c} for c in diagnoses],
-        "procedures": [{"code": c, "modifiers": m, "units": u, "diagnosis_pointers": p} for c, m, u, p in procedures],
-    })
+    return EncounterDocumentedV1.model_validate(
+        {
+            "encounter_id": "ENC-T-1",
+            "patient_id": str(uuid.UUID(int=7)),
+            "date_of_service": dos.isoformat(),
+            "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+            "diagnoses": [{"code": c} for c in diagnoses],
+            "procedures": [
+                {"code": c, "modifiers": m, "units": u, "diagnosis_pointers": p} for c, m, u, p in procedures
+            ],
+        }
+    )
 
 
 def codes(findings) -> list[tuple[str, str]]:
@@ -50,8 +54,9 @@ def test_chapter_or_block_range_is_unknown(code):
     assert codes(check_encounter(encounter([code, "I10"]), TODAY)) == [("diagnoses[0].code", "icd.unknown")]
 
 
-@pytest.mark.parametrize("diagnoses", [["E78.5", "I10"], ["E785", "I10"], ["e78.5", "i10"], ["M54.50", "Z00.00"],
-                                       ["M5450", "Z0000"]])
+@pytest.mark.parametrize(
+    "diagnoses", [["E78.5", "I10"], ["E785", "I10"], ["e78.5", "i10"], ["M54.50", "Z00.00"], ["M5450", "Z0000"]]
+)
 def test_dotted_and_undotted_codes_are_both_accepted(diagnoses):
     assert check_encounter(encounter(diagnoses), TODAY) == []
 
@@ -67,8 +72,13 @@ def test_four_digit_procedure_is_refused_by_the_contract_and_by_the_edit():
         encounter(procedures=(("9921", [], 1, [1]),))
     # Should a producer get past the contract, the coding edit still catches it.
     clean = encounter()
-    short = clean.model_copy(update={"procedures": [
-        DocumentedProcedure.model_construct(code="9921", modifiers=[], units=1, diagnosis_pointers=[1])]})
+    short = clean.model_copy(
+        update={
+            "procedures": [
+                DocumentedProcedure.model_construct(code="9921", modifiers=[], units=1, diagnosis_pointers=[1])
+            ]
+        }
+    )
     assert codes(check_encounter(short, TODAY)) == [("procedures[0].code", "procedure.form")]
 
 
@@ -99,7 +109,12 @@ def test_duplicate_diagnosis(diagnoses):
 def test_every_problem_is_reported_at_once():
     visit = encounter(["E11", "X99.999"], [("ABCDE", [], 1, [3])], dos=date(2026, 4, 1))
     assert sorted(f.code for f in check_encounter(visit, TODAY)) == [
-        "dos.future", "icd.not_billable", "icd.unknown", "pointer.range", "procedure.form"]
+        "dos.future",
+        "icd.not_billable",
+        "icd.unknown",
+        "pointer.range",
+        "procedure.form",
+    ]
 
 
 def test_findings_carry_no_input_values():

@@ -9,13 +9,15 @@ from x12.claim import Claim, ServiceLine
 from x12.samples import PAYERS, sample_claim, sample_interchange
 
 D = Decimal
-CONTRACT = load_contracts()["SIMBC"].model_copy(update={
-    "fee_schedule": {"99213": D("90.00"), "71046": D("40.00"), "36415": D("8.00")},
-    "default_allowed_percent": D("0.50"),
-    "annual_deductible": D("100.00"),
-    "coinsurance_rate": D("0.20"),
-    "office_visit_copay": D("25.00"),
-})
+CONTRACT = load_contracts()["SIMBC"].model_copy(
+    update={
+        "fee_schedule": {"99213": D("90.00"), "71046": D("40.00"), "36415": D("8.00")},
+        "default_allowed_percent": D("0.50"),
+        "annual_deductible": D("100.00"),
+        "coinsurance_rate": D("0.20"),
+        "office_visit_copay": D("25.00"),
+    }
+)
 
 
 def pcn_where(reason):
@@ -25,14 +27,27 @@ def pcn_where(reason):
 def claim(*lines, pcn=None):
     """A claim of (procedure code, charge) lines for member M1 of SIMBC, not denied unless `pcn` says so."""
     service_lines = tuple(
-        ServiceLine(line_number=i, procedure_code=code, units=D(1), charge=D(charge), diagnosis_pointers=(1,),
-                    service_date=date(2026, 3, 1), place_of_service="11", control_number=f"L{i}")
+        ServiceLine(
+            line_number=i,
+            procedure_code=code,
+            units=D(1),
+            charge=D(charge),
+            diagnosis_pointers=(1,),
+            service_date=date(2026, 3, 1),
+            place_of_service="11",
+            control_number=f"L{i}",
+        )
         for i, (code, charge) in enumerate(lines, start=1)
     )
     base = sample_claim(0, payer=PAYERS[0], member=1)
-    return Claim.model_validate(base.model_dump() | {
-        "patient_control_number": pcn or pcn_where(None), "lines": service_lines,
-        "total_charge": sum(line.charge for line in service_lines)})
+    return Claim.model_validate(
+        base.model_dump()
+        | {
+            "patient_control_number": pcn or pcn_where(None),
+            "lines": service_lines,
+            "total_charge": sum(line.charge for line in service_lines),
+        }
+    )
 
 
 def adjustments(service):
@@ -44,7 +59,8 @@ def assert_balanced(payment):
         assert s.charge == s.paid + sum(a.amount for a in s.adjustments)
     assert payment.charge == payment.paid + sum(a.amount for s in payment.services for a in s.adjustments)
     assert payment.patient_responsibility == sum(
-        a.amount for s in payment.services for a in s.adjustments if a.group == "PR")
+        a.amount for s in payment.services for a in s.adjustments if a.group == "PR"
+    )
 
 
 def test_deductible_partially_met_across_two_claims_of_one_member():

@@ -32,22 +32,35 @@ def _interchange(*claims: Claim) -> Interchange837:
 
 
 def _lines(*codes: str) -> tuple[ServiceLine, ...]:
-    return tuple(ServiceLine(line_number=i, procedure_code=code, units=D(1), charge=D("100.00"),
-                             diagnosis_pointers=(1,), service_date=date(2026, 1, 5), place_of_service="11",
-                             control_number=f"L{i}") for i, code in enumerate(codes, start=1))
+    return tuple(
+        ServiceLine(
+            line_number=i,
+            procedure_code=code,
+            units=D(1),
+            charge=D("100.00"),
+            diagnosis_pointers=(1,),
+            service_date=date(2026, 1, 5),
+            place_of_service="11",
+            control_number=f"L{i}",
+        )
+        for i, code in enumerate(codes, start=1)
+    )
 
 
 def _claim(*codes: str, **update) -> Claim:
     lines = _lines(*codes)
-    return sample_claim(0, payer=PAYERS[0]).model_copy(update={"lines": lines, "total_charge": D(100) * len(lines),
-                                                               "prior_authorization": None, **update})
+    return sample_claim(0, payer=PAYERS[0]).model_copy(
+        update={"lines": lines, "total_charge": D(100) * len(lines), "prior_authorization": None, **update}
+    )
 
 
 def test_denial_rules_by_carc():
-    rules = (DenialRule(carc="16", codes=frozenset({"71046"}), without_prior_authorization=True),
-             DenialRule(carc="50", codes=frozenset({"J1100"}), unless_diagnosis_prefixes=("M54",)),
-             DenialRule(carc="97", codes=frozenset({"36415"}), bundled_with=frozenset({"99214"})),
-             DenialRule(carc="29", filed_after_days=365))
+    rules = (
+        DenialRule(carc="16", codes=frozenset({"71046"}), without_prior_authorization=True),
+        DenialRule(carc="50", codes=frozenset({"J1100"}), unless_diagnosis_prefixes=("M54",)),
+        DenialRule(carc="97", codes=frozenset({"36415"}), bundled_with=frozenset({"99214"})),
+        DenialRule(carc="29", filed_after_days=365),
+    )
     contract = NO_RANDOM["SIMBC"].model_copy(update={"denial_rules": rules})
     claim = _claim("71046", "J1100", "36415", "99214")
 
@@ -112,9 +125,22 @@ def test_secondary_pays_what_the_primary_left_to_the_patient_and_balances():
 def test_secondary_never_pays_more_than_its_normal_benefit():
     """Claim-level CAS only (no 2430): the primary left everything to the patient; the secondary pays
     what it would have paid as primary, and the patient keeps the rest."""
-    claim = _claim("99213", "71046", payer_responsibility="S", other_payers=(OtherPayer(
-        responsibility="P", subscriber_first_name="A", subscriber_last_name="B", member_id="X1", payer=PAYERS[1],
-        paid=D("0.00"), adjustments=(Adjustment(group="PR", reason="1", amount=D("200.00")),)),))
+    claim = _claim(
+        "99213",
+        "71046",
+        payer_responsibility="S",
+        other_payers=(
+            OtherPayer(
+                responsibility="P",
+                subscriber_first_name="A",
+                subscriber_last_name="B",
+                member_id="X1",
+                payer=PAYERS[1],
+                paid=D("0.00"),
+                adjustments=(Adjustment(group="PR", reason="1", amount=D("200.00")),),
+            ),
+        ),
+    )
     contract = NO_RANDOM["SIMBC"]
     alone = adjudicate(claim.model_copy(update={"payer_responsibility": "P", "other_payers": ()}), contract, D(0), "C")
     secondary = coordinate(claim, contract, D(0), "C").payment
@@ -148,17 +174,33 @@ def test_a_pended_member_s_claim_is_accepted_and_never_paid_and_a_276_hears_it_i
     assert [c.patient_control_number for r in parse_835(remit_text).remittances for c in r.claims] == ["PCNGOOD2"]
     [pended] = result.pended
     assert (pended.patient_control_number, pended.payer_claim_control_number, pended.charge) == (
-        "PCNPENDED1", statuses["PCNPENDED1"].payer_claim_control_number, D("100.00"))
+        "PCNPENDED1",
+        statuses["PCNPENDED1"].payer_claim_control_number,
+        D("100.00"),
+    )
 
     book = StatusBook(tmp_path / "status.sqlite")
     book.record(result.by_payer.values(), date(2026, 3, 3))
     book.record_pended(result.pended, date(2026, 3, 3))
-    ask = StatusRequest(trace_number="t1", payer=Party("SIM BLUE PLAN", "SIMBC"), provider=Party("P", "1245319599"),
-                        member_id="PEND77", last_name="Q", first_name="A", patient_control_number="PCNPENDED1",
-                        charge=D("100.00"), service_from=date(2026, 1, 5), service_to=date(2026, 1, 5))
+    ask = StatusRequest(
+        trace_number="t1",
+        payer=Party("SIM BLUE PLAN", "SIMBC"),
+        provider=Party("P", "1245319599"),
+        member_id="PEND77",
+        last_name="Q",
+        first_name="A",
+        patient_control_number="PCNPENDED1",
+        charge=D("100.00"),
+        service_from=date(2026, 1, 5),
+        service_to=date(2026, 1, 5),
+    )
     answer = parse_277_status(respond(render_276(ask, ENV), book, 9, datetime(2026, 4, 9)))
     assert (answer.code, answer.finalized, answer.effective, answer.payer_claim_control_number) == (
-        "P1:20", False, date(2026, 3, 3), pended.payer_claim_control_number)
+        "P1:20",
+        False,
+        date(2026, 3, 3),
+        pended.payer_claim_control_number,
+    )
 
 
 def _paid_claims(result) -> list:
@@ -172,8 +214,14 @@ def test_a_replacement_reverses_the_earlier_payment_before_paying_again_and_a_vo
     number = paid_before.payer_claim_control_number
     assert first.adjudicated == {number: paid_before}  # what the store keeps to reverse later
 
-    replacement = original.model_copy(update={"patient_control_number": "PCNREPL1", "frequency_code": "7",
-                                              "payer_claim_control_number": number, "prior_authorization": "AUTH1"})
+    replacement = original.model_copy(
+        update={
+            "patient_control_number": "PCNREPL1",
+            "frequency_code": "7",
+            "payer_claim_control_number": number,
+            "prior_authorization": "AUTH1",
+        }
+    )
     second = remit(_interchange(replacement), NO_RANDOM, first.deductibles, 3, NOW, earlier=first.adjudicated)
     [text] = second.by_payer.values()
     assert validate_x12(text) == []
@@ -181,15 +229,17 @@ def test_a_replacement_reverses_the_earlier_payment_before_paying_again_and_a_vo
     assert taken_back.status == "22" and taken_back.patient_control_number == "PCNORIG1"
     assert taken_back.payer_claim_control_number == number
     assert (taken_back.charge, taken_back.paid) == (-paid_before.charge, -paid_before.paid)
-    assert [a.amount for s in taken_back.services for a in s.adjustments] == \
-        [-a.amount for s in paid_before.services for a in s.adjustments]
+    assert [a.amount for s in taken_back.services for a in s.adjustments] == [
+        -a.amount for s in paid_before.services for a in s.adjustments
+    ]
     assert paid_again.patient_control_number == "PCNREPL1" and paid_again.frequency_code == "7"
     assert second.reversed == (number,) and second.paid == paid_again.paid - paid_before.paid
     # The deductible the original took was given back before the replacement took it again.
     assert second.deductibles == first.deductibles
 
-    void = original.model_copy(update={"patient_control_number": "PCNVOID1", "frequency_code": "8",
-                                       "payer_claim_control_number": number})
+    void = original.model_copy(
+        update={"patient_control_number": "PCNVOID1", "frequency_code": "8", "payer_claim_control_number": number}
+    )
     third = remit(_interchange(void), NO_RANDOM, first.deductibles, 5, NOW, earlier=first.adjudicated)
     [text] = third.by_payer.values()
     assert validate_x12(text) == []
@@ -199,4 +249,6 @@ def test_a_replacement_reverses_the_earlier_payment_before_paying_again_and_a_vo
     [remittance] = parse_835(text).remittances
     assert remittance.payment.amount == 0 and [p.reason for p in remittance.provider_adjustments] == ["FB"]
     # A replacement of a payment already reversed (or never made) reverses nothing.
-    assert [c.status for c in _paid_claims(remit(_interchange(replacement), NO_RANDOM, {}, 7, NOW, earlier={}))] == ["1"]
+    assert [c.status for c in _paid_claims(remit(_interchange(replacement), NO_RANDOM, {}, 7, NOW, earlier={}))] == [
+        "1"
+    ]

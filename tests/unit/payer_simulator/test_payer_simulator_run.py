@@ -22,7 +22,11 @@ REPO = Path(__file__).resolve().parents[3]
 def run_once(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "payer_simulator", "--root", str(root), "--once", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -60,7 +64,11 @@ def test_simulator_once_answers_good_files_and_parks_bad_ones(tmp_path):
     assert sorted(p.name for p in outbound.iterdir()) == [".partial.x12", "next.x12.tmp"]
     assert sorted(p.name for p in (tmp_path / "archive").iterdir()) == ["batch-1.x12"]
     assert sorted(p.name for p in (tmp_path / "rejected").iterdir()) == [
-        "broken.x12", "broken.x12.reason.txt", "garbage.x12", "garbage.x12.reason.txt"]
+        "broken.x12",
+        "broken.x12.reason.txt",
+        "garbage.x12",
+        "garbage.x12.reason.txt",
+    ]
     acks = tmp_path / "inbound" / "999"
     assert sorted(p.name for p in acks.iterdir()) == ["batch-1.999.x12", "broken.999.x12"]
     assert parse_999((acks / "batch-1.999.x12").read_text()).groups[0].accepted
@@ -71,7 +79,8 @@ def test_simulator_once_answers_good_files_and_parks_bad_ones(tmp_path):
         assert validate_x12(path.read_text()) == [], path.name
     paid_claims = [cp for p in remits for r in parse_835(p.read_text()).remittances for cp in r.claims]
     assert sorted(cp.patient_control_number for cp in paid_claims) == sorted(
-        c.patient_control_number for c in parse_837p(good).claims)
+        c.patient_control_number for c in parse_837p(good).claims
+    )
     # logs name files and counts, never people
     for secret in ("SAMPLE", "ALEX", "M0000000", "1950"):
         assert secret not in done.stderr
@@ -118,7 +127,9 @@ def test_deductibles_carry_over_between_files(tmp_path):
 def test_sigterm_stops_the_polling_loop(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "payer_simulator", "--root", str(tmp_path), "--poll", "0.05"],
-        cwd=REPO, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -152,5 +163,9 @@ def test_a_bug_while_answering_parks_the_file_and_the_loop_goes_on(tmp_path, mon
     sim.run(threading.Event(), poll=0, once=True)
 
     assert sorted(p.name for p in (tmp_path / "rejected").iterdir()) == [
-        "one.x12", "one.x12.reason.txt", "two.x12", "two.x12.reason.txt"]
+        "one.x12",
+        "one.x12.reason.txt",
+        "two.x12",
+        "two.x12.reason.txt",
+    ]
     assert (tmp_path / "rejected" / "one.x12.reason.txt").read_text() == "internal error: RuntimeError\n"

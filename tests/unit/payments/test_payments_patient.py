@@ -10,8 +10,11 @@ from services.payments.domain.patient_payments import OpenBalance, PatientPaymen
 
 D = Decimal
 OLD, MID, NEW = (uuid.UUID(int=n) for n in (1, 2, 3))
-BALANCES = [OpenBalance(NEW, date(2026, 3, 1), D("40.00")), OpenBalance(OLD, date(2026, 1, 5), D("25.00")),
-            OpenBalance(MID, date(2026, 2, 1), D("0.00"))]
+BALANCES = [
+    OpenBalance(NEW, date(2026, 3, 1), D("40.00")),
+    OpenBalance(OLD, date(2026, 1, 5), D("25.00")),
+    OpenBalance(MID, date(2026, 2, 1), D("0.00")),
+]
 
 
 def test_oldest_first_and_the_rest_is_credit():

@@ -27,26 +27,50 @@ LINES = (("99214", ["25"], 1, [1]), ("20610", ["RT"], 1, [1]), ("J3301", [], 10,
 
 
 def patient() -> PatientRegisteredV1:
-    return PatientRegisteredV1.model_validate({
-        "patient_id": str(uuid.UUID(int=99)), "version": 1, "mrn": "MRN0070000001",
-        "patient": {"first_name": FIRST, "last_name": LAST, "birth_date": "1961-07-14", "sex": "F",
-                    "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"}},
-        "coverages": [{"rank": "primary", "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN", "member_id": MEMBER,
-                       "relationship": "self", "effective_date": "2024-01-01"}],
-        "registered_at": "2026-01-02T09:00:00Z",
-    })
+    return PatientRegisteredV1.model_validate(
+        {
+            "patient_id": str(uuid.UUID(int=99)),
+            "version": 1,
+            "mrn": "MRN0070000001",
+            "patient": {
+                "first_name": FIRST,
+                "last_name": LAST,
+                "birth_date": "1961-07-14",
+                "sex": "F",
+                "address": {"line1": "1450 Maple Ave", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+            },
+            "coverages": [
+                {
+                    "rank": "primary",
+                    "payer_id": "SIMBC",
+                    "payer_name": "SIM BLUE PLAN",
+                    "member_id": MEMBER,
+                    "relationship": "self",
+                    "effective_date": "2024-01-01",
+                }
+            ],
+            "registered_at": "2026-01-02T09:00:00Z",
+        }
+    )
 
 
 def coded(encounter_id: str, lines=LINES) -> EncounterCodedV1:
-    return EncounterCodedV1.model_validate({
-        "encounter_id": encounter_id, "patient_id": str(uuid.UUID(int=99)), "date_of_service": DOS.isoformat(),
-        "place_of_service": "11",
-        "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
-        "diagnoses": ["M1711"],
-        "service_lines": [{"line_number": n, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
-                          for n, (c, m, u, p) in enumerate(lines, start=1)],
-        "coded_by": "auto", "coded_at": "2026-03-02T15:00:00Z",
-    })
+    return EncounterCodedV1.model_validate(
+        {
+            "encounter_id": encounter_id,
+            "patient_id": str(uuid.UUID(int=99)),
+            "date_of_service": DOS.isoformat(),
+            "place_of_service": "11",
+            "rendering_provider": {"npi": "1093817462", "first_name": "Helen", "last_name": "Marsh"},
+            "diagnoses": ["M1711"],
+            "service_lines": [
+                {"line_number": n, "procedure_code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
+                for n, (c, m, u, p) in enumerate(lines, start=1)
+            ],
+            "coded_by": "auto",
+            "coded_at": "2026-03-02T15:00:00Z",
+        }
+    )
 
 
 def encounter_where(reasons) -> str:
@@ -69,8 +93,9 @@ def adjudicated(encounter_id: str, lines=LINES, trace_suffix: str = ""):
         payment = remittance.payment.model_copy(update={"trace_number": remittance.payment.trace_number + trace_suffix})
         remittance = remittance.model_copy(update={"payment": payment})
     (payment,) = remittance.claims
-    known = KnownClaim(claim_id_for(encounter_id), "SIMBC", "SIM BLUE PLAN", DOS,
-                       frozenset(line.line_number for line in claim.lines))
+    known = KnownClaim(
+        claim_id_for(encounter_id), "SIMBC", "SIM BLUE PLAN", DOS, frozenset(line.line_number for line in claim.lines)
+    )
     return remittance, payment, known
 
 
@@ -87,9 +112,17 @@ def adj(group, reason, amount) -> Adjustment:
 
 
 def test_categorize_puts_every_group_and_reason_in_its_bucket():
-    adjustments = [adj("CO", "45", "40.00"), adj("CO", "253", "1.50"), adj("PR", "1", "20.00"),
-                   adj("PR", "2", "7.00"), adj("PR", "3", "25.00"), adj("PR", "45", "3.00"), adj("PR", "187", "2.00"),
-                   adj("OA", "23", "4.00"), adj("PI", "94", "5.00")]
+    adjustments = [
+        adj("CO", "45", "40.00"),
+        adj("CO", "253", "1.50"),
+        adj("PR", "1", "20.00"),
+        adj("PR", "2", "7.00"),
+        adj("PR", "3", "25.00"),
+        adj("PR", "45", "3.00"),
+        adj("PR", "187", "2.00"),
+        adj("OA", "23", "4.00"),
+        adj("PI", "94", "5.00"),
+    ]
     amounts = categorize(adjustments, D("200.00"), D("92.50"))
     assert amounts.charge == D("200.00") and amounts.paid == D("92.50")
     assert amounts.contractual == D("41.50")
@@ -100,8 +133,14 @@ def test_categorize_puts_every_group_and_reason_in_its_bucket():
 
 def test_categorize_of_nothing_is_all_zero():
     amounts = categorize([], D("50.00"), D("50.00"))
-    assert {amounts.contractual, amounts.deductible, amounts.coinsurance, amounts.copay,
-            amounts.other_patient_responsibility, amounts.other_adjustments} == {D("0")}
+    assert {
+        amounts.contractual,
+        amounts.deductible,
+        amounts.coinsurance,
+        amounts.copay,
+        amounts.other_patient_responsibility,
+        amounts.other_adjustments,
+    } == {D("0")}
 
 
 def test_categorize_keeps_negative_reversal_amounts():
@@ -114,8 +153,15 @@ def test_categorize_keeps_negative_reversal_amounts():
 
 def total(posting) -> Decimal:
     a = posting.amounts
-    return (a.paid + a.contractual + a.deductible + a.coinsurance + a.copay + a.other_patient_responsibility
-            + a.other_adjustments)
+    return (
+        a.paid
+        + a.contractual
+        + a.deductible
+        + a.coinsurance
+        + a.copay
+        + a.other_patient_responsibility
+        + a.other_adjustments
+    )
 
 
 def test_paid_claim_posting_balances_to_the_cent():
@@ -179,8 +225,11 @@ def test_unbalanced_claim_payment_is_refused():
 def test_unbalanced_service_line_is_refused_even_when_the_claim_adds_up():
     remittance, payment, known = adjudicated(PAID)
     first, second, *rest = payment.services
-    moved = (first.model_copy(update={"paid": first.paid + D("5.00")}),
-             second.model_copy(update={"paid": second.paid - D("5.00")}), *rest)
+    moved = (
+        first.model_copy(update={"paid": first.paid + D("5.00")}),
+        second.model_copy(update={"paid": second.paid - D("5.00")}),
+        *rest,
+    )
     with pytest.raises(PostingError):
         build_posting(remittance, payment.model_copy(update={"services": moved}), known, NOW)
 

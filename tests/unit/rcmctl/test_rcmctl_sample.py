@@ -32,12 +32,15 @@ def test_every_documented_visit_codes_cleanly_and_is_priced():
 def test_every_visit_template_passes_coding():
     template = sample.encounters(PATIENT_IDS, 1, faulty_rate=0, today=TODAY)[0]
     for diagnoses, procedures in sample.VISITS:
-        encounter = type(template).model_validate({
-            **template.model_dump(mode="json"),
-            "diagnoses": [{"code": c} for c in diagnoses],
-            "procedures": [{"code": c, "modifiers": m, "units": u, "diagnosis_pointers": p}
-                           for c, m, u, p in procedures],
-        })
+        encounter = type(template).model_validate(
+            {
+                **template.model_dump(mode="json"),
+                "diagnoses": [{"code": c} for c in diagnoses],
+                "procedures": [
+                    {"code": c, "modifiers": m, "units": u, "diagnosis_pointers": p} for c, m, u, p in procedures
+                ],
+            }
+        )
         assert check_encounter(encounter, TODAY) == [], diagnoses
 
 

@@ -7,8 +7,12 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parents[3] / "services" / "registration" / "examples" / "fhir-bundle.json"
 
 
-def bundle(mrn: str = "EHR-MRN-1", encounter_id: str | None = "FHIR-ENC-1", family: str = "Lindqvist",
-           member_id: str = "SIM555001") -> dict:
+def bundle(
+    mrn: str = "EHR-MRN-1",
+    encounter_id: str | None = "FHIR-ENC-1",
+    family: str = "Lindqvist",
+    member_id: str = "SIM555001",
+) -> dict:
     document = copy.deepcopy(json.loads(EXAMPLE.read_text()))
     for entry in document["entry"]:
         resource = entry["resource"]
@@ -20,6 +24,9 @@ def bundle(mrn: str = "EHR-MRN-1", encounter_id: str | None = "FHIR-ENC-1", fami
         if resource["resourceType"] == "Encounter":
             resource["identifier"][0]["value"] = encounter_id or "unused"
     if encounter_id is None:
-        document["entry"] = [e for e in document["entry"]
-                             if e["resource"]["resourceType"] not in ("Encounter", "Condition", "Procedure", "Practitioner")]
+        document["entry"] = [
+            e
+            for e in document["entry"]
+            if e["resource"]["resourceType"] not in ("Encounter", "Condition", "Procedure", "Practitioner")
+        ]
     return document

@@ -19,8 +19,14 @@ def registration(**changes_) -> Registration:
 
 
 def coverage(rank: str, **extra) -> dict:
-    return {"rank": rank, "payer_id": "SIMBC", "payer_name": "SIM BLUE PLAN", "member_id": f"M-{rank}",
-            "effective_date": "2024-01-01", **extra}
+    return {
+        "rank": rank,
+        "payer_id": "SIMBC",
+        "payer_name": "SIM BLUE PLAN",
+        "member_id": f"M-{rank}",
+        "effective_date": "2024-01-01",
+        **extra,
+    }
 
 
 def paths(errors) -> list[str]:
@@ -32,17 +38,22 @@ def test_a_clean_registration_has_no_problems():
 
 
 def test_every_cross_field_problem_is_named_by_its_path():
-    reg = registration(coverages=[
-        coverage("secondary", payer_id="NOSUCH"),
-        coverage("tertiary", relationship="child"),
-        coverage("secondary", end_date="2023-12-31"),
-    ])
+    reg = registration(
+        coverages=[
+            coverage("secondary", payer_id="NOSUCH"),
+            coverage("tertiary", relationship="child"),
+            coverage("secondary", end_date="2023-12-31"),
+        ]
+    )
     found = paths(problems(reg, {"SIMBC"}, TODAY))
     assert found == [
-        "coverages.0.rank", "coverages.0.payer_id",          # secondary without primary; unknown payer
-        "coverages.1.subscriber",                             # a child's coverage names no subscriber
-        "coverages.2.rank", "coverages.2.rank", "coverages.2.end_date",  # twice secondary; ends before it starts
-        "coverages",                                          # no primary at all
+        "coverages.0.rank",
+        "coverages.0.payer_id",  # secondary without primary; unknown payer
+        "coverages.1.subscriber",  # a child's coverage names no subscriber
+        "coverages.2.rank",
+        "coverages.2.rank",
+        "coverages.2.end_date",  # twice secondary; ends before it starts
+        "coverages",  # no primary at all
     ]
 
 
@@ -62,8 +73,12 @@ def test_schema_errors_carry_paths_not_values():
 
 def test_identity_keys_fold_accents_case_and_punctuation():
     first = registration()
-    person = first.patient.model_copy(update={"first_name": first.patient.first_name.upper() + "'",
-                                              "last_name": " " + first.patient.last_name.lower()})
+    person = first.patient.model_copy(
+        update={
+            "first_name": first.patient.first_name.upper() + "'",
+            "last_name": " " + first.patient.last_name.lower(),
+        }
+    )
     second = first.model_copy(update={"mrn": "OTHER-1", "facility": "NORTH", "patient": person})
     assert identity_keys(first)[1:] == identity_keys(second)[1:]
     assert identity_keys(first)[0] != identity_keys(second)[0]

@@ -20,9 +20,17 @@ def test_the_example_bundle_reads_completely():
     assert reg.patient.address.line2 == "Apt 3"
     primary, secondary = reg.coverages
     assert (primary.rank, primary.payer_id, primary.member_id, primary.group_number, primary.plan_name) == (
-        "primary", "SIMBC", "SIM555001", "GRP0042", "Blue PPO")
+        "primary",
+        "SIMBC",
+        "SIM555001",
+        "GRP0042",
+        "Blue PPO",
+    )
     assert (secondary.relationship, secondary.subscriber.first_name, secondary.subscriber.address.postal_code) == (
-        "spouse", "Erik", "627041234")
+        "spouse",
+        "Erik",
+        "627041234",
+    )
     assert str(secondary.end_date) == "2027-01-31"
     assert problems(reg, load_directory().ids()) == []
     documented = intake.documented("9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21")
@@ -54,13 +62,25 @@ def test_missing_pieces_are_each_named():
     del document["entry"][4]  # the Practitioner
     with pytest.raises(IntakeInvalid) as caught:
         read_bundle(document)
-    assert paths(caught) == ["entry.0.resource.identifier", "entry.1.resource.beneficiary",
-                             "entry.1.resource.payor.0.identifier", "entry.6.resource.participant.0.individual",
-                             "entry.6.resource.participant"]
+    assert paths(caught) == [
+        "entry.0.resource.identifier",
+        "entry.1.resource.beneficiary",
+        "entry.1.resource.payor.0.identifier",
+        "entry.6.resource.participant.0.individual",
+        "entry.6.resource.participant",
+    ]
 
 
-@pytest.mark.parametrize("document", [[], {"resourceType": "Patient"}, {"resourceType": "Bundle", "type": "collection"},
-                                      "DROP TABLE patient", {"resourceType": "Bundle", "type": "collection", "entry": 5}])
+@pytest.mark.parametrize(
+    "document",
+    [
+        [],
+        {"resourceType": "Patient"},
+        {"resourceType": "Bundle", "type": "collection"},
+        "DROP TABLE patient",
+        {"resourceType": "Bundle", "type": "collection", "entry": 5},
+    ],
+)
 def test_things_that_are_not_intake_bundles_are_refused(document):
     with pytest.raises(IntakeInvalid):
         read_bundle(document)

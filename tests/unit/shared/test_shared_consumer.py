@@ -21,8 +21,9 @@ def test_database_connection_failures_are_transient():
     assert is_transient(invalidated)
 
 
-@pytest.mark.parametrize("exc", [ConnectionRefusedError(errno.ECONNREFUSED, "refused"), ConnectionResetError(),
-                                 TimeoutError()])
+@pytest.mark.parametrize(
+    "exc", [ConnectionRefusedError(errno.ECONNREFUSED, "refused"), ConnectionResetError(), TimeoutError()]
+)
 def test_network_failures_are_transient(exc):
     assert is_transient(exc)
 
@@ -43,8 +44,19 @@ def test_data_and_logic_failures_are_not_transient(exc):
 
 
 def consumer_record(headers) -> ConsumerRecord:
-    return ConsumerRecord(topic="t", partition=0, offset=5, timestamp=0, timestamp_type=0, key=b"k", value=b"{}",
-                          checksum=None, serialized_key_size=1, serialized_value_size=2, headers=headers)
+    return ConsumerRecord(
+        topic="t",
+        partition=0,
+        offset=5,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=b"{}",
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=2,
+        headers=headers,
+    )
 
 
 def test_sanitized_headers_are_utf8_for_faststream():

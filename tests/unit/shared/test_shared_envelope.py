@@ -166,8 +166,10 @@ def test_invalid_json_is_refused_without_echoing_it():
         ({"place_of_service": SECRET}, "place_of_service"),
         ({"encounter_id": SECRET + " X"}, "encounter_id"),
         ({"rendering_provider": {"npi": SECRET, "first_name": "A", "last_name": "B"}}, "rendering_provider.npi"),
-        ({"rendering_provider": {"npi": "1093817462", "first_name": "A" * 61 + SECRET, "last_name": "B"}},
-         "rendering_provider.first_name"),
+        (
+            {"rendering_provider": {"npi": "1093817462", "first_name": "A" * 61 + SECRET, "last_name": "B"}},
+            "rendering_provider.first_name",
+        ),
         ({"procedures": [{"code": "99213", "units": SECRET}]}, "procedures.0.units"),
         ({"procedures": [{"code": "99213", "diagnosis_pointers": [13]}]}, "procedures.0.diagnosis_pointers"),
         ({"diagnoses": []}, "diagnoses"),

@@ -32,8 +32,21 @@ def test_output_is_one_json_object_with_the_basics():
 
 
 def test_phi_named_extra_fields_are_redacted():
-    phi = {name: SECRET for name in ("first_name", "last_name", "birth_date", "member_id", "mrn", "address",
-                                     "ssn", "payload", "subscriber", "dob")}
+    phi = {
+        name: SECRET
+        for name in (
+            "first_name",
+            "last_name",
+            "birth_date",
+            "member_id",
+            "mrn",
+            "address",
+            "ssn",
+            "payload",
+            "subscriber",
+            "dob",
+        )
+    }
     text, entry = formatted(record(**phi, First_Name=SECRET, claim_id="C-1"))
     assert SECRET not in text
     for name in phi:
@@ -60,7 +73,8 @@ def test_exception_messages_are_not_logged_only_their_type():
 
 def test_phi_nested_inside_an_extra_field_is_redacted_too():
     # "a careless extra={...} cannot leak them": a careless extra is often a whole dict.
-    text, entry = formatted(record(context={"claim_id": "C-1", "first_name": SECRET,
-                                            "coverage": {"member_id": SECRET}}))
+    text, entry = formatted(
+        record(context={"claim_id": "C-1", "first_name": SECRET, "coverage": {"member_id": SECRET}})
+    )
     assert SECRET not in text
     assert entry["context"]["claim_id"] == "C-1"

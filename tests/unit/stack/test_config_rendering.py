@@ -1,4 +1,5 @@
 """The pure parts of rcmctl.stack: rendered configs and the env-selected mode."""
+
 from pathlib import Path
 from xml.etree import ElementTree
 

@@ -12,14 +12,26 @@ from x12.errors import X12Error
 from x12.x270 import EligibilityRequest, Party, Subscriber, parse_270, render_270
 from x12.x271 import parse_271
 
-ENV = Envelope(sender_id="OPENRCM01", receiver_id="SIMCH", control_number=42, group_control_number=42,
-               created=datetime(2026, 11, 30, 9, 15), usage="T", functional_id="HS", version="005010X279A1")
+ENV = Envelope(
+    sender_id="OPENRCM01",
+    receiver_id="SIMCH",
+    control_number=42,
+    group_control_number=42,
+    created=datetime(2026, 11, 30, 9, 15),
+    usage="T",
+    functional_id="HS",
+    version="005010X279A1",
+)
 
 
 def request(member_id: str = "SIM123456", payer: str = "SIMBC") -> EligibilityRequest:
     return EligibilityRequest(
-        trace_number="7f3a9c0e12", payer=Party("Sim Blue Plan", payer), provider=Party("Springfield Family Medicine", "1245319599"),
-        subscriber=Subscriber(member_id, "Zoë", "Ñúñez-Øster", date(1984, 3, 17), "F"), service_date=date(2026, 11, 30))
+        trace_number="7f3a9c0e12",
+        payer=Party("Sim Blue Plan", payer),
+        provider=Party("Springfield Family Medicine", "1245319599"),
+        subscriber=Subscriber(member_id, "Zoë", "Ñúñez-Øster", date(1984, 3, 17), "F"),
+        service_date=date(2026, 11, 30),
+    )
 
 
 def test_270_round_trips_with_a_sound_envelope():
@@ -27,26 +39,49 @@ def test_270_round_trips_with_a_sound_envelope():
     _, env = read_interchange(text)  # ISA/GS/ST/SE/GE/IEA counts and control numbers
     assert (env.functional_id, env.version, env.transactions[0].set_id) == ("HS", "005010X279A1", "270")
     assert [s[0] for s in env.transactions[0].segments] == [
-        "BHT", "HL", "NM1", "HL", "NM1", "HL", "TRN", "NM1", "DMG", "DTP", "EQ"]
+        "BHT",
+        "HL",
+        "NM1",
+        "HL",
+        "NM1",
+        "HL",
+        "TRN",
+        "NM1",
+        "DMG",
+        "DTP",
+        "EQ",
+    ]
     assert len(text.splitlines()[0]) == 106
     _, parsed = parse_270(text)
     assert parsed.subscriber.last_name == "NUNEZ-OSTER" and parsed.subscriber.first_name == "ZOE"
     assert (parsed.trace_number, parsed.subscriber.member_id, parsed.service_date) == (
-        "7f3a9c0e12", "SIM123456", date(2026, 11, 30))
+        "7f3a9c0e12",
+        "SIM123456",
+        date(2026, 11, 30),
+    )
 
 
-@pytest.mark.parametrize(("member_id", "payer", "active", "rejection"), [
-    ("SIM123456", "SIMBC", True, None), ("TERM0001", "SIMBC", False, None), ("SIM1", "NOSUCH", False, "72")])
+@pytest.mark.parametrize(
+    ("member_id", "payer", "active", "rejection"),
+    [("SIM123456", "SIMBC", True, None), ("TERM0001", "SIMBC", False, None), ("SIM1", "NOSUCH", False, "72")],
+)
 def test_the_simulator_answers_every_270_with_a_271(member_id, payer, active, rejection):
     reply = respond(render_270(request(member_id, payer), ENV), load_contracts(), 7)
     _, env = read_interchange(reply)
     assert (env.sender_id, env.receiver_id, env.functional_id) == ("SIMCH", "OPENRCM01", "HB")
     answer = parse_271(reply)
     assert (answer.trace_number, answer.member_id, answer.active, answer.rejection_code) == (
-        "7f3a9c0e12", member_id, active, rejection)
+        "7f3a9c0e12",
+        member_id,
+        active,
+        rejection,
+    )
     if active:
         assert (answer.copay, answer.deductible_remaining, answer.coinsurance) == (
-            Decimal("25"), Decimal("500"), Decimal("0.2"))
+            Decimal(25),
+            Decimal(500),
+            Decimal("0.2"),
+        )
 
 
 def test_broken_documents_are_x12_errors_not_crashes():

@@ -19,17 +19,32 @@ from x12.x277_status import parse_277_status
 from x12.x835 import parse_835
 from x12.x837p import parse_837p, render_837p
 
-ENV = Envelope(sender_id="OPENRCM01", receiver_id="SIMCH", control_number=43, group_control_number=43,
-               created=datetime(2026, 11, 30, 9, 15), usage="T", functional_id="HR", version="005010X212")
+ENV = Envelope(
+    sender_id="OPENRCM01",
+    receiver_id="SIMCH",
+    control_number=43,
+    group_control_number=43,
+    created=datetime(2026, 11, 30, 9, 15),
+    usage="T",
+    functional_id="HR",
+    version="005010X212",
+)
 
 
 def request(pcn: str = "A1B2C3D4E5F6A7B8C9D0", payer_number: str | None = None) -> StatusRequest:
     return StatusRequest(
-        trace_number="a7c1e9", payer=Party("Sim Blue Plan", "SIMBC"), provider=Party("Springfield Family Medicine",
-                                                                                       "1245319599"),
-        member_id="SIM123456", last_name="Ñúñez", first_name="Zoë", patient_control_number=pcn,
-        charge=Decimal("305.00"), service_from=date(2026, 11, 2), service_to=date(2026, 11, 2),
-        payer_claim_control_number=payer_number)
+        trace_number="a7c1e9",
+        payer=Party("Sim Blue Plan", "SIMBC"),
+        provider=Party("Springfield Family Medicine", "1245319599"),
+        member_id="SIM123456",
+        last_name="Ñúñez",
+        first_name="Zoë",
+        patient_control_number=pcn,
+        charge=Decimal("305.00"),
+        service_from=date(2026, 11, 2),
+        service_to=date(2026, 11, 2),
+        payer_claim_control_number=payer_number,
+    )
 
 
 def test_276_round_trips_with_a_sound_envelope():
@@ -37,11 +52,31 @@ def test_276_round_trips_with_a_sound_envelope():
     _, env = read_interchange(text)
     assert (env.functional_id, env.version, env.transactions[0].set_id) == ("HR", "005010X212", "276")
     assert [s[0] for s in env.transactions[0].segments] == [
-        "BHT", "HL", "NM1", "HL", "NM1", "HL", "NM1", "HL", "NM1", "TRN", "REF", "REF", "AMT", "DTP"]
+        "BHT",
+        "HL",
+        "NM1",
+        "HL",
+        "NM1",
+        "HL",
+        "NM1",
+        "HL",
+        "NM1",
+        "TRN",
+        "REF",
+        "REF",
+        "AMT",
+        "DTP",
+    ]
     _, parsed = parse_276(text)
-    assert parsed == StatusRequest(**{
-        **request(payer_number="SIM123").__dict__, "last_name": "NUNEZ", "first_name": "ZOE",
-        "payer": Party("SIM BLUE PLAN", "SIMBC"), "provider": Party("SPRINGFIELD FAMILY MEDICINE", "1245319599")})
+    assert parsed == StatusRequest(
+        **{
+            **request(payer_number="SIM123").__dict__,
+            "last_name": "NUNEZ",
+            "first_name": "ZOE",
+            "payer": Party("SIM BLUE PLAN", "SIMBC"),
+            "provider": Party("SPRINGFIELD FAMILY MEDICINE", "1245319599"),
+        }
+    )
 
 
 def test_a_276_without_the_claim_reference_is_refused():
@@ -68,13 +103,21 @@ def test_the_simulator_answers_paid_denied_and_unknown_claims(book):
         reply = respond(render_276(request(claim.patient_control_number), ENV), book, 9, datetime(2026, 12, 9))
         _, env = read_interchange(reply)
         assert (env.sender_id, env.receiver_id, env.functional_id, env.transactions[0].set_id) == (
-            "SIMCH", "OPENRCM01", "HN", "277")
+            "SIMCH",
+            "OPENRCM01",
+            "HN",
+            "277",
+        )
         answer = parse_277_status(reply)
         assert (answer.code, answer.paid, answer.finalized, answer.effective) == (code, amount, True, date(2026, 11, 3))
         assert (answer.trace_number, answer.payer_claim_control_number) == ("a7c1e9", claim.payer_claim_control_number)
     unknown = parse_277_status(respond(render_276(request("NOSUCHCLAIM"), ENV), book, 9, datetime(2026, 12, 9)))
     assert (unknown.code, unknown.finalized, unknown.paid, unknown.effective) == (
-        "A4:35", False, None, date(2026, 12, 9))
+        "A4:35",
+        False,
+        None,
+        date(2026, 12, 9),
+    )
 
 
 def test_the_desk_answers_files_and_parks_unreadable_ones(book, tmp_path):

@@ -11,22 +11,38 @@ from x12.x277 import ClaimAcknowledgment, ClaimStatus, ProviderStatuses, parse_2
 
 def _status(n: int, accepted: bool) -> ClaimStatus:
     return ClaimStatus(
-        patient_control_number=f"PCN{n:08d}", category="A2" if accepted else "A7",
-        status_code="20" if accepted else "33", entity=None if accepted else "IL",
-        total_charge=Decimal("125.50") + n, service_date=date(2026, 1, 1 + n % 28),
-        patient_last_name="SAMPLE", patient_first_name="ALEX", member_id=f"M{n:09d}",
+        patient_control_number=f"PCN{n:08d}",
+        category="A2" if accepted else "A7",
+        status_code="20" if accepted else "33",
+        entity=None if accepted else "IL",
+        total_charge=Decimal("125.50") + n,
+        service_date=date(2026, 1, 1 + n % 28),
+        patient_last_name="SAMPLE",
+        patient_first_name="ALEX",
+        member_id=f"M{n:09d}",
         payer_claim_control_number=f"SIM{n:010d}" if accepted else None,
     )
 
 
 def _ack(providers: int = 2, claims: int = 3) -> ClaimAcknowledgment:
     return ClaimAcknowledgment(
-        sender_id="SIMCH", receiver_id="OPENRCM", control_number=77, created=datetime(2026, 3, 2, 9, 31),
-        usage="T", payer_name="SIM BLUE PLAN", payer_id="SIMBC", submitter_name="OPENRCM BILLING",
-        submitter_id="OPENRCM", batch_reference="42-0001", received=date(2026, 3, 2),
+        sender_id="SIMCH",
+        receiver_id="OPENRCM",
+        control_number=77,
+        created=datetime(2026, 3, 2, 9, 31),
+        usage="T",
+        payer_name="SIM BLUE PLAN",
+        payer_id="SIMBC",
+        submitter_name="OPENRCM BILLING",
+        submitter_id="OPENRCM",
+        batch_reference="42-0001",
+        received=date(2026, 3, 2),
         providers=tuple(
-            ProviderStatuses(name=f"CLINIC {p}", npi=npi(1000 + p),
-                             claims=tuple(_status(p * 10 + n, accepted=(n % 3 != 1)) for n in range(claims)))
+            ProviderStatuses(
+                name=f"CLINIC {p}",
+                npi=npi(1000 + p),
+                claims=tuple(_status(p * 10 + n, accepted=(n % 3 != 1)) for n in range(claims)),
+            )
             for p in range(providers)
         ),
     )

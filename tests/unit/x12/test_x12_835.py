@@ -23,15 +23,27 @@ from x12.validate import validate_x12
 from x12.x835 import parse_835, render_835
 
 D = Decimal
-PAYER = RemitPayer(name="SIM BLUE PLAN", id="SIMBC", contact_name="EDI SUPPORT", contact_phone="5555550101",
-                   address=Address(line1="10 SIMULATED PLAZA", city="CHICAGO", state="IL", zip="60601"))
+PAYER = RemitPayer(
+    name="SIM BLUE PLAN",
+    id="SIMBC",
+    contact_name="EDI SUPPORT",
+    contact_phone="5555550101",
+    address=Address(line1="10 SIMULATED PLAZA", city="CHICAGO", state="IL", zip="60601"),
+)
 PAYEE = Payee(name="SAMPLE CLINIC", npi=npi(1), tax_id="123456780")
 
 
 def service(charge, paid, *adjustments, code="99213", control="L1"):
-    return ServicePayment(procedure_code=code, modifiers=("25",), charge=D(charge), paid=D(paid),
-                          service_date=date(2026, 1, 5), control_number=control, allowed=D(paid),
-                          adjustments=tuple(Adjustment(group=g, reason=r, amount=D(a)) for g, r, a in adjustments))
+    return ServicePayment(
+        procedure_code=code,
+        modifiers=("25",),
+        charge=D(charge),
+        paid=D(paid),
+        service_date=date(2026, 1, 5),
+        control_number=control,
+        allowed=D(paid),
+        adjustments=tuple(Adjustment(group=g, reason=r, amount=D(a)) for g, r, a in adjustments),
+    )
 
 
 def claim(pcn="PCN1", status="1", sign=1, services=None):
@@ -40,27 +52,56 @@ def claim(pcn="PCN1", status="1", sign=1, services=None):
         service("50", "0", ("CO", "97", "50"), code="36415", control="L2"),
     )
     if sign < 0:  # a reversal repeats the claim with every amount negated
-        services = tuple(s.model_copy(update={
-            "charge": -s.charge, "paid": -s.paid,
-            "adjustments": tuple(a.model_copy(update={"amount": -a.amount}) for a in s.adjustments)})
-            for s in services)
+        services = tuple(
+            s.model_copy(
+                update={
+                    "charge": -s.charge,
+                    "paid": -s.paid,
+                    "adjustments": tuple(a.model_copy(update={"amount": -a.amount}) for a in s.adjustments),
+                }
+            )
+            for s in services
+        )
     return ClaimPayment(
-        patient_control_number=pcn, status=status, charge=sum(s.charge for s in services),
-        paid=sum(s.paid for s in services), patient_responsibility=D(20 * sign), claim_filing_indicator="12",
-        payer_claim_control_number="SIMX1", place_of_service="11", frequency_code="1",
-        patient=Patient(last_name="SAMPLE", first_name="ALEX", member_id="M1"), services=services,
+        patient_control_number=pcn,
+        status=status,
+        charge=sum(s.charge for s in services),
+        paid=sum(s.paid for s in services),
+        patient_responsibility=D(20 * sign),
+        claim_filing_indicator="12",
+        payer_claim_control_number="SIMX1",
+        place_of_service="11",
+        frequency_code="1",
+        patient=Patient(last_name="SAMPLE", first_name="ALEX", member_id="M1"),
+        services=services,
     )
 
 
 def interchange(*claims, plb=(), method="CHK", **payment):
     total = sum(c.paid for c in claims) - sum(p.amount for p in plb)
     remittance = Remittance(
-        payment=Payment(amount=total, method=method, date=date(2026, 2, 1), trace_number="TRACE1",
-                        payer_tax_id="990000001", **payment),
-        payer=PAYER, payee=PAYEE, claims=claims, provider_adjustments=plb,
+        payment=Payment(
+            amount=total,
+            method=method,
+            date=date(2026, 2, 1),
+            trace_number="TRACE1",
+            payer_tax_id="990000001",
+            **payment,
+        ),
+        payer=PAYER,
+        payee=PAYEE,
+        claims=claims,
+        provider_adjustments=plb,
     )
-    return Interchange835(sender_id="SIMCH", receiver_id="OPENRCM", control_number=7, group_control_number=7,
-                          created=datetime(2026, 2, 1, 8, 0), usage="T", remittances=(remittance,))
+    return Interchange835(
+        sender_id="SIMCH",
+        receiver_id="OPENRCM",
+        control_number=7,
+        group_control_number=7,
+        created=datetime(2026, 2, 1, 8, 0),
+        usage="T",
+        remittances=(remittance,),
+    )
 
 
 def test_835_is_valid_and_reads_back_equal():
@@ -72,8 +113,15 @@ def test_835_is_valid_and_reads_back_equal():
 
 
 def test_reversal_and_provider_adjustment_balance():
-    plb = (ProviderAdjustment(provider_id=PAYEE.npi, fiscal_period_end=date(2026, 12, 31), reason="WO",
-                              reference="SIMX0", amount=D("12.5")),)
+    plb = (
+        ProviderAdjustment(
+            provider_id=PAYEE.npi,
+            fiscal_period_end=date(2026, 12, 31),
+            reason="WO",
+            reference="SIMX0",
+            amount=D("12.5"),
+        ),
+    )
     ix = interchange(claim("PCN1", status="22", sign=-1), claim("PCN1"), claim("PCN3"), plb=plb)
     text = render_835(ix)
 
@@ -83,9 +131,13 @@ def test_reversal_and_provider_adjustment_balance():
 
 
 def test_ach_payment_is_valid():
-    ix = interchange(claim(), method="ACH", payer_company_id="1990000001",
-                     payer_bank=BankAccount(routing_number="011000015", account_number="12345"),
-                     payee_bank=BankAccount(routing_number="021000021", account_number="98765"))
+    ix = interchange(
+        claim(),
+        method="ACH",
+        payer_company_id="1990000001",
+        payer_bank=BankAccount(routing_number="011000015", account_number="12345"),
+        payee_bank=BankAccount(routing_number="021000021", account_number="98765"),
+    )
     text = render_835(ix)
 
     assert validate_x12(text) == []
@@ -136,12 +188,15 @@ def test_reader_rejects_a_payment_total_that_is_not_the_sum():
         parse_835(text)
 
 
-@pytest.mark.parametrize("damage", [
-    lambda t: t[:30] + t[31:],  # ISA one character short
-    lambda t: "GS" + t[2:],
-    lambda t: t.replace("IEA*1*000000007", "IEA*1*000000008"),
-    lambda t: t.replace("GE*1*7", "GE*2*7"),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t[:30] + t[31:],  # ISA one character short
+        lambda t: "GS" + t[2:],
+        lambda t: t.replace("IEA*1*000000007", "IEA*1*000000008"),
+        lambda t: t.replace("GE*1*7", "GE*2*7"),
+    ],
+)
 def test_reader_rejects_a_bad_envelope(damage):
     with pytest.raises(X12Error):
         parse_835(damage(_good_text()))

@@ -47,10 +47,18 @@ def test_claim_dates_amounts_and_remarks():
     assert (paid.statement_from, paid.statement_to, paid.received_date) == (date(2026, 3, 2),) * 2 + (date(2026, 3, 5),)
     assert paid.coverage_amount == D("220") and paid.remark_codes == ("MA01", "N130")
     first, second = paid.services
-    assert (first.procedure_code, first.modifiers, first.control_number, first.allowed) == ("99214", ("25",), "1", D("170"))
+    assert (first.procedure_code, first.modifiers, first.control_number, first.allowed) == (
+        "99214",
+        ("25",),
+        "1",
+        D("170"),
+    )
     # several reasons of one group in one CAS segment, with a quantity on the first
     assert [(a.group, a.reason, a.amount, a.quantity) for a in first.adjustments] == [
-        ("CO", "45", D("30"), None), ("PR", "1", D("40"), D("1")), ("PR", "3", D("30"), None)]
+        ("CO", "45", D("30"), None),
+        ("PR", "1", D("40"), D("1")),
+        ("PR", "3", D("30"), None),
+    ]
     assert second.remark_codes == ("N59",)
 
 
@@ -86,7 +94,9 @@ def test_bundled_and_unbundled_lines():
 def test_provider_level_adjustments():
     eft = parse_835(TEXT).remittances[1]
     assert [(p.reason, p.reference, p.amount) for p in eft.provider_adjustments] == [
-        ("WO", "SIMICN0000", D("12.5")), ("L6", None, D("-2.5"))]
+        ("WO", "SIMICN0000", D("12.5")),
+        ("L6", None, D("-2.5")),
+    ]
     assert eft.payment.amount == sum(c.paid for c in eft.claims) - sum(p.amount for p in eft.provider_adjustments)
 
 
@@ -108,22 +118,29 @@ def _swap(old: str, new: str, text: str = TEXT) -> str:
     return text.replace(old, new, 1)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda t: _swap("IEA*1*000000101", "IEA*1*000000102", t), "IEA"),
-    (lambda t: _swap("GE*2*101", "GE*1*101", t), "GE transaction set count"),
-    (lambda t: _swap("SE*19*0002", "SE*18*0002", t), "SE segment count"),
-    (lambda t: _swap("GS*HP", "GS*HC", t), "not an 835"),
-    (lambda t: _swap("BPR*I*425*", "BPR*I*426*", t), "BPR total"),
-    (lambda t: _swap("CAS*PR*1*40*1*3*30~", "CAS*PR*1*40*1*3*31~", t), "claim 1 service 1"),
-    (lambda t: _swap("CLP*PCNF1*20*50*40", "CLP*PCNF1*20*50*41", t), "claim 6: charge != paid"),
-    (lambda t: _swap("PLB*1000000012*20261231*WO:SIMICN0000*12.5", "PLB*1000000012*20261231*WO:SIMICN0000*12", t),
-     "BPR total"),
-    (lambda t: _swap("CLP*PCNA1*1*", "CLP*PCNA1*9*", t), "status"),
-    (lambda t: _swap("CAS*CO*45*30~", "CAS*XX*45*30~", t), "group"),
-    (lambda t: _swap("SVC*HC:99214:25*200*", "SVC*HC:99214:25*2O0*", t), "not a number"),
-    (lambda t: _swap("DTM*232*20260302", "DTM*232*20261302", t), "bad date"),
-    (lambda t: t[: t.index("SE*95")], "IEA"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda t: _swap("IEA*1*000000101", "IEA*1*000000102", t), "IEA"),
+        (lambda t: _swap("GE*2*101", "GE*1*101", t), "GE transaction set count"),
+        (lambda t: _swap("SE*19*0002", "SE*18*0002", t), "SE segment count"),
+        (lambda t: _swap("GS*HP", "GS*HC", t), "not an 835"),
+        (lambda t: _swap("BPR*I*425*", "BPR*I*426*", t), "BPR total"),
+        (lambda t: _swap("CAS*PR*1*40*1*3*30~", "CAS*PR*1*40*1*3*31~", t), "claim 1 service 1"),
+        (lambda t: _swap("CLP*PCNF1*20*50*40", "CLP*PCNF1*20*50*41", t), "claim 6: charge != paid"),
+        (
+            lambda t: _swap(
+                "PLB*1000000012*20261231*WO:SIMICN0000*12.5", "PLB*1000000012*20261231*WO:SIMICN0000*12", t
+            ),
+            "BPR total",
+        ),
+        (lambda t: _swap("CLP*PCNA1*1*", "CLP*PCNA1*9*", t), "status"),
+        (lambda t: _swap("CAS*CO*45*30~", "CAS*XX*45*30~", t), "group"),
+        (lambda t: _swap("SVC*HC:99214:25*200*", "SVC*HC:99214:25*2O0*", t), "not a number"),
+        (lambda t: _swap("DTM*232*20260302", "DTM*232*20261302", t), "bad date"),
+        (lambda t: t[: t.index("SE*95")], "IEA"),
+    ],
+)
 def test_a_damaged_file_is_refused_with_a_clear_reason(damage, message):
     with pytest.raises(X12Error, match=message):
         parse_835(damage(TEXT))

@@ -44,7 +44,8 @@ def _with_claims(*claims: Claim) -> Interchange837:
 
 def test_replacement_claim_carries_the_payer_claim_number():
     claim = sample_claim(3, lines=2).model_copy(
-        update={"frequency_code": "7", "payer_claim_control_number": "PAYER123"})
+        update={"frequency_code": "7", "payer_claim_control_number": "PAYER123"}
+    )
     interchange = _with_claims(claim)
     text = render_837p(interchange)
 
@@ -118,7 +119,6 @@ def test_dates_survive_the_round_trip():
     assert claim.subscriber.birth_date == date(1950, 1, 1)
 
 
-
 def test_dependent_patient_is_sent_in_loop_2000c():
     claims = tuple(sample_dependent_claim(n, lines=2) for n in range(3))
     interchange = _with_claims(*claims)
@@ -164,7 +164,8 @@ def test_claim_model_refuses_inconsistent_coordination_of_benefits():
         Claim.model_validate(secondary | {"payer_responsibility": "P"})
     other = secondary["other_payers"][0]
     with pytest.raises(ValidationError, match="line the claim does not have"):
-        Claim.model_validate(secondary | {"lines": secondary["lines"][:1],
-                                          "total_charge": secondary["lines"][0]["charge"]})
+        Claim.model_validate(
+            secondary | {"lines": secondary["lines"][:1], "total_charge": secondary["lines"][0]["charge"]}
+        )
     with pytest.raises(ValidationError, match="need the paid amount"):
         Claim.model_validate(secondary | {"other_payers": [other | {"paid": None}]})

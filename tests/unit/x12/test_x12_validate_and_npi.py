@@ -23,9 +23,16 @@ def test_validate_reports_text_that_is_not_x12():
     assert validate_x12("not an interchange") != []
 
 
-@pytest.mark.parametrize(("npi", "valid"), [
-    ("1234567893", True), ("1234567890", False), ("123456789", False), ("12345678931", False), ("12345678a3", False),
-])
+@pytest.mark.parametrize(
+    ("npi", "valid"),
+    [
+        ("1234567893", True),
+        ("1234567890", False),
+        ("123456789", False),
+        ("12345678931", False),
+        ("12345678a3", False),
+    ],
+)
 def test_npi_luhn_check(npi, valid):
     assert npi_is_valid(npi) is valid
 
