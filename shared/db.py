@@ -8,8 +8,9 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
 
-def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+def make_sessions(engine: AsyncEngine, info: dict[str, object] | None = None) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session's `Session.info` (the service's declared topics, say)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -42,9 +42,20 @@ class OutboxMessage(SQLModel, table=True):
 STAGED = "outbox.staged"
 
 
+PUBLISHES = "rcm_publishes"  # Session.info key: the topics the session's service may publish
+
+
+class UndeclaredTopic(RuntimeError):
+    """A service staged an event on a topic its Declaration does not list."""
+
+
 def stage(session: AsyncSession, topic: str, event: Event) -> None:
     """Add an event to the caller's transaction; it is published only if that commits. Rows are
-    written in one statement just before the commit (no ORM object per event: that was a hot spot)."""
+    written in one statement just before the commit (no ORM object per event: that was a hot spot).
+    A service's sessions carry the topics it declared; publishing another is a bug, caught here."""
+    declared = session.info.get(PUBLISHES)
+    if declared is not None and topic not in declared:
+        raise UndeclaredTopic(f"{topic} is not among the topics this service declares it publishes")
     session.info.setdefault(STAGED, []).append(
         {
             "topic": topic,

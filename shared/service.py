@@ -3,10 +3,13 @@ relay, background loops, and an HTTP app with health, readiness and metrics. A s
 its subscriptions, API router and loops; this module does the wiring and the orderly shutdown."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
@@ -14,10 +17,13 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import inbox, metrics, migrations, telemetry
-from shared.consumer import Handler, Subscription, subscribe
+from shared import inbox, metrics, migrations, outbox, telemetry
+from shared.consumer import Subscription, subscribe
+from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
+from shared.envelope import Event
 from shared.kafka import broker_security, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
@@ -25,7 +31,15 @@ from shared.security import require_api_key
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-Loop = Callable[["Service"], Awaitable[None]]
+Loop = Callable[["Service[Any]"], Awaitable[None]]
+T = TypeVar("T", bound=Contract)
+D = TypeVar("D")
+
+
+async def _call_with_deps(
+    handler: Callable[..., Awaitable[None]], deps: Any, session: AsyncSession, events: list
+) -> None:
+    await handler(session, events, deps)
 
 
 async def _purge_inbox(service: "Service") -> None:
@@ -35,37 +49,60 @@ async def _purge_inbox(service: "Service") -> None:
         await asyncio.sleep(3600)
 
 
-class Service:
+@dataclass(frozen=True)
+class Consumes(Generic[T, D]):
+    """One subscription: the topic, its contract, and the handler `(session, events, deps)`."""
+
+    topic: str
+    contract: type[T]
+    handler: Callable[[AsyncSession, list[Event[T]], D], Awaitable[None]]
+    consumer: str | None = None  # logical consumer group; default "<service>.<topic>"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a service is, in one place: its name, what it consumes and publishes, its migrations.
+    The chart's topology, the databases to create and the process list are derived from these."""
+
+    name: str
+    consumes: tuple[Consumes, ...]
+    publishes: frozenset[str]
+    migrations_dir: Path
+
+    @property
+    def consumed_topics(self) -> frozenset[str]:
+        return frozenset(c.topic for c in self.consumes)
+
+
+class Service(Generic[D]):
     lag_interval = 10.0  # seconds between refreshes of rcm_consumer_lag
 
-    def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
-        self.name, self.settings, self.migrations_dir = name, settings, migrations_dir
+    def __init__(self, declaration: Declaration, settings: ServiceSettings, deps: D) -> None:
+        self.declaration, self.settings, self.deps = declaration, settings, deps
+        self.name, self.migrations_dir = declaration.name, declaration.migrations_dir
         self.database_url = settings.database_url.get_secret_value()
         self.engine = make_engine(self.database_url)
-        self.sessions = make_sessions(self.engine)
+        # A session knows which topics its service may publish: outbox.stage refuses any other.
+        self.sessions = make_sessions(self.engine, info={outbox.PUBLISHES: declaration.publishes})
         self.producer: AIOKafkaProducer | None = None  # made in lifespan: aiokafka needs the running loop
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
-            client_id=name,
+            client_id=self.name,
             security=broker_security(settings),
             graceful_timeout=30.0,
-            logger=logging.getLogger(f"{name}.broker"),
+            logger=logging.getLogger(f"{self.name}.broker"),
             log_level=logging.DEBUG,
         )
         self.loops: list[Loop] = []
         self.routers: list[APIRouter] = []
+        for consumes in declaration.consumes:
+            handler = functools.partial(_call_with_deps, consumes.handler, deps)
+            subscription = Subscription(
+                consumes.topic, consumes.consumer or f"{self.name}.{consumes.topic}", consumes.contract, handler
+            )
+            subscribe(self.broker, subscription, settings, self.sessions, lambda: self.producer)
 
     # -- declaration ------------------------------------------------------------------------
-    def consumes(self, topic: str, contract: type, consumer: str | None = None):
-        """Decorator: `@service.consumes(topics.ENCOUNTER_CODED, EncounterCodedV1)`."""
-
-        def register(handler: Handler) -> Handler:
-            subscription = Subscription(topic, consumer or f"{self.name}.{topic}", contract, handler)
-            subscribe(self.broker, subscription, self.settings, self.sessions, lambda: self.producer)
-            return handler
-
-        return register
-
     def loop(self, body: Loop) -> Loop:
         """Decorator for a background loop; it is restarted after a crash, cancelled at stop."""
         self.loops.append(body)

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Self
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,15 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
     outbox_poll_seconds: float = 0.05
+
+    @classmethod
+    def of(cls: type[Self], settings: "ServiceSettings | None" = None) -> Self:
+        """A service's own settings from whatever it was given: its own class as is, the common
+        settings with the service's fields taking their environment/defaults, or nothing (all from
+        the environment)."""
+        if isinstance(settings, cls):
+            return settings
+        return cls(**settings.model_dump()) if settings is not None else cls()
 
     def payer_directory(self) -> list[dict]:
         """The directory's payers as plain data (registration validates the file with its own model)."""

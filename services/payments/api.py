@@ -4,13 +4,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import func, select
 
 from services.payments import db
 from services.payments import patient_payments as pp
 from services.payments.domain.patient_payments import ZERO, PatientPaymentError
+from shared.api import SessionDep
 
 router = APIRouter(prefix="/v1")
 Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
@@ -36,34 +36,14 @@ class RefundIn(BaseModel):
 
 
 @router.get("/stats")
-async def stats(request: Request) -> dict:
-    async with request.app.state.service.sessions() as session:
-        files = dict((await session.execute(select(db.EraFile.status, func.count()).group_by(db.EraFile.status))).all())
-        payments = dict(
-            (
-                await session.execute(
-                    select(db.ClaimPaymentRecord.status, func.count()).group_by(db.ClaimPaymentRecord.status)
-                )
-            ).all()
-        )
-        posted = (
-            await session.execute(
-                select(func.coalesce(func.sum(db.ClaimPaymentRecord.paid), 0)).where(
-                    db.ClaimPaymentRecord.status == "posted"
-                )
-            )
-        ).scalar_one()
-    return {"era_files": files, "claim_payments": payments, "total_posted": str(posted)}
+async def stats(session: SessionDep) -> dict:
+    return await db.stats(session)
 
 
 @router.get("/work-queue")
-async def work_queue(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+async def work_queue(session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     """Open items: payments whose claim is not known, payer lines that matched none of the claim's."""
-    async with request.app.state.service.sessions() as session:
-        items = await session.execute(
-            select(db.WorkItem).where(db.WorkItem.resolved_at.is_(None)).order_by(db.WorkItem.item_id).limit(limit)
-        )
-        return [item.model_dump(mode="json") for item in items.scalars()]
+    return [item.model_dump(mode="json") for item in await db.open_work_items(session, limit)]
 
 
 def _refused(exc: PatientPaymentError) -> HTTPException:
@@ -72,12 +52,12 @@ def _refused(exc: PatientPaymentError) -> HTTPException:
 
 @router.post("/patients/{patient_id}/payments", status_code=201)
 async def post_patient_payment(
-    request: Request,
+    session: SessionDep,
     patient_id: UUID,
     body: PaymentIn,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict:
-    async with request.app.state.service.sessions() as session, session.begin():
+    async with session.begin():
         try:
             event = await pp.record_payment(
                 session,
@@ -97,12 +77,12 @@ async def post_patient_payment(
 
 @router.post("/patient-payments/{payment_id}/refunds", status_code=201)
 async def refund_patient_payment(
-    request: Request,
+    session: SessionDep,
     payment_id: UUID,
     body: RefundIn,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict:
-    async with request.app.state.service.sessions() as session, session.begin():
+    async with session.begin():
         source = await session.get(db.PatientPayment, payment_id)
         if source is None:
             raise HTTPException(404, "no such patient payment")
@@ -116,31 +96,18 @@ async def refund_patient_payment(
 
 
 @router.get("/patient-payments/{payment_id}")
-async def get_patient_payment(request: Request, payment_id: UUID) -> dict:
-    async with request.app.state.service.sessions() as session:
-        payment = await session.get(db.PatientPayment, payment_id)
-        if payment is None:
-            raise HTTPException(404, "no such patient payment")
-        return (await pp.describe(session, payment)).model_dump(mode="json")
+async def get_patient_payment(session: SessionDep, payment_id: UUID) -> dict:
+    payment = await session.get(db.PatientPayment, payment_id)
+    if payment is None:
+        raise HTTPException(404, "no such patient payment")
+    return (await pp.describe(session, payment)).model_dump(mode="json")
 
 
 @router.get("/patients/{patient_id}/balance")
-async def patient_balance(request: Request, patient_id: UUID) -> dict:
+async def patient_balance(session: SessionDep, patient_id: UUID) -> dict:
     """The patient's open claim balances (oldest first) and unapplied credit."""
-    async with request.app.state.service.sessions() as session:
-        balances = await pp.open_balances(session, patient_id)
-        payments = (
-            (
-                await session.execute(
-                    select(db.PatientPayment).where(
-                        db.PatientPayment.patient_id == patient_id, db.PatientPayment.kind == "payment"
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        credit = sum([(await pp.credit_of(session, p))[1] for p in payments], ZERO)
+    balances = await pp.open_balances(session, patient_id)
+    credit = sum([(await pp.credit_of(session, p))[1] for p in await db.patient_payments(session, patient_id)], ZERO)
     open_claims = sorted((b for b in balances if b.balance != ZERO), key=lambda b: (b.date_of_service, str(b.claim_id)))
     return {
         "claims": [

@@ -6,18 +6,27 @@ from services.payments import api, handlers
 from services.payments.era_inbox import EraInbox
 from services.payments.posting import post_forever
 from services.payments.settings import PaymentsSettings
-from shared.service import Service
+from shared.contracts import topics
+from shared.contracts.events import ClaimSubmittedV1
+from shared.service import Consumes, Declaration, Service
+from shared.settings import ServiceSettings
+
+DECLARATION = Declaration(
+    name="payments",
+    consumes=(Consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1, handlers.on_claims_submitted),),
+    publishes=frozenset({topics.PAYMENT_POSTED, topics.PATIENT_PAYMENT_POSTED}),
+    migrations_dir=Path(__file__).parent / "migrations",
+)
 
 
-def build(settings: PaymentsSettings | None = None) -> Service:
-    settings = settings or PaymentsSettings()
-    service = Service("payments", settings, Path(__file__).parent / "migrations")
-    handlers.register(service)
+def build(settings: ServiceSettings | None = None) -> Service[None]:
+    settings = PaymentsSettings.of(settings)
+    service = Service(DECLARATION, settings, None)
     service.api(api.router)
     inbox = EraInbox(settings.clearinghouse_dir)
 
     @service.loop
-    async def post_remittances(service: Service) -> None:
+    async def post_remittances(service: Service[None]) -> None:
         await post_forever(service, inbox, settings.era_poll_seconds)
 
     return service

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, text
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -124,3 +124,34 @@ async def lock_patient(session: AsyncSession, patient_id: UUID) -> None:
     """Two payments of one patient apply to the same open balances: one at a time."""
     key = zlib.crc32(f"payments:patient:{patient_id}".encode())
     await session.execute(text("SELECT pg_advisory_xact_lock(1, :key)"), {"key": key - 2**31})
+
+
+async def stats(session: AsyncSession) -> dict:
+    """ERA files and claim payments by status, and the money posted."""
+    files = dict((await session.execute(select(EraFile.status, func.count()).group_by(EraFile.status))).all())
+    payments = dict(
+        (
+            await session.execute(select(ClaimPaymentRecord.status, func.count()).group_by(ClaimPaymentRecord.status))
+        ).all()
+    )
+    posted = (
+        await session.execute(
+            select(func.coalesce(func.sum(ClaimPaymentRecord.paid), 0)).where(ClaimPaymentRecord.status == "posted")
+        )
+    ).scalar_one()
+    return {"era_files": files, "claim_payments": payments, "total_posted": str(posted)}
+
+
+async def open_work_items(session: AsyncSession, limit: int) -> list[WorkItem]:
+    items = await session.execute(
+        select(WorkItem).where(WorkItem.resolved_at.is_(None)).order_by(WorkItem.item_id).limit(limit)
+    )
+    return list(items.scalars())
+
+
+async def patient_payments(session: AsyncSession, patient_id: UUID) -> list[PatientPayment]:
+    """The patient's payments (not refunds)."""
+    rows = await session.execute(
+        select(PatientPayment).where(PatientPayment.patient_id == patient_id, PatientPayment.kind == "payment")
+    )
+    return list(rows.scalars())

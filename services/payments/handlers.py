@@ -5,35 +5,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
 from services.payments.posting import post_unmatched
-from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1
 from shared.envelope import Event
-from shared.service import Service
 
 
-def register(service: Service) -> None:
-    @service.consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1)
-    async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSubmittedV1]]) -> None:
-        await db.lock_matching(session)
-        rows = {
-            e.data.claim_id: dict(
-                claim_id=e.data.claim_id,
-                patient_control_number=e.data.patient_control_number,
-                payer_id=e.data.payer_id,
-                payer_name=e.data.payer_name,
-                date_of_service=e.data.date_of_service,
-                total_charge=e.data.total_charge,
-                line_numbers=[line.line_number for line in e.data.lines],
-                correlation_id=e.correlation_id,
-                patient_id=e.data.patient_id,
-                lines=[[line.line_number, line.procedure_code, line.modifiers] for line in e.data.lines],
-            )
-            for e in events
-        }
-        table = db.KnownClaim.__table__
-        stored = await session.execute(
-            insert(table).on_conflict_do_nothing().returning(table.c.claim_id), list(rows.values())
+async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSubmittedV1]], deps: None) -> None:
+    await db.lock_matching(session)
+    rows = {
+        e.data.claim_id: dict(
+            claim_id=e.data.claim_id,
+            patient_control_number=e.data.patient_control_number,
+            payer_id=e.data.payer_id,
+            payer_name=e.data.payer_name,
+            date_of_service=e.data.date_of_service,
+            total_charge=e.data.total_charge,
+            line_numbers=[line.line_number for line in e.data.lines],
+            correlation_id=e.correlation_id,
+            patient_id=e.data.patient_id,
+            lines=[[line.line_number, line.procedure_code, line.modifiers] for line in e.data.lines],
         )
-        new = [db.KnownClaim(**rows[claim_id]) for claim_id in stored.scalars()]
-        if new:
-            await post_unmatched(session, new)
+        for e in events
+    }
+    table = db.KnownClaim.__table__
+    stored = await session.execute(
+        insert(table).on_conflict_do_nothing().returning(table.c.claim_id), list(rows.values())
+    )
+    new = [db.KnownClaim(**rows[claim_id]) for claim_id in stored.scalars()]
+    if new:
+        await post_unmatched(session, new)
