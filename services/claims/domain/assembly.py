@@ -4,7 +4,7 @@ A claim that cannot be built cleanly is not built: the reasons come back as find
 import hashlib
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -100,92 +100,117 @@ def fits_one_claim(encounters: Sequence[EncounterCodedV1]) -> bool:
     return len(diagnoses) <= MAX_DIAGNOSES and sum(len(c.service_lines) for c in encounters) <= MAX_LINES
 
 
+NO_PRIMARY_COVERAGE = Finding(
+    field="coverages", code="coverage.inactive", message="no primary coverage active on the date of service"
+)
+SUBSCRIBER_MISSING = Finding(
+    field="coverages[primary].subscriber",
+    code="subscriber.missing",
+    message="the patient is a dependent but the subscriber's demographics are missing; "
+    "fix: register the subscriber's name, birth date, sex and address",
+)
+POINTER_OUTSIDE = "a diagnosis pointer points outside its encounter's diagnoses"
+
+
 def assemble(
     encounters: EncounterCodedV1 | Sequence[EncounterCodedV1],
     patient: PatientRegisteredV1,
-    chargemaster: dict[str, Decimal],
+    chargemaster: Mapping[str, Decimal],
 ) -> Assembly:
     """One claim for one encounter, or for several of one grouping key (the first names the claim):
     their diagnoses are merged in order and the line pointers follow them, lines are renumbered."""
     encounters = [encounters] if isinstance(encounters, EncounterCodedV1) else list(encounters)
-    first = encounters[0]
-    coverage = primary_coverage(patient, first.date_of_service)
+    coverage = primary_coverage(patient, encounters[0].date_of_service)
     if coverage is None:
-        hold = Finding(
-            field="coverages", code="coverage.inactive", message="no primary coverage active on the date of service"
-        )
-        return Assembly(None, "", [hold])
-    findings: list[Finding] = []
-    if coverage.relationship != "self" and coverage.subscriber is None:
-        findings.append(
-            Finding(
-                field="coverages[primary].subscriber",
-                code="subscriber.missing",
-                message="the patient is a dependent but the subscriber's demographics are missing; "
-                "fix: register the subscriber's name, birth date, sex and address",
-            )
-        )
-    diagnoses = list(dict.fromkeys(code for coded in encounters for code in coded.diagnoses))
-    lines = []
-    for coded in encounters:
-        for line in coded.service_lines:
-            unit_charge = chargemaster.get(line.procedure_code)
-            if unit_charge is None:
-                findings.append(
-                    Finding(
-                        field=f"service_lines[{line.line_number - 1}].procedure_code",
-                        code="price.missing",
-                        message="no charge in the chargemaster for this code",
-                    )
-                )
-                continue
-            number = len(lines) + 1
-            lines.append(
-                dict(
-                    line_number=number,
-                    procedure_code=line.procedure_code,
-                    modifiers=tuple(line.modifiers),
-                    units=Decimal(line.units),
-                    charge=(unit_charge * line.units).quantize(Decimal("0.01")),
-                    diagnosis_pointers=tuple(
-                        diagnoses.index(coded.diagnoses[p - 1]) + 1 for p in line.diagnosis_pointers
-                    ),
-                    service_date=coded.date_of_service,
-                    place_of_service=coded.place_of_service,
-                    control_number=f"{number}",
-                )
-            )
+        return Assembly(None, "", [NO_PRIMARY_COVERAGE])
+    findings = [SUBSCRIBER_MISSING] if coverage.relationship != "self" and coverage.subscriber is None else []
+    findings += unpriced(encounters, chargemaster)
     if findings:
         return Assembly(None, coverage.payer_name, findings)
-    claim_id = claim_id_for(first.encounter_id)
     try:
-        claim = Claim(
-            patient_control_number=patient_control_number(claim_id),
-            subscriber=subscriber_of(patient, coverage),
-            patient=dependent_of(patient, coverage),
-            payer=Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
-            total_charge=sum((line["charge"] for line in lines), Decimal("0.00")),
-            place_of_service=first.place_of_service,
-            diagnoses=tuple(diagnoses),
-            rendering_provider=RenderingProvider(
-                npi=first.rendering_provider.npi,
-                first_name=x12_text(first.rendering_provider.first_name),
-                last_name=x12_text(first.rendering_provider.last_name),
-                taxonomy_code=first.rendering_provider.taxonomy_code,
-            ),
-            referring_provider=ReferringProvider(
-                npi=referring.npi, first_name=x12_text(referring.first_name), last_name=x12_text(referring.last_name)
-            )
-            if (referring := first.referring_provider)
-            else None,
-            prior_authorization=first.prior_authorization,
-            lines=tuple(ServiceLine(**line) for line in lines),
-        )
+        claim = _claim(encounters, patient, coverage, chargemaster)
     except (ValidationError, IndexError) as exc:
         # Whatever the 837 cannot carry (e.g. separator characters in a name) is a hold, not a crash.
-        message = describe(exc) if isinstance(exc, ValidationError) else "a diagnosis pointer points past the diagnoses"
+        message = describe(exc) if isinstance(exc, ValidationError) else POINTER_OUTSIDE
         return Assembly(None, coverage.payer_name, [Finding(field="claim", code="x12.invalid", message=message)])
     return Assembly(claim, coverage.payer_name, [])
+
+
+def unpriced(encounters: Sequence[EncounterCodedV1], chargemaster: Mapping[str, Decimal]) -> list[Finding]:
+    return [
+        Finding(
+            field=f"service_lines[{line.line_number - 1}].procedure_code",
+            code="price.missing",
+            message="no charge in the chargemaster for this code",
+        )
+        for coded in encounters
+        for line in coded.service_lines
+        if line.procedure_code not in chargemaster
+    ]
+
+
+def _claim(
+    encounters: Sequence[EncounterCodedV1],
+    patient: PatientRegisteredV1,
+    coverage: Coverage,
+    chargemaster: Mapping[str, Decimal],
+) -> Claim:
+    """Raises ValidationError for what an 837P cannot carry, IndexError for a pointer outside the diagnoses."""
+    first = encounters[0]
+    diagnoses = list(dict.fromkeys(code for coded in encounters for code in coded.diagnoses))
+    lines = _service_lines(encounters, diagnoses, chargemaster)
+    referring = first.referring_provider
+    return Claim(
+        patient_control_number=patient_control_number(claim_id_for(first.encounter_id)),
+        subscriber=subscriber_of(patient, coverage),
+        patient=dependent_of(patient, coverage),
+        payer=Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
+        total_charge=sum((line.charge for line in lines), Decimal("0.00")),
+        place_of_service=first.place_of_service,
+        diagnoses=tuple(diagnoses),
+        rendering_provider=RenderingProvider(
+            npi=first.rendering_provider.npi,
+            first_name=x12_text(first.rendering_provider.first_name),
+            last_name=x12_text(first.rendering_provider.last_name),
+            taxonomy_code=first.rendering_provider.taxonomy_code,
+        ),
+        referring_provider=ReferringProvider(
+            npi=referring.npi, first_name=x12_text(referring.first_name), last_name=x12_text(referring.last_name)
+        )
+        if referring
+        else None,
+        prior_authorization=first.prior_authorization,
+        lines=lines,
+    )
+
+
+def _service_lines(
+    encounters: Sequence[EncounterCodedV1], diagnoses: list[str], chargemaster: Mapping[str, Decimal]
+) -> tuple[ServiceLine, ...]:
+    """Every encounter's lines, numbered from 1, priced unit charge x units, pointing into `diagnoses`."""
+    billed = [(coded, line) for coded in encounters for line in coded.service_lines]
+    return tuple(
+        ServiceLine(
+            line_number=number,
+            procedure_code=line.procedure_code,
+            modifiers=tuple(line.modifiers),
+            units=Decimal(line.units),
+            charge=(chargemaster[line.procedure_code] * line.units).quantize(Decimal("0.01")),
+            diagnosis_pointers=tuple(_pointer(coded, p, diagnoses) for p in line.diagnosis_pointers),
+            service_date=coded.date_of_service,
+            place_of_service=coded.place_of_service,
+            control_number=f"{number}",
+        )
+        for number, (coded, line) in enumerate(billed, start=1)
+    )
+
+
+def _pointer(coded: EncounterCodedV1, pointer: int, diagnoses: list[str]) -> int:
+    """An encounter's diagnosis pointer (1-based) re-aimed at the same code in the claim's merged list.
+    The contract does not bound it; IndexError when it points outside the encounter's diagnoses."""
+    if not 1 <= pointer <= len(coded.diagnoses):
+        raise IndexError(f"diagnosis pointer {pointer} of {len(coded.diagnoses)}")
+    return diagnoses.index(coded.diagnoses[pointer - 1]) + 1
 
 
 RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "other": "G8"}  # PAT01 / SBR02

@@ -343,3 +343,20 @@ def test_a_referred_visit_carries_the_referring_provider_and_the_rendering_taxon
 def test_a_referring_npi_with_a_wrong_check_digit_is_a_hold():
     wrong = REFERRER | {"npi": "1861492432"}
     assert hold_codes(assemble(coded(referring_provider=wrong), patient(), CHARGEMASTER)) == ["x12.invalid"]
+
+
+# ---- diagnosis pointers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pointer", [2, 9, 0, -1])
+def test_a_pointer_outside_the_encounters_diagnoses_is_a_hold_not_an_exception(pointer):
+    """The coded-encounter contract bounds how many pointers a line has, not where they point."""
+    result = assemble(coded(lines=(("99213", [], 1, [1, pointer]),), diagnoses=("I10",)), patient(), CHARGEMASTER)
+    assert hold_codes(result) == ["x12.invalid"]
+    assert "diagnosis pointer" in result.findings[0].message
+
+
+def test_a_pointer_past_one_encounter_of_a_group_is_a_hold_even_if_the_merged_list_is_longer():
+    visit = coded(lines=(("99213", [], 1, [1]),), diagnoses=("I10", "E119"), encounter_id="ENC-P-1")
+    lab = coded(lines=(("83036", [], 1, [2]),), diagnoses=("E785",), encounter_id="ENC-P-2")
+    assert hold_codes(assemble([visit, lab], patient(), CHARGEMASTER)) == ["x12.invalid"]
