@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 
 from rcmctl.stack import StackInfo
+from services import NAMES
 
-SERVICES = ("registration", "coding", "claims", "payments", "ar_followup")
+SERVICES = NAMES  # the one list of services lives in services/__init__.py
 ROOT = Path(__file__).resolve().parent.parent
 
 

