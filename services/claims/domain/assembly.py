@@ -8,10 +8,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import ValidationError
 
-from shared.contracts.events import ClaimChanges, Coverage, EncounterCodedV1, Finding, PatientRegisteredV1, Person
+from shared.contracts import events
+from shared.contracts.events import (
+    ClaimChanges,
+    Coverage,
+    EncounterCodedV1,
+    Finding,
+    LineChange,
+    PatientRegisteredV1,
+    Person,
+)
 from shared.envelope import describe
 from x12.claim import (
     Adjustment,
@@ -20,6 +30,7 @@ from x12.claim import (
     Patient,
     Payer,
     ReferringProvider,
+    Relationship,
     RenderingProvider,
     ServiceLine,
     Subscriber,
@@ -213,7 +224,7 @@ def _pointer(coded: EncounterCodedV1, pointer: int, diagnoses: list[str]) -> int
     return diagnoses.index(coded.diagnoses[pointer - 1]) + 1
 
 
-RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "other": "G8"}  # PAT01 / SBR02
+RELATIONSHIP_CODES: dict[str, Relationship] = {"spouse": "01", "child": "19", "other": "G8"}  # PAT01 / SBR02
 
 
 def _address(person: Person) -> Address:
@@ -230,6 +241,8 @@ def _address(person: Person) -> Address:
 def subscriber_of(patient: PatientRegisteredV1, coverage: Coverage) -> Subscriber:
     """Loop 2010BA: the insured: the patient, or for a dependent the coverage's own subscriber."""
     person = patient.patient if coverage.relationship == "self" else coverage.subscriber
+    if person is None:  # assemble holds such a claim first (subscriber.missing)
+        raise ValueError(f"the {coverage.rank} coverage is a dependent's without the subscriber's demographics")
     return Subscriber(
         member_id=coverage.member_id,
         first_name=x12_text(person.first_name),
@@ -286,60 +299,29 @@ def correction_claim_id(
 def correction(
     original: Claim,
     claim_id: uuid.UUID,
-    frequency_code: str,
+    frequency_code: Literal["7", "8"],
     payer_claim_control_number: str,
     changes: ClaimChanges | None = None,
-    chargemaster: dict[str, Decimal] | None = None,
+    chargemaster: Mapping[str, Decimal] | None = None,
 ) -> tuple[Claim | None, list[Finding]]:
     """A replacement (7) or void (8) of a claim the payer knows by its claim control number. A
     replacement carries the corrections A/R asked for; one that cannot be applied is a hold."""
-    update = {
+    update: dict[str, object] = {
         "patient_control_number": patient_control_number(claim_id),
         "frequency_code": frequency_code,
         "payer_claim_control_number": payer_claim_control_number,
     }
     if changes is None:
         return original.model_copy(update=update), []
-    findings: list[Finding] = []
+    lines, findings = _corrected_lines(original.lines, changes.lines, chargemaster or {})
+    if findings:
+        return None, findings
     if changes.prior_authorization is not None:
         update["prior_authorization"] = changes.prior_authorization
     if changes.diagnoses is not None:
         update["diagnoses"] = tuple(code.replace(".", "").upper() for code in changes.diagnoses)
-    lines = {line.line_number: line for line in original.lines}
-    for number, change in enumerate(changes.lines):
-        line = lines.get(change.line_number)
-        if line is None:
-            findings.append(
-                Finding(
-                    field=f"changes.lines[{number}].line_number",
-                    code="correction.no_such_line",
-                    message=f"the claim has no line {change.line_number}; fix: name one of its lines",
-                )
-            )
-            continue
-        edit = {k: v for k, v in change.model_dump(exclude={"line_number"}).items() if v is not None}
-        code, units = edit.get("procedure_code", line.procedure_code), Decimal(edit.get("units", line.units))
-        if {"procedure_code", "units"} & edit.keys():
-            unit_charge = (chargemaster or {}).get(code)
-            if unit_charge is None:
-                findings.append(
-                    Finding(
-                        field=f"changes.lines[{number}].procedure_code",
-                        code="price.missing",
-                        message="no charge in the chargemaster for this code",
-                    )
-                )
-                continue
-            edit["charge"] = (unit_charge * units).quantize(Decimal("0.01"))
-        for name in ("modifiers", "diagnosis_pointers"):
-            if name in edit:
-                edit[name] = tuple(edit[name])
-        edit["units"] = units
-        lines[change.line_number] = line.model_copy(update=edit)
-    if findings:
-        return None, findings
-    update["lines"] = tuple(lines.values())
-    update["total_charge"] = sum((line.charge for line in update["lines"]), Decimal("0.00"))
+    update["lines"] = lines
+    update["total_charge"] = sum((line.charge for line in lines), Decimal("0.00"))
     try:
         # model_copy does not validate: round-trip so a pointer past the new diagnoses is caught here.
         return Claim.model_validate({**original.model_dump(), **update}), []
@@ -347,13 +329,55 @@ def correction(
         return None, [Finding(field="changes", code="correction.invalid", message=describe(exc))]
 
 
+def _corrected_lines(
+    lines: Sequence[ServiceLine], changes: Sequence[LineChange], chargemaster: Mapping[str, Decimal]
+) -> tuple[tuple[ServiceLine, ...], list[Finding]]:
+    """The claim's lines with the changes applied, or findings naming the changes that cannot be."""
+    by_number = {line.line_number: line for line in lines}
+    findings: list[Finding] = []
+    for number, change in enumerate(changes):
+        line = by_number.get(change.line_number)
+        edited = _edited(line, change, chargemaster) if line else None
+        if edited is not None:
+            by_number[change.line_number] = edited
+        elif line is None:
+            message = f"the claim has no line {change.line_number}; fix: name one of its lines"
+            findings.append(
+                Finding(field=f"changes.lines[{number}].line_number", code="correction.no_such_line", message=message)
+            )
+        else:
+            message = "no charge in the chargemaster for this code"
+            findings.append(
+                Finding(field=f"changes.lines[{number}].procedure_code", code="price.missing", message=message)
+            )
+    return tuple(by_number.values()), findings
+
+
+def _edited(line: ServiceLine, change: LineChange, chargemaster: Mapping[str, Decimal]) -> ServiceLine | None:
+    """The line with the change applied, repriced when its code or units change; None when the code has no price."""
+    units = Decimal(change.units) if change.units is not None else line.units
+    edit: dict[str, object] = {"units": units}
+    if change.procedure_code is not None:
+        edit["procedure_code"] = change.procedure_code
+    if change.modifiers is not None:
+        edit["modifiers"] = tuple(change.modifiers)
+    if change.diagnosis_pointers is not None:
+        edit["diagnosis_pointers"] = tuple(change.diagnosis_pointers)
+    if change.procedure_code is not None or change.units is not None:
+        unit_charge = chargemaster.get(change.procedure_code or line.procedure_code)
+        if unit_charge is None:
+            return None
+        edit["charge"] = (unit_charge * units).quantize(Decimal("0.01"))
+    return line.model_copy(update=edit)
+
+
 def secondary(
     original: Claim,
     claim_id: uuid.UUID,
     patient: PatientRegisteredV1,
     coverage: Coverage,
-    primary_paid,
-    adjustments: list,
+    primary_paid: Decimal,
+    adjustments: Sequence[events.Adjustment],
     paid_date: date | None,
     primary_number: str | None,
 ) -> Claim:

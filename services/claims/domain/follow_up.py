@@ -1,0 +1,103 @@
+"""Claims that follow a sent one: the corrected replacement (7) or void (8) A/R asks for, and the
+claim to the secondary payer once the primary has paid. Pure: no I/O.
+
+Each is made once per request: its id is derived from the original and the purpose, so a repeated
+request finds it already made. One that cannot be built, or that the scrubber finds fault with,
+is held in the work queue like an original."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from services.claims.domain.assembly import correction, correction_claim_id, coverage_of, derived_claim_id, secondary
+from services.claims.domain.scrubber import scrub
+from shared.contracts.events import (
+    ClaimCorrectionRequestedV1,
+    Finding,
+    PatientRegisteredV1,
+    SecondaryClaimRequestedV1,
+)
+from x12.claim import Claim
+
+ORIGINAL_UNKNOWN = Finding(
+    field="claim_id",
+    code="original.unknown",
+    message="no sent claim with this id; fix: check the claim id of the request",
+)
+NO_SECONDARY = Finding(
+    field="coverages[secondary]",
+    code="coverage.no_secondary",
+    message="no secondary coverage active on the date of service; fix: register the secondary coverage or bill the patient",
+)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The follow-up claim a request makes: `claim` when it could be built (even if then held by the
+    scrubber), the findings that hold it."""
+
+    claim_id: UUID
+    kind: str  # replacement | void | secondary
+    claim: Claim | None
+    findings: list[Finding]
+
+    @property
+    def held(self) -> bool:
+        return bool(self.findings)
+
+
+def correction_target(request: ClaimCorrectionRequestedV1) -> tuple[str, UUID]:
+    """(kind, id) of the claim a correction request makes."""
+    kind = "replacement" if request.frequency_code == "7" else "void"
+    return kind, correction_claim_id(request.claim_id, kind, request.payer_claim_control_number, request.changes)
+
+
+def secondary_target(request: SecondaryClaimRequestedV1) -> UUID:
+    return derived_claim_id(request.claim_id, "secondary")
+
+
+def corrected(
+    request: ClaimCorrectionRequestedV1, original: Claim | None, chargemaster: Mapping[str, Decimal], today: date
+) -> FollowUp:
+    """The replacement (with the changes A/R asked for) or void of the sent claim `original`."""
+    kind, claim_id = correction_target(request)
+    if original is None:
+        return FollowUp(claim_id, kind, None, [ORIGINAL_UNKNOWN])
+    changes = request.changes if request.frequency_code == "7" else None
+    claim, findings = correction(
+        original, claim_id, request.frequency_code, request.payer_claim_control_number, changes, chargemaster
+    )
+    return _scrubbed(claim_id, kind, claim, findings, today)
+
+
+def to_secondary(
+    request: SecondaryClaimRequestedV1,
+    original: Claim | None,
+    patient: PatientRegisteredV1 | None,
+    date_of_service: date,
+    today: date,
+) -> FollowUp:
+    """The sent claim `original` billed to the patient's secondary coverage of its date of service."""
+    claim_id = secondary_target(request)
+    if original is None:
+        return FollowUp(claim_id, "secondary", None, [ORIGINAL_UNKNOWN])
+    coverage = coverage_of(patient, "secondary", date_of_service) if patient else None
+    if patient is None or coverage is None:
+        return FollowUp(claim_id, "secondary", None, [NO_SECONDARY])
+    claim = secondary(
+        original,
+        claim_id,
+        patient,
+        coverage,
+        request.primary_paid,
+        request.primary_adjustments,
+        request.primary_paid_date,
+        request.primary_payer_claim_control_number,
+    )
+    return _scrubbed(claim_id, "secondary", claim, [], today)
+
+
+def _scrubbed(claim_id: UUID, kind: str, claim: Claim | None, findings: list[Finding], today: date) -> FollowUp:
+    return FollowUp(claim_id, kind, claim, scrub(claim, today) if claim else findings)
