@@ -48,15 +48,46 @@ def test(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
-@app.command()
+bench_app = typer.Typer(help="Benchmarks (not tests): the whole pipeline, or one stage's work alone.")
+app.add_typer(bench_app, name="bench")
+STAGE_BENCH = {"context_settings": {"allow_extra_args": True, "ignore_unknown_options": True}, "add_help_option": False}
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     encounters: int = typer.Option(5000, help="Encounters to push through the pipeline"),
     patients: int = typer.Option(500, help="Patients they belong to"),
 ) -> None:
-    """Throughput and latency of the whole pipeline (a benchmark, not a test)."""
-    from rcmctl.bench import run_bench
+    """Throughput and latency of the whole pipeline; `rcm bench claims|coding|payments --help` for one stage."""
+    if ctx.invoked_subcommand is None:
+        from rcmctl.bench.pipeline import run_bench
 
-    run_bench(encounters, patients, stack.run_dir_from_env())
+        run_bench(encounters, patients, stack.run_dir_from_env())
+
+
+@bench_app.command("claims", **STAGE_BENCH)
+def bench_claims(ctx: typer.Context) -> None:
+    """Claims built, scrubbed and written as 837P per second (no broker, no database)."""
+    from rcmctl.bench.claims import main as run
+
+    run(ctx.args)
+
+
+@bench_app.command("coding", **STAGE_BENCH)
+def bench_coding(ctx: typer.Context) -> None:
+    """Encounters coded per second by the coding domain (no broker, no database)."""
+    from rcmctl.bench.coding import main as run
+
+    run(ctx.args)
+
+
+@bench_app.command("payments", **STAGE_BENCH)
+def bench_payments(ctx: typer.Context) -> None:
+    """835 claim payments posted per second (domain; with --database-url also in PostgreSQL)."""
+    from rcmctl.bench.payments import main as run
+
+    run(ctx.args)
 
 
 dlq_app = typer.Typer(

@@ -1,6 +1,6 @@
 """How many 835 claim payments payments can post per second.
 
-    python -m services.payments.bench [--claims 5000] [--database-url postgresql+asyncpg://…/scratch]
+    python -m rcmctl.bench.payments [--claims 5000] [--database-url postgresql+asyncpg://…/scratch]
 
 Always: the domain alone (read the 835, check that it balances, build every posting). With
 --database-url (an empty scratch database; it is migrated): the whole posting transaction as the
@@ -48,14 +48,13 @@ def domain(texts: list[str], known: dict[str, KnownClaim]) -> int:
 
 
 async def database(url: str, texts: list[str], interchange) -> float:
-    from pathlib import Path
-
+    from services import declaration
     from services.payments import db
     from services.payments.posting import _post
     from shared.db import make_engine, make_sessions
     from shared.migrations import upgrade
 
-    await asyncio.to_thread(upgrade, Path(__file__).parent / "migrations", url)
+    await asyncio.to_thread(upgrade, declaration("payments").migrations_dir, url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
     async with sessions() as session, session.begin():
@@ -82,11 +81,11 @@ async def database(url: str, texts: list[str], interchange) -> float:
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rcm bench payments", description=__doc__.split("\n")[0])
     parser.add_argument("--claims", type=int, default=5000)
     parser.add_argument("--database-url", help="an empty scratch database (postgresql+asyncpg://…)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     texts, known, interchange = eras(args.claims)
     print(f"{args.claims} claims of 3 lines in {len(texts)} 835 files ({sum(map(len, texts)) / 1e6:.1f} MB)")
     started = time.perf_counter()

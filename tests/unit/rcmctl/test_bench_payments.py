@@ -1,4 +1,4 @@
-from services.payments.bench import domain, eras
+from rcmctl.bench.payments import domain, eras
 
 
 def test_the_benchmark_posts_every_claim_it_generates():

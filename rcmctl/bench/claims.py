@@ -1,6 +1,6 @@
 """Claims built, scrubbed and written per second: the claims domain alone (no broker, no database).
 
-python -m services.claims.bench [--claims 20000] [--batch 1000]
+python -m rcmctl.bench.claims [--claims 20000] [--batch 1000]   (or ./rcm bench claims ...)
 
 Coded encounters from the demo's sample visits are assembled against the chargemaster, scrubbed,
 and rendered as 837P interchanges of `batch` claims, as the submission loop does."""
@@ -53,7 +53,7 @@ def inputs(count: int) -> list[tuple[EncounterCodedV1, PatientRegisteredV1]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="services.claims.bench")
+    parser = argparse.ArgumentParser(prog="rcm bench claims")
     parser.add_argument("--claims", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args(argv)

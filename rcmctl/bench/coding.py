@@ -1,5 +1,5 @@
 """Benchmark of the coding service alone: encounters coded per second by the domain (edits, CAC,
-decision) with no broker or database. `python -m services.coding.bench [--encounters N]`"""
+decision) with no broker or database. `python -m rcmctl.bench.coding [--encounters N]` (or `./rcm bench coding`)"""
 
 import argparse
 import time
@@ -44,10 +44,10 @@ def documented_visits(count: int, today: date) -> list[EncounterDocumentedV1]:
     return coded + cac
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rcm bench coding", description=__doc__)
     parser.add_argument("--encounters", type=int, default=20000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     started = time.perf_counter()
     codes, indexes, tables = default_code_sets(), _default_indexes(), EditTables()
     print(f"start-up (ICD-10-CM + CAC index): {time.perf_counter() - started:.1f} s")
