@@ -4,15 +4,17 @@ edit findings, accept or amend), the audit trail, and the loaded code sets."""
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coding import db
+from services.coding.catalog import CatalogHolder
 from services.coding.domain.decision import review
-from services.coding.domain.validation import PROCEDURE_FORM, icd_findings
+from services.coding.domain.validation import amended_findings
 from services.coding.handlers import audit, publish_coded
-from shared.contracts.events import CodedServiceLine, Finding, IcdCode, Modifier, normalize_icd
+from shared.api import ServiceDep, SessionDep
+from shared.contracts.events import CodedServiceLine, IcdCode, Modifier, normalize_icd
 
 router = APIRouter(prefix="/v1")
 CoderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
@@ -37,38 +39,37 @@ class Amend(Accept):
     service_lines: list[AmendedLine] = Field(min_length=1, max_length=50)
 
 
-def _catalog(request: Request):
-    return request.app.state.service.coding_catalog.current
+def catalog_holder(service: ServiceDep) -> CatalogHolder:
+    return service.deps.catalog  # type: ignore[no-any-return]
+
+
+CatalogDep = Annotated[CatalogHolder, Depends(catalog_holder)]
 
 
 @router.get("/encounters/{encounter_id}")
-async def get_outcome(encounter_id: str, request: Request) -> dict:
-    async with request.app.state.service.sessions() as session:
-        outcome = await session.get(db.CodingOutcome, encounter_id)
+async def get_outcome(encounter_id: str, session: SessionDep) -> dict:
+    outcome = await db.outcome(session, encounter_id)
     if outcome is None:
         raise HTTPException(404, "no such encounter")
     return outcome.model_dump(mode="json", exclude={"documented"})
 
 
 @router.get("/encounters/{encounter_id}/audit")
-async def get_audit(encounter_id: str, request: Request) -> list[dict]:
-    async with request.app.state.service.sessions() as session:
-        trail = await db.audit_trail(session, encounter_id)
+async def get_audit(encounter_id: str, session: SessionDep) -> list[dict]:
+    trail = await db.audit_trail(session, encounter_id)
     if not trail:
         raise HTTPException(404, "no such encounter")
     return [entry.model_dump(mode="json", exclude={"id"}) for entry in trail]
 
 
 @router.get("/stats")
-async def stats(request: Request) -> dict[str, int]:
-    async with request.app.state.service.sessions() as session:
-        return await db.counts_by_status(session)
+async def stats(session: SessionDep) -> dict[str, int]:
+    return await db.counts_by_status(session)
 
 
 @router.get("/work-queue")
-async def list_queue(request: Request, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
-    async with request.app.state.service.sessions() as session:
-        items = await db.queued(session, limit, offset)
+async def list_queue(session: SessionDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+    items = await db.queued(session, limit, offset)
     return {
         "items": [
             {
@@ -84,20 +85,15 @@ async def list_queue(request: Request, limit: int = Query(50, ge=1, le=500), off
 
 
 @router.get("/work-queue/{encounter_id}")
-async def view_item(encounter_id: str, request: Request) -> dict:
-    async with request.app.state.service.sessions() as session:
-        item = await session.get(db.CodingOutcome, encounter_id)
+async def view_item(encounter_id: str, session: SessionDep) -> dict:
+    item = await db.outcome(session, encounter_id)
     if item is None or item.proposal is None:
         raise HTTPException(404, "no such work item")
     return {"encounter_id": item.encounter_id, "status": item.status, "documented": item.documented, **item.proposal}
 
 
-async def _locked_item(session, encounter_id: str) -> db.CodingOutcome:
-    item = (
-        await session.execute(
-            select(db.CodingOutcome).where(db.CodingOutcome.encounter_id == encounter_id).with_for_update()
-        )
-    ).scalar_one_or_none()
+async def _locked_item(session: AsyncSession, encounter_id: str) -> db.CodingOutcome:
+    item = await db.outcome_for_update(session, encounter_id)
     if item is None:
         raise HTTPException(404, "no such work item")
     if item.status != "queued":
@@ -106,9 +102,9 @@ async def _locked_item(session, encounter_id: str) -> db.CodingOutcome:
 
 
 @router.post("/work-queue/{encounter_id}/accept")
-async def accept(encounter_id: str, body: Accept, request: Request) -> dict:
+async def accept(encounter_id: str, body: Accept, session: SessionDep) -> dict:
     """Bill the proposal as it stands (the coder has read the findings)."""
-    async with request.app.state.service.sessions() as session, session.begin():
+    async with session.begin():
         item = await _locked_item(session, encounter_id)
         diagnoses = item.proposal["diagnoses"]
         lines = [CodedServiceLine.model_validate(line) for line in item.proposal["service_lines"]]
@@ -119,18 +115,18 @@ async def accept(encounter_id: str, body: Accept, request: Request) -> dict:
 
 
 @router.post("/work-queue/{encounter_id}/amend")
-async def amend(encounter_id: str, body: Amend, request: Request) -> dict:
+async def amend(encounter_id: str, body: Amend, session: SessionDep, catalog: CatalogDep) -> dict:
     """Bill the coder's codes. Codes that do not exist on the date of service are refused (422);
     judgement edits still found are returned for the record: the coder has decided."""
-    current = _catalog(request)
-    async with request.app.state.service.sessions() as session, session.begin():
+    current = catalog.current
+    async with session.begin():
         item = await _locked_item(session, encounter_id)
         day = date.fromisoformat(item.documented["date_of_service"])
         diagnoses = [normalize_icd(code) for code in body.diagnoses]
-        errors = _invalid(body, diagnoses, day, current.codes)
+        lines = [CodedServiceLine(line_number=n, **line.model_dump()) for n, line in enumerate(body.service_lines, 1)]
+        errors = amended_findings(diagnoses, lines, day, current.codes)
         if errors:
             raise HTTPException(422, [f.model_dump() for f in errors])
-        lines = [CodedServiceLine(line_number=n, **line.model_dump()) for n, line in enumerate(body.service_lines, 1)]
         patient = await db.patient_facts(session, item.patient_id)
         remaining = review(diagnoses, lines, day, current.codes, current.tables, patient)
         _finish(session, item, diagnoses, lines, body.coder, "amended", body.note)
@@ -142,43 +138,8 @@ async def amend(encounter_id: str, body: Amend, request: Request) -> dict:
     }
 
 
-def _invalid(body: Amend, diagnoses: list[str], day: date, codes) -> list[Finding]:
-    errors = []
-    for n, code in enumerate(diagnoses):
-        errors += icd_findings(n, code, day, codes)
-    if len(set(diagnoses)) != len(diagnoses):
-        errors.append(Finding(field="diagnoses", code="icd.duplicate", message="a diagnosis is listed twice"))
-    for n, line in enumerate(body.service_lines):
-        if not PROCEDURE_FORM.match(line.procedure_code) or codes.procedure_known(line.procedure_code, day) is False:
-            errors.append(
-                Finding(
-                    field=f"service_lines[{n}].procedure_code",
-                    code="procedure.unknown",
-                    message="not a CPT or HCPCS Level II code on the date of service",
-                )
-            )
-        for m, modifier in enumerate(line.modifiers):
-            if modifier not in codes.modifiers:
-                errors.append(
-                    Finding(
-                        field=f"service_lines[{n}].modifiers[{m}]",
-                        code="modifier.unknown",
-                        message="not a known modifier",
-                    )
-                )
-        if any(not 1 <= p <= len(diagnoses) for p in line.diagnosis_pointers):
-            errors.append(
-                Finding(
-                    field=f"service_lines[{n}].diagnosis_pointers",
-                    code="pointer.range",
-                    message="points past the last diagnosis",
-                )
-            )
-    return errors
-
-
 def _finish(
-    session,
+    session: AsyncSession,
     item: db.CodingOutcome,
     diagnoses: list[str],
     lines: list[CodedServiceLine],
@@ -193,16 +154,16 @@ def _finish(
 
 
 @router.get("/code-sets")
-async def code_sets(request: Request) -> dict:
-    return _catalog(request).describe()
+async def code_sets(catalog: CatalogDep) -> dict:
+    return catalog.current.describe()
 
 
 @router.post("/code-sets/reload")
-async def reload_code_sets(request: Request) -> dict:
+async def reload_code_sets(catalog: CatalogDep) -> dict:
     """Reload the configured files (a new quarter's HCPCS, NCCI or MUE table, a new ICD release)
     without stopping: encounters are coded with the old sets until the new ones are ready."""
     try:
-        fresh = await request.app.state.service.coding_catalog.reload()
+        fresh = await catalog.reload()
     except (OSError, ValueError) as exc:
         raise HTTPException(422, f"the code sets could not be loaded ({type(exc).__name__}); the previous ones stay")
     return fresh.describe()

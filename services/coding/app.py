@@ -1,19 +1,29 @@
-"""Wiring of the coding service."""
+"""Wiring of the coding service: what it consumes and publishes, its code-set catalog, its API."""
 
 from pathlib import Path
 
 from services.coding import api, handlers
 from services.coding.catalog import CatalogHolder
 from services.coding.settings import CodingSettings
-from shared.service import Service
+from shared.contracts import topics
+from shared.contracts.events import EncounterDocumentedV1, PatientRegisteredV1
+from shared.service import Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
+DECLARATION = Declaration(
+    name="coding",
+    consumes=(
+        Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
+        Consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1, handlers.on_encounters_documented),
+    ),
+    publishes=frozenset({topics.ENCOUNTER_CODED, topics.ENCOUNTER_REJECTED}),
+    migrations_dir=Path(__file__).parent / "migrations",
+)
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    if not isinstance(settings, CodingSettings):
-        settings = CodingSettings(**(settings.model_dump() if settings else {}))
-    service = Service("coding", settings, Path(__file__).parent / "migrations")
-    service.coding_catalog = CatalogHolder(settings)  # code sets and the CAC index, built once before consuming
-    handlers.register(service, service.coding_catalog)
+
+def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
+    settings = CodingSettings.of(settings)
+    # The code sets and the CAC index are built once, before the service consumes anything.
+    service = Service(DECLARATION, settings, handlers.Deps(CatalogHolder(settings)))
     service.api(api.router)
     return service

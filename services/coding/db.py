@@ -113,3 +113,15 @@ async def audit_trail(session: AsyncSession, encounter_id: str) -> list[CodingAu
         select(CodingAudit).where(CodingAudit.encounter_id == encounter_id).order_by(CodingAudit.id)
     )
     return list(rows.scalars().all())
+
+
+async def outcome(session: AsyncSession, encounter_id: str) -> CodingOutcome | None:
+    return await session.get(CodingOutcome, encounter_id)
+
+
+async def outcome_for_update(session: AsyncSession, encounter_id: str) -> CodingOutcome | None:
+    """The outcome, locked until the transaction ends: two coders cannot both bill it."""
+    rows = await session.execute(
+        select(CodingOutcome).where(CodingOutcome.encounter_id == encounter_id).with_for_update()
+    )
+    return rows.scalar_one_or_none()

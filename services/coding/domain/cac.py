@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 STOPWORDS = frozenset(
     [
@@ -135,9 +135,9 @@ class Suggestion:
     code: str  # undotted
     kind: Literal["diagnosis", "procedure", "em"]
     confidence: float
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "kind": self.kind,
@@ -284,7 +284,7 @@ def time_level(minutes: int, patient_type: str) -> int | None:
     return reached[-1] if reached else None
 
 
-def suggest_em(patient_type: str | None, total_minutes: int | None, mdm: dict | None) -> Suggestion | None:
+def suggest_em(patient_type: str | None, total_minutes: int | None, mdm: dict[str, Any] | None) -> Suggestion | None:
     kind = patient_type or "established"
     by_time = time_level(total_minutes, kind) if total_minutes else None
     by_mdm = mdm_level(mdm["problems"], mdm["data"], mdm["risk"]) if mdm else None
@@ -294,11 +294,14 @@ def suggest_em(patient_type: str | None, total_minutes: int | None, mdm: dict | 
     confidence = 0.95 if by_time is not None and (by_mdm is None or by_time == by_mdm) else 0.9
     if patient_type is None:
         confidence = 0.5  # new or established decides the code family: a person must say
-    evidence = {"patient_type": kind, "chosen_by": "time" if level == by_time else "medical decision making"}
+    evidence: dict[str, Any] = {
+        "patient_type": kind,
+        "chosen_by": "time" if level == by_time else "medical decision making",
+    }
     if by_time is not None:
         evidence["total_time_minutes"] = total_minutes
         evidence["time_level"] = LEVELS[by_time]
-    if by_mdm is not None:
+    if mdm is not None and by_mdm is not None:
         evidence["mdm"] = dict(mdm)
         evidence["mdm_level"] = LEVELS[by_mdm]
     return Suggestion(EM_CODES[kind][level], "em", confidence, evidence)

@@ -46,8 +46,9 @@ def parse_code_references(note: str) -> list[tuple[str, str]]:
             part = part.strip().upper()
             ends = part.split("-") if re.fullmatch(r"[A-Z0-9.]+-[A-Z0-9.]+", part) else [part]
             matches = [_REFERENCE.match(end.strip()) for end in ends]
-            if all(matches):
-                low, high = (m.group(1).replace(".", "") for m in (matches[0], matches[-1]))
+            first, last = matches[0], matches[-1]
+            if all(matches) and first and last:
+                low, high = (m.group(1).replace(".", "") for m in (first, last))
                 ranges.append((low, high))
     return ranges
 
@@ -72,6 +73,8 @@ class IcdRelease:
         """Another release (e.g. the October update) from CMS's code list and tabular XML. A fresh
         copy of simple_icd_10_cm holds it, so the release in use is never touched."""
         spec = importlib.util.find_spec("simple_icd_10_cm.simple_icd_10_cm")
+        if spec is None or spec.loader is None:
+            raise CodeSetError("simple_icd_10_cm is not installed")
         module = importlib.util.module_from_spec(spec)
         with _load_lock:
             spec.loader.exec_module(module)
@@ -95,7 +98,7 @@ class IcdRelease:
         return self.exists(code) and self._icd.is_leaf(code)
 
     def description(self, code: str) -> str:
-        return self._icd.get_description(code)
+        return str(self._icd.get_description(code))
 
     def needs_seventh_character(self, code: str) -> bool:
         """A header whose billable children are made by a 7th character (e.g. S72.001 -> S72.001A)."""

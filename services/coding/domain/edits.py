@@ -6,6 +6,7 @@ Pure: the tables are loaded from files into memory; the project ships no NCCI or
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -57,7 +58,7 @@ class Mue:
     per_day: bool  # adjudication indicator 2 or 3: units of every line of the day count together
 
 
-def _rows(path: Path):
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """Rows of a CMS table exported as CSV or tab-separated text; notice and header rows (whose
     first field is not a code) are skipped."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as lines:
@@ -192,7 +193,8 @@ def line_edits(lines: list[CodedServiceLine], tables: EditTables, day: date) -> 
 
 
 def mue_edits(lines: list[CodedServiceLine], mue: dict[str, Mue]) -> list[Finding]:
-    findings, per_day = [], defaultdict(int)
+    findings: list[Finding] = []
+    per_day: defaultdict[str, int] = defaultdict(int)
     for n, line in enumerate(lines):
         limit = mue.get(line.procedure_code)
         if limit is None:

@@ -10,6 +10,7 @@ from functools import cache
 from services.coding.domain.codesets import CodeSets
 from shared.contracts.events import (
     CodedServiceLine,
+    DocumentedProcedure,
     EncounterDocumentedV1,
     Finding,
     normalize_icd,
@@ -47,7 +48,7 @@ def icd_findings(position: int, raw_code: str, day: date, codes: CodeSets) -> li
     return []
 
 
-def procedure_findings(position: int, procedure, day: date, codes: CodeSets) -> list[Finding]:
+def procedure_findings(position: int, procedure: DocumentedProcedure, day: date, codes: CodeSets) -> list[Finding]:
     where = f"procedures[{position}]"
     code = procedure.code.upper()
     if not PROCEDURE_FORM.match(code):
@@ -114,3 +115,44 @@ def service_lines(encounter: EncounterDocumentedV1) -> list[CodedServiceLine]:
         )
         for number, procedure in enumerate(encounter.procedures, start=1)
     ]
+
+
+def amended_findings(diagnoses: list[str], lines: list[CodedServiceLine], day: date, codes: CodeSets) -> list[Finding]:
+    """What refuses a coder's amended codes: codes that do not exist on the date of service,
+    a diagnosis listed twice, unknown modifiers, pointers past the last diagnosis."""
+    errors = []
+    for n, code in enumerate(diagnoses):
+        errors += icd_findings(n, code, day, codes)
+    if len(set(diagnoses)) != len(diagnoses):
+        errors.append(Finding(field="diagnoses", code="icd.duplicate", message="a diagnosis is listed twice"))
+    for n, line in enumerate(lines):
+        errors += _amended_line_findings(n, line, len(diagnoses), day, codes)
+    return errors
+
+
+def _amended_line_findings(n: int, line: CodedServiceLine, diagnoses: int, day: date, codes: CodeSets) -> list[Finding]:
+    errors = []
+    if not PROCEDURE_FORM.match(line.procedure_code) or codes.procedure_known(line.procedure_code, day) is False:
+        errors.append(
+            Finding(
+                field=f"service_lines[{n}].procedure_code",
+                code="procedure.unknown",
+                message="not a CPT or HCPCS Level II code on the date of service",
+            )
+        )
+    for m, modifier in enumerate(line.modifiers):
+        if modifier not in codes.modifiers:
+            errors.append(
+                Finding(
+                    field=f"service_lines[{n}].modifiers[{m}]", code="modifier.unknown", message="not a known modifier"
+                )
+            )
+    if any(not 1 <= p <= diagnoses for p in line.diagnosis_pointers):
+        errors.append(
+            Finding(
+                field=f"service_lines[{n}].diagnosis_pointers",
+                code="pointer.range",
+                message="points past the last diagnosis",
+            )
+        )
+    return errors
