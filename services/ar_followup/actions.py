@@ -7,12 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ar_followup import db
+from services.ar_followup import SOURCE, db
 from services.ar_followup.domain.ledger import balances
-from services.ar_followup.handlers import SOURCE, lock_claims, refresh_statuses
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import ClaimChanges, ClaimCorrectionRequestedV1
@@ -26,7 +24,7 @@ class Refused(ValueError):
 
 
 async def _claim(session: AsyncSession, claim_id: UUID) -> db.ArClaim:
-    claim = (await lock_claims(session, {claim_id}))[claim_id]
+    claim = (await db.lock_claims(session, {claim_id}))[claim_id]
     if claim.submitted_at is None:
         raise Refused("the claim is not known to A/R yet")
     return claim
@@ -45,61 +43,58 @@ async def resolve(
     """`changes` (a correction only) travel to claims on the request and stay on the item as its record."""
     if changes is not None and action != "correct":
         raise ValueError("only a correction carries changes")
-    item = (await session.execute(select(db.WorkItem).where(db.WorkItem.item_id == item_id).with_for_update())).scalar()
+    item = await db.work_item_for_update(session, item_id)
     if item is None:
         raise LookupError("no such work item")
     if item.status != "open":
         raise Refused("the work item is already resolved")
     claim = await _claim(session, item.claim_id)
     if action in ("correct", "void", "appeal"):
-        if action in ("correct", "void") and not claim.payer_claim_control_number and item.kind != "rejection":
-            raise Refused("the payer's claim control number is unknown: a replacement cannot reference it")
-        if item.kind == "denial":  # the denial's write-off is undone while the payer reconsiders
-            session.add(
-                db.LedgerEntry(
-                    claim_id=claim.claim_id, source_event_id=item.item_id, kind="denial_reversal", amount=-item.amount
-                )
-            )
-            claim.adjudicated, claim.denied = False, False
-        if action in ("correct", "void"):
-            outbox.stage(
-                session,
-                topics.CLAIM_CORRECTION_REQUESTED,
-                Event(
-                    ClaimCorrectionRequestedV1(
-                        claim_id=claim.claim_id,
-                        frequency_code="7" if action == "correct" else "8",
-                        payer_claim_control_number=claim.payer_claim_control_number or str(claim.claim_id.hex[:20]),
-                        reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
-                        requested_by=by,
-                        requested_at=now,
-                        changes=changes,
-                    ),
-                    str(claim.claim_id),
-                    SOURCE,
-                    str(claim.claim_id),
-                ),
-            )
+        _reconsider(session, claim, item, action, by, now, changes)
     elif action == "write_off":
+        reason = item.category or item.kind
         await request_write_off(
-            session,
-            claim.claim_id,
-            "insurance",
-            item.amount,
-            item.category or item.kind,
-            by,
-            note,
-            now,
-            threshold,
-            source=item.item_id,
+            session, claim.claim_id, "insurance", item.amount, reason, by, note, now, threshold, source=item.item_id
         )
     elif action != "close":
         raise Refused(f"unknown action {action!r}")
     item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
     if changes is not None:
         item.changes = changes.model_dump(mode="json", exclude_defaults=True)
-    await refresh_statuses(session, {claim.claim_id: claim})
+    await db.refresh_statuses(session, {claim.claim_id: claim})
     return item
+
+
+def _reconsider(
+    session: AsyncSession,
+    claim: db.ArClaim,
+    item: db.WorkItem,
+    action: str,
+    by: str,
+    now: datetime,
+    changes: ClaimChanges | None,
+) -> None:
+    """A correction, void or appeal: a denial's write-off is undone while the payer reconsiders, and
+    claims is asked for the replacement (7) or the void (8)."""
+    if action in ("correct", "void") and not claim.payer_claim_control_number and item.kind != "rejection":
+        raise Refused("the payer's claim control number is unknown: a replacement cannot reference it")
+    if item.kind == "denial":
+        db.add_entries(session, claim.claim_id, item.item_id, [("denial_reversal", -item.amount)])
+        claim.adjudicated, claim.denied = False, False
+    if action not in ("correct", "void"):
+        return
+    request = ClaimCorrectionRequestedV1(
+        claim_id=claim.claim_id,
+        frequency_code="7" if action == "correct" else "8",
+        # a claim the payer never accepted (a rejection) is known by our own control number
+        payer_claim_control_number=claim.payer_claim_control_number or claim.patient_control_number,
+        reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
+        requested_by=by,
+        requested_at=now,
+        changes=changes,
+    )
+    event = Event(request, str(claim.claim_id), SOURCE, str(claim.claim_id))
+    outbox.stage(session, topics.CLAIM_CORRECTION_REQUESTED, event)
 
 
 async def request_write_off(
@@ -115,7 +110,6 @@ async def request_write_off(
     source: UUID | None = None,
 ) -> db.Adjustment:
     claim = await _claim(session, claim_id)
-    await session.flush()
     balance = balances((await db.totals_by_claim(session, [claim_id]))[claim_id])
     open_amount = balance.patient_balance if party == "patient" else balance.insurance_balance
     if source is None and amount > open_amount:
@@ -135,7 +129,7 @@ async def request_write_off(
     session.add(adjustment)
     if approved:
         _book(session, adjustment, claim)
-    await refresh_statuses(session, {claim.claim_id: claim})
+    await db.refresh_statuses(session, {claim.claim_id: claim})
     return adjustment
 
 
@@ -143,19 +137,11 @@ def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -
     if adjustment.party == "insurance" and claim.denied:
         return  # a denial is already written off in the ledger by the payer's CO adjustment
     kind = "patient_write_off" if adjustment.party == "patient" else "write_off"
-    session.add(
-        db.LedgerEntry(
-            claim_id=adjustment.claim_id, source_event_id=adjustment.adjustment_id, kind=kind, amount=adjustment.amount
-        )
-    )
+    db.add_entries(session, adjustment.claim_id, adjustment.adjustment_id, [(kind, adjustment.amount)])
 
 
 async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: str) -> db.Adjustment:
-    adjustment = (
-        await session.execute(
-            select(db.Adjustment).where(db.Adjustment.adjustment_id == adjustment_id).with_for_update()
-        )
-    ).scalar()
+    adjustment = await db.adjustment_for_update(session, adjustment_id)
     if adjustment is None:
         raise LookupError("no such adjustment")
     if adjustment.status != "pending":
@@ -166,5 +152,5 @@ async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: 
     if approve:
         claim = await _claim(session, adjustment.claim_id)
         _book(session, adjustment, claim)
-        await refresh_statuses(session, {claim.claim_id: claim})
+        await db.refresh_statuses(session, {claim.claim_id: claim})
     return adjustment

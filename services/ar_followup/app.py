@@ -5,33 +5,46 @@ import logging
 from pathlib import Path
 
 from services.ar_followup import api, handlers
+from services.ar_followup.deps import Deps
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.settings import ArSettings
-from services.ar_followup.status_desk import StatusDesk
-from shared.service import Service
+from shared.contracts import topics
+from shared.contracts.events import (
+    ClaimAcknowledgedV1,
+    ClaimSubmittedV1,
+    PatientPaymentPostedV1,
+    PatientRegisteredV1,
+    PaymentPostedV1,
+)
+from shared.service import Consumes, Declaration, Service
 from shared.settings import ServiceSettings
-from x12.x270 import Party
 
 log = logging.getLogger(__name__)
 
+DECLARATION = Declaration(
+    name="ar_followup",
+    consumes=(
+        Consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1, handlers.on_claims_submitted),
+        Consumes(topics.PAYMENT_POSTED, PaymentPostedV1, handlers.on_payments_posted),
+        Consumes(topics.CLAIM_ACKNOWLEDGED, ClaimAcknowledgedV1, handlers.on_claims_acknowledged),
+        Consumes(topics.PATIENT_PAYMENT_POSTED, PatientPaymentPostedV1, handlers.on_patient_payments),
+        Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
+    ),
+    publishes=frozenset({topics.CLAIM_CORRECTION_REQUESTED, topics.CLAIM_SECONDARY_REQUESTED, topics.STATEMENT_ISSUED}),
+    migrations_dir=Path(__file__).parent / "migrations",
+)
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    if not isinstance(settings, ArSettings):  # plain service settings: A/R's own take their defaults (RCM_AR_*)
-        settings = ArSettings(**settings.model_dump()) if settings else ArSettings()
-    service = Service("ar_followup", settings, Path(__file__).parent / "migrations")
-    handlers.register(service)
-    service.status_desk = StatusDesk(
-        settings.clearinghouse_dir,
-        settings.ar_sender_id,
-        settings.ar_receiver_id,
-        Party(settings.ar_provider_name, settings.ar_provider_npi),
-    )
+
+def build(settings: ServiceSettings | None = None) -> Service[Deps]:
+    settings = ArSettings.of(settings)  # plain service settings: A/R's own take their defaults (RCM_AR_*)
+    deps = Deps.of(settings)
+    service = Service(DECLARATION, settings, deps)
     service.api(api.router)
 
     @service.loop
-    async def follow_up_cycle(service: Service) -> None:
+    async def follow_up_cycle(service: Service[Deps]) -> None:
         while True:
             await asyncio.sleep(settings.ar_cycle_seconds)
-            log.info("follow-up cycle", extra=await run_cycle(service))
+            log.info("follow-up cycle", extra=await run_cycle(service.sessions, deps))
 
     return service

@@ -1,8 +1,12 @@
 """A/R's tables: claims and their ledger entries, the work queue, write-offs awaiting approval,
 patient accounts (the patient copy A/R bills statements to), statements and claim status requests."""
 
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -21,10 +25,15 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
+
+from services.ar_followup.domain.ledger import balances
+from services.ar_followup.domain.ledger import status as claim_status
+from services.ar_followup.domain.work import OWNERS, NewWork
 
 
 def _money(nullable: bool = False) -> Column:
@@ -62,6 +71,8 @@ class ArClaim(SQLModel, table=True):
     filing_deadline: date | None = None
     payer_status: str | None = Field(default=None, max_length=20)  # the last 277 STC category:status
     pending_postings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    # CLM01 as claim.submitted carries it: what a 276 and a rejected claim's replacement name (0006)
+    patient_control_number: str | None = Field(default=None, max_length=20)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -173,6 +184,70 @@ TABLES = (
 )
 
 
+# -- claims and their ledgers --------------------------------------------------------------------
+
+NEW_CLAIM = dict(
+    status="awaiting_claim",
+    adjudicated=False,
+    denied=False,
+    role="primary",
+    secondary_pending=False,
+    submissions=0,
+    rejected=False,
+)
+
+
+async def lock_claims(session: AsyncSession, claim_ids: Iterable[UUID]) -> dict[UUID, ArClaim]:
+    """The claims' rows, created if new, locked in id order (so two batches cannot deadlock)."""
+    ordered = sorted(set(claim_ids))
+    if not ordered:
+        return {}
+    await session.execute(
+        insert(ArClaim.__table__).on_conflict_do_nothing(), [{"claim_id": c, **NEW_CLAIM} for c in ordered]
+    )
+    rows = await session.execute(
+        select(ArClaim).where(ArClaim.claim_id.in_(ordered)).order_by(ArClaim.claim_id).with_for_update()
+    )
+    return {claim.claim_id: claim for claim in rows.scalars()}
+
+
+async def with_roots(session: AsyncSession, claims: dict[UUID, ArClaim]) -> dict[UUID, ArClaim]:
+    """The claims plus the original claims whose ledgers their money books onto, locked too."""
+    missing = {c.root_claim_id for c in claims.values() if c.root_claim_id and c.root_claim_id not in claims}
+    return claims | await lock_claims(session, missing)
+
+
+async def original_claim(session: AsyncSession, claim: ArClaim, named: UUID | None) -> ArClaim | None:
+    """The claim this one replaces or follows: the one claims names, else an earlier claim for the
+    same encounter (the first one keeps the ledger)."""
+    if named is not None and named != claim.claim_id:
+        return await session.get(ArClaim, named)
+    if not claim.encounter_id:
+        return None
+    rows = await session.execute(
+        select(ArClaim)
+        .where(
+            ArClaim.encounter_id == claim.encounter_id,
+            ArClaim.claim_id != claim.claim_id,
+            ArClaim.root_claim_id.is_(None),
+            ArClaim.submitted_at.is_not(None),
+        )
+        .order_by(ArClaim.submitted_at)
+        .limit(1)
+    )
+    return rows.scalars().first()
+
+
+def add_entries(
+    session: AsyncSession, claim_id: UUID, source_event_id: UUID, entries: Iterable[tuple[str, Decimal]]
+) -> None:
+    """Ledger entries, one per kind of a source event (a redelivered event cannot book twice)."""
+    session.add_all(
+        LedgerEntry(claim_id=claim_id, source_event_id=source_event_id, kind=kind, amount=amount)
+        for kind, amount in entries
+    )
+
+
 async def totals_by_kind(session: AsyncSession, claim_id: UUID | None = None) -> dict[str, Decimal]:
     query = select(LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.kind)
     if claim_id is not None:
@@ -180,10 +255,13 @@ async def totals_by_kind(session: AsyncSession, claim_id: UUID | None = None) ->
     return {kind: amount for kind, amount in (await session.execute(query)).all()}
 
 
-async def totals_by_claim(session: AsyncSession, claim_ids) -> dict[UUID, dict[str, Decimal]]:
+async def totals_by_claim(session: AsyncSession, claim_ids: Iterable[UUID]) -> dict[UUID, dict[str, Decimal]]:
+    """Each claim's ledger totals by kind, with what this transaction has added so far."""
+    claim_ids = list(claim_ids)
+    await session.flush()
     rows = await session.execute(
         select(LedgerEntry.claim_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.claim_id.in_(list(claim_ids)))
+        .where(LedgerEntry.claim_id.in_(claim_ids))
         .group_by(LedgerEntry.claim_id, LedgerEntry.kind)
     )
     totals: dict[UUID, dict[str, Decimal]] = {claim_id: {} for claim_id in claim_ids}
@@ -192,7 +270,138 @@ async def totals_by_claim(session: AsyncSession, claim_ids) -> dict[UUID, dict[s
     return totals
 
 
-def urgency_rank(today: date):
+async def refresh_statuses(session: AsyncSession, claims: Mapping[UUID, ArClaim]) -> None:
+    """Each claim's A/R status from its ledger as this transaction leaves it."""
+    totals = await totals_by_claim(session, claims)
+    for claim_id, claim in claims.items():
+        claim.status = claim_status(
+            claim.submitted_at is not None, claim.adjudicated, claim.denied, balances(totals[claim_id])
+        )
+
+
+async def ledgers(session: AsyncSession) -> list[tuple[ArClaim, dict[str, Decimal]]]:
+    """Every submitted claim that keeps a ledger (originals), with its totals by kind."""
+    query = select(ArClaim).where(ArClaim.root_claim_id.is_(None), ArClaim.submitted_at.is_not(None))
+    claims = (await session.execute(query)).scalars().all()
+    totals = await totals_by_claim(session, [c.claim_id for c in claims]) if claims else {}
+    return [(c, totals[c.claim_id]) for c in claims]
+
+
+async def patient_ledgers(
+    session: AsyncSession, patient_ids: Iterable[UUID]
+) -> dict[UUID, list[tuple[ArClaim, dict[str, Decimal]]]]:
+    """Each patient's ledgers (original claims only) with their totals by kind, by date of service."""
+    query = select(ArClaim).where(ArClaim.patient_id.in_(list(patient_ids)), ArClaim.root_claim_id.is_(None))
+    rows = (await session.execute(query)).scalars().all()
+    totals = await totals_by_claim(session, [c.claim_id for c in rows])
+    result: dict[UUID, list[tuple[ArClaim, dict[str, Decimal]]]] = defaultdict(list)
+    for claim in sorted(rows, key=lambda c: (c.date_of_service or date.min, str(c.claim_id))):
+        result[claim.patient_id].append((claim, totals[claim.claim_id]))
+    return result
+
+
+async def claims_by_status(session: AsyncSession) -> dict[str, int]:
+    query = select(ArClaim.status, func.count()).where(ArClaim.root_claim_id.is_(None)).group_by(ArClaim.status)
+    return dict((await session.execute(query)).all())
+
+
+async def unanswered_claims(session: AsyncSession, submitted_by: datetime) -> list[ArClaim]:
+    """Ledgers submitted by then that no payer has adjudicated."""
+    query = (
+        select(ArClaim)
+        .where(
+            ArClaim.root_claim_id.is_(None),
+            ArClaim.adjudicated.is_(False),
+            ArClaim.submitted_at <= submitted_by,
+        )
+        .order_by(ArClaim.claim_id)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def claims_near_filing_limit(session: AsyncSession, horizon: date) -> list[ArClaim]:
+    """Ledgers the payer has not paid (unadjudicated, denied or rejected) whose filing limit falls by then."""
+    query = (
+        select(ArClaim)
+        .where(
+            ArClaim.root_claim_id.is_(None),
+            ArClaim.filing_deadline <= horizon,
+            ArClaim.adjudicated.is_(False) | ArClaim.denied.is_(True) | ArClaim.rejected.is_(True),
+        )
+        .order_by(ArClaim.claim_id)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+# -- the work queue ------------------------------------------------------------------------------
+
+
+async def open_work(session: AsyncSession, claim: ArClaim, work: NewWork, now: datetime) -> None:
+    """Open a work item unless one of this kind is already open for the claim."""
+    await session.execute(
+        insert(WorkItem.__table__)
+        .values(
+            item_id=uuid.uuid4(),
+            claim_id=claim.claim_id,
+            patient_id=claim.patient_id,
+            kind=work.kind,
+            category=work.category,
+            action=work.action,
+            reason=work.reason[:300],
+            amount=work.amount,
+            due_date=claim.filing_deadline,
+            owner=OWNERS[work.kind],
+            status="open",
+            created_at=now,
+        )
+        # a literal predicate: a bound one stops matching the partial index once PostgreSQL picks a generic plan
+        .on_conflict_do_nothing(index_elements=["claim_id", "kind"], index_where=text("status = 'open'"))
+    )
+
+
+async def close_work(
+    session: AsyncSession, claim_id: UUID, kinds: tuple[str, ...], resolution: str, now: datetime
+) -> None:
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.claim_id == claim_id, WorkItem.kind.in_(kinds), WorkItem.status == "open")
+        .values(status="resolved", resolution=resolution, resolved_at=now)
+    )
+
+
+async def date_early_work(session: AsyncSession, claim: ArClaim) -> None:
+    """Work opened by a payment or an acknowledgement that came before the claim: its deadline and patient."""
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.claim_id == claim.claim_id, WorkItem.due_date.is_(None))
+        .values(due_date=claim.filing_deadline, patient_id=claim.patient_id)
+    )
+
+
+async def work_item_for_update(session: AsyncSession, item_id: UUID) -> WorkItem | None:
+    query = select(WorkItem).where(WorkItem.item_id == item_id).with_for_update()
+    return (await session.execute(query)).scalar()
+
+
+async def open_item_for_update(session: AsyncSession, claim_id: UUID, kind: str) -> WorkItem | None:
+    query = (
+        select(WorkItem)
+        .where(WorkItem.claim_id == claim_id, WorkItem.kind == kind, WorkItem.status == "open")
+        .with_for_update()
+    )
+    return (await session.execute(query)).scalar()
+
+
+async def work_items_of(session: AsyncSession, claim_id: UUID) -> list[WorkItem]:
+    query = select(WorkItem).where(WorkItem.claim_id == claim_id).order_by(WorkItem.created_at)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def open_work_count(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).where(WorkItem.status == "open"))).scalar_one()
+
+
+def urgency_rank(today: date) -> Any:
     """domain.work.urgency in SQL: 3 within a week of the deadline (or past it), 2 within a month, else 1."""
     due = WorkItem.due_date
     return case(
@@ -232,3 +441,89 @@ async def work_queue(
         )
     rows = await session.execute(query.order_by(-priority, due, WorkItem.item_id).limit(limit))
     return total, [(item, rank) for item, rank in rows.all()]
+
+
+# -- adjustments ---------------------------------------------------------------------------------
+
+
+async def adjustment_for_update(session: AsyncSession, adjustment_id: UUID) -> Adjustment | None:
+    query = select(Adjustment).where(Adjustment.adjustment_id == adjustment_id).with_for_update()
+    return (await session.execute(query)).scalar()
+
+
+# -- patient accounts and statements -------------------------------------------------------------
+
+
+async def ensure_accounts(session: AsyncSession, patient_ids: Iterable[UUID]) -> None:
+    """An account for each patient a claim names, before (or without) their patient.registered."""
+    rows = [{"patient_id": p, "version": 0, "coverages": []} for p in sorted(set(patient_ids))]
+    if rows:
+        await session.execute(insert(PatientAccount.__table__).on_conflict_do_nothing(), rows)
+
+
+async def store_patients(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Patients as registered (version, person, coverages); an older version never overwrites a newer."""
+    if not rows:
+        return
+    statement = insert(PatientAccount.__table__)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["patient_id"],
+            set_={
+                "version": statement.excluded.version,
+                "person": statement.excluded.person,
+                "coverages": statement.excluded.coverages,
+            },
+            where=PatientAccount.__table__.c.version < statement.excluded.version,
+        ),
+        rows,
+    )
+
+
+async def coverages(session: AsyncSession, patient_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    patient_ids = set(patient_ids)
+    if not patient_ids:
+        return {}
+    query = select(PatientAccount.patient_id, PatientAccount.coverages).where(
+        PatientAccount.patient_id.in_(patient_ids)
+    )
+    return dict((await session.execute(query)).all())
+
+
+async def accounts(session: AsyncSession, patient_ids: Iterable[UUID]) -> dict[UUID, PatientAccount]:
+    query = select(PatientAccount).where(PatientAccount.patient_id.in_(set(patient_ids)))
+    return {a.patient_id: a for a in (await session.execute(query)).scalars()}
+
+
+async def all_accounts_for_update(session: AsyncSession) -> list[PatientAccount]:
+    query = select(PatientAccount).order_by(PatientAccount.patient_id).with_for_update()
+    return list((await session.execute(query)).scalars().all())
+
+
+async def statements_of(session: AsyncSession, patient_id: UUID) -> list[Statement]:
+    query = select(Statement).where(Statement.patient_id == patient_id).order_by(Statement.issued_on)
+    return list((await session.execute(query)).scalars().all())
+
+
+# -- claim status requests (276/277) -------------------------------------------------------------
+
+
+async def claims_asked_lately(session: AsyncSession, claim_ids: Iterable[UUID], since: datetime) -> set[UUID]:
+    """Claims with a status request still unanswered, or sent since then."""
+    query = select(StatusRequest.claim_id).where(
+        StatusRequest.claim_id.in_(list(claim_ids)),
+        StatusRequest.answered_at.is_(None) | (StatusRequest.sent_at > since),
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def unwritten_requests(session: AsyncSession, limit: int) -> list[StatusRequest]:
+    """Committed requests whose 276 is not written yet, locked; another writer skips them."""
+    query = (
+        select(StatusRequest)
+        .where(StatusRequest.written_at.is_(None))
+        .order_by(StatusRequest.sent_at, StatusRequest.request_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).scalars().all())

@@ -3,7 +3,6 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ar_followup import db
@@ -14,27 +13,13 @@ from services.ar_followup.domain.ledger import balances, by_party
 ZERO = Decimal("0.00")
 
 
-async def ledgers(session: AsyncSession) -> list[tuple[db.ArClaim, dict]]:
-    claims = (
-        (
-            await session.execute(
-                select(db.ArClaim).where(db.ArClaim.root_claim_id.is_(None), db.ArClaim.submitted_at.is_not(None))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    totals = await db.totals_by_claim(session, [c.claim_id for c in claims]) if claims else {}
-    return [(c, totals[c.claim_id]) for c in claims]
-
-
-def parties(claim: db.ArClaim, totals: dict) -> dict[str, Decimal]:
+def parties(claim: db.ArClaim, totals: dict[str, Decimal]) -> dict[str, Decimal]:
     return by_party(balances(totals), "primary", claim.secondary_pending)
 
 
 async def aging_report(session: AsyncSession, by: str, basis: str, today: date) -> dict:
     items = []
-    for claim, totals in await ledgers(session):
+    for claim, totals in await db.ledgers(session):
         since = claim.date_of_service if basis == "service" else claim.submitted_at.date()
         owed = parties(claim, totals)
         if by == "payer":
@@ -48,7 +33,7 @@ async def aging_report(session: AsyncSession, by: str, basis: str, today: date) 
 
 async def kpi_report(session: AsyncSession, start: date, end: date, today: date) -> dict:
     facts = []
-    for claim, totals in await ledgers(session):
+    for claim, totals in await db.ledgers(session):
         balance = balances(totals)
         facts.append(
             ClaimFacts(

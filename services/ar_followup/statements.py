@@ -3,7 +3,6 @@
 
 import os
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,10 +10,9 @@ from pathlib import Path
 from uuid import UUID
 
 from fpdf import FPDF
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ar_followup import db
+from services.ar_followup import SOURCE, db
 from services.ar_followup.domain.dunning import Account, amount_due, next_statement
 from services.ar_followup.domain.ledger import balances
 from shared import outbox
@@ -23,6 +21,7 @@ from shared.contracts.events import StatementIssuedV1
 from shared.envelope import Event
 
 ZERO = Decimal("0.00")
+Ledgers = list[tuple[db.ArClaim, dict[str, Decimal]]]  # a patient's claims with their totals by kind
 HEADINGS = {
     "first": "Statement",
     "reminder_30": "Reminder",
@@ -91,31 +90,11 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")  # the core fonts are Latin-1
 
 
-async def patient_claims(session: AsyncSession, patient_ids) -> dict[UUID, list[tuple[db.ArClaim, dict]]]:
-    """Each patient's ledgers (original claims only) with their totals by kind."""
-    rows = (
-        (
-            await session.execute(
-                select(db.ArClaim).where(
-                    db.ArClaim.patient_id.in_(list(patient_ids)), db.ArClaim.root_claim_id.is_(None)
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    totals = await db.totals_by_claim(session, [c.claim_id for c in rows])
-    result: dict[UUID, list] = defaultdict(list)
-    for claim in sorted(rows, key=lambda c: (c.date_of_service or date.min, str(c.claim_id))):
-        result[claim.patient_id].append((claim, totals[claim.claim_id]))
-    return result
-
-
 def insurance_done(claim: db.ArClaim, totals: dict) -> bool:
     return claim.adjudicated and not claim.secondary_pending and balances(totals).insurance_balance <= ZERO
 
 
-def account_of(row: db.PatientAccount, claims: list[tuple[db.ArClaim, dict]]) -> Account:
+def account_of(row: db.PatientAccount, claims: Ledgers) -> Account:
     """The patient's account as statements see it: only what insurance is done with is billed."""
     done = [t for c, t in claims if insurance_done(c, t)]
     owed = sum((balances(t).patient_balance for t in done), ZERO)
@@ -126,67 +105,59 @@ def account_of(row: db.PatientAccount, claims: list[tuple[db.ArClaim, dict]]) ->
 
 async def issue_statements(session: AsyncSession, folder: Path, now: datetime) -> list[UUID]:
     """Issue every statement due today; returns their ids. The caller's transaction holds the outbox."""
-    today = now.date()
-    accounts = (
-        (await session.execute(select(db.PatientAccount).order_by(db.PatientAccount.patient_id).with_for_update()))
-        .scalars()
-        .all()
-    )
-    by_patient = await patient_claims(session, [a.patient_id for a in accounts])
+    accounts = await db.all_accounts_for_update(session)
+    by_patient = await db.patient_ledgers(session, [a.patient_id for a in accounts])
     issued = []
     for row in accounts:
         claims = by_patient.get(row.patient_id, [])
-        account = account_of(row, claims)
-        stage = next_statement(account, today)
-        if stage is None:
-            continue
-        statement_id = uuid.uuid4()
-        lines = [
-            Line(c.date_of_service, c.payer_name or "", b.charge, b.paid, b.adjusted, b.patient_paid, b.patient_balance)
-            for c, b in ((c, balances(t)) for c, t in claims if insurance_done(c, t))
-            if b.patient_balance > ZERO
-        ]
-        due = amount_due(account)
-        document = folder / f"{statement_id}.pdf"
-        _write(document, render_pdf(stage, row.person, lines, account.balance, due, today))
-        session.add(
-            db.Statement(
-                statement_id=statement_id,
-                patient_id=row.patient_id,
-                stage=stage,
-                balance=account.balance,
-                amount_due=due,
-                issued_on=today,
-                document=str(document),
-            )
-        )
-        if row.first_statement_on is None:
-            row.first_statement_on = today
-        row.last_statement_on = today
-        if stage != "plan":
-            row.last_stage = stage
-        outbox.stage(
-            session,
-            topics.STATEMENT_ISSUED,
-            Event(
-                StatementIssuedV1(
-                    statement_id=statement_id,
-                    patient_id=row.patient_id,
-                    stage=stage,
-                    balance=account.balance,
-                    amount_due=due,
-                    claim_ids=[c.claim_id for c, t in claims if insurance_done(c, t)],
-                    document=document.name,
-                    issued_on=today,
-                    issued_at=now,
-                ),
-                str(row.patient_id),
-                "/openrcm/ar_followup",
-                str(statement_id),
-            ),
-        )
-        issued.append(statement_id)
+        stage = next_statement(account_of(row, claims), now.date())
+        if stage is not None:
+            issued.append(_issue(session, folder, row, claims, stage, now))
     return issued
+
+
+def _issue(
+    session: AsyncSession, folder: Path, row: db.PatientAccount, claims: Ledgers, stage: str, now: datetime
+) -> UUID:
+    """One statement: its PDF, its record, the account's dunning state, and statement.issued."""
+    today, statement_id = now.date(), uuid.uuid4()
+    account, billed = account_of(row, claims), [(c, balances(t)) for c, t in claims if insurance_done(c, t)]
+    lines = [
+        Line(c.date_of_service, c.payer_name or "", b.charge, b.paid, b.adjusted, b.patient_paid, b.patient_balance)
+        for c, b in billed
+        if b.patient_balance > ZERO
+    ]
+    due = amount_due(account)
+    document = folder / f"{statement_id}.pdf"
+    _write(document, render_pdf(stage, row.person, lines, account.balance, due, today))
+    session.add(
+        db.Statement(
+            statement_id=statement_id,
+            patient_id=row.patient_id,
+            stage=stage,
+            balance=account.balance,
+            amount_due=due,
+            issued_on=today,
+            document=str(document),
+        )
+    )
+    row.first_statement_on = row.first_statement_on or today
+    row.last_statement_on = today
+    if stage != "plan":
+        row.last_stage = stage
+    issued = StatementIssuedV1(
+        statement_id=statement_id,
+        patient_id=row.patient_id,
+        stage=stage,
+        balance=account.balance,
+        amount_due=due,
+        claim_ids=[c.claim_id for c, _ in billed],
+        document=document.name,
+        issued_on=today,
+        issued_at=now,
+    )
+    outbox.stage(session, topics.STATEMENT_ISSUED, Event(issued, str(row.patient_id), SOURCE, str(statement_id)))
+    return statement_id
 
 
 def _write(path: Path, content: bytes) -> None:

@@ -14,10 +14,10 @@ import logging
 import os
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ar_followup import db
 from services.ar_followup.domain.ledger import balances
@@ -25,7 +25,7 @@ from x12.envelope import Envelope
 from x12.errors import X12Error
 from x12.x270 import Party
 from x12.x276 import VERSION, StatusRequest, render_276
-from x12.x277_status import parse_277_status
+from x12.x277_status import ClaimStatusAnswer, parse_277_status
 
 log = logging.getLogger(__name__)
 ASK_AGAIN_AFTER = timedelta(days=14)  # a payer that answered "in process" is asked again two weeks later
@@ -49,96 +49,74 @@ class StatusDesk:
         session's transaction; `write_pending` writes it once that has committed."""
         if not claims:
             return 0
-        ids = [c.claim_id for c in claims]
-        asked = set(
-            (
-                await session.execute(
-                    select(db.StatusRequest.claim_id).where(
-                        db.StatusRequest.claim_id.in_(ids),
-                        db.StatusRequest.answered_at.is_(None) | (db.StatusRequest.sent_at > now - ASK_AGAIN_AFTER),
-                    )
-                )
-            ).scalars()
-        )
-        accounts = {
-            a.patient_id: a
-            for a in (
-                await session.execute(
-                    select(db.PatientAccount).where(
-                        db.PatientAccount.patient_id.in_({c.patient_id for c in claims if c.patient_id})
-                    )
-                )
-            ).scalars()
-        }
-        totals = await db.totals_by_claim(session, ids)
+        asked = await db.claims_asked_lately(session, [c.claim_id for c in claims], now - ASK_AGAIN_AFTER)
+        accounts = await db.accounts(session, {c.patient_id for c in claims if c.patient_id})
+        totals = await db.totals_by_claim(session, [c.claim_id for c in claims])
         sent = 0
         for claim in claims:
-            account = accounts.get(claim.patient_id)
-            if claim.claim_id in asked or account is None or not account.person or claim.date_of_service is None:
-                continue  # without the member's id and name the payer cannot find the claim
-            member = next((c.get("member_id") for c in account.coverages if c.get("payer_id") == claim.payer_id), None)
-            if not member:
+            account = accounts.get(claim.patient_id) if claim.patient_id else None
+            if claim.claim_id in asked or account is None:
                 continue
             request_id = uuid.uuid4()
-            request = StatusRequest(
-                trace_number=request_id.hex,
-                payer=Party(claim.payer_name or claim.payer_id, claim.payer_id),
-                provider=self.provider,
-                member_id=member,
-                last_name=account.person["last_name"],
-                first_name=account.person["first_name"],
-                patient_control_number=claim.claim_id.hex[:20].upper(),  # claims' CLM01 for this claim id
-                charge=balances(totals[claim.claim_id]).charge,
-                service_from=claim.date_of_service,
-                service_to=claim.date_of_service,
-                payer_claim_control_number=claim.payer_claim_control_number,
-            )
-            envelope = Envelope(
-                sender_id=self.sender_id,
-                receiver_id=self.receiver_id,
-                control_number=int(request_id.int % 999_999_999) or 1,
-                group_control_number=int(request_id.int % 999_999_999) or 1,
-                created=now,
-                usage=self.usage,
-                functional_id="HR",
-                version=VERSION,
-            )
+            request = self._status_request(request_id, claim, account, balances(totals[claim.claim_id]).charge)
+            if request is None:
+                continue  # without the member's id and name the payer cannot find the claim
+            document = render_276(request, self._envelope(request_id, now))
+            file_name = f"{request_id}.276.x12"
             session.add(
                 db.StatusRequest(
-                    request_id=request_id,
-                    claim_id=claim.claim_id,
-                    file_name=f"{request_id}.276.x12",
-                    sent_at=now,
-                    document=render_276(request, envelope),
+                    request_id=request_id, claim_id=claim.claim_id, file_name=file_name, sent_at=now, document=document
                 )
             )
             sent += 1
         return sent
 
-    async def write_pending(self, sessions, now: datetime, batch: int = 500) -> int:
+    def _status_request(
+        self, request_id: uuid.UUID, claim: db.ArClaim, account: db.PatientAccount, charge: Decimal
+    ) -> StatusRequest | None:
+        """What the payer needs to find the claim: the member, the claim's control numbers, its charge and date."""
+        member = next((c.get("member_id") for c in account.coverages if c.get("payer_id") == claim.payer_id), None)
+        if not member or not account.person or claim.date_of_service is None or claim.patient_control_number is None:
+            return None
+        return StatusRequest(
+            trace_number=request_id.hex,
+            payer=Party(claim.payer_name or claim.payer_id, claim.payer_id),
+            provider=self.provider,
+            member_id=member,
+            last_name=account.person["last_name"],
+            first_name=account.person["first_name"],
+            patient_control_number=claim.patient_control_number,  # CLM01 as claims sent it
+            charge=charge,
+            service_from=claim.date_of_service,
+            service_to=claim.date_of_service,
+            payer_claim_control_number=claim.payer_claim_control_number,
+        )
+
+    def _envelope(self, request_id: uuid.UUID, now: datetime) -> Envelope:
+        control_number = int(request_id.int % 999_999_999) or 1
+        return Envelope(
+            sender_id=self.sender_id,
+            receiver_id=self.receiver_id,
+            control_number=control_number,
+            group_control_number=control_number,
+            created=now,
+            usage=self.usage,
+            functional_id="HR",
+            version=VERSION,
+        )
+
+    async def write_pending(self, sessions: async_sessionmaker[AsyncSession], now: datetime, batch: int = 500) -> int:
         """Write the 276 of every committed request not written yet, each exactly once: the rows are
         taken under lock (a second writer skips them) and marked in the same transaction."""
         written = 0
         while True:
             async with sessions() as session, session.begin():
-                pending = (
-                    (
-                        await session.execute(
-                            select(db.StatusRequest)
-                            .where(db.StatusRequest.written_at.is_(None))
-                            .order_by(db.StatusRequest.sent_at, db.StatusRequest.request_id)
-                            .limit(batch)
-                            .with_for_update(skip_locked=True)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                pending = await db.unwritten_requests(session, batch)
                 if not pending:
                     return written
                 self.outbound.mkdir(parents=True, exist_ok=True)
                 for row in pending:
-                    write_atomically(self.outbound / row.file_name, row.document)
+                    write_atomically(self.outbound / row.file_name, row.document or "")
                     row.written_at, row.document = now, None  # the file is the document from now on
                 written += len(pending)
 
@@ -150,32 +128,30 @@ class StatusDesk:
         read = []
         for path in sorted(p for p in self.inbound.glob("*.277.x12") if not p.name.startswith(".")):
             try:
-                answer = parse_277_status(path.read_text(encoding="utf-8"))
-                request = await session.get(db.StatusRequest, uuid.UUID(hex=answer.trace_number), with_for_update=True)
-                if request is None or request.file_name.removesuffix(".276.x12") != path.name.removesuffix(".277.x12"):
-                    raise X12Error("the 277 answers no request A/R sent", "TRN")
+                answer, request = await self._answer(session, path)
             except (X12Error, ValueError, UnicodeDecodeError) as exc:
-                self.quarantine.mkdir(parents=True, exist_ok=True)
-                write_atomically(self.quarantine / f"{path.name}.reason.txt", f"{type(exc).__name__}: {exc}\n")
-                os.replace(path, self.quarantine / path.name)
-                log.warning("quarantined 277 %s (%s)", path.name, type(exc).__name__)
+                self._quarantine(path, exc)
                 continue
             request.answered_at, request.status = now, answer.code
-            item = (
-                await session.execute(
-                    select(db.WorkItem)
-                    .where(
-                        db.WorkItem.claim_id == request.claim_id,
-                        db.WorkItem.kind == "no_response",
-                        db.WorkItem.status == "open",
-                    )
-                    .with_for_update()
-                )
-            ).scalar()
+            item = await db.open_item_for_update(session, request.claim_id, "no_response")
             if item is not None:
                 item.reason = f"{item.reason}; 277 {answer.code} {_meaning(answer)}"[:300]
             read.append(path)
         return read
+
+    async def _answer(self, session: AsyncSession, path: Path) -> tuple[ClaimStatusAnswer, db.StatusRequest]:
+        """The 277 in the file and the request it answers (locked); X12Error if it answers none."""
+        answer = parse_277_status(path.read_text(encoding="utf-8"))
+        request = await session.get(db.StatusRequest, uuid.UUID(hex=answer.trace_number), with_for_update=True)
+        if request is None or request.file_name.removesuffix(".276.x12") != path.name.removesuffix(".277.x12"):
+            raise X12Error("the 277 answers no request A/R sent", "TRN")
+        return answer, request
+
+    def _quarantine(self, path: Path, error: Exception) -> None:
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.quarantine / f"{path.name}.reason.txt", f"{type(error).__name__}: {error}\n")
+        os.replace(path, self.quarantine / path.name)
+        log.warning("quarantined 277 %s (%s)", path.name, type(error).__name__)
 
     def file_away(self, paths: list[Path]) -> None:
         self.processed.mkdir(parents=True, exist_ok=True)
@@ -183,7 +159,7 @@ class StatusDesk:
             os.replace(path, self.processed / path.name)
 
 
-def _meaning(answer) -> str:
+def _meaning(answer: ClaimStatusAnswer) -> str:
     if answer.category == "F1":
         return f"paid {answer.paid} on {answer.effective:%Y-%m-%d}: ask the payer to resend the 835"
     if answer.category == "F2":

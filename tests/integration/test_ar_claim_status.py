@@ -14,6 +14,7 @@ from services.ar_followup import db
 from services.ar_followup.app import build
 from services.ar_followup.settings import ArSettings
 from shared.contracts import topics
+from shared.envelope import Event
 from tests.integration.test_ar_followup_work import claim_for, patient
 from tests.kit import eventually, publish, running, settings_for
 from x12.x276 import parse_276
@@ -31,9 +32,12 @@ async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(p
         ar_now=datetime(2026, 11, 25, tzinfo=UTC),
     )
     ada, claim_id = uuid.uuid4(), uuid.uuid4()
+    # a control number not made from the claim id: the 276 names the one claims sent, as A/R kept it
+    data = claim_for(claim_id, ada).data.model_copy(update={"patient_control_number": "ADA20261102X1"})
+    submitted = Event(data, str(claim_id), "/test/claims", str(uuid.uuid4()))
     async with running(build(settings)) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
-        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(claim_id, ada)])
+        await publish(platform, topics.CLAIM_SUBMITTED, [submitted])
 
         async def known():
             response = await client.get(f"/v1/claims/{claim_id}")
@@ -47,7 +51,7 @@ async def test_no_response_claim_gets_a_276_and_the_277_lands_on_its_work_item(p
         [sent] = list((clearinghouse / "claim-status" / "outbound").glob("*.276.x12"))
         _, request = parse_276(sent.read_text())
         assert (request.patient_control_number, request.member_id, request.payer.identifier) == (
-            claim_id.hex[:20].upper(),
+            "ADA20261102X1",
             "M1",
             "SIMBC",
         )
@@ -85,7 +89,7 @@ async def test_a_276_is_written_only_once_its_request_has_committed_and_only_onc
         ar_now=datetime(2026, 12, 10, 12, tzinfo=UTC),
     )
     service = build(settings)
-    desk, now = service.status_desk, settings.now()
+    desk, now = service.deps.status_desk, settings.now()
     ada, claim_id = uuid.uuid4(), uuid.uuid4()
     async with running(service) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])

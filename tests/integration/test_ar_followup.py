@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def claim(claim_id: uuid.UUID) -> Event:
     data = ClaimSubmittedV1(
         claim_id=claim_id,
-        patient_control_number=claim_id.hex[:20],
+        patient_control_number=claim_id.hex[:20].upper(),  # claims' CLM01
         encounter_id=f"E-{claim_id.hex[:6]}",
         patient_id=uuid.uuid4(),
         payer_id="SIMBC",

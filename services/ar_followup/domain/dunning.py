@@ -37,8 +37,8 @@ def next_statement(account: Account, today: date) -> str | None:
     if account.first_statement_on is None:
         return "first"
     if account.plan_installment is not None:
-        due = account.last_statement_on is None or today >= account.last_statement_on + timedelta(days=PLAN_PERIOD_DAYS)
-        return "plan" if due else None
+        last = account.last_statement_on
+        return "plan" if last is None or today >= last + timedelta(days=PLAN_PERIOD_DAYS) else None
     sent = STAGES.index(account.last_stage) if account.last_stage in STAGES else 0
     # The latest stage that has come due; stages missed while the service was down are not sent late.
     due = [stage for stage, days in SCHEDULE[sent + 1 :] if today >= account.first_statement_on + timedelta(days=days)]

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 ZERO = Decimal("0.00")
 
@@ -39,7 +40,7 @@ def _rate(part: int | Decimal, whole: int | Decimal) -> str | None:
     return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
-def kpis(claims: list[ClaimFacts], start: date, end: date, today: date) -> dict:
+def kpis(claims: list[ClaimFacts], start: date, end: date, today: date) -> dict[str, Any]:
     """`claims`: every claim with a balance or submitted in the period; the period is [start, end]."""
     period = [c for c in claims if start <= c.submitted_on <= end]
     days = (end - start).days + 1

@@ -122,3 +122,9 @@ def status(submitted: bool, adjudicated: bool, denied: bool, balance: Balances) 
     if balance.insurance_balance < ZERO:
         return "overpaid"  # more came off the charge than it was: a refund or a reversal is due
     return "paid" if balance.insurance_balance == ZERO else "partially_paid"
+
+
+def follow_on_role(kind: str, same_payer: bool) -> str:
+    """The role of a claim whose money books onto an earlier claim's ledger: the next payer's claim
+    (secondary), or the same payer's replacement."""
+    return "secondary" if kind == "secondary" or not same_payer else "replacement"

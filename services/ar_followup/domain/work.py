@@ -1,11 +1,13 @@
 """The typed work queue: what kind of follow-up an open dollar needs, by when, and how urgent it is.
 Timely-filing deadlines and underpayments against the practice's contracted rates. Pure."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from services.ar_followup.domain.denials import ROUTINE
-from shared.contracts.events import PaymentPostedV1
+from services.ar_followup.domain.ledger import Balances
+from shared.contracts.events import AckReason, PaymentPostedV1
 
 ZERO = Decimal("0.00")
 KINDS = ("no_response", "rejection", "denial", "secondary", "underpayment", "timely_filing")
@@ -19,6 +21,17 @@ OWNERS = {
     "timely_filing": "claims-follow-up",
 }
 DEFAULT_TIMELY_FILING_DAYS = 90
+
+
+@dataclass(frozen=True)
+class NewWork:
+    """A work item to open on a claim, unless one of its kind is open there already."""
+
+    kind: str
+    amount: Decimal  # the money the follow-up is about
+    action: str = "review"
+    reason: str = ""
+    category: str | None = None  # a denial's CARC category
 
 
 def filing_deadline(date_of_service: date, timely_filing_days: int | None) -> date:
@@ -63,3 +76,33 @@ def underpayment(posting: PaymentPostedV1, expected: dict[str, Decimal], toleran
         if contracted is not None and contracted - allowed > tolerance:
             short += contracted - allowed
     return short
+
+
+def rejection(source: str, reasons: list[AckReason], charge: Decimal) -> NewWork:
+    """A claim the clearinghouse (999) or the payer's front end (277CA) rejected: correct and resend it."""
+    why = "; ".join(f"{r.code} {r.segment or ''}".strip() for r in reasons) or "rejected"
+    return NewWork("rejection", charge, "correct", f"{source}: {why}")
+
+
+def unanswered(balance: Balances, after_days: int) -> NewWork:
+    """A claim with no answer long after submission: ask the payer for its status (276)."""
+    return NewWork(
+        "no_response", balance.insurance_balance, "status_request", f"no answer {after_days}+ days after submission"
+    )
+
+
+def timely_filing(balance: Balances, denied: bool, deadline: date, today: date) -> NewWork | None:
+    """A claim near (or past) its filing limit with money still at stake: resubmit or appeal in time,
+    or write it off once the limit has passed. A denied claim's stake is what the denial wrote off."""
+    at_stake = (
+        balance.insurance_balance if not denied else balance.charge - balance.paid - balance.patient_responsibility
+    )
+    if at_stake <= ZERO:
+        return None
+    passed = deadline < today
+    return NewWork(
+        "timely_filing",
+        at_stake,
+        "write_off" if passed else "resubmit",
+        f"filing limit {'passed' if passed else 'on'} {deadline.isoformat()}",
+    )
