@@ -8,6 +8,7 @@ import sys
 import typer
 
 from rcmctl import stack
+from rcmctl.kpis import kpis
 from rcmctl.processes import ROOT
 from rcmctl.stack.cli import stack_app
 
@@ -127,13 +128,7 @@ def dlq_replay(
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
-def _mount_kpis() -> None:
-    from services.ar_followup.kpis import kpis
-
-    app.command("kpis", help="A/R KPIs over a period, from A/R's database (RCM_DATABASE_URL).")(kpis)
-
-
-_mount_kpis()
+app.command("kpis")(kpis)
 
 
 @app.command("export-schemas")
