@@ -7,7 +7,9 @@ from typing import Self
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PAYER_DIRECTORY = Path(__file__).resolve().parents[1] / "services" / "registration" / "data" / "payers.json"
+from shared.reference import PAYER_DIRECTORY
+
+DEFAULT_PAYER_DIRECTORY = PAYER_DIRECTORY
 
 
 class ServiceSettings(BaseSettings):
@@ -31,7 +33,7 @@ class ServiceSettings(BaseSettings):
     api_key: SecretStr = SecretStr("")
     clearinghouse_dir: Path = Path(".run/clearinghouse")
     # Registration's payer directory; claims and A/R read their per-payer settings from it too.
-    payer_directory_file: Path | None = None  # default: services/registration/data/payers.json
+    payer_directory_file: Path | None = None  # default: shared/reference/payers.json
     log_level: str = "INFO"
 
     # Consumer tuning: batches make one transaction and one offset commit serve many events.

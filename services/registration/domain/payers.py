@@ -1,6 +1,6 @@
 """The payer directory: which payers the practice bills, how claims reach them, how long it has to
 file, and whether they answer eligibility requests. Configuration data, not code: the default file
-is services/registration/data/payers.json, RCM_PAYER_DIRECTORY_FILE names another."""
+is shared/reference/payers.json, RCM_PAYER_DIRECTORY_FILE names another."""
 
 import json
 from pathlib import Path
@@ -9,8 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.events import Contract, PayerId
-
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "payers.json"
+from shared.reference import PAYER_DIRECTORY as DEFAULT_FILE
 
 
 class Submission(Contract):
