@@ -17,6 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _create_follow_up_tables()
+    _create_work_queue()
+    _add_claim_follow_up_columns()
+
+
+def _create_follow_up_tables() -> None:
     op.create_table('ar_adjustment',
     sa.Column('adjustment_id', sa.Uuid(), nullable=False),
     sa.Column('claim_id', sa.Uuid(), nullable=False),
@@ -63,6 +69,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('request_id')
     )
     op.create_index(op.f('ix_ar_status_request_claim_id'), 'ar_status_request', ['claim_id'], unique=False)
+
+
+def _create_work_queue() -> None:
     op.create_table('ar_work_item',
     sa.Column('item_id', sa.Uuid(), nullable=False),
     sa.Column('claim_id', sa.Uuid(), nullable=False),
@@ -83,6 +92,9 @@ def upgrade() -> None:
     op.create_index(op.f('ix_ar_work_item_claim_id'), 'ar_work_item', ['claim_id'], unique=False)
     op.create_index(op.f('ix_ar_work_item_status'), 'ar_work_item', ['status'], unique=False)
     op.create_index('ux_ar_work_item_open', 'ar_work_item', ['claim_id', 'kind'], unique=True, postgresql_where=sa.text("status = 'open'"))
+
+
+def _add_claim_follow_up_columns() -> None:
     op.add_column('ar_claim', sa.Column('encounter_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     op.add_column('ar_claim', sa.Column('root_claim_id', sa.Uuid(), nullable=True))
     op.add_column('ar_claim', sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False, server_default='primary'))
