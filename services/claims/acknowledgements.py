@@ -10,9 +10,8 @@ import asyncio
 import logging
 from contextlib import aclosing
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
@@ -31,7 +30,9 @@ log = logging.getLogger(__name__)
 SOURCE = "/openrcm/claims"
 
 
-def acknowledged(claim: db.Claim, accepted: bool, source: str, reasons: list[AckReason], now: datetime) -> Event:
+def acknowledged(
+    claim: db.Claim, accepted: bool, source: str, reasons: list[AckReason], now: datetime
+) -> Event[ClaimAcknowledgedV1]:
     data = ClaimAcknowledgedV1(
         claim_id=claim.claim_id,
         accepted=accepted,
@@ -43,30 +44,14 @@ def acknowledged(claim: db.Claim, accepted: bool, source: str, reasons: list[Ack
     return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
 
 
-def _mark(claim: db.Claim, accepted: bool, reasons: list[AckReason], now: datetime) -> None:
-    claim.acknowledgement = "accepted" if accepted else "rejected"
-    claim.ack_reasons = [r.model_dump() for r in reasons]
-    claim.acknowledged_at = now
-
-
 async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
     count = 0
     for outcome in batch_outcomes(parse_999(text)):
         if outcome.accepted:
             continue  # syntax passed; the 277CA says whether each claim was accepted
-        claims = (
-            (
-                await session.execute(
-                    select(db.Claim)
-                    .join(db.SubmissionBatch, db.Claim.batch_id == db.SubmissionBatch.batch_id)
-                    .where(db.SubmissionBatch.interchange_control_number == outcome.group_control_number)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        claims = await db.claims_of_interchange(session, outcome.group_control_number)
         for claim in claims:
-            _mark(claim, False, outcome.reasons, now)
+            db.mark_acknowledged(claim, False, outcome.reasons, now)
             outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now))
         count += len(claims)
     return count
@@ -74,59 +59,48 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
 
 async def _apply_277(session: AsyncSession, text: str, now: datetime) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-    claims = (
-        (await session.execute(select(db.Claim).where(db.Claim.patient_control_number.in_(outcomes)))).scalars().all()
-    )
+    claims = await db.claims_by_control_number(session, outcomes)
     if len(claims) < len(outcomes):
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})
     for claim in claims:
         outcome = outcomes[claim.patient_control_number]
         claim.payer_claim_control_number = outcome.payer_claim_control_number or claim.payer_claim_control_number
-        _mark(claim, outcome.accepted, outcome.reasons, now)
+        db.mark_acknowledged(claim, outcome.accepted, outcome.reasons, now)
         outbox.stage(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
     return len(claims)
 
 
-async def apply_document(service: Service, source: AckSource, document: AckDocument) -> None:
-    table = db.AckFile.__table__
-    sha, name, kind = document.sha256, document.name, document.kind
+async def apply_document(service: Service[Any], source: AckSource, document: AckDocument) -> None:
+    """Apply a file once (by its content hash) and mark it received; quarantine one that cannot be read."""
     try:
         if document.problem:
             raise ValueError(document.problem)
-        text = document.content.decode("ascii")
-        async with service.sessions() as session, session.begin():
-            new = (
-                await session.execute(
-                    insert(table)
-                    .values(sha256=sha, file_name=name, kind=kind, status="applied", claims=0)
-                    .on_conflict_do_nothing()
-                    .returning(table.c.sha256)
-                )
-            ).scalar_one_or_none()
-            if new is None:
-                log.info("acknowledgement already applied; ignored", extra={"file": name})
-            else:
-                apply = _apply_999 if kind == "999" else _apply_277
-                count = await apply(session, text, datetime.now(UTC))
-                await session.execute(table.update().where(table.c.sha256 == sha).values(claims=count))
-                log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
+        await _apply_once(service, document, document.content.decode("ascii"))
     except (X12Error, UnicodeDecodeError, ValueError) as exc:
         reason = f"{type(exc).__name__}: {exc}"[:1000]
-        log.error("acknowledgement quarantined", extra={"file": name, "error": type(exc).__name__})
+        log.error("acknowledgement quarantined", extra={"file": document.name, "error": type(exc).__name__})
         async with service.sessions() as session, session.begin():
-            await session.execute(
-                insert(table)
-                .values(sha256=sha, file_name=name, kind=kind, status="quarantined", reason=reason, claims=0)
-                .on_conflict_do_nothing()
-            )
+            await db.quarantine_ack_file(session, document.sha256, document.name, document.kind, reason)
         await source.quarantined(document, reason)
         return
     await source.received(document)
 
 
-async def read_acknowledgements_forever(service: Service, source: AckSource, interval: float) -> None:
+async def _apply_once(service: Service[Any], document: AckDocument, text: str) -> None:
+    name, kind = document.name, document.kind
+    async with service.sessions() as session, session.begin():
+        if not await db.record_ack_file(session, document.sha256, name, kind):
+            log.info("acknowledgement already applied; ignored", extra={"file": name})
+            return
+        apply = _apply_999 if kind == "999" else _apply_277
+        count = await apply(session, text, datetime.now(UTC))
+        await db.count_ack_claims(session, document.sha256, count)
+        log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
+
+
+async def read_acknowledgements_forever(service: Service[Any], source: AckSource, interval: float) -> None:
     while True:
         try:
             async with aclosing(source.pending()) as documents:

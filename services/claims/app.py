@@ -1,4 +1,5 @@
-"""Wiring of the claims service."""
+"""Wiring of the claims service: what it consumes and publishes, its prices and grouping rules,
+its API, and its two loops (submission to the clearinghouse, acknowledgements back from it)."""
 
 from pathlib import Path
 
@@ -15,7 +16,30 @@ from services.claims.gateway import (
 )
 from services.claims.settings import ClaimsSettings
 from services.claims.submission import submit_forever
-from shared.service import Service
+from shared.contracts import topics
+from shared.contracts.events import (
+    ClaimCorrectionRequestedV1,
+    EligibilityCheckedV1,
+    EncounterCodedV1,
+    PatientRegisteredV1,
+    SecondaryClaimRequestedV1,
+)
+from shared.service import Consumes, Declaration, Service
+from shared.settings import ServiceSettings
+
+DECLARATION = Declaration(
+    name="claims",
+    consumes=(
+        Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
+        Consumes(topics.ENCOUNTER_CODED, EncounterCodedV1, handlers.on_encounters_coded),
+        Consumes(topics.ELIGIBILITY_CHECKED, EligibilityCheckedV1, handlers.on_eligibility_checked),
+        Consumes(topics.CLAIM_CORRECTION_REQUESTED, ClaimCorrectionRequestedV1, handlers.on_corrections_requested),
+        Consumes(topics.CLAIM_SECONDARY_REQUESTED, SecondaryClaimRequestedV1, handlers.on_secondaries_requested),
+    ),
+    # claim.submitted: submission.py (an 837P delivered); claim.acknowledged: acknowledgements.py (999, 277CA)
+    publishes=frozenset({topics.CLAIM_SUBMITTED, topics.CLAIM_ACKNOWLEDGED}),
+    migrations_dir=Path(__file__).parent / "migrations",
+)
 
 
 def gateway_for(settings: ClaimsSettings) -> ClearinghouseGateway:
@@ -47,21 +71,20 @@ def ack_source_for(settings: ClaimsSettings) -> AckSource:
     )
 
 
-def build(settings: ClaimsSettings | None = None) -> Service:
-    settings = settings or ClaimsSettings()
-    service = Service("claims", settings, Path(__file__).parent / "migrations")
-    practice = load_practice(settings.practice_file)
-    gateway = gateway_for(settings)
-    handlers.register(
-        service,
+def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
+    settings = ClaimsSettings.of(settings)
+    deps = handlers.Deps(
         load_chargemaster(settings.chargemaster_file),
         settings.group_encounters,
         settings.payers_billing_each_encounter(),
     )
+    service = Service(DECLARATION, settings, deps)
     service.api(api.router)
+    practice = load_practice(settings.practice_file)
+    gateway = gateway_for(settings)
 
     @service.loop
-    async def submit_claims(service: Service) -> None:
+    async def submit_claims(service: Service[handlers.Deps]) -> None:
         await submit_forever(
             service,
             practice,
@@ -72,7 +95,7 @@ def build(settings: ClaimsSettings | None = None) -> Service:
         )
 
     @service.loop
-    async def read_acknowledgements(service: Service) -> None:
+    async def read_acknowledgements(service: Service[handlers.Deps]) -> None:
         source = ack_source_for(settings)
         try:
             await read_acknowledgements_forever(service, source, settings.ack_poll_seconds)

@@ -1,17 +1,24 @@
-"""Claims' tables: its own copy of patients (from patient.registered), coded encounters waiting
-for their patient, claims, and submission batches (one 837 interchange each)."""
+"""Claims' tables and every query on them: its own copy of patients (from patient.registered) and
+of their coverages' latest eligibility answers, coded encounters waiting for their patient, claims,
+submission batches (one 837 interchange each) and the acknowledgement files applied."""
 
 import zlib
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, select, text
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from shared.contracts.events import EncounterCodedV1
+from services.claims.domain.assembly import patient_control_number
+from services.claims.domain.follow_up import FollowUp
+from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
+from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
+from shared.envelope import Event
+from x12.claim import Claim as X12Claim
 
 INTERCHANGE_SEQUENCE = Sequence("interchange_control_number", start=1, maxvalue=999_999_999, cycle=True)
 
@@ -118,6 +125,9 @@ TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch", "ack_
 JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
 
 
+# -- patients and their coverages' eligibility ----------------------------------------------------------------
+
+
 async def lock_join(session: AsyncSession) -> None:
     """A patient and its coded encounter arrive on two topics, handled concurrently. Each side
     could miss the other's uncommitted row and leave the encounter waiting for good; this
@@ -125,12 +135,13 @@ async def lock_join(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOIN_LOCK})
 
 
-async def upsert_patient(session: AsyncSession, patient_id: UUID, version: int, content: dict) -> bool:
+async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) -> bool:
     """Keep the newest version; an older one arriving late changes nothing. True if stored."""
     table = ClaimPatient.__table__
+    version, content = patient.version, patient.model_dump(mode="json")
     statement = (
         insert(table)
-        .values(patient_id=patient_id, version=version, content=content)
+        .values(patient_id=patient.patient_id, version=version, content=content)
         .on_conflict_do_update(
             index_elements=["patient_id"],
             set_={"version": version, "content": content},
@@ -141,8 +152,189 @@ async def upsert_patient(session: AsyncSession, patient_id: UUID, version: int, 
     return (await session.execute(statement)).first() is not None
 
 
-async def next_interchange_control_number(session: AsyncSession) -> int:
-    return (await session.execute(select(INTERCHANGE_SEQUENCE.next_value()))).scalar_one()
+async def patients(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientRegisteredV1]:
+    found = await session.execute(select(ClaimPatient).where(ClaimPatient.patient_id.in_(patient_ids)))
+    return {p.patient_id: PatientRegisteredV1.model_validate(p.content) for p in found.scalars()}
+
+
+async def patient(session: AsyncSession, patient_id: UUID) -> PatientRegisteredV1 | None:
+    stored = await session.get(ClaimPatient, patient_id)
+    return PatientRegisteredV1.model_validate(stored.content) if stored else None
+
+
+async def record_eligibility(session: AsyncSession, answers: list[EligibilityCheckedV1]) -> None:
+    """Keep each coverage's latest answer; an older one arriving late changes nothing."""
+    table = CoverageEligibility.__table__
+    statement = insert(table)
+    rows = [
+        dict(
+            patient_id=a.patient_id,
+            coverage_rank=a.coverage_rank,
+            payer_id=a.payer_id,
+            active=a.active,
+            check_id=a.check_id,
+            checked_at=a.checked_at,
+        )
+        for a in answers
+    ]
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["patient_id", "coverage_rank", "payer_id"],
+            set_={
+                "active": statement.excluded.active,
+                "check_id": statement.excluded.check_id,
+                "checked_at": statement.excluded.checked_at,
+            },
+            where=table.c.checked_at < statement.excluded.checked_at,
+        ),
+        rows,
+    )
+
+
+async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> set[InactiveCoverage]:
+    """(patient, rank, payer) of coverages whose latest eligibility answer says not active."""
+    rows = await session.execute(
+        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id).where(
+            CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False)
+        )
+    )
+    return {(patient_id, rank, payer_id) for patient_id, rank, payer_id in rows.all()}
+
+
+# -- coded encounters and the claims that bill them ------------------------------------------------------------
+
+
+async def receive_encounters(session: AsyncSession, events: list[Event[EncounterCodedV1]]) -> set[str]:
+    """Store the coded encounters as waiting for their claim; the ids of those not already received."""
+    table = CodedEncounter.__table__
+    rows = [
+        dict(
+            encounter_id=e.data.encounter_id,
+            patient_id=e.data.patient_id,
+            status="waiting",
+            content=e.data.model_dump(mode="json"),
+            correlation_id=e.correlation_id,
+        )
+        for e in {e.data.encounter_id: e for e in events}.values()
+    ]
+    inserted = await session.execute(insert(table).on_conflict_do_nothing().returning(table.c.encounter_id), rows)
+    return set(inserted.scalars())
+
+
+async def waiting_encounters(session: AsyncSession, patient_ids: set[UUID]) -> list[tuple[EncounterCodedV1, str]]:
+    """The coded encounters of these patients still waiting for them, with their correlation ids."""
+    waiting = await session.execute(
+        select(CodedEncounter).where(CodedEncounter.patient_id.in_(patient_ids), CodedEncounter.status == "waiting")
+    )
+    return [(EncounterCodedV1.model_validate(e.content), e.correlation_id) for e in waiting.scalars()]
+
+
+async def open_claims(session: AsyncSession, keys: set[str]) -> list[OpenClaim]:
+    """Ready (not yet batched) original claims of these grouping keys, oldest first, locked, with the
+    coded encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
+    if not keys:
+        return []
+    claims = (
+        await session.execute(
+            select(Claim)
+            .where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
+            .order_by(Claim.created_at)
+            .with_for_update()
+        )
+    ).scalars()
+    by_claim: dict[UUID, tuple[Claim, list[EncounterCodedV1]]] = {claim.claim_id: (claim, []) for claim in claims}
+    rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id.in_(by_claim)))
+    for row in rows.scalars():
+        by_claim[row.claim_id][1].append(EncounterCodedV1.model_validate(row.content))
+    return [_open_claim(claim, encounters) for claim, encounters in by_claim.values()]
+
+
+def _open_claim(claim: Claim, encounters: list[EncounterCodedV1]) -> OpenClaim:
+    order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
+    encounters.sort(key=lambda coded: order.get(coded.encounter_id, len(order)))  # in the order the claim bills them
+    return OpenClaim(claim.claim_id, claim.grouping_key or "", claim.correlation_id, tuple(encounters))
+
+
+async def store_plan(session: AsyncSession, plan: Plan) -> None:
+    """The new claims inserted, the grown ones updated (same id and control number, more lines), and
+    each encounter marked with the claim that bills it."""
+    if new := [_claim_row(bill) for bill in plan.new]:
+        await session.execute(insert(Claim.__table__), new)
+    if grown := [_grown_row(bill) for bill in plan.grown]:
+        await session.execute(update(Claim), grown)
+    billed = [
+        dict(encounter_id=coded.encounter_id, claim_id=bill.claim_id, status="held" if bill.held else "claimed")
+        for bill in plan.bills
+        for coded in bill.encounters
+    ]
+    if billed:
+        await session.execute(update(CodedEncounter), billed)
+
+
+def _claim_row(bill: Bill) -> dict[str, object]:
+    claim, first = bill.assembly.claim, bill.encounters[0]
+    return dict(
+        claim_id=bill.claim_id,
+        patient_control_number=claim.patient_control_number if claim else patient_control_number(bill.claim_id),
+        encounter_id=first.encounter_id,
+        encounter_ids=[coded.encounter_id for coded in bill.encounters],
+        grouping_key=bill.key if claim else None,
+        patient_id=first.patient_id,
+        payer_id=claim.payer.id if claim else "",
+        payer_name=bill.assembly.payer_name,
+        date_of_service=first.date_of_service,
+        total_charge=claim.total_charge if claim else 0,
+        status="ready" if claim else "held",
+        findings=[f.model_dump() for f in bill.assembly.findings],
+        content=claim.model_dump(mode="json") if claim else None,
+        correlation_id=bill.correlation_id,
+    )
+
+
+def _grown_row(bill: Bill) -> dict[str, object]:
+    row = _claim_row(bill)
+    return {name: row[name] for name in ("claim_id", "encounter_ids", "total_charge", "content")}
+
+
+# -- claims ------------------------------------------------------------------------------------------------------
+
+
+async def claim(session: AsyncSession, claim_id: UUID) -> Claim | None:
+    return await session.get(Claim, claim_id)
+
+
+def sent_claim(row: Claim | None) -> X12Claim | None:
+    """The 837 claim a stored claim was sent (or is ready to be sent) as; None if unknown or held."""
+    return X12Claim.model_validate(row.content) if row is not None and row.content is not None else None
+
+
+def add_follow_up(
+    session: AsyncSession, made: FollowUp, original: Claim | None, original_id: UUID, correlation_id: str
+) -> None:
+    """A replacement, void or secondary claim: it bills what the original billed."""
+    claim = made.claim
+    session.add(
+        Claim(
+            claim_id=made.claim_id,
+            patient_control_number=claim.patient_control_number if claim else patient_control_number(made.claim_id),
+            encounter_id=original.encounter_id if original else "",
+            encounter_ids=original.encounter_ids if original else [],
+            patient_id=original.patient_id if original else original_id,
+            payer_id=claim.payer.id if claim else "",
+            payer_name=claim.payer.name if claim else "",
+            date_of_service=original.date_of_service if original else date.today(),
+            total_charge=claim.total_charge if claim else 0,
+            status="held" if made.held else "ready",
+            findings=[f.model_dump() for f in made.findings],
+            content=claim.model_dump(mode="json") if claim and not made.held else None,
+            correlation_id=correlation_id,
+            kind=made.kind,
+            original_claim_id=original_id,
+        )
+    )
+
+
+# -- the API's views --------------------------------------------------------------------------------------------
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
@@ -161,56 +353,117 @@ async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
     return {name: count for name, count in rows.all()}
 
 
-async def record_eligibility(session: AsyncSession, rows: list[dict]) -> None:
-    """Keep each coverage's latest answer; an older one arriving late changes nothing."""
-    table = CoverageEligibility.__table__
-    statement = insert(table)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["patient_id", "coverage_rank", "payer_id"],
-            set_={
-                "active": statement.excluded.active,
-                "check_id": statement.excluded.check_id,
-                "checked_at": statement.excluded.checked_at,
-            },
-            where=table.c.checked_at < statement.excluded.checked_at,
-        ),
-        rows,
-    )
+async def work_queue(session: AsyncSession, limit: int, offset: int) -> tuple[int, list[Claim]]:
+    """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are."""
+    waiting = or_(Claim.status == "held", Claim.acknowledgement == "rejected")
+    total = (await session.execute(select(func.count()).where(waiting))).scalar_one()
+    page = select(Claim).where(waiting).order_by(Claim.created_at, Claim.claim_id).limit(limit).offset(offset)
+    return total, list((await session.execute(page)).scalars())
 
 
-async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> set[tuple[UUID, str, str]]:
-    """(patient, rank, payer) of coverages whose latest eligibility answer says not active."""
+async def acknowledgement_counts(session: AsyncSession) -> dict[str, int]:
+    """Submitted claims by what the clearinghouse and payers said: accepted, rejected, or awaiting."""
     rows = await session.execute(
-        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id).where(
-            CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False)
-        )
+        select(func.coalesce(Claim.acknowledgement, "awaiting"), func.count())
+        .where(Claim.status == "submitted")
+        .group_by(Claim.acknowledgement)
     )
-    return {tuple(row) for row in rows.all()}
+    return {state: count for state, count in rows.all()}
 
 
-async def open_claims(session: AsyncSession, keys: set[str]) -> list[tuple[Claim, list[EncounterCodedV1]]]:
-    """Ready (not yet batched) original claims of these grouping keys, locked, with the coded
-    encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
-    if not keys:
-        return []
-    claims = (
-        (
-            await session.execute(
-                select(Claim)
-                .where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
-                .order_by(Claim.created_at)
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .all()
+# -- submission: ready claims -> 837P batches -> delivered -------------------------------------------------------
+
+
+async def claims_to_batch(session: AsyncSession, max_claims: int, grouping_window: float) -> list[Claim]:
+    """Ready claims, oldest first, locked (SKIP LOCKED: replicas never share one). A claim that may
+    still take in the patient's other encounters of the day waits out the grouping window first."""
+    settled = or_(Claim.grouping_key.is_(None), Claim.created_at <= func.now() - timedelta(seconds=grouping_window))
+    ready = (
+        select(Claim)
+        .where(Claim.status == "ready", settled)
+        .order_by(Claim.created_at)
+        .limit(max_claims)
+        .with_for_update(skip_locked=True)
     )
-    encounters: dict = {claim.claim_id: [] for claim in claims}
-    rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id.in_(encounters)))
-    for row in rows.scalars():
-        encounters[row.claim_id].append(EncounterCodedV1.model_validate(row.content))
-    for claim in claims:  # in the order the claim bills them
-        order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
-        encounters[claim.claim_id].sort(key=lambda coded: order.get(coded.encounter_id, len(order)))
-    return [(claim, encounters[claim.claim_id]) for claim in claims]
+    return list((await session.execute(ready)).scalars())
+
+
+async def next_interchange_control_number(session: AsyncSession) -> int:
+    return (await session.execute(select(INTERCHANGE_SEQUENCE.next_value()))).scalar_one()
+
+
+async def store_batch(session: AsyncSession, batch: SubmissionBatch, claims: list[Claim]) -> None:
+    session.add(batch)
+    await session.flush()  # the batch id
+    for claim in claims:
+        claim.status, claim.batch_id = "batched", batch.batch_id
+
+
+async def next_rendered_batch(session: AsyncSession) -> SubmissionBatch | None:
+    """The oldest batch not yet delivered, locked (SKIP LOCKED: replicas never hand over the same one)."""
+    rendered = (
+        select(SubmissionBatch)
+        .where(SubmissionBatch.status == "rendered")
+        .order_by(SubmissionBatch.batch_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(rendered)).scalar_one_or_none()
+
+
+async def mark_delivered(session: AsyncSession, batch: SubmissionBatch, now: datetime) -> list[Claim]:
+    """The batch delivered and its claims submitted; returns the claims."""
+    batch.status, batch.delivered_at = "delivered", now
+    claims = list((await session.execute(select(Claim).where(Claim.batch_id == batch.batch_id))).scalars())
+    await session.execute(
+        update(Claim).where(Claim.batch_id == batch.batch_id).values(status="submitted", submitted_at=now)
+    )
+    return claims
+
+
+# -- acknowledgements (999, 277CA) ---------------------------------------------------------------------------------
+
+
+async def claims_of_interchange(session: AsyncSession, control_number: int) -> list[Claim]:
+    found = await session.execute(
+        select(Claim)
+        .join(SubmissionBatch, Claim.batch_id == SubmissionBatch.batch_id)
+        .where(SubmissionBatch.interchange_control_number == control_number)
+    )
+    return list(found.scalars())
+
+
+async def claims_by_control_number(session: AsyncSession, numbers: Iterable[str]) -> list[Claim]:
+    found = await session.execute(select(Claim).where(Claim.patient_control_number.in_(numbers)))
+    return list(found.scalars())
+
+
+def mark_acknowledged(claim: Claim, accepted: bool, reasons: list[AckReason], now: datetime) -> None:
+    claim.acknowledgement = "accepted" if accepted else "rejected"
+    claim.ack_reasons = [r.model_dump() for r in reasons]
+    claim.acknowledged_at = now
+
+
+async def record_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str) -> bool:
+    """Note an acknowledgement file as applied; False if it was already (by its content hash)."""
+    table = AckFile.__table__
+    new = await session.execute(
+        insert(table)
+        .values(sha256=sha256, file_name=file_name, kind=kind, status="applied", claims=0)
+        .on_conflict_do_nothing()
+        .returning(table.c.sha256)
+    )
+    return new.scalar_one_or_none() is not None
+
+
+async def count_ack_claims(session: AsyncSession, sha256: str, claims: int) -> None:
+    table = AckFile.__table__
+    await session.execute(table.update().where(table.c.sha256 == sha256).values(claims=claims))
+
+
+async def quarantine_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str, reason: str) -> None:
+    await session.execute(
+        insert(AckFile.__table__)
+        .values(sha256=sha256, file_name=file_name, kind=kind, status="quarantined", reason=reason, claims=0)
+        .on_conflict_do_nothing()
+    )

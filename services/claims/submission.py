@@ -8,10 +8,9 @@ claim.submitted. Two steps, each its own transaction, so nothing is half done:
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
-
-from sqlalchemy import func, or_, select, update
+from typing import Any
 
 from services.claims import db
 from services.claims.domain.practice import Practice
@@ -42,47 +41,28 @@ def interchange_for(practice: Practice, control_number: int, claims: list[Claim]
     )
 
 
-async def make_batch(service: Service, practice: Practice, max_claims: int, grouping_window: float = 0.0) -> int:
+async def make_batch(service: Service[Any], practice: Practice, max_claims: int, grouping_window: float = 0.0) -> int:
     """Ready claims into one 837P; a claim that may still take in the patient's other encounters of
     the day waits out the grouping window first."""
-    settled = or_(
-        db.Claim.grouping_key.is_(None), db.Claim.created_at <= func.now() - timedelta(seconds=grouping_window)
-    )
     async with service.sessions() as session, session.begin():
-        ready = (
-            (
-                await session.execute(
-                    select(db.Claim)
-                    .where(db.Claim.status == "ready", settled)
-                    .order_by(db.Claim.created_at)
-                    .limit(max_claims)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ready = await db.claims_to_batch(session, max_claims, grouping_window)
         if not ready:
             return 0
         control_number = await db.next_interchange_control_number(session)
-        now = datetime.now(UTC)
-        interchange = interchange_for(practice, control_number, [Claim.model_validate(c.content) for c in ready], now)
+        claims = [Claim.model_validate(c.content) for c in ready]
         batch = db.SubmissionBatch(
             interchange_control_number=control_number,
             file_name=f"{practice.sender_id}-{control_number:09d}.837p.x12",
-            content=render_837p(interchange),
+            content=render_837p(interchange_for(practice, control_number, claims, datetime.now(UTC))),
             claim_count=len(ready),
             status="rendered",
         )
-        session.add(batch)
-        await session.flush()
-        for claim in ready:
-            claim.status, claim.batch_id = "batched", batch.batch_id
+        await db.store_batch(session, batch, ready)
     log.info("837P batch rendered", extra={"interchange": control_number, "claims": len(ready)})
     return len(ready)
 
 
-def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -> Event:
+def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -> Event[ClaimSubmittedV1]:
     data = ClaimSubmittedV1(
         claim_id=claim.claim_id,
         patient_control_number=claim.patient_control_number,
@@ -113,33 +93,21 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
     return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
 
 
-async def deliver_batch(service: Service, gateway: ClearinghouseGateway) -> bool:
+async def deliver_batch(service: Service[Any], gateway: ClearinghouseGateway) -> bool:
     async with service.sessions() as session, session.begin():
-        batch = (
-            await session.execute(
-                select(db.SubmissionBatch)
-                .where(db.SubmissionBatch.status == "rendered")
-                .order_by(db.SubmissionBatch.batch_id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
+        batch = await db.next_rendered_batch(session)
         if batch is None:
             return False
         await asyncio.to_thread(gateway.submit, batch.file_name, batch.content)
         now = datetime.now(UTC)
-        batch.status, batch.delivered_at = "delivered", now
-        claims = (await session.execute(select(db.Claim).where(db.Claim.batch_id == batch.batch_id))).scalars().all()
-        await session.execute(
-            update(db.Claim).where(db.Claim.batch_id == batch.batch_id).values(status="submitted", submitted_at=now)
-        )
+        claims = await db.mark_delivered(session, batch, now)
         outbox.stage_all(session, topics.CLAIM_SUBMITTED, (submitted_event(c, batch, now) for c in claims))
     log.info("837P delivered", extra={"file": batch.file_name, "claims": batch.claim_count})
     return True
 
 
 async def submit_forever(
-    service: Service,
+    service: Service[Any],
     practice: Practice,
     gateway: ClearinghouseGateway,
     max_claims: int,

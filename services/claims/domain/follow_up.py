@@ -76,12 +76,13 @@ def to_secondary(
     request: SecondaryClaimRequestedV1,
     original: Claim | None,
     patient: PatientRegisteredV1 | None,
-    date_of_service: date,
+    date_of_service: date | None,
     today: date,
 ) -> FollowUp:
-    """The sent claim `original` billed to the patient's secondary coverage of its date of service."""
+    """The sent claim `original` (of `date_of_service`) billed to the patient's secondary coverage
+    of that date."""
     claim_id = secondary_target(request)
-    if original is None:
+    if original is None or date_of_service is None:
         return FollowUp(claim_id, "secondary", None, [ORIGINAL_UNKNOWN])
     coverage = coverage_of(patient, "secondary", date_of_service) if patient else None
     if patient is None or coverage is None:
