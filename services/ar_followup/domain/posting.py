@@ -100,11 +100,11 @@ def plan(
     ledger = _first_facts(ledger, posting, refused, secondary)
     work = _refusal_work(posting, refused, terms)
     request = None
-    secondary_payer = None if secondary else bill_secondary(ledger, posting, coverages)
-    if secondary_payer is not None:
-        ledger = replace(ledger, secondary_pending=True, secondary_payer_id=secondary_payer)
+    next_payer = None if secondary else bill_secondary(ledger, posting, coverages)
+    if next_payer is not None:
+        ledger = replace(ledger, secondary_pending=True, secondary_payer_id=next_payer)
         part = sum(patient_parts(posting).values(), ZERO)
-        work.append(NewWork("secondary", part, "await_secondary", f"billed to {secondary_payer}"))
+        work.append(NewWork("secondary", part, "await_secondary", f"billed to {next_payer}"))
         request = secondary_request(ledger.claim_id, posting, now)
     return PostingPlan(ledger, tuple(entries), close, tuple(work), request)
 
