@@ -1,0 +1,78 @@
+"""The real Keycloak for tests: found running or started by rcmctl.stack.keycloak (once), and tokens from it.
+
+A test module makes it a fixture:
+
+    @pytest.fixture(scope="session")
+    def idp() -> Idp:
+        return Idp.up()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rcmctl import stack
+from rcmctl.stack import keycloak
+from shared.auth import OidcSettings
+
+
+@dataclass(frozen=True)
+class Idp:
+    run_dir: Path
+    port: int
+    creds: keycloak.Credentials
+
+    @classmethod
+    def up(cls) -> Idp:
+        run_dir = stack.run_dir_from_env()
+        try:
+            keycloak.start(run_dir)  # returns at once when it already runs
+        except Exception as exc:  # noqa: BLE001 - the message is the point
+            pytest.fail(f"identity tests need Keycloak and it could not be started: {exc}", pytrace=False)
+        return cls(run_dir=run_dir, port=keycloak.port(), creds=keycloak.credentials(run_dir))
+
+    @property
+    def issuer(self) -> str:
+        return keycloak.issuer(self.port)
+
+    def settings(self, **overrides) -> OidcSettings:
+        return OidcSettings(issuer=self.issuer, audience=keycloak.AUDIENCE, **overrides)
+
+    async def token(self, form: dict[str, str], realm: str = keycloak.REALM) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await http.post(keycloak.token_url(self.port, realm), data=form)
+
+    async def password_token(self, username: str, client: str = keycloak.TEST_CLIENT) -> str:
+        """A person's access token by the password grant (only the test client may use it)."""
+        response = await self.token(
+            {"grant_type": "password", "client_id": client, "client_secret": self.creds.clients.get(client, ""),
+             "username": username, "password": self.creds.users[username], "scope": "openid"}
+        )  # fmt: skip
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    async def client_token(self, client: str) -> str:
+        """A machine's access token by client credentials."""
+        response = await self.token(
+            {"grant_type": "client_credentials", "client_id": client, "client_secret": self.creds.clients[client]}
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    async def admin(self, path: str) -> list | dict:
+        """GET on the admin REST API as the master realm's admin (to compare with what tokens say)."""
+        response = await self.token(
+            {"grant_type": "password", "client_id": "admin-cli", "username": self.creds.admin_user,
+             "password": self.creds.admin_password},
+            realm="master",
+        )  # fmt: skip
+        response.raise_for_status()
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        async with httpx.AsyncClient(base_url=keycloak.base_url(self.port), timeout=30, headers=headers) as http:
+            answer = await http.get(f"/admin/realms/{keycloak.REALM}{path}")
+            answer.raise_for_status()
+            return answer.json()
