@@ -19,6 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _create_claim()
+    _create_patient_and_encounter()
+    _create_submission_batch()
+    create_messaging_tables()
+    op.execute("CREATE SEQUENCE interchange_control_number MINVALUE 1 MAXVALUE 999999999 CYCLE")
+
+
+def _create_claim() -> None:
     op.create_table('claim',
     sa.Column('claim_id', sa.Uuid(), nullable=False),
     sa.Column('patient_control_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -42,6 +50,9 @@ def upgrade() -> None:
     op.create_index(op.f('ix_claim_batch_id'), 'claim', ['batch_id'], unique=False)
     op.create_index(op.f('ix_claim_patient_id'), 'claim', ['patient_id'], unique=False)
     op.create_index(op.f('ix_claim_status'), 'claim', ['status'], unique=False)
+
+
+def _create_patient_and_encounter() -> None:
     op.create_table('claim_patient',
     sa.Column('patient_id', sa.Uuid(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -59,6 +70,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_coded_encounter_patient_id'), 'coded_encounter', ['patient_id'], unique=False)
     op.create_index(op.f('ix_coded_encounter_status'), 'coded_encounter', ['status'], unique=False)
+
+
+def _create_submission_batch() -> None:
     op.create_table('submission_batch',
     sa.Column('batch_id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('interchange_control_number', sa.Integer(), nullable=False),
@@ -72,8 +86,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('interchange_control_number')
     )
     op.create_index(op.f('ix_submission_batch_status'), 'submission_batch', ['status'], unique=False)
-    create_messaging_tables()
-    op.execute("CREATE SEQUENCE interchange_control_number MINVALUE 1 MAXVALUE 999999999 CYCLE")
+
 
 def downgrade() -> None:
     drop_messaging_tables()
