@@ -12,7 +12,7 @@ from services.coding import db
 from services.coding.catalog import CatalogHolder
 from services.coding.domain.decision import review
 from services.coding.domain.validation import amended_findings
-from services.coding.handlers import audit, publish_coded
+from services.coding.handlers import Deps, audit, publish_coded
 from shared.api import ServiceDep, SessionDep
 from shared.contracts.events import CodedServiceLine, IcdCode, Modifier, normalize_icd
 
@@ -40,7 +40,8 @@ class Amend(Accept):
 
 
 def catalog_holder(service: ServiceDep) -> CatalogHolder:
-    return service.deps.catalog  # type: ignore[no-any-return]
+    deps: Deps = service.deps
+    return deps.catalog
 
 
 CatalogDep = Annotated[CatalogHolder, Depends(catalog_holder)]

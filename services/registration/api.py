@@ -4,25 +4,23 @@ registration becomes a new version and a new patient.registered event."""
 
 import json
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from services.registration import db
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
 from services.registration.domain.patients import FieldError, Registration
 from services.registration.domain.payers import PayerDirectory
 from services.registration.eligibility import CannotCheck, request_check
+from services.registration.handlers import Deps
 from services.registration.registry import Registered, RegistrationInvalid, accept_intake, register_patient
-
-
-def correlation_id(request: Request) -> str:
-    return (request.headers.get("x-correlation-id") or str(uuid4()))[:64]
+from services.registration.settings import RegistrationSettings
+from shared.api import ServiceDep, SessionDep, SettingsDep
 
 
 def registered_answer(result: Registered, response: Response) -> dict:
@@ -60,89 +58,135 @@ class BoundedBodyRoute(APIRoute):
         return bounded
 
 
-def make_router(payers: PayerDirectory) -> APIRouter:
-    router = APIRouter(prefix="/v1", route_class=BoundedBodyRoute)
+router = APIRouter(prefix="/v1", route_class=BoundedBodyRoute)
 
-    @router.post("/patients", status_code=201)
-    async def register(registration: Registration, request: Request, response: Response) -> dict:
-        try:
-            async with request.app.state.service.sessions() as session, session.begin():
-                result = await register_patient(session, registration, payers, correlation_id(request))
-        except RegistrationInvalid as invalid:
-            raise HTTPException(422, [e.as_fastapi() for e in invalid.errors]) from None
-        return registered_answer(result, response)
 
-    @router.get("/payers")
-    async def list_payers() -> list[dict]:
-        return [payer.model_dump(mode="json") for payer in payers.all()]
+def payer_directory(service: ServiceDep) -> PayerDirectory:
+    deps: Deps = service.deps
+    return deps.payers
 
-    @router.get("/payers/{payer_id}")
-    async def get_payer(payer_id: str) -> dict:
-        payer = payers.get(payer_id)
-        if payer is None:
-            raise HTTPException(404, "no such payer")
-        return payer.model_dump(mode="json")
 
-    @router.post("/fhir/Bundle", status_code=201)
-    async def fhir_bundle(request: Request, response: Response) -> dict:
-        """A FHIR R4 Bundle (Patient, Coverages, optionally an Encounter with its Practitioner,
-        Conditions and Procedures). Refusals are FHIR OperationOutcomes naming each element."""
-        try:
-            document = json.loads(await request.body())
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return outcome(400, [FieldError((), "the body is not JSON", "invalid")])
-        try:
-            intake = read_bundle(document)
-            async with request.app.state.service.sessions() as session, session.begin():
-                accepted = await accept_intake(session, intake, payers, correlation_id(request))
-        except (IntakeInvalid, RegistrationInvalid) as invalid:
-            return outcome(422, invalid.errors)
-        response.status_code = 201 if accepted.registered.created else 200
-        return accepted.answer()
+def registration_settings(settings: SettingsDep) -> RegistrationSettings:
+    return RegistrationSettings.of(settings)
 
-    @router.post("/patients/{patient_id}/eligibility", status_code=202)
-    async def check_eligibility(patient_id: UUID, ask: EligibilityAsk, request: Request) -> dict:
-        """Sends a 270 for one coverage; the 271 arrives later (GET /v1/eligibility/{check_id})."""
-        service = request.app.state.service
-        try:
-            async with service.sessions() as session, session.begin():
-                check = await request_check(
-                    session,
-                    service.settings,
-                    payers,
-                    patient_id,
-                    ask.rank,
-                    ask.service_date or date.today(),
-                    correlation_id(request),
-                )
-        except CannotCheck as refused:
-            raise HTTPException(refused.status, str(refused)) from None
-        return {"check_id": str(check.check_id), "status": "pending"}
 
-    @router.get("/eligibility/{check_id}")
-    async def get_eligibility(check_id: UUID, request: Request) -> dict:
-        async with request.app.state.service.sessions() as session:
-            check = await session.get(db.EligibilityCheck, check_id)
-        if check is None:
-            raise HTTPException(404, "no such eligibility check")
-        return {
-            "check_id": str(check.check_id),
-            "patient_id": str(check.patient_id),
-            "status": check.status,
-            "coverage_rank": check.coverage_rank,
-            "payer_id": check.payer_id,
-            "active": check.active,
-            "result": check.result,
-        }
+def correlation_id(request: Request) -> str:
+    return (request.headers.get("x-correlation-id") or str(uuid4()))[:64]
 
-    router.add_api_route("/patients/{patient_id}", get_patient, methods=["GET"])
-    return router
+
+PayersDep = Annotated[PayerDirectory, Depends(payer_directory)]
+CorrelationDep = Annotated[str, Depends(correlation_id)]
 
 
 class EligibilityAsk(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rank: Literal["primary", "secondary", "tertiary"] = "primary"
     service_date: date | None = None
+
+
+@router.post("/patients", status_code=201)
+async def register(
+    registration: Registration, response: Response, session: SessionDep, payers: PayersDep, correlation: CorrelationDep
+) -> dict:
+    try:
+        async with session.begin():
+            result = await register_patient(session, registration, payers, correlation)
+    except RegistrationInvalid as invalid:
+        raise HTTPException(422, [e.as_fastapi() for e in invalid.errors]) from None
+    return registered_answer(result, response)
+
+
+@router.get("/payers")
+async def list_payers(payers: PayersDep) -> list[dict]:
+    return [payer.model_dump(mode="json") for payer in payers.all()]
+
+
+@router.get("/payers/{payer_id}")
+async def get_payer(payer_id: str, payers: PayersDep) -> dict:
+    payer = payers.get(payer_id)
+    if payer is None:
+        raise HTTPException(404, "no such payer")
+    return payer.model_dump(mode="json")
+
+
+@router.post("/fhir/Bundle", status_code=201)
+async def fhir_bundle(
+    request: Request, response: Response, session: SessionDep, payers: PayersDep, correlation: CorrelationDep
+) -> dict:
+    """A FHIR R4 Bundle (Patient, Coverages, optionally an Encounter with its Practitioner,
+    Conditions and Procedures). Refusals are FHIR OperationOutcomes naming each element."""
+    try:
+        document = json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return outcome(400, [FieldError((), "the body is not JSON", "invalid")])
+    try:
+        intake = read_bundle(document)
+        async with session.begin():
+            accepted = await accept_intake(session, intake, payers, correlation)
+    except (IntakeInvalid, RegistrationInvalid) as invalid:
+        return outcome(422, invalid.errors)
+    response.status_code = 201 if accepted.registered.created else 200
+    return accepted.answer()
+
+
+@router.post("/patients/{patient_id}/eligibility", status_code=202)
+async def check_eligibility(
+    patient_id: UUID,
+    ask: EligibilityAsk,
+    session: SessionDep,
+    settings: Annotated[RegistrationSettings, Depends(registration_settings)],
+    payers: PayersDep,
+    correlation: CorrelationDep,
+) -> dict:
+    """Sends a 270 for one coverage; the 271 arrives later (GET /v1/eligibility/{check_id})."""
+    service_date = ask.service_date or date.today()
+    try:
+        async with session.begin():
+            check = await request_check(session, settings, payers, patient_id, ask.rank, service_date, correlation)
+    except CannotCheck as refused:
+        raise HTTPException(refused.status, str(refused)) from None
+    return {"check_id": str(check.check_id), "status": "pending"}
+
+
+@router.get("/eligibility/{check_id}")
+async def get_eligibility(check_id: UUID, session: SessionDep) -> dict:
+    check = await db.eligibility_check(session, check_id)
+    if check is None:
+        raise HTTPException(404, "no such eligibility check")
+    return {
+        "check_id": str(check.check_id),
+        "patient_id": str(check.patient_id),
+        "status": check.status,
+        "coverage_rank": check.coverage_rank,
+        "payer_id": check.payer_id,
+        "active": check.active,
+        "result": check.result,
+    }
+
+
+@router.get("/patients/{patient_id}")
+async def get_patient(patient_id: UUID, session: SessionDep) -> dict:
+    patient = await db.patient(session, patient_id)
+    if patient is None:
+        raise HTTPException(404, "no such patient")
+    mrns = await db.mrns(session, patient_id)
+    latest = {
+        row.coverage_rank: {
+            "active": row.active,
+            "checked_at": row.answered_at.isoformat(),
+            "check_id": str(row.check_id),
+        }
+        for row in await db.answered_checks(session, patient_id)
+    }
+    return {
+        "patient_id": str(patient.patient_id),
+        "version": patient.version,
+        "facility": patient.facility,
+        "mrn": patient.mrn,
+        "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
+        **patient.content,
+        "eligibility": latest,
+    }
 
 
 def outcome(status: int, errors: list[FieldError]) -> JSONResponse:
@@ -158,47 +202,3 @@ def outcome(status: int, errors: list[FieldError]) -> JSONResponse:
     return JSONResponse(
         {"resourceType": "OperationOutcome", "issue": issues}, status_code=status, media_type="application/fhir+json"
     )
-
-
-async def get_patient(patient_id: UUID, request: Request) -> dict:
-    async with request.app.state.service.sessions() as session:
-        patient = await session.get(db.Patient, patient_id)
-        if patient is None:
-            raise HTTPException(404, "no such patient")
-        table = db.PatientIdentifier.__table__
-        mrns = (
-            (
-                await session.execute(
-                    select(table.c.value)
-                    .where(table.c.patient_id == patient_id, table.c.kind == "mrn")
-                    .order_by(table.c.value)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        checks = db.EligibilityCheck.__table__
-        answered = (
-            await session.execute(
-                select(checks.c.coverage_rank, checks.c.active, checks.c.answered_at, checks.c.check_id)
-                .where(checks.c.patient_id == patient_id, checks.c.status == "answered")
-                .order_by(checks.c.answered_at)
-            )
-        ).all()
-    latest = {
-        row.coverage_rank: {
-            "active": row.active,
-            "checked_at": row.answered_at.isoformat(),
-            "check_id": str(row.check_id),
-        }
-        for row in answered
-    }
-    return {
-        "patient_id": str(patient.patient_id),
-        "version": patient.version,
-        "facility": patient.facility,
-        "mrn": patient.mrn,
-        "mrns": [dict(zip(("facility", "mrn"), v.split("|", 1))) for v in mrns],
-        **patient.content,
-        "eligibility": latest,
-    }

@@ -1,21 +1,29 @@
-"""Wiring of the registration service."""
+"""Wiring of the registration service: what it consumes and publishes, its payer directory, its
+API and the loop that reads eligibility answers."""
 
 from pathlib import Path
 
 from services.registration import api, eligibility, handlers
 from services.registration.domain.payers import load_directory
 from services.registration.settings import RegistrationSettings
-from shared.service import Service
+from shared.contracts import topics
+from shared.contracts.events import IntakeFhirV1
+from shared.service import Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
+DECLARATION = Declaration(
+    name="registration",
+    consumes=(Consumes(topics.INTAKE_FHIR, IntakeFhirV1, handlers.on_fhir_bundles),),
+    publishes=frozenset(
+        {topics.PATIENT_REGISTERED, topics.ENCOUNTER_DOCUMENTED, topics.INTAKE_REJECTED, topics.ELIGIBILITY_CHECKED}
+    ),
+    migrations_dir=Path(__file__).parent / "migrations",
+)
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    if settings is None or not isinstance(settings, RegistrationSettings):
-        base = settings.model_dump() if settings is not None else {}
-        settings = RegistrationSettings(**base)
-    service = Service("registration", settings, Path(__file__).parent / "migrations")
-    payers = load_directory(settings.payer_directory_file)
-    service.api(api.make_router(payers))
-    handlers.register(service, payers)
+
+def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
+    settings = RegistrationSettings.of(settings)
+    service = Service(DECLARATION, settings, handlers.Deps(load_directory(settings.payer_directory_file)))
+    service.api(api.router)
     service.loop(eligibility.read_answers)
     return service

@@ -1,11 +1,12 @@
-"""Registration's tables and the queries that match a registration to a patient."""
+"""Registration's tables and every query it makes: matching a registration to a patient, storing
+patients and their identifiers, forwarded encounters, eligibility checks."""
 
 import zlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Row, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -94,3 +95,101 @@ async def find_patient(session: AsyncSession, keys: list[tuple[str, str]]) -> tu
         if key in found:
             return found[key], key[0]
     return None
+
+
+async def insert_patient(session: AsyncSession, patient_id: UUID, facility: str, mrn: str, content: dict) -> None:
+    await session.execute(
+        insert(Patient.__table__).values(patient_id=patient_id, facility=facility, mrn=mrn, version=1, content=content)
+    )
+
+
+async def patient_for_update(session: AsyncSession, patient_id: UUID) -> Row:
+    """The patient's row (version, content), locked until the transaction ends."""
+    table = Patient.__table__
+    return (await session.execute(select(table).where(table.c.patient_id == patient_id).with_for_update())).one()
+
+
+async def update_content(session: AsyncSession, patient_id: UUID, content: dict, version: int) -> None:
+    table = Patient.__table__
+    await session.execute(
+        update(table)
+        .where(table.c.patient_id == patient_id)
+        .values(content=content, version=version, updated_at=datetime.now(UTC))
+    )
+
+
+async def add_identifiers(session: AsyncSession, patient_id: UUID, keys: list[tuple[str, str]]) -> None:
+    """Every key now names this patient (a key already known stays as it is)."""
+    await session.execute(
+        insert(PatientIdentifier.__table__)
+        .values([{"kind": kind, "value": value, "patient_id": patient_id} for kind, value in keys])
+        .on_conflict_do_nothing()
+    )
+
+
+async def mark_forwarded(session: AsyncSession, encounter_id: str, patient_id: UUID) -> bool:
+    """Record that the encounter was passed on; False when it already was."""
+    table = ForwardedEncounter.__table__
+    new = (
+        await session.execute(
+            insert(table)
+            .values(encounter_id=encounter_id, patient_id=patient_id)
+            .on_conflict_do_nothing()
+            .returning(table.c.encounter_id)
+        )
+    ).first()
+    return new is not None
+
+
+async def patient(session: AsyncSession, patient_id: UUID) -> Patient | None:
+    return await session.get(Patient, patient_id)
+
+
+async def mrns(session: AsyncSession, patient_id: UUID) -> list[str]:
+    """The patient's "FACILITY|MRN" keys, in order."""
+    table = PatientIdentifier.__table__
+    rows = await session.execute(
+        select(table.c.value).where(table.c.patient_id == patient_id, table.c.kind == "mrn").order_by(table.c.value)
+    )
+    return list(rows.scalars().all())
+
+
+async def answered_checks(session: AsyncSession, patient_id: UUID) -> list[Row]:
+    """(coverage_rank, active, answered_at, check_id) of the patient's answered checks, oldest first."""
+    checks = EligibilityCheck.__table__
+    rows = await session.execute(
+        select(checks.c.coverage_rank, checks.c.active, checks.c.answered_at, checks.c.check_id)
+        .where(checks.c.patient_id == patient_id, checks.c.status == "answered")
+        .order_by(checks.c.answered_at)
+    )
+    return list(rows.all())
+
+
+async def eligibility_check(session: AsyncSession, check_id: UUID) -> EligibilityCheck | None:
+    return await session.get(EligibilityCheck, check_id)
+
+
+async def add_check(session: AsyncSession, check: EligibilityCheck) -> None:
+    """Store a new check; its control number (ISA13/GS06 of its 270) comes from the database."""
+    session.add(check)
+    await session.flush()
+    await session.refresh(check, ["control_number"])
+
+
+async def pending_check_for_update(session: AsyncSession, check_ids: list[UUID]) -> Row | None:
+    """The pending check among these ids, locked (a 271 answers it once)."""
+    table = EligibilityCheck.__table__
+    return (
+        await session.execute(
+            table.select().where(table.c.status == "pending").where(table.c.check_id.in_(check_ids)).with_for_update()
+        )
+    ).first()
+
+
+async def answer_check(session: AsyncSession, check_id: UUID, active: bool, result: dict) -> None:
+    table = EligibilityCheck.__table__
+    await session.execute(
+        update(table)
+        .where(table.c.check_id == check_id)
+        .values(status="answered", active=active, result=result, answered_at=datetime.now(UTC))
+    )

@@ -9,16 +9,15 @@ back by a loop that stores each result and publishes eligibility.checked in one 
 import asyncio
 import logging
 import os
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
 from services.registration.domain.eligibility import checked, inquiry
-from services.registration.domain.payers import PayerDirectory
+from services.registration.domain.payers import Payer, PayerDirectory
 from services.registration.registry import SOURCE
 from services.registration.settings import RegistrationSettings
 from shared import outbox
@@ -64,7 +63,7 @@ async def request_check(
     service_date: date,
     correlation_id: str,
 ) -> db.EligibilityCheck:
-    patient = await session.get(db.Patient, patient_id)
+    patient = await db.patient(session, patient_id)
     if patient is None:
         raise CannotCheck(404, "no such patient")
     coverage = next((Coverage.model_validate(c) for c in patient.content["coverages"] if c["rank"] == rank), None)
@@ -81,50 +80,37 @@ async def request_check(
         service_date=service_date,
         correlation_id=correlation_id,
     )
-    session.add(check)
-    await session.flush()
-    await session.refresh(check, ["control_number"])
+    await db.add_check(session, check)
     provider = Party(settings.eligibility_provider_name, settings.eligibility_provider_npi)
     request = inquiry(
         check.check_id, Person.model_validate(patient.content["patient"]), coverage, provider, service_date
     )
-    env = Envelope(
+    text = render_270(request, _envelope(settings, payer, check.control_number))
+    await asyncio.to_thread(write_atomically, folder(settings, "outbound") / f"{check.check_id}.270.x12", text)
+    return check
+
+
+def _envelope(settings: RegistrationSettings, payer: Payer, control_number: int) -> Envelope:
+    return Envelope(
         sender_id=settings.eligibility_sender_id,
         receiver_id=payer.submission.receiver_id.strip(),
-        control_number=check.control_number % 10**9 or 1,
-        group_control_number=check.control_number % 10**9 or 1,
+        control_number=control_number % 10**9 or 1,
+        group_control_number=control_number % 10**9 or 1,
         created=datetime.now(),
         usage=payer.submission.usage,
         functional_id="HS",
         version="005010X279A1",
     )
-    text = render_270(request, env)
-    await asyncio.to_thread(write_atomically, folder(settings, "outbound") / f"{check.check_id}.270.x12", text)
-    return check
 
 
 async def store_answer(session: AsyncSession, text: str) -> bool:
     """Store one 271 and stage its event; False when no pending check is waiting for it."""
     response = parse_271(text)
-    table = db.EligibilityCheck.__table__
-    pending = (
-        await session.execute(
-            table.select()
-            .where(table.c.status == "pending")
-            .where(table.c.check_id.in_([check_id for check_id in _check_ids(response.trace_number)]))
-            .with_for_update()
-        )
-    ).first()
+    pending = await db.pending_check_for_update(session, _check_ids(response.trace_number))
     if pending is None:
         return False
     event = checked(pending.check_id, pending.patient_id, pending.coverage_rank, pending.service_date, response)
-    await session.execute(
-        update(table)
-        .where(table.c.check_id == pending.check_id)
-        .values(
-            status="answered", active=event.active, result=event.model_dump(mode="json"), answered_at=datetime.now(UTC)
-        )
-    )
+    await db.answer_check(session, pending.check_id, event.active, event.model_dump(mode="json"))
     outbox.stage(
         session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id)
     )

@@ -3,6 +3,7 @@ intake.rejected (findings with paths, never values) and copied to intake.fhir.dl
 in the same transaction as the inbox entry: its neighbours in the batch go through regardless."""
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,6 @@ from shared.contracts.events import Finding, IntakeFhirV1, IntakeRejectedV1
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import Event
 from shared.outbox import OutboxMessage, stage
-from shared.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,21 @@ def findings(errors: list[FieldError]) -> list[Finding]:
     ]
 
 
-def register(service: Service, payers: PayerDirectory) -> None:
-    @service.consumes(topics.INTAKE_FHIR, IntakeFhirV1)
-    async def on_fhir_bundles(session: AsyncSession, events: list[Event[IntakeFhirV1]]) -> None:
-        for event in events:
-            bundle = event.data.model_dump(mode="json")
-            try:
-                async with session.begin_nested():  # a refused bundle leaves no trace but its answer
-                    await accept_intake(session, read_bundle(bundle), payers, event.correlation_id)
-            except (IntakeInvalid, RegistrationInvalid) as invalid:
-                reject(session, event, invalid.errors, str(invalid))
+@dataclass(frozen=True)
+class Deps:
+    """What registration's handlers and routes share: the payer directory (loaded once)."""
+
+    payers: PayerDirectory
+
+
+async def on_fhir_bundles(session: AsyncSession, events: list[Event[IntakeFhirV1]], deps: Deps) -> None:
+    for event in events:
+        bundle = event.data.model_dump(mode="json")
+        try:
+            async with session.begin_nested():  # a refused bundle leaves no trace but its answer
+                await accept_intake(session, read_bundle(bundle), deps.payers, event.correlation_id)
+        except (IntakeInvalid, RegistrationInvalid) as invalid:
+            reject(session, event, invalid.errors, str(invalid))
 
 
 def reject(session: AsyncSession, event: Event[IntakeFhirV1], errors: list[FieldError], reason: str) -> None:

@@ -3,10 +3,9 @@ Used by the HTTP API and by FHIR intake (over HTTP and from the intake topic) al
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
@@ -46,33 +45,13 @@ async def register_patient(
     await db.lock_keys(session, keys)
     content = registration.content()
     found = await db.find_patient(session, keys)
-    table = db.Patient.__table__
     if found is None:
         patient_id, version, changed_parts, matched_by = uuid4(), 1, [], None
-        await session.execute(
-            insert(table).values(
-                patient_id=patient_id, facility=registration.facility, mrn=registration.mrn, version=1, content=content
-            )
-        )
+        await db.insert_patient(session, patient_id, registration.facility, registration.mrn, content)
     else:
         patient_id, matched_by = found
-        existing = (
-            await session.execute(select(table).where(table.c.patient_id == patient_id).with_for_update())
-        ).one()
-        changed_parts = changes(existing.content, content)
-        version = existing.version + (1 if changed_parts else 0)
-        if changed_parts:
-            await session.execute(
-                update(table)
-                .where(table.c.patient_id == patient_id)
-                .values(content=content, version=version, updated_at=datetime.now(UTC))
-            )
-    identifiers = db.PatientIdentifier.__table__
-    await session.execute(
-        insert(identifiers)
-        .values([{"kind": kind, "value": value, "patient_id": patient_id} for kind, value in keys])
-        .on_conflict_do_nothing()
-    )
+        version, changed_parts = await _update(session, patient_id, content)
+    await db.add_identifiers(session, patient_id, list(keys))
     if found is None or changed_parts:
         event = PatientRegisteredV1(
             patient_id=patient_id,
@@ -86,6 +65,18 @@ async def register_patient(
         )
         outbox.stage(session, topics.PATIENT_REGISTERED, Event(event, str(patient_id), SOURCE, correlation_id))
     return Registered(patient_id, version, found is None, found is None or bool(changed_parts), matched_by)
+
+
+async def _update(
+    session: AsyncSession, patient_id: UUID, content: dict[str, Any]
+) -> tuple[int, list[Literal["patient", "coverages"]]]:
+    """A known patient: a new version when the registration changes what we hold."""
+    existing = await db.patient_for_update(session, patient_id)
+    changed_parts = changes(existing.content, content)
+    if not changed_parts:
+        return existing.version, []
+    await db.update_content(session, patient_id, content, existing.version + 1)
+    return existing.version + 1, changed_parts
 
 
 @dataclass(frozen=True)
@@ -113,17 +104,9 @@ async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDire
     documented = intake.documented(registered.patient_id)
     if documented is None:
         return Accepted(registered, None, False)
-    table = db.ForwardedEncounter.__table__
-    new = (
-        await session.execute(
-            insert(table)
-            .values(encounter_id=documented.encounter_id, patient_id=registered.patient_id)
-            .on_conflict_do_nothing()
-            .returning(table.c.encounter_id)
-        )
-    ).first()
+    new = await db.mark_forwarded(session, documented.encounter_id, registered.patient_id)
     if new:
         outbox.stage(
             session, topics.ENCOUNTER_DOCUMENTED, Event(documented, documented.encounter_id, SOURCE, correlation_id)
         )
-    return Accepted(registered, documented.encounter_id, new is not None)
+    return Accepted(registered, documented.encounter_id, new)

@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
 from shared.contracts.events import Coverage, EligibilityCheckedV1, Person
@@ -9,6 +10,7 @@ from x12.x270 import EligibilityRequest, Party, Subscriber
 from x12.x271 import EligibilityResponse
 
 CENT = Decimal("0.01")
+Rank = Literal["primary", "secondary", "tertiary"]
 
 
 def inquiry(
@@ -27,7 +29,7 @@ def inquiry(
 
 
 def checked(
-    check_id: UUID, patient_id: UUID, rank: str, service_date: date, response: EligibilityResponse
+    check_id: UUID, patient_id: UUID, rank: Rank, service_date: date, response: EligibilityResponse
 ) -> EligibilityCheckedV1:
     return EligibilityCheckedV1(
         check_id=check_id,

@@ -15,8 +15,15 @@ Every problem is reported with the path of the element it is about, never its va
 
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.relatedperson import RelatedPerson
 from pydantic import ValidationError
 
 from services.registration.domain.patients import FieldError, Registration
@@ -27,6 +34,8 @@ ICD10CM_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid
 PLACE_OF_SERVICE_EXTENSION = "urn:openrcm:fhir:place-of-service"
 RANK_BY_ORDER = {1: "primary", 2: "secondary", 3: "tertiary"}
 SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
+Loc = tuple[str | int, ...]  # the path of an element in the bundle
+Json = dict[str, Any]
 RELATIONSHIP = {"self": "self", "spouse": "spouse", "child": "child"}  # anything else is "other"
 
 
@@ -39,10 +48,10 @@ class IntakeInvalid(Exception):
 class Intake:
     """What a valid bundle says: a registration, and the encounter (without our patient id yet)."""
 
-    def __init__(self, registration: Registration, encounter: dict | None):
+    def __init__(self, registration: Registration, encounter: Json | None):
         self.registration, self.encounter = registration, encounter
 
-    def documented(self, patient_id) -> EncounterDocumentedV1 | None:
+    def documented(self, patient_id: UUID) -> EncounterDocumentedV1 | None:
         return (
             None
             if self.encounter is None
@@ -58,7 +67,7 @@ def read_bundle(document: Any) -> Intake:
     return _Reader(bundle).intake()
 
 
-def _schema_errors(exc: ValidationError, prefix: tuple) -> list[FieldError]:
+def _schema_errors(exc: ValidationError, prefix: Loc) -> list[FieldError]:
     return [
         FieldError((*prefix, *e["loc"]), e["msg"], e["type"])
         for e in exc.errors(include_input=False, include_url=False, include_context=False)[:20]
@@ -67,25 +76,27 @@ def _schema_errors(exc: ValidationError, prefix: tuple) -> list[FieldError]:
 
 class _Reader:
     def __init__(self, bundle: Bundle):
-        self.entries = [(("entry", i, "resource"), e.resource) for i, e in enumerate(bundle.entry or []) if e.resource]
-        self.by_reference: dict[str, tuple[tuple, Any]] = {}
+        self.entries: list[tuple[Loc, Any]] = [
+            (("entry", i, "resource"), e.resource) for i, e in enumerate(bundle.entry or []) if e.resource
+        ]
+        self.by_reference: dict[str, tuple[Loc, Any]] = {}
         for i, entry in enumerate(bundle.entry or []):
             if entry.resource is None:
                 continue
-            found = (("entry", i, "resource"), entry.resource)
+            found: tuple[Loc, Any] = (("entry", i, "resource"), entry.resource)
             if entry.fullUrl:
                 self.by_reference[entry.fullUrl] = found
             if entry.resource.id:
                 self.by_reference[f"{entry.resource.get_resource_type()}/{entry.resource.id}"] = found
         self.errors: list[FieldError] = []
 
-    def fail(self, loc: tuple, msg: str) -> None:
+    def fail(self, loc: Loc, msg: str) -> None:
         self.errors.append(FieldError(loc, msg))
 
-    def of_type(self, kind: str) -> list[tuple[tuple, Any]]:
+    def of_type(self, kind: str) -> list[tuple[Loc, Any]]:
         return [(loc, r) for loc, r in self.entries if r.get_resource_type() == kind]
 
-    def resolve(self, reference, loc: tuple, kind: str) -> tuple[tuple, Any] | None:
+    def resolve(self, reference: Reference | None, loc: Loc, kind: str) -> tuple[Loc, Any] | None:
         found = self.by_reference.get(reference.reference) if reference and reference.reference else None
         if found is None or found[1].get_resource_type() != kind:
             self.fail(loc, f"must reference a {kind} in this bundle")
@@ -126,7 +137,7 @@ class _Reader:
         return Intake(registration, encounter)
 
     # -- Patient ------------------------------------------------------------------------------
-    def mrn(self, loc: tuple, patient) -> tuple[str, str | None]:
+    def mrn(self, loc: Loc, patient: Patient) -> tuple[str, str | None]:
         for i, identifier in enumerate(patient.identifier or []):
             codes = [c.code for c in (identifier.type.coding or [])] if identifier.type else []
             if "MR" in codes:
@@ -136,12 +147,12 @@ class _Reader:
         self.fail((*loc, "identifier"), "an identifier of type MR (the medical record number) is required")
         return "MAIN", None
 
-    def person(self, loc: tuple, resource) -> dict:
+    def person(self, loc: Loc, resource: Patient | RelatedPerson) -> Json:
         names = resource.name or []
         name = next((n for n in names if n.use == "official"), names[0] if names else None)
         if name is None or not name.family or not name.given:
             self.fail((*loc, "name"), "a name with family and given is required")
-        address = (resource.address or [None])[0]
+        address = next(iter(resource.address or []), None)
         if address is None:
             self.fail((*loc, "address"), "an address is required")
         phone = next((t.value for t in resource.telecom or [] if t.system == "phone" and t.value), None)
@@ -164,7 +175,7 @@ class _Reader:
         }
 
     # -- Coverage -----------------------------------------------------------------------------
-    def coverages(self, patient) -> list[dict]:
+    def coverages(self, patient: Patient) -> list[Json]:
         found = self.of_type("Coverage")
         if not 1 <= len(found) <= 3:
             self.fail(("entry",), f"one to three Coverages are required, found {len(found)}")
@@ -207,7 +218,7 @@ class _Reader:
         return result
 
     # -- Encounter ----------------------------------------------------------------------------
-    def encounter(self, loc: tuple, encounter) -> dict:
+    def encounter(self, loc: Loc, encounter: Encounter) -> Json:
         identifiers = [i.value for i in encounter.identifier or [] if i.value]
         encounter_id = identifiers[0] if identifiers else encounter.id
         if encounter.period is None or encounter.period.start is None:
@@ -252,15 +263,15 @@ class _Reader:
             "procedures": procedures,
         }
 
-    def provider(self, loc: tuple, practitioner) -> dict | None:
+    def provider(self, loc: Loc, practitioner: Practitioner) -> Json | None:
         npi = next((i.value for i in practitioner.identifier or [] if i.system == NPI_SYSTEM), None)
-        name = (practitioner.name or [None])[0]
+        name = next(iter(practitioner.name or []), None)
         if npi is None or name is None or not name.given:
             self.fail(loc, f"the Practitioner needs an identifier with system {NPI_SYSTEM} and a name")
             return None
         return {"npi": npi, "first_name": name.given[0], "last_name": name.family}
 
-    def code(self, loc: tuple, concept, systems: tuple[str, ...] | None, what: str) -> str | None:
+    def code(self, loc: Loc, concept: CodeableConcept | None, systems: tuple[str, ...] | None, what: str) -> str | None:
         for coding in (concept.coding or []) if concept else []:
             if coding.code and (systems is None or coding.system in systems):
                 return coding.code

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -26,7 +26,7 @@ class Registration(Contract):
     patient: Person
     coverages: list[Coverage] = Field(min_length=1, max_length=3)
 
-    def content(self) -> dict:
+    def content(self) -> dict[str, Any]:
         """The comparable content: a re-registration that changes nothing is not a new version.
         Identifiers are not content: the same person seen at a second facility is not a change."""
         return self.model_dump(mode="json", include={"patient", "coverages"})
@@ -38,7 +38,7 @@ class FieldError:
     msg: str
     type: str = "value_error"
 
-    def as_fastapi(self) -> dict:
+    def as_fastapi(self) -> dict[str, Any]:
         """The shape FastAPI uses for its own 422s, so clients parse one format."""
         return {"type": self.type, "loc": ["body", *self.loc], "msg": self.msg}
 
@@ -105,5 +105,5 @@ def identity_keys(registration: Registration) -> list[tuple[IdentifierKind, str]
     return list(dict.fromkeys(keys))
 
 
-def changes(previous: dict, current: dict) -> list[Literal["patient", "coverages"]]:
+def changes(previous: dict[str, Any], current: dict[str, Any]) -> list[Literal["patient", "coverages"]]:
     return [part for part in ("patient", "coverages") if previous.get(part) != current.get(part)]
