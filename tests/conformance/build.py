@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from tests.conformance import oracle
@@ -225,6 +226,17 @@ VALID = [
         ),
     ),
     V(
+        "837p/written-medicare-secondary-2330b-dtp573.x12",
+        (
+            "Medicare secondary SBR09 MB",
+            "2320 SBR09 CI",
+            "2330B DTP*573 (claim level)",
+            "2430 SVD/CAS/DTP*573",
+            "AMT*D/EAF",
+            "HI ABK/ABF",
+        ),
+    ),
+    V(
         "837p/written-chiropractic-out-of-network.x12",
         ("chiropractic", "out of network HCP15 3", "CR2", "DTP*454/304/455", "no PRV*BI", "REF*SY", "SBR09 BL"),
     ),
@@ -294,7 +306,7 @@ class Refusal:
 class Variant:
     name: str
     base: str  # under valid/
-    op: str  # remove | insert | move | duplicate | element | se_count | se_control | replace
+    op: str  # remove | insert | move | duplicate | element | replace | lines | se_count | se_control
     args: tuple
     refusal: Refusal
     at: str | None = None  # the segment refused, when it is not the one changed (balancing: the claim, BPR)
@@ -514,6 +526,13 @@ VARIANTS = [
         R("SBR", "2000B", "8", "SBR01 must be a payer responsibility sequence code (P, S, T...)", element=1, ik4=BAD),
     ),
     Variant(
+        "837p-51-service-lines",
+        "837p/written-chiropractic-out-of-network.x12",
+        "lines",
+        (51,),
+        R("LX", "2400", "4", "a professional claim carries at most 50 service lines (loop 2400)"),
+    ),
+    Variant(
         "837p-no-subscriber-sbr",
         "837p/written-chiropractic-out-of-network.x12",
         "remove",
@@ -669,6 +688,22 @@ def _recount(lines: list[str]) -> list[str]:
     return lines[:se] + [_set_element(lines[se], 1, str(se - st + 1))] + lines[se + 1 :]
 
 
+def _service_lines(lines: list[str], total: int) -> tuple[list[str], int]:
+    """Repeat the claim's last service line (LX to SE) up to `total` lines; CLM02 follows, so it still balances."""
+    first, se = _find(lines, f"LX#{sum(1 for x in lines if x.startswith('LX*'))}"), _find(lines, "SE")
+    loop, number = lines[first:se], int(lines[first].rstrip("~").split("*")[1])
+    copies = [[_set_element(loop[0], 1, str(number + n))] + loop[1:] for n in range(1, total - number + 1)]
+    charge = Decimal(_find_element(loop, "SV1", 2))
+    clm = _find(lines, "CLM")
+    lines[clm] = _set_element(lines[clm], 2, str(Decimal(_find_element(lines, "CLM", 2)) + charge * len(copies)))
+    out = lines[:se] + [line for copy in copies for line in copy] + lines[se:]
+    return out, se + len(loop) * (len(copies) - 1)
+
+
+def _find_element(lines: list[str], selector: str, position: int) -> str:
+    return lines[_find(lines, selector)].rstrip("~").split("*")[position]
+
+
 def apply(variant: Variant, text: str) -> tuple[str, int]:
     """The broken text and the position (ST = 1) of the defective segment."""
     lines = text.splitlines()
@@ -692,6 +727,8 @@ def apply(variant: Variant, text: str) -> tuple[str, int]:
     elif op == "replace":
         at = lines.index(args[0])
         lines[at] = args[1]
+    elif op == "lines":
+        lines, at = _service_lines(lines, args[0])
     if op in {"se_count", "se_control"}:
         at = _find(lines, "SE")
         current = lines[at].rstrip("~").split("*")
