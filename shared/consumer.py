@@ -14,12 +14,14 @@ A subscriber takes a batch of records and:
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy
@@ -72,7 +74,7 @@ class Subscription(Generic[T]):
     topic: str  # logical name
     consumer: str  # logical consumer (group) name, e.g. "claims.encounter-coded"
     contract: type[T]
-    handler: Handler
+    handler: Handler[T]
 
 
 class BatchProcessor(Generic[T]):
@@ -84,7 +86,7 @@ class BatchProcessor(Generic[T]):
         producer: Callable[[], AIOKafkaProducer],
     ) -> None:
         self.sub, self.settings, self.sessions, self.producer = subscription, settings, sessions, producer
-        self._trace_headers: dict = {}  # event id -> record headers of the batch in hand (traceparent)
+        self._trace_headers: dict[UUID, Any] = {}  # event id -> record headers of the batch in hand (traceparent)
 
     async def process(self, records: tuple[ConsumerRecord, ...]) -> None:
         started = time.monotonic()
@@ -116,7 +118,7 @@ class BatchProcessor(Generic[T]):
         dead = []
         for record, event in events:
             try:
-                await self._with_retries(lambda event=event: self._transaction([event]))
+                await self._with_retries(functools.partial(self._transaction, [event]))
             except Exception as exc:  # noqa: BLE001 - whatever failed it, this event is dead-lettered
                 dead.append(self._dead(record, exc))
         return dead
@@ -202,11 +204,11 @@ async def _no_decode(message: Any) -> Any:
 
 def subscribe(
     broker: KafkaBroker,
-    subscription: Subscription,
+    subscription: Subscription[T],
     settings: ServiceSettings,
     sessions: async_sessionmaker[AsyncSession],
     producer: Callable[[], AIOKafkaProducer],
-) -> BatchProcessor:
+) -> BatchProcessor[T]:
     processor = BatchProcessor(subscription, settings, sessions, producer)
 
     @broker.subscriber(

@@ -1,6 +1,7 @@
 """CloudEvents 1.0 Kafka binding, binary mode: attributes in `ce_*` headers, the value is the
 plain JSON data (so analysts can read it with any tool), the key is the aggregate id."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -55,7 +56,7 @@ class Event(Generic[T]):
         return self.data.model_dump_json().encode()
 
 
-def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None, expected: type[T]) -> Event[T]:
+def decode(headers: Sequence[tuple[str, bytes]], value: bytes | None, expected: type[T]) -> Event[T]:
     """Validate a record against the contract it must carry. Raises EnvelopeError with a reason
     short enough for a dead-letter header and free of the payload's content."""
     attributes = [(k, v) for k, v in headers if k.startswith("ce_") or k == "content-type"]

@@ -2,12 +2,15 @@
 same transaction as the business write, so processing happens exactly once."""
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, delete, func
+from sqlalchemy import Column, CursorResult, DateTime, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
+
+from shared.db import table_of
 
 
 class InboxMessage(SQLModel, table=True):
@@ -22,18 +25,18 @@ class InboxMessage(SQLModel, table=True):
 
 async def purge(session: AsyncSession, older_than_days: int) -> int:
     """Forget ids older than any redelivery can be: the topics' retention (7 days) plus a margin."""
-    table = InboxMessage.__table__
+    table = table_of(InboxMessage)
     result = await session.execute(
         delete(table).where(table.c.received_at < func.now() - timedelta(days=older_than_days))
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount  # a DELETE's result is a CursorResult
 
 
 async def claim_new(session: AsyncSession, consumer: str, event_ids: list[UUID]) -> set[UUID]:
     """Record the ids; return those never seen before by this consumer."""
     if not event_ids:
         return set()
-    table = InboxMessage.__table__
+    table = table_of(InboxMessage)
     statement = (
         insert(table)
         .values([{"consumer": consumer, "event_id": event_id} for event_id in event_ids])

@@ -29,9 +29,14 @@ def _checked(settings: ServiceSettings) -> tuple[str, str]:
         )
     if mechanism and mechanism not in MECHANISMS:
         raise KafkaSecurityError(f"RCM_KAFKA_SASL_MECHANISM must be one of {', '.join(MECHANISMS)}")
-    if mechanism and not (settings.kafka_sasl_username and settings.kafka_sasl_password):
-        raise KafkaSecurityError("SASL needs RCM_KAFKA_SASL_USERNAME and RCM_KAFKA_SASL_PASSWORD")
     return protocol, mechanism
+
+
+def _sasl_login(settings: ServiceSettings) -> tuple[str, str]:
+    username, password = settings.kafka_sasl_username, settings.kafka_sasl_password
+    if not (username and password):
+        raise KafkaSecurityError("SASL needs RCM_KAFKA_SASL_USERNAME and RCM_KAFKA_SASL_PASSWORD")
+    return username, password.get_secret_value()
 
 
 def ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
@@ -48,8 +53,7 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
         options["ssl_context"] = context
     if mechanism:
         options["sasl_mechanism"] = mechanism
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+        options["sasl_plain_username"], options["sasl_plain_password"] = _sasl_login(settings)
     return options
 
 
@@ -58,9 +62,10 @@ def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
     _, mechanism = _checked(settings)
     context = ssl_context(settings)
     if mechanism:
+        username, password = _sasl_login(settings)
         return MECHANISMS[mechanism](
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
+            username=username,
+            password=password,
             ssl_context=context,
             use_ssl=context is not None,
         )

@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 PHI_FIELDS = frozenset(
     {
@@ -36,7 +37,7 @@ PHI_FIELDS = frozenset(
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
-def _scrub(value):
+def _scrub(value: Any) -> Any:
     """Redact PHI-named keys at any depth of a structured field."""
     if isinstance(value, dict):
         return {k: "[redacted]" if str(k).lower() in PHI_FIELDS else _scrub(v) for k, v in value.items()}
@@ -51,7 +52,7 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "service": self.service,

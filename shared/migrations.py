@@ -36,8 +36,10 @@ def run_migrations(service: str, tables: Iterable[str]) -> None:
     """Body of every service's migrations/env.py: only this service's tables are its concern."""
     own = set(tables) | set(MESSAGING_TABLES)
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic_config() sets sqlalchemy.url; run migrations through shared.migrations.upgrade")
 
-    def include(obj, name, type_, reflected, compare_to):
+    def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
         return type_ != "table" or name in own
 
     def migrate(connection: Connection) -> None:

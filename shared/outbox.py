@@ -9,6 +9,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from shared import metrics, telemetry
+from shared.db import table_of
 from shared.envelope import Event
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     topic: str = Field(max_length=200)  # logical name; the relay adds the deployment's prefix
     key: str = Field(max_length=200)
-    headers: list = Field(sa_column=Column(JSONB, nullable=False))
+    headers: list[list[str]] = Field(sa_column=Column(JSONB, nullable=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
@@ -49,7 +51,7 @@ class UndeclaredTopic(RuntimeError):
     """A service staged an event on a topic its Declaration does not list."""
 
 
-def stage(session: AsyncSession, topic: str, event: Event) -> None:
+def stage(session: AsyncSession, topic: str, event: Event[Any]) -> None:
     """Add an event to the caller's transaction; it is published only if that commits. Rows are
     written in one statement just before the commit (no ORM object per event: that was a hot spot).
     A service's sessions carry the topics it declared; publishing another is a bug, caught here."""
@@ -71,7 +73,7 @@ def stage(session: AsyncSession, topic: str, event: Event) -> None:
 def _write_staged(session: Session) -> None:
     rows = session.info.pop(STAGED, None)
     if rows:
-        session.execute(insert(OutboxMessage.__table__), rows)
+        session.execute(insert(table_of(OutboxMessage)), rows)
 
 
 @listens_for(Session, "after_rollback")
@@ -79,7 +81,7 @@ def _forget_staged(session: Session) -> None:
     session.info.pop(STAGED, None)
 
 
-def stage_all(session: AsyncSession, topic: str, events: Iterable[Event]) -> None:
+def stage_all(session: AsyncSession, topic: str, events: Iterable[Event[Any]]) -> None:
     for event in events:
         stage(session, topic, event)
 
@@ -135,7 +137,7 @@ class OutboxRelay:
             await conn.close()
 
     async def publish_batch(self) -> int:
-        table = OutboxMessage.__table__
+        table = table_of(OutboxMessage)
         async with self.engine.begin() as conn:
             rows = (await conn.execute(select(table).order_by(table.c.id).limit(self.batch_size))).all()
             metrics.OUTBOX_BACKLOG.set(len(rows))

@@ -37,12 +37,12 @@ D = TypeVar("D")
 
 
 async def _call_with_deps(
-    handler: Callable[..., Awaitable[None]], deps: Any, session: AsyncSession, events: list
+    handler: Callable[..., Awaitable[None]], deps: Any, session: AsyncSession, events: list[Event[Any]]
 ) -> None:
     await handler(session, events, deps)
 
 
-async def _purge_inbox(service: "Service") -> None:
+async def _purge_inbox(service: "Service[Any]") -> None:
     while True:
         async with service.sessions() as session, session.begin():
             await inbox.purge(session, service.settings.inbox_retention_days)
@@ -65,7 +65,7 @@ class Declaration:
     The chart's topology, the databases to create and the process list are derived from these."""
 
     name: str
-    consumes: tuple[Consumes, ...]
+    consumes: tuple[Consumes[Any, Any], ...]
     publishes: frozenset[str]
     migrations_dir: Path
 

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,10 +54,11 @@ class ServiceSettings(BaseSettings):
             return settings
         return cls(**settings.model_dump()) if settings is not None else cls()
 
-    def payer_directory(self) -> list[dict]:
+    def payer_directory(self) -> list[dict[str, Any]]:
         """The directory's payers as plain data (registration validates the file with its own model)."""
         path = self.payer_directory_file or DEFAULT_PAYER_DIRECTORY
-        return json.loads(Path(path).read_text(encoding="utf-8"))["payers"]
+        payers: list[dict[str, Any]] = json.loads(Path(path).read_text(encoding="utf-8"))["payers"]
+        return payers
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -111,7 +112,9 @@ def upstream_of(headers: Any) -> SpanContext | None:
 
 
 @contextmanager
-def consuming(consumer: str, topic: str, events: list[Any], headers_by_id: dict | None = None) -> Iterator[None]:
+def consuming(
+    consumer: str, topic: str, events: list[Any], headers_by_id: dict[UUID, Any] | None = None
+) -> Iterator[None]:
     """One consumer span per event around a batch handler. Handlers work set-based on the whole
     batch, so the span an event staged in the outbox descends from is found by its journey
     (correlation id), not by the current context. A failure marks every span with the exception's

@@ -139,7 +139,8 @@ def sample_secondary_claim(n: int, lines: int = 2) -> Claim:
     """The claim billed to the secondary payer after the primary paid part of it (loop 2320, 2430)."""
     claim = sample_claim(n, lines, payer=PAYERS[0])
     primary = PAYERS[1].model_copy(update={"claim_filing_indicator": "HM"})
-    answers, adjustments = [], []
+    answers: list[OtherPayerLine] = []
+    adjustments: list[Adjustment] = []
     for line in claim.lines:
         contractual = (line.charge * Decimal("0.2")).quantize(Decimal("0.01"))
         coinsurance = ((line.charge - contractual) * Decimal("0.2")).quantize(Decimal("0.01"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from x12.envelope import Envelope, amount, element, to_decimal
 from x12.errors import X12Error
@@ -62,7 +63,11 @@ def parse_271(text: str) -> EligibilityResponse:
     member = next((s for s in segments if s[0] == "NM1" and element(s, 1) == "IL"), None)
     if trace is None or payer is None or member is None:
         raise X12Error("271 needs TRN*2, NM1*PR and NM1*IL", "TRN")
-    common = {"trace_number": element(trace, 2), "payer_id": element(payer, 9), "member_id": element(member, 9)}
+    common: dict[str, Any] = {
+        "trace_number": element(trace, 2),
+        "payer_id": element(payer, 9),
+        "member_id": element(member, 9),
+    }
     rejection = next((s for s in segments if s[0] == "AAA"), None)
     if rejection is not None:
         return EligibilityResponse(**common, active=False, rejection_code=element(rejection, 3) or "unknown")

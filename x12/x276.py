@@ -7,7 +7,7 @@ Tested by round trip and by structure, like the 270 (pyx12 has no 276 map)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from x12.envelope import Envelope, amount, element, to_decimal
@@ -32,7 +32,7 @@ class StatusRequest:
     payer_claim_control_number: str | None = None
 
 
-def request_segments(bht02: str, request: StatusRequest, created) -> list[list[str]]:
+def request_segments(bht02: str, request: StatusRequest, created: datetime) -> list[list[str]]:
     """BHT and the four levels: payer (20), information receiver (21), provider (19), subscriber (22)."""
     return [
         ["BHT", "0010", bht02, request.trace_number[:50], f"{created:%Y%m%d}", f"{created:%H%M}"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
@@ -175,10 +175,10 @@ def parse_277ca(text: str) -> ClaimAcknowledgment:
         raise X12Error(f"not a 277CA {VERSION} functional group", "GS")
     if len(env.transactions) != 1 or env.transactions[0].set_id != "277":
         raise X12Error("expected one 277 transaction set", "ST")
-    header: dict = {}
-    providers: list[dict] = []
+    header: dict[str, Any] = {}
+    providers: list[dict[str, Any]] = []
     patient: list[str] | None = None
-    claim: dict | None = None  # the 2200D being read
+    claim: dict[str, Any] | None = None  # the 2200D being read
     in_line = False  # inside a 2220D service line status, which is not modelled
     for seg in env.transactions[0].segments:
         kind, qualifier = seg[0], element(seg, 1)
@@ -197,7 +197,7 @@ def parse_277ca(text: str) -> ClaimAcknowledgment:
             patient = seg
         elif kind == "TRN" and qualifier == "2" and patient is None:
             header.setdefault("batch_reference", element(seg, 2))
-        elif kind == "TRN" and qualifier == "2":
+        elif kind == "TRN" and qualifier == "2" and patient is not None:
             if not providers:
                 raise X12Error("a claim status outside a billing provider loop", "TRN")
             claim = dict(

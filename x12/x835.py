@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -388,10 +389,10 @@ def _read_service(svc: Segment, cur: Cursor, sep: Separators) -> ServicePayment:
     )
 
 
-def _original_procedure(svc: Segment, sep: Separators) -> dict:
+def _original_procedure(svc: Segment, sep: Separators) -> dict[str, Any]:
     """SVC06/07: the billed code and units when the payer adjudicated another code or split the line."""
     original = components(element(svc, 6), sep) if element(svc, 6) else []
-    result: dict = {}
+    result: dict[str, Any] = {}
     if len(original) > 1:
         result = dict(original_procedure_code=original[1], original_modifiers=tuple(m for m in original[2:6] if m))
     if element(svc, 7):

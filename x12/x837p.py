@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from x12.claim import (
@@ -360,7 +362,7 @@ def _read_claim(cur: Cursor, sep: Separators) -> Claim:
     refs: dict[str, str] = {}
     diagnoses: list[str] = []
     rendering = referring = None
-    others: list[dict] = []
+    others: list[dict[str, Any]] = []
     while not cur.at_end() and not cur.peek("LX", "HL"):
         seg = cur.next()
         if seg[0] == "SBR":
@@ -407,9 +409,9 @@ def _read_cas(seg: list[str]) -> list[Adjustment]:
     ]
 
 
-def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict:
+def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict[str, Any]:
     """Loop 2320 and its 2330A/B, as keyword arguments of OtherPayer (its lines come later, in 2430)."""
-    other: dict = dict(
+    other: dict[str, Any] = dict(
         responsibility=element(sbr, 1),
         relationship_code=element(sbr, 2),
         group_number=element(sbr, 3) or None,
@@ -435,14 +437,14 @@ def _read_other_payer(cur: Cursor, sbr: list[str]) -> dict:
     return other
 
 
-def _read_line(cur: Cursor, sep: Separators, claim_pos: str, other_payers: dict[str, dict]) -> ServiceLine:
+def _read_line(cur: Cursor, sep: Separators, claim_pos: str, other_payers: dict[str, dict[str, Any]]) -> ServiceLine:
     lx = cur.take("LX")
     sv1 = cur.take("SV1")
     procedure = components(sv1[1], sep)
     if procedure[0] != "HC":
         raise cur.fail("only HC procedure codes are supported")
     service_date = control = ""
-    answer: dict | None = None
+    answer: dict[str, Any] | None = None
     while not cur.at_end() and not cur.peek("LX", "HL"):
         seg = cur.next()
         if seg[0] == "DTP" and element(seg, 1) == "472":

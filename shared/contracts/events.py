@@ -170,14 +170,18 @@ class EncounterDocumentedV1(Contract):
 
     @field_validator("diagnoses")
     @classmethod
-    def _diagnoses_or_statements(cls, diagnoses: list, info: ValidationInfo) -> list:
+    def _diagnoses_or_statements(
+        cls, diagnoses: list[DocumentedDiagnosis], info: ValidationInfo
+    ) -> list[DocumentedDiagnosis]:
         if not diagnoses and not info.data.get("diagnosis_statements"):
             raise ValueError("diagnoses or diagnosis_statements are required")
         return diagnoses
 
     @field_validator("procedures")
     @classmethod
-    def _procedures_or_documentation(cls, procedures: list, info: ValidationInfo) -> list:
+    def _procedures_or_documentation(
+        cls, procedures: list[DocumentedProcedure], info: ValidationInfo
+    ) -> list[DocumentedProcedure]:
         documented = [info.data.get(f) for f in ("procedure_statements", "total_time_minutes", "mdm")]
         if not procedures and not any(documented):
             raise ValueError("procedures, procedure_statements, total_time_minutes or mdm are required")
