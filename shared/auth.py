@@ -21,7 +21,9 @@ RCM_OIDC_API_KEY_FALLBACK=true.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
+import json
 import logging
 import secrets
 import time
@@ -266,10 +268,7 @@ class TokenValidator:
         return principal_of(await self.claims(token), self.settings)
 
     async def claims(self, token: str) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated("malformed token") from None
+        header = _unverified_header(token)
         alg = header.get("alg")
         if alg not in self.settings.algorithms:
             raise Unauthenticated("algorithm not allowed")
@@ -295,6 +294,19 @@ class TokenValidator:
             raise Unauthenticated("malformed token") from None
         if claimed != self.settings.issuer:
             raise Unauthenticated("wrong issuer")
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to choose the key; PyJWT reads and checks the whole token again as it verifies.
+    (jwt.get_unverified_header would decode all three segments: half the cost of a validation.)"""
+    try:
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError):  # binascii.Error and JSONDecodeError are ValueErrors
+        raise Unauthenticated("malformed token") from None
+    if not isinstance(header, dict) or token.count(".") != 2:
+        raise Unauthenticated("malformed token")
+    return header
 
 
 def principal_of(claims: Mapping[str, Any], settings: OidcSettings) -> Principal:

@@ -9,7 +9,8 @@ A test module makes it a fixture:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ class Idp:
     run_dir: Path
     port: int
     creds: keycloak.Credentials
+    _tokens: dict[str, tuple[str, float]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def up(cls) -> Idp:
@@ -47,13 +49,18 @@ class Idp:
             return await http.post(keycloak.token_url(self.port, realm), data=form)
 
     async def password_token(self, username: str, client: str = keycloak.TEST_CLIENT) -> str:
-        """A person's access token by the password grant (only the test client may use it)."""
+        """A person's access token by the password grant (only the test client may use it); kept while it is
+        good for another minute (a sign-in costs Keycloak a password hash, about half a second here)."""
+        cached = self._tokens.get(username)
+        if cached and cached[1] > time.time() + 60:
+            return cached[0]
         response = await self.token(
             {"grant_type": "password", "client_id": client, "client_secret": self.creds.clients.get(client, ""),
              "username": username, "password": self.creds.users[username], "scope": "openid"}
         )  # fmt: skip
         response.raise_for_status()
-        return response.json()["access_token"]
+        self._tokens[username] = (response.json()["access_token"], time.time() + response.json()["expires_in"])
+        return self._tokens[username][0]
 
     async def client_token(self, client: str) -> str:
         """A machine's access token by client credentials."""
