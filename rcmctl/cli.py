@@ -4,6 +4,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from typing import Any
 
 import typer
 
@@ -51,7 +52,10 @@ def test(ctx: typer.Context) -> None:
 
 bench_app = typer.Typer(help="Benchmarks (not tests): the whole pipeline, or one stage's work alone.")
 app.add_typer(bench_app, name="bench")
-STAGE_BENCH = {"context_settings": {"allow_extra_args": True, "ignore_unknown_options": True}, "add_help_option": False}
+STAGE_BENCH: dict[str, Any] = {
+    "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
+    "add_help_option": False,
+}
 
 
 @bench_app.callback(invoke_without_command=True)
@@ -129,6 +133,24 @@ def dlq_replay(
 
 
 app.command("kpis")(kpis)
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def check(ctx: typer.Context) -> None:
+    """Lint (ruff check), formatting (ruff format --check) and types (mypy: strict on shared/, x12/
+    and every service's domain/). Exits non-zero on any finding. Paths, if given, narrow the ruff
+    steps; mypy always checks what pyproject.toml names."""
+    paths = ctx.args or ["."]
+    steps = {
+        "ruff check": [sys.executable, "-m", "ruff", "check", *paths],
+        "ruff format --check": [sys.executable, "-m", "ruff", "format", "--check", *paths],
+        "mypy": [sys.executable, "-m", "mypy"],
+    }
+    failed = [name for name, command in steps.items() if subprocess.call(command, cwd=ROOT) != 0]
+    if failed:
+        typer.echo(f"rcm check: findings from {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    typer.echo("rcm check: clean")
 
 
 @app.command("export-schemas")

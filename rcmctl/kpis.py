@@ -26,7 +26,8 @@ def fetch_kpis(base_url: str, api_key: str, params: dict[str, str], timeout: flo
     if response.status_code != 200:
         typer.echo(f"A/R answered {response.status_code}: {response.text[:500]}", err=True)
         raise typer.Exit(1)
-    return response.json()
+    report: dict[str, Any] = response.json()
+    return report
 
 
 def kpis(
