@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 import jwt
@@ -348,6 +348,48 @@ def _is_machine(claims: Mapping[str, Any]) -> bool:
     if str(claims.get("preferred_username", "")).startswith("service-account-"):  # Keycloak's service accounts
         return True
     return claims.get("sub") is not None and claims.get("sub") == _client_id(claims)  # RFC 9068 §2.2 (Okta)
+
+
+# --- a machine calling: client credentials -----------------------------------------------------------
+
+
+class ClientCredentials(httpx.Auth):
+    """httpx auth for a machine caller (the EHR, the demo, a service calling another): an access token by
+    the client-credentials grant (RFC 6749 §4.4, client_secret_basic), renewed shortly before it expires
+    and once more if the API answers 401. Works for sync and async clients alike.
+
+        httpx.Client(base_url=..., auth=ClientCredentials(token_url, "rcm-ehr", secret))
+    """
+
+    requires_response_body = True  # the token response is read inside the flow
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, scope: str | None = None,
+                 renew_before_seconds: float = 30.0) -> None:  # fmt: skip
+        self.token_url, self.client_id, self.scope = token_url, client_id, scope
+        self._basic = base64.b64encode(f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()).decode()
+        self._renew_before = renew_before_seconds
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def auth_flow(self, request: httpx.Request):
+        if self._token is None or time.monotonic() > self._expires_at - self._renew_before:
+            self._keep((yield self._token_request()))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:  # revoked or rotated early: one fresh token, one retry
+            self._keep((yield self._token_request()))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+
+    def _token_request(self) -> httpx.Request:
+        form = {"grant_type": "client_credentials"} | ({"scope": self.scope} if self.scope else {})
+        return httpx.Request("POST", self.token_url, data=form, headers={"Authorization": f"Basic {self._basic}"})
+
+    def _keep(self, response: httpx.Response) -> None:
+        response.raise_for_status()  # an httpx.HTTPStatusError, as the caller's own request would raise
+        answer = response.json()
+        self._token = answer["access_token"]
+        self._expires_at = time.monotonic() + float(answer.get("expires_in", 60))
 
 
 # --- HTTP: who is calling, and may they -------------------------------------------------------------

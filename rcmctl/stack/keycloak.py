@@ -3,8 +3,9 @@
     ensure_installed(run_dir)   # unzip the distribution from ~/.m2 (Maven fetches it once) and `kc.sh build` once
     start(run_dir)              # start detached unless running, importing the `openrcm` realm; waits until it answers
     wait_ready(port, pid, log)  # polls the realm's discovery document
-    status(run_dir) -> dict     # pid, issuer, whether it answers, log
+    status(run_dir) -> dict     # pid, issuer, whether it answers, log, whether the realm is the repo's
     stop(run_dir)               # SIGTERM, SIGKILL after a grace period
+    service_env()               # RCM_OIDC_ISSUER and RCM_OIDC_AUDIENCE for the services
     credentials(run_dir)        # admin, sample users' passwords and client secrets
     sign_in_help(run_dir)       # the text the CLI prints: where to sign in and as whom
 
@@ -88,6 +89,11 @@ def base_url(listen_port: int | None = None) -> str:
 def issuer(listen_port: int | None = None, realm: str = REALM) -> str:
     """What the services set as RCM_OIDC_ISSUER (the `iss` of every token of the realm)."""
     return f"{base_url(listen_port)}/realms/{realm}"
+
+
+def service_env(listen_port: int | None = None) -> dict[str, str]:
+    """What every service needs to check this provider's tokens (shared.auth.OidcSettings)."""
+    return {"RCM_OIDC_ISSUER": issuer(listen_port), "RCM_OIDC_AUDIENCE": AUDIENCE}
 
 
 def token_url(listen_port: int | None = None, realm: str = REALM) -> str:
@@ -201,17 +207,31 @@ def render_realm(template: str, creds: Credentials) -> str:
     return rendered
 
 
-def _prepare_realm(paths: KcPaths, creds: Credentials) -> None:
-    """Writes the rendered realm for --import-realm; discards the H2 storage if it holds another version."""
+def _realm_digest(rendered: str, creds: Credentials) -> str:
+    return hashlib.sha256(f"{rendered}\n{creds.admin_user}\n{creds.admin_password}".encode()).hexdigest()
+
+
+def _prepare_realm(paths: KcPaths, creds: Credentials) -> str:
+    """Writes the rendered realm for --import-realm; discards the H2 storage if it holds another version.
+    Returns the digest to record once the server has imported it."""
     rendered = render_realm(REALM_TEMPLATE.read_text(), creds)
-    digest = hashlib.sha256(f"{rendered}\n{creds.admin_user}\n{creds.admin_password}".encode()).hexdigest()
+    digest = _realm_digest(rendered, creds)
     if not paths.imported.exists() or paths.imported.read_text().strip() != digest:
         shutil.rmtree(paths.storage, ignore_errors=True)  # the bootstrap admin is created again too
+        paths.imported.unlink(missing_ok=True)
     paths.import_file.parent.mkdir(parents=True, exist_ok=True)
     paths.import_file.touch(mode=0o600)
     paths.import_file.chmod(0o600)
     paths.import_file.write_text(rendered)
-    paths.imported.write_text(digest + "\n")
+    return digest
+
+
+def realm_current(run_dir: Path) -> bool:
+    """Whether the storage holds the realm as the repo and the credentials now render it (else: stop, start)."""
+    paths = KcPaths.of(run_dir)
+    creds = credentials(run_dir)
+    digest = _realm_digest(render_realm(REALM_TEMPLATE.read_text(), creds), creds)
+    return paths.imported.exists() and paths.imported.read_text().strip() == digest
 
 
 # --- lifecycle --------------------------------------------------------------------------------------
@@ -243,20 +263,23 @@ def running_pid(paths: KcPaths) -> int | None:
 def start(run_dir: Path, listen_port: int | None = None) -> bool:
     """Installs if needed and starts detached unless running; waits until the realm answers. True if started."""
     paths, listen_port = KcPaths.of(run_dir), listen_port or port()
-    if running_pid(paths):
-        return False
-    ensure_installed(run_dir)
-    if procs.port_in_use(listen_port):
-        raise RuntimeError(f"127.0.0.1:{listen_port} is taken by another process (set RCM_KEYCLOAK_PORT)")
-    creds = credentials(run_dir)
-    _prepare_realm(paths, creds)
-    pid = _spawn(paths, start_command(paths, listen_port), _jvm_env(creds))
-    try:
-        procs.run_async(wait_ready(listen_port, pid, paths.log))
-    except BaseException:
-        _terminate_group(pid)
-        paths.pid_file.unlink(missing_ok=True)
-        raise
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with procs.exclusive(paths.root / "start.lock"):  # two test sessions at once start one server
+        if running_pid(paths):
+            return False
+        ensure_installed(run_dir)
+        if procs.port_in_use(listen_port):
+            raise RuntimeError(f"127.0.0.1:{listen_port} is taken by another process (set RCM_KEYCLOAK_PORT)")
+        creds = credentials(run_dir)
+        digest = _prepare_realm(paths, creds)
+        pid = _spawn(paths, start_command(paths, listen_port), _jvm_env(creds))
+        try:
+            procs.run_async(wait_ready(listen_port, pid, paths.log))
+        except BaseException:
+            _terminate_group(pid)
+            paths.pid_file.unlink(missing_ok=True)
+            raise
+        paths.imported.write_text(digest + "\n")
     return True
 
 
@@ -301,7 +324,8 @@ def status(run_dir: Path, listen_port: int | None = None) -> dict:
         answers = httpx.get(f"{issuer(listen_port)}/.well-known/openid-configuration", timeout=3).status_code == 200
     except httpx.HTTPError:
         answers = False
-    return {"pid": running_pid(paths), "issuer": issuer(listen_port), "answers": answers, "log": str(paths.log)}
+    return {"pid": running_pid(paths), "issuer": issuer(listen_port), "answers": answers, "log": str(paths.log),
+            "realm_current": realm_current(run_dir)}  # fmt: skip
 
 
 def stop(run_dir: Path) -> bool:

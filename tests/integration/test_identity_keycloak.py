@@ -6,14 +6,24 @@ import html
 import json
 import re
 import secrets
+from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 import pytest
+from fastapi import Depends, FastAPI
 
 from rcmctl.stack import keycloak
-from shared.auth import ROLES, TokenValidator, Unauthenticated
+from shared.auth import (
+    ROLES,
+    Authenticator,
+    ClientCredentials,
+    Principal,
+    TokenValidator,
+    Unauthenticated,
+    require_roles,
+)
 from tests.integration.keycloak_idp import Idp
 
 pytestmark = pytest.mark.integration
@@ -209,3 +219,36 @@ async def test_the_console_redirects_only_to_registered_addresses(idp):
             "redirect_uri": "https://attacker.example/cb", "code_challenge": challenge, "code_challenge_method": "S256"})  # fmt: skip
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+# --- a machine calling a service ----------------------------------------------------------------------
+
+
+class ToApiOrNetwork(httpx.AsyncBaseTransport):
+    """Requests to http://api go to the app in this process; the token request goes to Keycloak."""
+
+    def __init__(self, app):
+        self.api, self.network = httpx.ASGITransport(app=app), httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request):
+        transport = self.api if request.url.host == "api" else self.network
+        return await transport.handle_async_request(request)
+
+
+@pytest.mark.parametrize(("client", "status"), [("rcm-ehr", 200), ("rcm-analytics", 403)])
+async def test_a_machine_calls_a_route_with_client_credentials(idp, validator, client, status):
+    app = FastAPI()
+    app.state.authenticator = Authenticator(validator.settings, validator)
+
+    @app.post("/v1/fhir/Bundle")
+    async def intake(caller: Annotated[Principal, Depends(require_roles("encounter_intake"))]) -> dict:
+        return {"client": caller.client_id}
+
+    auth = ClientCredentials(keycloak.token_url(idp.port), client, idp.creds.clients[client])
+    async with httpx.AsyncClient(transport=ToApiOrNetwork(app), base_url="http://api", auth=auth) as ehr:
+        response = await ehr.post("/v1/fhir/Bundle", json={})
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"client": client}
+    else:
+        assert response.json() == {"detail": "requires one of: encounter_intake"}

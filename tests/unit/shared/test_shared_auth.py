@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from shared.auth import (
     Authenticator,
+    ClientCredentials,
     KeySet,
     OidcSettings,
     Principal,
@@ -434,3 +435,45 @@ def test_require_roles_refuses_unknown_role_names():
     with pytest.raises(ValueError, match="coders"):
         require_roles("coders")
     assert require_roles("coder", "supervisor").roles == {"coder", "supervisor"}
+
+
+# --- a machine calling: client credentials -------------------------------------------------------------
+
+
+async def test_client_credentials_get_renew_and_retry_a_token(issuer, rsa_key):
+    issuer.keys = [rsa_key.jwk]
+    validator = TokenValidator(OidcSettings(issuer=issuer.url, audience=AUDIENCE))
+    grants: list[dict] = []
+    revoked: set[str] = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            grants.append({"authorization": request.headers["authorization"], "form": request.content.decode()})
+            token = rsa_key.sign(issuer.claims(sub="svc-ehr", azp="rcm-ehr", jti=uuid.uuid4().hex))
+            return httpx.Response(200, json={"access_token": token, "expires_in": 300, "token_type": "Bearer"})
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        if token in revoked:
+            return httpx.Response(401)
+        return httpx.Response(200, json={"caller": (await validator.principal(token)).client_id, "token": token})
+
+    auth = ClientCredentials("http://idp/token", "rcm-ehr", "s3cret&more")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api", auth=auth) as api:
+        first = (await api.get("/v1/x")).json()
+        assert first["caller"] == "rcm-ehr"
+        assert (await api.get("/v1/x")).json()["token"] == first["token"]  # kept while valid
+        assert len(grants) == 1
+        assert grants[0]["form"] == "grant_type=client_credentials"
+        assert base64.b64decode(grants[0]["authorization"].removeprefix("Basic ")) == b"rcm-ehr:s3cret%26more"
+        revoked.add(first["token"])
+        assert (await api.get("/v1/x")).json()["token"] != first["token"]  # 401: a new token and one retry
+        assert len(grants) == 2
+
+
+def test_client_credentials_refused_is_an_http_error():
+    transport = httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "unauthorized_client"}))
+    auth = ClientCredentials("http://idp/token", "rcm-ehr", "wrong")
+    with (
+        httpx.Client(transport=transport, base_url="http://api", auth=auth) as api,
+        pytest.raises(httpx.HTTPStatusError),
+    ):
+        api.get("/v1/x")
