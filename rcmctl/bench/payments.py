@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from payer_simulator.domain.contracts import load_contracts
 from payer_simulator.respond import remit
-from services.payments.domain.posting import KnownClaim, build_posting
+from services.payments.domain.posting import KnownClaim, build_posting, posting_id
 from x12.samples import sample_interchange
 from x12.x835 import parse_835
 
@@ -42,7 +42,8 @@ def domain(texts: list[str], known: dict[str, KnownClaim]) -> int:
     for text in texts:
         for remittance in parse_835(text).remittances:
             for payment in remittance.claims:
-                build_posting(remittance, payment, known[payment.patient_control_number], now)
+                claim = known[payment.patient_control_number]
+                build_posting(posting_id(remittance, payment), remittance, payment, claim, now)
                 posted += 1
     return posted
 
@@ -50,7 +51,7 @@ def domain(texts: list[str], known: dict[str, KnownClaim]) -> int:
 async def database(url: str, texts: list[str], interchange) -> float:
     from services import declaration
     from services.payments import db
-    from services.payments.posting import _post
+    from services.payments.posting import post_interchange
     from shared.db import make_engine, make_sessions
     from shared.migrations import upgrade
 
@@ -75,7 +76,7 @@ async def database(url: str, texts: list[str], interchange) -> float:
     started = time.perf_counter()
     for n, text in enumerate(texts):
         async with sessions() as session, session.begin():
-            await _post(session, parse_835(text), f"bench-{uuid.uuid4()}", f"bench-{n}.835.x12")
+            await post_interchange(session, parse_835(text), f"bench-{uuid.uuid4()}", f"bench-{n}.835.x12")
     seconds = time.perf_counter() - started
     await engine.dispose()
     return seconds

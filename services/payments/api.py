@@ -83,7 +83,7 @@ async def refund_patient_payment(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict:
     async with session.begin():
-        source = await session.get(db.PatientPayment, payment_id)
+        source = await db.patient_payment(session, payment_id)
         if source is None:
             raise HTTPException(404, "no such patient payment")
         try:
@@ -97,7 +97,7 @@ async def refund_patient_payment(
 
 @router.get("/patient-payments/{payment_id}")
 async def get_patient_payment(session: SessionDep, payment_id: UUID) -> dict:
-    payment = await session.get(db.PatientPayment, payment_id)
+    payment = await db.patient_payment(session, payment_id)
     if payment is None:
         raise HTTPException(404, "no such patient payment")
     return (await pp.describe(session, payment)).model_dump(mode="json")
@@ -106,7 +106,7 @@ async def get_patient_payment(session: SessionDep, payment_id: UUID) -> dict:
 @router.get("/patients/{patient_id}/balance")
 async def patient_balance(session: SessionDep, patient_id: UUID) -> dict:
     """The patient's open claim balances (oldest first) and unapplied credit."""
-    balances = await pp.open_balances(session, patient_id)
+    balances = await db.open_balances(session, patient_id)
     credit = sum([(await pp.credit_of(session, p))[1] for p in await db.patient_payments(session, patient_id)], ZERO)
     open_claims = sorted((b for b in balances if b.balance != ZERO), key=lambda b: (b.date_of_service, str(b.claim_id)))
     return {

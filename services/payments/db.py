@@ -1,15 +1,21 @@
-"""Payments' tables: the claims it knows (from claim.submitted), every 835 file it received,
-and every claim payment, posted or waiting for its claim."""
+"""Payments' tables and every query it makes: the claims it knows (from claim.submitted), every
+835 file it received, every claim payment (posted or waiting for its claim), the work items, and
+patient payments with what they were applied to."""
 
 import zlib
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
+
+from services.payments.domain import posting
+from services.payments.domain.patient_payments import OpenBalance
 
 
 class KnownClaim(SQLModel, table=True):
@@ -155,3 +161,167 @@ async def patient_payments(session: AsyncSession, patient_id: UUID) -> list[Pati
         select(PatientPayment).where(PatientPayment.patient_id == patient_id, PatientPayment.kind == "payment")
     )
     return list(rows.scalars())
+
+
+# -- known claims --------------------------------------------------------------------------------
+
+
+def as_known(claim: KnownClaim) -> posting.KnownClaim:
+    lines = tuple(posting.ClaimLine(number, code, tuple(modifiers)) for number, code, modifiers in claim.lines or ())
+    return posting.KnownClaim(
+        claim.claim_id,
+        claim.payer_id,
+        claim.payer_name,
+        claim.date_of_service,
+        frozenset(claim.line_numbers),
+        lines,
+        claim.correlation_id,
+    )
+
+
+async def add_known_claims(session: AsyncSession, rows: Mapping[UUID, dict[str, Any]]) -> list[KnownClaim]:
+    """Store the claims (by claim id); returns those that were not known yet."""
+    table = KnownClaim.__table__
+    stored = await session.execute(
+        insert(table).on_conflict_do_nothing().returning(table.c.claim_id), list(rows.values())
+    )
+    return [KnownClaim(**rows[claim_id]) for claim_id in stored.scalars()]
+
+
+async def known_claims(session: AsyncSession, numbers: Collection[str]) -> dict[str, posting.KnownClaim]:
+    """Our claims among these patient control numbers, by number."""
+    rows = await session.execute(select(KnownClaim).where(KnownClaim.patient_control_number.in_(numbers)))
+    return {claim.patient_control_number: as_known(claim) for claim in rows.scalars()}
+
+
+# -- 835 files and claim payments ----------------------------------------------------------------
+
+
+async def add_era_file(
+    session: AsyncSession, sha256: str, file_name: str, claim_payments: int, total_paid: Decimal
+) -> int | None:
+    """The file's id, or None when a file with the same content was received before."""
+    table = EraFile.__table__
+    statement = (
+        insert(table)
+        .values(
+            sha256=sha256, file_name=file_name, status="posted", claim_payments=claim_payments, total_paid=total_paid
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.era_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def add_quarantined_file(session: AsyncSession, sha256: str, file_name: str, reason: str) -> None:
+    await session.execute(
+        insert(EraFile.__table__)
+        .values(sha256=sha256, file_name=file_name, status="quarantined", reason=reason, total_paid=0)
+        .on_conflict_do_nothing()
+    )
+
+
+async def add_payments(session: AsyncSession, era_id: int, records: list[posting.PaymentRecord]) -> set[UUID]:
+    """Store the claim payments; returns the posting ids that are new (a payment already posted
+    from another file comes back as nothing)."""
+    if not records:
+        return set()
+    table = ClaimPaymentRecord.__table__
+    stored = await session.execute(
+        insert(table).on_conflict_do_nothing().returning(table.c.posting_id),
+        [{**vars(record), "era_id": era_id} for record in records],
+    )
+    return set(stored.scalars())
+
+
+async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[ClaimPaymentRecord]:
+    """Unmatched claim payments of these patient control numbers."""
+    rows = await session.execute(
+        select(ClaimPaymentRecord).where(
+            ClaimPaymentRecord.patient_control_number.in_(numbers), ClaimPaymentRecord.status == "unmatched"
+        )
+    )
+    return list(rows.scalars())
+
+
+def add_work_items(session: AsyncSession, items: Iterable[posting.NewWorkItem]) -> None:
+    session.add_all(WorkItem(**vars(item)) for item in items)
+
+
+async def resolve_unmatched_claims(session: AsyncSession, numbers: Collection[str]) -> None:
+    """The claims of these numbers are known now: their "unmatched claim" items are resolved."""
+    await session.execute(
+        update(WorkItem)
+        .where(
+            WorkItem.kind == "unmatched_claim",
+            WorkItem.resolved_at.is_(None),
+            WorkItem.patient_control_number.in_(numbers),
+        )
+        .values(resolved_at=func.now())
+    )
+
+
+# -- patient payments ----------------------------------------------------------------------------
+
+
+async def patient_payment(session: AsyncSession, payment_id: UUID) -> PatientPayment | None:
+    return await session.get(PatientPayment, payment_id)
+
+
+async def open_balances(session: AsyncSession, patient_id: UUID) -> list[OpenBalance]:
+    """Every claim of the patient with what the payers made the patient owe and what is still unpaid."""
+    owed = (
+        select(ClaimPaymentRecord.claim_id, func.sum(ClaimPaymentRecord.patient_responsibility).label("owed"))
+        .where(ClaimPaymentRecord.status == "posted")
+        .group_by(ClaimPaymentRecord.claim_id)
+        .subquery()
+    )
+    paid = (
+        select(PaymentApplication.claim_id, func.sum(PaymentApplication.amount).label("paid"))
+        .group_by(PaymentApplication.claim_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            KnownClaim.claim_id,
+            KnownClaim.date_of_service,
+            func.coalesce(owed.c.owed, 0) - func.coalesce(paid.c.paid, 0),
+        )
+        .outerjoin(owed, owed.c.claim_id == KnownClaim.claim_id)
+        .outerjoin(paid, paid.c.claim_id == KnownClaim.claim_id)
+        .where(KnownClaim.patient_id == patient_id)
+    )
+    return [OpenBalance(claim_id, dos, Decimal(balance)) for claim_id, dos, balance in rows.all()]
+
+
+async def refunded(session: AsyncSession, payment_id: UUID) -> Decimal:
+    """What was refunded of a payment so far (negative, or zero)."""
+    total = await session.execute(
+        select(func.coalesce(func.sum(PatientPayment.amount), 0)).where(PatientPayment.refund_of == payment_id)
+    )
+    return Decimal(total.scalar_one())
+
+
+async def net_applied(session: AsyncSession, payment_id: UUID) -> list[tuple[UUID, Decimal]]:
+    """The payment's money per claim, net of refunds, in the order the claims were first paid."""
+    rows = await session.execute(
+        select(
+            PaymentApplication.claim_id,
+            func.sum(PaymentApplication.amount),
+            func.min(PaymentApplication.application_id),
+        )
+        .where(PaymentApplication.source_payment_id == payment_id)
+        .group_by(PaymentApplication.claim_id)
+        .order_by(func.min(PaymentApplication.application_id))
+    )
+    return [(claim_id, Decimal(amount)) for claim_id, amount, _ in rows.all()]
+
+
+async def applications_of(session: AsyncSession, payment_id: UUID) -> list[tuple[UUID, Decimal]]:
+    """The applications a payment or refund made, in order."""
+    rows = await session.execute(
+        select(PaymentApplication.claim_id, PaymentApplication.amount)
+        .where(PaymentApplication.payment_id == payment_id)
+        .order_by(PaymentApplication.application_id)
+    )
+    return [(claim_id, amount) for claim_id, amount in rows.all()]

@@ -1,10 +1,9 @@
 """claim.submitted -> the payments service's own record of the claim, so 835 payments can be matched."""
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
-from services.payments.posting import post_unmatched
+from services.payments.posting import post_waiting
 from shared.contracts.events import ClaimSubmittedV1
 from shared.envelope import Event
 
@@ -26,10 +25,6 @@ async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSub
         )
         for e in events
     }
-    table = db.KnownClaim.__table__
-    stored = await session.execute(
-        insert(table).on_conflict_do_nothing().returning(table.c.claim_id), list(rows.values())
-    )
-    new = [db.KnownClaim(**rows[claim_id]) for claim_id in stored.scalars()]
+    new = await db.add_known_claims(session, rows)
     if new:
-        await post_unmatched(session, new)
+        await post_waiting(session, new)

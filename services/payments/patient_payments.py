@@ -6,11 +6,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
-from services.payments.domain.patient_payments import ZERO, OpenBalance, PatientPaymentError, apply_payment, plan_refund
+from services.payments.domain.patient_payments import (
+    ZERO,
+    PatientPaymentError,
+    apply_payment,
+    plan_refund,
+    refundable_and_credit,
+)
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import PatientPaymentApplication, PatientPaymentPostedV1
@@ -19,58 +24,12 @@ from shared.envelope import Event
 SOURCE = "/openrcm/payments"
 
 
-async def open_balances(session: AsyncSession, patient_id: UUID) -> list[OpenBalance]:
-    """Every claim of the patient with what the payers made the patient owe and what is still unpaid."""
-    owed = (
-        select(db.ClaimPaymentRecord.claim_id, func.sum(db.ClaimPaymentRecord.patient_responsibility).label("owed"))
-        .where(db.ClaimPaymentRecord.status == "posted")
-        .group_by(db.ClaimPaymentRecord.claim_id)
-        .subquery()
-    )
-    paid = (
-        select(db.PaymentApplication.claim_id, func.sum(db.PaymentApplication.amount).label("paid"))
-        .group_by(db.PaymentApplication.claim_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            db.KnownClaim.claim_id,
-            db.KnownClaim.date_of_service,
-            func.coalesce(owed.c.owed, 0) - func.coalesce(paid.c.paid, 0),
-        )
-        .outerjoin(owed, owed.c.claim_id == db.KnownClaim.claim_id)
-        .outerjoin(paid, paid.c.claim_id == db.KnownClaim.claim_id)
-        .where(db.KnownClaim.patient_id == patient_id)
-    )
-    return [OpenBalance(claim_id, dos, Decimal(balance)) for claim_id, dos, balance in rows.all()]
-
-
 async def credit_of(
     session: AsyncSession, payment: db.PatientPayment
 ) -> tuple[Decimal, Decimal, list[tuple[UUID, Decimal]]]:
     """(refundable, unapplied credit, net applied per claim in order) of one patient payment."""
-    refunded = (
-        await session.execute(
-            select(func.coalesce(func.sum(db.PatientPayment.amount), 0)).where(
-                db.PatientPayment.refund_of == payment.payment_id
-            )
-        )
-    ).scalar_one()
-    rows = (
-        await session.execute(
-            select(
-                db.PaymentApplication.claim_id,
-                func.sum(db.PaymentApplication.amount),
-                func.min(db.PaymentApplication.application_id),
-            )
-            .where(db.PaymentApplication.source_payment_id == payment.payment_id)
-            .group_by(db.PaymentApplication.claim_id)
-            .order_by(func.min(db.PaymentApplication.application_id))
-        )
-    ).all()
-    applied = [(claim_id, Decimal(amount)) for claim_id, amount, _ in rows if amount > 0]
-    refundable = payment.amount + Decimal(refunded)
-    return refundable, refundable - sum((a for _, a in applied), ZERO), applied
+    refunded = await db.refunded(session, payment.payment_id)
+    return refundable_and_credit(payment.amount, refunded, await db.net_applied(session, payment.payment_id))
 
 
 async def record_payment(
@@ -83,10 +42,10 @@ async def record_payment(
     claim_id: UUID | None,
 ) -> PatientPaymentPostedV1:
     await db.lock_patient(session, patient_id)
-    existing = await session.get(db.PatientPayment, payment_id)
+    existing = await db.patient_payment(session, payment_id)
     if existing is not None:  # the same request again (Idempotency-Key)
         return await describe(session, existing)
-    applied = apply_payment(amount, await open_balances(session, patient_id), claim_id)
+    applied = apply_payment(amount, await db.open_balances(session, patient_id), claim_id)
     payment = db.PatientPayment(
         payment_id=payment_id,
         patient_id=patient_id,
@@ -113,7 +72,7 @@ async def record_refund(
     reference: str | None,
 ) -> PatientPaymentPostedV1:
     await db.lock_patient(session, source.patient_id)
-    existing = await session.get(db.PatientPayment, refund_id)
+    existing = await db.patient_payment(session, refund_id)
     if existing is not None:
         return await describe(session, existing)
     if source.kind != "payment":
@@ -140,14 +99,10 @@ async def record_refund(
 
 
 async def describe(session: AsyncSession, payment: db.PatientPayment) -> PatientPaymentPostedV1:
-    rows = await session.execute(
-        select(db.PaymentApplication.claim_id, db.PaymentApplication.amount)
-        .where(db.PaymentApplication.payment_id == payment.payment_id)
-        .order_by(db.PaymentApplication.application_id)
-    )
-    source = payment if payment.kind == "payment" else await session.get(db.PatientPayment, payment.refund_of)
-    _, credit, _ = await credit_of(session, source)
-    return _event(payment, rows.all(), credit)
+    applications = await db.applications_of(session, payment.payment_id)
+    source = payment if payment.kind == "payment" else await db.patient_payment(session, payment.refund_of)
+    _, unapplied, _ = await credit_of(session, source)
+    return _event(payment, applications, unapplied)
 
 
 async def _announce(

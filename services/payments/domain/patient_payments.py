@@ -61,3 +61,13 @@ def plan_refund(
             taken.append((claim_id, -back))
             left -= back
     return taken
+
+
+def refundable_and_credit(
+    amount: Decimal, refunded: Decimal, net_applied: list[tuple[UUID, Decimal]]
+) -> tuple[Decimal, Decimal, list[tuple[UUID, Decimal]]]:
+    """(refundable, unapplied credit, what is still applied per claim) of a payment of `amount`,
+    given what was refunded of it (negative) and its money per claim net of refunds."""
+    applied = [(claim_id, part) for claim_id, part in net_applied if part > 0]
+    refundable = amount + refunded
+    return refundable, refundable - sum((part for _, part in applied), ZERO), applied

@@ -1,14 +1,20 @@
-"""Turns one 835 claim payment into a posting: amounts by category, lines matched to our claim
-lines, and the checks that every cent is accounted for. Pure: no I/O."""
+"""One 835 file as a posting plan, and one claim payment as a posting: amounts by category, lines
+matched to our claim lines, and the checks that every cent is accounted for. Pure: no I/O.
+
+The plan says, for a parsed file and the claims payments knows: the claim payment records to store
+(each with its posting id, computed once here), and, once the store says which of them are new,
+the payment.posted events to publish and the work items a person must look at."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Literal
 
 from shared.contracts.events import Adjustment, AmountsByCategory, PaymentPostedV1, PostedLine
 from x12.remittance import Adjustment as X12Adjustment
-from x12.remittance import ClaimPayment, Remittance, ServicePayment
+from x12.remittance import ClaimPayment, Interchange835, Remittance, ServicePayment
 
 ZERO = Decimal("0.00")
 POSTING_NAMESPACE = uuid.UUID("0b9f6a5c-3f2e-4c1d-9e8a-7d6c5b4a3f21")
@@ -30,12 +36,155 @@ class KnownClaim:
     claim_id: uuid.UUID
     payer_id: str
     payer_name: str
-    date_of_service: object
+    date_of_service: date
     line_numbers: frozenset[int]
     lines: tuple[ClaimLine, ...] = ()  # for payers that drop REF*6R
+    correlation_id: str = ""  # the claim's journey: its payment.posted continues it
 
 
-OUTCOMES = {"4": "denied", "22": "reversed", "23": "not_our_claim", "25": "predetermination"}
+@dataclass(frozen=True)
+class PlannedPayment:
+    """One claim payment with its posting id and our claim (None while payments does not know it)."""
+
+    posting_id: uuid.UUID
+    remittance: Remittance
+    payment: ClaimPayment
+    claim: KnownClaim | None
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A claim payment as stored: whole (an unmatched one is posted when its claim becomes known)."""
+
+    posting_id: uuid.UUID
+    patient_control_number: str
+    claim_id: uuid.UUID | None
+    status: Literal["posted", "unmatched"]
+    paid: Decimal
+    claim_payment: dict[str, Any]  # x12 ClaimPayment
+    remittance_header: dict[str, Any]  # x12 Remittance without its claims
+    posted_at: datetime | None
+    patient_responsibility: Decimal
+
+
+@dataclass(frozen=True)
+class NewWorkItem:
+    """What a person must look at: a payment whose claim is not known, a line that matched none of ours.
+    The detail names codes and positions, never patient data."""
+
+    kind: Literal["unmatched_claim", "unmatched_line"]
+    posting_id: uuid.UUID
+    patient_control_number: str
+    detail: str
+    claim_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Posting:
+    event: PaymentPostedV1
+    correlation_id: str
+
+
+@dataclass
+class Postings:
+    """What newly stored payments make: the events to publish (in file order: a reversal before its
+    correction) and the work items to open."""
+
+    events: list[Posting] = field(default_factory=list)
+    work_items: list[NewWorkItem] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> int:
+        return sum(1 for item in self.work_items if item.kind == "unmatched_claim")
+
+
+@dataclass(frozen=True)
+class PostingPlan:
+    payments: tuple[PlannedPayment, ...]  # one per posting id, in file order
+    claim_payments: int  # every claim payment of the file, repeats included
+    total_paid: Decimal  # what the file's checks and EFTs pay in all
+    now: datetime
+
+    def records(self) -> list[PaymentRecord]:
+        headers = {id(p.remittance): p.remittance.model_dump(mode="json", exclude={"claims"}) for p in self.payments}
+        return [_record(p, headers[id(p.remittance)], self.now) for p in self.payments]
+
+    def postings(self, stored: Collection[uuid.UUID]) -> Postings:
+        """The postings of the payments the store took as new (a payment already posted from
+        another file is not new); a claim payment that does not balance refuses the whole file."""
+        result = Postings()
+        for planned in self.payments:
+            if planned.posting_id not in stored:
+                continue
+            if planned.claim is None:
+                result.work_items.append(_unmatched_claim(planned))
+            else:
+                _post(result, planned, planned.claim, self.now)
+        return result
+
+
+def plan_posting(interchange: Interchange835, claims: Mapping[str, KnownClaim], now: datetime) -> PostingPlan:
+    """The plan of one 835: `claims` are ours by patient control number (CLP01)."""
+    payments = [(r, p) for r in interchange.remittances for p in r.claims]
+    planned: dict[uuid.UUID, PlannedPayment] = {}
+    for remittance, payment in payments:  # the same payment twice in one file is one posting
+        number = posting_id(remittance, payment)
+        planned[number] = PlannedPayment(number, remittance, payment, claims.get(payment.patient_control_number))
+    total = sum((r.payment.amount for r in interchange.remittances), ZERO)
+    return PostingPlan(tuple(planned.values()), len(payments), total, now)
+
+
+def post_late(waiting: Iterable[PlannedPayment], now: datetime) -> Postings:
+    """Payments that arrived before their claim, now that it is known (each with its claim)."""
+    result = Postings()
+    for planned in waiting:
+        if planned.claim is not None:
+            _post(result, planned, planned.claim, now)
+    return result
+
+
+def _record(planned: PlannedPayment, header: dict[str, Any], now: datetime) -> PaymentRecord:
+    payment, claim = planned.payment, planned.claim
+    return PaymentRecord(
+        posting_id=planned.posting_id,
+        patient_control_number=payment.patient_control_number,
+        claim_id=claim.claim_id if claim else None,
+        status="posted" if claim else "unmatched",
+        paid=payment.paid,
+        claim_payment=payment.model_dump(mode="json"),
+        remittance_header=header,
+        posted_at=now if claim else None,
+        patient_responsibility=patient_share(payment),
+    )
+
+
+def _post(result: Postings, planned: PlannedPayment, claim: KnownClaim, now: datetime) -> None:
+    posted = build_posting(planned.posting_id, planned.remittance, planned.payment, claim, now)
+    result.events.append(Posting(posted, claim.correlation_id))
+    for n, line in enumerate(posted.lines, start=1):
+        if line.line_number is None:
+            result.work_items.append(
+                NewWorkItem(
+                    kind="unmatched_line",
+                    posting_id=posted.posting_id,
+                    claim_id=claim.claim_id,
+                    patient_control_number=planned.payment.patient_control_number,
+                    detail=f"service {n} ({line.procedure_code}) matches no line of the claim",
+                )
+            )
+
+
+def _unmatched_claim(planned: PlannedPayment) -> NewWorkItem:
+    return NewWorkItem(
+        kind="unmatched_claim",
+        posting_id=planned.posting_id,
+        patient_control_number=planned.payment.patient_control_number,
+        detail=f"no claim with this patient control number (CLP02 {planned.payment.status})",
+    )
+
+
+Outcome = Literal["paid", "denied", "reversed", "not_our_claim", "predetermination"]
+OUTCOMES: dict[str, Outcome] = {"4": "denied", "22": "reversed", "23": "not_our_claim", "25": "predetermination"}
 FORWARDED = {"19", "20", "21", "23"}
 
 
@@ -85,7 +234,8 @@ def patient_share(payment: ClaimPayment) -> Decimal:
 def match_line(service: ServicePayment, claim: KnownClaim) -> int | None:
     """Our line for a payer's line: by REF*6R; failing that by the billed code (SVC06, else SVC01)
     with its modifiers, then by the code alone when only one of our lines has it."""
-    number = int(service.control_number) if (service.control_number or "").isdigit() else None
+    control = service.control_number or ""
+    number = int(control) if control.isdigit() else None
     if number in claim.line_numbers:
         return number
     code = service.original_procedure_code or service.procedure_code
@@ -98,34 +248,37 @@ def match_line(service: ServicePayment, claim: KnownClaim) -> int | None:
     return None
 
 
-def _contract(adjustments) -> list[Adjustment]:
+def _contract(adjustments: Iterable[X12Adjustment]) -> list[Adjustment]:
     return [Adjustment(group_code=a.group, reason_code=a.reason, amount=a.amount) for a in adjustments]
 
 
-def build_posting(remittance: Remittance, payment: ClaimPayment, claim: KnownClaim, now: datetime) -> PaymentPostedV1:
+def _posted_line(service: ServicePayment, claim: KnownClaim) -> PostedLine:
+    if service.charge != service.paid + sum((a.amount for a in service.adjustments), ZERO):
+        raise PostingError("service line does not balance: charge != paid + adjustments")
+    return PostedLine(
+        line_number=match_line(service, claim),
+        procedure_code=service.procedure_code,
+        modifiers=list(service.modifiers),
+        charge=service.charge,
+        paid=service.paid,
+        adjustments=_contract(service.adjustments),
+        remark_codes=list(service.remark_codes),
+        billed_procedure_code=service.original_procedure_code,
+        service_date=service.service_date,
+    )
+
+
+def build_posting(
+    posting: uuid.UUID, remittance: Remittance, payment: ClaimPayment, claim: KnownClaim, now: datetime
+) -> PaymentPostedV1:
+    """payment.posted for one claim payment of ours; PostingError when it does not balance."""
     every_adjustment = list(payment.adjustments) + [a for s in payment.services for a in s.adjustments]
     if payment.charge != payment.paid + sum((a.amount for a in every_adjustment), ZERO):
         raise PostingError("claim does not balance: charge != paid + adjustments")
-    lines = []
-    for service in payment.services:
-        if service.charge != service.paid + sum((a.amount for a in service.adjustments), ZERO):
-            raise PostingError("service line does not balance: charge != paid + adjustments")
-        lines.append(
-            PostedLine(
-                line_number=match_line(service, claim),
-                procedure_code=service.procedure_code,
-                modifiers=list(service.modifiers),
-                charge=service.charge,
-                paid=service.paid,
-                adjustments=_contract(service.adjustments),
-                remark_codes=list(service.remark_codes),
-                billed_procedure_code=service.original_procedure_code,
-                service_date=service.service_date,
-            )
-        )
+    lines = [_posted_line(service, claim) for service in payment.services]
     remarks = {*payment.remark_codes, *(r for s in payment.services for r in s.remark_codes)}
     return PaymentPostedV1(
-        posting_id=posting_id(remittance, payment),
+        posting_id=posting,
         claim_id=claim.claim_id,
         payer_id=claim.payer_id,
         payer_name=claim.payer_name,

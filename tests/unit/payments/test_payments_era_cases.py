@@ -5,7 +5,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from services.payments.domain.posting import ClaimLine, KnownClaim, build_posting, match_line, patient_share
+from services.payments.domain.posting import (
+    ClaimLine,
+    KnownClaim,
+    build_posting,
+    match_line,
+    patient_share,
+    posting_id,
+)
 from x12.x835 import parse_835
 
 D = Decimal
@@ -25,11 +32,15 @@ def claim(lines=((1, "99214", ("25",)), (2, "36415", ()))) -> KnownClaim:
     )
 
 
+def build(remittance, payment, known, now=NOW):
+    return build_posting(posting_id(remittance, payment), remittance, payment, known, now)
+
+
 def posting(pcn: str, status: str | None = None, known: KnownClaim | None = None):
     remittance, payment = next(
         (r, c) for r, c in PAYMENTS if c.patient_control_number == pcn and (status is None or c.status == status)
     )
-    return build_posting(remittance, payment, known or claim(), NOW), payment
+    return build(remittance, payment, known or claim(), NOW), payment
 
 
 def balances(p) -> bool:
@@ -47,7 +58,7 @@ def balances(p) -> bool:
 
 def test_every_claim_of_the_file_posts_and_balances():
     for remittance, payment in PAYMENTS:
-        posted = build_posting(remittance, payment, claim(), NOW)
+        posted = build(remittance, payment, claim(), NOW)
         assert balances(posted), payment.patient_control_number
 
 
