@@ -20,7 +20,7 @@ from services.registration.eligibility import CannotCheck, request_check
 from services.registration.handlers import Deps
 from services.registration.registry import Registered, RegistrationInvalid, accept_intake, register_patient
 from services.registration.settings import RegistrationSettings
-from shared.api import ServiceDep, SessionDep, SettingsDep
+from shared.api import ServiceDep, SessionDep, SettingsDep, get_settings
 
 
 def registered_answer(result: Registered, response: Response) -> dict:
@@ -40,7 +40,7 @@ class BoundedBodyRoute(APIRoute):
         handle = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
-            limit = request.app.state.settings.max_body_bytes
+            limit = RegistrationSettings.of(get_settings(request)).max_body_bytes
             too_large = JSONResponse({"detail": f"the body must be at most {limit} bytes"}, status_code=413)
             length = request.headers.get("content-length")
             if length is not None:
