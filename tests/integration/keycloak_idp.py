@@ -70,8 +70,8 @@ class Idp:
         response.raise_for_status()
         return response.json()["access_token"]
 
-    async def admin(self, path: str) -> list | dict:
-        """GET on the admin REST API as the master realm's admin (to compare with what tokens say)."""
+    async def admin(self, path: str, method: str = "GET", body: dict | None = None, realm: str = keycloak.REALM):
+        """The admin REST API as the master realm's admin (to compare with what tokens say, or to change a realm)."""
         response = await self.token(
             {"grant_type": "password", "client_id": "admin-cli", "username": self.creds.admin_user,
              "password": self.creds.admin_password},
@@ -79,7 +79,7 @@ class Idp:
         )  # fmt: skip
         response.raise_for_status()
         headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        async with httpx.AsyncClient(base_url=keycloak.base_url(self.port), timeout=30, headers=headers) as http:
-            answer = await http.get(f"/admin/realms/{keycloak.REALM}{path}")
+        async with httpx.AsyncClient(base_url=keycloak.base_url(self.port), timeout=60, headers=headers) as http:
+            answer = await http.request(method, f"/admin/realms/{realm}{path}".rstrip("/"), json=body)
             answer.raise_for_status()
-            return answer.json()
+            return answer.json() if answer.content else None

@@ -19,6 +19,7 @@ from shared.auth import (
     ROLES,
     Authenticator,
     ClientCredentials,
+    KeySet,
     Principal,
     TokenValidator,
     Unauthenticated,
@@ -252,3 +253,50 @@ async def test_a_machine_calls_a_route_with_client_credentials(idp, validator, c
         assert response.json() == {"client": client}
     else:
         assert response.json() == {"detail": "requires one of: encounter_intake"}
+
+
+# --- key rotation in the real provider --------------------------------------------------------------
+
+
+@pytest.fixture
+async def scratch_realm(idp):
+    """A realm of its own (the shared one keeps its keys): one machine client, the services' audience."""
+    name, secret = f"rotation-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    audience = {"name": "audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+                "config": {"included.custom.audience": keycloak.AUDIENCE, "access.token.claim": "true"}}  # fmt: skip
+    client = {"clientId": "probe", "publicClient": False, "secret": secret, "serviceAccountsEnabled": True,
+              "standardFlowEnabled": False, "protocolMappers": [audience]}  # fmt: skip
+    await idp.admin("", "POST", {"realm": name, "enabled": True, "clients": [client]}, realm="")
+    yield name, secret
+    await idp.admin("", "DELETE", realm=name)
+
+
+async def test_keycloak_key_rotation(idp, scratch_realm):
+    name, secret = scratch_realm
+    settings = idp.settings().model_copy(update={"issuer": keycloak.issuer(idp.port, name)})
+    validator = TokenValidator(settings, KeySet(settings, min_refresh_seconds=0))
+
+    async def token() -> str:
+        form = {"grant_type": "client_credentials", "client_id": "probe", "client_secret": secret}
+        response = await idp.token(form, realm=name)
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    old = await token()
+    await validator.principal(old)
+    [realm] = [r for r in await idp.admin("", realm="") if r["realm"] == name]
+    await idp.admin("/components", "POST", realm=name, body={
+        "name": "rotated", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider",
+        "parentId": realm["id"], "config": {"priority": ["500"], "algorithm": ["RS256"], "keySize": ["2048"]}})  # fmt: skip
+    new = await token()
+    assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
+    assert (await validator.principal(new)).client_id == "probe"  # an unknown kid: the keys are fetched again
+    await validator.principal(old)  # the old key is still published: its tokens stay good until they expire
+
+    withdrawn = [c for c in await idp.admin("/components?type=org.keycloak.keys.KeyProvider", realm=name)
+                 if c["providerId"] == "rsa-generated" and c["name"] != "rotated"]  # fmt: skip
+    for component in withdrawn:
+        await idp.admin(f"/components/{component['id']}", "DELETE", realm=name)
+    with pytest.raises(Unauthenticated, match="unknown signing key"):
+        await TokenValidator(settings).principal(old)
+    await validator.principal(new)
