@@ -152,7 +152,6 @@ class KeySet:
         self._fetched_at: float | None = None  # when the keys we hold were fetched
         self._attempted_at: float | None = None  # when a fetch was last tried
         self._lock = asyncio.Lock()
-        self.fetches = 0  # how often the JWKS was fetched (tests and metrics)
 
     async def key(self, kid: str | None, alg: str) -> jwt.PyJWK:
         stale = self._fetched_at is None or self._clock() - self._fetched_at > MAX_KEY_AGE_SECONDS
@@ -194,14 +193,13 @@ class KeySet:
                 log.warning("could not refresh the issuer's keys; keeping the %d known", len(self._jwks))
                 return
             self._fetched_at = self._attempted_at
-            self._keys = {k: v for k, v in self._keys.items() if k[0] in self._jwks}
+            self._keys = {}  # parsed again on use: a kid may now name other key material
 
     async def _fetch(self) -> dict[str, dict]:
         async with httpx.AsyncClient(timeout=self._settings.http_timeout_seconds, follow_redirects=False) as http:
             if self._jwks_url is None:
                 self._jwks_url = (await _json(http, self._settings.discovery_url, self._check_discovery))["jwks_uri"]
             jwks = await _json(http, self._jwks_url, _check_jwks)
-        self.fetches += 1
         keys = {
             jwk.get("kid", ""): jwk for jwk in jwks["keys"] if isinstance(jwk, dict) and jwk.get("use", "sig") == "sig"
         }
@@ -214,6 +212,8 @@ class KeySet:
             raise ProviderUnavailable(f"the discovery document names issuer {doc.get('issuer')!r}")
         if not isinstance(doc.get("jwks_uri"), str):
             raise ProviderUnavailable("the discovery document has no jwks_uri")
+        if not (self._settings.allow_http or _https_or_loopback(doc["jwks_uri"])):
+            raise ProviderUnavailable(f"the discovery document's jwks_uri {doc['jwks_uri']} is not HTTPS")
 
 
 def _check_jwks(doc: dict) -> None:
@@ -441,7 +441,8 @@ async def current_principal(request: Request) -> Principal:
         if err.reason != "missing bearer token":
             challenge += f', error="invalid_token", error_description="{err.reason}"'
         raise HTTPException(401, err.reason, headers={"WWW-Authenticate": challenge}) from None
-    except ProviderUnavailable:
+    except ProviderUnavailable as err:
+        log.warning("cannot check bearer tokens: %s", err)
         raise HTTPException(503, "the identity provider does not answer", headers={"Retry-After": "5"}) from None
     request.state.principal = principal  # for the audit trail and the access log
     return principal
