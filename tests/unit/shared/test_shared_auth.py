@@ -477,3 +477,11 @@ def test_client_credentials_refused_is_an_http_error():
         pytest.raises(httpx.HTTPStatusError),
     ):
         api.get("/v1/x")
+
+
+def test_a_discovery_document_naming_plain_http_keys_is_refused():
+    settings = OidcSettings(issuer="https://id.example/realms/t")
+    keys = KeySet(settings)
+    keys._check_discovery({"issuer": settings.issuer, "jwks_uri": "https://id.example/realms/t/certs"})
+    with pytest.raises(ProviderUnavailable, match="not HTTPS"):
+        keys._check_discovery({"issuer": settings.issuer, "jwks_uri": "http://id.example/realms/t/certs"})
