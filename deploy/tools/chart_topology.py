@@ -1,34 +1,28 @@
 """Writes deploy/helm/openrcm/topology.yaml from the code: every topic of shared/contracts/topics.py
-and what each service consumes (`service.consumes(topics.X`) and publishes (`stage(session,
-topics.X`). The chart makes KafkaTopics, KafkaUser ACLs and KEDA triggers from it; tests/ops fails
-when it is stale. Run after adding a topic or a subscription:
+and what each service of `services.NAMES` consumes and publishes, as its Declaration (app.py) says.
+The chart makes KafkaTopics, KafkaUser ACLs and KEDA triggers from it; tests/ops fails when it is
+stale. Run after adding a topic, a service or a subscription:
 
     python deploy/tools/chart_topology.py
 """
 
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "deploy" / "helm" / "openrcm" / "topology.yaml"
-SERVICES = ("registration", "coding", "claims", "payments", "ar_followup")
 
 
 def topology() -> dict:
     sys.path.insert(0, str(ROOT))
+    import services
     from shared.contracts import topics
 
-    services = {}
-    for service in SERVICES:
-        source = "\n".join(p.read_text() for p in sorted((ROOT / "services" / service).rglob("*.py")))
-        consumes = re.findall(r"consumes\(\s*topics\.([A-Z_]+)", source)
-        publishes = re.findall(r"stage(?:_all)?\(\s*\w+,\s*topics\.([A-Z_]+)", source)
-        services[service] = {
-            "consumes": sorted({getattr(topics, c) for c in consumes}),
-            "publishes": sorted({getattr(topics, p) for p in publishes}),
-        }
-    return {"topics": list(topics.EVENT_TOPICS), "services": services}
+    sides = {}
+    for name in services.NAMES:
+        declared = services.declaration(name)
+        sides[name] = {"consumes": sorted(declared.consumed_topics), "publishes": sorted(declared.publishes)}
+    return {"topics": list(topics.EVENT_TOPICS), "services": sides}
 
 
 def render(data: dict) -> str:
