@@ -1,14 +1,16 @@
 """Fixtures that give tests the real parts: a Kafka broker and a PostgreSQL server.
 
-Where they come from: RCM_KAFKA_BOOTSTRAP + RCM_DATABASE_URL_TEMPLATE (set by `./rcm test`, or
-by you for an external stack), else the project's running local stack (.run/stack.json), else
-the stack is started here (RCM_INFRA=local or testcontainers). Nothing ever skips: a missing
-service is a loud failure."""
+Where they come from: RCM_KAFKA_BOOTSTRAP + RCM_DATABASE_URL_TEMPLATE (an external stack you
+name), else the project's running local stack (.run/stack.json), else the stack is started here
+(RCM_INFRA=local or testcontainers), once per session and only when a test asks for it, and
+stopped again at the session's end. So unit tests never start anything. Nothing ever skips: a
+missing service is a loud failure."""
 
 import asyncio
 import os
 import random
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +23,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def stack_info() -> stack.StackInfo:
+def stack_info() -> Iterator[stack.StackInfo]:
+    yield from kafka_and_postgres()
+
+
+def kafka_and_postgres() -> Iterator[stack.StackInfo]:
+    """The stack to test against, for as long as the generator runs; stops only what it started."""
     bootstrap, template = os.environ.get("RCM_KAFKA_BOOTSTRAP"), os.environ.get("RCM_DATABASE_URL_TEMPLATE")
     if bootstrap and template:
-        return stack.StackInfo(mode="external", kafka_bootstrap=bootstrap, database_url_template=template)
+        yield stack.StackInfo(mode="external", kafka_bootstrap=bootstrap, database_url_template=template)
+        return
     info = stack.read_info()
     if info is not None:
-        return info
+        yield info  # someone else's stack (`./rcm stack up`): theirs to stop
+        return
     try:
-        return stack.up()
+        info = stack.up()
     except Exception as exc:  # noqa: BLE001  # pragma: no cover - the message is the point
         pytest.fail(f"integration tests need Kafka and PostgreSQL and none could be started: {exc}", pytrace=False)
+    try:
+        yield info
+    finally:
+        stack.down()
 
 
 @pytest.fixture
