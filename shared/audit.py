@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Identity, Index, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from shared.auth import Principal
 from shared.db import table_of
@@ -93,7 +94,8 @@ def install(connection: Connection) -> None:
 
 def entry(principal: Principal, *, observer: str, action: Action, subtype: str, entity_type: str,
           entity_id: str, patient_id: str | None = None, outcome: Outcome = Outcome.SUCCESS,
-          outcome_desc: str | None = None, purpose: str = PAYMENT, address: str | None = None) -> dict:  # fmt: skip
+          outcome_desc: str | None = None, purpose: str = PAYMENT,
+          address: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One row's values: who (from the token, never the body), what, when (the database's clock), outcome."""
     return dict(
         observer=observer, action=action.value, subtype=subtype, outcome=outcome.value,
@@ -104,7 +106,7 @@ def entry(principal: Principal, *, observer: str, action: Action, subtype: str, 
     )  # fmt: skip
 
 
-async def record(session: AsyncSession, principal: Principal, **what) -> None:
+async def record(session: AsyncSession, principal: Principal, **what: Any) -> None:
     """Adds the row to the session's transaction (see `entry` for the fields)."""
     await session.execute(insert(table_of(AuditRecord)).values(entry(principal, **what)))
 
@@ -113,15 +115,15 @@ async def find(session: AsyncSession, *, patient_id: str | None = None, agent: s
                since: datetime | None = None, until: datetime | None = None, after: int | None = None,
                limit: int = 100) -> list[AuditRecord]:  # fmt: skip
     """Oldest first, `limit` at a time; pass the last id as `after` for the next page."""
-    query = select(AuditRecord).order_by(AuditRecord.id).limit(limit)  # type: ignore[arg-type]
+    query = select(AuditRecord).order_by(col(AuditRecord.id)).limit(limit)
     if patient_id is not None:
-        query = query.where(AuditRecord.patient_id == patient_id)
+        query = query.where(col(AuditRecord.patient_id) == patient_id)
     if agent is not None:
-        query = query.where(AuditRecord.agent_who == agent)
+        query = query.where(col(AuditRecord.agent_who) == agent)
     if since is not None:
-        query = query.where(AuditRecord.recorded >= since)  # type: ignore[operator]
+        query = query.where(col(AuditRecord.recorded) >= since)
     if until is not None:
-        query = query.where(AuditRecord.recorded < until)  # type: ignore[operator]
+        query = query.where(col(AuditRecord.recorded) < until)
     if after is not None:
-        query = query.where(AuditRecord.id > after)  # type: ignore[operator]
+        query = query.where(col(AuditRecord.id) > after)
     return list((await session.execute(query)).scalars())

@@ -27,7 +27,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote_plus, urlsplit
@@ -103,10 +103,10 @@ def _https_or_loopback(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
+    if parts.scheme != "http" or parts.hostname is None:
+        return False
     try:
-        return parts.scheme == "http" and (
-            parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
-        )
+        return parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback
     except ValueError:
         return False
 
@@ -147,7 +147,7 @@ class KeySet:
         self._clock = clock
         self._min_refresh = min_refresh_seconds
         self._jwks_url = settings.jwks_url
-        self._jwks: dict[str, dict] = {}  # kid -> JWK of a signing key
+        self._jwks: dict[str, dict[str, Any]] = {}  # kid -> JWK of a signing key
         self._keys: dict[tuple[str, str], jwt.PyJWK] = {}  # (kid, alg) -> parsed key
         self._fetched_at: float | None = None  # when the keys we hold were fetched
         self._attempted_at: float | None = None  # when a fetch was last tried
@@ -170,13 +170,14 @@ class KeySet:
                 raise Unauthenticated("algorithm does not match the key") from None
         return self._keys[(kid, alg)]
 
-    def _find(self, kid: str | None) -> dict | None:
+    def _find(self, kid: str | None) -> dict[str, Any] | None:
         if kid is not None:
             return self._jwks.get(kid)
         return next(iter(self._jwks.values())) if len(self._jwks) == 1 else None  # a lone key may go unnamed
 
     async def _refresh(self) -> None:
-        """Fetches unless a fetch was tried moments ago (maybe by a concurrent request): tokens must not drive fetches."""
+        """Fetches unless a fetch was tried moments ago (maybe by a concurrent request): tokens must not
+        drive fetches."""
         async with self._lock:
             if self._attempted_at is not None:
                 pause = self._min_refresh if self._fetched_at is not None else RETRY_SECONDS
@@ -195,7 +196,7 @@ class KeySet:
             self._fetched_at = self._attempted_at
             self._keys = {}  # parsed again on use: a kid may now name other key material
 
-    async def _fetch(self) -> dict[str, dict]:
+    async def _fetch(self) -> dict[str, dict[str, Any]]:
         async with httpx.AsyncClient(timeout=self._settings.http_timeout_seconds, follow_redirects=False) as http:
             if self._jwks_url is None:
                 self._jwks_url = (await _json(http, self._settings.discovery_url, self._check_discovery))["jwks_uri"]
@@ -206,7 +207,7 @@ class KeySet:
         log.info("issuer keys fetched: %s", ", ".join(sorted(keys)) or "none")
         return keys
 
-    def _check_discovery(self, doc: dict) -> None:
+    def _check_discovery(self, doc: dict[str, Any]) -> None:
         # OpenID Connect Discovery 1.0 §4.3: the document must name exactly the issuer we asked.
         if doc.get("issuer") != self._settings.issuer:
             raise ProviderUnavailable(f"the discovery document names issuer {doc.get('issuer')!r}")
@@ -216,12 +217,12 @@ class KeySet:
             raise ProviderUnavailable(f"the discovery document's jwks_uri {doc['jwks_uri']} is not HTTPS")
 
 
-def _check_jwks(doc: dict) -> None:
+def _check_jwks(doc: dict[str, Any]) -> None:
     if not isinstance(doc.get("keys"), list):
         raise ProviderUnavailable("the JWKS has no keys list")
 
 
-async def _json(http: httpx.AsyncClient, url: str, check: Callable[[dict], None]) -> dict:
+async def _json(http: httpx.AsyncClient, url: str, check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     try:
         response = await http.get(url, headers={"Accept": "application/json"})
         response.raise_for_status()
@@ -262,7 +263,7 @@ class TokenValidator:
             raise ValueError("RCM_OIDC_ISSUER is not set")
         self.settings = settings
         self.keys = keys or KeySet(settings)
-        self._options = {"require": ["exp", "iss", "aud", "sub"]}
+        self._options: jwt.types.Options = {"require": ["exp", "iss", "aud", "sub"]}
 
     async def principal(self, token: str) -> Principal:
         return principal_of(await self.claims(token), self.settings)
@@ -371,7 +372,7 @@ class ClientCredentials(httpx.Auth):
         self._token: str | None = None
         self._expires_at = 0.0
 
-    def auth_flow(self, request: httpx.Request):
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._token is None or time.monotonic() > self._expires_at - self._renew_before:
             self._keep((yield self._token_request()))
         request.headers["Authorization"] = f"Bearer {self._token}"
@@ -427,7 +428,8 @@ def authenticator(app: FastAPI) -> Authenticator:
     """The app's Authenticator; made from the environment on first use if the app was given none."""
     if getattr(app.state, "authenticator", None) is None:
         app.state.authenticator = Authenticator(OidcSettings())
-    return app.state.authenticator
+    chosen: Authenticator = app.state.authenticator
+    return chosen
 
 
 async def current_principal(request: Request) -> Principal:

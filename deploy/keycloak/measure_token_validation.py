@@ -5,7 +5,8 @@
 Times shared/auth.py on warm key caches (the steady state: the JWKS is fetched once) in CPU time of
 this thread, so other work on a busy machine counts less: the validator alone for RS256 (2048-bit)
 and ES256 tokens signed here, and a whole FastAPI request with and without `current_principal`
-(the difference is what a route pays). With --keycloak it also validates a token of the running local Keycloak (./rcm stack up).
+(the difference is what a route pays). With --keycloak it also validates a token of the running
+local Keycloak (./rcm stack up).
 """
 
 from __future__ import annotations
@@ -115,12 +116,11 @@ async def keycloak_token() -> tuple[TokenValidator, str]:
 
     creds = keycloak.credentials(stack.run_dir_from_env())
     async with httpx.AsyncClient() as http:
-        response = await http.post(keycloak.token_url(), data={
-            "grant_type": "client_credentials", "client_id": "rcm-ehr", "client_secret": creds.clients["rcm-ehr"]})  # fmt: skip
+        form = {"grant_type": "client_credentials", "client_id": "rcm-ehr", "client_secret": creds.clients["rcm-ehr"]}
+        response = await http.post(keycloak.token_url(), data=form)
     response.raise_for_status()
-    return TokenValidator(OidcSettings(issuer=keycloak.issuer(), audience=keycloak.AUDIENCE)), response.json()[
-        "access_token"
-    ]
+    validator = TokenValidator(OidcSettings(issuer=keycloak.issuer(), audience=keycloak.AUDIENCE))
+    return validator, response.json()["access_token"]
 
 
 async def main(n: int, with_keycloak: bool) -> None:

@@ -217,7 +217,8 @@ async def test_the_console_redirects_only_to_registered_addresses(idp):
     async with httpx.AsyncClient() as browser:
         response = await browser.get(f"{idp.issuer}/protocol/openid-connect/auth", params={
             "client_id": keycloak.CONSOLE_CLIENT, "response_type": "code", "scope": "openid",
-            "redirect_uri": "https://attacker.example/cb", "code_challenge": challenge, "code_challenge_method": "S256"})  # fmt: skip
+            "redirect_uri": "https://attacker.example/cb", "code_challenge": challenge,
+            "code_challenge_method": "S256"})  # fmt: skip
     assert response.status_code == 400
     assert "location" not in response.headers
 
@@ -287,7 +288,8 @@ async def test_keycloak_key_rotation(idp, scratch_realm):
     [realm] = [r for r in await idp.admin("", realm="") if r["realm"] == name]
     await idp.admin("/components", "POST", realm=name, body={
         "name": "rotated", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider",
-        "parentId": realm["id"], "config": {"priority": ["500"], "algorithm": ["RS256"], "keySize": ["2048"]}})  # fmt: skip
+        "parentId": realm["id"],
+        "config": {"priority": ["500"], "algorithm": ["RS256"], "keySize": ["2048"]}})  # fmt: skip
     new = await token()
     assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
     assert (await validator.principal(new)).client_id == "probe"  # an unknown kid: the keys are fetched again
