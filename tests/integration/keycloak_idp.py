@@ -1,15 +1,17 @@
-"""The real Keycloak for tests: found running or started by rcmctl.stack.keycloak (once), and tokens from it.
+"""The real Keycloak for tests, and tokens from it: the one already running (`./rcm stack up`: theirs
+to stop), else started here by rcmctl.stack.keycloak once per session and stopped at its end.
 
 A test module makes it a fixture:
 
     @pytest.fixture(scope="session")
-    def idp() -> Idp:
-        return Idp.up()
+    def idp() -> Iterator[Idp]:
+        yield from keycloak_for_tests()
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,21 +23,26 @@ from rcmctl.stack import keycloak
 from shared.auth import OidcSettings
 
 
+def keycloak_for_tests() -> Iterator[Idp]:
+    """The local Keycloak for as long as the generator runs; stops it only if it started it."""
+    run_dir = stack.run_dir_from_env()
+    try:
+        started = keycloak.start(run_dir)  # False at once when it already runs
+    except Exception as exc:  # noqa: BLE001 - the message is the point
+        pytest.fail(f"identity tests need Keycloak and it could not be started: {exc}", pytrace=False)
+    try:
+        yield Idp(run_dir=run_dir, port=keycloak.port(), creds=keycloak.credentials(run_dir))
+    finally:
+        if started:
+            keycloak.stop(run_dir)
+
+
 @dataclass(frozen=True)
 class Idp:
     run_dir: Path
     port: int
     creds: keycloak.Credentials
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def up(cls) -> Idp:
-        run_dir = stack.run_dir_from_env()
-        try:
-            keycloak.start(run_dir)  # returns at once when it already runs
-        except Exception as exc:  # noqa: BLE001 - the message is the point
-            pytest.fail(f"identity tests need Keycloak and it could not be started: {exc}", pytrace=False)
-        return cls(run_dir=run_dir, port=keycloak.port(), creds=keycloak.credentials(run_dir))
 
     @property
     def issuer(self) -> str:

@@ -6,6 +6,7 @@ import html
 import json
 import re
 import secrets
+from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,7 +26,7 @@ from shared.auth import (
     Unauthenticated,
     require_roles,
 )
-from tests.integration.keycloak_idp import Idp
+from tests.integration.keycloak_idp import Idp, keycloak_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +35,8 @@ MACHINES = keycloak.machine_clients()
 
 
 @pytest.fixture(scope="session")
-def idp() -> Idp:
-    return Idp.up()
+def idp() -> Iterator[Idp]:
+    yield from keycloak_for_tests()
 
 
 @pytest.fixture(scope="session")
