@@ -76,9 +76,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     it, a fifth of the unit run was the collector walking them): what collection loaded is
     frozen out of the collector's sight, and a full collection waits for more allocations, so
     loading another ICD-10-CM release (a million objects) is not walked a dozen times on the way."""
-    gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    gc.set_threshold(50_000, 20, 10)
     gc.enable()
 
 
