@@ -212,8 +212,9 @@ class EncounterCodedV1(Contract):
     )
     service_lines: list[CodedServiceLine] = Field(min_length=1, max_length=50)
     prior_authorization: str | None = None
-    coded_by: str = Field(description="'auto' or the coder's user id.")
+    coded_by: str = Field(description="'auto' or the coder's subject (the sign-in token's sub).")
     coded_at: datetime
+    coded_by_name: str | None = Field(default=None, max_length=255, description="The coder's display name (additive).")
 
 
 class Finding(Contract):
@@ -447,10 +448,11 @@ class ClaimCorrectionRequestedV1(Contract):
     frequency_code: Literal["7", "8"] = "7"
     payer_claim_control_number: str = Field(max_length=50)
     reason: str = Field(max_length=300, description="Why, e.g. the CARC and its category.")
-    requested_by: str = Field(max_length=64)
+    requested_by: str = Field(max_length=64, description="The subject (token sub) of the person who asked.")
     requested_at: datetime
     # Additive in v1:
     changes: ClaimChanges | None = Field(default=None, description="The corrected data (frequency 7 only).")
+    requested_by_name: str | None = Field(default=None, max_length=255, description="Their display name.")
 
 
 class SecondaryClaimRequestedV1(Contract):
@@ -483,6 +485,31 @@ class StatementIssuedV1(Contract):
     issued_at: datetime
 
 
+# ---- the audit trail: who touched which patient's data ------------------------------------------
+
+
+class AuditRecordedV1(Contract):
+    """A service recorded an access to patient data in its audit_log, in FHIR AuditEvent terms.
+
+    Ids only: no names, no addresses; the row itself stays in the service's database."""
+
+    audit_id: int = Field(description="The row's id in the observer's audit_log.")
+    observer: str = Field(max_length=64, description="The service that recorded it (AuditEvent.source.observer).")
+    recorded: datetime
+    action: Literal["C", "R", "U", "D", "E"]
+    subtype: str = Field(
+        max_length=40, description="The interaction: read, search-type, create, update, or an operation."
+    )
+    outcome: Literal["0", "4", "8", "12"]
+    purpose_of_use: str = Field(max_length=16, description="HL7 v3 PurposeOfUse, e.g. HPAYMT.")
+    agent_who: str = Field(max_length=255, description="The token's subject.")
+    agent_client: str | None = Field(default=None, max_length=255, description="The application used (azp).")
+    agent_machine: bool = False
+    entity_type: str = Field(max_length=40)
+    entity_id: str = Field(max_length=64)
+    patient_id: str | None = Field(default=None, max_length=64)
+
+
 EVENT_MODELS: dict[str, type[Contract]] = {
     "patient.registered.v1": PatientRegisteredV1,
     "encounter.documented.v1": EncounterDocumentedV1,
@@ -498,6 +525,7 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "claim.correction-requested.v1": ClaimCorrectionRequestedV1,
     "claim.secondary-requested.v1": SecondaryClaimRequestedV1,
     "statement.issued.v1": StatementIssuedV1,
+    "audit.recorded.v1": AuditRecordedV1,
 }
 EVENT_NAMESPACE = "org.openrcm"
 

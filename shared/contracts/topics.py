@@ -14,6 +14,7 @@ CLAIM_ACKNOWLEDGED = "claim.acknowledged"  # 999 / 277CA accepted or rejected a 
 CLAIM_CORRECTION_REQUESTED = "claim.correction-requested"  # A/R -> claims: replace or void; key: claim id
 CLAIM_SECONDARY_REQUESTED = "claim.secondary-requested"  # A/R -> claims: bill the next payer; key: claim id
 STATEMENT_ISSUED = "statement.issued"  # A/R issued a patient statement (PDF by reference); key: patient id
+AUDIT_RECORDED = "audit.recorded"  # every service: an access to patient data was recorded (ids only); key: patient id
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
@@ -32,6 +33,7 @@ EVENT_TOPICS = (
     CLAIM_CORRECTION_REQUESTED,
     CLAIM_SECONDARY_REQUESTED,
     STATEMENT_ISSUED,
+    AUDIT_RECORDED,
 )
 
 
