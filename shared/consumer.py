@@ -94,7 +94,7 @@ class BatchProcessor(Generic[T]):
         dead: list[DeadLetter] = []
         for record in records:
             try:
-                events.append((record, decode(record.headers, record.value, self.sub.contract)))
+                events.append((record, decode(record.headers, record.value, self.sub.contract, record.key)))
             except EnvelopeError as exc:
                 dead.append(DeadLetter(record, str(exc), "EnvelopeError", 1))
 

@@ -4,12 +4,53 @@ is a new model with a new version suffix. JSON Schemas are exported to shared/co
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+CENT = Decimal("0.01")
+
+
+def _money_in(value: Any, info: ValidationInfo) -> Any:
+    """On the wire (JSON) money is a string with exactly two decimals, nothing else: "195" or 195.0
+    would pass a lax reader and break the next one. In Python a Decimal (or int) is taken as is."""
+    if info.mode != "json":
+        return value
+    if not (isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value)):
+        raise ValueError('money is a string with two decimal places, e.g. "195.00" or "-12.50"')
+    return Decimal(value)
+
+
+def _money_out(value: Decimal) -> str:
+    cents = value.quantize(CENT)
+    return f"{cents:f}" if cents else "0.00"  # never "-0.00"
+
+
+Money = Annotated[
+    Decimal,
+    Field(max_digits=12, decimal_places=2),
+    BeforeValidator(_money_in),
+    PlainSerializer(_money_out, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "pattern": MONEY_PATTERN, "examples": ["195.00", "0.00", "-12.50"]},
+    ),
+]
+"""US dollars: a decimal string with two places on the wire ("195.00", "0.00", "-12.50"), a
+Decimal in Python. Every amount of every contract is this type."""
+Percent = Annotated[Money, Field(ge=0, le=100)]
+"""A percentage (0..100) written the way money is: "20.00"."""
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
 IcdCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=8)]
@@ -130,6 +171,9 @@ class MedicalDecisionMaking(Contract):
     risk: MdmLevel
 
 
+EncounterAction = Literal["original", "correct", "void"]
+
+
 class EncounterDocumentedV1(Contract):
     """What an EHR publishes when a visit is documented (inbound contract v1)."""
 
@@ -153,6 +197,21 @@ class EncounterDocumentedV1(Contract):
         default=None, ge=1, le=1440, description="Provider's total time on the date of the encounter."
     )
     mdm: MedicalDecisionMaking | None = None
+    # Additive in v1 (contracts 1.1): corrections and voids. Declared before the codes: a void needs none.
+    version: int = Field(
+        default=1,
+        ge=1,
+        le=1_000_000,
+        description="The EHR's version of this encounter: 1 when first documented, one more for each correction "
+        "or void. A version at or below the one already received is not applied (answered on encounter.rejected).",
+    )
+    action: EncounterAction = Field(
+        default="original",
+        description="original: first documentation; correct: this version replaces the earlier one (re-coded, and "
+        "a replacement claim (frequency 7) when it was billed); void: the visit is withdrawn (a void claim "
+        "(frequency 8) when it was billed). A changed re-send without `correct` is refused "
+        "(encounter.already_coded).",
+    )
     diagnoses: list[DocumentedDiagnosis] = Field(
         default_factory=list,
         max_length=12,
@@ -173,7 +232,7 @@ class EncounterDocumentedV1(Contract):
     def _diagnoses_or_statements(
         cls, diagnoses: list[DocumentedDiagnosis], info: ValidationInfo
     ) -> list[DocumentedDiagnosis]:
-        if not diagnoses and not info.data.get("diagnosis_statements"):
+        if not diagnoses and not info.data.get("diagnosis_statements") and info.data.get("action") != "void":
             raise ValueError("diagnoses or diagnosis_statements are required")
         return diagnoses
 
@@ -183,7 +242,7 @@ class EncounterDocumentedV1(Contract):
         cls, procedures: list[DocumentedProcedure], info: ValidationInfo
     ) -> list[DocumentedProcedure]:
         documented = [info.data.get(f) for f in ("procedure_statements", "total_time_minutes", "mdm")]
-        if not procedures and not any(documented):
+        if not procedures and not any(documented) and info.data.get("action") != "void":
             raise ValueError("procedures, procedure_statements, total_time_minutes or mdm are required")
         return procedures
 
@@ -212,6 +271,13 @@ class EncounterCodedV1(Contract):
     )
     service_lines: list[CodedServiceLine] = Field(min_length=1, max_length=50)
     prior_authorization: str | None = None
+    # Additive in v1 (contracts 1.1): the EHR's corrections and voids, as coding passes them on.
+    version: int = Field(default=1, ge=1, description="The encounter.documented version these codes are of.")
+    action: EncounterAction = Field(
+        default="original",
+        description="original: first coding; correct: replaces an earlier version's codes (bill a replacement when "
+        "that was billed); void: the EHR withdrew the encounter; diagnoses and service_lines are the codes voided.",
+    )
     coded_by: str = Field(description="'auto' or the coder's subject (the sign-in token's sub).")
     coded_at: datetime
     coded_by_name: str | None = Field(default=None, max_length=255, description="The coder's display name (additive).")
@@ -266,12 +332,15 @@ class EligibilityCheckedV1(Contract):
     plan_name: str | None = None
     copay: Money | None = None
     deductible_remaining: Money | None = None
-    coinsurance_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = None
+    coinsurance_percent: Percent | None = None
     rejection_code: str | None = Field(default=None, description="AAA03 when the payer could not answer, e.g. 72.")
     checked_at: datetime
 
 
 # ---- claims ---------------------------------------------------------------------------------
+
+
+ClaimKind = Literal["original", "replacement", "void", "secondary"]
 
 
 class SubmittedLine(Contract):
@@ -295,7 +364,7 @@ class ClaimSubmittedV1(Contract):
     interchange_control_number: int
     file_name: str
     submitted_at: datetime
-    kind: Literal["original", "replacement", "void", "secondary"] = Field(
+    kind: ClaimKind = Field(
         default="original", description="replacement/void: frequency code 7/8; secondary: billed to the next payer."
     )
     original_claim_id: UUID | None = Field(default=None, description="The claim this one replaces, voids or follows.")
@@ -378,6 +447,22 @@ class PaymentPostedV1(Contract):
     statement_to: date | None = Field(default=None, description="DTM*233")
     received_by_payer: date | None = Field(default=None, description="DTM*050")
     unmatched_lines: int = Field(default=0, description="Payer lines that matched none of ours (in the work queue).")
+    # Additive in v1 (contracts 1.1): what an analyst needs to count each encounter's money once.
+    claim_kind: ClaimKind | None = Field(
+        default=None,
+        description="The kind of the claim paid (claim.submitted's kind): a secondary claim's posting repeats the "
+        "primary's charge; a replacement's charge replaces the original's (whose reversal takes it back).",
+    )
+    original_claim_id: UUID | None = Field(
+        default=None, description="For a replacement, void or secondary claim: the claim it follows."
+    )
+    encounter_ids: list[str] = Field(default_factory=list, max_length=50, description="The encounters the claim bills.")
+    charge_is_new: bool | None = Field(
+        default=None,
+        description="True when amounts.charge counts here: a posting of an original or replacement claim (a "
+        "reversal's negative charge takes one back); false when it repeats a charge another posting counts (a "
+        "secondary payer's claim). Charges once = the sum of amounts.charge where charge_is_new.",
+    )
 
 
 class PatientPaymentApplication(Contract):
@@ -528,11 +613,19 @@ EVENT_MODELS: dict[str, type[Contract]] = {
     "audit.recorded.v1": AuditRecordedV1,
 }
 EVENT_NAMESPACE = "org.openrcm"
+# The release of the published contracts (schemas, AsyncAPI, the openrcm-contracts package). Bump
+# the minor version for additive changes; a breaking change is a new event version (".v2") instead.
+CONTRACTS_VERSION = "1.1.0"
 
 
 def event_type(name: str) -> str:
     """'claim.submitted.v1' -> 'org.openrcm.claim.submitted.v1'"""
     return f"{EVENT_NAMESPACE}.{name}"
+
+
+def schema_id(name: str) -> str:
+    """The $id of an event's JSON Schema, also its ce_dataschema: 'urn:openrcm:schema:claim.submitted.v1'."""
+    return f"urn:openrcm:schema:{name}"
 
 
 def name_of(model: type[Contract]) -> str:

@@ -1,23 +1,34 @@
 """Writes the JSON Schema of every event into shared/contracts/schemas (the published contract).
-Run `python -m shared.contracts.export`; a test fails when the files drift from the models."""
+Run `python -m shared.contracts.export`; a test fails when the files drift from the models.
+
+Each schema is JSON Schema 2020-12 (`$schema`), named by its `$id` (also the events'
+ce_dataschema), and carries the contracts' release in `x-version`."""
 
 import json
 from pathlib import Path
+from typing import Any
 
-from shared.contracts.events import EVENT_MODELS, event_type
+from shared.contracts.events import CONTRACTS_VERSION, EVENT_MODELS, event_type, schema_id
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def schema_of(name: str) -> dict[str, Any]:
+    """The published JSON Schema of one event (what travels: the serialized form)."""
+    schema = EVENT_MODELS[name].model_json_schema(mode="serialization")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": schema_id(name),
+        "x-version": CONTRACTS_VERSION,
+        "x-cloudevents-type": event_type(name),
+        **schema,
+    }
 
 
 def render_schemas() -> dict[str, str]:
-    rendered = {}
-    for name, model in EVENT_MODELS.items():
-        schema = model.model_json_schema(mode="serialization")
-        schema["$id"] = f"urn:openrcm:schema:{name}"
-        schema["x-cloudevents-type"] = event_type(name)
-        rendered[f"{name}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
-    return rendered
+    return {f"{name}.json": json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n" for name in EVENT_MODELS}
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from aiokafka import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.consumer import Rejected, _sanitized, is_transient
+from shared.contracts.events import Finding
 from shared.envelope import EnvelopeError
 
 
@@ -34,7 +35,7 @@ def test_network_failures_are_transient(exc):
         ValueError("bad amount"),
         KeyError("claim"),
         Rejected("unknown payer"),
-        EnvelopeError("empty value"),
+        EnvelopeError([Finding(field="(value)", code="envelope.empty", message="empty value")]),
         IntegrityError("INSERT", {}, DriverError("duplicate key")),
         DBAPIError("SELECT 1", {}, DriverError("syntax error"), connection_invalidated=False),
     ],

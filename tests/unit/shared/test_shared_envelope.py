@@ -13,6 +13,7 @@ SECRET = "SECRET-PHI-123"
 PATIENT_ID = uuid.UUID("8d7b3f0e-2c1a-4b5e-9f6d-0a1b2c3d4e5f")
 EVENT_ID = uuid.UUID("11111111-2222-4333-8444-555555555555")
 WHEN = datetime(2026, 3, 2, 14, 30, 5, 123000, tzinfo=UTC)
+KEY = b"ENC-1"
 
 
 def documented(**changes) -> dict:
@@ -84,7 +85,7 @@ def test_type_follows_the_data_model():
 
 def test_decode_round_trip():
     original = event()
-    decoded = decode(original.headers(), original.value(), EncounterDocumentedV1)
+    decoded = decode(original.headers(), original.value(), EncounterDocumentedV1, KEY)
     assert decoded == original
     assert decoded.data.patient_id == PATIENT_ID
     assert decoded.time == WHEN and decoded.id == EVENT_ID and decoded.correlation_id == "corr-42"
@@ -92,23 +93,33 @@ def test_decode_round_trip():
 
 def test_decode_accepts_the_tuple_headers_kafka_gives():
     original = event()
-    assert decode(tuple(original.headers()), original.value(), EncounterDocumentedV1).id == EVENT_ID
+    assert decode(tuple(original.headers()), original.value(), EncounterDocumentedV1, KEY).id == EVENT_ID
 
 
 def test_decode_without_correlation_id_falls_back_to_the_event_id():
     original = event()
-    decoded = decode(without_header(original.headers(), CORRELATION_HEADER), original.value(), EncounterDocumentedV1)
+    decoded = decode(
+        without_header(original.headers(), CORRELATION_HEADER), original.value(), EncounterDocumentedV1, KEY
+    )
     assert decoded.correlation_id == str(EVENT_ID)
 
 
 # ---- what decode refuses ---------------------------------------------------------------------
 
 
-def refused(headers, value=None, expected=EncounterDocumentedV1) -> str:
+def refused(headers, value=None, expected=EncounterDocumentedV1, key=b"ENC-1") -> str:
     value = event().value() if value is None else value
     with pytest.raises(EnvelopeError) as info:
-        decode(headers, value, expected)
+        decode(headers, value, expected, key)
     return str(info.value)
+
+
+def codes(headers, value=None, key=b"ENC-1") -> dict[str, str]:
+    """attribute or path -> the code of its violation."""
+    value = event().value() if value is None else value
+    with pytest.raises(EnvelopeError) as info:
+        decode(headers, value, EncounterDocumentedV1, key)
+    return {f.field: f.code for f in info.value.findings}
 
 
 def test_wrong_ce_type_is_refused():
@@ -150,12 +161,12 @@ def test_header_without_a_value_is_refused_not_crashed():
 @pytest.mark.parametrize("value", [b"", None])
 def test_empty_value_is_refused(value):
     with pytest.raises(EnvelopeError, match="empty"):
-        decode(event().headers(), value, EncounterDocumentedV1)
+        decode(event().headers(), value, EncounterDocumentedV1, KEY)
 
 
 def test_invalid_json_is_refused_without_echoing_it():
     message = refused(event().headers(), b'{"encounter_id": "' + SECRET.encode() + b'", oops')
-    assert "schema" in message and SECRET not in message
+    assert "[schema.json_invalid]" in message and SECRET not in message
 
 
 @pytest.mark.parametrize(
@@ -178,7 +189,7 @@ def test_invalid_json_is_refused_without_echoing_it():
 )
 def test_schema_violation_names_the_path_and_never_the_value(changes, path):
     message = refused(event().headers(), json.dumps(documented(**changes)).encode())
-    assert message.startswith("schema: ")
+    assert "[schema." in message
     assert f"{path}:" in message
     assert SECRET not in message
 
@@ -189,3 +200,85 @@ def test_missing_required_field_and_unknown_field_are_schema_errors():
     body["ssn"] = SECRET
     message = refused(event().headers(), json.dumps(body).encode())
     assert "rendering_provider:" in message and "ssn:" in message and SECRET not in message
+
+
+# ---- strictness: the published schema and the documented attributes are the contract ---------
+
+
+@pytest.mark.parametrize(
+    "attribute", ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type", "ce_subject"]
+)
+def test_each_required_attribute_missing_is_its_own_violation(attribute):
+    assert codes(without_header(event().headers(), attribute)) == {attribute: "envelope.missing"}
+
+
+def test_a_missing_time_and_a_non_uuid_id_are_told_apart():
+    headers = with_header(without_header(event().headers(), "ce_time"), "ce_id", b"42")
+    assert codes(headers) == {"ce_time": "envelope.missing", "ce_id": "envelope.id"}
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "code"),
+    [
+        ("ce_time", b"2026-03-02T14:30:05", "envelope.time"),  # no offset: whose local time?
+        ("ce_time", b"2026-03-02", "envelope.time"),
+        ("ce_time", b"yesterday", "envelope.time"),
+        ("ce_source", b"", "envelope.source"),
+        ("ce_source", b"/ehr/a b", "envelope.source"),
+        ("content-type", b"text/plain", "envelope.content_type"),
+        ("content-type", b"application/cloudevents+json", "envelope.content_type"),
+        ("ce_dataschema", b"urn:openrcm:schema:claim.submitted.v1", "envelope.dataschema"),
+        ("ce_subject", b"ENC-2", "envelope.subject"),
+        ("ce_specversion", b"0.3", "envelope.specversion"),
+    ],
+)
+def test_each_malformed_attribute_has_its_own_code(attribute, value, code):
+    assert codes(with_header(event().headers(), attribute, value)) == {attribute: code}
+
+
+def test_documented_variants_are_accepted():
+    headers = with_header(event().headers(), "ce_time", b"2026-03-02T14:30:05Z")
+    headers = with_header(headers, "content-type", b"application/json; charset=utf-8")
+    headers = without_header(headers, "ce_dataschema")  # optional, checked only when given
+    assert decode(headers, event().value(), EncounterDocumentedV1, KEY).time == datetime(
+        2026, 3, 2, 14, 30, 5, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("key", [None, b""])
+def test_a_record_without_a_key_is_refused(key):
+    assert codes(event().headers(), key=key) == {"(key)": "envelope.key"}
+
+
+def test_a_header_given_twice_is_refused():
+    assert codes([*event().headers(), ("ce_id", str(uuid.uuid4()).encode())]) == {"ce_id": "envelope.duplicate"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"procedures": [{"code": "99213", "units": "2", "diagnosis_pointers": [1]}]}, "procedures.0.units"),
+        ({"procedures": [{"code": "99213", "units": 2.0, "diagnosis_pointers": [1]}]}, "procedures.0.units"),
+        ({"procedures": [{"code": "99213", "diagnosis_pointers": ["1"]}]}, "procedures.0.diagnosis_pointers.0"),
+        ({"total_time_minutes": "30"}, "total_time_minutes"),
+    ],
+)
+def test_values_a_lax_reader_would_coerce_are_refused(changes, path):
+    found = codes(event().headers(), json.dumps(documented(**changes)).encode())
+    assert list(found) == [path] and found[path].startswith("schema.")
+
+
+def test_header_and_body_violations_are_reported_together():
+    body = json.dumps(documented(procedures=[{"code": "99213", "units": "2"}])).encode()
+    found = codes(without_header(event().headers(), "ce_source"), body)
+    assert found == {"ce_source": "envelope.missing", "procedures.0.units": "schema.int_type"}
+
+
+def test_money_on_the_wire_is_a_two_decimal_string():
+    from shared.contracts.events import AmountsByCategory
+
+    amounts = dict.fromkeys(AmountsByCategory.model_fields, "0.00")
+    assert AmountsByCategory.model_validate_json(json.dumps(amounts), strict=True).paid == 0
+    for loose in ("195", "92.6", 92.6, 195, "1.005", "1e2"):
+        with pytest.raises(ValueError):
+            AmountsByCategory.model_validate_json(json.dumps(amounts | {"paid": loose}), strict=True)
