@@ -259,6 +259,9 @@ class CodedServiceLine(Contract):
 
 
 class EncounterCodedV1(Contract):
+    """Coding's verdict that an encounter can be billed: its ICD-10-CM diagnoses and its service lines.
+    Published automatically or by a coder; a correction or void of the EHR comes as a later version."""
+
     encounter_id: str
     patient_id: UUID
     date_of_service: date
@@ -290,6 +293,9 @@ class Finding(Contract):
 
 
 class EncounterRejectedV1(Contract):
+    """Why an encounter was not coded, for its sender: each finding names the field and a stable code.
+    Also the answer to a changed re-send without the correction marker (encounter.already_coded)."""
+
     encounter_id: str
     patient_id: UUID | None = None
     stage: Literal["coding"] = "coding"
@@ -352,6 +358,9 @@ class SubmittedLine(Contract):
 
 
 class ClaimSubmittedV1(Contract):
+    """A claim went to the clearinghouse in an 837P: what it bills, to whom, for how much, and which
+    claim it replaces, voids or follows (kind, original_claim_id)."""
+
     claim_id: UUID
     patient_control_number: str = Field(max_length=20, description="CLM01; the 835 echoes it in CLP01.")
     encounter_id: str = Field(description="The first encounter the claim bills (see encounter_ids).")

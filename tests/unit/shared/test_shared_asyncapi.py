@@ -1,11 +1,13 @@
 """The AsyncAPI catalogue is what the contracts say: one channel per topic, one message per event
 version with its exported JSON Schema; it is regenerated, never edited."""
 
+import json
 from pathlib import Path
 
 import yaml
 
-from shared.contracts import asyncapi, topics
+import services
+from shared.contracts import asyncapi, check, topics
 from shared.contracts.events import EVENT_MODELS, event_type
 from shared.contracts.export import ASYNCAPI_FILE, SCHEMA_DIR
 
@@ -20,8 +22,10 @@ def test_every_event_is_a_message_on_its_topic_with_its_schema():
     doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
     assert doc["asyncapi"] == "3.0.0"
     messages = doc["components"]["messages"]
-    assert set(messages) == set(EVENT_MODELS)
+    assert set(messages) == {*EVENT_MODELS, asyncapi.DEAD_LETTER}
     for name, message in messages.items():
+        if name == asyncapi.DEAD_LETTER:
+            continue
         schema = message["payload"]["schema"]["$ref"]
         assert (ASYNCAPI_FILE.parent / schema).resolve() == (SCHEMA_DIR / f"{name}.json").resolve()
         assert Path(SCHEMA_DIR / f"{name}.json").is_file()
@@ -35,8 +39,55 @@ def test_every_event_is_a_message_on_its_topic_with_its_schema():
 def test_an_event_without_a_topic_is_refused(monkeypatch):
     monkeypatch.setitem(EVENT_MODELS, "nowhere.v1", EVENT_MODELS["payment.posted.v1"])
     try:
-        asyncapi.document()
+        asyncapi.document([])
     except ValueError as exc:
         assert "nowhere.v1" in str(exc)
     else:
         raise AssertionError("an event without a topic was catalogued")
+
+
+def test_operations_follow_the_services_declarations():
+    doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
+    operations = doc["operations"]
+    for name in services.NAMES:
+        declaration = services.declaration(name)
+        sends = {op["channel"]["$ref"].split("/")[-1] for key, op in operations.items()
+                 if key.startswith(f"{name}.") and op["action"] == "send"}  # fmt: skip
+        receives = {op["channel"]["$ref"].split("/")[-1] for key, op in operations.items()
+                    if key.startswith(f"{name}.") and op["action"] == "receive"}  # fmt: skip
+        assert receives == set(declaration.consumed_topics)
+        assert sends == set(declaration.publishes) | {topics.dead_letter_topic(t) for t in declaration.consumed_topics}
+    for op in operations.values():  # every reference resolves in the document
+        channel = doc["channels"][op["channel"]["$ref"].split("/")[-1]]
+        for message in op["messages"]:
+            assert message["$ref"].split("/")[-1] in channel["messages"]
+
+
+def test_messages_have_clean_summaries_examples_and_the_2020_12_dialect():
+    messages = yaml.safe_load(ASYNCAPI_FILE.read_text())["components"]["messages"]
+    for name, message in messages.items():
+        assert message["summary"].endswith((".", "!", "?")) and "!!!" not in message["description"], name
+        assert message["payload"]["schemaFormat"] == "application/schema+json;version=draft-2020-12"
+        if name != asyncapi.DEAD_LETTER:
+            assert message["examples"] and message["headers"]["required"][:2] == ["ce_specversion", "ce_id"]
+            for example in message["examples"]:
+                assert check.value_violations(name, json.dumps(example["payload"]).encode()) == []
+
+
+def test_dead_letter_channels_carry_the_dead_letter_message():
+    doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
+    for topic in topics.EVENT_TOPICS:
+        channel = doc["channels"][topics.dead_letter_topic(topic)]
+        assert channel["messages"] == {asyncapi.DEAD_LETTER: {"$ref": f"#/components/messages/{asyncapi.DEAD_LETTER}"}}
+
+
+def test_a_model_without_its_own_docstring_is_refused():
+    class Undocumented(EVENT_MODELS["payment.posted.v1"]):  # type: ignore[misc, valid-type]
+        pass
+
+    try:
+        asyncapi.describe(Undocumented)
+    except ValueError as exc:
+        assert "docstring" in str(exc)
+    else:
+        raise AssertionError("a model inherited its parent's text")
