@@ -1,10 +1,12 @@
 """Writes the JSON Schema of every event into shared/contracts/schemas (the published contract).
-Run `python -m shared.contracts.export`; a test fails when the files drift from the models.
+Run `python -m shared.contracts.export` (or `./rcm export-schemas`); a test fails when the files
+drift from the models. `python -m shared.contracts.export --release` records them as released.
 
 Each schema is JSON Schema 2020-12 (`$schema`), named by its `$id` (also the events'
 ce_dataschema), and carries the contracts' release in `x-version`."""
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from shared.contracts.events import CONTRACTS_VERSION, EVENT_MODELS, event_type,
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
+# The schemas as last released: the compatibility test compares the current ones against them.
+RELEASED_DIR = Path(__file__).parent / "released"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -31,7 +35,20 @@ def render_schemas() -> dict[str, str]:
     return {f"{name}.json": json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n" for name in EVENT_MODELS}
 
 
+def release() -> None:
+    """Record the current schemas as released (after a release of the contracts, never before)."""
+    RELEASED_DIR.mkdir(exist_ok=True)
+    for old in RELEASED_DIR.glob("*.json"):
+        old.unlink()
+    for file_name, text in render_schemas().items():
+        (RELEASED_DIR / file_name).write_text(text)
+    print(f"recorded {len(EVENT_MODELS)} schemas of release {CONTRACTS_VERSION} in {RELEASED_DIR}")
+
+
 def main() -> None:
+    if "--release" in sys.argv[1:]:
+        release()
+        return
     SCHEMA_DIR.mkdir(exist_ok=True)
     for file_name, text in render_schemas().items():
         (SCHEMA_DIR / file_name).write_text(text)
