@@ -22,7 +22,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from shared.contracts.topics import DEAD_LETTER_SUFFIX, EVENT_TOPICS
+from .topics import DEAD_LETTER_SUFFIX, EVENT_TOPICS
 
 HERE = Path(__file__).parent
 SCHEMA_DIR = HERE / "schemas"

@@ -5,7 +5,7 @@ each against its exported JSON Schema and its model. Sample data only: no real p
 import json
 from typing import Any
 
-from shared.contracts.events import EVENT_MODELS, Contract
+from .events import EVENT_MODELS, Contract
 
 PATIENT = "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21"
 CLAIM = "3f1e0c52-8d4b-5b6a-9c1d-2e3f4a5b6c7d"

@@ -1,0 +1,1 @@
+../../../../shared/contracts/events.py

@@ -1,0 +1,1 @@
+../../../../shared/contracts/examples.py
