@@ -8,7 +8,7 @@ import json
 import pytest
 
 from shared.contracts.compatibility import breaking_changes
-from shared.contracts.events import CONTRACTS_VERSION, EVENT_MODELS
+from shared.contracts.events import CONTRACTS_VERSION
 from shared.contracts.export import RELEASED_DIR, render_schemas
 
 FIX = (
