@@ -55,11 +55,21 @@ class CodingPatient(SQLModel, table=True):
 TABLES = ("coding_outcome", "coding_audit", "coding_patient")
 
 
-async def existing_outcomes(session: AsyncSession, encounter_ids: set[str]) -> set[str]:
+async def outcomes(session: AsyncSession, encounter_ids: set[str]) -> dict[str, CodingOutcome]:
+    """The outcomes coding already holds of these encounters (a later version updates its row)."""
+    rows = await session.execute(select(CodingOutcome).where(CodingOutcome.encounter_id.in_(encounter_ids)))
+    return {outcome.encounter_id: outcome for outcome in rows.scalars()}
+
+
+async def last_coded(session: AsyncSession, encounter_id: str) -> CodingAudit | None:
+    """The codes last published for an encounter (automatically or by a coder), if any were."""
     rows = await session.execute(
-        select(CodingOutcome.encounter_id).where(CodingOutcome.encounter_id.in_(encounter_ids))
+        select(CodingAudit)
+        .where(CodingAudit.encounter_id == encounter_id, CodingAudit.action.in_(("auto_coded", "accepted", "amended")))
+        .order_by(CodingAudit.id.desc())
+        .limit(1)
     )
-    return set(rows.scalars().all())
+    return rows.scalar_one_or_none()
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:

@@ -7,7 +7,13 @@ Which way an encounter goes:
 - queued: the codes exist, but a person must judge (a CAC suggestion below the confidence bar,
   Excludes1 pair, age/sex conflict, NCCI PTP, MUE, claim limits, an E/M level the documentation
   does not support);
-- coded: everything else, automatically (coded_by "auto")."""
+- coded: everything else, automatically (coded_by "auto").
+
+The same encounter id again (domain/corrections.py): unchanged, nothing happens; the EHR's
+correction (action correct, a later version) is coded again and published with that version and
+action, for claims to replace what it billed; a void (action void) publishes the codes voided when
+they had been published; a changed re-send without the marker, or an older version, is answered
+on encounter.rejected (encounter.already_coded, encounter.stale_version, encounter.voided)."""
 
 import logging
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coding import db
 from services.coding.catalog import Catalog, CatalogHolder
+from services.coding.domain.corrections import Held, decide
 from services.coding.domain.decision import propose
 from services.coding.domain.edits import PatientFacts
 from services.coding.domain.validation import check_encounter
@@ -28,6 +35,7 @@ from shared.contracts.events import (
     EncounterCodedV1,
     EncounterDocumentedV1,
     EncounterRejectedV1,
+    Finding,
     PatientRegisteredV1,
 )
 from shared.envelope import Event
@@ -57,44 +65,44 @@ async def on_patients_registered(session: AsyncSession, events: list[Event[Patie
 async def on_encounters_documented(
     session: AsyncSession, events: list[Event[EncounterDocumentedV1]], deps: Deps
 ) -> None:
-    ids = {e.data.encounter_id for e in events}
-    done = await db.existing_outcomes(session, ids)
+    held = await db.outcomes(session, {e.data.encounter_id for e in events})
     patients = await db.patients_facts(session, {e.data.patient_id for e in events})
     current = deps.catalog.current  # one catalog for the whole batch, even if a reload lands meanwhile
     for event in events:
-        if event.data.encounter_id in done:
-            # The sender published the same encounter again under a new event id.
-            log.info("encounter already coded; ignored", extra={"encounter_id": event.data.encounter_id})
-            continue
-        done.add(event.data.encounter_id)
-        code_one(session, event, current, patients.get(event.data.patient_id))
+        encounter_id = event.data.encounter_id
+        before = held.get(encounter_id)
+        decision = decide(Held(before.status, before.documented or {}) if before else None, event.data)
+        if decision.verdict == "repeat":  # the same record under a new event id: nothing to do again
+            log.info("encounter sent again unchanged", extra={"encounter_id": encounter_id})
+        elif decision.finding is not None:
+            refuse(session, event, decision.finding)
+        elif decision.verdict == "void":
+            held[encounter_id] = await void(session, event, before)
+        else:
+            held[encounter_id] = code_one(session, event, current, patients.get(event.data.patient_id), before)
 
 
 def code_one(
-    session: AsyncSession, event: Event[EncounterDocumentedV1], current: Catalog, patient: PatientFacts | None
-) -> None:
-    """Rejected (a code the sender must fix), queued for a coder, or coded automatically."""
+    session: AsyncSession,
+    event: Event[EncounterDocumentedV1],
+    current: Catalog,
+    patient: PatientFacts | None,
+    before: db.CodingOutcome | None = None,
+) -> db.CodingOutcome:
+    """Rejected (a code the sender must fix), queued for a coder, or coded automatically. `before`:
+    the outcome of an earlier version this one corrects (its row is coded again)."""
     encounter = event.data
     now = datetime.now(UTC)
     findings = check_encounter(encounter, now.date(), current.codes)
-    outcome = db.CodingOutcome(
-        encounter_id=encounter.encounter_id,
-        patient_id=encounter.patient_id,
-        status="rejected",
-        findings=[f.model_dump() for f in findings],
-        coded_by="auto",
-        correlation_id=event.correlation_id,
-        decided_at=now,
-        documented=encounter.model_dump(mode="json"),
-    )
-    session.add(outcome)
+    outcome = _outcome(session, event, before, now)
+    outcome.findings = [f.model_dump() for f in findings]
     if findings:
         audit(session, encounter.encounter_id, "auto", "rejected", [], [], now)
         data = EncounterRejectedV1(
             encounter_id=encounter.encounter_id, patient_id=encounter.patient_id, findings=findings, rejected_at=now
         )
         outbox.stage(session, topics.ENCOUNTER_REJECTED, follow(event, data))
-        return
+        return outcome
     proposal = propose(encounter, current.codes, current.tables, current.indexes, patient)
     outcome.proposal = proposal.dump()
     outcome.findings = [f.model_dump() for f in proposal.findings]
@@ -103,6 +111,50 @@ def code_one(
     audit(session, encounter.encounter_id, "auto", action, proposal.diagnoses, proposal.service_lines, now)
     if proposal.automatic:
         publish_coded(session, outcome, proposal.diagnoses, proposal.service_lines, "auto", now)
+    return outcome
+
+
+def _outcome(
+    session: AsyncSession, event: Event[EncounterDocumentedV1], before: db.CodingOutcome | None, now: datetime
+) -> db.CodingOutcome:
+    """The encounter's outcome row, new or the earlier version's, as documented now (status rejected
+    until coding decides otherwise)."""
+    outcome = before or db.CodingOutcome(encounter_id=event.data.encounter_id)
+    outcome.patient_id, outcome.status, outcome.coded_by = event.data.patient_id, "rejected", "auto"
+    outcome.correlation_id, outcome.decided_at, outcome.proposal = event.correlation_id, now, None
+    outcome.documented = event.data.model_dump(mode="json")
+    if before is None:
+        session.add(outcome)
+    return outcome
+
+
+async def void(
+    session: AsyncSession, event: Event[EncounterDocumentedV1], before: db.CodingOutcome | None
+) -> db.CodingOutcome:
+    """The EHR withdrew the encounter. If it was billed (coded), encounter.coded says so with the
+    codes voided, for claims to void or replace its claim; a queued one leaves the work queue."""
+    now = datetime.now(UTC)
+    last = await db.last_coded(session, event.data.encounter_id) if before else None
+    outcome = _outcome(session, event, before, now)
+    outcome.status, outcome.findings = "voided", []
+    lines = [CodedServiceLine.model_validate(line) for line in last.service_lines] if last else []
+    audit(session, event.data.encounter_id, "auto", "voided", last.diagnoses if last else [], lines, now)
+    if last is not None:
+        publish_coded(session, outcome, last.diagnoses, lines, "auto", now)
+    return outcome
+
+
+def refuse(session: AsyncSession, event: Event[EncounterDocumentedV1], finding: Finding) -> None:
+    """A change coding may not apply (a changed re-send without the correction marker, an old
+    version): answered to the sender and kept in the audit trail, the earlier version stands."""
+    now = datetime.now(UTC)
+    encounter = event.data
+    audit(session, encounter.encounter_id, "auto", "refused", [], [], now, note=finding.code)
+    data = EncounterRejectedV1(
+        encounter_id=encounter.encounter_id, patient_id=encounter.patient_id, findings=[finding], rejected_at=now
+    )
+    outbox.stage(session, topics.ENCOUNTER_REJECTED, follow(event, data))
+    log.info("encounter change refused", extra={"encounter_id": encounter.encounter_id, "reason": finding.code})
 
 
 def publish_coded(
@@ -126,6 +178,8 @@ def publish_coded(
         service_lines=lines,
         prior_authorization=encounter.prior_authorization,
         coded_by=coded_by,
+        version=encounter.version,
+        action=encounter.action,
         coded_at=now,
     )
     event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=outcome.correlation_id)
