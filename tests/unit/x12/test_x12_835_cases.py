@@ -122,22 +122,22 @@ def _swap(old: str, new: str, text: str = TEXT) -> str:
     ("damage", "message"),
     [
         (lambda t: _swap("IEA*1*000000101", "IEA*1*000000102", t), "IEA"),
-        (lambda t: _swap("GE*2*101", "GE*1*101", t), "GE transaction set count"),
-        (lambda t: _swap("SE*19*0002", "SE*18*0002", t), "SE segment count"),
-        (lambda t: _swap("GS*HP", "GS*HC", t), "not an 835"),
-        (lambda t: _swap("BPR*I*425*", "BPR*I*426*", t), "BPR total"),
-        (lambda t: _swap("CAS*PR*1*40*1*3*30~", "CAS*PR*1*40*1*3*31~", t), "claim 1 service 1"),
-        (lambda t: _swap("CLP*PCNF1*20*50*40", "CLP*PCNF1*20*50*41", t), "claim 6: charge != paid"),
+        (lambda t: _swap("GE*2*101", "GE*1*101", t), "GE does not count"),
+        (lambda t: _swap("SE*19*0002", "SE*18*0002", t), "SE01 says"),
+        (lambda t: _swap("GS*HP", "GS*HC", t), "not HP 005010X221A1"),
+        (lambda t: _swap("BPR*I*425*", "BPR*I*426*", t), "BPR02 .* is not the sum"),
+        (lambda t: _swap("CAS*PR*1*40*1*3*30~", "CAS*PR*1*40*1*3*31~", t), "SVC02 - SVC03 differs"),
+        (lambda t: _swap("CLP*PCNF1*20*50*40", "CLP*PCNF1*20*50*41", t), "CLP03 - CLP04 differs"),
         (
             lambda t: _swap(
                 "PLB*1000000012*20261231*WO:SIMICN0000*12.5", "PLB*1000000012*20261231*WO:SIMICN0000*12", t
             ),
-            "BPR total",
+            "BPR02 .* is not the sum",
         ),
         (lambda t: _swap("CLP*PCNA1*1*", "CLP*PCNA1*9*", t), "status"),
         (lambda t: _swap("CAS*CO*45*30~", "CAS*XX*45*30~", t), "group"),
         (lambda t: _swap("SVC*HC:99214:25*200*", "SVC*HC:99214:25*2O0*", t), "not a number"),
-        (lambda t: _swap("DTM*232*20260302", "DTM*232*20261302", t), "bad date"),
+        (lambda t: _swap("DTM*232*20260302", "DTM*232*20261302", t), "not a date"),
         (lambda t: t[: t.index("SE*95")], "IEA"),
     ],
 )
