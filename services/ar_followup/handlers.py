@@ -1,7 +1,8 @@
 """A/R's subscribers, set-wise per batch with the claims' rows locked in id order.
 
 claim.submitted opens a claim's ledger with its charge (a second claim for the same encounter, a
-replacement or the secondary payer's claim, books onto the first one's ledger); payment.posted adds
+replacement or the secondary payer's claim, books onto the first one's ledger; a replacement's
+charge replaces the ledger's, a void's takes it back); payment.posted adds
 payments, adjustments and patient responsibility as A/R's posting rules (domain/posting.py) plan
 it; claim.acknowledged opens rejection work; patient-payment.posted books what the patient paid;
 patient.registered keeps the patient copy statements and 276s are made from. Either of claim and
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ar_followup import SOURCE, db
 from services.ar_followup.deps import Deps
 from services.ar_followup.domain import posting as posting_rules
-from services.ar_followup.domain.ledger import balances, follow_on_role
+from services.ar_followup.domain.ledger import ZERO, balances, follow_on_role
 from services.ar_followup.domain.posting import LedgerFacts
 from services.ar_followup.domain.work import filing_deadline, rejection
 from shared import outbox
@@ -64,6 +65,8 @@ async def _submitted(session: AsyncSession, claims: Claims, event: Event[ClaimSu
         claim.root_claim_id = original.root_claim_id or original.claim_id
         claim.role = follow_on_role(submitted.kind, same_payer=original.payer_id == submitted.payer_id)
         claims = await db.with_roots(session, claims)
+        if submitted.kind in ("replacement", "void"):
+            await _recharge(session, ledger_of(claim, claims), submitted, event.id)
     elif not resubmitted:  # (a resubmission's ledger was reopened when the correction was asked for)
         db.add_entries(session, claim.claim_id, event.id, [("charge", submitted.total_charge)])
     await db.date_early_work(session, claim)
@@ -76,6 +79,15 @@ async def _submitted(session: AsyncSession, claims: Claims, event: Event[ClaimSu
             await _post(session, claims, patients, _pending_event(claim.claim_id, pending), deps)
         claim.pending_postings = []
     return claims
+
+
+async def _recharge(session: AsyncSession, ledger: db.ArClaim, submitted: ClaimSubmittedV1, source: UUID) -> None:
+    """A replacement bills what the encounter is now (the EHR corrected it, or a line was repriced);
+    a void withdraws it: the ledger's charge follows, so the payer's reversal and new payment balance."""
+    charged = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id].get("charge", ZERO)
+    now = ZERO if submitted.kind == "void" else submitted.total_charge
+    if now != charged:
+        db.add_entries(session, ledger.claim_id, source, [("charge", now - charged)])
 
 
 def _record(claim: db.ArClaim, submitted: ClaimSubmittedV1, filing_days: dict[str, int]) -> None:

@@ -4,7 +4,8 @@ claim (accepted into adjudication, with the payer's claim number, or rejected wi
 Rejected claims join the held ones in the work queue. Each file is applied once, in one
 transaction (its hash is unique), and only then marked received at its source (a directory or the
 clearinghouse's HTTP mailbox: services.claims.gateway); a file that cannot be read is quarantined
-with the reason, recorded and marked received, so it never holds back the files behind it."""
+with the reason, recorded and marked received, so it never holds back the files behind it. A
+payer's claim number arriving here releases the EHR's corrections that waited for it."""
 
 import asyncio
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims import db
+from services.claims import db, handlers
 from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
 from services.claims.gateway import AckDocument, AckSource, AckSourceError
 from shared import outbox
@@ -57,7 +58,7 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
     return count
 
 
-async def _apply_277(session: AsyncSession, text: str, now: datetime) -> int:
+async def _apply_277(session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
     claims = await db.claims_by_control_number(session, outcomes)
     if len(claims) < len(outcomes):
@@ -69,6 +70,8 @@ async def _apply_277(session: AsyncSession, text: str, now: datetime) -> int:
         outbox.stage(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
+    if deps is not None:  # the EHR's corrections that waited for the payer's claim number
+        await handlers.revise_acknowledged(session, claims, deps)
     return len(claims)
 
 
@@ -94,8 +97,10 @@ async def _apply_once(service: Service[Any], document: AckDocument, text: str) -
         if not await db.record_ack_file(session, document.sha256, name, kind):
             log.info("acknowledgement already applied; ignored", extra={"file": name})
             return
-        apply = _apply_999 if kind == "999" else _apply_277
-        count = await apply(session, text, datetime.now(UTC))
+        if kind == "999":
+            count = await _apply_999(session, text, datetime.now(UTC))
+        else:
+            count = await _apply_277(session, text, datetime.now(UTC), service.deps)
         await db.count_ack_claims(session, document.sha256, count)
         log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
 

@@ -53,7 +53,9 @@ class CodedEncounter(SQLModel, table=True):
 
     encounter_id: str = Field(primary_key=True, max_length=64)
     patient_id: UUID = Field(index=True)
-    status: str = Field(max_length=16, index=True)  # waiting (for the patient) | claimed | held
+    # waiting (for the patient) | claimed | held | voided (by the EHR) | correcting (the EHR's newer
+    # version waits for the payer's claim number of the claim billing it, to replace or void it)
+    status: str = Field(max_length=16, index=True)
     claim_id: UUID | None = Field(default=None, index=True)  # the claim that bills it (maybe with others)
     content: dict = Field(sa_column=Column(JSONB, nullable=False))  # EncounterCodedV1
     correlation_id: str = Field(max_length=64)
@@ -205,20 +207,64 @@ async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> s
 
 
 async def receive_encounters(session: AsyncSession, events: list[Event[EncounterCodedV1]]) -> set[str]:
-    """Store the coded encounters as waiting for their claim; the ids of those not already received."""
+    """Store the coded encounters not received before (the latest version of each) as waiting for
+    their claim, or as voided when that version is a void; the ids of those stored."""
     table = CodedEncounter.__table__
+    latest: dict[str, Event[EncounterCodedV1]] = {}
+    for e in events:
+        if e.data.encounter_id not in latest or latest[e.data.encounter_id].data.version < e.data.version:
+            latest[e.data.encounter_id] = e
     rows = [
         dict(
             encounter_id=e.data.encounter_id,
             patient_id=e.data.patient_id,
-            status="waiting",
+            status="voided" if e.data.action == "void" else "waiting",
             content=e.data.model_dump(mode="json"),
             correlation_id=e.correlation_id,
         )
-        for e in {e.data.encounter_id: e for e in events}.values()
+        for e in latest.values()
     ]
     inserted = await session.execute(insert(table).on_conflict_do_nothing().returning(table.c.encounter_id), rows)
     return set(inserted.scalars())
+
+
+async def encounters_for_update(session: AsyncSession, encounter_ids: Iterable[str]) -> dict[str, CodedEncounter]:
+    rows = await session.execute(
+        select(CodedEncounter)
+        .where(CodedEncounter.encounter_id.in_(list(encounter_ids)))
+        .order_by(CodedEncounter.encounter_id)
+        .with_for_update()
+    )
+    return {row.encounter_id: row for row in rows.scalars()}
+
+
+async def encounters_of(session: AsyncSession, claim: Claim) -> list[CodedEncounter]:
+    """The coded encounters a claim bills, in the order it bills them."""
+    rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id == claim.claim_id))
+    order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
+    return sorted(rows.scalars(), key=lambda row: order.get(row.encounter_id, len(order)))
+
+
+async def correcting_encounters(session: AsyncSession, claim_ids: Iterable[UUID]) -> list[CodedEncounter]:
+    """Encounters the EHR corrected or voided whose claim waits for the payer's claim number (277CA)."""
+    rows = await session.execute(
+        select(CodedEncounter).where(
+            CodedEncounter.claim_id.in_(list(claim_ids)), CodedEncounter.status == "correcting"
+        )
+    )
+    return list(rows.scalars())
+
+
+async def claim_for_update(session: AsyncSession, claim_id: UUID) -> Claim | None:
+    return (
+        await session.execute(select(Claim).where(Claim.claim_id == claim_id).with_for_update())
+    ).scalar_one_or_none()
+
+
+async def unbill(session: AsyncSession, claim: Claim) -> None:
+    """A claim never sent is withdrawn (its encounters are billed again as they now stand)."""
+    await session.delete(claim)
+    await session.flush()
 
 
 async def waiting_encounters(session: AsyncSession, patient_ids: set[UUID]) -> list[tuple[EncounterCodedV1, str]]:
@@ -309,16 +355,22 @@ def sent_claim(row: Claim | None) -> X12Claim | None:
 
 
 def add_follow_up(
-    session: AsyncSession, made: FollowUp, original: Claim | None, original_id: UUID, correlation_id: str
+    session: AsyncSession,
+    made: FollowUp,
+    original: Claim | None,
+    original_id: UUID,
+    correlation_id: str,
+    encounter_ids: list[str] | None = None,
 ) -> None:
-    """A replacement, void or secondary claim: it bills what the original billed."""
+    """A replacement, void or secondary claim: it bills what the original billed (or `encounter_ids`)."""
     claim = made.claim
+    billed = encounter_ids or (original.encounter_ids if original else [])
     session.add(
         Claim(
             claim_id=made.claim_id,
             patient_control_number=claim.patient_control_number if claim else patient_control_number(made.claim_id),
-            encounter_id=original.encounter_id if original else "",
-            encounter_ids=original.encounter_ids if original else [],
+            encounter_id=billed[0] if billed else (original.encounter_id if original else ""),
+            encounter_ids=billed,
             patient_id=original.patient_id if original else original_id,
             payer_id=claim.payer.id if claim else "",
             payer_name=claim.payer.name if claim else "",

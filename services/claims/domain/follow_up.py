@@ -1,20 +1,29 @@
-"""Claims that follow a sent one: the corrected replacement (7) or void (8) A/R asks for, and the
-claim to the secondary payer once the primary has paid. Pure: no I/O.
+"""Claims that follow a sent one: the corrected replacement (7) or void (8) A/R asks for or the
+EHR's correction or void of a billed encounter makes, and the claim to the secondary payer once the
+primary has paid. Pure: no I/O.
 
 Each is made once per request: its id is derived from the original and the purpose, so a repeated
 request finds it already made. One that cannot be built, or that the scrubber finds fault with,
 is held in the work queue like an original."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from services.claims.domain.assembly import correction, correction_claim_id, coverage_of, derived_claim_id, secondary
+from services.claims.domain.assembly import (
+    assemble,
+    correction,
+    correction_claim_id,
+    coverage_of,
+    derived_claim_id,
+    secondary,
+)
 from services.claims.domain.scrubber import scrub
 from shared.contracts.events import (
     ClaimCorrectionRequestedV1,
+    EncounterCodedV1,
     Finding,
     PatientRegisteredV1,
     SecondaryClaimRequestedV1,
@@ -98,6 +107,47 @@ def to_secondary(
         request.primary_payer_claim_control_number,
     )
     return _scrubbed(claim_id, "secondary", claim, [], today)
+
+
+ORIGINAL_REJECTED = Finding(
+    field="claim_id",
+    code="original.rejected",
+    message="the EHR corrected or voided an encounter of a claim the payer rejected, so there is nothing to "
+    "replace; fix: correct the rejected claim in the work queue and bill it as a new claim",
+)
+
+
+def revision_target(original_id: UUID, encounter_id: str, version: int) -> UUID:
+    """The claim an EHR's version of an encounter makes of the billed claim: one per version."""
+    return derived_claim_id(original_id, f"ehr:{encounter_id}:v{version}")
+
+
+def revised(
+    original: Claim,
+    original_id: UUID,
+    payer_claim_control_number: str,
+    encounters: Sequence[EncounterCodedV1],
+    patient: PatientRegisteredV1,
+    chargemaster: Mapping[str, Decimal],
+    claim_id: UUID,
+    today: date,
+) -> FollowUp:
+    """What an EHR's correction or void does to a claim the payer has (`original`, billed as
+    `original_id`): a replacement (7) billing `encounters`, the claim's encounters as they stand now,
+    re-assembled and repriced; a void (8) when none is left to bill."""
+    if not encounters:
+        void, _ = correction(original, claim_id, "8", payer_claim_control_number)
+        return _scrubbed(claim_id, "void", void, [], today)
+    assembly = assemble(encounters, patient, chargemaster)
+    if assembly.claim is None:
+        return FollowUp(claim_id, "replacement", None, assembly.findings)
+    replacement, _ = correction(assembly.claim, claim_id, "7", payer_claim_control_number)
+    return _scrubbed(claim_id, "replacement", replacement, [], today)
+
+
+def held_revision(claim_id: UUID) -> FollowUp:
+    """The revision of a claim the payer rejected: held for a person."""
+    return FollowUp(claim_id, "replacement", None, [ORIGINAL_REJECTED])
 
 
 def _scrubbed(claim_id: UUID, kind: str, claim: Claim | None, findings: list[Finding], today: date) -> FollowUp:
