@@ -80,3 +80,40 @@ def test_no_secondary_coverage_on_the_date_of_service_is_a_hold():
     assert made.claim is None and [f.code for f in made.findings] == ["coverage.no_secondary"]
     unknown = to_secondary(secondary_request(), None, None, DOS, TODAY)
     assert [f.code for f in unknown.findings] == ["original.unknown"]
+
+
+# ---- the EHR's corrections and voids of a billed encounter ----------------------------------
+
+
+def test_an_ehr_correction_replaces_the_claim_with_the_encounters_as_they_stand():
+    from services.claims.domain.follow_up import revised, revision_target
+    from tests.unit.claims.test_claims_assembly import coded
+
+    claim_id = revision_target(ORIGINAL_ID, "ENC-11-0000042", 2)
+    now = coded(lines=(("99214", ["25"], 1, [1]), ("20610", ["RT"], 2, [1])), version=2, action="correct")
+    made = revised(original_claim(), ORIGINAL_ID, "SIM000123", [now], patient(), CHARGEMASTER, claim_id, TODAY)
+    assert (made.kind, made.claim_id, made.held) == ("replacement", claim_id, False)
+    assert (made.claim.frequency_code, made.claim.payer_claim_control_number) == ("7", "SIM000123")
+    assert [(line.procedure_code, line.units) for line in made.claim.lines] == [("99214", 1), ("20610", 2)]
+    assert made.claim.total_charge == CHARGEMASTER["99214"] + 2 * CHARGEMASTER["20610"]
+    assert made.claim.patient_control_number != original_claim().patient_control_number
+    assert revision_target(ORIGINAL_ID, "ENC-11-0000042", 3) != claim_id  # one claim per version
+
+
+def test_an_ehr_void_with_no_encounter_left_voids_the_claim_as_sent():
+    from services.claims.domain.follow_up import revised, revision_target
+
+    claim_id = revision_target(ORIGINAL_ID, "ENC-11-0000042", 2)
+    made = revised(original_claim(), ORIGINAL_ID, "SIM000123", [], patient(), CHARGEMASTER, claim_id, TODAY)
+    assert (made.kind, made.claim.frequency_code, made.claim.payer_claim_control_number) == ("void", "8", "SIM000123")
+    assert made.claim.lines == original_claim().lines
+
+
+def test_an_ehr_correction_that_cannot_be_billed_is_held_with_the_reason():
+    from services.claims.domain.follow_up import held_revision, revised
+    from tests.unit.claims.test_claims_assembly import coded
+
+    unpriced = coded(lines=(("99499", [], 1, [1]),), version=2, action="correct")
+    made = revised(original_claim(), ORIGINAL_ID, "SIM1", [unpriced], patient(), CHARGEMASTER, ORIGINAL_ID, TODAY)
+    assert made.held and [f.code for f in made.findings] == ["price.missing"]
+    assert [f.code for f in held_revision(ORIGINAL_ID).findings] == ["original.rejected"]
