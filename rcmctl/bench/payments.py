@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from payer_simulator.domain.contracts import load_contracts
 from payer_simulator.respond import remit
-from services.payments.domain.posting import KnownClaim, build_posting, posting_id
+from services.payments.domain.posting import KnownClaim, build_posting, posting_ids
 from x12.samples import sample_interchange
 from x12.x835 import parse_835
 
@@ -41,9 +41,9 @@ def domain(texts: list[str], known: dict[str, KnownClaim]) -> int:
     now, posted = datetime.now(UTC), 0
     for text in texts:
         for remittance in parse_835(text).remittances:
-            for payment in remittance.claims:
+            for number, payment in zip(posting_ids(remittance), remittance.claims, strict=True):
                 claim = known[payment.patient_control_number]
-                build_posting(posting_id(remittance, payment), remittance, payment, claim, now)
+                build_posting(number, remittance, payment, claim, now)
                 posted += 1
     return posted
 

@@ -43,7 +43,7 @@ class EraFile(SQLModel, table=True):
     era_id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     sha256: str = Field(max_length=64, unique=True)
     file_name: str = Field(max_length=200)
-    status: str = Field(max_length=16)  # posted | quarantined
+    status: str = Field(max_length=16)  # posted | reissued (nothing new: every payment came before) | quarantined
     reason: str | None = Field(default=None, max_length=1000)
     claim_payments: int = 0
     total_paid: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(14, 2), nullable=False))
@@ -56,6 +56,9 @@ class ClaimPaymentRecord(SQLModel, table=True):
     __tablename__ = "claim_payment"
 
     posting_id: UUID = Field(primary_key=True)
+    # The payment whatever envelope or check carries it (domain/posting.py): stored once. New payments
+    # are posted under it; those stored before migration 0004 keep their posting id.
+    payment_identity: UUID = Field(unique=True)
     era_id: int = Field(index=True)
     patient_control_number: str = Field(max_length=38, index=True)
     claim_id: UUID | None = Field(default=None, index=True)
@@ -68,6 +71,25 @@ class ClaimPaymentRecord(SQLModel, table=True):
     # What this payment makes the patient owe (PR adjustments; negative for a reversal).
     patient_responsibility: Decimal = Field(
         default=Decimal(0), sa_column=Column(Numeric(12, 2), nullable=False, server_default=text("0"))
+    )
+
+
+class EraReissue(SQLModel, table=True):
+    """Claim payments of a file that an earlier file carried already (a re-issued check, or the same
+    check sent again): recorded instead of posted again."""
+
+    __tablename__ = "era_reissue"
+
+    reissue_id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    era_id: int = Field(index=True)  # the file that carried them again
+    trace_number: str = Field(max_length=80)  # its check or EFT (TRN02)
+    prior_era_id: int = Field(index=True)  # the file they were posted from
+    prior_trace_number: str = Field(max_length=80)
+    kind: str = Field(max_length=16)  # reissued_check | resent
+    claim_payments: int
+    paid: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    recorded_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )
 
 
@@ -115,7 +137,15 @@ class PaymentApplication(SQLModel, table=True):
     amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
 
 
-TABLES = ("known_claim", "era_file", "claim_payment", "work_item", "patient_payment", "payment_application")
+TABLES = (
+    "known_claim",
+    "era_file",
+    "claim_payment",
+    "era_reissue",
+    "work_item",
+    "patient_payment",
+    "payment_application",
+)
 MATCHING_LOCK = zlib.crc32(b"payments:matching")
 
 
@@ -232,6 +262,38 @@ async def add_payments(session: AsyncSession, era_id: int, records: list[posting
         [{**vars(record), "era_id": era_id} for record in records],
     )
     return set(stored.scalars())
+
+
+async def received_before(session: AsyncSession, identities: Collection[UUID]) -> dict[UUID, posting.Received]:
+    """The file and check each of these payments was stored from."""
+    if not identities:
+        return {}
+    trace = ClaimPaymentRecord.__table__.c.remittance_header[("payment", "trace_number")].astext
+    rows = await session.execute(
+        select(ClaimPaymentRecord.payment_identity, ClaimPaymentRecord.era_id, trace).where(
+            ClaimPaymentRecord.payment_identity.in_(identities)
+        )
+    )
+    return {identity: posting.Received(era_id, number) for identity, era_id, number in rows.all()}
+
+
+def add_reissues(session: AsyncSession, era_id: int, reissues: Iterable[posting.Reissue]) -> None:
+    session.add_all(
+        EraReissue(
+            era_id=era_id,
+            trace_number=r.trace_number,
+            prior_era_id=r.prior_era_id,
+            prior_trace_number=r.prior_trace_number,
+            kind=r.kind,
+            claim_payments=r.claim_payments,
+            paid=r.paid,
+        )
+        for r in reissues
+    )
+
+
+async def mark_era_file(session: AsyncSession, era_id: int, status: str) -> None:
+    await session.execute(update(EraFile).where(EraFile.era_id == era_id).values(status=status))
 
 
 async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[ClaimPaymentRecord]:

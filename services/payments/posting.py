@@ -1,6 +1,8 @@
 """835 files -> postings. One file is one transaction: it is posted whole or not at all (a file
-that does not parse or balance is quarantined with its reason). The same file, or the same claim
-payment in another file, is posted once: the file's hash and a deterministic posting id are unique.
+that does not follow the guide or does not balance is quarantined with its reason). The same file,
+or the same claim payment in another file (a re-sent ERA, a re-issued check), is posted once: the
+file's hash and each payment's identity are unique; a payment that came before is recorded as a
+re-issue (era_reissue, a log line, a metric), never posted again.
 
 The decisions are the domain's (domain/posting.py: the plan of a file); this module reads the
 file, takes the matching lock, loads the claims, stores what the plan says and stages its events."""
@@ -10,7 +12,9 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
@@ -18,6 +22,7 @@ from services.payments.domain.posting import (
     KnownClaim,
     PlannedPayment,
     PostingError,
+    PostingPlan,
     Postings,
     plan_posting,
     post_late,
@@ -33,6 +38,11 @@ from x12.x835 import parse_835
 
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/payments"
+REPEATED = Counter(
+    "rcm_era_claim_payments_repeated_total",
+    "Claim payments an 835 carried that an earlier 835 had posted (not posted again)",
+    ["kind"],  # reissued_check: another check or EFT; resent: the same check in a new envelope
+)
 
 
 async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None:
@@ -43,13 +53,26 @@ async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None
         async with service.sessions() as session, session.begin():
             await post_interchange(session, interchange, sha, path.name)
     except (X12Error, PostingError, UnicodeDecodeError, ValueError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        log.error("835 quarantined", extra={"file": path.name, "reason": reason})
+        reason = quarantine_reason(exc)
+        log.error("835 quarantined", extra={"file": path.name, "reason": reason[:1000]})
         async with service.sessions() as session, session.begin():
-            await db.add_quarantined_file(session, sha, path.name, reason)
+            await db.add_quarantined_file(session, sha, path.name, reason[:1000])
         inbox.quarantine(path, reason)
         return
     inbox.done(path)
+
+
+def quarantine_reason(exc: Exception) -> str:
+    """What the reason file says: the error, then each issue on its line with where it is (segment,
+    position in its transaction set with ST = 1, loop, element), its 999 codes and the WEDI level."""
+    lines = [f"{type(exc).__name__}: {exc}"]
+    for issue in getattr(exc, "issues", ()):
+        codes = " ".join(
+            f"{name} {code}" for name, code in (("IK3", issue.ik3), ("IK4", issue.ik4), ("IK5", issue.ik5)) if code
+        )
+        set_number = f"set {issue.transaction_control_number}: " if issue.transaction_control_number else ""
+        lines.append(f"- {set_number}{issue} [{codes}; SNIP level {issue.level}]")
+    return "\n".join(lines)
 
 
 async def post_interchange(session: AsyncSession, interchange: Interchange835, sha: str, file_name: str) -> None:
@@ -64,8 +87,33 @@ async def post_interchange(session: AsyncSession, interchange: Interchange835, s
     stored = await db.add_payments(session, era_id, plan.records())
     postings = plan.postings(stored)
     publish(session, postings)
+    await record_reissues(session, plan, stored, era_id, file_name)
     posted, unmatched = len(postings.events), postings.unmatched
     log.info("835 posted", extra={"file": file_name, "posted": posted, "unmatched": unmatched})
+
+
+async def record_reissues(session: AsyncSession, plan: PostingPlan, stored: set[UUID], era_id: int, name: str) -> None:
+    """Payments the store had already: which earlier file and check carried them, recorded; a file
+    with nothing new is marked reissued."""
+    repeats = plan.repeats(stored)
+    if not repeats:
+        return
+    reissues = plan.reissues(stored, await db.received_before(session, repeats))
+    db.add_reissues(session, era_id, reissues)
+    if not stored:
+        await db.mark_era_file(session, era_id, "reissued")
+    for reissue in reissues:
+        REPEATED.labels(reissue.kind).inc(reissue.claim_payments)
+        log.warning(
+            "835 carries claim payments posted before; not posted again",
+            extra={
+                "file": name,
+                "kind": reissue.kind,
+                "claim_payments": reissue.claim_payments,
+                "paid": str(reissue.paid),
+                "prior_era_id": reissue.prior_era_id,
+            },
+        )
 
 
 async def post_waiting(session: AsyncSession, claims: list[db.KnownClaim]) -> None:

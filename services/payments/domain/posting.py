@@ -3,9 +3,17 @@ matched to our claim lines, and the checks that every cent is accounted for. Pur
 
 The plan says, for a parsed file and the claims payments knows: the claim payment records to store
 (each with its posting id, computed once here), and, once the store says which of them are new,
-the payment.posted events to publish and the work items a person must look at."""
+the payment.posted events to publish, the work items a person must look at, and the re-issues to
+record (payments the store already had from another check or another copy of the file).
+
+A claim payment's identity is the payment, not the envelope or the check that carries it: the payer
+(TRN03), CLP01, CLP07, CLP02, the claim's amounts and dates and its lines' dates, the number of
+reversals of that CLP01 before it in its remittance (a reversal and correction repost the claim), and
+its ordinal among identical payments of its remittance (two identical payments in one ERA both post).
+A re-issued check (same payments, new TRN02) or a re-sent file (new ISA13) moves no money again."""
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +25,8 @@ from x12.remittance import Adjustment as X12Adjustment
 from x12.remittance import ClaimPayment, Interchange835, Remittance, ServicePayment
 
 ZERO = Decimal("0.00")
-POSTING_NAMESPACE = uuid.UUID("0b9f6a5c-3f2e-4c1d-9e8a-7d6c5b4a3f21")
+POSTING_NAMESPACE = uuid.UUID("0b9f6a5c-3f2e-4c1d-9e8a-7d6c5b4a3f21")  # posting ids before 0004 (kept)
+IDENTITY_NAMESPACE = uuid.UUID("5f0c2d7e-8b1a-4e6f-9c3d-2a7b8e9f0c14")
 
 
 class PostingError(ValueError):
@@ -57,6 +66,7 @@ class PaymentRecord:
     """A claim payment as stored: whole (an unmatched one is posted when its claim becomes known)."""
 
     posting_id: uuid.UUID
+    payment_identity: uuid.UUID  # unique: the same payment is stored once (the posting id, for new ones)
     patient_control_number: str
     claim_id: uuid.UUID | None
     status: Literal["posted", "unmatched"]
@@ -99,15 +109,56 @@ class Postings:
 
 
 @dataclass(frozen=True)
+class Received:
+    """Where the store already had a payment from: its file and the check or EFT it came on."""
+
+    era_id: int
+    trace_number: str
+
+
+@dataclass(frozen=True)
+class Reissue:
+    """Payments of one check of this file that an earlier file carried already: a re-issued check (another
+    trace number) or the same check sent again. Recorded, never posted again."""
+
+    trace_number: str
+    prior_era_id: int
+    prior_trace_number: str
+    claim_payments: int
+    paid: Decimal
+
+    @property
+    def kind(self) -> Literal["reissued_check", "resent"]:
+        return "resent" if self.trace_number == self.prior_trace_number else "reissued_check"
+
+
+@dataclass(frozen=True)
 class PostingPlan:
-    payments: tuple[PlannedPayment, ...]  # one per posting id, in file order
-    claim_payments: int  # every claim payment of the file, repeats included
+    payments: tuple[PlannedPayment, ...]  # every claim payment of the file, in file order
+    claim_payments: int  # every claim payment of the file
     total_paid: Decimal  # what the file's checks and EFTs pay in all
     now: datetime
 
     def records(self) -> list[PaymentRecord]:
         headers = {id(p.remittance): p.remittance.model_dump(mode="json", exclude={"claims"}) for p in self.payments}
         return [_record(p, headers[id(p.remittance)], self.now) for p in self.payments]
+
+    def repeats(self, stored: Collection[uuid.UUID]) -> list[uuid.UUID]:
+        """The identities of the payments the store did not take: it had them already."""
+        return [p.posting_id for p in self.payments if p.posting_id not in stored]
+
+    def reissues(self, stored: Collection[uuid.UUID], received: Mapping[uuid.UUID, Received]) -> list[Reissue]:
+        """The repeated payments, by this file's check and the earlier file and check they came on."""
+        groups: dict[tuple[str, int, str], list[PlannedPayment]] = {}
+        for planned in self.payments:
+            prior = received.get(planned.posting_id)
+            if planned.posting_id not in stored and prior is not None:
+                key = (planned.remittance.payment.trace_number, prior.era_id, prior.trace_number)
+                groups.setdefault(key, []).append(planned)
+        return [
+            Reissue(trace, era_id, prior_trace, len(group), sum((p.payment.paid for p in group), ZERO))
+            for (trace, era_id, prior_trace), group in groups.items()
+        ]
 
     def postings(self, stored: Collection[uuid.UUID]) -> Postings:
         """The postings of the payments the store took as new (a payment already posted from
@@ -124,14 +175,15 @@ class PostingPlan:
 
 
 def plan_posting(interchange: Interchange835, claims: Mapping[str, KnownClaim], now: datetime) -> PostingPlan:
-    """The plan of one 835: `claims` are ours by patient control number (CLP01)."""
-    payments = [(r, p) for r in interchange.remittances for p in r.claims]
-    planned: dict[uuid.UUID, PlannedPayment] = {}
-    for remittance, payment in payments:  # the same payment twice in one file is one posting
-        number = posting_id(remittance, payment)
-        planned[number] = PlannedPayment(number, remittance, payment, claims.get(payment.patient_control_number))
+    """The plan of one 835: `claims` are ours by patient control number (CLP01). Every claim payment
+    is planned, each under its own identity (see posting_ids)."""
+    planned = [
+        PlannedPayment(number, remittance, payment, claims.get(payment.patient_control_number))
+        for remittance in interchange.remittances
+        for number, payment in zip(posting_ids(remittance), remittance.claims, strict=True)
+    ]
     total = sum((r.payment.amount for r in interchange.remittances), ZERO)
-    return PostingPlan(tuple(planned.values()), len(payments), total, now)
+    return PostingPlan(tuple(planned), len(planned), total, now)
 
 
 def post_late(waiting: Iterable[PlannedPayment], now: datetime) -> Postings:
@@ -147,6 +199,7 @@ def _record(planned: PlannedPayment, header: dict[str, Any], now: datetime) -> P
     payment, claim = planned.payment, planned.claim
     return PaymentRecord(
         posting_id=planned.posting_id,
+        payment_identity=planned.posting_id,
         patient_control_number=payment.patient_control_number,
         claim_id=claim.claim_id if claim else None,
         status="posted" if claim else "unmatched",
@@ -188,19 +241,46 @@ OUTCOMES: dict[str, Outcome] = {"4": "denied", "22": "reversed", "23": "not_our_
 FORWARDED = {"19", "20", "21", "23"}
 
 
-def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
-    """The same payment of the same claim on the same check is one posting, however often it arrives."""
-    key = "|".join(
+def posting_ids(remittance: Remittance) -> list[uuid.UUID]:
+    """The identity of each claim payment of one remittance, in order: the same payment whatever
+    envelope or check carries it; a correction after a reversal, and a second identical payment of
+    the same remittance, are other payments."""
+    reversals: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    ids = []
+    for payment in remittance.claims:
+        key = identity_key(remittance, payment, reversals[payment.patient_control_number])
+        ids.append(uuid.uuid5(IDENTITY_NAMESPACE, f"{key}|{seen[key]}"))
+        seen[key] += 1
+        if payment.status == "22":
+            reversals[payment.patient_control_number] += 1
+    return ids
+
+
+def identity_key(remittance: Remittance, payment: ClaimPayment, reversals_before: int) -> str:
+    """What makes a claim payment this payment (without its ordinal among identical ones): never the
+    trace number or the interchange, which a re-issue changes. Migration 0004 keeps a copy of it."""
+    lines = ",".join(f"{s.service_date or ''}/{s.service_date_to or ''}" for s in payment.services)
+    return "|".join(
         (
-            remittance.payer.id,
-            remittance.payment.trace_number,
+            remittance.payment.payer_key,
             payment.patient_control_number,
             payment.payer_claim_control_number,
             payment.status,
+            f"{payment.charge:.2f}",
             f"{payment.paid:.2f}",
+            f"{payment.patient_responsibility:.2f}",
+            str(payment.statement_from or ""),
+            str(payment.statement_to or ""),
+            lines,
+            str(reversals_before),
         )
     )
-    return uuid.uuid5(POSTING_NAMESPACE, key)
+
+
+def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
+    """The identity of a claim payment that is the only one like it in its remittance, after no reversal."""
+    return uuid.uuid5(IDENTITY_NAMESPACE, f"{identity_key(remittance, payment, 0)}|0")
 
 
 def categorize(adjustments: list[X12Adjustment], charge: Decimal, paid: Decimal) -> AmountsByCategory:

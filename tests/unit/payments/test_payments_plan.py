@@ -16,7 +16,7 @@ from services.payments.domain.posting import (
     patient_share,
     plan_posting,
     post_late,
-    posting_id,
+    posting_ids,
 )
 from x12.remittance import ClaimPayment, Remittance
 from x12.x835 import parse_835
@@ -46,19 +46,19 @@ def every_claim_but(*unknown: str) -> dict[str, KnownClaim]:
 
 def test_every_payment_is_planned_once_with_its_posting_id_in_file_order():
     plan = plan_posting(ERA, every_claim_but(), NOW)
-    assert [p.posting_id for p in plan.payments] == [posting_id(r, p) for r, p in PAYMENTS]
+    assert [p.posting_id for p in plan.payments] == [n for r in ERA.remittances for n in posting_ids(r)]
     assert len({p.posting_id for p in plan.payments}) == len(PAYMENTS) == plan.claim_payments == 12
     assert plan.total_paid == sum((r.payment.amount for r in ERA.remittances), D(0)) == D("487")
 
 
-def test_the_same_payment_twice_in_one_file_is_one_posting_but_counts_as_received():
+def test_the_same_payment_twice_in_one_remittance_is_two_payments():
     remittance = ERA.remittances[0]
     twice = ERA.model_copy(
         update={"remittances": (remittance.model_copy(update={"claims": remittance.claims[:1] * 2}),)}
     )
     plan = plan_posting(twice, every_claim_but(), NOW)
-    assert len(plan.payments) == 1 and plan.claim_payments == 2
-    assert len(plan.records()) == 1
+    assert len(plan.payments) == 2 == plan.claim_payments == len({p.posting_id for p in plan.payments})
+    assert len(plan.records()) == 2
 
 
 def test_records_keep_the_whole_payment_and_say_whether_its_claim_is_known():

@@ -253,14 +253,20 @@ def test_claim_level_adjustments_count_in_the_balance():
         build(remittance, payment.model_copy(update={"adjustments": (adj("OA", "23", "10.00"),)}), known, NOW)
 
 
-def test_posting_id_is_deterministic_and_keyed_on_the_trace_number():
+def test_posting_id_is_the_payment_not_the_check_that_carries_it():
     remittance, payment, _ = adjudicated(PAID)
     again_remittance, again_payment, _ = adjudicated(PAID)
     assert posting_id(remittance, payment) == posting_id(again_remittance, again_payment)
+    # A re-issued check (another trace number) carries the same payment: it must not post again.
     other_check, same_payment, _ = adjudicated(PAID, trace_suffix="9")
-    assert posting_id(other_check, same_payment) != posting_id(remittance, payment)
+    assert other_check.payment.trace_number != remittance.payment.trace_number
+    assert posting_id(other_check, same_payment) == posting_id(remittance, payment)
     _, denied_payment, _ = adjudicated(DENIED)
     assert posting_id(remittance, denied_payment) != posting_id(remittance, payment)
+    other_payer = remittance.model_copy(
+        update={"payment": remittance.payment.model_copy(update={"payer_tax_id": "990000002"})}
+    )
+    assert posting_id(other_payer, payment) != posting_id(remittance, payment)
 
 
 def test_posting_id_does_not_depend_on_how_the_amount_is_written():
