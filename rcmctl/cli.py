@@ -8,8 +8,10 @@ from typing import Any
 import typer
 
 from rcmctl import stack
+from rcmctl.audit import audit
 from rcmctl.kpis import kpis
 from rcmctl.processes import ROOT
+from rcmctl.routes import routes
 from rcmctl.stack.cli import stack_app
 
 app = typer.Typer(help="OpenRCM: the revenue cycle on Kafka and PostgreSQL.", no_args_is_help=True)
@@ -120,6 +122,24 @@ def dlq_replay(
 
 
 app.command("kpis")(kpis)
+app.command("routes")(routes)
+app.command("audit")(audit)
+
+
+@app.command()
+def token(
+    who: str = typer.Argument(..., help="A sample user (anna.ar) or, with --client, a machine client (rcm-ehr)"),
+    client: bool = typer.Option(False, "--client", help="A machine's token by client credentials"),
+) -> None:
+    """Print an access token of the local Keycloak's realm: a sample user's (password grant by the test
+    client) or a machine client's (client credentials). For curl and scripts: -H "Authorization: Bearer …"."""
+    from rcmctl.stack import keycloak
+
+    try:
+        typer.echo(keycloak.access_token(stack.run_dir_from_env(), who, machine=client))
+    except (ValueError, RuntimeError) as err:
+        typer.echo(f"rcm token: {err}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command(context_settings={"allow_extra_args": True})

@@ -1,6 +1,10 @@
 """The platform's main job, end to end: start the stack and the services as processes, register
 sample patients, publish their encounters as an EHR would, watch them travel through coding,
-claims, the payer and payments into A/R, and print a summary that must balance to the cent."""
+claims, the payer and payments into A/R, and print a summary that must balance to the cent.
+
+With tokens, as production runs (local mode): Keycloak starts with the stack, the services trust
+it, the EHR registers patients as the `rcm-ehr` client and the demo watches as `rcm-demo`, both by
+client credentials. Elsewhere (RCM_INFRA=external or testcontainers) it calls with the API key."""
 
 import asyncio
 import time
@@ -19,7 +23,9 @@ from rcmctl import sample, stack
 from rcmctl.ehr import publish_encounters, register_patients
 from rcmctl.processes import Platform, free_port_base
 from rcmctl.provision import provision
+from rcmctl.stack import keycloak
 from rcmctl.stack.topics import delete_topics
+from shared.auth import ClientCredentials
 
 console = Console()
 
@@ -102,11 +108,15 @@ async def _drop_old_demos(info: stack.StackInfo, active: set[str]) -> None:
 
 def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> bool:
     was_up = _stack_answers(run_dir)
-    with console.status("starting Kafka and PostgreSQL…"):
-        info = stack.up(run_dir)
+    identity = stack.mode() == "local"
+    keycloak_was_up = keycloak.running_pid(keycloak.KcPaths.of(run_dir)) is not None
+    with console.status("starting Kafka, PostgreSQL and Keycloak…" if identity else "starting Kafka and PostgreSQL…"):
+        info = stack.up(run_dir, identity=identity)
     platform = Platform(
         stack=info, run_dir=run_dir, namespace=f"demo{int(time.time())}_", port_base=free_port_base(8100)
     )
+    if identity:
+        _with_tokens(platform, run_dir)
     markers = run_dir / "demos"
     markers.mkdir(parents=True, exist_ok=True)
     marker = markers / platform.namespace
@@ -123,7 +133,8 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
             f"{platform.port('ar_followup')}, logs in {platform.log_dir}"
         )
         with console.status(f"registering {patients} patients…"):
-            patient_ids = asyncio.run(register_patients(platform, sample.patients(patients)))
+            ehr = _client("rcm-ehr", run_dir) if identity else None
+            patient_ids = asyncio.run(register_patients(platform, sample.patients(patients), auth=ehr))
         started = time.monotonic()
         visits = sample.encounters(patient_ids, encounters)
         asyncio.run(publish_encounters(platform, visits))
@@ -137,6 +148,21 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         if not was_up:
             with console.status("stopping the stack…"):
                 stack.down(run_dir)
+        elif identity and not keycloak_was_up:
+            with console.status("stopping Keycloak…"):
+                keycloak.stop(run_dir)
+
+
+def _client(client_id: str, run_dir: Path) -> ClientCredentials:
+    """A machine caller of the local Keycloak's realm, by client credentials."""
+    return ClientCredentials(keycloak.token_url(), client_id, keycloak.credentials(run_dir).clients[client_id])
+
+
+def _with_tokens(platform: Platform, run_dir: Path) -> None:
+    """The services trust the local Keycloak only (no API key); the demo watches as `rcm-demo`."""
+    platform.api_key_fallback = False
+    platform.oidc_env = keycloak.service_env()
+    platform.auth = _client("rcm-demo", run_dir)
 
 
 def _stack_answers(run_dir: Path) -> bool:

@@ -15,11 +15,12 @@ from shared.envelope import Event
 SOURCE = "/ehr/sample"
 
 
-async def register_patients(platform: Platform, registrations: list[dict], concurrency: int = 16) -> list[uuid.UUID]:
+async def register_patients(
+    platform: Platform, registrations: list[dict], concurrency: int = 16, auth: httpx.Auth | None = None
+) -> list[uuid.UUID]:
+    """POST /v1/patients for each, as `auth` (the EHR's client credentials) or as the platform calls."""
     limit = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(
-        base_url=platform.url("registration"), timeout=30, headers={"X-API-Key": platform.api_key}
-    ) as client:
+    async with platform.async_client("registration", auth=auth) as client:
 
         async def register(body: dict) -> uuid.UUID:
             async with limit:

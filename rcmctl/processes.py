@@ -1,5 +1,11 @@
 """Runs the platform as separate processes, the way production does: five services and the payer
-simulator, each with its own environment (database, topic prefix, port, API key) and log file."""
+simulator, each with its own environment (database, topic prefix, port, identity provider) and log
+file.
+
+Who may call: with `oidc_env` (RCM_OIDC_ISSUER and RCM_OIDC_AUDIENCE of a provider, e.g. the local
+Keycloak's `keycloak.service_env()`) the services check bearer tokens, and `auth` (e.g.
+shared.auth.ClientCredentials) is how this platform's own clients get theirs. `api_key_fallback`
+also lets the API key in: for tests that are not about identity, and for local scripts."""
 
 import os
 import secrets
@@ -48,6 +54,9 @@ class Platform:
     namespace: str = ""
     port_base: int = 8100
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    api_key_fallback: bool = True
+    oidc_env: dict[str, str] = field(default_factory=dict)  # RCM_OIDC_ISSUER, RCM_OIDC_AUDIENCE
+    auth: httpx.Auth | None = None  # how this platform's clients call (default: the API key)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -81,11 +90,16 @@ class Platform:
             "RCM_DATABASE_URL": self.database_url(service),
             "RCM_TOPIC_PREFIX": self.namespace,
             "RCM_HTTP_PORT": str(self.port(service)),
-            "RCM_API_KEY": self.api_key,
+            **self.identity_env(),
             "RCM_CLEARINGHOUSE_DIR": str(self.clearinghouse_dir),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
+
+    def identity_env(self) -> dict[str, str]:
+        """What the services need to know their callers (shared.auth.OidcSettings)."""
+        fallback = {"RCM_OIDC_API_KEY_FALLBACK": "true", "RCM_API_KEY": self.api_key} if self.api_key_fallback else {}
+        return {"RCM_OIDC_API_KEY_FALLBACK": "false", **self.oidc_env, **fallback}
 
     # -- processes ------------------------------------------------------------------------------
     def start(self, name: str) -> subprocess.Popen:
@@ -142,4 +156,12 @@ class Platform:
 
     # -- HTTP -----------------------------------------------------------------------------------
     def client(self, service: str, timeout: float = 10) -> httpx.Client:
-        return httpx.Client(base_url=self.url(service), headers={"X-API-Key": self.api_key}, timeout=timeout)
+        return httpx.Client(base_url=self.url(service), timeout=timeout, **self.credentials())
+
+    def async_client(self, service: str, timeout: float = 30, auth: httpx.Auth | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url(service), timeout=timeout, **self.credentials(auth))
+
+    def credentials(self, auth: httpx.Auth | None = None) -> dict:
+        """httpx client arguments: `auth` or the platform's (a token by client credentials), else its API key."""
+        auth = auth or self.auth
+        return {"auth": auth} if auth is not None else {"headers": {"X-API-Key": self.api_key}}

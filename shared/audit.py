@@ -5,24 +5,43 @@ terms auditors know from FHIR R4 AuditEvent (https://hl7.org/fhir/R4/auditevent.
            entity_type="Patient", entity_id=pid, patient_id=pid, address=request.client.host)
     rows = await find(session, patient_id=pid, since=..., until=...)      # what an auditor asks
 
+A route records through its `trail: TrailDep` (who from the token, from where, which service):
+
+    await trail.read(session, "Patient", pid, pid)                 # committed before the answer leaves
+    async with session.begin():
+        ...                                                         # the change
+        await trail.change(session, Action.UPDATE, "update", "Claim", claim_id, patient_id)
+
 A change is recorded in the transaction of the change; a read in a transaction of its own,
-committed before the answer leaves. The rows carry ids only, never names or other PHI. In the
-database they are append-only: triggers refuse UPDATE, DELETE and TRUNCATE, whatever the role.
-A service's migration creates the table with `install(op.get_bind())`.
+committed before the answer leaves. Each row is also published on `audit.recorded` through the
+outbox of the same transaction (ids only). The rows carry ids only, never names or other PHI. In
+the database they are append-only: triggers refuse UPDATE, DELETE and TRUNCATE, whatever the role.
+A service's migration creates the table with `install(op.get_bind())`. `GET /v1/audit` (the
+auditor's) is on every service: `router` below, included by shared/service.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Identity, Index, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
-from shared.auth import Principal
+from shared import outbox
+from shared.api import SessionDep
+from shared.auth import Principal, PrincipalDep
+from shared.contracts.events import AuditRecordedV1
+from shared.contracts.topics import AUDIT_RECORDED
 from shared.db import table_of
+from shared.envelope import Event
+from shared.security import AUDITOR, permissions
 
 
 class Action(StrEnum):  # AuditEvent.action
@@ -93,7 +112,7 @@ def install(connection: Connection) -> None:
 
 
 def entry(principal: Principal, *, observer: str, action: Action, subtype: str, entity_type: str,
-          entity_id: str, patient_id: str | None = None, outcome: Outcome = Outcome.SUCCESS,
+          entity_id: object, patient_id: object | None = None, outcome: Outcome = Outcome.SUCCESS,
           outcome_desc: str | None = None, purpose: str = PAYMENT,
           address: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One row's values: who (from the token, never the body), what, when (the database's clock), outcome."""
@@ -106,9 +125,24 @@ def entry(principal: Principal, *, observer: str, action: Action, subtype: str, 
     )  # fmt: skip
 
 
-async def record(session: AsyncSession, principal: Principal, **what: Any) -> None:
-    """Adds the row to the session's transaction (see `entry` for the fields)."""
-    await session.execute(insert(table_of(AuditRecord)).values(entry(principal, **what)))
+async def record(session: AsyncSession, principal: Principal, **what: Any) -> AuditRecordedV1:
+    """Adds the row to the session's transaction (see `entry` for the fields); returns what `audit.recorded` says."""
+    return (await record_many(session, [entry(principal, **what)]))[0]
+
+
+async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> list[AuditRecordedV1]:
+    """Rows made by `entry`, in one statement; the ids and times the database gave them, as events."""
+    if not entries:
+        return []
+    table = table_of(AuditRecord)
+    rows = await session.execute(insert(table).values(entries).returning(table.c.id, table.c.recorded))
+    return [
+        AuditRecordedV1(audit_id=row.id, recorded=row.recorded, **{k: e[k] for k in _PUBLISHED})
+        for row, e in zip(rows, entries, strict=True)
+    ]
+
+
+_PUBLISHED = tuple(set(AuditRecordedV1.model_fields) - {"audit_id", "recorded"})  # ids only: no names, no address
 
 
 async def find(session: AsyncSession, *, patient_id: str | None = None, agent: str | None = None,
@@ -127,3 +161,86 @@ async def find(session: AsyncSession, *, patient_id: str | None = None, agent: s
     if after is not None:
         query = query.where(col(AuditRecord.id) > after)
     return list((await session.execute(query)).scalars())
+
+
+def next_cursor(rows: list[AuditRecord], limit: int) -> str | None:
+    return str(rows[limit - 1].id) if len(rows) > limit else None
+
+
+# --- what routes use ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trail:
+    """The audit trail as a route sees it: the caller (from the token), from where, for which service."""
+
+    principal: Principal
+    observer: str
+    address: str | None
+    purpose: str
+    correlation_id: str  # the request's X-Correlation-Id, else one of its own
+
+    async def change(self, session: AsyncSession, action: Action, subtype: str, entity_type: str,
+                     entity_id: object, patient_id: object | None = None) -> None:  # fmt: skip
+        """Recorded in the caller's transaction: it commits or rolls back with the change."""
+        await self._record(session, action, subtype, entity_type, [(entity_id, patient_id)])
+
+    async def read(self, session: AsyncSession, entity_type: str, entity_id: object,
+                   patient_id: object | None = None) -> None:  # fmt: skip
+        """A read, recorded and committed in a transaction of its own before the answer leaves."""
+        await self.search(session, entity_type, [(entity_id, patient_id)], subtype="read")
+
+    async def search(self, session: AsyncSession, entity_type: str, found: Iterable[tuple[object, object | None]],
+                     subtype: str = "search-type") -> None:  # fmt: skip
+        """One row per entity an answer shows (a list names many patients), committed at once."""
+        await self._record(session, Action.READ, subtype, entity_type, found)
+        await session.commit()
+
+    async def _record(self, session: AsyncSession, action: Action, subtype: str, entity_type: str,
+                      found: Iterable[tuple[object, object | None]]) -> None:  # fmt: skip
+        rows = [
+            entry(self.principal, observer=self.observer, action=action, subtype=subtype, entity_type=entity_type,
+                  entity_id=entity_id, patient_id=patient_id, purpose=self.purpose, address=self.address)
+            for entity_id, patient_id in found
+        ]  # fmt: skip
+        for recorded in await record_many(session, rows):
+            subject = recorded.patient_id or recorded.entity_id
+            outbox.stage(session, AUDIT_RECORDED, Event(recorded, subject, f"/{self.observer}", self.correlation_id))
+
+
+def purpose_of(principal: Principal) -> str:
+    """An auditor reads for compliance; everyone else in a billing office works for payment."""
+    return COMPLIANCE if principal.roles & {AUDITOR} and not principal.machine else PAYMENT
+
+
+def trail(request: Request, principal: PrincipalDep) -> Trail:
+    address = request.client.host if request.client else None
+    correlation = (request.headers.get("x-correlation-id") or str(uuid.uuid4()))[:64]
+    return Trail(principal, request.app.state.service.name, address, purpose_of(principal), correlation)
+
+
+TrailDep = Annotated[Trail, Depends(trail)]
+
+
+# --- the auditor's route, on every service -----------------------------------------------------------
+
+router = APIRouter(prefix="/v1")
+PERMISSIONS = permissions({"GET /v1/audit": {AUDITOR}})
+
+
+@router.get("/audit")
+async def audit_log(
+    session: SessionDep,
+    patient_id: Annotated[str | None, Query(max_length=64)] = None,
+    agent: Annotated[str | None, Query(max_length=255, description="A user's subject (token sub).")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: Annotated[int | None, Query(ge=0, description="`next` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """This service's audit trail, oldest first: who touched which patient's data, when, how, from where.
+    A moment without a time zone is UTC."""
+    since, until = (m.replace(tzinfo=UTC) if m is not None and m.tzinfo is None else m for m in (since, until))
+    rows = await find(session, patient_id=patient_id, agent=agent, since=since, until=until, after=cursor,
+                      limit=limit + 1)  # fmt: skip
+    return {"entries": [row.model_dump(mode="json") for row in rows[:limit]], "next": next_cursor(rows, limit)}

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
+import shared.audit
 import shared.inbox
 import shared.outbox  # noqa: F401 - registers the outbox table
 
-MESSAGING_TABLES = ("outbox", "inbox")
+# The kernel's tables every service has beside its own: messaging, and the audit trail (shared/audit.py).
+MESSAGING_TABLES = ("outbox", "inbox", "audit_log")
 
 
 def alembic_config(script_location: Path, url: str) -> Config:

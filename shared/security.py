@@ -1,19 +1,64 @@
-"""HTTP credentials: an API key (X-API-Key) or a bearer token, compared in constant time."""
+"""Who may call which route: each service's permission table, `"METHOD /path" -> roles`, checked on
+every `/v1` call once the caller is known (shared/auth.py). Deny by default: a route without a rule
+answers 403 to everyone, and tests/unit/shared/test_permissions.py fails for it.
 
-import secrets
+    PERMISSIONS = permissions({
+        "GET /v1/patients/{patient_id}": READERS | {FRONT_DESK},
+        "POST /v1/fhir/Bundle": {ENCOUNTER_INTAKE},
+    })
 
-from fastapi import HTTPException, Request, status
+The README's route x role table is generated from these tables (deploy/tools/route_roles.py)."""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from shared.auth import ROLES, Principal, PrincipalDep
+
+FRONT_DESK, CODER, BILLER, AR_SPECIALIST, SUPERVISOR, AUDITOR, ADMIN, ENCOUNTER_INTAKE, ANALYTICS_READER = ROLES
+# The auditor reads everything (read-only); a supervisor sees what the people they supervise see.
+OVERSIGHT = frozenset({SUPERVISOR, AUDITOR})
+STAFF = frozenset({FRONT_DESK, CODER, BILLER, AR_SPECIALIST, SUPERVISOR, AUDITOR, ADMIN})  # the office's people
+
+Permissions = Mapping[str, frozenset[str]]
 
 
-def require_api_key(request: Request) -> None:
-    expected = request.app.state.settings.api_key.get_secret_value()
-    given = request.headers.get("x-api-key") or ""
-    authorization = request.headers.get("authorization", "")
-    if not given and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid API key or bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+def permissions(rules: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """The table, checked: each key is `METHOD /path` as the route declares it, each role one of ROLES."""
+    table = {}
+    for route, roles in rules.items():
+        method, _, path = route.partition(" ")
+        if method not in {"GET", "POST", "PUT", "PATCH", "DELETE"} or not path.startswith("/"):
+            raise ValueError(f"{route!r} is not 'METHOD /path'")
+        allowed = frozenset(roles)
+        unknown = allowed - set(ROLES)
+        if not allowed or unknown:
+            raise ValueError(f"{route}: unknown roles {sorted(unknown)}" if unknown else f"{route}: no role")
+        table[route] = allowed
+    return table
+
+
+def route_key(request: Request) -> str:
+    """`METHOD /path` of the route that matched, as the permission tables name it."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+def forbidden(reason: str) -> HTTPException:
+    challenge = f'Bearer realm="openrcm", error="insufficient_scope", error_description="{reason}"'
+    return HTTPException(403, reason, headers={"WWW-Authenticate": challenge})
+
+
+def authorize(table: Permissions) -> Callable[..., Any]:
+    """A router dependency: the caller (401 without a valid token) holding a role the route's rule names (403)."""
+
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        allowed = table.get(route_key(request))
+        if allowed is None:
+            raise forbidden("no permission rule for this route")
+        if not principal.has_any(allowed):
+            raise forbidden(f"requires one of: {', '.join(sorted(allowed))}")
+        return principal
+
+    return dependency

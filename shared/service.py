@@ -1,6 +1,12 @@
 """The runtime every service is made of: settings, database, Kafka broker and producer, outbox
 relay, background loops, and an HTTP app with health, readiness and metrics. A service declares
-its subscriptions, API router and loops; this module does the wiring and the orderly shutdown."""
+its subscriptions, API (routes and their permission table) and loops; this module does the wiring
+and the orderly shutdown.
+
+Every `/v1` route needs a bearer token (shared/auth.py) whose roles the route's rule in the
+service's permission table names (shared/security.py); `/healthz` and `/readyz` are open;
+`/metrics` and the API documents are served only when RCM_HTTP_METRICS / RCM_HTTP_DOCS say so
+(RCM_METRICS_PORT serves the metrics on a port of their own instead)."""
 
 import asyncio
 import functools
@@ -15,11 +21,12 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import inbox, metrics, migrations, outbox, telemetry
+from shared import audit, inbox, metrics, migrations, outbox, telemetry
+from shared.auth import Authenticator, OidcSettings
 from shared.consumer import Subscription, subscribe
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
@@ -27,7 +34,7 @@ from shared.envelope import Event
 from shared.kafka import broker_security, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
-from shared.security import require_api_key
+from shared.security import Permissions, authorize
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -60,14 +67,33 @@ class Consumes(Generic[T, D]):
 
 
 @dataclass(frozen=True)
+class Api:
+    """A service's routes and who may call each: `"METHOD /path" -> roles` (shared/security.py)."""
+
+    router: APIRouter
+    permissions: Permissions
+
+
+@dataclass(frozen=True)
 class Declaration:
-    """What a service is, in one place: its name, what it consumes and publishes, its migrations.
-    The chart's topology, the databases to create and the process list are derived from these."""
+    """What a service is, in one place: its name, what it consumes and publishes, its migrations and
+    its API. The chart's topology, the databases to create, the process list and the README's route x
+    role table are derived from these."""
 
     name: str
     consumes: tuple[Consumes[Any, Any], ...]
     publishes: frozenset[str]
     migrations_dir: Path
+    api: Api | None = None
+
+    @property
+    def apis(self) -> tuple[Api, ...]:
+        """Every API the service serves: its own and the kernel's (GET /v1/audit, shared/audit.py)."""
+        return (*((self.api,) if self.api else ()), Api(audit.router, audit.PERMISSIONS))
+
+    @property
+    def permissions(self) -> dict[str, frozenset[str]]:
+        return {route: roles for api in self.apis for route, roles in api.permissions.items()}
 
     @property
     def consumed_topics(self) -> frozenset[str]:
@@ -94,7 +120,6 @@ class Service(Generic[D]):
             log_level=logging.DEBUG,
         )
         self.loops: list[Loop] = []
-        self.routers: list[APIRouter] = []
         for consumes in declaration.consumes:
             handler = functools.partial(_call_with_deps, consumes.handler, deps)
             subscription = Subscription(
@@ -107,9 +132,6 @@ class Service(Generic[D]):
         """Decorator for a background loop; it is restarted after a crash, cancelled at stop."""
         self.loops.append(body)
         return body
-
-    def api(self, router: APIRouter) -> None:
-        self.routers.append(router)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def _supervise(self, body: Loop) -> None:
@@ -139,6 +161,9 @@ class Service(Generic[D]):
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         await self.broker.start()
+        metrics_server = None
+        if self.settings.metrics_port:  # a listener of its own, for Prometheus only (not the API's port)
+            metrics_server, _ = start_http_server(self.settings.metrics_port, self.settings.http_host)
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         tasks.append(
             asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag")
@@ -155,6 +180,8 @@ class Service(Generic[D]):
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.producer.stop()
             await self.engine.dispose()
+            if metrics_server is not None:
+                metrics_server.shutdown()
             telemetry.shutdown()
             log.info("service stopped")
 
@@ -172,10 +199,14 @@ class Service(Generic[D]):
             pass
         return checks
 
-    def app(self) -> FastAPI:
-        app = FastAPI(title=f"OpenRCM {self.name}", lifespan=self.lifespan)
+    def app(self, authenticator: Authenticator | None = None) -> FastAPI:
+        """The HTTP app; callers are checked by `authenticator` (default: from RCM_OIDC_*, so bad settings fail here)."""
+        docs = self.settings.http_docs
+        app = FastAPI(title=f"OpenRCM {self.name}", lifespan=self.lifespan, docs_url="/docs" if docs else None,
+                      redoc_url=None, openapi_url="/openapi.json" if docs else None)  # fmt: skip
         app.state.settings = self.settings
         app.state.service = self
+        app.state.authenticator = authenticator or Authenticator(OidcSettings())
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:
@@ -188,21 +219,24 @@ class Service(Generic[D]):
                 response.status_code = 503
             return checks
 
-        @app.get("/metrics", include_in_schema=False)
-        async def metrics_endpoint() -> Response:
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        if self.settings.http_metrics:
 
-        for router in self.routers:
-            app.include_router(router, dependencies=[Depends(require_api_key)])
+            @app.get("/metrics", include_in_schema=False)
+            async def metrics_endpoint() -> Response:
+                return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        for api in self.declaration.apis:  # a route without a rule in its table is refused to everyone
+            app.include_router(api.router, dependencies=[Depends(authorize(api.permissions))])
         return app
 
     def run(self) -> None:
         configure_logging(self.name, self.settings.log_level)
         telemetry.configure(self.name)  # exports spans only when OTEL_EXPORTER_OTLP_ENDPOINT is set
-        if not self.settings.api_key.get_secret_value():
-            log.warning("RCM_API_KEY is not set: every API call will be refused")
+        app = self.app()
+        if app.state.authenticator.settings.api_key_fallback:
+            log.warning("RCM_OIDC_API_KEY_FALLBACK is on: the API key opens the API (local scripts only)")
         uvicorn.run(
-            self.app(),
+            app,
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_config=None,

@@ -29,8 +29,10 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8100
-    # Every HTTP API but health and metrics requires this key (X-API-Key or Bearer).
-    api_key: SecretStr = SecretStr("")
+    # Every /v1 route needs a bearer token (shared/auth.py, RCM_OIDC_*); these two are open when on.
+    http_metrics: bool = True  # /metrics on the API's port (off where the API faces more than Prometheus)
+    http_docs: bool = True  # /docs and /openapi.json
+    metrics_port: int = 0  # >0: /metrics on this port of its own, for Prometheus only
     clearinghouse_dir: Path = Path(".run/clearinghouse")
     # Registration's payer directory; claims and A/R read their per-payer settings from it too.
     payer_directory_file: Path | None = None  # default: shared/reference/payers.json

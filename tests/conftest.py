@@ -48,6 +48,14 @@ def kafka_and_postgres() -> Iterator[stack.StackInfo]:
         stack.down()
 
 
+@pytest.fixture(scope="session")
+def idp():
+    """The real Keycloak (the running one, else started once for the session) and its users' tokens."""
+    from tests.integration.keycloak_idp import keycloak_for_tests
+
+    yield from keycloak_for_tests()
+
+
 @pytest.fixture
 async def platform(stack_info, tmp_path):
     """A fresh namespace: its own five databases, topics and clearinghouse folder."""

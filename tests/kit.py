@@ -2,6 +2,7 @@
 events the way a producer would, and read what landed on a topic."""
 
 import asyncio
+import secrets
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import text
 
 from rcmctl.processes import Platform
+from shared.auth import Authenticator, OidcSettings
 from shared.envelope import Event
 from shared.service import Service
 
@@ -21,7 +23,6 @@ def settings_for(platform: Platform, settings_class: type, service: str, **overr
         kafka_bootstrap=platform.stack.kafka_bootstrap,
         database_url=platform.database_url(service),
         topic_prefix=platform.namespace,
-        api_key=platform.api_key,
         clearinghouse_dir=platform.clearinghouse_dir,
         retry_backoff_seconds=0.05,
         **overrides,
@@ -29,15 +30,19 @@ def settings_for(platform: Platform, settings_class: type, service: str, **overr
 
 
 @asynccontextmanager
-async def running(service: Service):
-    """The service's whole lifespan (migrations, broker, relay, loops) and an HTTP client to it."""
-    app = service.app()
+async def running(service: Service, idp=None):
+    """The service's whole lifespan (migrations, broker, relay, loops) and an HTTP client to it. The client
+    calls with an API key the app accepts (the fallback: every role, one subject), unless a request names a
+    bearer token: with `idp` (the real Keycloak, tests/integration/keycloak_idp.py) the app takes its tokens
+    too, so a test acts as a sample user with `headers=await idp.bearer("anna.ar")`."""
+    key = secrets.token_urlsafe(24)
+    fallback = {"api_key_fallback": True, "api_key": key}
+    settings = idp.settings(**fallback) if idp is not None else OidcSettings(issuer="", **fallback)
+    app = service.app(Authenticator(settings))
     async with service.lifespan(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://service",
-            headers={"X-API-Key": service.settings.api_key.get_secret_value()},
+            transport=transport, base_url="http://service", headers={"X-API-Key": key}
         ) as client:
             await wait_for_assignment(service)
             yield client

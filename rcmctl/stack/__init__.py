@@ -1,6 +1,8 @@
-"""The project's infrastructure: one Kafka broker and one PostgreSQL with the five service databases.
+"""The project's infrastructure: one Kafka broker and one PostgreSQL with the five service databases,
+and (local mode, when asked) Keycloak, the OpenID Connect provider the services trust.
 
     info = up(run_dir)          # start what is not running (no-op when up); writes <run_dir>/stack.json
+    up(run_dir, identity=True)  # Keycloak too (rcmctl/stack/keycloak.py): what `rcm stack up` and the demo do
     status(run_dir) -> dict     # what runs, where, and whether it answers
     down(run_dir)               # stop what `up` started
     read_info(run_dir)          # for other processes: the StackInfo of the running stack, or None
@@ -22,7 +24,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rcmctl.stack import kafka, postgres, procs
+from rcmctl.stack import kafka, keycloak, postgres, procs
 
 MODES = ("local", "external", "testcontainers")
 DEFAULT_RUN_DIR = Path(__file__).resolve().parents[2] / ".run"  # the project root's .run/ (gitignored)
@@ -55,13 +57,16 @@ def run_dir_from_env() -> Path:
     return Path(os.environ.get("RCM_RUN_DIR", DEFAULT_RUN_DIR))
 
 
-def up(run_dir: Path | None = None) -> StackInfo:
+def up(run_dir: Path | None = None, identity: bool = False) -> StackInfo:
+    """`identity`: Keycloak too, in local mode (tests that need it start it themselves: it takes a minute)."""
     run_dir = Path(run_dir or run_dir_from_env()).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     match mode():
         case "local":
             with procs.exclusive(run_dir / "stack.lock"):
                 info = _local_up(run_dir)
+            if identity:
+                _start_or_explain("Keycloak", lambda: keycloak.start(run_dir), keycloak.KcPaths.of(run_dir).log)
         case "external":
             info = _external_up()
         case "testcontainers":
@@ -80,6 +85,8 @@ def status(run_dir: Path | None = None) -> dict:
         kp, pp = kafka.KafkaPaths.of(run_dir), postgres.PgPaths.of(run_dir)
         report["kafka"] = {"pid": kafka.running_pid(kp), "bootstrap": kafka.bootstrap(), "log": str(kp.log)}
         report["postgres"] = {"pid": postgres.running_pid(pp), "port": postgres.port(), "log": str(pp.log)}
+        if keycloak.KcPaths.of(run_dir).root.exists():  # installed: started once by `stack up`, the demo or tests
+            report["keycloak"] = keycloak.status(run_dir)
     bootstrap = info.kafka_bootstrap if info else _env_or_local_bootstrap()
     template = info.database_url_template if info else _env_or_local_template()
     report.setdefault("kafka", {})["answers"] = _answers(kafka.ping(bootstrap))
@@ -92,6 +99,7 @@ def down(run_dir: Path | None = None) -> None:
     match mode():
         case "local":
             with procs.exclusive(run_dir / "stack.lock"):
+                keycloak.stop(run_dir)
                 kafka.stop(kafka.KafkaPaths.of(run_dir))
                 postgres.stop(postgres.PgPaths.of(run_dir))
         case "testcontainers":

@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from rcmctl import stack
+from rcmctl.stack import keycloak
 from rcmctl.stack import topics as topic_admin
 
 stack_app = typer.Typer(
-    help="Kafka and PostgreSQL for development and tests (RCM_INFRA=local|external|testcontainers)."
+    help="Kafka, PostgreSQL and Keycloak for development and tests (RCM_INFRA=local|external|testcontainers)."
 )
 console = Console()
 
@@ -28,17 +29,24 @@ def _fail(err: Exception) -> None:
 
 
 @stack_app.command()
-def up(run_dir: Path | None = RunDir) -> None:
-    """Start Kafka and PostgreSQL unless already running (safe to repeat)."""
+def up(
+    run_dir: Path | None = RunDir,
+    identity: bool = typer.Option(True, "--keycloak/--no-keycloak", help="Start Keycloak too (local mode)"),
+) -> None:
+    """Start Kafka, PostgreSQL and Keycloak unless already running (safe to repeat); print how to sign in."""
     began = time.monotonic()
+    local_identity = identity and stack.mode() == "local"
+    what = "the stack and Keycloak (about a minute the first time)" if local_identity else "the stack"
     try:
-        with console.status(f"starting the stack ({stack.mode()})…"):
-            info = stack.up(run_dir)
+        with console.status(f"starting {what} ({stack.mode()})…"):
+            info = stack.up(run_dir, identity=local_identity)
     except Exception as err:
         _fail(err)
     console.print(f"[green]stack up[/] in {time.monotonic() - began:.1f}s  ({info.mode})")
     console.print(f"  kafka     {info.kafka_bootstrap}")
     console.print(f"  postgres  {info.database_url_template}")
+    if local_identity:
+        console.print(keycloak.sign_in_help(run_dir or stack.run_dir_from_env()), markup=False, highlight=False)
     if info.mode == "testcontainers":
         console.print("[yellow]note:[/] the containers belong to this process and stop as it exits")
 
@@ -54,7 +62,10 @@ def status(run_dir: Path | None = RunDir) -> None:
     for column in ("component", "pid", "address", "answers", "log"):
         table.add_column(column)
     info = report["info"] or {}
-    for name, address in (("kafka", info.get("kafka_bootstrap")), ("postgres", info.get("database_url_template"))):
+    components = [("kafka", info.get("kafka_bootstrap")), ("postgres", info.get("database_url_template"))]
+    if "keycloak" in report:
+        components.append(("keycloak", report["keycloak"]["issuer"]))
+    for name, address in components:
         row = report.get(name, {})
         answers = "[green]yes[/]" if row.get("answers") else "[red]no[/]"
         address = address or row.get("bootstrap") or f"127.0.0.1:{row.get('port', '?')}"
@@ -67,7 +78,7 @@ def status(run_dir: Path | None = RunDir) -> None:
 
 @stack_app.command()
 def down(run_dir: Path | None = RunDir) -> None:
-    """Stop Kafka (SIGTERM, SIGKILL after a grace period) and PostgreSQL (pg_ctl stop -m fast)."""
+    """Stop Keycloak and Kafka (SIGTERM, SIGKILL after a grace period) and PostgreSQL (pg_ctl stop -m fast)."""
     began = time.monotonic()
     try:
         stack.down(run_dir)

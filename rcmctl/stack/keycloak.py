@@ -8,6 +8,7 @@
     service_env()               # RCM_OIDC_ISSUER and RCM_OIDC_AUDIENCE for the services
     credentials(run_dir)        # admin, sample users' passwords and client secrets
     sign_in_help(run_dir)       # the text the CLI prints: where to sign in and as whom
+    access_token(run_dir, who)  # a sample user's or a machine client's token (`rcm token`)
 
 Layout under <run_dir>:  keycloak/keycloak-<version>/ (the distribution; H2 storage in its data/h2/),
 keycloak/credentials.json (0600), keycloak/keycloak.pid and logs/keycloak.log.
@@ -363,6 +364,26 @@ def sign_in_help(run_dir: Path, listen_port: int | None = None) -> str:
         f"secrets: {KcPaths.of(run_dir).credentials}",
     ]
     return "\n".join(lines)
+
+
+def access_token(run_dir: Path, who: str, machine: bool = False, listen_port: int | None = None) -> str:
+    """A sample user's access token (password grant by the test client), or a machine client's (client
+    credentials): what `rcm token` prints. ValueError for someone the realm does not have."""
+    creds = credentials(run_dir)
+    if who not in (creds.clients if machine else creds.users):
+        raise ValueError(f"the realm has no {'machine client' if machine else 'sample user'} {who!r}")
+    if machine:
+        form = {"grant_type": "client_credentials", "client_id": who, "client_secret": creds.clients[who]}
+    else:
+        form = {"grant_type": "password", "client_id": TEST_CLIENT, "client_secret": creds.clients[TEST_CLIENT],
+                "username": who, "password": creds.users[who], "scope": "openid"}  # fmt: skip
+    try:
+        response = httpx.post(token_url(listen_port), data=form, timeout=30)
+    except httpx.HTTPError as err:
+        raise RuntimeError(f"Keycloak at {base_url(listen_port)} does not answer ({err}); run `rcm stack up`") from None
+    if response.status_code != 200:
+        raise RuntimeError(f"Keycloak refused: {response.status_code} {response.text[:200]}")
+    return str(response.json()["access_token"])
 
 
 def _sample_roles() -> dict[str, list[str]]:

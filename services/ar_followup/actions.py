@@ -1,6 +1,7 @@
 """What people do with the work queue and the accounts: resolve a work item (correct, appeal,
 write off, close), request and approve write-offs, post patient payments, set up payment plans.
-Each runs in one transaction with the ledger entries and the events it causes."""
+Each runs in one transaction with the ledger entries and the events it causes. The person is the
+caller's token (`by`: subject and display name), never a name the request carries."""
 
 import uuid
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ar_followup import SOURCE, db
 from services.ar_followup.domain.ledger import balances
 from shared import outbox
+from shared.auth import Principal
 from shared.contracts import topics
 from shared.contracts.events import ClaimChanges, ClaimCorrectionRequestedV1
 from shared.envelope import Event
@@ -21,6 +23,15 @@ ZERO = Decimal("0.00")
 
 class Refused(ValueError):
     """The request contradicts the state of the account (HTTP 409)."""
+
+
+class NotAllowed(PermissionError):
+    """This caller may not do this to this record, whatever their roles (HTTP 403)."""
+
+
+def same_person(subject: str, other: str | None) -> bool:
+    """Subjects are compared without case: two accounts that differ only so are refused, never confused."""
+    return other is not None and subject.casefold() == other.casefold()
 
 
 async def _claim(session: AsyncSession, claim_id: UUID) -> db.ArClaim:
@@ -34,7 +45,7 @@ async def resolve(
     session: AsyncSession,
     item_id: UUID,
     action: str,
-    by: str,
+    by: Principal,
     note: str,
     now: datetime,
     threshold: Decimal,
@@ -58,7 +69,8 @@ async def resolve(
         )
     elif action != "close":
         raise Refused(f"unknown action {action!r}")
-    item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by}: {note}"[:300], now
+    item.status, item.resolution, item.resolved_at = "resolved", f"{action} by {by.display_name}: {note}"[:300], now
+    item.resolved_by, item.resolved_by_name = by.subject, by.display_name
     if changes is not None:
         item.changes = changes.model_dump(mode="json", exclude_defaults=True)
     await db.refresh_statuses(session, {claim.claim_id: claim})
@@ -70,7 +82,7 @@ def _reconsider(
     claim: db.ArClaim,
     item: db.WorkItem,
     action: str,
-    by: str,
+    by: Principal,
     now: datetime,
     changes: ClaimChanges | None,
 ) -> None:
@@ -89,9 +101,10 @@ def _reconsider(
         # a claim the payer never accepted (a rejection) is known by our own control number
         payer_claim_control_number=claim.payer_claim_control_number or claim.patient_control_number,
         reason=f"{item.kind} {item.category or ''} {item.reason}".strip()[:300],
-        requested_by=by,
+        requested_by=by.subject,
         requested_at=now,
         changes=changes,
+        requested_by_name=by.display_name,
     )
     event = Event(request, str(claim.claim_id), SOURCE, str(claim.claim_id))
     outbox.stage(session, topics.CLAIM_CORRECTION_REQUESTED, event)
@@ -103,7 +116,7 @@ async def request_write_off(
     party: str,
     amount: Decimal,
     reason_code: str,
-    by: str,
+    by: Principal,
     note: str,
     now: datetime,
     threshold: Decimal,
@@ -122,7 +135,8 @@ async def request_write_off(
         amount=amount,
         reason_code=reason_code,
         note=note,
-        requested_by=by,
+        requested_by=by.subject,
+        requested_by_name=by.display_name,
         status="approved" if approved else "pending",
         created_at=now,
     )
@@ -140,15 +154,19 @@ def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -
     db.add_entries(session, adjustment.claim_id, adjustment.adjustment_id, [(kind, adjustment.amount)])
 
 
-async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: str) -> db.Adjustment:
+async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: Principal) -> db.Adjustment:
+    """Four eyes: the decision is a person's (not a machine's), and never the requester's."""
     adjustment = await db.adjustment_for_update(session, adjustment_id)
     if adjustment is None:
         raise LookupError("no such adjustment")
     if adjustment.status != "pending":
         raise Refused("the adjustment is already decided")
-    if by == adjustment.requested_by:
-        raise Refused("a write-off above the threshold needs a second person's approval")
-    adjustment.status, adjustment.decided_by = ("approved" if approve else "refused"), by
+    if by.machine:
+        raise NotAllowed("a write-off is approved by a person, not a machine or the API key")
+    if same_person(by.subject, adjustment.requested_by):
+        raise NotAllowed("a write-off above the threshold needs a second person's approval")
+    adjustment.status = "approved" if approve else "refused"
+    adjustment.decided_by, adjustment.decided_by_name = by.subject, by.display_name
     if approve:
         claim = await _claim(session, adjustment.claim_id)
         _book(session, adjustment, claim)

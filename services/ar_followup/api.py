@@ -1,6 +1,11 @@
 """A/R's HTTP API: the portfolio summary and ledgers, aging, the work queue and its actions,
 write-offs with approval, patient accounts, payments, plans and statements, KPIs and the
-follow-up cycle. `as_of` (where offered) runs the request as of another moment than now."""
+follow-up cycle. `as_of` (where offered) runs the request as of another moment than now.
+
+The person acting is the caller's token (subject and display name), never a name in the body: a
+body naming one (`by`, `requested_by`) is refused like any unknown field. Who may call each route
+is PERMISSIONS; every read and change of a patient's account, claim or work item is in the audit
+trail (shared/audit.py)."""
 
 import base64
 import json
@@ -24,9 +29,38 @@ from services.ar_followup.domain.work import KINDS
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.statements import Ledgers, account_of
 from shared.api import ServiceDep, SessionDep
+from shared.audit import Action, Trail, TrailDep
 from shared.contracts.events import ClaimChanges
+from shared.security import (
+    ADMIN,
+    ANALYTICS_READER,
+    AR_SPECIALIST,
+    BILLER,
+    FRONT_DESK,
+    OVERSIGHT,
+    SUPERVISOR,
+    forbidden,
+    permissions,
+)
 
 router = APIRouter(prefix="/v1")
+# A/R specialists work the queue and ask for write-offs; a supervisor approves, reassigns and reads the
+# KPIs; the front desk sees a patient's account and sets up plans; the analysts' jobs read aggregates.
+PERMISSIONS = permissions({
+    "GET /v1/summary": OVERSIGHT | {AR_SPECIALIST, ANALYTICS_READER},
+    "GET /v1/claims/{claim_id}": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "GET /v1/aging": OVERSIGHT | {AR_SPECIALIST},
+    "GET /v1/work-queue": OVERSIGHT | {AR_SPECIALIST},
+    "POST /v1/work-queue/{item_id}/resolve": {AR_SPECIALIST, SUPERVISOR},
+    "POST /v1/work-queue/{item_id}/assign": {AR_SPECIALIST, SUPERVISOR},
+    "POST /v1/claims/{claim_id}/write-offs": {AR_SPECIALIST, SUPERVISOR},
+    "POST /v1/write-offs/{adjustment_id}/{decision}": {SUPERVISOR},
+    "GET /v1/patients/{patient_id}/account": OVERSIGHT | {FRONT_DESK, AR_SPECIALIST},
+    "PUT /v1/patients/{patient_id}/payment-plan": {FRONT_DESK, AR_SPECIALIST, SUPERVISOR},
+    "GET /v1/statements/{statement_id}.pdf": OVERSIGHT | {FRONT_DESK, AR_SPECIALIST},
+    "POST /v1/cycle": {SUPERVISOR, ADMIN},
+    "GET /v1/kpis": OVERSIGHT | {ANALYTICS_READER},
+})  # fmt: skip
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Positive = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 AsOf = Annotated[datetime | None, Query(description="Run as of this moment (ISO 8601) instead of now.")]
@@ -39,13 +73,15 @@ class Body(BaseModel):
 
 class Resolution(Body):
     action: Literal["correct", "void", "appeal", "write_off", "close"]
-    by: Name
     note: str = Field(default="", max_length=200)
     changes: ClaimChanges | None = Field(default=None, description="What the replacement corrects (action correct).")
 
 
 class Assignment(Body):
-    owner: Name
+    """Without an owner the caller takes the item; a supervisor may give it to another person's subject."""
+
+    owner: Name | None = Field(default=None, description="The assignee's subject (token sub); default: the caller.")
+    owner_name: Name | None = Field(default=None, description="The assignee's display name, for people to read.")
 
 
 class WriteOff(Body):
@@ -61,12 +97,7 @@ class WriteOff(Body):
         "prompt_pay_discount",
         "other",
     ]
-    requested_by: Name
     note: str = Field(default="", max_length=200)
-
-
-class Decision(Body):
-    by: Name
 
 
 class PaymentPlan(Body):
@@ -112,7 +143,7 @@ async def summary(session: SessionDep) -> dict:
 
 
 @router.get("/claims/{claim_id}")
-async def claim_ledger(claim_id: UUID, session: SessionDep) -> dict:
+async def claim_ledger(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict:
     claim = await session.get(db.ArClaim, claim_id)
     if claim is None:
         raise HTTPException(404, "no such claim")
@@ -120,6 +151,7 @@ async def claim_ledger(claim_id: UUID, session: SessionDep) -> dict:
     ledger = await session.get(db.ArClaim, ledger_id)
     totals = (await db.totals_by_claim(session, [ledger_id]))[ledger_id]
     items = await db.work_items_of(session, ledger_id)
+    await trail.read(session, "Claim", claim_id, claim.patient_id)
     return {
         **claim.model_dump(mode="json"),
         "balances": _money(balances(totals).__dict__),
@@ -132,12 +164,15 @@ async def claim_ledger(claim_id: UUID, session: SessionDep) -> dict:
 async def aging(
     session: SessionDep,
     deps: DepsDep,
+    trail: TrailDep,
     by: Literal["payer", "patient"] = "payer",
     basis: Literal["service", "submission"] = "service",
     as_of: AsOf = None,
 ) -> dict:
     today = _now(deps, as_of).date()
     report = await reports.aging_report(session, by, basis, today)
+    if by == "patient":
+        await trail.search(session, "Account", [(patient, patient) for patient in report])
     return {"by": by, "basis": basis, "as_of": today.isoformat(), "groups": report}
 
 
@@ -145,6 +180,7 @@ async def aging(
 async def work_queue(
     session: SessionDep,
     deps: DepsDep,
+    trail: TrailDep,
     kind: Literal[KINDS] | None = None,  # type: ignore[valid-type]
     owner: str | None = None,
     status: Literal["open", "resolved"] = "open",
@@ -157,6 +193,7 @@ async def work_queue(
     today, after = (_now(deps, as_of).date(), None) if cursor is None else _read_cursor(cursor)
     total, page = await db.work_queue(session, today, status, kind, owner, limit + 1, after)
     more, page = len(page) > limit, page[:limit]
+    await trail.search(session, "Task", [(item.item_id, item.patient_id) for item, _ in page])
     return {
         "as_of": today.isoformat(),
         "count": total,
@@ -194,6 +231,8 @@ async def _in_transaction(session: AsyncSession, work: Callable[[AsyncSession], 
         raise HTTPException(404, str(exc)) from None
     except actions.Refused as exc:
         raise HTTPException(409, str(exc)) from None
+    except actions.NotAllowed as exc:
+        raise forbidden(str(exc)) from None
     except IntegrityError:
         raise HTTPException(409, "already recorded") from None
 
@@ -212,58 +251,85 @@ def _check_changes(body: Resolution) -> None:
 
 
 @router.post("/work-queue/{item_id}/resolve")
-async def resolve(item_id: UUID, body: Resolution, session: SessionDep, deps: DepsDep, as_of: AsOf = None) -> dict:
+async def resolve(
+    item_id: UUID, body: Resolution, session: SessionDep, deps: DepsDep, trail: TrailDep, as_of: AsOf = None
+) -> dict:
     _check_changes(body)
     threshold, now = deps.settings.ar_write_off_approval_threshold, _now(deps, as_of)
-    item = await _in_transaction(
-        session,
-        lambda s: actions.resolve(s, item_id, body.action, body.by, body.note, now, threshold, body.changes),
-    )
-    return item.model_dump(mode="json")
+
+    async def work(s: AsyncSession) -> db.WorkItem:
+        item = await actions.resolve(s, item_id, body.action, trail.principal, body.note, now, threshold, body.changes)
+        await trail.change(s, Action.UPDATE, f"resolve-{body.action}", "Task", item.item_id, item.patient_id)
+        return item
+
+    return (await _in_transaction(session, work)).model_dump(mode="json")
 
 
 @router.post("/work-queue/{item_id}/assign")
-async def assign(item_id: UUID, body: Assignment, session: SessionDep) -> dict:
+async def assign(item_id: UUID, session: SessionDep, trail: TrailDep, body: Assignment | None = None) -> dict:
+    me = trail.principal
+    body = body or Assignment()
+    if body.owner is not None and body.owner != me.subject and SUPERVISOR not in me.roles:
+        raise forbidden("only a supervisor gives a work item to someone else")
+    owner, owner_name = (body.owner, body.owner_name) if body.owner is not None else (me.subject, me.display_name)
+
     async def work(session: AsyncSession) -> dict:
         item = await session.get(db.WorkItem, item_id, with_for_update=True)
         if item is None:
             raise LookupError("no such work item")
-        item.owner = body.owner
+        item.owner, item.owner_name = owner, owner_name
+        await trail.change(session, Action.UPDATE, "assign", "Task", item.item_id, item.patient_id)
         return item.model_dump(mode="json")
 
     return await _in_transaction(session, work)
 
 
 @router.post("/claims/{claim_id}/write-offs", status_code=201)
-async def write_off(claim_id: UUID, body: WriteOff, session: SessionDep, deps: DepsDep, as_of: AsOf = None) -> dict:
+async def write_off(
+    claim_id: UUID, body: WriteOff, session: SessionDep, deps: DepsDep, trail: TrailDep, as_of: AsOf = None
+) -> dict:
     threshold, now = deps.settings.ar_write_off_approval_threshold, _now(deps, as_of)
-    adjustment = await _in_transaction(
-        session,
-        lambda s: actions.request_write_off(
-            s, claim_id, body.party, body.amount, body.reason_code, body.requested_by, body.note, now, threshold
-        ),
-    )
-    return adjustment.model_dump(mode="json")
+
+    async def work(s: AsyncSession) -> db.Adjustment:
+        adjustment = await actions.request_write_off(
+            s, claim_id, body.party, body.amount, body.reason_code, trail.principal, body.note, now, threshold
+        )
+        await _record_write_off(s, trail, adjustment, Action.CREATE, "write-off-request")
+        return adjustment
+
+    return (await _in_transaction(session, work)).model_dump(mode="json")
 
 
 @router.post("/write-offs/{adjustment_id}/{decision}")
 async def decide(
-    adjustment_id: UUID, decision: Literal["approve", "refuse"], body: Decision, session: SessionDep
+    adjustment_id: UUID, decision: Literal["approve", "refuse"], session: SessionDep, trail: TrailDep
 ) -> dict:
-    adjustment = await _in_transaction(
-        session, lambda s: actions.decide(s, adjustment_id, decision == "approve", body.by)
-    )
-    return adjustment.model_dump(mode="json")
+    """A supervisor's decision on a write-off above the threshold: never the requester's own (four eyes)."""
+
+    async def work(s: AsyncSession) -> db.Adjustment:
+        adjustment = await actions.decide(s, adjustment_id, decision == "approve", trail.principal)
+        await _record_write_off(s, trail, adjustment, Action.UPDATE, f"write-off-{decision}")
+        return adjustment
+
+    return (await _in_transaction(session, work)).model_dump(mode="json")
+
+
+async def _record_write_off(session: AsyncSession, trail: Trail, adjustment: db.Adjustment, action: Action,
+                            subtype: str) -> None:  # fmt: skip
+    claim = await session.get(db.ArClaim, adjustment.claim_id)
+    patient = claim.patient_id if claim is not None else None
+    await trail.change(session, action, subtype, "WriteOff", adjustment.adjustment_id, patient)
 
 
 @router.get("/patients/{patient_id}/account")
-async def account(patient_id: UUID, session: SessionDep, deps: DepsDep, as_of: AsOf = None) -> dict:
+async def account(patient_id: UUID, session: SessionDep, deps: DepsDep, trail: TrailDep, as_of: AsOf = None) -> dict:
     row = await session.get(db.PatientAccount, patient_id)
     if row is None:
         raise HTTPException(404, "no such patient account")
     claims = (await db.patient_ledgers(session, [patient_id])).get(patient_id, [])
     statements = await db.statements_of(session, patient_id)
     state: Account = account_of(row, claims)
+    await trail.read(session, "Account", patient_id, patient_id)
     return {
         "patient_id": str(patient_id),
         "balance": str(state.balance),
@@ -294,22 +360,24 @@ def _owed_by_party(claims: Ledgers) -> dict[str, Decimal]:
 
 
 @router.put("/patients/{patient_id}/payment-plan")
-async def payment_plan(patient_id: UUID, body: PaymentPlan, session: SessionDep) -> dict:
+async def payment_plan(patient_id: UUID, body: PaymentPlan, session: SessionDep, trail: TrailDep) -> dict:
     async def work(session: AsyncSession) -> dict:
         row = await session.get(db.PatientAccount, patient_id, with_for_update=True)
         if row is None:
             raise LookupError("no such patient account")
         row.plan_installment = body.installment
+        await trail.change(session, Action.UPDATE, "payment-plan", "Account", patient_id, patient_id)
         return {"patient_id": str(patient_id), "installment": str(body.installment) if body.installment else None}
 
     return await _in_transaction(session, work)
 
 
 @router.get("/statements/{statement_id}.pdf")
-async def statement_pdf(statement_id: UUID, session: SessionDep) -> FileResponse:
+async def statement_pdf(statement_id: UUID, session: SessionDep, trail: TrailDep) -> FileResponse:
     statement = await session.get(db.Statement, statement_id)
     if statement is None:
         raise HTTPException(404, "no such statement")
+    await trail.read(session, "DocumentReference", statement_id, statement.patient_id)
     return FileResponse(statement.document, media_type="application/pdf", filename=f"statement-{statement_id}.pdf")
 
 

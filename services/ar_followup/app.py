@@ -16,7 +16,7 @@ from shared.contracts.events import (
     PatientRegisteredV1,
     PaymentPostedV1,
 )
-from shared.service import Consumes, Declaration, Service
+from shared.service import Api, Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,16 @@ DECLARATION = Declaration(
         Consumes(topics.PATIENT_PAYMENT_POSTED, PatientPaymentPostedV1, handlers.on_patient_payments),
         Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
     ),
-    publishes=frozenset({topics.CLAIM_CORRECTION_REQUESTED, topics.CLAIM_SECONDARY_REQUESTED, topics.STATEMENT_ISSUED}),
+    publishes=frozenset(
+        {
+            topics.CLAIM_CORRECTION_REQUESTED,
+            topics.CLAIM_SECONDARY_REQUESTED,
+            topics.STATEMENT_ISSUED,
+            topics.AUDIT_RECORDED,
+        }
+    ),
     migrations_dir=Path(__file__).parent / "migrations",
+    api=Api(api.router, api.PERMISSIONS),
 )
 
 
@@ -39,7 +47,6 @@ def build(settings: ServiceSettings | None = None) -> Service[Deps]:
     settings = ArSettings.of(settings)  # plain service settings: A/R's own take their defaults (RCM_AR_*)
     deps = Deps.of(settings)
     service = Service(DECLARATION, settings, deps)
-    service.api(api.router)
 
     @service.loop
     async def follow_up_cycle(service: Service[Deps]) -> None:

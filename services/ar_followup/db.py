@@ -105,9 +105,12 @@ class WorkItem(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     amount: Decimal = Field(sa_column=_money())
     due_date: date | None = None
-    owner: str = Field(max_length=64)
+    owner: str = Field(max_length=64)  # a team (domain.work.OWNERS) until a person takes it: their subject
+    owner_name: str | None = Field(default=None, max_length=255)  # that person's display name (0007)
     status: str = Field(default="open", max_length=12, index=True)
     resolution: str | None = Field(default=None, max_length=300)
+    resolved_by: str | None = Field(default=None, max_length=64)  # the token's subject (0007)
+    resolved_by_name: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(sa_column=_when(nullable=False))
     resolved_at: datetime | None = Field(default=None, sa_column=_when())
     changes: dict | None = Field(default=None, sa_column=Column(JSONB))  # the corrections a "correct" asked for (0004)
@@ -124,9 +127,11 @@ class Adjustment(SQLModel, table=True):
     amount: Decimal = Field(sa_column=_money())
     reason_code: str = Field(max_length=30)
     note: str = Field(default="", max_length=300)
-    requested_by: str = Field(max_length=64)
+    requested_by: str = Field(max_length=64)  # the token's subject
+    requested_by_name: str | None = Field(default=None, max_length=255)  # their display name then (0007)
     status: str = Field(max_length=10)  # approved | pending | refused
-    decided_by: str | None = Field(default=None, max_length=64)
+    decided_by: str | None = Field(default=None, max_length=64)  # a second person's subject
+    decided_by_name: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(sa_column=_when(nullable=False))
 
 

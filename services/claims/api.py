@@ -1,5 +1,6 @@
 """Claims' HTTP API: a claim with its status, hold reasons and acknowledgement; the work queue
-(claims held before sending or rejected after); counts by status and by acknowledgement."""
+(claims held before sending or rejected after); counts by status and by acknowledgement. Who may
+call each route is PERMISSIONS; reading a claim is in the audit trail (shared/audit.py)."""
 
 from typing import Any
 from uuid import UUID
@@ -8,15 +9,27 @@ from fastapi import APIRouter, HTTPException, Query
 
 from services.claims import db
 from shared.api import SessionDep
+from shared.audit import TrailDep
+from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, OVERSIGHT, permissions
 
 router = APIRouter(prefix="/v1")
+# Billers fix held and rejected claims; A/R reads a claim it follows up; the analysts' jobs read counts.
+COUNTS = OVERSIGHT | {BILLER, ANALYTICS_READER}
+PERMISSIONS = permissions({
+    "GET /v1/claims/{claim_id}": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "GET /v1/stats": COUNTS,
+    "GET /v1/stats/encounters": COUNTS,
+    "GET /v1/work-queue": OVERSIGHT | {BILLER},
+    "GET /v1/acknowledgements": COUNTS,
+})  # fmt: skip
 
 
 @router.get("/claims/{claim_id}")
-async def get_claim(claim_id: UUID, session: SessionDep) -> dict[str, Any]:
+async def get_claim(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict[str, Any]:
     claim = await db.claim(session, claim_id)
     if claim is None:
         raise HTTPException(404, "no such claim")
+    await trail.read(session, "Claim", claim_id, claim.patient_id)
     return claim.model_dump(mode="json", exclude={"content"})
 
 
@@ -34,10 +47,11 @@ async def encounter_stats(session: SessionDep) -> dict[str, int]:
 
 @router.get("/work-queue")
 async def work_queue(
-    session: SessionDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    session: SessionDep, trail: TrailDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
 ) -> dict[str, Any]:
     """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA."""
     total, claims = await db.work_queue(session, limit, offset)
+    await trail.search(session, "Claim", [(c.claim_id, c.patient_id) for c in claims])
     items = [
         dict(
             claim_id=str(c.claim_id),

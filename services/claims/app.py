@@ -24,7 +24,7 @@ from shared.contracts.events import (
     PatientRegisteredV1,
     SecondaryClaimRequestedV1,
 )
-from shared.service import Consumes, Declaration, Service
+from shared.service import Api, Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
 DECLARATION = Declaration(
@@ -37,8 +37,9 @@ DECLARATION = Declaration(
         Consumes(topics.CLAIM_SECONDARY_REQUESTED, SecondaryClaimRequestedV1, handlers.on_secondaries_requested),
     ),
     # claim.submitted: submission.py (an 837P delivered); claim.acknowledged: acknowledgements.py (999, 277CA)
-    publishes=frozenset({topics.CLAIM_SUBMITTED, topics.CLAIM_ACKNOWLEDGED}),
+    publishes=frozenset({topics.CLAIM_SUBMITTED, topics.CLAIM_ACKNOWLEDGED, topics.AUDIT_RECORDED}),
     migrations_dir=Path(__file__).parent / "migrations",
+    api=Api(api.router, api.PERMISSIONS),
 )
 
 
@@ -79,7 +80,6 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
         settings.payers_billing_each_encounter(),
     )
     service = Service(DECLARATION, settings, deps)
-    service.api(api.router)
     practice = load_practice(settings.practice_file)
     gateway = gateway_for(settings)
 

@@ -1,5 +1,7 @@
 """Coding's HTTP API: outcomes and counts, the coder work queue (list, view with suggestions and
-edit findings, accept or amend), the audit trail, and the loaded code sets."""
+edit findings, accept or amend), the coding history, and the loaded code sets. The coder is the
+caller's token (subject and display name), never a name in the body; who may call each route is
+PERMISSIONS, and every read and change of an encounter is in the audit trail (shared/audit.py)."""
 
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -14,15 +16,29 @@ from services.coding.domain.decision import review
 from services.coding.domain.validation import amended_findings
 from services.coding.handlers import Deps, audit, publish_coded
 from shared.api import ServiceDep, SessionDep
+from shared.audit import Action, Trail, TrailDep
+from shared.auth import Principal
 from shared.contracts.events import CodedServiceLine, IcdCode, Modifier, normalize_icd
+from shared.security import ADMIN, ANALYTICS_READER, BILLER, CODER, OVERSIGHT, STAFF, permissions
 
 router = APIRouter(prefix="/v1")
-CoderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
+PERMISSIONS = permissions({
+    "GET /v1/encounters/{encounter_id}": OVERSIGHT | {CODER, BILLER},
+    "GET /v1/encounters/{encounter_id}/audit": OVERSIGHT | {CODER},
+    "GET /v1/stats": OVERSIGHT | {CODER, ANALYTICS_READER},
+    "GET /v1/work-queue": OVERSIGHT | {CODER},
+    "GET /v1/work-queue/{encounter_id}": OVERSIGHT | {CODER},
+    "POST /v1/work-queue/{encounter_id}/accept": {CODER},
+    "POST /v1/work-queue/{encounter_id}/amend": {CODER},
+    "GET /v1/code-sets": STAFF,
+    "POST /v1/code-sets/reload": {ADMIN},
+})  # fmt: skip
 
 
 class Accept(BaseModel):
+    """The coder is who signed in: a body naming one (`coder`) is refused, as any unknown field is."""
+
     model_config = ConfigDict(extra="forbid")
-    coder: CoderId
     note: str | None = Field(default=None, max_length=1000)
 
 
@@ -48,19 +64,23 @@ CatalogDep = Annotated[CatalogHolder, Depends(catalog_holder)]
 
 
 @router.get("/encounters/{encounter_id}")
-async def get_outcome(encounter_id: str, session: SessionDep) -> dict:
+async def get_outcome(encounter_id: str, session: SessionDep, trail: TrailDep) -> dict:
     outcome = await db.outcome(session, encounter_id)
     if outcome is None:
         raise HTTPException(404, "no such encounter")
+    await trail.read(session, "Encounter", encounter_id, outcome.patient_id)
     return outcome.model_dump(mode="json", exclude={"documented"})
 
 
 @router.get("/encounters/{encounter_id}/audit")
-async def get_audit(encounter_id: str, session: SessionDep) -> list[dict]:
-    trail = await db.audit_trail(session, encounter_id)
-    if not trail:
+async def get_audit(encounter_id: str, session: SessionDep, trail: TrailDep) -> list[dict]:
+    """The encounter's coding history: who coded it, when, and what the codes became."""
+    history = await db.audit_trail(session, encounter_id)
+    outcome = await db.outcome(session, encounter_id)
+    if not history or outcome is None:
         raise HTTPException(404, "no such encounter")
-    return [entry.model_dump(mode="json", exclude={"id"}) for entry in trail]
+    await trail.read(session, "Encounter", encounter_id, outcome.patient_id)
+    return [entry.model_dump(mode="json", exclude={"id"}) for entry in history]
 
 
 @router.get("/stats")
@@ -69,8 +89,11 @@ async def stats(session: SessionDep) -> dict[str, int]:
 
 
 @router.get("/work-queue")
-async def list_queue(session: SessionDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+async def list_queue(
+    session: SessionDep, trail: TrailDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
+) -> dict:
     items = await db.queued(session, limit, offset)
+    await trail.search(session, "Encounter", [(item.encounter_id, item.patient_id) for item in items])
     return {
         "items": [
             {
@@ -86,10 +109,11 @@ async def list_queue(session: SessionDep, limit: int = Query(50, ge=1, le=500), 
 
 
 @router.get("/work-queue/{encounter_id}")
-async def view_item(encounter_id: str, session: SessionDep) -> dict:
+async def view_item(encounter_id: str, session: SessionDep, trail: TrailDep) -> dict:
     item = await db.outcome(session, encounter_id)
     if item is None or item.proposal is None:
         raise HTTPException(404, "no such work item")
+    await trail.read(session, "Encounter", encounter_id, item.patient_id)
     return {"encounter_id": item.encounter_id, "status": item.status, "documented": item.documented, **item.proposal}
 
 
@@ -103,20 +127,21 @@ async def _locked_item(session: AsyncSession, encounter_id: str) -> db.CodingOut
 
 
 @router.post("/work-queue/{encounter_id}/accept")
-async def accept(encounter_id: str, body: Accept, session: SessionDep) -> dict:
+async def accept(encounter_id: str, session: SessionDep, trail: TrailDep, body: Accept | None = None) -> dict:
     """Bill the proposal as it stands (the coder has read the findings)."""
+    body = body or Accept()
     async with session.begin():
         item = await _locked_item(session, encounter_id)
         diagnoses = item.proposal["diagnoses"]
         lines = [CodedServiceLine.model_validate(line) for line in item.proposal["service_lines"]]
         if not diagnoses or not lines:
             raise HTTPException(422, "the proposal has no diagnosis or no service line: amend it instead")
-        _finish(session, item, diagnoses, lines, body.coder, "accepted", body.note)
-    return {"encounter_id": encounter_id, "status": "coded", "coded_by": body.coder}
+        await _finish(session, trail, item, diagnoses, lines, "accepted", body.note)
+    return {"encounter_id": encounter_id, "status": "coded", **_coder(trail.principal)}
 
 
 @router.post("/work-queue/{encounter_id}/amend")
-async def amend(encounter_id: str, body: Amend, session: SessionDep, catalog: CatalogDep) -> dict:
+async def amend(encounter_id: str, body: Amend, session: SessionDep, catalog: CatalogDep, trail: TrailDep) -> dict:
     """Bill the coder's codes. Codes that do not exist on the date of service are refused (422);
     judgement edits still found are returned for the record: the coder has decided."""
     current = catalog.current
@@ -130,28 +155,33 @@ async def amend(encounter_id: str, body: Amend, session: SessionDep, catalog: Ca
             raise HTTPException(422, [f.model_dump() for f in errors])
         patient = await db.patient_facts(session, item.patient_id)
         remaining = review(diagnoses, lines, day, current.codes, current.tables, patient)
-        _finish(session, item, diagnoses, lines, body.coder, "amended", body.note)
+        await _finish(session, trail, item, diagnoses, lines, "amended", body.note)
     return {
         "encounter_id": encounter_id,
         "status": "coded",
-        "coded_by": body.coder,
+        **_coder(trail.principal),
         "remaining_findings": [f.model_dump() for f in remaining],
     }
 
 
-def _finish(
+async def _finish(
     session: AsyncSession,
+    trail: Trail,
     item: db.CodingOutcome,
     diagnoses: list[str],
     lines: list[CodedServiceLine],
-    coder: str,
     action: str,
     note: str | None,
 ) -> None:
-    now = datetime.now(UTC)
-    item.status, item.coded_by, item.decided_at = "coded", coder, now
-    audit(session, item.encounter_id, coder, action, diagnoses, lines, now, note)
-    publish_coded(session, item, diagnoses, lines, coder, now)
+    now, coder = datetime.now(UTC), trail.principal
+    item.status, item.coded_by, item.coded_by_name, item.decided_at = "coded", coder.subject, coder.display_name, now
+    audit(session, item.encounter_id, coder.subject, action, diagnoses, lines, now, note, coder.display_name)
+    publish_coded(session, item, diagnoses, lines, coder.subject, now, coder.display_name)
+    await trail.change(session, Action.UPDATE, action, "Encounter", item.encounter_id, item.patient_id)
+
+
+def _coder(principal: Principal) -> dict[str, str]:
+    return {"coded_by": principal.subject, "coded_by_name": principal.display_name}
 
 
 @router.get("/code-sets")

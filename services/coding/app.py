@@ -7,7 +7,7 @@ from services.coding.catalog import CatalogHolder
 from services.coding.settings import CodingSettings
 from shared.contracts import topics
 from shared.contracts.events import EncounterDocumentedV1, PatientRegisteredV1
-from shared.service import Consumes, Declaration, Service
+from shared.service import Api, Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
 DECLARATION = Declaration(
@@ -16,8 +16,9 @@ DECLARATION = Declaration(
         Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
         Consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1, handlers.on_encounters_documented),
     ),
-    publishes=frozenset({topics.ENCOUNTER_CODED, topics.ENCOUNTER_REJECTED}),
+    publishes=frozenset({topics.ENCOUNTER_CODED, topics.ENCOUNTER_REJECTED, topics.AUDIT_RECORDED}),
     migrations_dir=Path(__file__).parent / "migrations",
+    api=Api(api.router, api.PERMISSIONS),
 )
 
 
@@ -25,5 +26,4 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
     settings = CodingSettings.of(settings)
     # The code sets and the CAC index are built once, before the service consumes anything.
     service = Service(DECLARATION, settings, handlers.Deps(CatalogHolder(settings)))
-    service.api(api.router)
     return service

@@ -20,7 +20,8 @@ class CodingOutcome(SQLModel, table=True):
     patient_id: UUID = Field(index=True)
     status: str = Field(max_length=16, index=True)  # coded | rejected | queued
     findings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    coded_by: str = Field(max_length=64)
+    coded_by: str = Field(max_length=64)  # 'auto' or the coder's subject (token sub)
+    coded_by_name: str | None = Field(default=None, max_length=255)  # the coder's display name then (0003)
     correlation_id: str = Field(max_length=64)
     decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     # The encounter as documented and what coding proposed (codes, suggestions with evidence).
@@ -36,7 +37,8 @@ class CodingAudit(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     encounter_id: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    actor: str = Field(max_length=64)  # 'auto' or the coder's user id
+    actor: str = Field(max_length=64)  # 'auto' or the coder's subject (token sub)
+    actor_name: str | None = Field(default=None, max_length=255)  # their display name then (0003)
     action: str = Field(max_length=16)  # auto_coded | queued | rejected | accepted | amended
     diagnoses: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     service_lines: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))

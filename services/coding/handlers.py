@@ -164,6 +164,7 @@ def publish_coded(
     lines: list[CodedServiceLine],
     coded_by: str,
     now: datetime,
+    coded_by_name: str | None = None,
 ) -> None:
     encounter = EncounterDocumentedV1.model_validate(outcome.documented)
     coded = EncounterCodedV1(
@@ -177,10 +178,11 @@ def publish_coded(
         diagnoses=diagnoses,
         service_lines=lines,
         prior_authorization=encounter.prior_authorization,
-        coded_by=coded_by,
         version=encounter.version,
         action=encounter.action,
+        coded_by=coded_by,
         coded_at=now,
+        coded_by_name=coded_by_name,
     )
     event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=outcome.correlation_id)
     outbox.stage(session, topics.ENCOUNTER_CODED, event)
@@ -195,12 +197,14 @@ def audit(
     lines: list[CodedServiceLine],
     now: datetime,
     note: str | None = None,
+    actor_name: str | None = None,
 ) -> None:
     session.add(
         db.CodingAudit(
             encounter_id=encounter_id,
             at=now,
             actor=actor,
+            actor_name=actor_name,
             action=action,
             diagnoses=diagnoses,
             service_lines=[line.model_dump() for line in lines],

@@ -8,21 +8,21 @@ from services.payments.posting import post_forever
 from services.payments.settings import PaymentsSettings
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1
-from shared.service import Consumes, Declaration, Service
+from shared.service import Api, Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
 DECLARATION = Declaration(
     name="payments",
     consumes=(Consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1, handlers.on_claims_submitted),),
-    publishes=frozenset({topics.PAYMENT_POSTED, topics.PATIENT_PAYMENT_POSTED}),
+    publishes=frozenset({topics.PAYMENT_POSTED, topics.PATIENT_PAYMENT_POSTED, topics.AUDIT_RECORDED}),
     migrations_dir=Path(__file__).parent / "migrations",
+    api=Api(api.router, api.PERMISSIONS),
 )
 
 
 def build(settings: ServiceSettings | None = None) -> Service[None]:
     settings = PaymentsSettings.of(settings)
     service = Service(DECLARATION, settings, None)
-    service.api(api.router)
     inbox = EraInbox(settings.clearinghouse_dir)
 
     @service.loop

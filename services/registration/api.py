@@ -1,6 +1,7 @@
 """Registration's HTTP API. The same person registered twice (same facility + MRN, or same name +
 date of birth + member id), even by racing requests, resolves to one patient id; a changed
-registration becomes a new version and a new patient.registered event."""
+registration becomes a new version and a new patient.registered event. Who may call each route is
+PERMISSIONS; every read and change of a patient's data is in the audit trail (shared/audit.py)."""
 
 import json
 from datetime import date
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
@@ -21,6 +23,20 @@ from services.registration.handlers import Deps
 from services.registration.registry import Registered, RegistrationInvalid, accept_intake, register_patient
 from services.registration.settings import RegistrationSettings
 from shared.api import ServiceDep, SessionDep, SettingsDep, get_settings
+from shared.audit import Action, Trail, TrailDep
+from shared.security import AR_SPECIALIST, BILLER, ENCOUNTER_INTAKE, FRONT_DESK, OVERSIGHT, STAFF, permissions
+
+# The front desk registers and checks coverage; billing and A/R read it; an EHR sends FHIR Bundles.
+PATIENT_READERS = OVERSIGHT | {FRONT_DESK, BILLER, AR_SPECIALIST}
+PERMISSIONS = permissions({
+    "POST /v1/patients": {FRONT_DESK, ENCOUNTER_INTAKE},
+    "GET /v1/patients/{patient_id}": PATIENT_READERS,
+    "POST /v1/fhir/Bundle": {ENCOUNTER_INTAKE},
+    "POST /v1/patients/{patient_id}/eligibility": {FRONT_DESK, BILLER, AR_SPECIALIST},
+    "GET /v1/eligibility/{check_id}": PATIENT_READERS,
+    "GET /v1/payers": STAFF,
+    "GET /v1/payers/{payer_id}": STAFF,
+})  # fmt: skip
 
 
 def registered_answer(result: Registered, response: Response) -> dict:
@@ -86,14 +102,25 @@ class EligibilityAsk(BaseModel):
 
 @router.post("/patients", status_code=201)
 async def register(
-    registration: Registration, response: Response, session: SessionDep, payers: PayersDep, correlation: CorrelationDep
+    registration: Registration,
+    response: Response,
+    session: SessionDep,
+    payers: PayersDep,
+    correlation: CorrelationDep,
+    trail: TrailDep,
 ) -> dict:
     try:
         async with session.begin():
             result = await register_patient(session, registration, payers, correlation)
+            await _record_registration(session, trail, result)
     except RegistrationInvalid as invalid:
         raise HTTPException(422, [e.as_fastapi() for e in invalid.errors]) from None
     return registered_answer(result, response)
+
+
+async def _record_registration(session: AsyncSession, trail: Trail, result: Registered) -> None:
+    action, subtype = (Action.CREATE, "create") if result.created else (Action.UPDATE, "update")
+    await trail.change(session, action, subtype, "Patient", result.patient_id, result.patient_id)
 
 
 @router.get("/payers")
@@ -111,7 +138,12 @@ async def get_payer(payer_id: str, payers: PayersDep) -> dict:
 
 @router.post("/fhir/Bundle", status_code=201)
 async def fhir_bundle(
-    request: Request, response: Response, session: SessionDep, payers: PayersDep, correlation: CorrelationDep
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    payers: PayersDep,
+    correlation: CorrelationDep,
+    trail: TrailDep,
 ) -> dict:
     """A FHIR R4 Bundle (Patient, Coverages, optionally an Encounter with its Practitioner,
     Conditions and Procedures). Refusals are FHIR OperationOutcomes naming each element."""
@@ -123,6 +155,10 @@ async def fhir_bundle(
         intake = read_bundle(document)
         async with session.begin():
             accepted = await accept_intake(session, intake, payers, correlation)
+            await _record_registration(session, trail, accepted.registered)
+            if accepted.encounter_forwarded:
+                patient = accepted.registered.patient_id
+                await trail.change(session, Action.CREATE, "create", "Encounter", accepted.encounter_id, patient)
     except (IntakeInvalid, RegistrationInvalid) as invalid:
         return outcome(422, invalid.errors)
     response.status_code = 201 if accepted.registered.created else 200
@@ -137,22 +173,26 @@ async def check_eligibility(
     settings: Annotated[RegistrationSettings, Depends(registration_settings)],
     payers: PayersDep,
     correlation: CorrelationDep,
+    trail: TrailDep,
 ) -> dict:
     """Sends a 270 for one coverage; the 271 arrives later (GET /v1/eligibility/{check_id})."""
     service_date = ask.service_date or date.today()
     try:
         async with session.begin():
             check = await request_check(session, settings, payers, patient_id, ask.rank, service_date, correlation)
+            await trail.change(session, Action.EXECUTE, "eligibility", "CoverageEligibilityRequest",
+                               check.check_id, patient_id)  # fmt: skip
     except CannotCheck as refused:
         raise HTTPException(refused.status, str(refused)) from None
     return {"check_id": str(check.check_id), "status": "pending"}
 
 
 @router.get("/eligibility/{check_id}")
-async def get_eligibility(check_id: UUID, session: SessionDep) -> dict:
+async def get_eligibility(check_id: UUID, session: SessionDep, trail: TrailDep) -> dict:
     check = await db.eligibility_check(session, check_id)
     if check is None:
         raise HTTPException(404, "no such eligibility check")
+    await trail.read(session, "CoverageEligibilityResponse", check.check_id, check.patient_id)
     return {
         "check_id": str(check.check_id),
         "patient_id": str(check.patient_id),
@@ -165,7 +205,7 @@ async def get_eligibility(check_id: UUID, session: SessionDep) -> dict:
 
 
 @router.get("/patients/{patient_id}")
-async def get_patient(patient_id: UUID, session: SessionDep) -> dict:
+async def get_patient(patient_id: UUID, session: SessionDep, trail: TrailDep) -> dict:
     patient = await db.patient(session, patient_id)
     if patient is None:
         raise HTTPException(404, "no such patient")
@@ -178,6 +218,7 @@ async def get_patient(patient_id: UUID, session: SessionDep) -> dict:
         }
         for row in await db.answered_checks(session, patient_id)
     }
+    await trail.read(session, "Patient", patient_id, patient_id)
     return {
         "patient_id": str(patient.patient_id),
         "version": patient.version,

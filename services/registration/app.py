@@ -8,22 +8,28 @@ from services.registration.domain.payers import load_directory
 from services.registration.settings import RegistrationSettings
 from shared.contracts import topics
 from shared.contracts.events import IntakeFhirV1
-from shared.service import Consumes, Declaration, Service
+from shared.service import Api, Consumes, Declaration, Service
 from shared.settings import ServiceSettings
 
 DECLARATION = Declaration(
     name="registration",
     consumes=(Consumes(topics.INTAKE_FHIR, IntakeFhirV1, handlers.on_fhir_bundles),),
     publishes=frozenset(
-        {topics.PATIENT_REGISTERED, topics.ENCOUNTER_DOCUMENTED, topics.INTAKE_REJECTED, topics.ELIGIBILITY_CHECKED}
+        {
+            topics.PATIENT_REGISTERED,
+            topics.ENCOUNTER_DOCUMENTED,
+            topics.INTAKE_REJECTED,
+            topics.ELIGIBILITY_CHECKED,
+            topics.AUDIT_RECORDED,
+        }
     ),
     migrations_dir=Path(__file__).parent / "migrations",
+    api=Api(api.router, api.PERMISSIONS),
 )
 
 
 def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
     settings = RegistrationSettings.of(settings)
     service = Service(DECLARATION, settings, handlers.Deps(load_directory(settings.payer_directory_file)))
-    service.api(api.router)
     service.loop(eligibility.read_answers)
     return service

@@ -136,7 +136,6 @@ async def test_denied_claim_is_corrected_resubmitted_and_paid(running):
         f"/v1/work-queue/{item['item_id']}/resolve",
         {
             "action": "correct",
-            "by": "biller1",
             "note": "authorization on file",
             "changes": {"prior_authorization": "AUTH12345"},
         },

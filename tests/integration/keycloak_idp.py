@@ -1,11 +1,11 @@
 """The real Keycloak for tests, and tokens from it: the one already running (`./rcm stack up`: theirs
 to stop), else started here by rcmctl.stack.keycloak once per session and stopped at its end.
 
-A test module makes it a fixture:
+tests/conftest.py makes it the session fixture `idp`: any test that names it gets the one Keycloak
+(started once per session), and its users' tokens:
 
-    @pytest.fixture(scope="session")
-    def idp() -> Iterator[Idp]:
-        yield from keycloak_for_tests()
+    async with running(service, Authenticator(idp.settings())) as client:
+        await client.get("/v1/work-queue", headers=await idp.bearer("carol.coder"))
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from rcmctl import stack
@@ -68,6 +69,14 @@ class Idp:
         response.raise_for_status()
         self._tokens[username] = (response.json()["access_token"], time.time() + response.json()["expires_in"])
         return self._tokens[username][0]
+
+    async def bearer(self, username: str) -> dict[str, str]:
+        """The Authorization header of a sample user's request."""
+        return {"Authorization": f"Bearer {await self.password_token(username)}"}
+
+    async def subject(self, username: str) -> str:
+        """The user's `sub`, as the services record it."""
+        return str(jwt.decode(await self.password_token(username), options={"verify_signature": False})["sub"])
 
     async def client_token(self, client: str) -> str:
         """A machine's access token by client credentials."""

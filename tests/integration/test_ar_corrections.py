@@ -62,7 +62,7 @@ def xray_denied_without_authorization(claim_id: uuid.UUID) -> Event:
     return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
 
 
-async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_item(platform, tmp_path):
+async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_item(platform, tmp_path, idp):
     settings = settings_for(
         platform,
         ArSettings,
@@ -71,7 +71,9 @@ async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_
         ar_now=datetime(2026, 11, 25, tzinfo=UTC),
     )
     ada, claim_id = uuid.uuid4(), uuid.uuid4()
-    async with running(build(settings)) as client:
+    anna = await idp.subject("anna.ar")
+    async with running(build(settings), idp) as client:
+        client.headers.update(await idp.bearer("anna.ar"))
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
         await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(claim_id, ada)])
         await publish(platform, topics.PAYMENT_POSTED, [xray_denied_without_authorization(claim_id)])
@@ -93,7 +95,6 @@ async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_
             resolve,
             json={
                 "action": "correct",
-                "by": "ann",
                 "changes": {
                     "prior_authorization": "AUTH 1!",
                     "diagnoses": [],
@@ -111,12 +112,11 @@ async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_
             ("body", "changes", "surprise"),
         }
         for refused in (
-            {"action": "void", "by": "ann", "changes": {"prior_authorization": "AUTH12345"}},
-            {"action": "appeal", "by": "ann", "changes": {"prior_authorization": "AUTH12345"}},
-            {"action": "correct", "by": "ann", "changes": {}},
+            {"action": "void", "changes": {"prior_authorization": "AUTH12345"}},
+            {"action": "appeal", "changes": {"prior_authorization": "AUTH12345"}},
+            {"action": "correct", "changes": {}},
             {
                 "action": "correct",
-                "by": "ann",
                 "changes": {"lines": [{"line_number": 2, "units": 1}, {"line_number": 2, "modifiers": ["RT"]}]},
             },
         ):
@@ -126,20 +126,20 @@ async def test_a_correction_carries_its_changes_to_claims_and_keeps_them_on_the_
         assert (await denial_item())["status"] == "open"  # nothing of the refused requests was recorded
 
         changes = {"prior_authorization": "AUTH12345", "lines": [{"line_number": 2, "diagnosis_pointers": [1]}]}
-        resolved = await client.post(
-            resolve, json={"action": "correct", "by": "ann", "note": "auth on file", "changes": changes}
-        )
+        resolved = await client.post(resolve, json={"action": "correct", "note": "auth on file", "changes": changes})
         assert resolved.status_code == 200, resolved.text
         assert resolved.json()["changes"] == changes and resolved.json()["status"] == "resolved"
         ledger = (await client.get(f"/v1/claims/{claim_id}")).json()
         [kept] = [i for i in ledger["work_items"] if i["item_id"] == item["item_id"]]
-        assert kept["changes"] == changes and kept["resolution"] == "correct by ann: auth on file"
+        assert kept["changes"] == changes and kept["resolution"] == "correct by anna.ar: auth on file"
+        assert (kept["resolved_by"], kept["resolved_by_name"]) == (anna, "anna.ar")
         assert ledger["status"] == "open" and ledger["balances"]["insurance_balance"] == "125.00"
 
         [record] = await read_topic(platform, topics.CLAIM_CORRECTION_REQUESTED, expect=1)
         request = ClaimCorrectionRequestedV1.model_validate(json.loads(record.value))
         assert request.frequency_code == "7" and request.payer_claim_control_number == "PCN-16"
         assert request.changes.model_dump(exclude_none=True) == changes
+        assert (request.requested_by, request.requested_by_name) == (anna, "anna.ar")  # the token's, not the body's
 
 
 def reversal_of_the_denial(claim_id: uuid.UUID) -> Event:
@@ -184,9 +184,7 @@ async def test_a_payer_reversal_of_a_denial_already_reopened_counts_once(platfor
         await publish(platform, topics.PAYMENT_POSTED, [denial(original, "16")])
         await eventually(lambda: _status(client, original, "denied"))
         [item] = (await client.get("/v1/work-queue", params={"kind": "denial"})).json()["items"]
-        resolved = await client.post(
-            f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "correct", "by": "ann"}
-        )
+        resolved = await client.post(f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "correct"})
         assert resolved.status_code == 200 and await _status(client, original, "open")
 
         reversal, paid = reversal_of_the_denial(original), payment(replacement)

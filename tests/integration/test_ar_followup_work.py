@@ -107,7 +107,7 @@ def secondary_payment(claim_id: uuid.UUID) -> Event:
     return Event(data, str(claim_id), "/test/payments", str(uuid.uuid4()))
 
 
-async def test_follow_up_from_denial_to_statement(platform, tmp_path):
+async def test_follow_up_from_denial_to_statement(platform, tmp_path, idp):
     settings = settings_for(
         platform,
         ArSettings,
@@ -119,7 +119,7 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
     service = build(settings)
     ada, bob = uuid.uuid4(), uuid.uuid4()
     denied, paid, rejected, secondary = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    async with running(service) as client:
+    async with running(service, idp) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
         await publish(
             platform,
@@ -153,11 +153,9 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         assert fix["owner"] == "denials" and fix["due_date"] == "2027-05-01"  # SIMBC files within 180 days
 
         # the biller sends a corrected claim: the denial write-off is reversed, claims gets the request
-        resolved = await client.post(
-            f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct", "by": "ann"}
-        )
+        resolved = await client.post(f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct"})
         assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
-        again = await client.post(f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct", "by": "ann"})
+        again = await client.post(f"/v1/work-queue/{fix['item_id']}/resolve", json={"action": "correct"})
         assert again.status_code == 409
         reopened = (await client.get(f"/v1/claims/{denied}")).json()
         assert reopened["status"] == "open" and reopened["balances"]["insurance_balance"] == "305.00"
@@ -240,24 +238,33 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path):
         )
         await eventually(lambda: _patient_owes(client, bob, "41.60"))
 
-        # Bob's balance written off: above the threshold it waits for someone else's approval
+        # Bob's balance written off by an A/R specialist: above the threshold it waits for a supervisor
+        anna, sam = await idp.bearer("anna.ar"), await idp.bearer("sam.supervisor")
         asked = await client.post(
             f"/v1/claims/{denied}/write-offs",
-            json={"party": "patient", "amount": "41.60", "reason_code": "charity", "requested_by": "ann"},
+            json={"party": "patient", "amount": "41.60", "reason_code": "charity"},
+            headers=anna,
         )
         assert asked.status_code == 201 and asked.json()["status"] == "pending"
+        assert (asked.json()["requested_by"], asked.json()["requested_by_name"]) == (
+            await idp.subject("anna.ar"),
+            "anna.ar",
+        )
         decision = f"/v1/write-offs/{asked.json()['adjustment_id']}/approve"
-        assert (await client.post(decision, json={"by": "ann"})).status_code == 409
-        assert (await client.post(decision, json={"by": "ben"})).json()["status"] == "approved"
+        assert (await client.post(decision, headers=anna)).status_code == 403  # not a supervisor
+        assert (await client.post(decision)).status_code == 403  # the API key is no person
+        approved = (await client.post(decision, headers=sam)).json()
+        assert (approved["status"], approved["decided_by_name"]) == ("approved", "sam.supervisor")
         assert (await client.get(f"/v1/patients/{bob}/account")).json()["balance"] == "0.00"
         bad = await client.post(
             f"/v1/claims/{denied}/write-offs",
-            json={"party": "patient", "amount": "-1", "reason_code": "nope", "requested_by": "ann", "extra": 1},
+            json={"party": "patient", "amount": "-1", "reason_code": "nope", "requested_by": "sam", "extra": 1},
         )
         assert bad.status_code == 422
         assert {tuple(e["loc"]) for e in bad.json()["detail"]} >= {
             ("body", "amount"),
             ("body", "reason_code"),
+            ("body", "requested_by"),  # who asks is the token's subject, never the body's
             ("body", "extra"),
         }
 

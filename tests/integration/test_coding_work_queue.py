@@ -1,5 +1,6 @@
 """The coder work queue on the real broker and database: a visit that needs judgement is queued
-(not published), a coder amends it, encounter.coded carries who coded it, every change is in the
+(not published), a coder signed in at the real Keycloak amends it, encounter.coded carries who coded
+it (the token's subject and name, never the body's), every change is in the coding history and the
 audit trail; age/sex edits use coding's own copy of the patient from patient.registered."""
 
 import json
@@ -60,9 +61,11 @@ def registered(sex: str) -> Event:
     return Event(data, str(PATIENT), "/test/registration", correlation_id=str(uuid.uuid4()))
 
 
-async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_trail(platform):
+async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_trail(platform, idp):
     service = build(settings_for(platform, ServiceSettings, "coding"))
-    async with running(service) as client:
+    carol = await idp.subject("carol.coder")
+    async with running(service, idp) as client:
+        client.headers.update(await idp.bearer("carol.coder"))
         await publish(platform, topics.PATIENT_REGISTERED, [registered("F")])
         await eventually(lambda: scalar(service, "SELECT count(*) FROM coding_patient"))
         await publish(
@@ -94,7 +97,6 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
         bad = await client.post(
             "/v1/work-queue/ENC-Q3/amend",
             json={
-                "coder": "jdoe",
                 "diagnoses": ["E11", "X99.999"],
                 "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [3]}],
             },
@@ -106,26 +108,25 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
             "service_lines[0].diagnosis_pointers",
         }
         assert (
-            await client.post(
-                "/v1/work-queue/ENC-Q3/amend", json={"coder": "x; rm -rf", "diagnoses": ["J18.9"], "service_lines": []}
-            )
+            await client.post("/v1/work-queue/ENC-Q3/amend", json={"diagnoses": ["J18.9"], "service_lines": []})
         ).status_code == 422
-        assert (await client.post("/v1/work-queue/ENC-Q2/accept", json={"coder": "jdoe"})).status_code == 409
-        assert (await client.post("/v1/work-queue/NOPE/accept", json={"coder": "jdoe"})).status_code == 404
+        named = await client.post("/v1/work-queue/ENC-Q1/accept", json={"coder": "someone.else"})
+        assert named.status_code == 422 and named.json()["detail"][0]["loc"] == ["body", "coder"]  # not a name to trust
+        assert (await client.post("/v1/work-queue/ENC-Q2/accept")).status_code == 409
+        assert (await client.post("/v1/work-queue/NOPE/accept", json={})).status_code == 404
 
         amended = await client.post(
             "/v1/work-queue/ENC-Q3/amend",
             json={
-                "coder": "jdoe",
                 "note": "chest x-ray negative; coded the symptom",
                 "diagnoses": ["R05.9"],
                 "service_lines": [{"procedure_code": "99213", "diagnosis_pointers": [1]}],
             },
         )
         assert amended.status_code == 200, amended.text
-        accepted = await client.post("/v1/work-queue/ENC-Q1/accept", json={"coder": "asmith"})
-        assert accepted.status_code == 200
-        assert (await client.post("/v1/work-queue/ENC-Q1/accept", json={"coder": "asmith"})).status_code == 409
+        accepted = await client.post("/v1/work-queue/ENC-Q1/accept")
+        assert accepted.json() | {"coded_by": carol, "coded_by_name": "carol.coder"} == accepted.json()
+        assert (await client.post("/v1/work-queue/ENC-Q1/accept")).status_code == 409
         coded = await read_topic(platform, topics.ENCOUNTER_CODED, expect=3)
         trail = (await client.get("/v1/encounters/ENC-Q3/audit")).json()
         assert (await client.get("/v1/stats")).json() == {"coded": 3}
@@ -134,9 +135,11 @@ async def test_queue_amend_publishes_coded_with_the_coder_and_keeps_an_audit_tra
     assert by_id["ENC-Q2"]["coded_by"] == "auto" and by_id["ENC-Q2"]["diagnoses"] == ["I10", "E119"]
     assert [l["procedure_code"] for l in by_id["ENC-Q2"]["service_lines"]] == ["99213"]
     assert by_id["ENC-Q2"]["referring_provider"]["npi"] == "1861492431"  # passed on for the claim (2310A)
-    assert by_id["ENC-Q3"]["coded_by"] == "jdoe" and by_id["ENC-Q3"]["diagnoses"] == ["R059"]
-    assert by_id["ENC-Q1"]["coded_by"] == "asmith"
-    assert [(t["actor"], t["action"]) for t in trail] == [("auto", "queued"), ("jdoe", "amended")]
+    assert by_id["ENC-Q3"]["coded_by"] == carol and by_id["ENC-Q3"]["diagnoses"] == ["R059"]
+    assert (by_id["ENC-Q1"]["coded_by"], by_id["ENC-Q1"]["coded_by_name"]) == (carol, "carol.coder")
+    assert by_id["ENC-Q2"]["coded_by_name"] is None
+    assert [(t["actor"], t["actor_name"], t["action"]) for t in trail] == [
+        ("auto", None, "queued"), (carol, "carol.coder", "amended")]  # fmt: skip
     assert trail[1]["diagnoses"] == ["R059"] and trail[1]["note"].startswith("chest x-ray")
 
 

@@ -6,7 +6,6 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,17 +25,12 @@ from shared.auth import (
     Unauthenticated,
     require_roles,
 )
-from tests.integration.keycloak_idp import Idp, keycloak_for_tests
+from tests.integration.keycloak_idp import Idp
 
 pytestmark = pytest.mark.integration
 
 SAMPLE_USERS = keycloak.sample_users()
 MACHINES = keycloak.machine_clients()
-
-
-@pytest.fixture(scope="session")
-def idp() -> Iterator[Idp]:
-    yield from keycloak_for_tests()
 
 
 @pytest.fixture(scope="session")

@@ -121,11 +121,7 @@ async def test_coverage_change_is_a_new_version_with_what_changed(platform):
     }
     async with running(service) as client:
         first = await client.post("/v1/patients", json=body)
-        second = await client.post(
-            "/v1/patients",
-            json={**body, "coverages": [*body["coverages"], secondary]},
-            headers={"Authorization": f"Bearer {platform.api_key}", "X-API-Key": ""},
-        )
+        second = await client.post("/v1/patients", json={**body, "coverages": [*body["coverages"], secondary]})
         published = await read_topic(platform, topics.PATIENT_REGISTERED, expect=2)
     assert first.status_code == 201 and second.status_code == 200
     events = [json.loads(r.value) for r in published]
