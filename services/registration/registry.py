@@ -105,8 +105,10 @@ async def accept_intake(session: AsyncSession, intake: Intake, payers: PayerDire
     if documented is None:
         return Accepted(registered, None, False)
     new = await db.mark_forwarded(session, documented.encounter_id, registered.patient_id)
-    if new:
+    # A later version (a correction or a void) always goes on: coding keeps the versions in order.
+    forward = new or documented.action != "original"
+    if forward:
         outbox.stage(
             session, topics.ENCOUNTER_DOCUMENTED, Event(documented, documented.encounter_id, SOURCE, correlation_id)
         )
-    return Accepted(registered, documented.encounter_id, new)
+    return Accepted(registered, documented.encounter_id, forward)

@@ -73,3 +73,33 @@ async def test_the_intake_topic_takes_the_good_and_answers_the_bad(platform):
     reasons = sorted(header(r, "dlt_reason") for r in dead)
     assert len(dead) == 3 and any("entry.0.resource.birthDate" in r for r in reasons)
     assert any(header(r, "dlt_error_type") == "EnvelopeError" for r in dead)
+
+
+async def test_a_bundle_written_from_the_specification_is_accepted_and_its_versions_go_on(platform):
+    """A transaction bundle naming the payer as an Organization; then the EHR's version 2 of the
+    Encounter (a correction) and its entered-in-error version 3 (a void) reach coding in order."""
+    from tests.unit.registration.test_registration_fhir_mapping import spec
+
+    def version(number: str, status: str = "finished"):
+        def edit(resources):
+            resources["Encounter7"].update(status=status, meta={"versionId": number})
+            resources["Procedure8"]["code"]["coding"][1]["code"] = "99213"  # what the correction changes
+
+        return edit
+
+    service = build(settings_for(platform, ServiceSettings, "registration"))
+    async with running(service) as client:
+        created = await client.post("/v1/fhir/Bundle", json=spec())
+        again = await client.post("/v1/fhir/Bundle", json=spec())
+        corrected = await client.post("/v1/fhir/Bundle", json=spec(version("2")))
+        voided = await client.post("/v1/fhir/Bundle", json=spec(version("3", "entered-in-error")))
+        documented = [json.loads(r.value) for r in await read_topic(platform, topics.ENCOUNTER_DOCUMENTED, expect=3)]
+    assert created.status_code == 201, created.text
+    assert [r.json()["encounter_forwarded"] for r in (created, again, corrected, voided)] == [True, False, True, True]
+    assert [(d["version"], d["action"], d["place_of_service"]) for d in documented] == [
+        (1, "original", "22"),
+        (2, "correct", "22"),
+        (3, "void", "22"),
+    ]
+    assert documented[0]["billing_provider_npi"] == "1245319599"
+    assert [p["code"] for p in documented[1]["procedures"]] == ["99213", "82947"]

@@ -1,16 +1,25 @@
 """FHIR R4 intake: a Bundle with one Patient, its Coverages and at most one Encounter becomes a
 Registration and, when an Encounter is there, an encounter ready for encounter.documented. Pure.
 
-How the bundle is read (the integrator's side of the contract):
+The bundle is first validated against the FHIR R4 structure (fhir.resources, R4B models: R4's
+resources as the 4.3 release fixes them), then read as the README's FHIR mapping table says
+(the integrator's side of the contract):
 - Patient: the identifier whose type is v2-0203 "MR" is the MRN; its assigner.identifier.value
   names the facility (default MAIN). First name, family, birthDate, gender, address, phone.
-- Coverage (1..3, beneficiary = the Patient): order 1/2/3 = primary/secondary/tertiary;
-  payor[0].identifier.value = our payer id; subscriberId = member id; class "group" and "plan";
+- Coverage (1..3, beneficiary = the Patient): order 1/2/3 = primary/secondary/tertiary; the payer
+  is payor[0]: a reference to an Organization in the bundle whose identifier is our payer id (system
+  urn:openrcm:payer-id, else its first identifier), or a logical reference payor[0].identifier;
+  subscriberId (else the identifier of type v2-0203 "MB") = member id; class "group" and "plan";
   relationship (subscriber-relationship codes); subscriber -> a RelatedPerson in the bundle when
   not self; period start/end.
 - Encounter: identifier[0].value (else id) = encounter id; period.start = date of service;
-  participant -> Practitioner with an NPI identifier; diagnosis[].condition -> Conditions coded in
-  ICD-10-CM, by rank; Procedures of this encounter (CPT/HCPCS code, reasonReference -> pointers).
+  participant -> Practitioner with an NPI identifier; serviceProvider -> an Organization with an
+  NPI = the billing provider; location -> Location whose type is a CMS place-of-service code (or
+  the urn:openrcm:fhir:place-of-service extension on the Encounter; else 11); diagnosis[].condition
+  -> Conditions coded in ICD-10-CM, by rank; Procedures (CPT/HCPCS code, reasonReference ->
+  pointers), each with the units (quantity) and modifiers of the ChargeItem whose service it is.
+  meta.versionId is the encounter's version: above 1 it corrects the earlier one; status
+  entered-in-error voids it.
 Every problem is reported with the path of the element it is about, never its value."""
 
 from datetime import date, datetime
@@ -31,7 +40,26 @@ from shared.contracts.events import EncounterDocumentedV1
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 ICD10CM_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
+PROCEDURE_SYSTEMS = (  # CPT, HCPCS Level II (a coding without a system is taken as one of them)
+    "http://www.ama-assn.org/go/cpt",
+    "urn:oid:2.16.840.1.113883.6.12",
+    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "urn:oid:2.16.840.1.113883.6.285",
+    None,
+)
+PAYER_ID_SYSTEM = "urn:openrcm:payer-id"
 PLACE_OF_SERVICE_EXTENSION = "urn:openrcm:fhir:place-of-service"
+PLACE_OF_SERVICE_SYSTEMS = (
+    "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
+    "http://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
+    "urn:oid:2.16.840.1.113883.6.50",
+)
+MODIFIER_EXTENSION = "urn:openrcm:fhir:procedure-modifier"
+# Encounter.status is bound (required) to this value set in R4; the models check the code's form only.
+ENCOUNTER_STATUSES = frozenset(
+    {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"}
+)
 RANK_BY_ORDER = {1: "primary", 2: "secondary", 3: "tertiary"}
 SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
 Loc = tuple[str | int, ...]  # the path of an element in the bundle
@@ -184,10 +212,7 @@ class _Reader:
             beneficiary = self.resolve(coverage.beneficiary, (*loc, "beneficiary"), "Patient")
             if beneficiary and beneficiary[1] is not patient:
                 self.fail((*loc, "beneficiary"), "must be the bundle's Patient")
-            payor = (coverage.payor or [None])[0]
-            payer_id = payor.identifier.value if payor and payor.identifier else None
-            if payer_id is None:
-                self.fail((*loc, "payor", 0, "identifier"), "the payer id is required")
+            payer_id, payer_name = self.payer(loc, coverage)
             classes = {
                 (c.type.coding or [None])[0].code if c.type and c.type.coding else None: c
                 for c in coverage.class_fhir or []
@@ -205,8 +230,8 @@ class _Reader:
                 {
                     "rank": RANK_BY_ORDER.get(coverage.order or position, "invalid"),
                     "payer_id": payer_id,
-                    "payer_name": (payor.display if payor and payor.display else payer_id),
-                    "member_id": coverage.subscriberId,
+                    "payer_name": payer_name,
+                    "member_id": coverage.subscriberId or _identifier_of_type(coverage.identifier, "MB"),
                     "group_number": classes["group"].value if "group" in classes else None,
                     "plan_name": (classes["plan"].name or classes["plan"].value) if "plan" in classes else None,
                     "relationship": relationship,
@@ -216,6 +241,24 @@ class _Reader:
                 }
             )
         return result
+
+    def payer(self, loc: Loc, coverage: Any) -> tuple[str | None, str | None]:
+        """(payer id, name) of payor[0]: an Organization in the bundle, or a logical reference."""
+        payor: Reference | None = (coverage.payor or [None])[0]
+        if payor is not None and payor.reference:
+            found = self.resolve(payor, (*loc, "payor", 0), "Organization")
+            if found is None:
+                return None, None
+            organization = found[1]
+            payer_id = _payer_id(organization.identifier)
+            if payer_id is None:
+                self.fail((*found[0], "identifier"), f"the payer needs an identifier: our payer id ({PAYER_ID_SYSTEM})")
+            return payer_id, organization.name or payor.display or payer_id
+        if payor is not None and payor.identifier is not None and payor.identifier.value:
+            return payor.identifier.value, payor.display or payor.identifier.value
+        self.fail((*loc, "payor", 0), "the payer is required: a reference to an Organization with our payer id, or "
+                  "payor.identifier")  # fmt: skip
+        return None, None
 
     # -- Encounter ----------------------------------------------------------------------------
     def encounter(self, loc: Loc, encounter: Encounter) -> Json:
@@ -239,29 +282,96 @@ class _Reader:
         diagnoses = [
             {"code": self.code(c_loc, c.code, ICD10CM_SYSTEMS, "an ICD-10-CM code")} for c_loc, c in conditions
         ]
-        refs = [c for c, _ in conditions]
+        version, action = self.revision(loc, encounter)
+        return {
+            "encounter_id": encounter_id,
+            "date_of_service": _day(encounter.period.start) if encounter.period else None,
+            "place_of_service": self.place_of_service(loc, encounter),
+            "rendering_provider": provider,
+            "billing_provider_npi": self.billing_provider(loc, encounter),
+            "diagnoses": diagnoses,
+            "procedures": self.procedures([c for c, _ in conditions]),
+            "version": version,
+            "action": action,
+        }
+
+    def procedures(self, conditions: list[Loc]) -> list[Json]:
+        """Every Procedure, pointing at the encounter's diagnoses by reasonReference, with the units
+        and modifiers of the ChargeItem that charges for it."""
+        charged = self.charge_items()
         procedures = []
         for p_loc, procedure in self.of_type("Procedure"):
             pointers = []
             for reason in procedure.reasonReference or []:
                 found = self.by_reference.get(reason.reference or "")
-                if found and found[0] in refs:
-                    pointers.append(refs.index(found[0]) + 1)
+                if found and found[0] in conditions:
+                    pointers.append(conditions.index(found[0]) + 1)
+            units, modifiers = charged.get(p_loc, (1, []))
             procedures.append(
                 {
-                    "code": self.code(p_loc, procedure.code, None, "a CPT or HCPCS code"),
+                    "code": self.code(p_loc, procedure.code, PROCEDURE_SYSTEMS, "a CPT or HCPCS code"),
+                    "units": units,
+                    "modifiers": modifiers,
                     "diagnosis_pointers": pointers[:4] or [1],
                 }
             )
-        place = next((e.valueCode for e in encounter.extension or [] if e.url == PLACE_OF_SERVICE_EXTENSION), "11")
-        return {
-            "encounter_id": encounter_id,
-            "date_of_service": _day(encounter.period.start) if encounter.period else None,
-            "place_of_service": place,
-            "rendering_provider": provider,
-            "diagnoses": diagnoses,
-            "procedures": procedures,
-        }
+        return procedures
+
+    def charge_items(self) -> dict[Loc, tuple[Any, list[str]]]:
+        """Procedure path -> (units, modifiers) from the ChargeItems whose service names it."""
+        charged: dict[Loc, tuple[Any, list[str]]] = {}
+        for c_loc, item in self.of_type("ChargeItem"):
+            quantity = item.quantity.value if item.quantity and item.quantity.value is not None else 1
+            if quantity != int(quantity):
+                self.fail((*c_loc, "quantity", "value"), "units must be a whole number")
+            modifiers = [e.valueCode for e in item.extension or [] if e.url == MODIFIER_EXTENSION and e.valueCode]
+            for service in item.service or []:
+                found = self.by_reference.get(service.reference or "")
+                if found and found[1].get_resource_type() == "Procedure":
+                    charged[found[0]] = (int(quantity), modifiers)
+        return charged
+
+    def revision(self, loc: Loc, encounter: Encounter) -> tuple[int, str]:
+        """(version, action): meta.versionId orders an encounter's versions; above 1 it corrects the
+        one before; status entered-in-error voids the encounter (and then needs its version)."""
+        if encounter.status not in ENCOUNTER_STATUSES:
+            self.fail((*loc, "status"), "not an encounter-status code of FHIR R4")
+        raw = encounter.meta.versionId if encounter.meta else None
+        if raw is not None and not raw.isdigit():
+            self.fail((*loc, "meta", "versionId"), "must be a whole number: the encounter's versions are ordered by it")
+            raw = None
+        version = int(raw) if raw else 1
+        if encounter.status == "entered-in-error":
+            if raw is None:
+                self.fail((*loc, "meta", "versionId"), "a void (status entered-in-error) needs its version: one "
+                          "more than the last version sent")  # fmt: skip
+            return version, "void"
+        return version, "correct" if version > 1 else "original"
+
+    def place_of_service(self, loc: Loc, encounter: Encounter) -> str:
+        """The extension on the Encounter, else the CMS place-of-service code of its Location's type, else 11."""
+        for extension in encounter.extension or []:
+            if extension.url == PLACE_OF_SERVICE_EXTENSION and extension.valueCode:
+                return str(extension.valueCode)
+        for i, item in enumerate(encounter.location or []):
+            found = self.resolve(item.location, (*loc, "location", i, "location"), "Location")
+            for concept in (found[1].type or []) if found else []:
+                for coding in concept.coding or []:
+                    if coding.system in PLACE_OF_SERVICE_SYSTEMS and coding.code:
+                        return str(coding.code)
+        return "11"
+
+    def billing_provider(self, loc: Loc, encounter: Encounter) -> str | None:
+        """The NPI of the Organization in encounter.serviceProvider, when there is one."""
+        if encounter.serviceProvider is None:
+            return None
+        found = self.resolve(encounter.serviceProvider, (*loc, "serviceProvider"), "Organization")
+        if found is None:
+            return None
+        npi = next((i.value for i in found[1].identifier or [] if i.system == NPI_SYSTEM), None)
+        if npi is None:
+            self.fail((*found[0], "identifier"), f"the billing provider needs an identifier with system {NPI_SYSTEM}")
+        return npi
 
     def provider(self, loc: Loc, practitioner: Practitioner) -> Json | None:
         npi = next((i.value for i in practitioner.identifier or [] if i.system == NPI_SYSTEM), None)
@@ -271,12 +381,29 @@ class _Reader:
             return None
         return {"npi": npi, "first_name": name.given[0], "last_name": name.family}
 
-    def code(self, loc: Loc, concept: CodeableConcept | None, systems: tuple[str, ...] | None, what: str) -> str | None:
+    def code(
+        self, loc: Loc, concept: CodeableConcept | None, systems: tuple[str | None, ...] | None, what: str
+    ) -> str | None:
         for coding in (concept.coding or []) if concept else []:
             if coding.code and (systems is None or coding.system in systems):
                 return coding.code
         self.fail((*loc, "code"), f"{what} is required")
         return None
+
+
+def _payer_id(identifiers: list[Any] | None) -> str | None:
+    """Our payer id among an Organization's identifiers: the one of our system, else the first."""
+    values = [(i.system, i.value) for i in identifiers or [] if i.value]
+    return next((v for system, v in values if system == PAYER_ID_SYSTEM), values[0][1] if values else None)
+
+
+def _identifier_of_type(identifiers: list[Any] | None, code: str) -> str | None:
+    """The value of the identifier whose type is the v2-0203 `code` (e.g. MB, the member number)."""
+    for identifier in identifiers or []:
+        codes = [c.code for c in identifier.type.coding or []] if identifier.type else []
+        if code in codes and identifier.value:
+            return str(identifier.value)
+    return None
 
 
 def _day(value: date | datetime | str | None) -> date | str | None:

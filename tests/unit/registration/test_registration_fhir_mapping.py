@@ -1,5 +1,8 @@
 """FHIR R4 bundles read into a registration and an encounter; refusals name FHIR paths."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
@@ -65,7 +68,7 @@ def test_missing_pieces_are_each_named():
     assert paths(caught) == [
         "entry.0.resource.identifier",
         "entry.1.resource.beneficiary",
-        "entry.1.resource.payor.0.identifier",
+        "entry.1.resource.payor.0",
         "entry.6.resource.participant.0.individual",
         "entry.6.resource.participant",
     ]
@@ -84,3 +87,90 @@ def test_missing_pieces_are_each_named():
 def test_things_that_are_not_intake_bundles_are_refused(document):
     with pytest.raises(IntakeInvalid):
         read_bundle(document)
+
+
+# ---- a bundle written from the FHIR specification (a transaction, references by urn:uuid) -------
+
+SPEC = Path(__file__).resolve().parents[3] / "services" / "registration" / "examples" / "fhir-bundle-transaction.json"
+PATIENT_ID = "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21"
+
+
+def spec(edit=None) -> dict:
+    document = json.loads(SPEC.read_text())
+    if edit:
+        edit({e["resource"]["resourceType"] + str(n): e["resource"] for n, e in enumerate(document["entry"])})
+    return document
+
+
+def test_a_bundle_written_from_the_specification_is_read_whole():
+    """The payer by reference to an Organization, the member id as a Coverage identifier of type MB, the
+    place of service from the Location's type, the billing provider from serviceProvider, units from a
+    ChargeItem, codes picked by their system among others."""
+    intake = read_bundle(spec())
+    [coverage] = intake.registration.coverages
+    assert (coverage.payer_id, coverage.payer_name, coverage.member_id) == (
+        "SIMAETNA",
+        "SIMULATED CARE PLAN",
+        "SIM300400500",
+    )
+    assert problems(intake.registration, load_directory().ids()) == []
+    documented = intake.documented(PATIENT_ID)
+    assert (documented.place_of_service, documented.billing_provider_npi) == ("22", "1245319599")
+    assert [d.code for d in documented.diagnoses] == ["E11.9"]  # the ICD-10-CM coding, not the SNOMED one
+    assert [(p.code, p.units) for p in documented.procedures] == [("99214", 1), ("82947", 2)]
+    assert (documented.version, documented.action) == (1, "original")
+
+
+def test_the_place_of_service_extension_wins_and_nothing_means_office():
+    def extension(r):
+        r["Encounter7"]["extension"] = [{"url": "urn:openrcm:fhir:place-of-service", "valueCode": "02"}]
+
+    assert read_bundle(spec(extension)).documented(PATIENT_ID).place_of_service == "02"
+    assert read_bundle(spec(lambda r: r["Encounter7"].pop("location"))).documented(PATIENT_ID).place_of_service == "11"
+
+
+def test_a_payer_organization_needs_an_identifier_and_must_be_in_the_bundle():
+    with pytest.raises(IntakeInvalid) as caught:
+        read_bundle(spec(lambda r: r["Organization1"].pop("identifier")))
+    assert paths(caught) == ["entry.1.resource.identifier"]
+    with pytest.raises(IntakeInvalid) as caught:
+        read_bundle(spec(lambda r: r["Coverage2"].update(payor=[{"reference": "Organization/elsewhere"}])))
+    assert paths(caught) == ["entry.2.resource.payor.0"]
+
+
+def test_a_new_version_of_the_encounter_corrects_it_and_entered_in_error_voids_it():
+    corrected = read_bundle(spec(lambda r: r["Encounter7"]["meta"].update(versionId="2"))).documented(PATIENT_ID)
+    assert (corrected.version, corrected.action) == (2, "correct")
+
+    def void(r):
+        r["Encounter7"].update(status="entered-in-error", meta={"versionId": "3"})
+
+    voided = read_bundle(spec(void)).documented(PATIENT_ID)
+    assert (voided.version, voided.action) == (3, "void")
+
+
+@pytest.mark.parametrize(
+    ("encounter", "message"),
+    [
+        ({"status": "entered-in-error", "meta": {}}, "needs its version"),
+        ({"meta": {"versionId": "v2"}}, "whole number"),
+    ],
+)
+def test_a_version_we_cannot_order_is_refused_at_meta_version_id(encounter, message):
+    with pytest.raises(IntakeInvalid) as caught:
+        read_bundle(spec(lambda r: r["Encounter7"].update(encounter)))
+    assert paths(caught) == ["entry.7.resource.meta.versionId"] and message in caught.value.errors[0].msg
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda r: r["Coverage2"].pop("status"), "entry.2.resource.status"),  # 1..1 in R4
+        (lambda r: r["Encounter7"].pop("class"), "entry.7.resource.class"),  # 1..1 in R4
+        (lambda r: r["Encounter7"].update(status="done"), "entry.7.resource.status"),  # not in the value set
+    ],
+)
+def test_the_bundle_is_validated_against_the_fhir_r4_structure_before_it_is_read(edit, path):
+    with pytest.raises(IntakeInvalid) as caught:
+        read_bundle(spec(edit))
+    assert any(p.startswith(path) for p in paths(caught)), paths(caught)
