@@ -5,11 +5,20 @@ A subscriber takes a batch of records and:
    topic at once (retrying cannot fix it);
 2. runs the handler for every new event in ONE database transaction, with the inbox recording
    the event ids, so a redelivered event changes nothing;
-3. if that transaction fails, retries it with backoff when the fault looks transient (database or
-   network), else isolates the events one per transaction so one bad event cannot hold back its
-   neighbours; an event that still fails is dead-lettered with the reason;
-4. returns, and only then are the offsets committed (ack policy NACK_ON_ERROR: if dead-lettering
-   itself fails, the batch is rewound and redelivered, and the inbox absorbs the repeats).
+3. if that transaction fails because the database or the broker is not there now (connection
+   refused or lost, shutting down, starting up, read-only, too many connections, timeouts), the
+   subscriber PAUSES: it commits nothing, retries the same records with capped backoff for as long
+   as the fault lasts (rcm_consumer_paused, readiness false, a log line saying why) and resumes in
+   order. Deadlocks and serialization failures are retried a few times. Any other failure isolates
+   the events one per transaction, and an event that fails on its own while the infrastructure is
+   healthy (checked, not assumed) is dead-lettered with the reason;
+4. returns, and only then are the offsets committed (ack policy NACK_ON_ERROR: a pause longer than
+   HOLD_SECONDS rewinds the batch and keeps pausing on its redelivery, so the consumer never
+   overstays its poll interval; the inbox absorbs the repeats).
+
+A dead letter is the record with its headers plus `dlt_*` headers. A record too large to copy with
+them (see shared.kafka.KafkaLimits) is dead-lettered as a reference: no value, `dlt_reference` =
+true and `dlt_size`; `rcm dlq replay` fetches the original from its source topic, partition and offset.
 """
 
 import asyncio
@@ -17,23 +26,29 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from asyncpg.exceptions import InterfaceError as DriverInterfaceError
+from asyncpg.exceptions import PostgresConnectionError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox, metrics, telemetry
 from shared.contracts.events import Contract
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import EnvelopeError, Event, decode
+from shared.kafka import KafkaLimits, record_size
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -41,24 +56,76 @@ T = TypeVar("T", bound=Contract)
 # A handler gets the batch's new events (redeliveries already removed) and the open transaction.
 Handler = Callable[[AsyncSession, list[Event[T]]], Awaitable[None]]
 
+PAUSE_BACKOFF_CAP = 5.0  # seconds between attempts while paused: a 20 s outage costs at most 5 s more
+HOLD_SECONDS = 60.0  # then the batch is rewound and redelivered (well inside max.poll.interval.ms)
+PROBE_TIMEOUT = 5.0
+
 
 class Rejected(Exception):
     """A handler's verdict that this event can never be processed: dead-letter it with the reason."""
 
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+class StillPaused(Exception):
+    """The infrastructure has been away longer than HOLD_SECONDS: rewind the batch, keep pausing."""
+
+
+# SQLSTATEs meaning "the database is not there now": connection exceptions (08), admin/crash
+# shutdown and starting up (57P01-57P03), statement timeout or cancel (57014), read-only (25006,
+# a replica or a failover in progress), too many connections (53300) and other lack of resources.
+INFRASTRUCTURE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57014", "25006", "53000", "53100", "53200", "53300"})
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock: ask again
+INFRASTRUCTURE_TYPES = (
+    OSError,  # refused, reset, unreachable; TimeoutError and ConnectionError are OSErrors
+    PoolTimeout,
+    OperationalError,
+    InterfaceError,
+    PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError, ...
+    DriverInterfaceError,  # asyncpg: connection closed or in use by a dead transaction
+    KafkaConnectionError,
+    KafkaTimeoutError,
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what SQLAlchemy wrapped (.orig) and its causes, without looping."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or len(seen) > 16:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """The database or the broker is not there now; the event itself may well be fine."""
+    for error in _causes(exc):
+        if isinstance(error, INFRASTRUCTURE_TYPES) or _sqlstate(error) in INFRASTRUCTURE_SQLSTATES:
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, KafkaError) and error.retriable:
+            return True
+        if (_sqlstate(error) or "").startswith("08"):
+            return True
+    return False
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Deadlocks and serialization failures: the database asks for the transaction again."""
+    return any(_sqlstate(error) in CONFLICT_SQLSTATES for error in _causes(exc))
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_conflict(exc.orig)):
-        return True
-    return isinstance(exc, TRANSIENT)
-
-
-def _is_conflict(error: BaseException | None) -> bool:
-    """Deadlocks and serialization failures: the database asks for the transaction again."""
-    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "__cause__", None), "sqlstate", None)
-    return sqlstate in ("40001", "40P01")
+    """Worth trying again as it is: the infrastructure was away, or the database asked for a retry."""
+    return is_infrastructure(exc) or is_conflict(exc)
 
 
 @dataclass
@@ -77,6 +144,55 @@ class Subscription(Generic[T]):
     handler: Handler[T]
 
 
+class Pause:
+    """A consumer's (or a loop's) wait for its infrastructure: capped backoff, a gauge, a log line
+    when it starts and ends. `hold` bounds one wait; the state survives a rewound batch."""
+
+    def __init__(self, topic: str, consumer: str, first_delay: float) -> None:
+        self.topic, self.consumer, self.first_delay = topic, consumer, first_delay
+        self.since: float | None = None
+        self.attempts = 0
+
+    @property
+    def paused(self) -> bool:
+        return self.since is not None
+
+    async def wait(self, exc: BaseException, held_since: float | None = None) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since, self.attempts = now, 0
+            metrics.CONSUMER_PAUSED.labels(self.topic, self.consumer).set(1)
+        self.attempts += 1
+        delay = min(PAUSE_BACKOFF_CAP, self.first_delay * 2 ** min(self.attempts - 1, 16))
+        log.warning(
+            "paused: database or broker unavailable; retrying",
+            extra={
+                "consumer": self.consumer,
+                "topic": self.topic,
+                "exc_type": type(exc).__name__,
+                "sqlstate": next((s for e in _causes(exc) if (s := _sqlstate(e))), None),
+                "attempt": self.attempts,
+                "paused_seconds": round(now - self.since, 1),
+                "retry_in_seconds": round(delay, 2),
+            },
+        )
+        if held_since is not None and now - held_since + delay > HOLD_SECONDS:
+            raise StillPaused(f"{self.consumer}: infrastructure away for {now - self.since:.0f}s") from exc
+        await asyncio.sleep(delay)
+
+    def resume(self) -> None:
+        if self.since is None:
+            return
+        paused = time.monotonic() - self.since
+        metrics.CONSUMER_PAUSED.labels(self.topic, self.consumer).set(0)
+        metrics.PAUSED_SECONDS.labels(self.topic, self.consumer).inc(paused)
+        log.warning(
+            "resumed after pause",
+            extra={"consumer": self.consumer, "topic": self.topic, "paused_seconds": round(paused, 1)},
+        )
+        self.since = None
+
+
 class BatchProcessor(Generic[T]):
     def __init__(
         self,
@@ -86,10 +202,18 @@ class BatchProcessor(Generic[T]):
         producer: Callable[[], AIOKafkaProducer],
     ) -> None:
         self.sub, self.settings, self.sessions, self.producer = subscription, settings, sessions, producer
+        self.limits = KafkaLimits()
+        self.pause = Pause(subscription.topic, subscription.consumer, settings.retry_backoff_seconds)
+        metrics.CONSUMER_PAUSED.labels(subscription.topic, subscription.consumer).set(0)
         self._trace_headers: dict[UUID, Any] = {}  # event id -> record headers of the batch in hand (traceparent)
+        self._held_since = 0.0
+
+    @property
+    def paused(self) -> bool:
+        return self.pause.paused
 
     async def process(self, records: tuple[ConsumerRecord, ...]) -> None:
-        started = time.monotonic()
+        started = self._held_since = time.monotonic()
         events: list[tuple[ConsumerRecord, Event[T]]] = []
         dead: list[DeadLetter] = []
         for record in records:
@@ -102,26 +226,53 @@ class BatchProcessor(Generic[T]):
         if events:
             dead += await self._handle(events)
         if dead:
-            await self._dead_letter(dead)
+            await self._until_sent(dead)
         metrics.CONSUMED.labels(self.sub.topic, self.sub.consumer).inc(len(records))
         metrics.BATCH_SECONDS.labels(self.sub.topic, self.sub.consumer).observe(time.monotonic() - started)
 
     async def _handle(self, events: list[tuple[ConsumerRecord, Event[T]]]) -> list[DeadLetter]:
-        try:
-            await self._with_retries(lambda: self._transaction([e for _, e in events]))
+        failure = await self._settle(lambda: self._transaction([e for _, e in events]))
+        if failure is None:
             return []
-        except Exception as exc:  # noqa: BLE001 - any failure: find the bad event below
-            if is_transient(exc) or len(events) == 1:
-                # The fault outlived the retries (database down): nothing here can be processed.
-                return [self._dead(record, exc) for record, _ in events]
+        if len(events) == 1:
+            return [self._dead(events[0][0], failure)]
         # One of them is bad: give each its own transaction so its neighbours go through.
         dead = []
         for record, event in events:
-            try:
-                await self._with_retries(functools.partial(self._transaction, [event]))
-            except Exception as exc:  # noqa: BLE001 - whatever failed it, this event is dead-lettered
-                dead.append(self._dead(record, exc))
+            failure = await self._settle(functools.partial(self._transaction, [event]))
+            if failure is not None:
+                dead.append(self._dead(record, failure))
         return dead
+
+    async def _settle(self, attempt: Callable[[], Awaitable[None]]) -> Exception | None:
+        """Runs the attempt until it succeeds (None) or fails on its own (its exception). While the
+        database or broker is away it pauses, however long that takes."""
+        conflicts = 0
+        while True:
+            try:
+                await attempt()
+            except Exception as exc:  # noqa: BLE001 - classified below; nothing is swallowed unseen
+                metrics.FAILED.labels(self.sub.topic, self.sub.consumer).inc()
+                if is_infrastructure(exc) or not await self._database_answers():
+                    await self.pause.wait(exc, self._held_since)
+                    continue
+                if is_conflict(exc) and conflicts + 1 < self.settings.retry_attempts:
+                    conflicts += 1
+                    await asyncio.sleep(self.settings.retry_backoff_seconds * 2 ** (conflicts - 1))
+                    continue
+                self.pause.resume()
+                return exc
+            self.pause.resume()
+            return None
+
+    async def _database_answers(self) -> bool:
+        """A failure is the event's own only if the database answers right after it."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT), self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure here means "not there now"
+            return False
 
     async def _transaction(self, events: list[Event[T]]) -> None:
         async with self.sessions() as session, session.begin():
@@ -134,24 +285,8 @@ class BatchProcessor(Generic[T]):
         if skipped:
             metrics.DUPLICATES.labels(self.sub.topic, self.sub.consumer).inc(skipped)
 
-    async def _with_retries(self, attempt: Callable[[], Awaitable[None]]) -> None:
-        delay = self.settings.retry_backoff_seconds
-        for number in range(1, self.settings.retry_attempts + 1):
-            try:
-                return await attempt()
-            except Exception as exc:
-                metrics.FAILED.labels(self.sub.topic, self.sub.consumer).inc()
-                if not is_transient(exc) or number == self.settings.retry_attempts:
-                    raise
-                log.warning(
-                    "transient failure; retrying",
-                    extra={"consumer": self.sub.consumer, "attempt": number, "exc_type": type(exc).__name__},
-                )
-                await asyncio.sleep(delay)
-                delay *= 2
-
     def _dead(self, record: ConsumerRecord, exc: Exception) -> DeadLetter:
-        attempts = self.settings.retry_attempts if is_transient(exc) else 1
+        attempts = self.settings.retry_attempts if is_conflict(exc) else 1
         reason = str(exc) if isinstance(exc, Rejected | EnvelopeError) else f"{type(exc).__name__} in handler"
         log.error(
             "event dead-lettered",
@@ -160,29 +295,54 @@ class BatchProcessor(Generic[T]):
         )
         return DeadLetter(record, reason, type(exc).__name__, attempts)
 
+    async def _until_sent(self, dead: list[DeadLetter]) -> None:
+        """Dead letters wait for the broker as events wait for the database; any other failure to
+        write them rewinds the batch (raised: NACK), so nothing is lost."""
+        while True:
+            try:
+                await self._dead_letter(dead)
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                await self.pause.wait(exc, self._held_since)
+                continue
+            self.pause.resume()
+            return
+
     async def _dead_letter(self, dead: list[DeadLetter]) -> None:
         sends = []
+        target = self.settings.topic(dead_letter_topic(self.sub.topic))
         for letter in dead:
-            record = letter.record
-            headers = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]
-            headers += [
-                (k, str(v).encode())
-                for k, v in {
-                    "dlt_reason": letter.reason[:1000],
-                    "dlt_error_type": letter.error_type,
-                    "dlt_consumer": self.sub.consumer,
-                    "dlt_source_topic": record.topic,
-                    "dlt_source_partition": record.partition,
-                    "dlt_source_offset": record.offset,
-                    "dlt_attempts": letter.attempts,
-                    "dlt_failed_at": datetime.now(UTC).isoformat(),
-                }.items()
-            ]
-            target = self.settings.topic(dead_letter_topic(self.sub.topic))
-            sends.append(await self.producer().send(target, value=record.value, key=record.key, headers=headers))
+            key, value, headers = self.letter(letter)
+            sends.append(await self.producer().send(target, value=value, key=key, headers=headers))
             log.warning("dead letter", extra={"consumer": self.sub.consumer, "reason": letter.reason[:300]})
-        await asyncio.gather(*sends)  # raises -> batch nacked and redelivered; nothing is lost
+        await asyncio.gather(*sends)
         metrics.DEAD_LETTERED.labels(self.sub.topic, self.sub.consumer).inc(len(dead))
+        metrics.DEAD_LETTER_LAST.labels(self.sub.topic, self.sub.consumer).set(time.time())
+
+    def letter(self, letter: DeadLetter) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
+        """Key, value and headers of a dead letter: the record whole, or a reference to it when the
+        copy with the dlt_* headers would not fit the dead-letter topic."""
+        record = letter.record
+        dlt = {
+            "dlt_reason": letter.reason[:1000],
+            "dlt_error_type": letter.error_type,
+            "dlt_consumer": self.sub.consumer,
+            "dlt_source_topic": record.topic,
+            "dlt_source_partition": record.partition,
+            "dlt_source_offset": record.offset,
+            "dlt_attempts": letter.attempts,
+            "dlt_failed_at": datetime.now(UTC).isoformat(),
+        }
+        original = [(k, v or b"") for k, v in record.headers if not k.startswith("dlt_")]
+        whole = original + [(k, str(v).encode()) for k, v in dlt.items()]
+        if record_size(record.key, record.value, whole) <= self.limits.kafka_max_message_bytes:
+            return record.key, record.value, whole
+        size = record_size(record.key, record.value, original)
+        dlt |= {"dlt_reference": "true", "dlt_size": size}
+        reference = [(k, str(v).encode()) for k, v in dlt.items()]
+        key = record.key if record.key is None or len(record.key) <= 1024 else None
+        return key, None, reference
 
 
 def _sanitized(record: ConsumerRecord) -> ConsumerRecord:
@@ -222,6 +382,8 @@ def subscribe(
         parser=_safe_parser,
         decoder=_no_decode,
         title=f"{subscription.consumer}:{subscription.topic}",
+        max_partition_fetch_bytes=processor.limits.partition_fetch_bytes,
+        fetch_max_bytes=processor.limits.fetch_max_bytes,
     )
     async def on_batch(message: KafkaMessage) -> None:
         await processor.process(message.raw_message)

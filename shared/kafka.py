@@ -1,13 +1,17 @@
 """Kafka clients built from settings, with one place for security options: TLS (SSL, SASL_SSL)
 and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), for the aiokafka producer and the FastStream
-broker alike."""
+broker alike; and one place for size limits (KafkaLimits: producers, topics and consumers)."""
 
 import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contracts import topics
 from shared.settings import ServiceSettings
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -81,5 +85,49 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        max_request_size=KafkaLimits().kafka_max_message_bytes,
         compression_type=None,
     )
+
+
+# -- size limits: one setting, every client and topic derived from it --------------------------------
+
+
+class KafkaLimits(BaseSettings):
+    """RCM_KAFKA_MAX_MESSAGE_BYTES: the largest record the platform carries. The producers'
+    max_request_size, the topics' max.message.bytes and the consumers' fetch sizes all follow it, so
+    a record one side accepts is never too large for the other."""
+
+    model_config = SettingsConfigDict(env_prefix="RCM_", extra="ignore")
+
+    kafka_max_message_bytes: int = Field(default=1_048_576, ge=128 * 1024)
+
+    @property
+    def intake_max_bytes(self) -> int:
+        """What the intake topics take from other systems: less than the rest by the room a dead
+        letter's headers need, so an intake record is always dead-lettered whole."""
+        return self.kafka_max_message_bytes - DEAD_LETTER_HEADROOM
+
+    def topic_config(self, topic: str) -> dict[str, str]:
+        """max.message.bytes of a topic (its name without the deployment's prefix)."""
+        limit = self.intake_max_bytes if topic in INTAKE_TOPICS else self.kafka_max_message_bytes
+        return {"max.message.bytes": str(limit)}
+
+    @property
+    def partition_fetch_bytes(self) -> int:
+        """A consumer's fetch per partition: the largest record and its batch header."""
+        return self.kafka_max_message_bytes + BATCH_HEADROOM
+
+    @property
+    def fetch_max_bytes(self) -> int:
+        return max(self.partition_fetch_bytes, 50 * 1024 * 1024)  # aiokafka's default, or more
+
+
+DEAD_LETTER_HEADROOM = 64 * 1024  # dlt_* headers are < 2 KiB (the reason is cut at 1,000 characters)
+BATCH_HEADROOM = 16 * 1024
+INTAKE_TOPICS = frozenset({topics.ENCOUNTER_DOCUMENTED, topics.INTAKE_FHIR})  # written by other systems
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> int:
+    """The producer's own upper bound of a record's size in a batch (what max_request_size is checked against)."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))

@@ -1,9 +1,22 @@
 """Prometheus metrics every service exposes on /metrics."""
 
 import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter, Gauge, Histogram
+
+from shared.contracts.topics import dead_letter_topic
+from shared.kafka import client_options
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 CONSUMED = Counter("rcm_messages_consumed_total", "Events consumed and committed", ["topic", "consumer"])
 DUPLICATES = Counter("rcm_messages_duplicate_total", "Redelivered events skipped by the inbox", ["topic", "consumer"])
@@ -13,6 +26,23 @@ PUBLISHED = Counter("rcm_messages_published_total", "Outbox events published", [
 BATCH_SECONDS = Histogram("rcm_handler_batch_seconds", "Time to process one consumed batch", ["topic", "consumer"])
 OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog", "Outbox rows seen waiting at the last relay poll")
 OUTBOX_AGE = Gauge("rcm_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row at the last poll")
+CONSUMER_PAUSED = Gauge(
+    "rcm_consumer_paused",
+    "1 while the consumer (or file loop) waits for its database or broker to come back; nothing is committed",
+    ["topic", "consumer"],
+)
+PAUSED_SECONDS = Counter(
+    "rcm_consumer_paused_seconds", "Time spent paused for the infrastructure", ["topic", "consumer"]
+)
+DEAD_LETTER_LAST = Gauge(
+    "rcm_dead_letter_last_timestamp_seconds", "When this consumer last wrote a dead letter", ["topic", "consumer"]
+)
+DEAD_LETTERS = Gauge("rcm_dead_letters", "Dead letters not replayed yet (by the replay group)", ["topic"])
+DEAD_LETTER_AGE = Gauge("rcm_dead_letter_oldest_age_seconds", "Age of the oldest dead letter not replayed", ["topic"])
+WAITING = Gauge("rcm_waiting", "Items waiting for something that has not come (0 when none)", ["what"])
+WAITING_AGE = Gauge("rcm_waiting_oldest_age_seconds", "Age of the oldest waiting item (0 when none)", ["what"])
+QUARANTINED = Gauge("rcm_files_quarantined", "Files set aside with a reason, waiting for a person", ["kind"])
+QUARANTINED_AGE = Gauge("rcm_files_quarantined_oldest_age_seconds", "Age of the oldest quarantined file", ["kind"])
 CONSUMER_LAG = Gauge(
     "rcm_consumer_lag",
     "Records on the partition not yet consumed (high watermark - position)",
@@ -57,3 +87,93 @@ async def track_consumer_lag(broker: Any, interval: float = 10.0) -> None:
             CONSUMER_LAG.remove(*labels)
         shown = current
         await asyncio.sleep(interval)
+
+
+# -- what waits: items, quarantined files and dead letters, each with the age of the oldest ------------
+
+
+def show_waiting(what: str, count: int, oldest: datetime | None) -> None:
+    WAITING.labels(what).set(count)
+    WAITING_AGE.labels(what).set(_age(oldest.timestamp()) if oldest and count else 0)
+
+
+def show_quarantined(kind: str, folder: Path) -> None:
+    """Quarantined files are the ones still in the folder (a person moves them out once handled)."""
+    try:
+        files = [p.stat().st_mtime for p in folder.iterdir() if p.is_file() and not p.name.endswith(".reason.txt")]
+    except OSError:
+        files = []
+    QUARANTINED.labels(kind).set(len(files))
+    QUARANTINED_AGE.labels(kind).set(_age(min(files)) if files else 0)
+
+
+def _age(timestamp: float) -> float:
+    return max(0.0, time.time() - timestamp)
+
+
+class Every:
+    """True at most once per `seconds`: loops that poll often refresh their gauges less often."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.last = seconds, float("-inf")
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+async def dead_letter_backlog(
+    reader: AIOKafkaConsumer, admin: AIOKafkaAdminClient, topic: str, group: str
+) -> tuple[int, float | None]:
+    """(letters after the replay group's position, timestamp of the oldest of them) of a dead-letter topic."""
+    await reader.topics()  # refreshes metadata
+    partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+    if not partitions:
+        return 0, None
+    committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+    beginnings, ends = await reader.beginning_offsets(partitions), await reader.end_offsets(partitions)
+    starts = {}
+    for tp in partitions:
+        done = committed.get(tp)
+        starts[tp] = max(beginnings[tp], done.offset if done is not None and done.offset >= 0 else 0)
+    waiting = {tp: start for tp, start in starts.items() if ends[tp] > start}
+    if not waiting:
+        return 0, None
+    reader.assign(list(waiting))
+    for tp, start in waiting.items():
+        reader.seek(tp, start)
+    first = await reader.getmany(*waiting, timeout_ms=3000, max_records=len(waiting))
+    stamps = [records[0].timestamp / 1000 for records in first.values() if records]
+    return sum(ends[tp] - start for tp, start in waiting.items()), min(stamps, default=None)
+
+
+async def track_dead_letters(settings: ServiceSettings, topics: Iterable[str], interval: float = 30.0) -> None:
+    """rcm_dead_letters and rcm_dead_letter_oldest_age_seconds of the dead-letter topics of the
+    topics a service consumes, until cancelled (`rcm dlq replay` moves the replay group on)."""
+    options = client_options(settings)
+    reader = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**options)
+    await reader.start()
+    await admin.start()
+    try:
+        while True:
+            for topic in sorted(topics):
+                dlt = settings.topic(dead_letter_topic(topic))
+                try:
+                    count, oldest = await asyncio.wait_for(
+                        dead_letter_backlog(reader, admin, dlt, settings.group(f"replay.{topic}")), timeout=interval
+                    )
+                except Exception as exc:  # noqa: BLE001 - the broker away: the next round tries again
+                    log.info(
+                        "dead letters not counted this time", extra={"topic": topic, "exc_type": type(exc).__name__}
+                    )
+                    continue
+                DEAD_LETTERS.labels(topic).set(count)
+                DEAD_LETTER_AGE.labels(topic).set(_age(oldest) if oldest and count else 0)
+            await asyncio.sleep(interval)
+    finally:
+        await reader.stop()
+        await admin.close()

@@ -1,14 +1,33 @@
-"""Which failures are retried (transient) and which isolate the event and dead-letter it."""
+"""Which failures pause the consumer (the database or broker is away), which are retried
+(conflicts), and which isolate the event and dead-letter it; a dead letter too large to copy."""
 
 import errno
 
+import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotEnoughReplicasError, RecordTooLargeError
+from asyncpg import exceptions as pg
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shared.consumer import Rejected, _sanitized, is_transient
-from shared.contracts.events import Finding
+from shared.consumer import (
+    BatchProcessor,
+    DeadLetter,
+    Rejected,
+    Subscription,
+    _sanitized,
+    is_conflict,
+    is_infrastructure,
+    is_transient,
+)
+from shared.contracts.events import EncounterDocumentedV1, Finding
 from shared.envelope import EnvelopeError
+from shared.kafka import KafkaLimits, record_size
+from shared.settings import ServiceSettings
+
+DBAPI = AsyncAdapt_asyncpg_dbapi(asyncpg)
 
 
 class DriverError(Exception):
@@ -44,15 +63,87 @@ def test_data_and_logic_failures_are_not_transient(exc):
     assert not is_transient(exc)
 
 
-def consumer_record(headers) -> ConsumerRecord:
+def as_sqlalchemy_raises(driver_error: Exception) -> DBAPIError:
+    """What SQLAlchemy's asyncpg dialect hands the handler: the driver's error adapted, then wrapped."""
+    adapted_class = next(
+        (dbapi for cls, dbapi in DBAPI._asyncpg_error_translate.items() if isinstance(driver_error, cls)), DBAPI.Error
+    )
+    try:
+        try:
+            raise driver_error
+        except Exception as exc:
+            raise adapted_class(str(exc)) from exc
+    except DBAPI.Error as adapted:
+        return DBAPIError.instance("INSERT …", {}, adapted, DBAPI.Error)
+
+
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        pg.AdminShutdownError("terminating connection due to administrator command"),  # 57P01
+        pg.CrashShutdownError("terminating connection because of crash of another server process"),  # 57P02
+        pg.CannotConnectNowError("the database system is starting up"),  # 57P03
+        pg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),  # 25006
+        pg.TooManyConnectionsError("too many connections for database"),  # 53300
+        pg.QueryCanceledError("canceling statement due to statement timeout"),  # 57014
+        pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),  # 08003
+        pg.ConnectionFailureError("connection failure"),  # 08006
+        asyncpg.InterfaceError("connection is closed"),
+    ],
+)
+def test_the_database_not_being_there_pauses_the_consumer(driver_error):
+    assert is_infrastructure(as_sqlalchemy_raises(driver_error))
+    assert is_infrastructure(driver_error)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        OSError(errno.EHOSTUNREACH, "no route"),
+        TimeoutError(),
+        PoolTimeout("QueuePool limit reached"),
+        KafkaConnectionError("no broker"),
+        KafkaTimeoutError(),
+        NotEnoughReplicasError(),
+    ],
+)
+def test_the_network_or_broker_not_being_there_pauses_the_consumer(exc):
+    assert is_infrastructure(exc)
+
+
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        pg.UniqueViolationError("duplicate key"),
+        pg.NumericValueOutOfRangeError("numeric field overflow"),
+        pg.StringDataRightTruncationError("value too long for type character varying(200)"),
+        pg.UndefinedColumnError("column does not exist"),
+        pg.NotNullViolationError("null value in column"),
+    ],
+)
+def test_an_events_own_database_error_is_not_infrastructure(driver_error):
+    assert not is_infrastructure(as_sqlalchemy_raises(driver_error))
+
+
+def test_deadlocks_and_serialization_failures_are_conflicts_retried_not_paused():
+    for error in (pg.DeadlockDetectedError("deadlock"), pg.SerializationError("could not serialize")):
+        assert is_conflict(as_sqlalchemy_raises(error)) and not is_infrastructure(as_sqlalchemy_raises(error))
+
+
+def test_a_record_too_large_for_the_broker_is_not_infrastructure():
+    assert not is_infrastructure(RecordTooLargeError())
+
+
+def consumer_record(headers, value: bytes | None = b"{}", key: bytes | None = b"k") -> ConsumerRecord:
     return ConsumerRecord(
         topic="t",
         partition=0,
         offset=5,
         timestamp=0,
         timestamp_type=0,
-        key=b"k",
-        value=b"{}",
+        key=key,
+        value=value,
         checksum=None,
         serialized_key_size=1,
         serialized_value_size=2,
@@ -74,3 +165,32 @@ def test_sanitizing_a_null_header_value_does_not_crash_the_subscriber():
     safe = _sanitized(consumer_record([("ce_subject", None), ("ce_id", b"abc")]))
     for _, value in safe.headers:
         value.decode("utf-8")
+
+
+def processor() -> BatchProcessor:
+    subscription = Subscription("claim.submitted", "payments.claim.submitted", EncounterDocumentedV1, None)
+    return BatchProcessor(subscription, ServiceSettings(), sessions=None, producer=None)
+
+
+def test_a_dead_letter_is_the_record_whole_with_its_reasons_when_it_fits():
+    record = consumer_record([("ce_id", b"abc")], value=b'{"a": 1}')
+    key, value, headers = processor().letter(DeadLetter(record, "schema: a", "EnvelopeError", 1))
+    names = dict(headers)
+    assert (key, value) == (b"k", b'{"a": 1}') and names["ce_id"] == b"abc"
+    assert names["dlt_source_offset"] == b"5" and names["dlt_reason"] == b"schema: a"
+    assert "dlt_reference" not in names
+
+
+def test_a_record_just_under_the_limit_is_dead_lettered_as_a_reference_that_fits():
+    limit = KafkaLimits().kafka_max_message_bytes
+    headers = [("ce_id", b"abc"), ("ce_type", b"org.openrcm.claim.submitted.v1")]
+    value = b"x" * (limit - record_size(b"k", b"", headers) - 10)  # the largest record the topic takes, nearly
+    record = consumer_record(headers, value=value)
+    assert record_size(record.key, record.value, headers) <= limit
+    key, letter_value, letter_headers = processor().letter(DeadLetter(record, "reason " * 300, "ValueError", 1))
+    names = dict(letter_headers)
+    assert letter_value is None and key == b"k"
+    assert names["dlt_reference"] == b"true" and int(names["dlt_size"]) >= len(value)
+    assert (names["dlt_source_topic"], names["dlt_source_partition"], names["dlt_source_offset"]) == (b"t", b"0", b"5")
+    assert len(names["dlt_reason"]) == 1000
+    assert record_size(key, letter_value, letter_headers) < 4096
