@@ -35,6 +35,12 @@ def free_port_base(start: int = 8100, step: int = 10, tries: int = 50) -> int:
     raise RuntimeError(f"no free block of {len(SERVICES)} ports from {start}")
 
 
+def _any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _free(port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -58,6 +64,10 @@ class Platform:
     oidc_env: dict[str, str] = field(default_factory=dict)  # RCM_OIDC_ISSUER, RCM_OIDC_AUDIENCE
     auth: httpx.Auth | None = None  # how this platform's clients call (default: the API key)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # service -> how many processes start_all starts (default 1); the second of claims is "claims.2",
+    # in the same consumer groups, on a port of its own
+    replicas: dict[str, int] = field(default_factory=dict)
+    replica_ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -75,6 +85,8 @@ class Platform:
         return self.stack.database_url(self.database(service))
 
     def port(self, service: str) -> int:
+        if service in self.replica_ports:
+            return self.replica_ports[service]
         return self.port_base + 1 + SERVICES.index(service)
 
     def url(self, service: str) -> str:
@@ -102,28 +114,33 @@ class Platform:
         return {"RCM_OIDC_API_KEY_FALLBACK": "false", **self.oidc_env, **fallback}
 
     # -- processes ------------------------------------------------------------------------------
-    def start(self, name: str) -> subprocess.Popen:
+    def start(self, name: str, replica: int = 1) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        env, key = self.env(name), name if replica == 1 else f"{name}.{replica}"
+        if key != name:
+            self.replica_ports[key] = _any_free_port()
+            env["RCM_HTTP_PORT"] = str(self.replica_ports[key])
         if name == "payer_simulator":
             command = [sys.executable, "-m", "payer_simulator", "--root", str(self.clearinghouse_dir)]
         else:
             command = [sys.executable, "-m", f"services.{name}"]
-        log = (self.log_dir / f"{name}.log").open("ab")
+        log = (self.log_dir / f"{key}.log").open("ab")
         process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env(name), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.processes[name] = process
+        self.processes[key] = process
         return process
 
     def start_all(self, simulator: bool = True) -> None:
         for name in SERVICES:
-            self.start(name)
+            for replica in range(1, self.replicas.get(name, 1) + 1):
+                self.start(name, replica)
         if simulator:
             self.start("payer_simulator")
 
     def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
-        pending = list(names)
+        pending = [*names, *(key for key in self.replica_ports if key.split(".")[0] in names)]
         while pending:
             name = pending[0]
             process = self.processes.get(name)
