@@ -82,6 +82,10 @@ def render_settings(listen_port: int) -> str:
         "password_encryption": "'scram-sha-256'",
         "log_line_prefix": "'%m [%p] %q%u@%d '",
         "log_min_duration_statement": "1000",  # slow statements only
+        # Statement counts per encounter for the benchmark (read from the `postgres` database's view;
+        # loaded at server start, so a server started before this line needs a restart).
+        "shared_preload_libraries": "'pg_stat_statements'",
+        "pg_stat_statements.max": "10000",
     }
     return "# Written by rcmctl.stack on every start; edit rcmctl/stack/postgres.py instead.\n" + "".join(
         f"{k} = {v}\n" for k, v in settings.items()
@@ -216,6 +220,7 @@ async def ensure_databases(paths: PgPaths) -> None:
         for db in DATABASES:
             if db not in present:
                 await conn.execute(f'CREATE DATABASE "{db}" OWNER {APP_ROLE}')
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")  # its view, for `rcm bench`
     finally:
         await conn.close()
 
