@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "openrcm"
 TOOLS = ROOT / ".run" / "tools" / "bin"
 KUBE_VERSION = "1.33.0"
+ISSUER = "https://login.example.org/realms/openrcm"
 
 
 def tool(name: str) -> str:
@@ -40,7 +41,9 @@ def helm_template(*args: str, values: tuple[str, ...] = ()) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def default_manifests() -> list[dict]:
-    return helm_template("--set", "apiKey.value=test-key", "--set", "database.external.existingSecret=rcm-databases")
+    return helm_template(
+        "--set", f"oidc.issuer={ISSUER}", "--set", "database.external.existingSecret=rcm-databases"
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from services import NAMES as SERVICES
 from services import declaration
 from shared.contracts import topics
-from tests.ops.conftest import KUBE_VERSION, ROOT, HelmError, helm_template, of_kind
+from tests.ops.conftest import ISSUER, KUBE_VERSION, ROOT, HelmError, helm_template, of_kind
 
 # Operator kinds: no schema ships offline; their content is checked by the tests below.
 CUSTOM_KINDS = {
@@ -33,7 +33,7 @@ def validate(manifests: list[dict]) -> None:
 
 def test_default_values_render_valid_kubernetes_objects(default_manifests):
     kinds = {m["kind"] for m in default_manifests}
-    assert kinds == {"Deployment", "Service", "PodDisruptionBudget", "Secret", "PersistentVolumeClaim"}
+    assert kinds == {"Deployment", "Service", "PodDisruptionBudget", "PersistentVolumeClaim"}  # no API key Secret
     validate(default_manifests)
 
 
@@ -50,15 +50,17 @@ def test_the_validator_rejects_a_broken_object(default_manifests):
         kubernetes_validate.validate(broken, KUBE_VERSION, strict=True)
 
 
-def test_missing_secrets_are_refused_with_a_clear_message():
-    with pytest.raises(HelmError, match="apiKey.value or apiKey.existingSecret is required"):
-        helm_template()
+def test_missing_settings_and_secrets_are_refused_with_a_clear_message():
+    with pytest.raises(HelmError, match=r"oidc.issuer is required: your OpenID Connect provider"):
+        helm_template("--set", "database.external.existingSecret=db")
+    with pytest.raises(HelmError, match="apiKey.value or apiKey.existingSecret is required with apiKey.fallback"):
+        helm_template("--set", "database.external.existingSecret=db", "--set", "apiKey.fallback=true")
     with pytest.raises(HelmError, match=r"database.external.urls.ar_followup"):
-        helm_template("--set", "apiKey.value=k")
+        helm_template("--set", f"oidc.issuer={ISSUER}")
     with pytest.raises(HelmError, match="kafka.credentials.existingSecret is required"):
         helm_template(
             "--set",
-            "apiKey.value=k",
+            f"oidc.issuer={ISSUER}",
             "--set",
             "database.external.existingSecret=db",
             "--set",
@@ -87,14 +89,15 @@ def test_one_deployment_per_service_with_probes_and_a_long_grace(default_manifes
             "name": "rcm-databases",
             "key": name.replace("-", "_"),
         }
-        assert env["RCM_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "api-key"
+        assert (env["RCM_OIDC_ISSUER"]["value"], env["RCM_OIDC_AUDIENCE"]["value"]) == (ISSUER, "openrcm-api")
+        assert env["RCM_OIDC_API_KEY_FALLBACK"]["value"] == "false" and "RCM_API_KEY" not in env
     assert not [d for d in of_kind(default_manifests, "Deployment") if "payer" in d["metadata"]["name"]]
 
 
 def test_payer_simulator_is_opt_in():
     manifests = helm_template(
         "--set",
-        "apiKey.value=k",
+        f"oidc.issuer={ISSUER}",
         "--set",
         "database.external.existingSecret=db",
         "--set",
@@ -216,7 +219,8 @@ def test_service_monitor_scrapes_every_service(production_manifests):
         s for s in of_kind(production_manifests, "Service") if selector.items() <= s["metadata"]["labels"].items()
     ]
     assert len(services) == len(SERVICES)
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    # production: the metrics port of its own (the API port serves no /metrics there)
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
 
 
 def test_helm_lint_passes():
@@ -245,3 +249,36 @@ def test_helm_lint_passes():
             timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _service_env(manifests: list[dict]) -> dict[str, dict]:
+    """The environment of each service's container, by service."""
+    return {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: {
+            e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        for d in of_kind(manifests, "Deployment")
+    }
+
+
+def test_production_takes_bearer_tokens_only_and_keeps_documents_and_metrics_off_the_api(production_manifests):
+    for name, env in _service_env(production_manifests).items():
+        assert env["RCM_OIDC_ISSUER"]["value"].startswith("https://"), name
+        assert env["RCM_OIDC_API_KEY_FALLBACK"]["value"] == "false" and "RCM_API_KEY" not in env
+        assert (env["RCM_HTTP_METRICS"]["value"], env["RCM_HTTP_DOCS"]["value"]) == ("false", "false")
+        assert env["RCM_METRICS_PORT"]["value"] == "9090"
+    assert not [s for s in of_kind(production_manifests, "Secret") if s["metadata"]["name"].endswith("api-key")]
+    for service in of_kind(production_manifests, "Service"):
+        assert {p["name"] for p in service["spec"]["ports"]} == {"http", "metrics"}
+
+
+def test_the_api_key_fallback_is_explicit_and_its_key_comes_from_a_secret():
+    manifests = helm_template(
+        "--set", "apiKey.fallback=true", "--set", "apiKey.value=local-key",
+        "--set", "database.external.existingSecret=db",
+    )  # fmt: skip
+    [secret] = [s for s in of_kind(manifests, "Secret") if s["metadata"]["name"].endswith("api-key")]
+    assert secret["stringData"] == {"api-key": "local-key"}
+    for env in _service_env(manifests).values():
+        assert env["RCM_OIDC_API_KEY_FALLBACK"]["value"] == "true"
+        assert env["RCM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": secret["metadata"]["name"], "key": "api-key"}

@@ -35,6 +35,39 @@ app.kubernetes.io/component: {{ .name | replace "_" "-" }}
 {{ include "openrcm.component" . }}
 {{- end -}}
 
+{{/* Who may call: the OpenID Connect provider the services trust, and the API key only as a fallback. */}}
+{{- define "openrcm.identityEnv" -}}
+{{- $v := .Values -}}
+{{- if not (or $v.oidc.issuer $v.apiKey.fallback) }}
+{{- fail "oidc.issuer is required: your OpenID Connect provider (deploy/keycloak/README.md), or apiKey.fallback for a test install" }}
+{{- end -}}
+- name: RCM_OIDC_ISSUER
+  value: {{ $v.oidc.issuer | quote }}
+- name: RCM_OIDC_AUDIENCE
+  value: {{ $v.oidc.audience | quote }}
+{{- with $v.oidc.jwksUrl }}
+- name: RCM_OIDC_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.oidc.rolesClaims }}
+- name: RCM_OIDC_ROLES_CLAIMS
+  value: {{ . | quote }}
+{{- end }}
+- name: RCM_OIDC_LEEWAY_SECONDS
+  value: {{ $v.oidc.leewaySeconds | quote }}
+- name: RCM_OIDC_ALLOW_HTTP
+  value: {{ $v.oidc.allowHttp | quote }}
+- name: RCM_OIDC_API_KEY_FALLBACK
+  value: {{ $v.apiKey.fallback | quote }}
+{{- if $v.apiKey.fallback }}
+- name: RCM_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "openrcm.apiKeySecret" . }}
+      key: api-key
+{{- end }}
+{{- end -}}
+
 {{- define "openrcm.apiKeySecret" -}}
 {{ .Values.apiKey.existingSecret | default (printf "%s-api-key" (include "openrcm.fullname" .)) }}
 {{- end -}}
