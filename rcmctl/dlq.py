@@ -6,6 +6,9 @@ drops the `dlt_*` headers and publishes key, value and the original headers to `
 with the service's Kafka settings (RCM_KAFKA_*, RCM_TOPIC_PREFIX, SASL/TLS included). The event
 keeps its ce_id: a consumer that already processed it skips it (inbox); the one that
 dead-lettered it processes it now. `consumer` replays only the letters one consumer group wrote.
+A letter that is a reference (`dlt_reference`: the record was too large to copy with its reasons)
+is replayed from the original, fetched from its source topic, partition and offset; one the source
+topic no longer holds (past its retention) is counted as `unreachable`.
 Only counts are reported: the records may carry patient data."""
 
 from collections import Counter
@@ -13,7 +16,7 @@ from collections import Counter
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.contracts.topics import dead_letter_topic
-from shared.kafka import client_options, make_producer
+from shared.kafka import KafkaLimits, client_options, make_producer
 from shared.settings import ServiceSettings
 
 
@@ -67,16 +70,22 @@ async def replay(
         enable_auto_commit=False,
     )
     producer = make_producer(settings)
+    originals = _fetcher(settings)
     await reader.start()
     await producer.start()
-    counts = {"read": 0, "replayed": 0, "skipped": 0}
+    await originals.start()
+    counts = {"read": 0, "replayed": 0, "skipped": 0, "unreachable": 0}
     try:
         reader.assign(partitions)  # from the group's committed offsets, else the beginning
         ends = await reader.end_offsets(partitions)
-        async for record in _read_to_end(reader, partitions):
+        async for letter in _read_to_end(reader, partitions):
             counts["read"] += 1
-            if consumer is not None and _header(record, "dlt_consumer") != consumer:
+            if consumer is not None and _header(letter, "dlt_consumer") != consumer:
                 counts["skipped"] += 1
+                continue
+            record = await _original(originals, letter) if _header(letter, "dlt_reference") == "true" else letter
+            if record is None:
+                counts["unreachable"] += 1
                 continue
             if not dry_run:
                 kept = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]
@@ -87,4 +96,31 @@ async def replay(
     finally:
         await reader.stop()
         await producer.stop()
+        await originals.stop()
     return counts
+
+
+def _fetcher(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """Reads originals by position: fetch sizes for the largest record the topics take."""
+    limits = KafkaLimits()
+    return AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=limits.partition_fetch_bytes,
+        fetch_max_bytes=limits.fetch_max_bytes,
+    )
+
+
+async def _original(fetcher: AIOKafkaConsumer, letter: ConsumerRecord) -> ConsumerRecord | None:
+    """The record a reference letter names, or None when its topic no longer holds it."""
+    source = TopicPartition(_header(letter, "dlt_source_topic"), int(_header(letter, "dlt_source_partition")))
+    offset = int(_header(letter, "dlt_source_offset"))
+    fetcher.assign([source])
+    if offset < (await fetcher.beginning_offsets([source]))[source]:
+        return None
+    fetcher.seek(source, offset)
+    for _ in range(30):
+        for record in (await fetcher.getmany(source, timeout_ms=1000, max_records=1)).get(source, []):
+            return record if record.offset == offset else None
+    return None

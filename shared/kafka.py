@@ -109,8 +109,8 @@ class KafkaLimits(BaseSettings):
         return self.kafka_max_message_bytes - DEAD_LETTER_HEADROOM
 
     def topic_config(self, topic: str) -> dict[str, str]:
-        """max.message.bytes of a topic (its name without the deployment's prefix)."""
-        limit = self.intake_max_bytes if topic in INTAKE_TOPICS else self.kafka_max_message_bytes
+        """max.message.bytes of a topic (its name, with or without the deployment's prefix)."""
+        limit = self.intake_max_bytes if topic.endswith(tuple(INTAKE_TOPICS)) else self.kafka_max_message_bytes
         return {"max.message.bytes": str(limit)}
 
     @property

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
+from shared.kafka import KafkaLimits
+
 
 @asynccontextmanager
 async def _admin(bootstrap: str):
@@ -31,11 +33,18 @@ def _raise_errors(results, tolerated: type[Exception], action: str) -> None:
 
 async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3, replication: int = 1) -> None:
     """Creates the topics that do not exist yet (existing ones are left as they are), then waits until
-    every partition has a leader, so producers can write at once."""
+    every partition has a leader, so producers can write at once. Each topic's max.message.bytes
+    follows RCM_KAFKA_MAX_MESSAGE_BYTES (shared.kafka.KafkaLimits); with replicas, min.insync.replicas
+    is 2, so an acknowledged write survives the loss of a broker."""
+    limits = KafkaLimits()
+    durability = {"min.insync.replicas": str(min(2, replication))}
     async with _admin(bootstrap) as admin:
         missing = sorted(set(topics) - set(await admin.list_topics()))
         if missing:
-            response = await admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
+            new = [
+                NewTopic(t, partitions, replication, topic_configs=limits.topic_config(t) | durability) for t in missing
+            ]
+            response = await admin.create_topics(new)
             _raise_errors(response.topic_errors, TopicAlreadyExistsError, "create")
         await _wait_for_leaders(admin, topics)
 
