@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from shared.contracts.events import Adjustment, AmountsByCategory, PaymentPostedV1, PostedLine
+from shared.contracts.events import Adjustment, AmountsByCategory, ClaimKind, PaymentPostedV1, PostedLine
 from x12.remittance import Adjustment as X12Adjustment
 from x12.remittance import ClaimPayment, Interchange835, Remittance, ServicePayment
 
@@ -49,6 +49,9 @@ class KnownClaim:
     line_numbers: frozenset[int]
     lines: tuple[ClaimLine, ...] = ()  # for payers that drop REF*6R
     correlation_id: str = ""  # the claim's journey: its payment.posted continues it
+    kind: ClaimKind = "original"  # as claim.submitted says: payment.posted passes these on to analysts
+    original_claim_id: uuid.UUID | None = None
+    encounter_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,4 +385,8 @@ def build_posting(
         statement_to=payment.statement_to,
         received_by_payer=payment.received_date,
         unmatched_lines=sum(1 for line in lines if line.line_number is None),
+        claim_kind=claim.kind,
+        original_claim_id=claim.original_claim_id,
+        encounter_ids=list(claim.encounter_ids),
+        charge_is_new=claim.kind in ("original", "replacement"),  # a secondary's charge repeats the primary's
     )
