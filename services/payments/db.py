@@ -35,6 +35,12 @@ class KnownClaim(SQLModel, table=True):
     lines: list = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     )
+    # As claim.submitted says (0005): what payment.posted tells analysts to count each encounter once.
+    kind: str = Field(default="original", max_length=16, sa_column_kwargs={"server_default": "original"})
+    original_claim_id: UUID | None = None
+    encounter_ids: list = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
 
 
 class EraFile(SQLModel, table=True):
@@ -206,6 +212,9 @@ def as_known(claim: KnownClaim) -> posting.KnownClaim:
         frozenset(claim.line_numbers),
         lines,
         claim.correlation_id,
+        claim.kind,
+        claim.original_claim_id,
+        tuple(claim.encounter_ids or ()),
     )
 
 

@@ -22,6 +22,9 @@ async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSub
             correlation_id=e.correlation_id,
             patient_id=e.data.patient_id,
             lines=[[line.line_number, line.procedure_code, line.modifiers] for line in e.data.lines],
+            kind=e.data.kind,
+            original_claim_id=e.data.original_claim_id,
+            encounter_ids=e.data.encounter_ids or [e.data.encounter_id],
         )
         for e in events
     }
