@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
-from x12.envelope import Separators
+from x12.envelope import Envelope, Separators, TransactionSet
 from x12.errors import SYNTAX, Issue, X12Error
 
 Usage = Literal["R", "S"]
@@ -755,6 +755,21 @@ def read_sets(text: str, guide: Guide, accept: Sequence[str] = ()) -> tuple[Inte
                 continue
             read.append(walk(raw, group, guide))
     return interchange, read
+
+
+def envelope_of(interchange: Interchange, group: Group) -> Envelope:
+    """One group of a read interchange as the writers' Envelope (to answer it, or to name it)."""
+    return Envelope(
+        sender_id=interchange.sender_id,
+        receiver_id=interchange.receiver_id,
+        control_number=interchange.control_number,
+        group_control_number=group.control_number,
+        created=group.created,
+        usage=interchange.usage,
+        functional_id=group.functional_id,
+        version=group.version,
+        transactions=tuple(TransactionSet(s.set_id, s.control_number) for s in group.sets),
+    )
 
 
 def issues_of(sets: Sequence[ReadSet]) -> list[Issue]:

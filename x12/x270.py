@@ -1,7 +1,9 @@
-"""X12 270 eligibility, coverage or benefit inquiry (005010X279A1): one subscriber, one inquiry.
+"""X12 270 eligibility, coverage or benefit inquiry (005010X279A1).
 
-pyx12 has no 270/271 map: these are tested by round trip and by structure (envelope counts,
-hierarchy, required segments). Names are upper-cased ASCII as the 5010 basic character set needs."""
+Written: one subscriber, one inquiry. Read on the guide (x12/guides/x279.py): every subscriber (HL 22)
+and dependent (HL 23) asked about, each an EligibilityRequest. pyx12 has no 270/271 map: the guide
+walk, round trips and the conformance corpus check these. Names are upper-cased ASCII as the 5010
+basic character set needs."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from datetime import date, datetime
 
 from x12.envelope import DEFAULT, Element, Envelope, Separators, element, read_interchange, render_segment
 from x12.errors import X12Error
+from x12.guides.x279 import INQUIRY
+from x12.reading import Loop, envelope_of, read_sets, refuse_on
 
 VERSION = "005010X279A1"
 SEX_CODES = {"M": "M", "F": "F", "U": "U"}
@@ -51,8 +55,18 @@ class Subscriber:
     member_id: str
     first_name: str
     last_name: str
-    birth_date: date
+    birth_date: date | None  # a 270 about a dependent may leave the subscriber's out
     sex: str  # M, F, U
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A dependent (HL 23) asked about: known to the payer through the subscriber's member id."""
+
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    sex: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +75,9 @@ class EligibilityRequest:
     payer: Party
     provider: Party
     subscriber: Subscriber
-    service_date: date
+    service_date: date | None  # DTP*291; a payer answers for today without it
     service_type: str = "30"  # health benefit plan coverage
+    dependent: Dependent | None = None
 
 
 def render_transaction(
@@ -118,6 +133,7 @@ def header_segments(bht02: str, reference: str, created: datetime, payer: Party,
 
 
 def subscriber_segments(subscriber: Subscriber) -> list[list[str]]:
+    birth = f"{subscriber.birth_date:%Y%m%d}" if subscriber.birth_date else ""
     return [
         [
             "NM1",
@@ -131,15 +147,17 @@ def subscriber_segments(subscriber: Subscriber) -> list[list[str]]:
             "MI",
             subscriber.member_id,
         ],
-        ["DMG", "D8", f"{subscriber.birth_date:%Y%m%d}", SEX_CODES.get(subscriber.sex, "U")],
+        ["DMG", "D8", birth, SEX_CODES.get(subscriber.sex, "U")] if birth else [],
     ]
 
 
 def render_270(request: EligibilityRequest, env: Envelope) -> str:
     segments = header_segments("13", request.trace_number, env.created, request.payer, request.provider)
     segments.append(["TRN", "1", request.trace_number, "9" + request.provider.identifier[:9]])
-    segments += subscriber_segments(request.subscriber)
-    segments += [["DTP", "291", "D8", f"{request.service_date:%Y%m%d}"], ["EQ", request.service_type]]
+    segments += [s for s in subscriber_segments(request.subscriber) if s]
+    if request.service_date:
+        segments.append(["DTP", "291", "D8", f"{request.service_date:%Y%m%d}"])
+    segments.append(["EQ", request.service_type])
     return render_transaction(segments, "270", "HS", env)
 
 
@@ -165,24 +183,70 @@ def parse_dates(text: str, segment_id: str) -> date:
 
 
 def parse_270(text: str) -> tuple[Envelope, EligibilityRequest]:
-    env, segments = single_transaction(text, "270")
-    levels = [element(s, 3) for s in segments if s[0] == "HL"]
-    if levels != ["20", "21", "22"]:
-        raise X12Error("270 must hold the hierarchy payer (20), provider (21), subscriber (22)", "HL")
-    payer, provider, member = find(segments, "NM1", "PR"), find(segments, "NM1", "1P"), find(segments, "NM1", "IL")
-    demographics, trace = find(segments, "DMG"), find(segments, "TRN")
-    service = find(segments, "DTP", "291")
-    return env, EligibilityRequest(
-        trace_number=element(trace, 2),
-        payer=Party(element(payer, 3), element(payer, 9)),
-        provider=Party(element(provider, 3), element(provider, 9)),
-        subscriber=Subscriber(
-            element(member, 9),
-            element(member, 4),
-            element(member, 3),
-            parse_dates(element(demographics, 2), "DMG"),
-            element(demographics, 3) or "U",
-        ),
-        service_date=parse_dates(element(service, 3), "DTP"),
-        service_type=element(find(segments, "EQ"), 1) or "30",
-    )
+    """The first inquiry of a 270 and its envelope (what the payer simulator answers)."""
+    envelope, requests = read_270(text)
+    if not requests:
+        raise X12Error("the 270 asks about no one (no EQ)", "EQ")
+    return envelope, requests[0]
+
+
+def read_270(text: str) -> tuple[Envelope, list[EligibilityRequest]]:
+    """Every subscriber and dependent a 270 asks about (an EQ in 2110C or 2110D); X12Error naming
+    every issue when it does not follow the guide."""
+    interchange, sets = read_sets(text, INQUIRY)
+    refuse_on(sets)
+    requests = [
+        request
+        for read in sets
+        for source in read.root.children("2000A")
+        for receiver in source.children("2000B")
+        for request in _inquiries(read.root, source, receiver)
+    ]
+    return envelope_of(interchange, interchange.groups[0]), requests
+
+
+def _inquiries(root: Loop, source: Loop, receiver: Loop) -> list[EligibilityRequest]:
+    payer, provider = _party(source, "2100A"), _party(receiver, "2100B")
+    bht = root.seg("BHT")
+    reference = bht[3] if bht else ""
+    requests = []
+    for subscriber_level in receiver.children("2000C"):
+        name = subscriber_level.child("2100C")
+        assert name is not None  # required by the guide
+        subscriber = Subscriber(name.opener[9], name.opener[4], name.opener[3], *_demographics(name))
+        asked = [(subscriber_level, name, None)] + [
+            (level, level.child("2100D"), Dependent(n.opener[4], n.opener[3], *_demographics(n)))
+            for level in subscriber_level.children("2000D")
+            if (n := level.child("2100D")) is not None
+        ]
+        for level, member, dependent in asked:
+            inquiry = next(iter(level.children("2110C") + level.children("2110D")), None)
+            if inquiry is None or member is None:
+                continue
+            trace = level.seg("TRN", "1") or subscriber_level.seg("TRN", "1")
+            service = member.seg("DTP", "291") or inquiry.seg("DTP", "291")
+            requests.append(
+                EligibilityRequest(
+                    trace_number=trace[2] if trace else reference,
+                    payer=payer,
+                    provider=provider,
+                    subscriber=subscriber,
+                    service_date=parse_dates(service[3][:8], "DTP") if service else None,
+                    service_type=inquiry.opener[1] or "30",
+                    dependent=dependent,
+                )
+            )
+    return requests
+
+
+def _party(level: Loop, name_loop: str) -> Party:
+    name = level.child(name_loop)
+    assert name is not None  # required by the guide
+    return Party(name.opener[3], name.opener[9])
+
+
+def _demographics(member: Loop) -> tuple[date | None, str]:
+    dmg = member.seg("DMG")
+    if dmg is None:
+        return None, "U"
+    return parse_dates(dmg[2], "DMG") if dmg[2] else None, dmg[3] or "U"

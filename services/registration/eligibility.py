@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
-from services.registration.domain.eligibility import checked, inquiry
+from services.registration.domain.eligibility import check_reference, checked, inquiry
 from services.registration.domain.payers import Payer, PayerDirectory
 from services.registration.registry import SOURCE
 from services.registration.settings import RegistrationSettings
@@ -28,7 +28,7 @@ from shared.service import Service
 from x12.envelope import Envelope
 from x12.errors import X12Error
 from x12.x270 import Party, render_270
-from x12.x271 import parse_271
+from x12.x271 import read_271
 
 log = logging.getLogger(__name__)
 
@@ -104,21 +104,24 @@ def _envelope(settings: RegistrationSettings, payer: Payer, control_number: int)
 
 
 async def store_answer(session: AsyncSession, text: str) -> bool:
-    """Store one 271 and stage its event; False when no pending check is waiting for it."""
-    response = parse_271(text)
-    pending = await db.pending_check_for_update(session, _check_ids(response.trace_number))
-    if pending is None:
-        return False
-    event = checked(pending.check_id, pending.patient_id, pending.coverage_rank, pending.service_date, response)
-    await db.answer_check(session, pending.check_id, event.active, event.model_dump(mode="json"))
-    outbox.stage(
-        session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id)
-    )
-    if not event.active:
-        log.info(
-            "coverage inactive at the payer", extra={"check_id": str(pending.check_id), "rank": pending.coverage_rank}
+    """Store every answer of one 271 that a pending check waits for, and stage its event (a rejection,
+    AAA at any level, answers the check too); False when no pending check was waiting for any."""
+    stored = False
+    for response in read_271(text):
+        pending = await db.pending_check_for_update(session, _check_ids(check_reference(response)))
+        if pending is None:
+            continue
+        event = checked(pending.check_id, pending.patient_id, pending.coverage_rank, pending.service_date, response)
+        await db.answer_check(session, pending.check_id, event.active, event.model_dump(mode="json"))
+        outbox.stage(
+            session, topics.ELIGIBILITY_CHECKED, Event(event, str(pending.patient_id), SOURCE, pending.correlation_id)
         )
-    return True
+        if not event.active:
+            extra = {"check_id": str(pending.check_id), "rank": pending.coverage_rank}
+            message = "eligibility request rejected by the payer" if response.rejection_code else "coverage inactive"
+            log.info(message, extra={**extra, "rejection_code": response.rejection_code})
+        stored = True
+    return stored
 
 
 def _check_ids(trace: str) -> list[UUID]:

@@ -17,7 +17,8 @@ def inquiry(
     check_id: UUID, patient: Person, coverage: Coverage, provider: Party, service_date: date
 ) -> EligibilityRequest:
     """The subscriber is the patient, or the coverage's subscriber when the patient is a dependant
-    (the 270 then still names the subscriber's member id; 5010 payers find dependants by it)."""
+    (the 270 then still names the subscriber's member id; 5010 payers find dependants by it). The
+    check id is the trace (TRN02) and the 270's reference (BHT03)."""
     holder = coverage.subscriber if coverage.relationship != "self" and coverage.subscriber else patient
     return EligibilityRequest(
         trace_number=check_id.hex,
@@ -26,6 +27,13 @@ def inquiry(
         subscriber=Subscriber(coverage.member_id, holder.first_name, holder.last_name, holder.birth_date, holder.sex),
         service_date=service_date,
     )
+
+
+def check_reference(response: EligibilityResponse) -> str:
+    """Which 270 an answer is about: the trace number of the member's level (our check id, echoed), or,
+    when the payer refused the request whole (AAA at 2100A/2100B: no member level, no trace), the
+    270's BHT03, which we also set to the check id. Such an answer ends the check: rejected."""
+    return response.trace_number or response.reference
 
 
 def checked(
