@@ -7,8 +7,9 @@ from decimal import Decimal
 from shared.contracts.events import Adjustment, PaymentPostedV1
 
 ZERO = Decimal("0.00")
-# CO reasons that are the contract working as agreed, not a denial.
-ROUTINE = frozenset({"45", "253", "94", "131", "144"})
+# Reasons that are the contract working as agreed (CO 45, 253, 94, 131, 144), or coordination of
+# benefits working as agreed (23: the prior payer's adjudication, on a secondary's claim): not a denial.
+ROUTINE = frozenset({"45", "253", "94", "131", "144", "23"})
 
 CATEGORIES: dict[str, frozenset[str]] = {
     # the claim was wrong or incomplete: send a corrected replacement (frequency 7)

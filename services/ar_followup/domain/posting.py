@@ -119,10 +119,11 @@ def _primary_entries(posting: PaymentPostedV1, totals: Mapping[str, Decimal]) ->
 
 def _first_facts(ledger: LedgerFacts, posting: PaymentPostedV1, refused: Denial | None, secondary: bool) -> LedgerFacts:
     """The KPIs' facts, kept from the first time they are known: first-pass payment (of the first
-    payer's first adjudication), the first denial's codes, the first payment's date."""
+    payer's first adjudication), the first denial's codes (by the claim's own payer: a secondary's
+    CARC 23, the prior payer's adjudication, is no denial), the first payment's date."""
     if ledger.first_pass_paid is None and not secondary:
         ledger = replace(ledger, first_pass_paid=refused is None)
-    if refused is not None and not ledger.denial_codes:
+    if refused is not None and not ledger.denial_codes and not secondary:  # the claim's own payer (see kpis.py)
         ledger = replace(ledger, denial_codes=tuple(refused.carc_codes))
     if posting.amounts.paid > ZERO and ledger.first_paid_on is None:
         ledger = replace(ledger, first_paid_on=posting.payment_date or posting.posted_at.date())
