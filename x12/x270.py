@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from x12.envelope import DEFAULT, Element, Envelope, Separators, element, read_interchange, render_segment
+from x12.envelope import DEFAULT, Element, Envelope, Separators, render_segment
 from x12.errors import X12Error
 from x12.guides.x279 import INQUIRY
 from x12.reading import Loop, envelope_of, read_sets, refuse_on
@@ -159,20 +159,6 @@ def render_270(request: EligibilityRequest, env: Envelope) -> str:
         segments.append(["DTP", "291", "D8", f"{request.service_date:%Y%m%d}"])
     segments.append(["EQ", request.service_type])
     return render_transaction(segments, "270", "HS", env)
-
-
-def single_transaction(text: str, set_id: str) -> tuple[Envelope, list[list[str]]]:
-    _, env = read_interchange(text)
-    if len(env.transactions) != 1 or env.transactions[0].set_id != set_id:
-        raise X12Error(f"expected one {set_id} transaction set", "ST")
-    return env, [list(s) for s in env.transactions[0].segments]
-
-
-def find(segments: list[list[str]], segment_id: str, qualifier: str | None = None) -> list[str]:
-    for segment in segments:
-        if segment[0] == segment_id and (qualifier is None or element(segment, 1) == qualifier):
-            return segment
-    raise X12Error(f"{segment_id}{'*' + qualifier if qualifier else ''} segment is missing", segment_id)
 
 
 def parse_dates(text: str, segment_id: str) -> date:

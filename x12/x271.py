@@ -10,7 +10,7 @@ answer names no member and carries the 270's BHT03 (`reference`) for finding its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from x12.envelope import Envelope, amount
@@ -137,24 +137,23 @@ def _member_answer(level: Loop, subscriber: Loop, payer_id: str, reference: str)
     trace = level.seg("TRN") or subscriber.seg("TRN")
     holder = subscriber.child("2100C")
     member_id = (name.opener[9] if name else "") or (holder.opener[9] if holder else "")
-    common = {
-        "trace_number": trace[2] if trace else "",
-        "payer_id": payer_id,
-        "member_id": member_id,
-        "level": _LEVELS.get(level.id or "", "22"),
-        "reference": reference,
-    }
+    base = EligibilityResponse(
+        trace[2] if trace else "",
+        payer_id,
+        member_id,
+        False,
+        level=_LEVELS.get(level.id or "", "22"),
+        reference=reference,
+    )
     eb = [b.opener for b in benefits]
     status = next((s for s in eb if s[1] in ACTIVE | INACTIVE), None)
     rejection = (name.seg("AAA") if name else None) or next((b.seg("AAA") for b in benefits if b.seg("AAA")), None)
     if status is None and rejection is not None:
-        return EligibilityResponse(
-            **common, active=False, rejection_code=rejection[3] or "unknown", rejection_action=rejection[4] or None
-        )
+        return replace(base, rejection_code=rejection[3] or "unknown", rejection_action=rejection[4] or None)
     if status is None:
         return None
-    return EligibilityResponse(
-        **common,
+    return replace(
+        base,
         active=status[1] in ACTIVE,
         plan_name=status[5] or None,
         copay=_money(eb, "B"),

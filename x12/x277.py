@@ -13,20 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from x12.envelope import (
-    Element,
-    Envelope,
-    TransactionSet,
-    amount,
-    components,
-    element,
-    read_interchange,
-    render_interchange,
-    st_control_number,
-    to_decimal,
-)
+from x12.envelope import Element, Envelope, TransactionSet, amount, render_interchange, st_control_number
 from x12.errors import X12Error
-from x12.types import Code, Model, Money, Npi, Text
+from x12.guides.x214 import GUIDE
+from x12.reading import Loop, Segment, read_sets, refuse_on
+from x12.types import Model, Money, Text
 
 VERSION = "005010X214"
 ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})  # acknowledged / accepted into adjudication
@@ -35,10 +26,13 @@ REJECTED_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})  # returned, not
 StatusCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,30}$")]
 
 
+Identifier = Annotated[str, Field(pattern=r"^[^*:^~\r\n]{1,80}$")]
+
+
 class ClaimStatus(Model):
     """One claim's answer (loop 2200D)."""
 
-    patient_control_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-]{1,38}$")]  # TRN02, our CLM01
+    patient_control_number: Annotated[str, Field(pattern=r"^[^*:^~\r\n]{1,38}$")]  # TRN02, our CLM01
     category: Annotated[str, Field(pattern=r"^[A-Z][0-9A-Z]$")]  # STC01-1
     status_code: StatusCode  # STC01-2, e.g. 20 accepted for processing, 21 missing or invalid information
     entity: Annotated[str, Field(pattern=r"^[0-9A-Z]{2,3}$")] | None = None  # STC01-3: who is in error (IL, QC, 85)
@@ -46,8 +40,9 @@ class ClaimStatus(Model):
     service_date: date
     patient_last_name: Text
     patient_first_name: Text | None = None
-    member_id: Code
-    payer_claim_control_number: Code | None = None  # REF*1K, given when accepted
+    member_id: Identifier
+    payer_claim_control_number: Identifier | None = None  # REF*1K, given when accepted
+    line_statuses: tuple[tuple[str, str, str], ...] = ()  # 2220D: (procedure code, STC01-1, STC01-2) per line
 
     @property
     def accepted(self) -> bool:
@@ -56,8 +51,8 @@ class ClaimStatus(Model):
 
 class ProviderStatuses(Model):
     name: Text
-    npi: Npi
-    claims: Annotated[tuple[ClaimStatus, ...], Field(min_length=1)]
+    npi: Identifier  # NM109: the NPI (NM108 XX), or the tax id (FI) or a payer-assigned id (SV)
+    claims: tuple[ClaimStatus, ...] = ()  # a provider whose claims were all rejected at the batch may have none
 
 
 class ClaimAcknowledgment(Model):
@@ -66,11 +61,11 @@ class ClaimAcknowledgment(Model):
     control_number: Annotated[int, Field(ge=1, le=999_999_999)]
     created: datetime
     usage: str = "P"
-    payer_name: Text
-    payer_id: Code
+    payer_name: Text  # 2100A: the payer, or the clearinghouse (NM1*AY) that answers for it
+    payer_id: Identifier
     submitter_name: Text
-    submitter_id: Code  # the ETIN the 837 was sent with
-    batch_reference: Code  # TRN02 of 2200B: the 837's BHT03, how the answer finds its file
+    submitter_id: Identifier  # the ETIN the 837 was sent with
+    batch_reference: Identifier  # TRN02 of 2200B: the 837's BHT03, how the answer finds its file
     received: date
     providers: Annotated[tuple[ProviderStatuses, ...], Field(min_length=1)]
 
@@ -164,79 +159,82 @@ def render_277ca(ack: ClaimAcknowledgment) -> str:
     return render_interchange(env, [body])
 
 
-def _date(text: str) -> str:
-    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
-
-
 def parse_277ca(text: str) -> ClaimAcknowledgment:
-    """Read a 277CA; raises X12Error (without patient data) when it cannot."""
-    sep, env = read_interchange(text)
-    if env.functional_id != "HN" or not env.version.startswith(VERSION):
-        raise X12Error(f"not a 277CA {VERSION} functional group", "GS")
-    if len(env.transactions) != 1 or env.transactions[0].set_id != "277":
-        raise X12Error("expected one 277 transaction set", "ST")
+    """Read a 277CA on the X214 guide; X12Error (without patient data) naming every issue when it does
+    not follow the guide or its values do not fit the model."""
+    interchange, sets = read_sets(text, GUIDE)
+    refuse_on(sets)
     header: dict[str, Any] = {}
     providers: list[dict[str, Any]] = []
-    patient: list[str] | None = None
-    claim: dict[str, Any] | None = None  # the 2200D being read
-    in_line = False  # inside a 2220D service line status, which is not modelled
-    for seg in env.transactions[0].segments:
-        kind, qualifier = seg[0], element(seg, 1)
-        if kind == "HL":
-            patient = claim = None
-            in_line = False
-        elif kind == "NM1" and qualifier == "PR":
-            header.update(payer_name=seg[3], payer_id=element(seg, 9))
-        elif kind == "NM1" and qualifier == "41":
-            header.update(submitter_name=seg[3], submitter_id=element(seg, 9))
-        elif kind == "DTP" and qualifier == "050":
-            header["received"] = _date(element(seg, 3))
-        elif kind == "NM1" and qualifier == "85":
-            providers.append(dict(name=seg[3], npi=element(seg, 9), claims=[]))
-        elif kind == "NM1" and qualifier == "QC":
-            patient = seg
-        elif kind == "TRN" and qualifier == "2" and patient is None:
-            header.setdefault("batch_reference", element(seg, 2))
-        elif kind == "TRN" and qualifier == "2" and patient is not None:
-            if not providers:
-                raise X12Error("a claim status outside a billing provider loop", "TRN")
-            claim = dict(
-                patient_control_number=element(seg, 2),
-                patient_last_name=patient[3],
-                patient_first_name=element(patient, 4) or None,
-                member_id=element(patient, 9),
-            )
-            providers[-1]["claims"].append(claim)
-            in_line = False
-        elif claim is None or in_line:
-            continue
-        elif kind == "SVC":
-            in_line = True
-        elif kind == "STC" and "category" not in claim:
-            category, status, entity = (components(element(seg, 1), sep) + ["", ""])[:3]
-            claim.update(
-                category=category,
-                status_code=status,
-                entity=entity or None,
-                total_charge=to_decimal(element(seg, 4), "claim charge", "STC"),
-            )
-        elif kind == "REF" and qualifier == "1K":
-            claim["payer_claim_control_number"] = element(seg, 2)
-        elif kind == "DTP" and qualifier == "472":
-            claim["service_date"] = _date(element(seg, 3)[:8])
+    for read in sets:
+        for source in read.root.children("2000A"):
+            _read_source(source, header, providers)
     try:
         return ClaimAcknowledgment(
-            sender_id=env.sender_id,
-            receiver_id=env.receiver_id,
-            control_number=env.control_number,
-            created=env.created,
-            usage=env.usage,
+            sender_id=interchange.sender_id,
+            receiver_id=interchange.receiver_id,
+            control_number=interchange.control_number,
+            created=interchange.groups[0].created,
+            usage=interchange.usage,
             **header,
-            providers=tuple(
-                ProviderStatuses(name=p["name"], npi=p["npi"], claims=tuple(ClaimStatus(**c) for c in p["claims"]))
-                for p in providers
-            ),
+            providers=tuple(providers),
         )
     except ValidationError as exc:
         problems = ("/".join(map(str, e["loc"])) + ": " + e["type"] for e in exc.errors(include_input=False))
         raise X12Error("invalid 277CA content: " + "; ".join(problems)) from None
+
+
+def _name(level: Loop, name_loop: str) -> Segment:
+    name = level.child(name_loop)
+    assert name is not None  # required by the guide
+    return name.opener
+
+
+def _read_source(source: Loop, header: dict[str, Any], providers: list[dict[str, Any]]) -> None:
+    payer = _name(source, "2100A")
+    receipt = source.child("2200A")
+    header.setdefault("payer_name", payer[3])
+    header.setdefault("payer_id", payer[9])
+    if receipt is not None and (received := receipt.seg("DTP", "050")) is not None:
+        header.setdefault("received", _iso(received[3]))
+    for receiver in source.children("2000B"):
+        submitter, trace = _name(receiver, "2100B"), receiver.child("2200B")
+        header.setdefault("submitter_name", submitter[3])
+        header.setdefault("submitter_id", submitter[9])
+        if trace is not None:
+            header.setdefault("batch_reference", trace.opener[2])
+        for level in receiver.children("2000C"):
+            provider = _name(level, "2100C")
+            claims = [
+                _read_claim(patient, claim)
+                for patient in level.children("2000D")
+                for claim in patient.children("2200D")
+            ]
+            providers.append({"name": provider[3], "npi": provider[9], "claims": claims})
+
+
+def _read_claim(patient: Loop, claim: Loop) -> dict[str, Any]:
+    name = _name(patient, "2100D")
+    stc = claim.segs("STC")[0]  # the first is the claim's status; more may follow (STC10, STC11 too)
+    control, service = claim.seg("REF", "1K"), claim.seg("DTP", "472")
+    return {
+        "patient_control_number": claim.opener[2],
+        "patient_last_name": name[3],
+        "patient_first_name": name[4] or None,
+        "member_id": name[9],
+        "category": stc.component(1, 1),
+        "status_code": stc.component(1, 2),
+        "entity": stc.component(1, 3) or None,
+        "total_charge": stc[4],
+        "service_date": _iso(service[3]) if service else None,
+        "payer_claim_control_number": control[2] if control else None,
+        "line_statuses": tuple(
+            (line.opener.component(1, 2), line.segs("STC")[0].component(1, 1), line.segs("STC")[0].component(1, 2))
+            for line in claim.loops
+        ),
+    }
+
+
+def _iso(text: str) -> str:
+    """The first day of a D8 or RD8 period, ISO (the guide layer checked it)."""
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"

@@ -10,23 +10,37 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError
 
 from x12.claim import Interchange837
-from x12.envelope import Cursor, Element, Envelope, element, read_interchange, render_interchange
+from x12.envelope import Element, Envelope, render_interchange
 from x12.errors import X12Error
+from x12.guides.x231 import GUIDE
+from x12.reading import Loop, read_sets, refuse_on
 from x12.types import Model
 from x12.x837p import envelope_of
 
 VERSION = "005010X231A1"
-Status = Literal["A", "E", "P", "R"]  # accepted, accepted with errors, partially accepted, rejected
+# accepted, accepted with errors, partially accepted, rejected (M, W, X: rejected for security reasons)
+Status = Literal["A", "E", "P", "R", "M", "W", "X"]
+
+
+class ElementError(Model):
+    """An IK4: which element of the segment was wrong (IK401-1, -2), its data element number (IK402)
+    and how (IK403: 1 missing, 6 invalid character, 7 invalid code, 8 invalid date...)."""
+
+    position: Annotated[int, Field(ge=1)]
+    component: Annotated[int, Field(ge=1)] | None = None
+    reference: Annotated[str, Field(pattern=r"^[0-9]{1,4}$")] | None = None
+    code: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,3}$")]
 
 
 class AckError(Model):
-    """An IK3: which segment of which transaction set was wrong, and how (IK304 code)."""
+    """An IK3: which segment of which transaction set was wrong, and how (IK304 code), with its IK4s."""
 
     segment_id: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,2}$")]
     position: Annotated[int, Field(ge=1)]  # within the transaction set, ST = 1
     code: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,3}$")] = "8"  # 8: segment has element errors
-    loop_id: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,4}$")] | None = None
+    loop_id: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,6}$")] | None = None
     transaction_control_number: str | None = None  # None: the first transaction set
+    elements: tuple[ElementError, ...] = ()
 
 
 class TransactionAck(Model):
@@ -34,6 +48,7 @@ class TransactionAck(Model):
     control_number: str
     status: Status
     errors: tuple[AckError, ...] = ()
+    set_errors: tuple[str, ...] = ()  # IK502-IK506: 4 segment count, 3 control numbers differ, 5 segments in error...
 
     @property
     def accepted(self) -> bool:
@@ -46,10 +61,19 @@ class GroupAck(Model):
     version: str
     status: Status
     transactions: tuple[TransactionAck, ...]
+    counts: tuple[int, int, int] = (0, 0, 0)  # AK902-AK904: included, received, accepted
 
     @property
     def accepted(self) -> bool:
         return self.status in ("A", "E", "P")
+
+
+class InterchangeAck(Model):
+    """A TA1 carried with the 999: the receiver's verdict on the interchange's envelope."""
+
+    control_number: str  # TA101
+    code: Literal["A", "E", "R"]  # TA104
+    note: str  # TA105: 000 no error
 
 
 class Ack999(Model):
@@ -58,6 +82,7 @@ class Ack999(Model):
     control_number: int
     created: datetime
     groups: tuple[GroupAck, ...]
+    interchange_acks: tuple[InterchangeAck, ...] = ()
 
 
 def render_999(
@@ -100,50 +125,68 @@ def render_999(
 
 
 def parse_999(text: str) -> Ack999:
-    _, env = read_interchange(text)
-    if env.functional_id != "FA" or not env.version.startswith("005010X231"):
-        raise X12Error(f"not a 999 {VERSION} functional group", "GS")
+    """Read a 999 (and the TA1 its interchange may carry) on the X231A1 guide; X12Error naming every
+    issue when it does not follow the guide."""
+    interchange, sets = read_sets(text, GUIDE, accept=("005010X231",))
+    refuse_on(sets)
     try:
-        groups = [_read_group(Cursor(ts.segments)) for ts in env.transactions]
         return Ack999(
-            sender_id=env.sender_id,
-            receiver_id=env.receiver_id,
-            control_number=env.control_number,
-            created=env.created,
-            groups=tuple(groups),
+            sender_id=interchange.sender_id,
+            receiver_id=interchange.receiver_id,
+            control_number=interchange.control_number,
+            created=interchange.groups[0].created,
+            groups=tuple(_read_group(s.root) for s in sets),
+            interchange_acks=tuple(
+                InterchangeAck(control_number=a.control_number, code=a.code, note=a.note) for a in interchange.acks
+            ),
         )
     except ValidationError as exc:
         problems = ("/".join(map(str, e["loc"])) + ": " + e["type"] for e in exc.errors(include_input=False))
         raise X12Error("invalid 999 content: " + "; ".join(problems)) from None
 
 
-def _read_group(cur: Cursor) -> GroupAck:
-    ak1 = cur.take("AK1")
-    transactions = []
-    while cur.peek("AK2"):
-        ak2 = cur.take("AK2")
-        errors = []
-        while not cur.peek("IK5"):
-            seg = cur.next()
-            if seg[0] == "IK3":
-                errors.append(
-                    AckError(
-                        segment_id=seg[1],
-                        position=element(seg, 2),
-                        loop_id=element(seg, 3) or None,
-                        code=element(seg, 4),
-                        transaction_control_number=element(ak2, 2),
-                    )
-                )
-        ik5 = cur.take("IK5")
-        transactions.append(
-            TransactionAck(set_id=ak2[1], control_number=element(ak2, 2), status=element(ik5, 1), errors=tuple(errors))
-        )
-    ak9 = cur.take("AK9")
+def _read_group(root: Loop) -> GroupAck:
+    ak1, ak9 = root.seg("AK1"), root.seg("AK9")
+    assert ak1 is not None and ak9 is not None  # required by the guide
     return GroupAck(
         functional_id=ak1[1],
-        group_control_number=element(ak1, 2),
-        version=element(ak1, 3),
-        status=element(ak9, 1),
-        transactions=tuple(transactions),
+        group_control_number=int(ak1[2]),
+        version=ak1[3],
+        status=ak9[1],  # a code the guide layer checked
+        transactions=tuple(_read_set(response) for response in root.children("2000")),
+        counts=(int(ak9[2]), int(ak9[3]), int(ak9[4])),
+    )
+
+
+def _read_set(response: Loop) -> TransactionAck:
+    ak2, ik5 = response.opener, response.seg("IK5")
+    assert ik5 is not None  # required by the guide
+    errors = []
+    for error in response.children("2100"):
+        ik3 = error.opener
+        elements = [
+            ElementError(
+                position=int(ik4.opener.component(1, 1)),
+                component=int(ik4.opener.component(1, 2)) if ik4.opener.component(1, 2) else None,
+                reference=ik4.opener[2] or None,
+                code=ik4.opener[3],
+            )
+            for ik4 in error.children("2110")
+        ]
+        errors.append(
+            AckError(
+                segment_id=ik3[1],
+                position=int(ik3[2]),
+                loop_id=ik3[3] or None,
+                code=ik3[4] or "8",
+                transaction_control_number=ak2[2],
+                elements=tuple(elements),
+            )
+        )
+    return TransactionAck(
+        set_id=ak2[1],
+        control_number=ak2[2],
+        status=ik5[1],  # a code the guide layer checked
+        errors=tuple(errors),
+        set_errors=tuple(code for code in ik5.elements[2:7] if code),
     )

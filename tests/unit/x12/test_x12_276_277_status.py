@@ -79,10 +79,14 @@ def test_276_round_trips_with_a_sound_envelope():
     )
 
 
-def test_a_276_without_the_claim_reference_is_refused():
-    text = render_276(request(), ENV).replace("REF*EJ*A1B2C3D4E5F6A7B8C9D0", "REF*XX*A1B2C3D4E5F6A7B8C9D0")
-    with pytest.raises(X12Error, match="REF\\*EJ"):
-        parse_276(text)
+def test_a_276_reference_the_guide_does_not_know_is_refused_and_none_is_allowed():
+    text = render_276(request(), ENV)
+    with pytest.raises(X12Error, match=r"REF at segment 12 \(loop 2200D\), element REF01: REF01 is not a qualifier"):
+        parse_276(text.replace("REF*EJ*A1B2C3D4E5F6A7B8C9D0", "REF*XX*A1B2C3D4E5F6A7B8C9D0"))
+    # REF*EJ is situational: without it the claim is read, the payer finds it by the rest.
+    without = text.replace("REF*EJ*A1B2C3D4E5F6A7B8C9D0~\n", "").replace("SE*15*", "SE*14*")
+    _, read = parse_276(without)
+    assert (read.patient_control_number, read.trace_number) == ("", request().trace_number)
 
 
 @pytest.fixture

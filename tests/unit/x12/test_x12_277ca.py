@@ -76,5 +76,5 @@ def test_other_documents_are_refused():
     from x12.samples import sample_interchange
     from x12.x837p import render_837p
 
-    with pytest.raises(X12Error, match="not a 277CA"):
+    with pytest.raises(X12Error, match="not HN 005010X214"):
         parse_277ca(render_837p(sample_interchange(1)))

@@ -43,5 +43,5 @@ def test_a_999_can_answer_a_file_known_only_by_its_envelope():
 
 
 def test_parse_999_refuses_other_documents():
-    with pytest.raises(X12Error, match="not a 999"):
+    with pytest.raises(X12Error, match="not FA 005010X231A1"):
         parse_999(render_837p(sample_interchange(1)))
