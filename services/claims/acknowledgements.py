@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
 from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
-from services.claims.gateway import AckDocument, AckSource, AckSourceError
-from shared import outbox
+from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError
+from shared import metrics, outbox
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
 from shared.contracts import topics
 from shared.contracts.events import AckReason, ClaimAcknowledgedV1
 from shared.envelope import Event
@@ -29,6 +30,7 @@ from x12.x999 import parse_999
 
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/claims"
+FILE_NAME_LENGTH = 200  # ack_file.file_name
 
 
 def acknowledged(
@@ -76,23 +78,34 @@ async def _apply_277(session: AsyncSession, text: str, now: datetime, deps: hand
 
 
 async def apply_document(service: Service[Any], source: AckSource, document: AckDocument) -> None:
-    """Apply a file once (by its content hash) and mark it received; quarantine one that cannot be read."""
+    """Apply a file once (by its content hash) and mark it received; quarantine one that cannot be
+    read or that fails on its own while the database answers. An infrastructure fault is raised:
+    the loop pauses and takes the same file again."""
     try:
         if document.problem:
             raise ValueError(document.problem)
         await _apply_once(service, document, document.content.decode("ascii"))
     except (X12Error, UnicodeDecodeError, ValueError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        log.error("acknowledgement quarantined", extra={"file": document.name, "error": type(exc).__name__})
-        async with service.sessions() as session, session.begin():
-            await db.quarantine_ack_file(session, document.sha256, document.name, document.kind, reason)
-        await source.quarantined(document, reason)
+        await _quarantine(service, source, document, f"{type(exc).__name__}: {exc}"[:1000])
+        return
+    except Exception as exc:
+        if is_infrastructure(exc) or not await database_answers(service.sessions):
+            raise
+        await _quarantine(service, source, document, failure_reason(exc))
         return
     await source.received(document)
 
 
+async def _quarantine(service: Service[Any], source: AckSource, document: AckDocument, reason: str) -> None:
+    log.error("acknowledgement quarantined", extra={"file": document.name, "reason": reason.split(":")[0]})
+    async with service.sessions() as session, session.begin():
+        name = document.name[:FILE_NAME_LENGTH]
+        await db.quarantine_ack_file(session, document.sha256, name, document.kind, reason)
+    await source.quarantined(document, reason)
+
+
 async def _apply_once(service: Service[Any], document: AckDocument, text: str) -> None:
-    name, kind = document.name, document.kind
+    name, kind = document.name[:FILE_NAME_LENGTH], document.kind  # a label: the hash identifies the file
     async with service.sessions() as session, session.begin():
         if not await db.record_ack_file(session, document.sha256, name, kind):
             log.info("acknowledgement already applied; ignored", extra={"file": name})
@@ -106,11 +119,31 @@ async def _apply_once(service: Service[Any], document: AckDocument, text: str) -
 
 
 async def read_acknowledgements_forever(service: Service[Any], source: AckSource, interval: float) -> None:
+    """Poll the source; while the database is away, pause with backoff (nothing is marked received)."""
+    pause = Pause("inbound/999+277", "claims.read-acknowledgements", service.settings.retry_backoff_seconds)
+    refresh = metrics.Every(10.0)
     while True:
         try:
             async with aclosing(source.pending()) as documents:
                 async for document in documents:
                     await apply_document(service, source, document)
+            if refresh():
+                await show_backlog(service)
         except AckSourceError as error:  # the clearinghouse is down or answers nonsense: the next poll tries again
             log.error("acknowledgements not read this time", extra={"error": str(error)})
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            await pause.wait(exc)
+            continue
+        pause.resume()
         await asyncio.sleep(interval)
+
+
+async def show_backlog(service: Service[Any]) -> None:
+    """Coded encounters waiting for their patient, and quarantined acknowledgements, with the oldest's age."""
+    async with service.sessions() as session:
+        count, oldest = await db.encounters_waiting_for_patients(session)
+    metrics.show_waiting("encounter_for_patient", count, oldest)
+    for kind, folder in ACK_KINDS.items():
+        metrics.show_quarantined(kind, service.settings.clearinghouse_dir / "quarantine" / folder)

@@ -513,6 +513,13 @@ async def count_ack_claims(session: AsyncSession, sha256: str, claims: int) -> N
     await session.execute(table.update().where(table.c.sha256 == sha256).values(claims=claims))
 
 
+async def encounters_waiting_for_patients(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many coded encounters wait for their patient's registration, and since when the oldest."""
+    query = select(func.count(), func.min(CodedEncounter.received_at)).where(CodedEncounter.status == "waiting")
+    count, oldest = (await session.execute(query)).one()
+    return count, oldest
+
+
 async def quarantine_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str, reason: str) -> None:
     await session.execute(
         insert(AckFile.__table__)

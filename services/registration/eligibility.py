@@ -20,7 +20,8 @@ from services.registration.domain.eligibility import check_reference, checked, i
 from services.registration.domain.payers import Payer, PayerDirectory
 from services.registration.registry import SOURCE
 from services.registration.settings import RegistrationSettings
-from shared import outbox
+from shared import metrics, outbox
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
 from shared.contracts import topics
 from shared.contracts.events import Coverage, Person
 from shared.envelope import Event
@@ -132,20 +133,47 @@ def _check_ids(trace: str) -> list[UUID]:
 
 
 async def read_answers(service: Service) -> None:
-    """The loop: every 271 in inbound/ is stored once, then archived."""
+    """The loop: every 271 in inbound/ is stored once, then archived; one that cannot be read, or
+    that fails on its own while the database answers, is set aside in rejected/ with the reason.
+    While the database is away the loop pauses and takes the same file again."""
     settings: RegistrationSettings = service.settings
     inbound, archive, rejected = (folder(settings, n) for n in ("inbound", "archive", "rejected"))
+    pause = Pause("eligibility/inbound", "registration.read-answers", settings.retry_backoff_seconds)
+    refresh = metrics.Every(10.0)
     while True:
-        for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
-            try:
-                text = path.read_text(encoding="utf-8")
-                async with service.sessions() as session, session.begin():
-                    stored = await store_answer(session, text)
-                path.replace(archive / path.name)
-                if not stored:
-                    log.warning("271 answers no pending check; archived", extra={"file": path.name})
-            except (X12Error, UnicodeDecodeError) as exc:
-                (rejected / f"{path.name}.reason.txt").write_text(f"{type(exc).__name__}: {exc}\n")
-                path.replace(rejected / path.name)
-                log.warning("unreadable 271 set aside", extra={"file": path.name, "exc_type": type(exc).__name__})
+        try:
+            for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
+                await read_answer(service, path, archive, rejected)
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            await pause.wait(exc)
+            continue
+        pause.resume()
+        if refresh():
+            metrics.show_quarantined("271", rejected)
         await asyncio.sleep(settings.eligibility_poll_seconds)
+
+
+async def read_answer(service: Service, path: Path, archive: Path, rejected: Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        async with service.sessions() as session, session.begin():
+            stored = await store_answer(session, text)
+    except (X12Error, UnicodeDecodeError) as exc:
+        _set_aside(path, rejected, f"{type(exc).__name__}: {exc}")
+        return
+    except Exception as exc:
+        if is_infrastructure(exc) or not await database_answers(service.sessions):
+            raise
+        _set_aside(path, rejected, failure_reason(exc))
+        return
+    path.replace(archive / path.name)
+    if not stored:
+        log.warning("271 answers no pending check; archived", extra={"file": path.name})
+
+
+def _set_aside(path: Path, rejected: Path, reason: str) -> None:
+    (rejected / f"{path.name}.reason.txt").write_text(reason + "\n")
+    path.replace(rejected / path.name)
+    log.warning("unreadable 271 set aside", extra={"file": path.name, "exc_type": reason.split(":")[0]})
