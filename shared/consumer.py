@@ -35,7 +35,7 @@ from uuid import UUID
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from asyncpg.exceptions import InterfaceError as DriverInterfaceError
-from asyncpg.exceptions import PostgresConnectionError
+from asyncpg.exceptions import PostgresConnectionError, PostgresError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -121,6 +121,26 @@ def is_infrastructure(exc: BaseException) -> bool:
 def is_conflict(exc: BaseException) -> bool:
     """Deadlocks and serialization failures: the database asks for the transaction again."""
     return any(_sqlstate(error) in CONFLICT_SQLSTATES for error in _causes(exc))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What failed, for a dead letter or a quarantine: the error's kind and SQLSTATE, never its
+    message (SQLAlchemy's quotes the statement's parameters, and PostgreSQL's may quote a value)."""
+    errors = [e for e in _causes(exc) if _sqlstate(e)]
+    driver = next((e for e in errors if isinstance(e, PostgresError)), errors[0] if errors else None)
+    if driver is None:
+        return type(exc).__name__
+    return f"{type(driver).__name__} (SQLSTATE {_sqlstate(driver)})"
+
+
+async def database_answers(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the database answers now: a failure is an event's (or a file's) own only if it does."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT), sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure here means "not there now"
+        return False
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -253,7 +273,7 @@ class BatchProcessor(Generic[T]):
                 await attempt()
             except Exception as exc:  # noqa: BLE001 - classified below; nothing is swallowed unseen
                 metrics.FAILED.labels(self.sub.topic, self.sub.consumer).inc()
-                if is_infrastructure(exc) or not await self._database_answers():
+                if is_infrastructure(exc) or not await database_answers(self.sessions):
                     await self.pause.wait(exc, self._held_since)
                     continue
                 if is_conflict(exc) and conflicts + 1 < self.settings.retry_attempts:
@@ -264,15 +284,6 @@ class BatchProcessor(Generic[T]):
                 return exc
             self.pause.resume()
             return None
-
-    async def _database_answers(self) -> bool:
-        """A failure is the event's own only if the database answers right after it."""
-        try:
-            async with asyncio.timeout(PROBE_TIMEOUT), self.sessions() as session:
-                await session.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure here means "not there now"
-            return False
 
     async def _transaction(self, events: list[Event[T]]) -> None:
         async with self.sessions() as session, session.begin():
@@ -287,7 +298,7 @@ class BatchProcessor(Generic[T]):
 
     def _dead(self, record: ConsumerRecord, exc: Exception) -> DeadLetter:
         attempts = self.settings.retry_attempts if is_conflict(exc) else 1
-        reason = str(exc) if isinstance(exc, Rejected | EnvelopeError) else f"{type(exc).__name__} in handler"
+        reason = str(exc) if isinstance(exc, Rejected | EnvelopeError) else f"{failure_reason(exc)} in handler"
         log.error(
             "event dead-lettered",
             exc_info=not isinstance(exc, Rejected),

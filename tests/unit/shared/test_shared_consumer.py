@@ -18,6 +18,7 @@ from shared.consumer import (
     Rejected,
     Subscription,
     _sanitized,
+    failure_reason,
     is_conflict,
     is_infrastructure,
     is_transient,
@@ -194,3 +195,12 @@ def test_a_record_just_under_the_limit_is_dead_lettered_as_a_reference_that_fits
     assert (names["dlt_source_topic"], names["dlt_source_partition"], names["dlt_source_offset"]) == (b"t", b"0", b"5")
     assert len(names["dlt_reason"]) == 1000
     assert record_size(key, letter_value, letter_headers) < 4096
+
+
+def test_a_failure_reason_names_the_error_and_its_sqlstate_never_the_values():
+    overflow = as_sqlalchemy_raises(pg.NumericValueOutOfRangeError("numeric field overflow"))
+    assert "12000000000.00" in str(
+        DBAPIError.instance("INSERT", {"paid": "12000000000.00"}, overflow.orig, DBAPI.Error)
+    )
+    assert failure_reason(overflow) == "NumericValueOutOfRangeError (SQLSTATE 22003)"
+    assert failure_reason(RuntimeError("Ada Quill, 1960-02-03")) == "RuntimeError"
