@@ -315,6 +315,18 @@ async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> l
     return list(rows.scalars())
 
 
+async def waiting_payments_age(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many claim payments wait for their claim, and when the oldest one's 835 came in."""
+    query = (
+        select(func.count(), func.min(EraFile.received_at))
+        .select_from(ClaimPaymentRecord)
+        .join(EraFile, EraFile.era_id == ClaimPaymentRecord.era_id)
+        .where(ClaimPaymentRecord.status == "unmatched")
+    )
+    count, oldest = (await session.execute(query)).one()
+    return count, oldest
+
+
 def add_work_items(session: AsyncSession, items: Iterable[posting.NewWorkItem]) -> None:
     session.add_all(WorkItem(**vars(item)) for item in items)
 

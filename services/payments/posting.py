@@ -28,7 +28,8 @@ from services.payments.domain.posting import (
     post_late,
 )
 from services.payments.era_inbox import EraInbox
-from shared import outbox
+from shared import metrics, outbox
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
 from shared.contracts import topics
 from shared.envelope import Event
 from shared.service import Service
@@ -38,6 +39,7 @@ from x12.x835 import parse_835
 
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/payments"
+FILE_NAME_LENGTH = 200  # era_file.file_name
 REPEATED = Counter(
     "rcm_era_claim_payments_repeated_total",
     "Claim payments an 835 carried that an earlier 835 had posted (not posted again)",
@@ -46,20 +48,31 @@ REPEATED = Counter(
 
 
 async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None:
+    """Post one file, or quarantine it with the reason when it fails on its own (the database
+    refusing its amounts, say); an infrastructure fault is raised for the loop to pause on."""
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
+    name = path.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
     try:
         interchange = parse_835(raw.decode("ascii"))
         async with service.sessions() as session, session.begin():
-            await post_interchange(session, interchange, sha, path.name)
+            await post_interchange(session, interchange, sha, name)
     except (X12Error, PostingError, UnicodeDecodeError, ValueError) as exc:
-        reason = quarantine_reason(exc)
-        log.error("835 quarantined", extra={"file": path.name, "reason": reason[:1000]})
-        async with service.sessions() as session, session.begin():
-            await db.add_quarantined_file(session, sha, path.name, reason[:1000])
-        inbox.quarantine(path, reason)
+        await _quarantine(service, inbox, path, sha, quarantine_reason(exc))
+        return
+    except Exception as exc:
+        if is_infrastructure(exc) or not await database_answers(service.sessions):
+            raise
+        await _quarantine(service, inbox, path, sha, failure_reason(exc))
         return
     inbox.done(path)
+
+
+async def _quarantine(service: Service[None], inbox: EraInbox, path: Path, sha: str, reason: str) -> None:
+    log.error("835 quarantined", extra={"file": path.name, "reason": reason[:1000]})
+    async with service.sessions() as session, session.begin():
+        await db.add_quarantined_file(session, sha, path.name[:FILE_NAME_LENGTH], reason[:1000])
+    inbox.quarantine(path, reason)
 
 
 def quarantine_reason(exc: Exception) -> str:
@@ -145,9 +158,29 @@ def publish(session: AsyncSession, postings: Postings) -> None:
 
 
 async def post_forever(service: Service[None], inbox: EraInbox, interval: float) -> None:
+    """Post the files in order; while the database is away, pause (and take the same file again)."""
+    pause = Pause("inbound/835", "payments.post-remittances", service.settings.retry_backoff_seconds)
+    refresh = metrics.Every(10.0)
     while True:
-        files = await asyncio.to_thread(inbox.pending)
-        for path in files:
-            await post_file(service, inbox, path)
+        try:
+            files = await asyncio.to_thread(inbox.pending)
+            for path in files:
+                await post_file(service, inbox, path)
+            if refresh():
+                await show_backlog(service, inbox)
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            await pause.wait(exc)
+            continue
+        pause.resume()
         if not files:
             await asyncio.sleep(interval)
+
+
+async def show_backlog(service: Service[None], inbox: EraInbox) -> None:
+    """Payments waiting for their claim and quarantined 835s, as gauges with the oldest one's age."""
+    async with service.sessions() as session:
+        count, oldest = await db.waiting_payments_age(session)
+    metrics.show_waiting("payment_for_claim", count, oldest)
+    metrics.show_quarantined("835", inbox.quarantined)
