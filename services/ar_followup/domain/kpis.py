@@ -134,6 +134,7 @@ class Fold:
         self.root_of: dict[UUID, UUID] = {}  # claim id -> its ledger's claim id
         self.role: dict[UUID, str] = {}
         self.by_encounter: dict[str, UUID] = {}
+        self.submitted: list[ClaimSubmittedV1] = []
         self.postings: list[PaymentPostedV1] = []
         self.acknowledgements: list[ClaimAcknowledgedV1] = []
         self.patient_payments: list[PatientPaymentPostedV1] = []
@@ -143,7 +144,7 @@ class Fold:
             return
         self.seen.add(event_id)
         if isinstance(data, ClaimSubmittedV1):
-            self._submitted(data)
+            self.submitted.append(data)
         elif isinstance(data, PaymentPostedV1):
             self.postings.append(data)
         elif isinstance(data, ClaimAcknowledgedV1):
@@ -172,6 +173,11 @@ class Fold:
             ledger.book([("charge", charge - ledger.totals.get("charge", ZERO))])
 
     def facts(self) -> list[ClaimFacts]:
+        """The facts of every claim. Records of different claims come from different partitions in
+        any order, so they are replayed in the order they happened, as A/R saw them."""
+        self.ledgers, self.root_of, self.role, self.by_encounter = {}, {}, {}, {}
+        for claim in sorted(self.submitted, key=lambda c: c.submitted_at):
+            self._submitted(claim)
         for posting in sorted(self.postings, key=lambda p: p.posted_at):
             self._post(posting)
         for ack in self.acknowledgements:
