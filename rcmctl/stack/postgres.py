@@ -82,6 +82,9 @@ def render_settings(listen_port: int) -> str:
         "password_encryption": "'scram-sha-256'",
         "log_line_prefix": "'%m [%p] %q%u@%d '",
         "log_min_duration_statement": "1000",  # slow statements only
+        # ... and never their bind parameters: they carry patient data (names, MRNs, birth dates).
+        "log_parameter_max_length": "0",
+        "log_parameter_max_length_on_error": "0",
         # Statement counts per encounter for the benchmark (read from the `postgres` database's view;
         # loaded at server start, so a server started before this line needs a restart).
         "shared_preload_libraries": "'pg_stat_statements'",

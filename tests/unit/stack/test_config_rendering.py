@@ -63,6 +63,11 @@ def test_postgres_settings_keep_durability():
     assert "shared_buffers = '256MB'" in conf
 
 
+def test_postgres_logs_slow_statements_without_their_bind_parameters():
+    conf = postgres.render_settings(15432)
+    assert "log_parameter_max_length = 0" in conf and "log_parameter_max_length_on_error = 0" in conf
+
+
 def test_dsn_template_quotes_password(monkeypatch):
     monkeypatch.setenv("RCM_PG_PASSWORD", "p@ss/{x}")
     monkeypatch.setenv("RCM_PG_PORT", "25432")
