@@ -30,19 +30,20 @@ def settings_for(platform: Platform, settings_class: type, service: str, **overr
 
 
 @asynccontextmanager
-async def running(service: Service, idp=None):
+async def running(service: Service, idp=None, api_key: bool = True):
     """The service's whole lifespan (migrations, broker, relay, loops) and an HTTP client to it. The client
     calls with an API key the app accepts (the fallback: every role, one subject), unless a request names a
     bearer token: with `idp` (the real Keycloak, tests/integration/keycloak_idp.py) the app takes its tokens
-    too, so a test acts as a sample user with `headers=await idp.bearer("anna.ar")`."""
+    too, so a test acts as a sample user with `headers=await idp.bearer("anna.ar")`; `api_key=False` takes
+    tokens only, as production does."""
     key = secrets.token_urlsafe(24)
-    fallback = {"api_key_fallback": True, "api_key": key}
+    fallback = {"api_key_fallback": api_key, "api_key": key}
     settings = idp.settings(**fallback) if idp is not None else OidcSettings(issuer="", **fallback)
     app = service.app(Authenticator(settings))
     async with service.lifespan(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://service", headers={"X-API-Key": key}
+            transport=transport, base_url="http://service", headers={"X-API-Key": key} if api_key else {}
         ) as client:
             await wait_for_assignment(service)
             yield client

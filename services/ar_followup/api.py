@@ -100,6 +100,10 @@ class WriteOff(Body):
     note: str = Field(default="", max_length=200)
 
 
+class Decision(Body):
+    """Nothing to say: the decider is the token. A body naming someone (`by`) is refused."""
+
+
 class PaymentPlan(Body):
     installment: Positive | None = Field(description="The monthly amount; null ends the plan.")
 
@@ -302,7 +306,11 @@ async def write_off(
 
 @router.post("/write-offs/{adjustment_id}/{decision}")
 async def decide(
-    adjustment_id: UUID, decision: Literal["approve", "refuse"], session: SessionDep, trail: TrailDep
+    adjustment_id: UUID,
+    decision: Literal["approve", "refuse"],
+    session: SessionDep,
+    trail: TrailDep,
+    body: Decision | None = None,
 ) -> dict:
     """A supervisor's decision on a write-off above the threshold: never the requester's own (four eyes)."""
 
