@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -50,14 +51,58 @@ STAGE_BENCH: dict[str, Any] = {
 @bench_app.callback(invoke_without_command=True)
 def bench(
     ctx: typer.Context,
-    encounters: int = typer.Option(5000, help="Encounters to push through the pipeline"),
+    encounters: int = typer.Option(5000, help="Encounters published in one burst"),
     patients: int = typer.Option(500, help="Patients they belong to"),
+    replicas: list[str] = typer.Option([], help="SERVICE=N: N processes of a service (repeatable)"),
+    trickle_rate: float = typer.Option(50, help="Encounters/s of the steady trickle (0: none)"),
+    trickle_seconds: float = typer.Option(20, help="How long the trickle lasts"),
+    idle_seconds: float = typer.Option(10, help="Idle CPU measured this long before the burst"),
+    relay: bool = typer.Option(True, help="Also run the pure-Kafka relay of the same records"),
+    env: list[str] = typer.Option([], help="NAME=VALUE for every service, e.g. RCM_GROUP_ENCOUNTERS=false"),
+    label: str = typer.Option("run", help="Names the result: docs/bench/<date>-<label>.json"),
+    note: str = typer.Option("", help="Said with the result (e.g. what else ran on the machine)"),
 ) -> None:
-    """Throughput and latency of the whole pipeline; `rcm bench claims|coding|payments --help` for one stage."""
+    """The whole platform's cost and speed, every process counted, against a pure-Kafka relay of the
+    same records; `rcm bench compare|readme` for results, `rcm bench claims|coding|payments --help`
+    for one stage."""
     if ctx.invoked_subcommand is None:
-        from rcmctl.bench.pipeline import run_bench
+        from rcmctl.bench.pipeline import Options, parse_pairs, parse_replicas, run_bench
 
-        run_bench(encounters, patients, stack.run_dir_from_env())
+        try:
+            options = Options(
+                encounters, patients, parse_replicas(replicas), trickle_rate, trickle_seconds, idle_seconds,
+                relay, parse_pairs(env, "--env"), label, note,
+            )  # fmt: skip
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        run_bench(options, stack.run_dir_from_env())
+
+
+@bench_app.command("compare")
+def bench_compare(first: Path, second: Path) -> None:
+    """Two results side by side (docs/bench/*.json)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rcmctl.bench import results
+
+    table = Table("measure", first.name, second.name, "change")
+    for row in results.compare(results.load(first), results.load(second)):
+        table.add_row(*row)
+    Console().print(table)
+
+
+@bench_app.command("readme")
+def bench_readme(
+    result: Path = typer.Argument(None, help="A result in docs/bench; default: the one the README names"),
+) -> None:
+    """Rewrite the README's performance table from a result."""
+    from rcmctl.bench import results
+
+    text = results.README.read_text()
+    if result is not None:
+        text = results.point_readme_at(text, result.resolve().relative_to(ROOT).as_posix())
+    results.README.write_text(results.update_readme(text))
 
 
 @bench_app.command("claims", **STAGE_BENCH)

@@ -1,141 +1,538 @@
-"""Benchmark of the whole pipeline (run it; it is not a test): N encounters published as fast as
-an EHR can, through coding, claims, the payer simulator and payments. Prints throughput end to
-end, latency percentiles from publication to claim.submitted and to payment.posted (Kafka record
-timestamps), and the peak memory of each service process."""
+"""Benchmark of the whole platform (run it; it is not a test), every cost counted:
+
+1. The platform starts in a namespace of its own (five services, replicas if asked, the payer
+   simulator) and registers the patients; once that has settled, every process idles for
+   `idle_seconds` to measure what each costs doing nothing.
+2. Burst: the encounters are published at once. The clock stops when the run has settled: every
+   consumer group has committed every record, no outbox holds an event, and A/R has adjudicated
+   every claim with every posting applied (paid in A/R = posted from the 835s). CPU per encounter
+   is each process's CPU over the window less its idle rate (rcmctl/bench/cpu.py); Kafka records,
+   PostgreSQL statements, row writes and transactions are the differences of the servers' counters.
+3. Trickle: encounters published at a steady rate, for latencies when nothing queues.
+4. Relay: the services stop, and the same records go through the same hops as pure aiokafka
+   consume → produce (rcmctl/bench/relay.py), burst then trickle, measured the same way.
+
+Latencies come from the records' own timestamps (publication of the encounter → its claim's
+claim.submitted → the first payment.posted), read once each window has closed."""
 
 import asyncio
 import json
-import statistics
-import threading
+import os
+import platform as host
+import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import psutil
-from aiokafka import AIOKafkaConsumer
+import httpx
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from rich.console import Console
 from rich.table import Table
 
-from rcmctl import sample, stack
-from rcmctl.ehr import publish_encounters, register_patients
-from rcmctl.processes import SERVICES, Platform, free_port_base
+from rcmctl import demo, sample, stack
+from rcmctl.bench import cpu, relay, results
+from rcmctl.bench.probes import (
+    KafkaProbe,
+    Offsets,
+    PostgresProbe,
+    lag,
+    read_records,
+    records_by_topic,
+    statements_delta,
+    transactions_delta,
+    writes_delta,
+)
+from rcmctl.ehr import encounter_event, register_patients
+from rcmctl.processes import ROOT, SERVICES, Platform, free_port_base
 from rcmctl.provision import deprovision, provision
-from shared.contracts.topics import CLAIM_SUBMITTED, PAYMENT_POSTED
+from rcmctl.stack import keycloak
+from rcmctl.stack.topics import delete_topics, ensure_topics
+from services import declaration
+from shared.contracts.topics import ALL_TOPICS, CLAIM_SUBMITTED, ENCOUNTER_DOCUMENTED, PAYMENT_POSTED
 
 console = Console()
+Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]  # key, value, headers
+SAMPLES_PER_PRODUCER = 1000  # records of each topic and producer kept for the relay to replay
 
 
-class PeakMemory(threading.Thread):
-    def __init__(self, platform: Platform) -> None:
-        super().__init__(daemon=True)
-        self.platform, self.peaks, self.cpu, self.running = platform, {}, {}, True
+@dataclass(frozen=True)
+class Options:
+    encounters: int = 5000
+    patients: int = 500
+    replicas: dict[str, int] = field(default_factory=dict)
+    trickle_rate: float = 50.0  # encounters/s; 0 skips the trickle
+    trickle_seconds: float = 20.0
+    idle_seconds: float = 10.0
+    relay: bool = True
+    env: dict[str, str] = field(default_factory=dict)  # extra environment of every service
+    label: str = "run"
+    note: str = ""
+    timeout: float = 900.0  # seconds a phase may take to settle
+    out: Path = results.RESULTS_DIR
 
-    def run(self) -> None:
-        while self.running:
-            for name, process in list(self.platform.processes.items()):
-                try:
-                    observed = psutil.Process(process.pid)
-                    rss, cpu = observed.memory_info().rss, observed.cpu_times()
-                except psutil.Error:
-                    continue
-                self.peaks[name] = max(self.peaks.get(name, 0), rss)
-                self.cpu[name] = cpu.user + cpu.system
-            time.sleep(0.2)
-
-
-async def collect(platform: Platform, expected: int, timeout: float) -> tuple[dict, dict]:
-    """claim id -> (the encounter ids it bills, claim.submitted timestamp); claim id -> payment.posted timestamp."""
-    consumer = AIOKafkaConsumer(
-        platform.namespace + CLAIM_SUBMITTED,
-        platform.namespace + PAYMENT_POSTED,
-        bootstrap_servers=platform.stack.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=f"{platform.namespace}bench",
-    )
-    await consumer.start()
-    submitted: dict[str, tuple[list[str], float]] = {}
-    posted: dict[str, float] = {}
-    deadline = time.monotonic() + timeout
-
-    def encounters_paid() -> int:
-        return sum(len(submitted[claim][0]) for claim in posted if claim in submitted)
-
-    try:
-        while encounters_paid() < expected and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
-                for record in records:
-                    data = json.loads(record.value)
-                    if record.topic.endswith(CLAIM_SUBMITTED):
-                        submitted[data["claim_id"]] = (
-                            data["encounter_ids"] or [data["encounter_id"]],
-                            record.timestamp / 1000,
-                        )
-                    else:
-                        posted.setdefault(data["claim_id"], record.timestamp / 1000)
-    finally:
-        await consumer.stop()
-    return submitted, posted
+    @property
+    def trickle_encounters(self) -> int:
+        return round(self.trickle_rate * self.trickle_seconds)
 
 
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "-"
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return f"p50 {q[49]:.2f}s  p95 {q[94]:.2f}s  p99 {q[98]:.2f}s  max {max(values):.2f}s"
+def parse_pairs(values: Iterable[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name or not setting:
+            raise ValueError(f"{what} must look like NAME=VALUE, not {value!r}")
+        pairs[name.strip()] = setting.strip()
+    return pairs
 
 
-def run_bench(encounters: int, patients: int, run_dir: Path, timeout: float = 900) -> None:
-    info = stack.up(run_dir)
+def parse_replicas(values: Iterable[str]) -> dict[str, int]:
+    """`claims=2` -> {"claims": 2}; a name that is not a service, or a count below 1, is refused."""
+    replicas = {}
+    for name, count in parse_pairs(values, "--replicas").items():
+        if name not in SERVICES:
+            raise ValueError(f"--replicas: {name!r} is not one of {', '.join(SERVICES)}")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--replicas: {name} needs a count of at least 1, not {count!r}")
+        replicas[name] = int(count)
+    return replicas
+
+
+# --- what the records say ----------------------------------------------------------------------------
+
+
+def producer_of(record: ConsumerRecord) -> str:
+    """The service that wrote a record, from its CloudEvents source (/openrcm/<service>)."""
+    source = dict(record.headers).get("ce_source", b"").decode()
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    return name if name in SERVICES else relay.SOURCE
+
+
+@dataclass
+class Traffic:
+    """What a window's records tell: who produced what, how big, and when each encounter moved."""
+
+    prefix: str  # the topics' prefix: the namespace, or the namespace's relay prefix
+    published: dict[str, float] = field(default_factory=dict)  # encounter id -> publication (s)
+    claims: dict[str, tuple[list[str], float]] = field(default_factory=dict)  # claim -> encounters, submitted
+    posted: dict[str, float] = field(default_factory=dict)  # claim -> first payment.posted
+    relayed: dict[str, list[float]] = field(default_factory=dict)  # relay: topic -> latencies from bench-origin
+    produced: dict[str, dict[str, int]] = field(default_factory=dict)  # topic -> producer -> records
+    sizes: dict[str, int] = field(default_factory=dict)  # topic -> bytes (key, value, headers)
+    samples: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)  # topic -> its last record's time
+
+    def add(self, record: ConsumerRecord) -> None:
+        topic, at = record.topic.removeprefix(self.prefix), record.timestamp / 1000
+        self.last[topic] = max(at, self.last.get(topic, 0.0))
+        producer = producer_of(record)
+        by = self.produced.setdefault(topic, {})
+        by[producer] = by.get(producer, 0) + 1
+        headers = list(record.headers)
+        self.sizes[topic] = (
+            self.sizes.get(topic, 0)
+            + len(record.value or b"")
+            + len(record.key or b"")
+            + sum(len(k) + len(v) for k, v in headers)
+        )
+        kept = self.samples.setdefault(topic, {}).setdefault(producer, [])
+        if len(kept) < SAMPLES_PER_PRODUCER:
+            kept.append((record.key, record.value, [(k, v) for k, v in headers if k != relay.ORIGIN]))
+        origin = dict(headers).get(relay.ORIGIN)
+        if origin is not None:
+            self.relayed.setdefault(topic, []).append(at - int(origin) / 1000)
+        elif topic == ENCOUNTER_DOCUMENTED:
+            self.published.setdefault(record.key.decode(), at)
+        elif topic == CLAIM_SUBMITTED:
+            data = json.loads(record.value)
+            self.claims.setdefault(data["claim_id"], (data.get("encounter_ids") or [data["encounter_id"]], at))
+        elif topic == PAYMENT_POSTED:
+            self.posted.setdefault(json.loads(record.value)["claim_id"], at)
+
+    def latencies(self) -> dict[str, dict | None]:
+        if self.relayed:
+            return {name: results.percentiles(self.relayed.get(topic, [])) for name, topic in _MILESTONES.items()}
+        submitted, paid = [], []
+        for claim, (encounters, at) in self.claims.items():
+            for encounter in encounters:
+                if encounter in self.published:
+                    submitted.append(at - self.published[encounter])
+                    if claim in self.posted:
+                        paid.append(self.posted[claim] - self.published[encounter])
+        return {"claim_submitted": results.percentiles(submitted), "payment_posted": results.percentiles(paid)}
+
+    def last_posted(self) -> float | None:
+        return self.last.get(PAYMENT_POSTED)
+
+
+_MILESTONES = {"claim_submitted": CLAIM_SUBMITTED, "payment_posted": PAYMENT_POSTED}
+
+
+def kafka_figures(traffic: Traffic, encounters: int, consumers: dict[str, list[str]]) -> dict:
+    """Records, bytes and deliveries (records × the groups that read them) per encounter."""
+    records = {topic: sum(by.values()) for topic, by in sorted(traffic.produced.items())}
+    readers = {topic: sum(topic in topics for topics in consumers.values()) for topic in records}
+    per = {topic: round(count / encounters, 3) for topic, count in records.items()}
+    per["total"] = round(sum(records.values()) / encounters, 3)
+    return {
+        "records_per_encounter": per,
+        "bytes_per_encounter": round(sum(traffic.sizes.values()) / encounters),
+        "deliveries_per_encounter": round(sum(records[t] * readers[t] for t in records) / encounters, 3),
+    }
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+
+def run_bench(options: Options, run_dir: Path) -> Path:
+    """Runs every phase and writes the result; returns the JSON file's path."""
+    identity = stack.mode() == "local"
+    keycloak_was_up = identity and keycloak.running_pid(keycloak.KcPaths.of(run_dir)) is not None
+    info = stack.up(run_dir, identity=identity)
     platform = Platform(
-        stack=info, run_dir=run_dir, namespace=f"bench{int(time.time())}_", port_base=free_port_base(8200)
+        stack=info,
+        run_dir=run_dir,
+        namespace=f"bench{int(time.time())}_",
+        port_base=free_port_base(8200),
+        replicas=dict(options.replicas),
+        extra_env=dict(options.env),
     )
-    memory = PeakMemory(platform)
+    ehr = _as_the_demo_calls(platform, run_dir) if identity else None
     try:
-        asyncio.run(provision(platform))
-        platform.start_all()
-        platform.wait_ready()
-        memory.start()
-        ids = asyncio.run(register_patients(platform, sample.patients(patients, seed=31)))
-        visits = sample.encounters(ids, encounters, faulty_rate=0.0, seed=37)
-        console.print(f"publishing {encounters} encounters…")
-
-        async def drive():
-            collector = asyncio.create_task(collect(platform, encounters, timeout))
-            started = time.time()
-            await publish_encounters(platform, visits)
-            published = time.time()
-            submitted, posted = await collector
-            return started, published, submitted, posted
-
-        started, published, submitted, posted = asyncio.run(drive())
-        by_encounter = {encounter: (claim, at) for claim, (ids, at) in submitted.items() for encounter in ids}
-        # Encounters are published as one burst; latency counts from the start of the burst.
-        to_submitted = [at - started for _, at in by_encounter.values()]
-        to_posted = [posted[claim] - started for claim, _ in by_encounter.values() if claim in posted]
-        finished = max(posted.values()) if posted else time.time()
-        table = Table(title=f"Pipeline benchmark: {encounters} encounters, {patients} patients")
-        table.add_column("measure")
-        table.add_column("value", justify="right")
-        table.add_row(
-            "published by the EHR (burst)", f"{encounters / max(published - started, 1e-9):,.0f} encounters/s"
-        )
-        paid = sum(1 for claim, _ in by_encounter.values() if claim in posted)
-        table.add_row(
-            "claims submitted / payments posted",
-            f"{len(submitted)} / {len(posted)} (billing {len(by_encounter)} encounters)",
-        )
-        table.add_row(
-            "end to end (first publish → last payment.posted)",
-            f"{paid / max(finished - started, 1e-9):,.0f} encounters/s in {finished - started:.1f}s",
-        )
-        table.add_row("publish → claim.submitted", percentiles(to_submitted))
-        table.add_row("publish → payment.posted", percentiles(to_posted))
-        for name in (*SERVICES, "payer_simulator"):
-            table.add_row(
-                f"{name}: peak RSS, CPU",
-                f"{memory.peaks.get(name, 0) / 2**20:,.0f} MiB, {memory.cpu.get(name, 0):,.1f} s",
-            )
-        console.print(table)
+        result = asyncio.run(Bench(platform, options, ehr).run())
     finally:
-        memory.running = False
         platform.stop_all()
         asyncio.run(deprovision(platform))
+        asyncio.run(delete_topics(info.kafka_bootstrap, [relay.relay_topic(platform.namespace, t) for t in ALL_TOPICS]))
+        if identity and not keycloak_was_up:
+            keycloak.stop(run_dir)
+    path = results.write(result, options.out)
+    show(result, path)
+    return path
+
+
+def _as_the_demo_calls(platform: Platform, run_dir: Path) -> httpx.Auth:
+    """The services trust the local Keycloak and the benchmark calls as the demo does (rcmctl/demo.py):
+    it watches as `rcm-demo` and registers patients as the EHR's client, `rcm-ehr`."""
+    demo._with_tokens(platform, run_dir)
+    return demo._client("rcm-ehr", run_dir)
+
+
+class Bench:
+    def __init__(self, platform: Platform, options: Options, ehr: httpx.Auth | None) -> None:
+        self.platform, self.options, self.ehr = platform, options, ehr
+        self.namespace = platform.namespace
+        self.bootstrap = platform.stack.kafka_bootstrap
+        self.topics = [self.namespace + t for t in ALL_TOPICS]
+        self.consumers = {name: sorted(declaration(name).consumed_topics) for name in SERVICES}
+        self.groups = {  # consumer group -> the topic it reads
+            self.namespace + (c.consumer or f"{name}.{c.topic}"): self.namespace + c.topic
+            for name in SERVICES
+            for c in declaration(name).consumes
+        }
+        self.relays: dict[str, subprocess.Popen] = {}
+        self.plan_dir = platform.run_dir / "bench" / self.namespace.rstrip("_")
+
+    async def run(self) -> dict:
+        o = self.options
+        await provision(self.platform)
+        await asyncio.to_thread(self.platform.start_all)
+        await asyncio.to_thread(self.platform.wait_ready)
+        databases = {name: self.platform.database(name) for name in SERVICES}
+        dsn = self.platform.stack.database_url_template.replace("postgresql+asyncpg://", "postgresql://", 1)
+        async with KafkaProbe(self.bootstrap) as self.kafka, PostgresProbe(dsn, databases) as self.pg:
+            self.sampler = cpu.Sampler(self._roots, self.namespace, *_server_pids(self.platform))
+            self.sampler.bench_pids = self.pg.pids
+            self.sampler.start()
+            try:
+                return await self._phases(o, databases)
+            finally:
+                self.sampler.stop()
+                self._stop_relay()
+                shutil.rmtree(self.plan_dir, ignore_errors=True)  # the replayed records
+
+    async def _phases(self, o: Options, databases: dict[str, str]) -> dict:
+        console.print(f"registering {o.patients} patients…")
+        ids = await register_patients(self.platform, sample.patients(o.patients, seed=31), auth=self.ehr)
+        burst = _records(sample.encounters(ids, o.encounters, faulty_rate=0.0, seed=37))
+        trickle = _records(sample.encounters(ids, o.trickle_encounters, faulty_rate=0.0, seed=41))
+        await self._settle(expected=0)
+        await self.kafka.wait_stable(self.groups)
+        before = _machine()
+        idle = await self._idle()
+        pg_before = await self._pg_snapshot()
+        console.print(f"burst: {o.encounters} encounters…")
+        platform_burst, traffic = await self._phase(burst, None, idle, o.encounters)
+        pg_after = await self._pg_snapshot()
+        platform_result = {
+            "burst": platform_burst,
+            "kafka": kafka_figures(traffic, o.encounters, self.consumers),
+            "postgres": {
+                "statements": statements_delta(pg_before, pg_after, databases, o.encounters),
+                "statements_unavailable": self.pg.unavailable,
+                "row_writes": writes_delta(pg_before, pg_after, databases, o.encounters),
+                "transactions": transactions_delta(pg_before, pg_after, databases, o.encounters),
+            },
+            "idle_cores": results.idle_summary(idle),
+        }
+        plans = {"burst": traffic}
+        if o.trickle_encounters:
+            console.print(f"trickle: {o.trickle_encounters} encounters at {o.trickle_rate:g}/s…")
+            platform_result["trickle"], plans["trickle"] = await self._phase(
+                trickle, o.trickle_rate, idle, o.encounters + o.trickle_encounters, count=o.trickle_encounters
+            )
+            platform_result["trickle"]["rate"] = o.trickle_rate
+        await asyncio.to_thread(self.platform.stop_all)
+        relay_result = await self._relay(plans, burst, trickle) if o.relay else None
+        return self._result(platform_result, relay_result, before)
+
+    def _roots(self) -> dict[str, int]:
+        running = {**self.platform.processes, **{f"relay:{name}": p for name, p in self.relays.items()}}
+        return {name: process.pid for name, process in running.items() if process.poll() is None}
+
+    async def _idle(self, only: str | None = None) -> dict[str, float]:
+        console.print(f"measuring idle CPU for {self.options.idle_seconds:g}s…")
+        start = self.sampler.mark()
+        await asyncio.sleep(self.options.idle_seconds)
+        used = cpu.window(start, self.sampler.mark(), self.sampler.first_seen)
+        return cpu.idle_rates(_only(used, only), self.options.idle_seconds)
+
+    async def _pg_snapshot(self):
+        await asyncio.sleep(1.5)  # backends report their statistics at most once a second
+        return await self.pg.snapshot()
+
+    async def _phase(
+        self, records: list[Record], rate: float | None, idle: dict[str, float], expected: int, count: int = 0
+    ) -> tuple[dict, Traffic]:
+        """Publishes, waits for the platform to settle, and reads what happened."""
+        count = count or len(records)
+        offsets, start = await self.kafka.end_offsets(self.topics), self.sampler.mark()
+        await publish(self.bootstrap, self.namespace + ENCOUNTER_DOCUMENTED, records, rate)
+        settled = await self._settle(expected)
+        end = self.sampler.mark()
+        traffic = await self._read(Traffic(self.namespace), offsets, await self.kafka.end_offsets(self.topics))
+        return _figures(start, end, settled, traffic, idle, count, self.sampler.first_seen), traffic
+
+    async def _settle(self, expected: int) -> float | None:
+        """When every group has committed everything, the outboxes are empty and A/R is complete:
+        the time of the check that found it so (None after the timeout)."""
+        deadline = time.monotonic() + self.options.timeout
+        while time.monotonic() < deadline:
+            at = time.time()
+            committed = await self.kafka.committed(self.groups)
+            if not any(lag(self.groups, committed, await self.kafka.end_offsets(self.topics)).values()):
+                quiet = await self.pg.outbox_rows() == 0 and await self.kafka.committed(self.groups) == committed
+                if quiet and await asyncio.to_thread(_ar_complete, self.platform, expected):
+                    return at
+            await asyncio.sleep(0.25)
+        console.print(f"[red]not settled after {self.options.timeout:g}s[/]")
+        return None
+
+    async def _read(self, traffic: Traffic, start: Offsets, end: Offsets) -> Traffic:
+        async for record in read_records(self.bootstrap, start, end):
+            traffic.add(record)
+        return traffic
+
+    # --- the relay ----------------------------------------------------------------------------------
+
+    async def _relay(self, plans: dict[str, Traffic], burst: list[Record], trickle: list[Record]) -> dict:
+        topics = [relay.relay_topic(self.namespace, t) for t in ALL_TOPICS]
+        await ensure_topics(self.bootstrap, topics)
+        self.plan_dir.mkdir(parents=True, exist_ok=True)
+        outcome: dict = {}
+        for phase, traffic in plans.items():
+            stages = relay.plan_stages(traffic.produced, self.consumers)
+            path = self.plan_dir / f"{phase}.json"
+            relay.write_plan(path, self.namespace, self.bootstrap, stages, traffic.samples)
+            self._start_relay(path, stages)
+            await self.kafka.wait_stable(relay.relay_groups(self.namespace, stages))
+            if phase == "burst":
+                outcome["idle"] = await self._idle(only="relay")
+            records, rate = (burst, None) if phase == "burst" else (trickle, self.options.trickle_rate)
+            console.print(f"relay {phase}…")
+            outcome[phase] = await self._relay_phase(stages, traffic, records, rate, outcome["idle"], topics)
+            self._stop_relay()
+        outcome["idle_cores"] = results.idle_summary(outcome.pop("idle"))
+        return outcome
+
+    def _start_relay(self, plan: Path, stages: dict) -> None:
+        log = (self.platform.log_dir / "relay.log").open("ab")
+        for name in stages:
+            self.relays[name] = subprocess.Popen(
+                [sys.executable, "-m", "rcmctl.bench.relay", str(plan), name],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    def _stop_relay(self) -> None:
+        for process in self.relays.values():
+            process.terminate()  # the stage leaves its consumer groups, then exits
+        for process in self.relays.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.relays.clear()
+
+    async def _relay_phase(self, stages, traffic: Traffic, records, rate, idle, topics) -> dict:
+        prefix = relay.relay_topic(self.namespace, "")
+        groups = relay.relay_groups(self.namespace, stages)
+        expected = {prefix + t: sum(by.values()) for t, by in traffic.produced.items()}
+        offsets, start = await self.kafka.end_offsets(topics), self.sampler.mark()
+        await publish(self.bootstrap, prefix + ENCOUNTER_DOCUMENTED, records, rate)
+        settled, deadline = None, time.monotonic() + self.options.timeout
+        while settled is None and time.monotonic() < deadline:
+            at, committed = time.time(), await self.kafka.committed(groups)
+            ends = await self.kafka.end_offsets(topics)
+            done = records_by_topic(offsets, ends)
+            if not any(lag(groups, committed, ends).values()) and all(done.get(t, 0) >= n for t, n in expected.items()):
+                settled = at
+            else:
+                await asyncio.sleep(0.25)
+        end = self.sampler.mark()
+        read = await self._read(Traffic(prefix), offsets, await self.kafka.end_offsets(topics))
+        figures = _figures(start, end, settled, read, idle, len(records), self.sampler.first_seen, only="relay")
+        figures["records_per_encounter"] = round(
+            sum(sum(by.values()) for by in read.produced.values()) / len(records), 3
+        )
+        return figures
+
+    def _result(self, platform_result: dict, relay_result: dict | None, before: dict) -> dict:
+        o = self.options
+        result = {
+            "schema": results.SCHEMA,
+            "label": o.label,
+            "date": date.today().isoformat(),
+            "note": o.note,
+            "git": _git(),
+            "machine": before,
+            "options": {
+                "encounters": o.encounters, "patients": o.patients, "replicas": o.replicas,
+                "trickle_rate": o.trickle_rate, "trickle_seconds": o.trickle_seconds,
+                "idle_seconds": o.idle_seconds, "env": o.env, "infra": self.platform.stack.mode,
+            },
+            "platform": platform_result,
+            "relay": relay_result,
+        }  # fmt: skip
+        if relay_result:
+            mine, floor = platform_result["burst"], relay_result["burst"]
+            result["headline"] = {
+                "cpu_ratio": _ratio(mine["cpu_ms"]["total"], floor["cpu_ms"]["total"]),
+                "rate_ratio": _ratio(mine["encounters_per_second"], floor["encounters_per_second"]),
+            }
+        return result
+
+
+def _figures(start, end, settled, traffic: Traffic, idle, encounters: int, first_seen, only: str | None = None) -> dict:
+    """A window's figures: rate, latencies, CPU per encounter per process, and the accounting check."""
+    seconds = (settled or end.at) - start.at
+    used = _only(cpu.window(start, end, first_seen), only)
+    per = results.cpu_per_encounter(used, idle, end.at - start.at, encounters)
+    last = traffic.last_posted()
+    counted = sum(v for g, v in used.items() if g not in cpu.UNCOUNTED)
+    machine = end.machine_busy - start.machine_busy
+    return {
+        "encounters": encounters,
+        "settled": settled is not None,
+        "seconds": round(seconds, 3),
+        "encounters_per_second": round(encounters / seconds, 1),
+        "last_payment_posted_s": round(last - start.at, 3) if last else None,
+        "settled_after_last_posted": round(seconds / (last - start.at), 3) if last and last > start.at else None,
+        "latency": traffic.latencies(),
+        "cpu_ms": per,
+        "cpu_ms_by_service": results.by_service(per),
+        "cpu_seconds": {g: round(v, 3) for g, v in sorted(used.items())},
+        "accounting": {
+            "machine_busy_s": round(machine, 3),
+            "all_processes_s": round(end.all_processes - start.all_processes, 3),
+            "counted_s": round(counted, 3),
+            "counted_share_of_machine": round(counted / machine, 3) if machine else None,
+            "processes_share_of_machine": round((end.all_processes - start.all_processes) / machine, 3)
+            if machine
+            else None,
+        },
+    }
+
+
+def _only(used: dict[str, float], only: str | None) -> dict[str, float]:
+    """The relay's windows count its stages and the broker; the platform's, everything but the relay."""
+    if only == "relay":
+        return {g: v for g, v in used.items() if g.startswith("relay:") or g == cpu.KAFKA}
+    return {g: v for g, v in used.items() if not g.startswith("relay:")}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def _ar_complete(platform: Platform, expected: int) -> bool:
+    """Every encounter at its end (the demo's count) and nothing left to post: A/R's payments equal the 835s'."""
+    try:
+        now = demo.snapshot(platform)
+    except httpx.HTTPError:
+        return False
+    return now.finished >= expected and Decimal(now.ar.get("paid", "0")) == Decimal(
+        now.payments.get("total_posted", "0")
+    )
+
+
+def _records(encounters) -> list[Record]:
+    events = [encounter_event(e) for e in encounters]
+    return [(event.subject.encode(), event.value(), event.headers()) for event in events]
+
+
+async def publish(bootstrap: str, topic: str, records: list[Record], rate: float | None = None) -> None:
+    """As the EHR publishes (rcmctl/ehr.py): all at once, or `rate` a second."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        started, sent = time.monotonic(), []
+        for n, (key, value, headers) in enumerate(records):
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            sent.append(await producer.send(topic, value=value, key=key, headers=headers))
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def _server_pids(platform: Platform) -> tuple[int | None, int | None]:
+    """The broker's and the database's processes, when they listen on this machine."""
+    kafka_port = int(platform.stack.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    pg_port = urlsplit(platform.stack.database_url_template.replace("{db}", "x")).port or 5432
+    return cpu.listening_pid(kafka_port), cpu.listening_pid(pg_port)
+
+
+def _machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "processor": host.processor() or host.machine(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _git() -> dict:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], check=False, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def show(result: dict, path: Path) -> None:
+    table = Table(title=f"rcm bench {result['label']}: {result['options']['encounters']} encounters")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for what, value, unit in results.figures(result):
+        table.add_row(what, results._shown(value, unit))
+    console.print(table)
+    for phase in ("burst", "trickle"):
+        accounting = result["platform"].get(phase, {}).get("accounting")
+        if accounting:
+            console.print(f"{phase} accounting: {accounting}")
+    if result["platform"]["postgres"]["statements_unavailable"]:
+        console.print(f"[yellow]{result['platform']['postgres']['statements_unavailable']}[/]")
+    console.print(f"written to {path}")
