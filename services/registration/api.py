@@ -3,6 +3,7 @@ date of birth + member id), even by racing requests, resolves to one patient id;
 registration becomes a new version and a new patient.registered event. Who may call each route is
 PERMISSIONS; every read and change of a patient's data is in the audit trail (shared/audit.py)."""
 
+import base64
 import json
 from datetime import date
 from typing import Annotated, Literal
@@ -11,12 +12,12 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
-from services.registration.domain.patients import FieldError, Registration
+from services.registration.domain.patients import FieldError, Identifier, Registration
 from services.registration.domain.payers import PayerDirectory
 from services.registration.eligibility import CannotCheck, request_check
 from services.registration.handlers import Deps
@@ -31,6 +32,7 @@ PATIENT_READERS = OVERSIGHT | {FRONT_DESK, BILLER, AR_SPECIALIST}
 PERMISSIONS = permissions({
     "POST /v1/patients": {FRONT_DESK, ENCOUNTER_INTAKE},
     "GET /v1/patients/{patient_id}": PATIENT_READERS,
+    "POST /v1/patients/search": PATIENT_READERS,
     "POST /v1/fhir/Bundle": {ENCOUNTER_INTAKE},
     "POST /v1/patients/{patient_id}/eligibility": {FRONT_DESK, BILLER, AR_SPECIALIST},
     "GET /v1/eligibility/{check_id}": PATIENT_READERS,
@@ -121,6 +123,72 @@ async def register(
 async def _record_registration(session: AsyncSession, trail: Trail, result: Registered) -> None:
     action, subtype = (Action.CREATE, "create") if result.created else (Action.UPDATE, "update")
     await trail.change(session, action, subtype, "Patient", result.patient_id, result.patient_id)
+
+
+NamePart = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
+class PatientSearch(BaseModel):
+    """Who to find (a POST: names and birth dates never travel in a URL, nor land in access logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    last_name: NamePart | None = Field(default=None, description="The start of the last name, any case.")
+    first_name: NamePart | None = Field(default=None, description="The start of the first name, any case.")
+    birth_date: date | None = None
+    mrn: Identifier | None = Field(default=None, description="A medical record number at any facility.")
+    cursor: str | None = Field(default=None, max_length=400, description="`next` of the previous page.")
+    limit: int = Field(default=25, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> "PatientSearch":
+        if not (self.last_name or self.first_name or self.birth_date or self.mrn):
+            raise ValueError("name a last name, first name, birth date or MRN")
+        return self
+
+
+@router.post("/patients/search")
+async def search_patients(search: PatientSearch, session: SessionDep, trail: TrailDep) -> dict:
+    """Patients by name (prefixes), birth date and MRN, by last name, first name; `next` pages on."""
+    after = _search_position(search.cursor) if search.cursor else None
+    found = await db.search_patients(
+        session, last_name=search.last_name, first_name=search.first_name, birth_date=search.birth_date,
+        mrn=search.mrn, after=after, limit=search.limit + 1,
+    )  # fmt: skip
+    page = found[: search.limit]
+    await trail.search(session, "Patient", [(p.patient_id, p.patient_id) for p in page])
+    last = page[-1].content["patient"] if page else {}
+    position = (
+        [last.get("last_name", "").lower(), last.get("first_name", "").lower(), str(page[-1].patient_id)]
+        if page
+        else []
+    )
+    return {
+        "patients": [_found(p) for p in page],
+        "next": base64.urlsafe_b64encode(json.dumps(position).encode()).decode() if len(found) > search.limit else None,
+    }
+
+
+def _found(patient: db.Patient) -> dict:
+    person = patient.content["patient"]
+    return {
+        "patient_id": str(patient.patient_id),
+        "facility": patient.facility,
+        "mrn": patient.mrn,
+        **{key: person.get(key) for key in ("first_name", "last_name", "birth_date", "sex")},
+        "coverages": [
+            {key: c.get(key) for key in ("rank", "payer_id", "payer_name", "member_id")}
+            for c in patient.content.get("coverages", [])
+        ],
+    }
+
+
+def _search_position(cursor: str) -> db.SearchPosition:
+    try:
+        last, first, patient_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(last), str(first), UUID(patient_id)
+    except (ValueError, TypeError):
+        raise HTTPException(422, [{"loc": ["body", "cursor"], "msg": "not a cursor this search gave out",
+                                   "type": "value_error"}]) from None  # fmt: skip
 
 
 @router.get("/payers")

@@ -5,7 +5,21 @@ import zlib
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Row, func, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Row,
+    and_,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -143,6 +157,42 @@ async def mark_forwarded(session: AsyncSession, encounter_id: str, patient_id: U
 
 async def patient(session: AsyncSession, patient_id: UUID) -> Patient | None:
     return await session.get(Patient, patient_id)
+
+
+# The search keys, spelled as the indexes of migration 0006 are (literal paths: a bound one matches no index).
+LAST_NAME = literal_column("lower(patient.content #>> '{patient,last_name}') COLLATE \"C\"")
+FIRST_NAME = literal_column("lower(patient.content #>> '{patient,first_name}') COLLATE \"C\"")
+BIRTH_DATE = literal_column("patient.content #>> '{patient,birth_date}'")
+SearchPosition = tuple[str, str, UUID]  # (last name, first name, patient id) of the last patient shown
+
+
+async def search_patients(session: AsyncSession, *, last_name: str | None = None, first_name: str | None = None,
+                          birth_date: date | None = None, mrn: str | None = None, after: SearchPosition | None = None,
+                          limit: int = 25) -> list[Patient]:  # fmt: skip
+    """Patients whose names start with these (any case), born that day, or known by that MRN at any
+    facility; by last name, first name and id, the page after `after` (indexes of migration 0006)."""
+    table = Patient.__table__
+    query = select(Patient)
+    if last_name:
+        query = query.where(LAST_NAME.like(_prefix(last_name)))
+    if first_name:
+        query = query.where(FIRST_NAME.like(_prefix(first_name)))
+    if birth_date:
+        query = query.where(BIRTH_DATE == birth_date.isoformat())
+    if mrn:
+        ids = PatientIdentifier.__table__
+        mrn_part = literal_column("split_part(patient_identifier.value, '|', 2)")
+        query = query.where(exists().where(and_(ids.c.kind == "mrn", mrn_part == mrn,
+                                                ids.c.patient_id == table.c.patient_id)))  # fmt: skip
+    if after is not None:
+        query = query.where(tuple_(LAST_NAME, FIRST_NAME, table.c.patient_id) > tuple_(*after))
+    query = query.order_by(LAST_NAME, FIRST_NAME, table.c.patient_id).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+def _prefix(text_: str) -> str:
+    escaped = text_.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
 
 
 async def mrns(session: AsyncSession, patient_id: UUID) -> list[str]:
