@@ -81,6 +81,10 @@ app.kubernetes.io/component: {{ .name | replace "_" "-" }}
 {{ include "openrcm.component" . }}-pg
 {{- end -}}
 
+{{- define "openrcm.statementsClaim" -}}
+{{ .Values.statements.persistence.existingClaim | default (printf "%s-statements" (include "openrcm.fullname" .)) }}
+{{- end -}}
+
 {{- define "openrcm.clearinghouseClaim" -}}
 {{ .Values.clearinghouse.persistence.existingClaim | default (printf "%s-clearinghouse" (include "openrcm.fullname" .)) }}
 {{- end -}}
@@ -97,6 +101,8 @@ app.kubernetes.io/component: {{ .name | replace "_" "-" }}
   value: {{ $v.topicPrefix | quote }}
 - name: RCM_KAFKA_SECURITY_PROTOCOL
   value: {{ $v.kafka.securityProtocol | quote }}
+- name: RCM_KAFKA_MAX_MESSAGE_BYTES
+  value: {{ $v.kafka.maxMessageBytes | int | quote }}
 {{- if $v.kafka.saslMechanism }}
 - name: RCM_KAFKA_SASL_MECHANISM
   value: {{ $v.kafka.saslMechanism | quote }}
