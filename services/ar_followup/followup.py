@@ -12,7 +12,7 @@ from services.ar_followup.deps import Deps
 from services.ar_followup.domain.ledger import balances
 from services.ar_followup.domain.work import timely_filing, unanswered
 from services.ar_followup.settings import ArSettings
-from services.ar_followup.statements import issue_statements
+from services.ar_followup.statements import issue_statements, statements_folder
 
 
 async def no_response(session: AsyncSession, settings: ArSettings, now: datetime) -> list[db.ArClaim]:
@@ -49,7 +49,7 @@ async def run_cycle(
         answers = await desk.read_answers(session, now)
         waiting = await no_response(session, settings, now)
         alerts = await timely_filing_alerts(session, settings, now)
-        statements = await issue_statements(session, settings.ar_statements_dir, now)
+        statements = await issue_statements(session, statements_folder(settings), now)
         requests = await desk.request(session, waiting, now)
     desk.file_away(answers)  # after the commit: a rolled-back cycle reads them again
     await desk.write_pending(sessions, now)  # and 276s only for committed requests

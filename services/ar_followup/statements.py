@@ -1,5 +1,6 @@
 """Patient statements: the dunning cycle over patient accounts, each statement rendered as a PDF
-(fpdf2), kept in the statements folder and announced on statement.issued without names or addresses."""
+(fpdf2), kept in the deployment's own statements folder (mode 0700, each PDF 0600: they carry names
+and addresses) and announced on statement.issued without names or addresses."""
 
 import os
 import uuid
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ar_followup import SOURCE, db
 from services.ar_followup.domain.dunning import Account, amount_due, next_statement
 from services.ar_followup.domain.ledger import balances
+from services.ar_followup.settings import ArSettings
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import StatementIssuedV1
@@ -160,8 +162,19 @@ def _issue(
     return statement_id
 
 
+def statements_folder(settings: ArSettings) -> Path:
+    """The deployment's own folder, named by its namespace (topic prefix): statements of one
+    namespace never lie beside another's."""
+    return settings.ar_statements_dir / (settings.topic_prefix.rstrip("_") or "default")
+
+
 def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Written under a temporary name and renamed; only the service's own user may read it."""
+    for folder in (path.parent.parent, path.parent):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
     temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(content)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
     os.replace(temp, path)
