@@ -129,8 +129,10 @@ async def dead_letter_backlog(
     reader: AIOKafkaConsumer, admin: AIOKafkaAdminClient, topic: str, group: str
 ) -> tuple[int, float | None]:
     """(letters after the replay group's position, timestamp of the oldest of them) of a dead-letter topic."""
-    await reader.topics()  # refreshes metadata
-    partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+    described = (await admin.describe_topics([topic]))[0]
+    partitions = [
+        TopicPartition(topic, p["partition"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])
+    ]
     if not partitions:
         return 0, None
     committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
@@ -152,28 +154,31 @@ async def dead_letter_backlog(
 
 async def track_dead_letters(settings: ServiceSettings, topics: Iterable[str], interval: float = 30.0) -> None:
     """rcm_dead_letters and rcm_dead_letter_oldest_age_seconds of the dead-letter topics of the
-    topics a service consumes, until cancelled (`rcm dlq replay` moves the replay group on)."""
-    options = client_options(settings)
-    reader = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(**options)
-    await reader.start()
-    await admin.start()
-    try:
-        while True:
-            for topic in sorted(topics):
-                dlt = settings.topic(dead_letter_topic(topic))
-                try:
-                    count, oldest = await asyncio.wait_for(
-                        dead_letter_backlog(reader, admin, dlt, settings.group(f"replay.{topic}")), timeout=interval
-                    )
-                except Exception as exc:  # noqa: BLE001 - the broker away: the next round tries again
-                    log.info(
-                        "dead letters not counted this time", extra={"topic": topic, "exc_type": type(exc).__name__}
-                    )
-                    continue
-                DEAD_LETTERS.labels(topic).set(count)
-                DEAD_LETTER_AGE.labels(topic).set(_age(oldest) if oldest and count else 0)
-            await asyncio.sleep(interval)
-    finally:
-        await reader.stop()
-        await admin.close()
+    topics a service consumes, until cancelled (`rcm dlq replay` moves the replay group on). The
+    broker away: the next round tries again."""
+    while True:
+        options = client_options(settings)
+        reader = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+        admin = AIOKafkaAdminClient(**options)
+        try:
+            await reader.start()
+            await admin.start()
+            while True:
+                for topic in sorted(topics):
+                    await _count_dead_letters(settings, reader, admin, topic, interval)
+                await asyncio.sleep(interval)
+        except Exception as exc:  # noqa: BLE001 - no broker now: start over after a while
+            log.info("dead letters not counted", extra={"exc_type": type(exc).__name__})
+        finally:
+            await reader.stop()
+            await admin.close()
+        await asyncio.sleep(interval)
+
+
+async def _count_dead_letters(
+    settings: ServiceSettings, reader: AIOKafkaConsumer, admin: AIOKafkaAdminClient, topic: str, timeout: float
+) -> None:
+    dlt, replay_group = settings.topic(dead_letter_topic(topic)), settings.group(f"replay.{topic}")
+    count, oldest = await asyncio.wait_for(dead_letter_backlog(reader, admin, dlt, replay_group), timeout=timeout)
+    DEAD_LETTERS.labels(topic).set(count)
+    DEAD_LETTER_AGE.labels(topic).set(_age(oldest) if oldest and count else 0)

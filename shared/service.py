@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit, inbox, metrics, migrations, outbox, telemetry
 from shared.auth import Authenticator, OidcSettings
-from shared.consumer import Subscription, subscribe
+from shared.consumer import BatchProcessor, Subscription, subscribe
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
@@ -120,12 +120,13 @@ class Service(Generic[D]):
             log_level=logging.DEBUG,
         )
         self.loops: list[Loop] = []
+        self.consumers: list[BatchProcessor[Any]] = []
         for consumes in declaration.consumes:
             handler = functools.partial(_call_with_deps, consumes.handler, deps)
             subscription = Subscription(
                 consumes.topic, consumes.consumer or f"{self.name}.{consumes.topic}", consumes.contract, handler
             )
-            subscribe(self.broker, subscription, settings, self.sessions, lambda: self.producer)
+            self.consumers.append(subscribe(self.broker, subscription, settings, self.sessions, lambda: self.producer))
 
     # -- declaration ------------------------------------------------------------------------
     def loop(self, body: Loop) -> Loop:
@@ -169,6 +170,8 @@ class Service(Generic[D]):
             asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag")
         )
         tasks.append(asyncio.create_task(self._supervise(_purge_inbox), name="inbox-purge"))
+        dead_letters = metrics.track_dead_letters(self.settings, self.declaration.consumed_topics)
+        tasks.append(asyncio.create_task(dead_letters, name="dead-letters"))
         tasks += [asyncio.create_task(self._supervise(body), name=body.__name__) for body in self.loops]
         log.info("service started", extra={"http_port": self.settings.http_port})
         try:
@@ -197,6 +200,7 @@ class Service(Generic[D]):
             checks["kafka"] = bool(await self.broker.ping(timeout=3.0))
         except Exception:  # noqa: BLE001, S110 - any failure means "not ready"
             pass
+        checks["consumers"] = not any(consumer.paused for consumer in self.consumers)  # none waits for a fault
         return checks
 
     def app(self, authenticator: Authenticator | None = None) -> FastAPI:

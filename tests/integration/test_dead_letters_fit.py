@@ -3,10 +3,13 @@ dlt_* headers, so it is dead-lettered as a reference (source topic, partition, o
 and the partition moves on; `rcm dlq replay` fetches the original from its offset once the cause is
 fixed. The intake topics refuse such a record at the edge (their limit leaves room for the headers)."""
 
+import time
 import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from rcmctl.dlq import replay
@@ -17,6 +20,7 @@ from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1
 from shared.envelope import Event
 from shared.kafka import KafkaLimits, record_size
+from shared.metrics import dead_letter_backlog
 from shared.settings import ServiceSettings
 from tests.kit import eventually, header, publish, read_topic, running, scalar, settings_for
 
@@ -72,9 +76,13 @@ async def test_a_record_just_under_1_mib_is_dead_lettered_as_a_reference_and_rep
         await eventually(lambda: _known(service, next_id))  # the partition moved on
         assert not await _known(service, big_id)
 
+        waiting = await dead_letters(platform, settings)
         broken["on"] = False
         counts = await replay(settings, topics.CLAIM_SUBMITTED)
         await eventually(lambda: _known(service, big_id))
+        after = await dead_letters(platform, settings)
+    assert waiting[0] == 1 and 0 <= time.time() - waiting[1] < 120  # rcm_dead_letters and the oldest's age
+    assert after == (0, None)
     assert len(dead) == 1 and dead[0].value is None
     assert header(dead[0], "dlt_reference") == "true"
     assert int(header(dead[0], "dlt_size")) > KafkaLimits().kafka_max_message_bytes - 100
@@ -94,6 +102,20 @@ async def test_the_intake_topics_refuse_a_record_too_large_to_dead_letter_whole(
         claim(uuid.uuid4()), slack=KafkaLimits().kafka_max_message_bytes - edge + 64
     )
     await publish(platform, topics.ENCOUNTER_DOCUMENTED, raw=[(key, headers, value)])  # under the edge: taken
+
+
+async def dead_letters(platform, settings) -> tuple[int, float | None]:
+    """What the services' gauges show: letters after the replay group's position, the oldest's time."""
+    reader = AIOKafkaConsumer(bootstrap_servers=platform.stack.kafka_bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=platform.stack.kafka_bootstrap)
+    await reader.start()
+    await admin.start()
+    try:
+        dlt = settings.topic(topics.dead_letter_topic(topics.CLAIM_SUBMITTED))
+        return await dead_letter_backlog(reader, admin, dlt, settings.group(f"replay.{topics.CLAIM_SUBMITTED}"))
+    finally:
+        await reader.stop()
+        await admin.close()
 
 
 async def _known(service, claim_id: uuid.UUID) -> bool:

@@ -58,7 +58,8 @@ async def test_a_database_outage_mid_stream_pauses_and_loses_or_dead_letters_not
             await eventually(lambda: _true(paused(topics.ENCOUNTER_DOCUMENTED) == 1.0), timeout=20)
             await asyncio.sleep(6)  # an outage of several seconds: many attempts, all paused
             assert paused(topics.ENCOUNTER_DOCUMENTED) == 1.0
-            assert not (await service.ready())["database"]
+            ready = await service.ready()
+            assert not ready["database"] and not ready["consumers"]
         finally:
             await block(platform, platform.database("coding"), False)
         after = [encounter(n) for n in range(140, 150)]
@@ -66,6 +67,7 @@ async def test_a_database_outage_mid_stream_pauses_and_loses_or_dead_letters_not
         await eventually(lambda: _coded(service, 50), timeout=60)
         assert await scalar(service, "SELECT count(*) FROM coding_outcome") == 50
         await eventually(lambda: _true(paused(topics.ENCOUNTER_DOCUMENTED) == 0.0))
+        assert (await service.ready())["consumers"]
         coded = await read_topic(platform, topics.ENCOUNTER_CODED, expect=50, timeout=60, settle=1.0)
     dead = await read_topic(platform, topics.dead_letter_topic(topics.ENCOUNTER_DOCUMENTED), expect=1, timeout=3)
     assert dead == []
