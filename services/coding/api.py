@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.coding import db
 from services.coding.catalog import CatalogHolder
 from services.coding.domain.decision import review
+from services.coding.domain.lookup import search_icd
 from services.coding.domain.validation import amended_findings
 from services.coding.handlers import Deps, audit, publish_coded
 from shared.api import ServiceDep, SessionDep
@@ -31,6 +32,7 @@ PERMISSIONS = permissions({
     "POST /v1/work-queue/{encounter_id}/accept": {CODER},
     "POST /v1/work-queue/{encounter_id}/amend": {CODER},
     "GET /v1/code-sets": STAFF,
+    "GET /v1/code-sets/icd10cm": STAFF,
     "POST /v1/code-sets/reload": {ADMIN},
 })  # fmt: skip
 
@@ -90,10 +92,16 @@ async def stats(session: SessionDep) -> dict[str, int]:
 
 @router.get("/work-queue")
 async def list_queue(
-    session: SessionDep, trail: TrailDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
+    session: SessionDep,
+    trail: TrailDep,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
 ) -> dict:
-    items = await db.queued(session, limit, offset)
-    await trail.search(session, "Encounter", [(item.encounter_id, item.patient_id) for item in items])
+    """Oldest first; `next` is the cursor of the following page (null on the last)."""
+    items = await db.queued(session, limit + 1, offset, _queue_position(cursor) if cursor else None)
+    page = items[:limit]
+    await trail.search(session, "Encounter", [(item.encounter_id, item.patient_id) for item in page])
     return {
         "items": [
             {
@@ -103,9 +111,19 @@ async def list_queue(
                 "reasons": sorted({f["code"] for f in item.findings}),
                 "queued_at": item.decided_at.isoformat(),
             }
-            for item in items
-        ]
+            for item in page
+        ],
+        "next": f"{page[-1].decided_at.isoformat()}|{page[-1].encounter_id}" if len(items) > limit else None,
     }
+
+
+def _queue_position(cursor: str) -> tuple[datetime, str]:
+    moment, _, encounter_id = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(moment), encounter_id
+    except ValueError:
+        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor this queue gave out",
+                                   "type": "value_error"}]) from None  # fmt: skip
 
 
 @router.get("/work-queue/{encounter_id}")
@@ -187,6 +205,20 @@ def _coder(principal: Principal) -> dict[str, str]:
 @router.get("/code-sets")
 async def code_sets(catalog: CatalogDep) -> dict:
     return catalog.current.describe()
+
+
+@router.get("/code-sets/icd10cm")
+async def icd10cm(
+    catalog: CatalogDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="The start of a code, or words.")],
+    on: Annotated[date | None, Query(description="Codes billable on this date of service (default: today).")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> dict:
+    """The code picker: ICD-10-CM codes billable on the date, by code prefix or by words."""
+    current = catalog.current
+    release = current.codes.icd_on(on or date.today())
+    found = search_icd(release, current.indexes.diagnoses, q, limit)
+    return {"release": release.name, "codes": [{"code": f.code, "description": f.description} for f in found]}
 
 
 @router.post("/code-sets/reload")
