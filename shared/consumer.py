@@ -45,7 +45,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox, metrics, telemetry
-from shared.contracts.events import Contract
+from shared.contracts.events import Contract, Finding
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import EnvelopeError, Event, decode
 from shared.kafka import KafkaLimits, record_size
@@ -156,12 +156,17 @@ class DeadLetter:
     attempts: int
 
 
+# Tells the sender of a record that is not a valid event why (stages e.g. encounter.rejected), in a transaction.
+InvalidAnswer = Callable[[AsyncSession, ConsumerRecord, list[Finding]], None]
+
+
 @dataclass
 class Subscription(Generic[T]):
     topic: str  # logical name
     consumer: str  # logical consumer (group) name, e.g. "claims.encounter-coded"
     contract: type[T]
     handler: Handler[T]
+    answer_invalid: InvalidAnswer | None = None  # the dead letter is kept either way
 
 
 class Pause:
@@ -236,11 +241,15 @@ class BatchProcessor(Generic[T]):
         started = self._held_since = time.monotonic()
         events: list[tuple[ConsumerRecord, Event[T]]] = []
         dead: list[DeadLetter] = []
+        invalid: list[tuple[ConsumerRecord, list[Finding]]] = []
         for record in records:
             try:
                 events.append((record, decode(record.headers, record.value, self.sub.contract, record.key)))
             except EnvelopeError as exc:
                 dead.append(DeadLetter(record, str(exc), "EnvelopeError", 1))
+                invalid.append((record, exc.findings))
+        if invalid and self.sub.answer_invalid is not None:
+            await self._settle(functools.partial(self._answer_invalid, invalid))
 
         self._trace_headers = {event.id: record.headers for record, event in events}
         if events:
@@ -284,6 +293,14 @@ class BatchProcessor(Generic[T]):
                 return exc
             self.pause.resume()
             return None
+
+    async def _answer_invalid(self, invalid: list[tuple[ConsumerRecord, list[Finding]]]) -> None:
+        """The senders hear why their records were refused (a repeat after a crash carries the same
+        event ids, derived from the records' positions, so their consumers take it once)."""
+        assert self.sub.answer_invalid is not None
+        async with self.sessions() as session, session.begin():
+            for record, findings in invalid:
+                self.sub.answer_invalid(session, record, findings)
 
     async def _transaction(self, events: list[Event[T]]) -> None:
         async with self.sessions() as session, session.begin():

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit, inbox, metrics, migrations, outbox, telemetry
 from shared.auth import Authenticator, OidcSettings
-from shared.consumer import BatchProcessor, Subscription, subscribe
+from shared.consumer import BatchProcessor, InvalidAnswer, Subscription, subscribe
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
@@ -64,6 +64,7 @@ class Consumes(Generic[T, D]):
     contract: type[T]
     handler: Callable[[AsyncSession, list[Event[T]], D], Awaitable[None]]
     consumer: str | None = None  # logical consumer group; default "<service>.<topic>"
+    answer_invalid: InvalidAnswer | None = None  # tells a sender why its record is not a valid event
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,11 @@ class Service(Generic[D]):
         for consumes in declaration.consumes:
             handler = functools.partial(_call_with_deps, consumes.handler, deps)
             subscription = Subscription(
-                consumes.topic, consumes.consumer or f"{self.name}.{consumes.topic}", consumes.contract, handler
+                consumes.topic,
+                consumes.consumer or f"{self.name}.{consumes.topic}",
+                consumes.contract,
+                handler,
+                consumes.answer_invalid,
             )
             self.consumers.append(subscribe(self.broker, subscription, settings, self.sessions, lambda: self.producer))
 

@@ -14,7 +14,12 @@ DECLARATION = Declaration(
     name="coding",
     consumes=(
         Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
-        Consumes(topics.ENCOUNTER_DOCUMENTED, EncounterDocumentedV1, handlers.on_encounters_documented),
+        Consumes(
+            topics.ENCOUNTER_DOCUMENTED,
+            EncounterDocumentedV1,
+            handlers.on_encounters_documented,
+            answer_invalid=handlers.answer_invalid,
+        ),
     ),
     publishes=frozenset({topics.ENCOUNTER_CODED, topics.ENCOUNTER_REJECTED, topics.AUDIT_RECORDED}),
     migrations_dir=Path(__file__).parent / "migrations",

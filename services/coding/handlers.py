@@ -18,8 +18,9 @@ on encounter.rejected (encounter.already_coded, encounter.stale_version, encount
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid5
 
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coding import db
@@ -38,10 +39,11 @@ from shared.contracts.events import (
     Finding,
     PatientRegisteredV1,
 )
-from shared.envelope import Event
+from shared.envelope import CORRELATION_HEADER, Event
 
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/coding"
+INVALID_RECORD = UUID("3b0e6f1c-5a2d-4c8e-9f7a-1d2c3b4a5e6f")  # answers to invalid records: ids by position
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,20 @@ def audit(
             note=note,
         )
     )
+
+
+def answer_invalid(session: AsyncSession, record: ConsumerRecord, findings: list[Finding]) -> None:
+    """A record on encounter.documented that is not a valid event (a missing header, "units": "2",
+    ...): its sender hears each violation on encounter.rejected, keyed by the record's key (its
+    encounter id); the dead letter keeps the record. A record without a key cannot be answered."""
+    encounter_id = (record.key or b"").decode("utf-8", "replace")[:64]
+    if not encounter_id:
+        return
+    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in record.headers}
+    answer = EncounterRejectedV1(encounter_id=encounter_id, findings=findings[:50], rejected_at=datetime.now(UTC))
+    event_id = uuid5(INVALID_RECORD, f"{record.topic}:{record.partition}:{record.offset}")
+    correlation = headers.get(CORRELATION_HEADER, "")[:64] or str(event_id)
+    outbox.stage(session, topics.ENCOUNTER_REJECTED, Event(answer, encounter_id, SOURCE, correlation, id=event_id))
 
 
 def follow(cause: Event[EncounterDocumentedV1], data: EncounterRejectedV1) -> Event[EncounterRejectedV1]:

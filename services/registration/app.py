@@ -13,7 +13,9 @@ from shared.settings import ServiceSettings
 
 DECLARATION = Declaration(
     name="registration",
-    consumes=(Consumes(topics.INTAKE_FHIR, IntakeFhirV1, handlers.on_fhir_bundles),),
+    consumes=(
+        Consumes(topics.INTAKE_FHIR, IntakeFhirV1, handlers.on_fhir_bundles, answer_invalid=handlers.answer_invalid),
+    ),
     publishes=frozenset(
         {
             topics.PATIENT_REGISTERED,

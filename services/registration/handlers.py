@@ -5,7 +5,9 @@ in the same transaction as the inbox entry: its neighbours in the batch go throu
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID, uuid5
 
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.domain.fhir import IntakeInvalid, read_bundle
@@ -15,10 +17,11 @@ from services.registration.registry import SOURCE, RegistrationInvalid, accept_i
 from shared.contracts import topics
 from shared.contracts.events import Finding, IntakeFhirV1, IntakeRejectedV1
 from shared.contracts.topics import dead_letter_topic
-from shared.envelope import Event
+from shared.envelope import CORRELATION_HEADER, Event
 from shared.outbox import OutboxMessage, stage
 
 log = logging.getLogger(__name__)
+INVALID_RECORD = UUID("8e2f4a6c-1b3d-4e5f-a7c9-0d2e4f6a8b1c")  # answers to invalid records: ids by position
 
 
 def findings(errors: list[FieldError]) -> list[Finding]:
@@ -43,6 +46,23 @@ async def on_fhir_bundles(session: AsyncSession, events: list[Event[IntakeFhirV1
                 await accept_intake(session, read_bundle(bundle), deps.payers, event.correlation_id)
         except (IntakeInvalid, RegistrationInvalid) as invalid:
             reject(session, event, invalid.errors, str(invalid))
+
+
+def answer_invalid(session: AsyncSession, record: ConsumerRecord, problems: list[Finding]) -> None:
+    """A record on intake.fhir that is not a valid event (a missing header, not JSON, ...): its sender
+    hears each violation on intake.rejected; `intake_id` is the record's ce_id, or when that is not a
+    UUID one derived from the record's position. The dead letter keeps the record."""
+    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in record.headers}
+    position = uuid5(INVALID_RECORD, f"{record.topic}:{record.partition}:{record.offset}")
+    try:
+        intake_id = UUID(headers.get("ce_id", ""))
+    except ValueError:
+        intake_id = position
+    answer = IntakeRejectedV1(
+        intake_id=intake_id, source_topic=topics.INTAKE_FHIR, findings=problems[:50], rejected_at=datetime.now(UTC)
+    )
+    correlation = headers.get(CORRELATION_HEADER, "")[:64] or str(intake_id)
+    stage(session, topics.INTAKE_REJECTED, Event(answer, str(intake_id), SOURCE, correlation, id=position))
 
 
 def reject(session: AsyncSession, event: Event[IntakeFhirV1], errors: list[FieldError], reason: str) -> None:

@@ -86,3 +86,26 @@ async def test_a_rejected_encounter_sent_again_fixed_is_coded(platform):
         coded = values(await read_topic(platform, topics.ENCOUNTER_CODED, expect=1, settle=1.0))
     assert first[0]["findings"][0]["field"].startswith("diagnoses")
     assert [(c["encounter_id"], c["action"], c["diagnoses"]) for c in coded] == [("ENC-C2", "original", ["E119"])]
+
+
+async def test_a_record_that_is_not_a_valid_event_is_answered_to_its_sender_and_dead_lettered(platform):
+    """units "2" (a string where the schema says integer) and a missing ce_source: each violation is
+    its own finding on encounter.rejected (keyed by the record's key) and in the dead letter's reason."""
+    service = build(settings_for(platform, ServiceSettings, "coding"))
+    good = visit("ENC-C3", ["I10"])
+    body = json.loads(good.value())
+    body["procedures"][0]["units"] = "2"
+    headers = [(k, v) for k, v in good.headers() if k != "ce_source"]
+    async with running(service):
+        await publish(platform, topics.ENCOUNTER_DOCUMENTED, raw=[(b"ENC-C3", headers, json.dumps(body).encode())])
+        [answer] = values(await read_topic(platform, topics.ENCOUNTER_REJECTED, expect=1, settle=1.0))
+        [dead] = await read_topic(platform, topics.dead_letter_topic(topics.ENCOUNTER_DOCUMENTED), expect=1)
+        outcomes = await scalar(service, "SELECT count(*) FROM coding_outcome")
+    assert answer["encounter_id"] == "ENC-C3" and outcomes == 0
+    assert [(f["field"], f["code"]) for f in answer["findings"]] == [
+        ("ce_source", "envelope.missing"),
+        ("procedures.0.units", "schema.int_type"),
+    ]
+    reason = dict(dead.headers)["dlt_reason"].decode()
+    assert "ce_source: required CloudEvents attribute is missing [envelope.missing]" in reason
+    assert "procedures.0.units:" in reason and "[schema.int_type]" in reason

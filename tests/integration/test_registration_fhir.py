@@ -60,13 +60,23 @@ async def test_the_intake_topic_takes_the_good_and_answers_the_bad(platform):
         await publish(platform, topics.INTAKE_FHIR, events=events[3:])
         await publish(platform, topics.INTAKE_FHIR, events=events[:1])  # redelivered: changes nothing
         documented = await read_topic(platform, topics.ENCOUNTER_DOCUMENTED, expect=5)
-        rejected = await read_topic(platform, topics.INTAKE_REJECTED, expect=2)
+        rejected = await read_topic(platform, topics.INTAKE_REJECTED, expect=3)
         dead = await read_topic(platform, topics.INTAKE_FHIR + ".dlt", expect=3)
         patients = [json.loads(r.value) for r in await read_topic(platform, topics.PATIENT_REGISTERED, expect=5)]
     assert sorted(json.loads(r.value)["encounter_id"] for r in documented) == [f"K-ENC-{n}" for n in range(5)]
     assert {p["mrn"] for p in patients} == {f"K-{n}" for n in range(5)}
     answers = {json.loads(r.value)["intake_id"]: json.loads(r.value) for r in rejected}
+    garbage_answer = answers.pop(next(i for i in answers if i not in (str(events[2].id), str(events[4].id))))
     assert set(answers) == {str(events[2].id), str(events[4].id)}
+    # the record that is not a valid event: each violation its own finding, for a sender that listens
+    assert {(f["field"], f["code"]) for f in garbage_answer["findings"]} >= {
+        ("ce_id", "envelope.missing"),
+        ("ce_source", "envelope.missing"),
+        ("ce_time", "envelope.missing"),
+        ("ce_subject", "envelope.missing"),
+        ("content-type", "envelope.missing"),
+        ("(root)", "schema.json_invalid"),
+    }
     assert [f["field"] for f in answers[str(events[2].id)]["findings"]] == ["entry.0.resource.birthDate"]
     assert [f["field"] for f in answers[str(events[4].id)]["findings"]] == ["entry.1.resource.period.start"]
     assert "DROP TABLE" not in json.dumps(answers)  # reasons name paths, never values
