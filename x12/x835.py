@@ -507,6 +507,7 @@ def _read_summary(number: Loop) -> Data:
 
 
 def _read_claim(loop: Loop, at: Place, places: dict[Place, Segment]) -> Data:
+    """One 2100 loop: what is absent is left out (the models' defaults), lists only when there is one."""
     clp = loop.opener.padded(9)
     claim: Data = {
         "patient_control_number": clp[1],
@@ -516,36 +517,26 @@ def _read_claim(loop: Loop, at: Place, places: dict[Place, Segment]) -> Data:
         "patient_responsibility": clp[5] or "0",
         "claim_filing_indicator": clp[6],
         "payer_claim_control_number": clp[7],
-        "place_of_service": clp[8] or None,
-        "frequency_code": clp[9] or None,
     }
-    lists: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "adjustments",
-            "parties",
-            "references",
-            "amounts",
-            "quantities",
-            "contacts",
-            "remark_codes",
-            "findings",
-        )
-    }
-    for s in loop.segments[1:]:
-        _claim_segment(s, claim, lists)
+    if clp[8]:
+        claim["place_of_service"] = clp[8]
+    if clp[9]:
+        claim["frequency_code"] = clp[9]
+    for segment in loop.segments[1:]:
+        _claim_segment(segment, claim)
     services: list[Data] = []
     for line in loop.loops:
         places[at + ("services", len(services))] = line.opener
         services.append(_read_service(line))
-    return {**claim, **lists, "services": services}
+    claim["services"] = services
+    return claim
 
 
-def _claim_segment(segment: Segment, claim: Data, lists: dict[str, list[Any]]) -> None:
+def _claim_segment(segment: Segment, claim: Data) -> None:
     s = segment.padded(9)
     kind, qualifier = s[0], s[1]
     if kind == "CAS":
-        lists["adjustments"] += _read_cas(segment)
+        claim.setdefault("adjustments", []).extend(_read_cas(segment))
     elif kind == "NM1" and qualifier == "QC":
         claim["patient"] = {
             "last_name": s[3] or None,
@@ -554,81 +545,65 @@ def _claim_segment(segment: Segment, claim: Data, lists: dict[str, list[Any]]) -
             "id_qualifier": s[8] if s[8] != "MI" else None,
         }
     elif kind == "NM1":
-        lists["parties"].append(
-            {
-                "role": qualifier,
-                "entity": s[2] or "1",
-                "name": s[3] or None,
-                "first_name": s[4] or None,
-                "id_qualifier": s[8] or None,
-                "identifier": s[9] or None,
-            }
-        )
+        party = {"role": qualifier, "entity": s[2] or "1", "name": s[3] or None, "first_name": s[4] or None}
+        claim.setdefault("parties", []).append({**party, "id_qualifier": s[8] or None, "identifier": s[9] or None})
         if qualifier == "82" and s[8] == "XX" and not npi_is_valid(s[9]):
-            lists["findings"].append("rendering provider NM109 fails the NPI check digit")
-    elif kind == "MIA":
-        claim["inpatient"] = tuple(segment.elements[1:])
-        lists["remark_codes"] += [segment[n] for n in _MIA_REMARKS if segment[n]]
-    elif kind == "MOA":
-        claim["outpatient"] = tuple(segment.elements[1:])
-        lists["remark_codes"] += [s[n] for n in range(3, 8) if s[n]]
+            claim.setdefault("findings", []).append("rendering provider NM109 fails the NPI check digit")
+    elif kind in ("MIA", "MOA"):
+        claim["inpatient" if kind == "MIA" else "outpatient"] = tuple(segment.elements[1:])
+        remarks = _MIA_REMARKS if kind == "MIA" else range(3, 8)
+        claim.setdefault("remark_codes", []).extend(segment[n] for n in remarks if segment[n])
     elif kind == "DTM":
         claim[_CLAIM_DATES[qualifier]] = _iso(s[2])
-    elif kind == "REF":
-        lists["references"].append({"qualifier": qualifier, "value": s[2]})
     elif kind == "AMT" and qualifier in ("AU", "I"):
         claim["coverage_amount" if qualifier == "AU" else "interest"] = s[2]
-    elif kind == "AMT":
-        lists["amounts"].append({"qualifier": qualifier, "amount": s[2]})
-    elif kind == "QTY":
-        lists["quantities"].append({"qualifier": qualifier, "quantity": s[2]})
     elif kind == "PER":
-        lists["contacts"].append(_read_contact(segment))
+        claim.setdefault("contacts", []).append(_read_contact(segment))
+    else:  # REF, AMT, QTY kept as read
+        field, name = _KEPT[kind]
+        claim.setdefault(field, []).append({"qualifier": qualifier, name: s[2]})
 
 
 def _read_service(loop: Loop) -> Data:
+    """One 2110 loop. Its segments' qualifiers and values are there: the guide layer required them."""
     svc = loop.opener.padded(7)
     procedure = svc[1].split(loop.opener.separators.component) + [""] * 6
     service: Data = {
         "procedure_qualifier": procedure[0],
         "procedure_code": procedure[1],
-        "modifiers": [m for m in procedure[2:6] if m],
-        "description": procedure[6] or None,
         "charge": svc[2],
         "paid": svc[3],
-        "revenue_code": svc[4] or None,
-        "units": svc[5] or "1",
     }
+    modifiers = [m for m in procedure[2:6] if m]
+    for name, value in (
+        ("modifiers", modifiers),
+        ("description", procedure[6]),
+        ("revenue_code", svc[4]),
+        ("units", svc[5]),
+    ):
+        if value:
+            service[name] = value
     if svc[6] or svc[7]:
         service.update(_read_original_procedure(loop.opener))
-    lists: dict[str, list[Any]] = {
-        "adjustments": [],
-        "references": [],
-        "amounts": [],
-        "quantities": [],
-        "remark_codes": [],
-        "pharmacy_codes": [],
-    }
     for segment in loop.segments[1:]:
-        s = segment.padded(2)
-        kind, qualifier = s[0], s[1]
+        kind, qualifier, value = segment.id, segment.elements[1], segment.elements[2]
         if kind == "CAS":
-            lists["adjustments"] += _read_cas(segment)
+            service.setdefault("adjustments", []).extend(_read_cas(segment))
         elif kind == "DTM":
-            service["service_date_to" if qualifier == "151" else "service_date"] = _iso(s[2])
+            service["service_date_to" if qualifier == "151" else "service_date"] = _iso(value)
         elif kind == "REF" and qualifier == "6R":
-            service["control_number"] = s[2]
-        elif kind == "REF":
-            lists["references"].append({"qualifier": qualifier, "value": s[2]})
+            service["control_number"] = value
         elif kind == "AMT" and qualifier == "B6":
-            service["allowed"] = s[2]
-        elif kind == "AMT":
-            lists["amounts"].append({"qualifier": qualifier, "amount": s[2]})
-        elif kind == "QTY":
-            lists["quantities"].append({"qualifier": qualifier, "quantity": s[2]})
+            service["allowed"] = value
         elif kind == "LQ":
-            lists["remark_codes" if qualifier == "HE" else "pharmacy_codes"].append(s[2])
-    return {**service, **lists}
+            service.setdefault("remark_codes" if qualifier == "HE" else "pharmacy_codes", []).append(value)
+        else:  # REF, AMT, QTY kept as read
+            field, name = _KEPT[kind]
+            service.setdefault(field, []).append({"qualifier": qualifier, name: value})
+    return service
+
+
+_KEPT = {"REF": ("references", "value"), "AMT": ("amounts", "amount"), "QTY": ("quantities", "quantity")}
 
 
 def _read_original_procedure(svc: Segment) -> Data:

@@ -80,7 +80,7 @@ def quarantine_reason(exc: Exception) -> str:
     position in its transaction set with ST = 1, loop, element), its 999 codes and the WEDI level."""
     lines = [f"{type(exc).__name__}: {exc}"]
     for issue in getattr(exc, "issues", ()):
-        codes = " ".join(
+        codes = ", ".join(
             f"{name} {code}" for name, code in (("IK3", issue.ik3), ("IK4", issue.ik4), ("IK5", issue.ik5)) if code
         )
         set_number = f"set {issue.transaction_control_number}: " if issue.transaction_control_number else ""
