@@ -1,7 +1,11 @@
-"""A single-node Apache Kafka (KRaft, broker+controller in one JVM) run from Maven Central jars.
+"""A single-node Apache Kafka (KRaft, broker+controller in one JVM) run from Maven Central jars,
+or (for fault tests) a cluster of three such nodes on one machine.
 
 Layout under <run_dir>:  kafka/libs/*.jar  kafka/data/  kafka/server.properties  kafka/kafka.pid
 and logs/kafka.log. Jars come from `mvn dependency:copy-dependencies` (~/.m2 caches them).
+A cluster: kafka-cluster/node<N>/{data,server.properties,kafka.pid} and logs/kafka-<N>.log, the jars
+of kafka/libs, one cluster id (kafka-cluster/cluster.id), replication 3 and min.insync.replicas 2:
+a node may die (SIGKILL) and producers with acks=all go on with the other two.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import base64
 import logging
 import os
 import shutil
+import signal
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,9 +123,9 @@ def docker_env(settings: dict[str, str]) -> dict[str, str]:
     return {name(k): v for k, v in settings.items()}
 
 
-def java_cmd(paths: KafkaPaths, main_class: str, *args: str) -> list[str]:
+def java_cmd(paths: KafkaPaths | Node, main_class: str, *args: str, heap: list[str] = HEAP) -> list[str]:
     return [
-        "java", *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={paths.log4j}",
         f"-Dkafka.logs.dir={paths.log.parent}",
         "-cp", f"{paths.libs}/*", main_class, *args,
@@ -240,3 +246,143 @@ def stop(paths: KafkaPaths) -> bool:
         procs.terminate(pid, STOP_GRACE_S)
     paths.pid_file.unlink(missing_ok=True)
     return pid is not None
+
+
+# --- a cluster of nodes on one machine ---------------------------------------------------------------
+
+CLUSTER_HEAP = ["-Xms384m", "-Xmx384m"]  # three JVMs share the machine
+
+
+@dataclass(frozen=True)
+class Node:
+    """One broker+controller of a local cluster: node N listens on RCM_KAFKA_PORT + 2(N-1), its
+    controller on the port after."""
+
+    run_dir: Path
+    node_id: int
+    port: int
+    controller_port: int
+
+    root = property(lambda s: s.run_dir / "kafka-cluster" / f"node{s.node_id}")
+    libs = property(lambda s: KafkaPaths.of(s.run_dir).libs)  # fetched once, shared by the nodes
+    data = property(lambda s: s.root / "data")
+    config = property(lambda s: s.root / "server.properties")
+    log4j = property(lambda s: s.root / "log4j2.properties")
+    pid_file = property(lambda s: s.root / "kafka.pid")
+    log = property(lambda s: s.run_dir / "logs" / f"kafka-{s.node_id}.log")
+    bootstrap = property(lambda s: f"127.0.0.1:{s.port}")
+
+
+def cluster(run_dir: Path, size: int = 3) -> list[Node]:
+    port = ports()[0]
+    return [Node(run_dir, n, port + 2 * (n - 1), port + 2 * (n - 1) + 1) for n in range(1, size + 1)]
+
+
+def cluster_bootstrap(nodes: list[Node]) -> str:
+    return ",".join(node.bootstrap for node in nodes)
+
+
+def node_settings(node: Node, nodes: list[Node]) -> dict[str, str]:
+    replicas, isr = str(min(3, len(nodes))), str(min(2, len(nodes)))
+    return server_settings(node.data, node.port, node.controller_port) | {
+        "node.id": str(node.node_id),
+        "controller.quorum.voters": ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": isr,
+        "default.replication.factor": replicas,
+        "min.insync.replicas": isr,
+        "unclean.leader.election.enable": "false",
+    }
+
+
+def configure_node(node: Node, nodes: list[Node], cluster_id: str) -> None:
+    """The node's config (every start) and its storage, formatted once with the cluster's id."""
+    node.data.mkdir(parents=True, exist_ok=True)
+    node.log.parent.mkdir(parents=True, exist_ok=True)
+    node.config.write_text(render_properties(node_settings(node, nodes)))
+    node.log4j.write_text(resources.files(__package__).joinpath("log4j2.properties").read_text())
+    if not (node.data / "meta.properties").exists():
+        procs.run(
+            java_cmd(node, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(node.config),
+                     heap=CLUSTER_HEAP),
+            what=f"Kafka storage format (node {node.node_id})",
+        )  # fmt: skip
+
+
+def _cluster_id(run_dir: Path) -> str:
+    path = run_dir / "kafka-cluster" / "cluster.id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(random_cluster_id() + "\n")
+    return path.read_text().strip()
+
+
+def node_pid(node: Node) -> int | None:
+    return procs.live_pid(node.pid_file, must_contain=str(node.config))
+
+
+def start_cluster(run_dir: Path, size: int = 3) -> str:
+    """Starts every node not running (all before waiting on any: each waits for the quorum); returns
+    the bootstrap list once every node answers."""
+    nodes = cluster(run_dir, size)
+    fetch_jars(KafkaPaths.of(run_dir))
+    cluster_id = _cluster_id(run_dir)
+    for node in nodes:
+        configure_node(node, nodes, cluster_id)
+    started = [(node, _spawn(node)) for node in nodes if not node_pid(node)]
+    for node, pid in started:
+        procs.run_async(wait_ready(node.bootstrap, pid, node.log))
+    return cluster_bootstrap(nodes)
+
+
+def start_node(node: Node, nodes: list[Node]) -> None:
+    """(Re)starts one node of a cluster whose storage is formatted; waits until it answers."""
+    if node_pid(node):
+        return
+    configure_node(node, nodes, _cluster_id(node.run_dir))
+    procs.run_async(wait_ready(node.bootstrap, _spawn(node), node.log))
+
+
+def _spawn(node: Node) -> int:
+    for port in (node.port, node.controller_port):
+        if procs.port_in_use(port):
+            raise RuntimeError(f"127.0.0.1:{port} is taken by another process (set RCM_KAFKA_PORT)")
+    command = java_cmd(node, "kafka.Kafka", str(node.config), heap=CLUSTER_HEAP)
+    return procs.spawn_detached(command, node.log, node.pid_file)
+
+
+def stop_node(node: Node, kill: bool = False) -> bool:
+    """SIGKILL (a crash) or SIGTERM with a grace period. True if the node was running."""
+    pid = node_pid(node)
+    if pid and kill:
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, 10)
+    elif pid:
+        procs.terminate(pid, STOP_GRACE_S)
+    node.pid_file.unlink(missing_ok=True)
+    return pid is not None
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while procs.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not procs.alive(pid)
+
+
+def stop_cluster(run_dir: Path, size: int = 3) -> None:
+    """Stops every node at once (a node alone would wait for the others in its controlled shutdown)."""
+    nodes = [node for node in cluster(run_dir, size) if node_pid(node)]
+    for node in nodes:
+        pid = node_pid(node)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+    for node in nodes:
+        pid = node_pid(node)
+        if pid and not _wait_gone(pid, STOP_GRACE_S):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+        node.pid_file.unlink(missing_ok=True)

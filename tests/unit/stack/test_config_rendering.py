@@ -116,3 +116,23 @@ def test_stack_json_round_trip(tmp_path):
     assert stack.read_info(tmp_path) == info
     assert (tmp_path / "stack.json").stat().st_mode & 0o777 == 0o600
     assert stack.read_info(tmp_path / "missing") is None
+
+
+def test_a_three_node_cluster_shares_one_quorum_and_replicates_three_ways(monkeypatch, tmp_path):
+    monkeypatch.setenv("RCM_KAFKA_PORT", "39092")
+    nodes = kafka.cluster(tmp_path)
+    assert [(n.node_id, n.port, n.controller_port) for n in nodes] == [
+        (1, 39092, 39093),
+        (2, 39094, 39095),
+        (3, 39096, 39097),
+    ]
+    assert kafka.cluster_bootstrap(nodes) == "127.0.0.1:39092,127.0.0.1:39094,127.0.0.1:39096"
+    settings = [kafka.node_settings(n, nodes) for n in nodes]
+    assert {s["controller.quorum.voters"] for s in settings} == {
+        "1@127.0.0.1:39093,2@127.0.0.1:39095,3@127.0.0.1:39097"
+    }
+    assert [s["node.id"] for s in settings] == ["1", "2", "3"]
+    assert len({s["log.dirs"] for s in settings}) == 3 and len({n.log for n in nodes}) == 3
+    for s in settings:
+        assert s["offsets.topic.replication.factor"] == s["default.replication.factor"] == "3"
+        assert s["min.insync.replicas"] == s["transaction.state.log.min.isr"] == "2"
