@@ -92,57 +92,66 @@ def _trace_status(level: str) -> LoopRule:
     )
 
 
-def _guide(set_id: str, functional_id: str, purposes: str, request: bool) -> Guide:
+def _demographics(who: str, request: bool) -> tuple[SegmentRule, ...]:
+    return (seg("DMG", f"{who} demographic information", "S", 1, *_DMG),) if request else ()
+
+
+def _patients(request: bool) -> LoopRule:
+    """2000D, the subscriber, with the claims asked about or answered, and 2000E dependents with theirs."""
     dependent = loop(
         "2000E",
         "dependent level",
         "S",
         MANY,
         _hl("23", "dependent level"),
-        *((seg("DMG", "dependent demographic information", "S", 1, *_DMG),) if request else ()),
+        *_demographics("dependent", request),
         loop("2100E", "dependent name", "R", 1, _name("QC", "dependent name")),
         _claim("E", request, "R"),
     )
-    subscriber = loop(
+    usage: Usage = "R" if request else "S"
+    return loop(
         "2000D",
         "subscriber level",
-        "R" if request else "S",
+        usage,
         MANY,
         _hl("22", "subscriber level"),
-        *((seg("DMG", "subscriber demographic information", "S", 1, *_DMG),) if request else ()),
+        *_demographics("subscriber", request),
         loop("2100D", "subscriber name", "R", 1, _name("IL", "subscriber name")),
         _claim("D", request, "S"),
         dependent,
     )
+
+
+def _guide(set_id: str, functional_id: str, purposes: str, request: bool) -> Guide:
+    usage: Usage = "R" if request else "S"
+    provider_name = loop("2100C", "provider name", "R", 2, _name("1P", "provider name"))
+    provider_status = () if request else (_trace_status("C"),)
     provider = loop(
         "2000C",
         "service provider level",
-        "R" if request else "S",
+        usage,
         MANY,
         _hl("19", "service provider level"),
-        loop("2100C", "provider name", "R", 2, _name("1P", "provider name")),
-        *(() if request else (_trace_status("C"),)),
-        subscriber,
+        provider_name,
+        *provider_status,
+        _patients(request),
     )
+    receiver_name = loop("2100B", "information receiver name", "R", 1, _name("41", "information receiver name"))
+    receiver_status = () if request else (_trace_status("B"),)
     receiver = loop(
         "2000B",
         "information receiver level",
         "R",
         MANY,
         _hl("21", "information receiver level"),
-        loop("2100B", "information receiver name", "R", 1, _name("41", "information receiver name")),
-        *(() if request else (_trace_status("B"),)),
+        receiver_name,
+        *receiver_status,
         provider,
     )
     payer_contact: tuple[SegmentRule, ...] = () if request else (seg("PER*IC", "payer contact information", "S", 1),)
+    payer = loop("2100A", "payer name", "R", 1, _name("PR", "payer name"), *payer_contact)
     source = loop(
-        "2000A",
-        "information source level",
-        "R",
-        MANY,
-        _hl("20", "information source level"),
-        loop("2100A", "payer name", "R", 1, _name("PR", "payer name"), *payer_contact),
-        receiver,
+        "2000A", "information source level", "R", MANY, _hl("20", "information source level"), payer, receiver
     )
     header = seg(
         "BHT",

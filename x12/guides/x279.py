@@ -4,7 +4,7 @@ The levels nest as the guide draws them: information source (HL 20) > informatio
 subscriber (22) > dependent (23). A 271 may answer at any level with AAA (request validation): at
 2100A/2100B when the request could not be processed at all, at 2100C/2100D for one member."""
 
-from x12.reading import MANY, Guide, LoopRule, SegmentRule, el, loop, req, seg
+from x12.reading import MANY, Guide, LoopRule, SegmentRule, Usage, el, loop, req, seg
 
 VERSION = "005010X279A1"
 _NAME_QUALIFIERS = "24 34 46 FI II MI NI PI PP SV XV XX"
@@ -49,7 +49,7 @@ _AAA = (
 _EB = (req(1, "eligibility or benefit information code"), el(7, "benefit amount", "R"), el(8, "benefit percent", "R"))
 
 
-def _member(level: str, qualifier: str, who: str, response: bool) -> tuple[SegmentRule, ...]:
+def _member(who: str, response: bool) -> tuple[SegmentRule, ...]:
     """The segments of 2100C/2100D after NM1: address, AAA (271), provider, demographics..."""
     segments = [
         seg("REF", f"{who} additional identification", "S", 9, req(2, "reference identification")),
@@ -114,89 +114,87 @@ def _benefit(level: str) -> LoopRule:
     )
 
 
-def _guide(set_id: str, functional_id: str, purposes: str) -> Guide:
-    response = set_id == "271"
+def _members(response: bool) -> LoopRule:
+    """2000C, the subscriber, with its name, inquiries (270) or benefits (271), and 2000D dependents."""
     details = _benefit if response else _inquiry
     trace = seg("TRN", "trace number", "S", 3 if response else 2, *_TRN)
-    dependent = loop(
-        "2000D",
-        "dependent level",
-        "S",
-        MANY,
-        _hl("23", "dependent level"),
-        trace,
-        loop(
-            "2100D", "dependent name", "R", 1, _nm1("03", "dependent name"), *_member("D", "03", "dependent", response)
-        ),
-        details("D"),
+    dependent_name = loop(
+        "2100D", "dependent name", "R", 1, _nm1("03", "dependent name"), *_member("dependent", response)
     )
-    subscriber = loop(
+    dependent = loop(
+        "2000D", "dependent level", "S", MANY, _hl("23", "dependent level"), trace, dependent_name, details("D")
+    )
+    subscriber_name = loop(
+        "2100C", "subscriber name", "R", 1, _nm1("IL", "subscriber name"), *_member("subscriber", response)
+    )
+    usage: Usage = "S" if response else "R"
+    return loop(
         "2000C",
         "subscriber level",
-        "S" if response else "R",
+        usage,
         MANY,
         _hl("22", "subscriber level"),
         trace,
-        loop(
-            "2100C",
-            "subscriber name",
-            "R",
-            1,
-            _nm1("IL", "subscriber name"),
-            *_member("C", "IL", "subscriber", response),
-        ),
+        subscriber_name,
         details("C"),
         dependent,
     )
-    receiver_segments: tuple[SegmentRule, ...] = (
-        seg("REF", "information receiver additional identification", "S", 9, req(2, "reference identification")),
-    )
-    if response:
-        receiver_segments += (seg("AAA", "information receiver request validation", "S", 9, *_AAA),)
-    else:
-        receiver_segments += (
+
+
+def _receiver(response: bool) -> LoopRule:
+    """2000B, the provider asking, with its name (and, in a 271, its AAA)."""
+    where: tuple[SegmentRule, ...] = (
+        (seg("AAA", "information receiver request validation", "S", 9, *_AAA),)
+        if response
+        else (
             seg("N3", "information receiver address", "S", 1),
-            seg("N4", "information receiver city, state, ZIP code", "S", 1),
+            seg("N4", "information receiver city, state, ZIP", "S", 1),
         )
-    receiver = loop(
+    )
+    name = loop(
+        "2100B",
+        "information receiver name",
+        "R",
+        1,
+        _nm1("1P 2B 36 80 FA GP P5 PR", "information receiver name"),
+        seg("REF", "information receiver additional identification", "S", 9, req(2, "reference identification")),
+        *where,
+        seg("PRV", "information receiver provider information", "S", 1),
+    )
+    usage: Usage = "S" if response else "R"
+    return loop(
         "2000B",
         "information receiver level",
-        "S" if response else "R",
+        usage,
         MANY,
         _hl("21", "information receiver level"),
-        loop(
-            "2100B",
-            "information receiver name",
-            "R",
-            1,
-            _nm1("1P 2B 36 80 FA GP P5 PR", "information receiver name"),
-            *receiver_segments,
-            seg("PRV", "information receiver provider information", "S", 1),
-        ),
-        subscriber,
+        name,
+        _members(response),
     )
-    source_segments: tuple[SegmentRule, ...] = ()
-    if response:
-        source_segments = (
-            seg("PER", "information source contact information", "S", 3),
-            seg("AAA", "information source request validation", "S", 9, *_AAA),
-        )
+
+
+def _guide(set_id: str, functional_id: str, purposes: str) -> Guide:
+    response = set_id == "271"
+    validation = (seg("AAA", "request validation", "S", 9, *_AAA),) if response else ()
+    contact = (seg("PER", "information source contact information", "S", 3),) if response else ()
+    name = loop(
+        "2100A",
+        "information source name",
+        "R",
+        1,
+        _nm1("2B 36 GP P5 PR", "information source name"),
+        *contact,
+        *validation,
+    )
     source = loop(
         "2000A",
         "information source level",
         "R",
         MANY,
         _hl("20", "information source level"),
-        *((seg("AAA", "request validation", "S", 9, *_AAA),) if response else ()),
-        loop(
-            "2100A",
-            "information source name",
-            "R",
-            1,
-            _nm1("2B 36 GP P5 PR", "information source name"),
-            *source_segments,
-        ),
-        receiver,
+        *validation,
+        name,
+        _receiver(response),
     )
     header = seg(
         "BHT",
