@@ -134,7 +134,8 @@ def _member_answer(level: Loop, subscriber: Loop, payer_id: str, reference: str)
     suffix = level.id[-1] if level.id else "C"
     name = level.child(f"2100{suffix}")
     benefits = level.children(f"2110{suffix}")
-    trace = level.seg("TRN") or subscriber.seg("TRN")
+    # TRN*2 echoes the 270's trace; a TRN*1 is the payer's own (used when nothing is echoed)
+    trace = next((t for t in _traces(level) + _traces(subscriber) if t), None)
     holder = subscriber.child("2100C")
     member_id = (name.opener[9] if name else "") or (holder.opener[9] if holder else "")
     base = EligibilityResponse(
@@ -160,6 +161,10 @@ def _member_answer(level: Loop, subscriber: Loop, payer_id: str, reference: str)
         deductible_remaining=_money(eb, "C", "29"),
         coinsurance=next((Decimal(s[8]) for s in eb if s[1] == "A" and s[8]), None),
     )
+
+
+def _traces(level: Loop) -> list[Segment | None]:
+    return [level.seg("TRN", "2"), level.seg("TRN")]
 
 
 def _money(benefits: list[Segment], code: str, period: str | None = None) -> Decimal | None:

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -9,8 +10,8 @@ from payer_simulator.domain.contracts import load_contracts
 from payer_simulator.eligibility import respond
 from x12.envelope import Envelope, read_interchange
 from x12.errors import X12Error
-from x12.x270 import EligibilityRequest, Party, Subscriber, parse_270, render_270
-from x12.x271 import parse_271
+from x12.x270 import Dependent, EligibilityRequest, Party, Subscriber, parse_270, read_270, render_270
+from x12.x271 import parse_271, read_271
 
 ENV = Envelope(
     sender_id="OPENRCM01",
@@ -94,3 +95,27 @@ def test_broken_documents_are_x12_errors_not_crashes():
         parse_270(text.replace("SE*13", "SE*12"))
     with pytest.raises(X12Error):
         parse_270(text.replace("DMG*D8*19840317", "DMG*D8*17031984"))
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "conformance" / "valid"
+
+
+def test_the_271_trace_is_the_echo_of_ours_even_after_the_payers_own():
+    text = (CORPUS / "271" / "written-aaa-subscriber-not-found.x12").read_text()
+    both = text.replace("TRN*2*TRACE0001*", "TRN*1*PAYER-OWN-9*9999999999~\nTRN*2*TRACE0001*").replace(
+        "SE*12*", "SE*13*"
+    )
+    (answer,) = read_271(both)
+    assert (answer.trace_number, answer.rejection_code, answer.level) == ("TRACE0001", "75", "22")
+
+
+def test_a_270_about_a_dependent_is_read_with_the_subscribers_member_id():
+    _, requests = read_270((CORPUS / "270" / "lfh-dependent-commercial-health-insurance.x12").read_text())
+    (request,) = requests
+    assert (request.subscriber.member_id, request.subscriber.birth_date) == ("00000000001", None)
+    assert request.dependent == Dependent("JANE", "DOE", date(1970, 1, 1), "U")
+    assert (request.trace_number, request.service_date, request.service_type) == (
+        "930000000000",
+        date(2013, 10, 31),
+        "30",
+    )
