@@ -1,8 +1,11 @@
-"""From a parsed 837P to the payer's answers: a 277CA per payer (each claim accepted into
+"""From a read 837P to the payer's answers: a 277CA per payer (each claim accepted into
 adjudication or rejected by the front end) and an 835 per payer for the accepted claims.
 
 One 835 interchange per payer; inside it, one transaction set per billing provider (payee). A
 secondary claim (SBR01 S/T with the primary's payment in loop 2320) is paid by coordination of benefits.
+A claim the reader found a business rule broken in (NPI check digit, ICD-9 after 2015-10-01, CLM02
+not the sum of its lines...) and a claim for a payer nobody here answers for are rejected on the
+277CA; the other claims of the file are adjudicated as usual.
 """
 
 import hashlib
@@ -13,12 +16,100 @@ from decimal import Decimal
 from payer_simulator.domain.adjudication import adjudicate, coordinate, deductible_taken, reversal
 from payer_simulator.domain.contracts import Contract
 from payer_simulator.store import AccumulatorKey
-from x12.claim import Claim, Interchange837
+from x12.claim import BillingProvider, Claim, Interchange837
 from x12.remittance import ClaimPayment, Interchange835, Payee, Payment, ProviderAdjustment, Remittance
 from x12.x277 import ClaimAcknowledgment, ClaimStatus, ProviderStatuses, render_277ca
 from x12.x835 import render_835
+from x12.x837p import ReadClaim, Reading837
 
 FrontEndStatus = tuple[str, str, str | None]  # STC01: category, status code, entity in error
+WRONG_PAYER: FrontEndStatus = ("A3", "116", "PR")  # returned: claim submitted to the incorrect payer
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One billing provider's claims as received: each a claim to adjudicate, or one the reader refused."""
+
+    name: str
+    npi: str
+    payee: Payee | None  # None when the billing provider itself was refused (then so is every claim)
+    claims: tuple[Claim | ReadClaim, ...]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An 837P interchange as the payer answers it."""
+
+    sender_id: str
+    receiver_id: str
+    control_number: int
+    usage: str
+    submitter_name: str
+    submitter_id: str
+    batches: tuple[Batch, ...]
+
+    @classmethod
+    def of_interchange(cls, interchange: Interchange837) -> "Inbound":
+        batches = tuple(
+            Batch(
+                b.billing_provider.organization_name,
+                b.billing_provider.npi or "",
+                payee_of(b.billing_provider),
+                b.claims,
+            )
+            for b in interchange.transactions
+        )
+        sub = interchange.submitter
+        return cls(
+            interchange.sender_id,
+            interchange.receiver_id,
+            interchange.control_number,
+            interchange.usage,
+            sub.name,
+            sub.id,
+            batches,
+        )
+
+    @classmethod
+    def of_reading(cls, reading: Reading837) -> "Inbound":
+        """The transaction sets the 999 accepted; each claim as read (refused ones with their findings)."""
+        accepted = [s for s in reading.sets if s.accepted]
+        batches = tuple(
+            Batch(
+                p.name,
+                p.npi,
+                payee_of(p.billing_provider) if p.billing_provider else None,
+                tuple(_as_read(c) for c in p.claims),
+            )
+            for s in accepted
+            for p in s.providers
+        )
+        envelope, first = reading.interchange, accepted[0].raw.root.child("1000A") if accepted else None
+        nm1 = first.opener if first is not None else None
+        return cls(
+            envelope.sender_id,
+            envelope.receiver_id,
+            envelope.control_number,
+            envelope.usage,
+            nm1[3] if nm1 is not None else "",
+            nm1[9] if nm1 is not None else "",
+            batches,
+        )
+
+    @property
+    def claims(self) -> int:
+        return sum(len(b.claims) for b in self.batches)
+
+
+def _as_read(read: ReadClaim) -> Claim | ReadClaim:
+    return read.claim if read.accepted and read.claim is not None else read
+
+
+def payee_of(provider: BillingProvider) -> Payee:
+    """The 835 payee: the billing provider by NPI, or by tax id when it has none."""
+    if provider.npi:
+        return Payee(name=provider.organization_name, npi=provider.npi, tax_id=provider.tax_id_digits)
+    return Payee(name=provider.organization_name, id_qualifier="FI", tax_id=provider.tax_id_digits)
 
 
 @dataclass(frozen=True)
@@ -60,10 +151,6 @@ def accumulator_key(claim: Claim) -> AccumulatorKey:
     return claim.payer.id, claim.subscriber.member_id, claim.lines[0].service_date.year
 
 
-def unknown_payers(interchange: Interchange837, contracts: dict[str, Contract]) -> set[str]:
-    return {claim.payer.id for claim in interchange.claims} - contracts.keys()
-
-
 def remit(
     interchange: Interchange837,
     contracts: dict[str, Contract],
@@ -72,106 +159,184 @@ def remit(
     now: datetime,
     earlier: dict[str, ClaimPayment] | None = None,
 ) -> Remittances:
-    """Pay every claim of the interchange (all its payers must be in `contracts`).
+    """Answer every claim of an interchange built or read whole (see `respond`)."""
+    return respond(Inbound.of_interchange(interchange), contracts, deductibles, first_control_number, now, earlier)
+
+
+def answer(
+    reading: Reading837,
+    contracts: dict[str, Contract],
+    deductibles: dict[AccumulatorKey, Decimal],
+    first_control_number: int,
+    now: datetime,
+    earlier: dict[str, ClaimPayment] | None = None,
+) -> Remittances:
+    """Answer the claims of the transaction sets the 999 accepted (see `respond`)."""
+    return respond(Inbound.of_reading(reading), contracts, deductibles, first_control_number, now, earlier)
+
+
+class _Answers:
+    """What one interchange's claims come to, gathered claim by claim, by payer and billing provider."""
+
+    def __init__(self, deductibles: dict[AccumulatorKey, Decimal], earlier: dict[str, ClaimPayment] | None):
+        self.deductibles, self.earlier = dict(deductibles), dict(earlier or {})
+        self.adjudicated: dict[str, ClaimPayment] = {}
+        self.reversed: list[str] = []
+        self.payments: dict[str, dict[str, list[ClaimPayment]]] = {}  # payer id -> provider -> payments
+        self.statuses: dict[str, dict[str, list[ClaimStatus]]] = {}  # payer id -> provider -> statuses
+        self.payer_names: dict[str, str] = {}  # payer id -> the name the 837 gave it
+        self.rejected = 0
+        self.pended: list[Pended] = []
+
+    def status(self, payer_id: str, provider: str, status: ClaimStatus) -> None:
+        self.statuses.setdefault(payer_id, {}).setdefault(provider, []).append(status)
+        self.rejected += not status.accepted
+
+    def pay_out(self, payer_id: str, provider: str, payment: ClaimPayment) -> None:
+        self.payments.setdefault(payer_id, {}).setdefault(provider, []).append(payment)
+
+    def adjudicate(self, claim: Claim, contract: Contract, number: str, provider: str, now: datetime) -> None:
+        """Reverse what a replacement or void names, then pay the claim (primary or by coordination)."""
+        key = accumulator_key(claim)
+        if claim.frequency_code in ("7", "8") and (
+            taken_back := self.earlier.pop(claim.payer_claim_control_number or "", None)
+        ):
+            self.pay_out(claim.payer.id, provider, reversal(taken_back))
+            self.reversed.append(claim.payer_claim_control_number or "")
+            met = self.deductibles.get(key, Decimal(0)) - deductible_taken(taken_back)
+            self.deductibles[key] = max(Decimal(0), met)
+        if claim.frequency_code == "8":
+            return
+        pay = adjudicate if claim.payer_responsibility == "P" else coordinate
+        result = pay(claim, contract, self.deductibles.get(key, Decimal(0)), number, now.date())
+        self.deductibles[key] = result.deductible_met
+        self.pay_out(claim.payer.id, provider, result.payment)
+        self.adjudicated[number] = result.payment
+
+
+def respond(
+    inbound: Inbound,
+    contracts: dict[str, Contract],
+    deductibles: dict[AccumulatorKey, Decimal],
+    first_control_number: int,
+    now: datetime,
+    earlier: dict[str, ClaimPayment] | None = None,
+) -> Remittances:
+    """Answer every claim: a 277CA status each, an 835 payment for those accepted and adjudicated.
 
     `deductibles` holds what each member has met so far; members missing from it start at zero.
     `earlier` holds the payments not yet reversed, by payer claim number: a replacement (7) or a
     void (8) naming one reverses it first (CLP02 22); a void is paid nothing else.
     """
-    deductibles, earlier = dict(deductibles), dict(earlier or {})
-    adjudicated: dict[str, ClaimPayment] = {}
-    reversed_numbers: list[str] = []
-    # payer id -> billing provider NPI -> claim payments, in file order
-    payments: dict[str, dict[str, list[ClaimPayment]]] = {}
-    statuses: dict[str, dict[str, list[ClaimStatus]]] = {}
-    payees: dict[str, Payee] = {}
-    rejected, pended = 0, []
+    answers = _Answers(deductibles, earlier)
+    payees = {}
+    for batch in inbound.batches:
+        provider = batch.npi or batch.name
+        if batch.payee is not None:
+            payees[provider] = batch.payee
+        for item in batch.claims:
+            if isinstance(item, ReadClaim):
+                answers.payer_names.setdefault(item.summary.payer_id, item.summary.payer_name)
+                answers.status(item.summary.payer_id, provider, _refused_status(item))
+                continue
+            answers.payer_names.setdefault(item.payer.id, item.payer.name)
+            _front_end(item, inbound, contracts, answers, provider, now)
+    texts = _remittances(inbound, contracts, answers, payees, first_control_number, now)
+    acknowledgments = _acknowledgments(inbound, contracts, answers, first_control_number + len(texts), now)
+    paid = sum((p.paid for by_payee in answers.payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
+    return Remittances(
+        texts,
+        answers.deductibles,
+        inbound.claims,
+        paid,
+        acknowledgments,
+        answers.rejected,
+        tuple(answers.pended),
+        answers.adjudicated,
+        tuple(answers.reversed),
+    )
 
-    def pay_out(payer_id: str, npi: str, payment: ClaimPayment) -> None:
-        payments.setdefault(payer_id, {}).setdefault(npi, []).append(payment)
 
-    for batch in interchange.transactions:
-        bp = batch.billing_provider
-        payees[bp.npi] = Payee(name=bp.organization_name, npi=bp.npi, tax_id=bp.tax_id)
-        for claim in batch.claims:
-            contract, number = contracts[claim.payer.id], _claim_number(interchange, claim)
-            rejection = front_end_rejection(claim, contract)
-            statuses.setdefault(claim.payer.id, {}).setdefault(bp.npi, []).append(
-                _status(claim, rejection, None if rejection else number)
-            )
-            if rejection:
-                rejected += 1
-                continue
-            if claim.subscriber.member_id.upper().startswith(contract.pended_member_prefixes):
-                pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
-                continue
-            key = accumulator_key(claim)
-            if claim.frequency_code in ("7", "8") and (
-                taken_back := earlier.pop(claim.payer_claim_control_number, None)
-            ):
-                pay_out(claim.payer.id, bp.npi, reversal(taken_back))
-                reversed_numbers.append(claim.payer_claim_control_number)
-                deductibles[key] = max(Decimal(0), deductibles.get(key, Decimal(0)) - deductible_taken(taken_back))
-            if claim.frequency_code == "8":
-                continue
-            pay = adjudicate if claim.payer_responsibility == "P" else coordinate
-            result = pay(claim, contract, deductibles.get(key, Decimal(0)), number, now.date())
-            deductibles[key] = result.deductible_met
-            pay_out(claim.payer.id, bp.npi, result.payment)
-            adjudicated[number] = result.payment
+def _front_end(
+    claim: Claim, inbound: Inbound, contracts: dict[str, Contract], answers: _Answers, provider: str, now: datetime
+) -> None:
+    """Reject (277CA), pend, or adjudicate one claim."""
+    contract = contracts.get(claim.payer.id)
+    number = _claim_number(inbound, claim)
+    rejection = WRONG_PAYER if contract is None else front_end_rejection(claim, contract)
+    answers.status(claim.payer.id, provider, _status(claim, rejection, None if rejection else number))
+    if rejection or contract is None:
+        return
+    if claim.subscriber.member_id.upper().startswith(contract.pended_member_prefixes):
+        answers.pended.append(Pended(claim.patient_control_number, number, claim.total_charge))
+        return
+    answers.adjudicate(claim, contract, number, provider, now)
+
+
+def _control(first: int, offset: int) -> int:
+    return (first + offset - 1) % 999_999_999 + 1
+
+
+def _remittances(
+    inbound: Inbound,
+    contracts: dict[str, Contract],
+    answers: _Answers,
+    payees: dict[str, Payee],
+    first_control_number: int,
+    now: datetime,
+) -> dict[str, str]:
     texts = {}
-    for offset, (payer_id, by_payee) in enumerate(payments.items()):
-        contract = contracts[payer_id]
-        control_number = (first_control_number + offset - 1) % 999_999_999 + 1
+    for offset, (payer_id, by_payee) in enumerate(answers.payments.items()):
+        contract, control_number = contracts[payer_id], _control(first_control_number, offset)
         remittances = tuple(
-            _remittance(contract, payees[npi], claims, f"{payer_id}{control_number:09d}{n}", now)
-            for n, (npi, claims) in enumerate(by_payee.items())
+            _remittance(contract, payees[provider], claims, f"{payer_id}{control_number:09d}{n}", now)
+            for n, (provider, claims) in enumerate(by_payee.items())
         )
         texts[payer_id] = render_835(
             Interchange835(
-                sender_id=interchange.receiver_id,
-                receiver_id=interchange.sender_id,
+                sender_id=inbound.receiver_id,
+                receiver_id=inbound.sender_id,
                 control_number=control_number,
                 group_control_number=control_number,
                 created=now,
-                usage=interchange.usage,
+                usage=inbound.usage,
                 remittances=remittances,
             )
         )
+    return texts
+
+
+def _acknowledgments(
+    inbound: Inbound, contracts: dict[str, Contract], answers: _Answers, first_control_number: int, now: datetime
+) -> dict[str, str]:
+    """A 277CA per payer named: from the payer, or for a payer no one answers for, as the 837 named it."""
     acknowledgments = {}
-    for offset, (payer_id, by_provider) in enumerate(statuses.items(), start=len(texts)):
-        contract = contracts[payer_id]
+    for offset, (payer_id, by_provider) in enumerate(answers.statuses.items()):
+        contract = contracts.get(payer_id)
         acknowledgments[payer_id] = render_277ca(
             ClaimAcknowledgment(
-                sender_id=interchange.receiver_id,
-                receiver_id=interchange.sender_id,
-                control_number=(first_control_number + offset - 1) % 999_999_999 + 1,
+                sender_id=inbound.receiver_id,
+                receiver_id=inbound.sender_id,
+                control_number=_control(first_control_number, offset),
                 created=now,
-                usage=interchange.usage,
-                payer_name=contract.payer.name,
+                usage=inbound.usage,
+                payer_name=contract.payer.name if contract else answers.payer_names[payer_id],
                 payer_id=payer_id,
-                submitter_name=interchange.submitter.name,
-                submitter_id=interchange.submitter.id,
-                batch_reference=str(interchange.control_number),
+                submitter_name=inbound.submitter_name,
+                submitter_id=inbound.submitter_id,
+                batch_reference=str(inbound.control_number),
                 received=now.date(),
                 providers=tuple(
-                    ProviderStatuses(name=payees[npi].name, npi=npi, claims=tuple(claims))
-                    for npi, claims in by_provider.items()
+                    ProviderStatuses(name=_provider_name(inbound, provider), npi=provider, claims=tuple(claims))
+                    for provider, claims in by_provider.items()
                 ),
             )
         )
-    paid = sum((p.paid for by_payee in payments.values() for ps in by_payee.values() for p in ps), Decimal(0))
-    return Remittances(
-        texts,
-        deductibles,
-        len(interchange.claims),
-        paid,
-        acknowledgments,
-        rejected,
-        tuple(pended),
-        adjudicated,
-        tuple(reversed_numbers),
-    )
+    return acknowledgments
+
+
+def _provider_name(inbound: Inbound, provider: str) -> str:
+    return next(b.name for b in inbound.batches if (b.npi or b.name) == provider)
 
 
 def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: str | None) -> ClaimStatus:
@@ -191,9 +356,26 @@ def _status(claim: Claim, rejection: FrontEndStatus | None, payer_claim_number: 
     )
 
 
-def _claim_number(interchange: Interchange837, claim: Claim) -> str:
+def _refused_status(read: ReadClaim) -> ClaimStatus:
+    """A7 (rejected for invalid information) with the first finding's status code and entity."""
+    first = read.findings[0] if read.findings else None
+    summary = read.summary
+    return ClaimStatus(
+        patient_control_number=summary.patient_control_number,
+        category="A7",
+        status_code=first.status if first else "21",
+        entity=first.entity if first else None,
+        total_charge=summary.total_charge,
+        service_date=summary.service_date,
+        patient_last_name=summary.patient_last_name,
+        patient_first_name=summary.patient_first_name,
+        member_id=summary.member_id,
+    )
+
+
+def _claim_number(inbound: Inbound, claim: Claim) -> str:
     """The payer's claim control number: stable for a given submission of a given claim."""
-    source = f"{interchange.sender_id}|{interchange.control_number}|{claim.patient_control_number}"
+    source = f"{inbound.sender_id}|{inbound.control_number}|{claim.patient_control_number}"
     return "SIM" + hashlib.sha256(source.encode()).hexdigest()[:15].upper()
 
 

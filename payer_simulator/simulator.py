@@ -1,11 +1,14 @@
 """The clearinghouse directory loop: 837 files in, 999 and 835 files out.
 
-<root>/outbound/*.x12        837P files from the claims service
-<root>/inbound/999/          <stem>.999.x12 for every file that could be read as an interchange
+<root>/outbound/*.x12        837P files from the claims service (or any other submitter)
+<root>/inbound/999/          <stem>.999.x12 for every file that could be read as an interchange: each
+                             transaction set accepted, or rejected with the segment, position, loop,
+                             element and code of every guide rule it breaks (IK3/IK4/IK5)
 <root>/inbound/277/          <stem>.<payer id>.277.x12, each payer's 277CA: claims accepted or rejected
+                             (a claim breaking a business rule is rejected alone, with its status code)
 <root>/inbound/835/          <stem>.<payer id>.835.x12, one per payer with accepted claims
 <root>/archive/              837s once answered
-<root>/rejected/             unreadable 837s, each with <name>.reason.txt
+<root>/rejected/             837s with nothing accepted, each with <name>.reason.txt
 
 Every file is written to a dot-named temp file and renamed, so readers never see half of one.
 Logs name files and counts, never patient data.
@@ -20,12 +23,12 @@ from datetime import datetime
 from pathlib import Path
 
 from payer_simulator.domain.contracts import Contract
-from payer_simulator.respond import accumulator_key, remit, unknown_payers
+from payer_simulator.respond import accumulator_key, answer
 from payer_simulator.store import Store
-from x12.envelope import Envelope, peek_envelope, read_interchange
+from x12.envelope import Envelope, peek_envelope
 from x12.errors import X12Error
-from x12.x837p import parse_837p
-from x12.x999 import AckError, render_999
+from x12.x837p import Reading837, read_837p
+from x12.x999 import AckError, acknowledge, render_999
 
 log = logging.getLogger("payer_simulator")
 
@@ -111,24 +114,18 @@ class Simulator:
                 self._move(path, self.folders.rejected)
 
     def _answer(self, path: Path, text: str) -> None:
-        interchange = parse_837p(text)
-        if unknown := unknown_payers(interchange, self.contracts):
-            raise _unknown_payer_error(text, unknown)
-        stem = path.stem
-        sender, control = interchange.sender_id, interchange.control_number
+        reading = read_837p(text)
+        stem, envelope = path.stem, reading.interchange
+        sender, control = envelope.sender_id, envelope.control_number
+        ack = acknowledge(envelope, [s.raw for s in reading.sets], created=datetime.now())
+        write_atomically(self.folders.acks / f"{stem}.999.x12", ack)
+        if not any(s.accepted for s in reading.sets):
+            raise X12Error.of(reading.issues)  # the 999 says where; the file goes to rejected/
         if self.store.already_paid(sender, control):
-            write_atomically(self.folders.acks / f"{stem}.999.x12", render_999(interchange, created=datetime.now()))
             self._move(path, self.folders.archive)
-            log.info("file=%s status=duplicate interchange=%s claims=%d", path.name, control, len(interchange.claims))
+            log.info("file=%s status=duplicate interchange=%s claims=%d", path.name, control, len(reading.claims))
             return
-        deductibles = self.store.deductibles({accumulator_key(c) for c in interchange.claims})
-        earlier = self.store.payments(
-            {c.payer_claim_control_number for c in interchange.claims if c.frequency_code in ("7", "8")}
-        )
-        result = remit(
-            interchange, self.contracts, deductibles, self.store.next_control_number(), datetime.now(), earlier
-        )
-        write_atomically(self.folders.acks / f"{stem}.999.x12", render_999(interchange, created=datetime.now()))
+        result = self._remit(reading)
         for payer_id, text_277 in result.acknowledgments.items():
             write_atomically(self.folders.claim_acks / f"{stem}.{payer_id}.277.x12", text_277)
         for payer_id, text_835 in result.by_payer.items():
@@ -140,29 +137,44 @@ class Simulator:
             self.status_book.record_pended(result.pended, datetime.now().date())
         self._move(path, self.folders.archive)
         log.info(
-            "file=%s status=accepted interchange=%s claims=%d rejected=%d payers=%d paid=%s",
+            "file=%s status=accepted interchange=%s sets_rejected=%d claims=%d rejected=%d payers=%d paid=%s",
             path.name,
             control,
+            sum(not s.accepted for s in reading.sets),
             result.claims,
             result.rejected,
             len(result.by_payer),
             result.paid,
         )
 
+    def _remit(self, reading: Reading837):
+        claims = [c.claim for c in reading.claims if c.accepted and c.claim is not None]
+        deductibles = self.store.deductibles({accumulator_key(c) for c in claims})
+        earlier = self.store.payments(
+            {
+                c.payer_claim_control_number
+                for c in claims
+                if c.frequency_code in ("7", "8") and c.payer_claim_control_number
+            }
+        )
+        return answer(reading, self.contracts, deductibles, self.store.next_control_number(), datetime.now(), earlier)
+
     def _reject(self, path: Path, text: str, error: X12Error) -> None:
-        ack = _rejection_999(text, error)
-        if ack:
-            write_atomically(self.folders.acks / f"{path.stem}.999.x12", ack)
+        if not (self.folders.acks / f"{path.stem}.999.x12").exists():
+            ack = _rejection_999(text, error)
+            if ack:
+                write_atomically(self.folders.acks / f"{path.stem}.999.x12", ack)
         write_atomically(self.folders.rejected / f"{path.name}.reason.txt", f"{error}\n")
         self._move(path, self.folders.rejected)
-        log.warning("file=%s status=rejected ack=%s reason=%s", path.name, "999" if ack else "none", error)
+        log.warning("file=%s status=rejected issues=%d", path.name, max(1, len(error.issues)))
 
     def _move(self, path: Path, folder: Path) -> None:
         os.replace(path, folder / path.name)
 
 
 def _rejection_999(text: str, error: X12Error) -> str | None:
-    """A 999 rejecting every transaction set, when the envelope can be read at all."""
+    """A 999 rejecting every transaction set of an interchange whose envelope or group could not be
+    read, when its ISA, GS and ST can be found at all."""
     try:
         envelope: Envelope = peek_envelope(text)
         errors = []
@@ -177,13 +189,3 @@ def _rejection_999(text: str, error: X12Error) -> str | None:
         return render_999(envelope, accepted=False, errors=errors, created=datetime.now())
     except (X12Error, ValueError):
         return None
-
-
-def _unknown_payer_error(text: str, payer_ids: set[str]) -> X12Error:
-    """Point at the first 2010BB payer segment naming a payer this simulator has no contract with."""
-    _, envelope = read_interchange(text)
-    for ts in envelope.transactions:
-        for index, seg in enumerate(ts.segments):
-            if seg[:2] == ["NM1", "PR"] and seg[-1] in payer_ids:
-                return X12Error(f"unknown payer id at segment {index + 2}", "NM1", index + 2, ts.control_number)
-    return X12Error("unknown payer id")

@@ -1,9 +1,15 @@
-"""Write and read 999 implementation acknowledgments, 005010X231A1."""
+"""Write and read 999 implementation acknowledgments, 005010X231A1.
+
+Written per functional group received (AK1..AK9, one 999 transaction set each): per transaction set
+its segment errors (IK3), their element errors (IK4) and its verdict (IK5 with the set's error codes);
+per group the count of sets received and accepted (AK9). An IK4 copies the bad value (IK404) only
+when it is a code outside the people's loops: a 999 carries no patient data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -11,9 +17,9 @@ from pydantic import Field, ValidationError
 
 from x12.claim import Interchange837
 from x12.envelope import Element, Envelope, render_interchange
-from x12.errors import X12Error
+from x12.errors import Issue, X12Error
 from x12.guides.x231 import GUIDE
-from x12.reading import Loop, read_sets, refuse_on
+from x12.reading import Interchange, Loop, ReadSet, read_sets, refuse_on
 from x12.types import Model
 from x12.x837p import envelope_of
 
@@ -30,6 +36,7 @@ class ElementError(Model):
     component: Annotated[int, Field(ge=1)] | None = None
     reference: Annotated[str, Field(pattern=r"^[0-9]{1,4}$")] | None = None
     code: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,3}$")]
+    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,3}$")] | None = None  # IK404: a bad code, never more
 
 
 class AckError(Model):
@@ -85,6 +92,26 @@ class Ack999(Model):
     interchange_acks: tuple[InterchangeAck, ...] = ()
 
 
+@dataclass(frozen=True)
+class SetVerdict:
+    """What a 999 says about one transaction set received."""
+
+    set_id: str  # AK201
+    control_number: str  # AK202
+    version: str  # AK203
+    accepted: bool
+    errors: tuple[AckError, ...] = ()  # IK3 (with their IK4)
+    codes: tuple[str, ...] = ()  # IK502-IK506: 5 segments in error, 4 segment count, 3 control numbers...
+
+
+@dataclass(frozen=True)
+class GroupVerdict:
+    functional_id: str  # AK101
+    control_number: int  # AK102
+    version: str  # AK103
+    sets: tuple[SetVerdict, ...]
+
+
 def render_999(
     received: Interchange837 | Envelope,
     accepted: bool = True,
@@ -92,7 +119,8 @@ def render_999(
     control_number: int | None = None,
     created: datetime | None = None,
 ) -> str:
-    """Acknowledge every transaction set of `received` (a parsed 837 or just its envelope).
+    """Acknowledge every transaction set of `received` (a parsed 837 or just its envelope): all
+    accepted, or all rejected with `errors` placed in their sets.
 
     The 999 goes back to the sender; its control number and date default to the
     received ones so the answer is reproducible.
@@ -101,27 +129,134 @@ def render_999(
     if not env.transactions:
         raise X12Error("nothing to acknowledge: the interchange has no transaction set", "ST")
     first = env.transactions[0].control_number
-    status = "A" if accepted else "R"
-    body: list[list[Element]] = [["AK1", env.functional_id, str(env.group_control_number), env.version]]
-    for ts in env.transactions:
-        body.append(["AK2", ts.set_id, ts.control_number, env.version])
-        for err in errors:
-            if (err.transaction_control_number or first) == ts.control_number:
-                body.append(["IK3", err.segment_id, str(err.position), err.loop_id, err.code])
-        body.append(["IK5", status] if accepted else ["IK5", "R", "5"])
-    count = str(len(env.transactions))
-    body.append(["AK9", status, count, count, count if accepted else "0"])
-    ack = replace(
-        env,
-        sender_id=env.receiver_id,
-        receiver_id=env.sender_id,
-        control_number=control_number or env.control_number,
-        group_control_number=control_number or env.group_control_number,
-        created=created or env.created,
+    sets = tuple(
+        SetVerdict(
+            ts.set_id,
+            ts.control_number,
+            env.version,
+            accepted,
+            tuple(e for e in errors if (e.transaction_control_number or first) == ts.control_number),
+            () if accepted else ("5",),
+        )
+        for ts in env.transactions
+    )
+    group = GroupVerdict(env.functional_id, env.group_control_number, env.version, sets)
+    return render_verdicts(env, (group,), control_number or env.control_number, created or env.created)
+
+
+def acknowledge(
+    interchange: Interchange,
+    sets: Sequence[ReadSet],
+    control_number: int | None = None,
+    created: datetime | None = None,
+) -> str:
+    """The 999 for an interchange read with the reading model: each set with an issue is rejected with
+    its IK3/IK4 and IK5 codes, the others accepted; one AK1..AK9 per functional group."""
+    groups: dict[int, list[ReadSet]] = {}
+    for read in sets:
+        groups.setdefault(id(read.group), []).append(read)
+    verdicts = tuple(
+        GroupVerdict(
+            mine[0].group.functional_id,
+            mine[0].group.control_number,
+            mine[0].group.version,
+            tuple(_verdict(read) for read in mine),
+        )
+        for mine in groups.values()
+    )
+    if not verdicts:
+        raise X12Error("nothing to acknowledge: the interchange has no transaction set", "ST")
+    env = Envelope(
+        sender_id=interchange.sender_id,
+        receiver_id=interchange.receiver_id,
+        control_number=interchange.control_number,
+        group_control_number=interchange.groups[0].control_number,
+        created=interchange.created,
+        usage=interchange.usage,
+        functional_id=verdicts[0].functional_id,
+        version=verdicts[0].version,
+    )
+    return render_verdicts(env, verdicts, control_number or interchange.control_number, created or interchange.created)
+
+
+def render_verdicts(received: Envelope, groups: Sequence[GroupVerdict], control_number: int, created: datetime) -> str:
+    """The 999 interchange back to the sender of `received`: one 999 transaction set per group."""
+    ack = Envelope(
+        sender_id=received.receiver_id,
+        receiver_id=received.sender_id,
+        control_number=control_number,
+        group_control_number=control_number,
+        created=created,
+        usage=received.usage,
         functional_id="FA",
         version=VERSION,
     )
-    return render_interchange(ack, [body])
+    return render_interchange(ack, [_group_response(group) for group in groups])
+
+
+def _group_response(group: GroupVerdict) -> list[list[Element]]:
+    body: list[list[Element]] = [["AK1", group.functional_id, str(group.control_number), group.version]]
+    for verdict in group.sets:
+        body.append(["AK2", verdict.set_id, verdict.control_number, verdict.version])
+        for error in verdict.errors:
+            body.append(["IK3", error.segment_id, str(error.position), (error.loop_id or "")[:4], error.code])
+            body += [_ik4(element) for element in error.elements]
+        body.append(["IK5", "A" if verdict.accepted else "R", *verdict.codes[:5]])
+    taken = sum(verdict.accepted for verdict in group.sets)
+    status = "A" if taken == len(group.sets) else "R" if taken == 0 else "P"
+    count = str(len(group.sets))
+    body.append(["AK9", status, count, count, str(taken)])
+    return body
+
+
+def _ik4(element: ElementError) -> list[Element]:
+    position: Element = (str(element.position), str(element.component)) if element.component else str(element.position)
+    return ["IK4", position, element.reference, element.code, element.value]
+
+
+# ---- from the reading model's issues --------------------------------------------------------------
+
+_CODE = re.compile(r"[A-Za-z0-9]{1,3}")
+_PEOPLE = frozenset({"2010BA", "2010CA", "2330A", "2100C", "2100D"})  # subscriber, patient, other subscriber
+
+
+def _verdict(read: ReadSet) -> SetVerdict:
+    """A set's issues as IK3 (one per segment and code, its element issues as IK4s) and IK5 codes."""
+    errors: dict[tuple[str, int, str], AckError] = {}
+    for issue in read.issues:
+        if issue.ik3 is None or issue.position is None:
+            continue  # about the whole set (SE count, control numbers): IK5 says it
+        key = (issue.segment_id, issue.position, issue.ik3)
+        error = errors.get(key) or AckError(
+            segment_id=issue.segment_id,
+            position=issue.position,
+            code=issue.ik3,
+            loop_id=issue.loop,
+            transaction_control_number=read.control_number,
+        )
+        if issue.element is not None and issue.ik4 is not None:
+            element = ElementError(
+                position=issue.element, component=issue.component, code=issue.ik4, value=_bad_code(read, issue)
+            )
+            error = error.model_copy(update={"elements": (*error.elements, element)})
+        errors[key] = error
+    codes = sorted({issue.ik5 for issue in read.issues})
+    return SetVerdict(
+        read.raw.set_id, read.control_number, read.raw.version, not read.issues, tuple(errors.values()), tuple(codes)
+    )
+
+
+def _bad_code(read: ReadSet, issue: Issue) -> str | None:
+    """IK404: the value of an element with an invalid code (IK403 7), when it is a short code outside
+    the people's loops and demographics."""
+    if issue.ik4 != "7" or issue.loop in _PEOPLE or issue.segment_id == "DMG" or not issue.position:
+        return None
+    segments = read.raw.segments
+    segment = segments[issue.position - 1] if issue.position <= len(segments) else None
+    if segment is None or segment.id != issue.segment_id or issue.element is None:
+        return None
+    value = segment.component(issue.element, issue.component) if issue.component else segment[issue.element]
+    return value if _CODE.fullmatch(value) else None
 
 
 def parse_999(text: str) -> Ack999:

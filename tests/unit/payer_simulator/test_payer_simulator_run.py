@@ -12,6 +12,7 @@ from payer_simulator.domain.contracts import DEFAULT_CONTRACTS, load_contracts
 from payer_simulator.respond import remit
 from x12.samples import sample_interchange
 from x12.validate import validate_x12
+from x12.x277 import parse_277ca
 from x12.x835 import parse_835
 from x12.x837p import parse_837p, render_837p
 from x12.x999 import parse_999
@@ -93,15 +94,19 @@ def test_simulator_once_answers_good_files_and_parks_bad_ones(tmp_path):
     assert len(list((tmp_path / "inbound" / "835").iterdir())) == 3
 
 
-def test_unknown_payer_is_rejected_with_a_999(tmp_path):
+def test_a_claim_for_an_unknown_payer_is_returned_alone_and_the_others_are_paid(tmp_path):
     (tmp_path / "outbound").mkdir()
-    text = render_837p(sample_interchange(3)).replace("PI*SIMAETNA~", "PI*NOSUCH~")
+    text = render_837p(sample_interchange(3)).replace("PI*SIMAETNA~", "PI*NOSUCH~")  # claim 1 of 3
     (tmp_path / "outbound" / "x.x12").write_text(text)
 
     assert run_once(tmp_path).returncode == 0
     [transaction] = parse_999((tmp_path / "inbound" / "999" / "x.999.x12").read_text()).groups[0].transactions
-    assert not transaction.accepted and transaction.errors[0].segment_id == "NM1"
-    assert "unknown payer" in (tmp_path / "rejected" / "x.x12.reason.txt").read_text()
+    assert transaction.accepted  # the file follows the guide: routing a claim is the clearinghouse's business
+    [returned] = parse_277ca((tmp_path / "inbound" / "277" / "x.NOSUCH.277.x12").read_text()).claims
+    assert (returned.patient_control_number, returned.category, returned.status_code) == ("PCN00000001", "A3", "116")
+    paid = {c.patient_control_number for f in (tmp_path / "inbound" / "835").iterdir() for r in parse_835(f.read_text()).remittances for c in r.claims}  # fmt: skip
+    assert paid == {"PCN00000000", "PCN00000002"}
+    assert (tmp_path / "archive" / "x.x12").exists()
 
 
 def test_deductibles_carry_over_between_files(tmp_path):
@@ -155,7 +160,7 @@ def test_a_bug_while_answering_parks_the_file_and_the_loop_goes_on(tmp_path, mon
     def broken_remit(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(simulator, "remit", broken_remit)
+    monkeypatch.setattr(simulator, "answer", broken_remit)
     sim = simulator.Simulator(tmp_path, load_contracts())
     for name in ("one.x12", "two.x12"):
         (tmp_path / "outbound" / name).write_text(render_837p(sample_interchange(1)))

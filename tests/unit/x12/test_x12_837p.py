@@ -94,7 +94,7 @@ def test_parse_errors_say_where_but_not_what():
     with pytest.raises(X12Error) as caught:
         parse_837p(text)
     message = str(caught.value)
-    assert "birth_date" in message
+    assert "DMG02" in message and "loop 2010BA" in message and caught.value.issues[0].ik4 == "8"
     assert "19501301" not in message and "SAMPLE" not in message and "M000000000" not in message
 
 
