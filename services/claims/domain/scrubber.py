@@ -52,7 +52,7 @@ def _dates(claim: Claim, where: str, line: ServiceLine, today: date, timely_fili
     if claim.patient:
         people.append(("patient", claim.patient.birth_date))
     for who, born in people:
-        if born > line.service_date:
+        if born is not None and born > line.service_date:
             findings.append(
                 _finding(
                     f"{who}.birth_date",
