@@ -47,12 +47,14 @@ def acknowledged(
     return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
 
 
-async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
+async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name: str = "") -> int:
     count = 0
     for outcome in batch_outcomes(parse_999(text)):
+        claims = await db.claims_of_interchange(session, outcome.group_control_number)
+        reasons = [r.model_dump() for r in outcome.reasons]
+        db.add_events(session, claims, "999", file_name=file_name, accepted=outcome.accepted, detail=reasons)
         if outcome.accepted:
             continue  # syntax passed; the 277CA says whether each claim was accepted
-        claims = await db.claims_of_interchange(session, outcome.group_control_number)
         for claim in claims:
             db.mark_acknowledged(claim, False, outcome.reasons, now)
             outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now))
@@ -60,7 +62,9 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime) -> int:
     return count
 
 
-async def _apply_277(session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None) -> int:
+async def _apply_277(
+    session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None, file_name: str = ""
+) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
     claims = await db.claims_by_control_number(session, outcomes)
     if len(claims) < len(outcomes):
@@ -69,6 +73,8 @@ async def _apply_277(session: AsyncSession, text: str, now: datetime, deps: hand
         outcome = outcomes[claim.patient_control_number]
         claim.payer_claim_control_number = outcome.payer_claim_control_number or claim.payer_claim_control_number
         db.mark_acknowledged(claim, outcome.accepted, outcome.reasons, now)
+        reasons = [r.model_dump() for r in outcome.reasons]
+        db.add_events(session, [claim], "277CA", file_name=file_name, accepted=outcome.accepted, detail=reasons)
         outbox.stage(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
@@ -111,9 +117,9 @@ async def _apply_once(service: Service[Any], document: AckDocument, text: str) -
             log.info("acknowledgement already applied; ignored", extra={"file": name})
             return
         if kind == "999":
-            count = await _apply_999(session, text, datetime.now(UTC))
+            count = await _apply_999(session, text, datetime.now(UTC), name)
         else:
-            count = await _apply_277(session, text, datetime.now(UTC), service.deps)
+            count = await _apply_277(session, text, datetime.now(UTC), service.deps, name)
         await db.count_ack_claims(session, document.sha256, count)
         log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
 

@@ -2,14 +2,19 @@
 (claims held before sending or rejected after); counts by status and by acknowledgement. Who may
 call each route is PERMISSIONS; reading a claim is in the audit trail (shared/audit.py)."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict
 
 from services.claims import db
-from shared.api import SessionDep
-from shared.audit import TrailDep
+from services.claims.domain.segments import claim_segments
+from services.claims.fixing import CannotFix, resubmit, version
+from shared.api import ServiceDep, SessionDep
+from shared.audit import Action, TrailDep
+from shared.contracts.events import ClaimChanges
 from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, OVERSIGHT, permissions
 
 router = APIRouter(prefix="/v1")
@@ -17,6 +22,9 @@ router = APIRouter(prefix="/v1")
 COUNTS = OVERSIGHT | {BILLER, ANALYTICS_READER}
 PERMISSIONS = permissions({
     "GET /v1/claims/{claim_id}": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "GET /v1/claims/{claim_id}/x12": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "GET /v1/claims/{claim_id}/history": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "POST /v1/claims/{claim_id}/resubmit": {BILLER},
     "GET /v1/stats": COUNTS,
     "GET /v1/stats/encounters": COUNTS,
     "GET /v1/work-queue": OVERSIGHT | {BILLER},
@@ -25,12 +33,95 @@ PERMISSIONS = permissions({
 
 
 @router.get("/claims/{claim_id}")
-async def get_claim(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict[str, Any]:
+async def get_claim(claim_id: UUID, session: SessionDep, trail: TrailDep, response: Response) -> dict[str, Any]:
+    """The claim; its ETag (also `version`) is what POST …/resubmit takes as If-Match."""
+    claim = await _read(session, trail, claim_id)
+    response.headers["ETag"] = version(claim)
+    return claim.model_dump(mode="json", exclude={"content"}) | {"version": version(claim)}
+
+
+async def _read(session: SessionDep, trail: TrailDep, claim_id: UUID) -> db.Claim:
     claim = await db.claim(session, claim_id)
     if claim is None:
         raise HTTPException(404, "no such claim")
     await trail.read(session, "Claim", claim_id, claim.patient_id)
-    return claim.model_dump(mode="json", exclude={"content"})
+    return claim
+
+
+@router.get("/claims/{claim_id}/x12")
+async def claim_as_sent(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict[str, Any]:
+    """The claim as its 837P interchange shows it (the billing provider's loop and the claim's own loops)."""
+    claim = await _read(session, trail, claim_id)
+    batch = await db.batch(session, claim.batch_id)
+    shown = claim_segments(batch.content, claim.patient_control_number) if batch else None
+    if batch is None or shown is None:
+        raise HTTPException(404, f"the claim is {claim.status}: it is in no 837P interchange yet")
+    return {
+        "file_name": batch.file_name,
+        "interchange_control_number": batch.interchange_control_number,
+        "delivered_at": batch.delivered_at.isoformat() if batch.delivered_at else None,
+        "envelope": shown.envelope,
+        "billing_provider": shown.billing_provider,
+        "claim": shown.claim,
+    }
+
+
+@router.get("/claims/{claim_id}/history")
+async def claim_history(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict[str, Any]:
+    """What happened to the claim here: made (held or ready), the 837P it went out in, each 999 and 277CA
+    that answered it, a biller's fixes, and the claims that followed it (replacement, void, secondary)."""
+    claim = await _read(session, trail, claim_id)
+    batch = await db.batch(session, claim.batch_id)
+    follow_ups = await db.follow_ups(session, claim_id)
+    events = await db.events_of(session, [claim_id])
+    return {
+        "claim": _summary(claim),
+        "sent_in": None if batch is None else {
+            "file_name": batch.file_name, "interchange_control_number": batch.interchange_control_number,
+            "created_at": _iso(batch.created_at), "delivered_at": _iso(batch.delivered_at),
+        },
+        "events": [e.model_dump(mode="json", exclude={"claim_id"}) for e in events],
+        "follow_ups": [_summary(c) for c in follow_ups],
+    }  # fmt: skip
+
+
+def _summary(claim: db.Claim) -> dict[str, Any]:
+    fields = ("claim_id", "kind", "status", "acknowledgement", "payer_id", "payer_name", "total_charge",
+              "date_of_service", "created_at", "submitted_at", "acknowledged_at", "original_claim_id",
+              "encounter_ids", "findings", "ack_reasons", "correlation_id", "patient_control_number")  # fmt: skip
+    return claim.model_dump(mode="json", include=set(fields))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+class Resubmission(BaseModel):
+    """What the biller changes before the claim is made again (nothing: made again as it now stands)."""
+
+    model_config = ConfigDict(extra="forbid")
+    changes: ClaimChanges | None = None
+
+
+@router.post("/claims/{claim_id}/resubmit")
+async def resubmit_claim(
+    claim_id: UUID,
+    session: SessionDep,
+    trail: TrailDep,
+    service: ServiceDep,
+    body: Resubmission | None = None,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> dict[str, Any]:
+    """A held claim fixed (changes to its lines, diagnoses or prior authorization) and made again: it goes
+    out with the next batch, or stays held with the reasons that remain. If-Match: the version read."""
+    changes = body.changes if body is not None else None
+    try:
+        async with session.begin():
+            fixed = await resubmit(session, claim_id, changes, if_match, trail.principal, service.deps)
+            await trail.change(session, Action.UPDATE, "resubmit", "Claim", claim_id, fixed.claim.patient_id)
+    except CannotFix as refused:
+        raise HTTPException(refused.status, refused.detail) from None
+    return _summary(fixed.claim) | {"version": version(fixed.claim)}
 
 
 @router.get("/stats")
@@ -47,24 +138,51 @@ async def encounter_stats(session: SessionDep) -> dict[str, int]:
 
 @router.get("/work-queue")
 async def work_queue(
-    session: SessionDep, trail: TrailDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    session: SessionDep,
+    trail: TrailDep,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
 ) -> dict[str, Any]:
-    """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA."""
-    total, claims = await db.work_queue(session, limit, offset)
-    await trail.search(session, "Claim", [(c.claim_id, c.patient_id) for c in claims])
+    """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA, oldest
+    first; `next` is the cursor of the following page (null on the last)."""
+    total, claims = await db.work_queue(session, limit + 1, offset, _position(cursor) if cursor else None)
+    page = claims[:limit]
+    await trail.search(session, "Claim", [(c.claim_id, c.patient_id) for c in page])
     items = [
         dict(
             claim_id=str(c.claim_id),
             encounter_id=c.encounter_id,
+            patient_id=str(c.patient_id),
             payer_id=c.payer_id,
+            payer_name=c.payer_name,
+            date_of_service=c.date_of_service.isoformat(),
+            total_charge=str(c.total_charge),
+            status=c.status,
             kind=c.kind,
+            created_at=_iso(c.created_at),
+            version=version(c),
             task="fix before sending" if c.status == "held" else "resolve the rejection",
             findings=c.findings,
             rejection=c.ack_reasons if c.acknowledgement == "rejected" else [],
         )
-        for c in claims
+        for c in page
     ]
-    return {"total": total, "items": items}
+    more = len(claims) > limit and page[-1].created_at is not None
+    return {
+        "total": total,
+        "items": items,
+        "next": f"{_iso(page[-1].created_at)}|{page[-1].claim_id}" if more else None,
+    }
+
+
+def _position(cursor: str) -> tuple[datetime, UUID]:
+    moment, _, claim_id = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(moment), UUID(claim_id)
+    except ValueError:
+        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor this queue gave out",
+                                   "type": "value_error"}]) from None  # fmt: skip
 
 
 @router.get("/acknowledgements")

@@ -8,7 +8,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, Sequence, Text, func, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Numeric,
+    Sequence,
+    Text,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -64,6 +78,15 @@ class CodedEncounter(SQLModel, table=True):
 
 class Claim(SQLModel, table=True):
     __tablename__ = "claim"
+    # the work queue's order (migration 0006): a page of a long queue is read straight from it
+    __table_args__ = (
+        Index(
+            "ix_claim_work_queue",
+            "created_at",
+            "claim_id",
+            postgresql_where=text("status = 'held' OR acknowledgement = 'rejected'"),
+        ),
+    )
 
     claim_id: UUID = Field(primary_key=True)
     patient_control_number: str = Field(max_length=20, unique=True)
@@ -123,7 +146,32 @@ class AckFile(SQLModel, table=True):
     received_at: datetime | None = Field(default=None, sa_column=_timestamp())
 
 
-TABLES = ("claim_patient", "coded_encounter", "claim", "submission_batch", "ack_file", "coverage_eligibility")
+class ClaimEvent(SQLModel, table=True):
+    """What happened to a claim that its row does not keep: each 999 and 277CA that answered it (the
+    file, accepted or not) and each fix a biller made to it while held (who, what was wrong)."""
+
+    __tablename__ = "claim_event"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    claim_id: UUID = Field(index=True)
+    at: datetime | None = Field(default=None, sa_column=_timestamp())
+    kind: str = Field(max_length=16)  # 999 | 277CA | fixed
+    file_name: str | None = Field(default=None, max_length=200)
+    accepted: bool | None = None
+    detail: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    actor: str | None = Field(default=None, max_length=64)  # a person's subject (token sub); None: the system
+    actor_name: str | None = Field(default=None, max_length=255)
+
+
+TABLES = (
+    "claim_patient",
+    "coded_encounter",
+    "claim",
+    "submission_batch",
+    "ack_file",
+    "coverage_eligibility",
+    "claim_event",
+)
 JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
 
 
@@ -405,12 +453,39 @@ async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
     return {name: count for name, count in rows.all()}
 
 
-async def work_queue(session: AsyncSession, limit: int, offset: int) -> tuple[int, list[Claim]]:
-    """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are."""
-    waiting = or_(Claim.status == "held", Claim.acknowledgement == "rejected")
-    total = (await session.execute(select(func.count()).where(waiting))).scalar_one()
-    page = select(Claim).where(waiting).order_by(Claim.created_at, Claim.claim_id).limit(limit).offset(offset)
+WAITING = or_(Claim.status == "held", Claim.acknowledgement == "rejected")  # the index of migration 0006 is on these
+
+
+async def work_queue(
+    session: AsyncSession, limit: int, offset: int = 0, after: tuple[datetime, UUID] | None = None
+) -> tuple[int, list[Claim]]:
+    """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are;
+    `after` (the last claim's creation time and id) gives the next page from the index."""
+    total = (await session.execute(select(func.count()).where(WAITING))).scalar_one()
+    page = select(Claim).where(WAITING)
+    if after is not None:
+        page = page.where(tuple_(Claim.created_at, Claim.claim_id) > tuple_(*after))
+    page = page.order_by(Claim.created_at, Claim.claim_id).limit(limit).offset(offset)
     return total, list((await session.execute(page)).scalars())
+
+
+def add_events(session: AsyncSession, claims: Iterable[Claim], kind: str, **what: object) -> None:
+    session.add_all(ClaimEvent(claim_id=claim.claim_id, kind=kind, **what) for claim in claims)
+
+
+async def events_of(session: AsyncSession, claim_ids: Iterable[UUID]) -> list[ClaimEvent]:
+    query = select(ClaimEvent).where(ClaimEvent.claim_id.in_(list(claim_ids))).order_by(ClaimEvent.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def follow_ups(session: AsyncSession, claim_id: UUID) -> list[Claim]:
+    """The replacements, voids and secondary claims made after this one, oldest first."""
+    query = select(Claim).where(Claim.original_claim_id == claim_id).order_by(Claim.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def batch(session: AsyncSession, batch_id: int | None) -> SubmissionBatch | None:
+    return await session.get(SubmissionBatch, batch_id) if batch_id is not None else None
 
 
 async def acknowledgement_counts(session: AsyncSession) -> dict[str, int]:

@@ -5,7 +5,7 @@ sex (from patient.registered, for age and sex edits)."""
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Text, func, select, tuple_
+from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Index, Text, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -15,6 +15,10 @@ from services.coding.domain.edits import PatientFacts
 
 class CodingOutcome(SQLModel, table=True):
     __tablename__ = "coding_outcome"
+    # the coder queue's order (migration 0004): a page of a long queue is read straight from it
+    __table_args__ = (
+        Index("ix_coding_outcome_queue", "decided_at", "encounter_id", postgresql_where=text("status = 'queued'")),
+    )
 
     encounter_id: str = Field(primary_key=True, max_length=64)
     patient_id: UUID = Field(index=True)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     Row,
     and_,
     exists,
@@ -27,6 +28,16 @@ from sqlmodel import Field, SQLModel
 
 class Patient(SQLModel, table=True):
     __tablename__ = "patient"
+    # the patient search's keys (migration 0006 makes the names COLLATE "C", which reflection does not show)
+    __table_args__ = (
+        Index(
+            "ix_patient_search_name",
+            text("lower(content #>> '{patient,last_name}')"),
+            text("lower(content #>> '{patient,first_name}')"),
+            "patient_id",
+        ),
+        Index("ix_patient_search_birth_date", text("(content #>> '{patient,birth_date}')")),
+    )
 
     patient_id: UUID = Field(primary_key=True)
     facility: str = Field(default="MAIN", max_length=30, sa_column_kwargs={"server_default": "MAIN"})
@@ -45,6 +56,9 @@ class PatientIdentifier(SQLModel, table=True):
     """Keys that resolve to a patient: ("mrn", "FACILITY|MRN") and ("member", "last|first|dob|member id")."""
 
     __tablename__ = "patient_identifier"
+    __table_args__ = (
+        Index("ix_patient_identifier_mrn", text("split_part(value, '|', 2)"), postgresql_where=text("kind = 'mrn'")),
+    )
 
     kind: str = Field(primary_key=True, max_length=10)
     value: str = Field(primary_key=True, max_length=300)

@@ -2,6 +2,7 @@
 ICD-10-CM search, the queues' cursors, a held claim fixed and billed again, an unmatched payment posted
 to a chosen claim, the claim's history in each service, the approvals list and the dashboard's figures."""
 
+import json
 import uuid
 from datetime import date, timedelta
 
@@ -14,7 +15,7 @@ from shared.contracts import topics
 from shared.contracts.events import EncounterDocumentedV1
 from shared.envelope import Event
 from shared.settings import ServiceSettings
-from tests.kit import eventually, publish, running, scalar, settings_for
+from tests.kit import eventually, publish, read_topic, running, scalar, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +99,58 @@ async def test_the_code_picker_and_the_coder_queue_a_page_at_a_time(platform):
         f"ENC-P{n}" for n in range(5)
     ]
     assert wrong.status_code == 422
+
+
+async def test_a_biller_fixes_a_held_claim_and_its_history_shows_the_837_999_and_277ca(platform):
+    from services.claims.app import build as claims
+    from services.claims.settings import ClaimsSettings
+    from tests.integration.test_claims import coded_event, patient_event
+    from tests.integration.test_claims_acknowledgements import answer, with_coverages
+
+    service = claims(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, ack_poll_seconds=0.1))
+    first, second = with_coverages(patient_event(30)), with_coverages(patient_event(31))
+    twice = coded_event(300, first.data.patient_id)
+    lines = [line.model_copy(update={"procedure_code": "36415"}) for line in twice.data.service_lines]
+    twice = Event(twice.data.model_copy(update={"service_lines": lines}), twice.subject, "/test/coding", "c-300")
+    unpriced = coded_event(301, second.data.patient_id, code="99499")
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [first, second])
+        await publish(platform, topics.ENCOUNTER_CODED, [twice, unpriced])
+        await eventually(lambda: scalar(service, "SELECT count(*) = 2 FROM claim WHERE status = 'held'"))
+        page = (await client.get("/v1/work-queue", params={"limit": 1})).json()
+        rest = (await client.get("/v1/work-queue", params={"limit": 1, "cursor": page["next"]})).json()
+        held = {item["findings"][0]["code"]: item for item in page["items"] + rest["items"]}
+        duplicate, no_price = held["line.duplicate"], held["price.missing"]
+        fix = {"changes": {"lines": [{"line_number": 2, "modifiers": ["91"]}]}}
+        stale = await client.post(
+            f"/v1/claims/{duplicate['claim_id']}/resubmit", json=fix, headers={"If-Match": '"old"'}
+        )
+        nowhere = await client.post(
+            f"/v1/claims/{no_price['claim_id']}/resubmit", json={"changes": {"lines": [{"line_number": 9, "units": 2}]}}
+        )
+        fixed = await client.post(
+            f"/v1/claims/{duplicate['claim_id']}/resubmit", json=fix, headers={"If-Match": duplicate["version"]}
+        )
+        again = await client.post(f"/v1/claims/{duplicate['claim_id']}/resubmit", json=fix)
+        still_held = await client.post(f"/v1/claims/{no_price['claim_id']}/resubmit")
+        submitted = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=1, settle=0.2)
+        answer(platform)
+        await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=1)
+        history = (await client.get(f"/v1/claims/{duplicate['claim_id']}/history")).json()
+        as_sent = (await client.get(f"/v1/claims/{duplicate['claim_id']}/x12")).json()
+        not_sent = await client.get(f"/v1/claims/{no_price['claim_id']}/x12")
+    assert stale.status_code == 412 and nowhere.status_code == 422
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["claim_id"] == duplicate["claim_id"] and fixed.json()["status"] in ("ready", "batched")
+    assert again.status_code == 409  # fixed once: the second person is told, nothing is made twice
+    assert still_held.json()["status"] == "held" and still_held.json()["findings"][0]["code"] == "price.missing"
+    assert [json.loads(r.value)["claim_id"] for r in submitted] == [duplicate["claim_id"]]
+    kinds = [(e["kind"], e["accepted"], e["actor"]) for e in history["events"]]
+    assert kinds[0] == ("fixed", None, "api-key") and history["events"][0]["detail"][0]["code"] == "line.duplicate"
+    assert {("999", True), ("277CA", True)} <= {(kind, accepted) for kind, accepted, _ in kinds}
+    assert all(e["file_name"] for e in history["events"] if e["kind"] != "fixed")
+    assert history["sent_in"]["file_name"] == as_sent["file_name"]
+    pcn = history["claim"]["patient_control_number"]
+    assert as_sent["claim"][0].startswith("HL*") and any(s.startswith(f"CLM*{pcn}*") for s in as_sent["claim"])
+    assert any(s.startswith("SV1*HC:36415:91") for s in as_sent["claim"]) and as_sent["envelope"][0].startswith("ISA")
+    assert not_sent.status_code == 404
