@@ -362,6 +362,7 @@ def sign_in_help(run_dir: Path, listen_port: int | None = None) -> str:
         "sample users (realm openrcm):",
         *(f"  {user:<{width}}  {password}  {', '.join(roles.get(user, []))}" for user, password in creds.users.items()),
         f"secrets: {KcPaths.of(run_dir).credentials}",
+        'a token for curl: ./rcm token <user>   (curl -H "Authorization: Bearer $(./rcm token anna.ar)" …)',
     ]
     return "\n".join(lines)
 

@@ -95,7 +95,8 @@ class Idp:
         )  # fmt: skip
         response.raise_for_status()
         headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        async with httpx.AsyncClient(base_url=keycloak.base_url(self.port), timeout=60, headers=headers) as http:
+        # a realm made or dropped costs Keycloak seconds, more on a busy machine: wait for it
+        async with httpx.AsyncClient(base_url=keycloak.base_url(self.port), timeout=180, headers=headers) as http:
             answer = await http.request(method, f"/admin/realms/{realm}{path}".rstrip("/"), json=body)
             answer.raise_for_status()
             return answer.json() if answer.content else None

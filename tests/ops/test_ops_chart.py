@@ -155,6 +155,14 @@ def test_kafka_users_have_exactly_the_acls_the_code_needs(production_manifests):
         assert all(a["resource"].get("name") != "*" for a in acls)
 
 
+def test_no_service_may_write_intake_fhir_only_the_ehrs_own_kafka_user(production_manifests):
+    """The topic side of encounter_intake: a record on intake.fhir carries no token, so who may produce
+    is Kafka's ACLs; the organisation grants Write to its EHR's user, the chart to no service."""
+    for user in of_kind(production_manifests, "KafkaUser"):
+        writes = [a for a in user["spec"]["authorization"]["acls"] if "Write" in a["operations"]]
+        assert all(a["resource"].get("name") != topics.INTAKE_FHIR for a in writes), user["metadata"]["name"]
+
+
 def test_deployments_use_scram_over_tls_with_the_strimzi_secrets(production_manifests):
     for deployment in of_kind(production_manifests, "Deployment"):
         container = deployment["spec"]["template"]["spec"]["containers"][0]
