@@ -433,6 +433,8 @@ class _Frame:
 
 
 class _Walker:
+    """Walks one set: a stack of open loops (frames), each at the body item it matched last."""
+
     def __init__(self, guide: Guide, control_number: str):
         self.guide = guide
         self.control = control_number
