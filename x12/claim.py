@@ -13,11 +13,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from x12.types import Address, Code, Model, Modifier, Money, Npi, Phone, Text
+from x12.npi import npi_is_valid
+from x12.types import Address, Code, Model, Modifier, Money, Phone, Text
 
 PlaceOfService = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 Taxonomy = Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]  # NUCC provider taxonomy code
 EntityType = Literal["1", "2"]  # NM102: 1 person, 2 organization
+# An NPI as sent: whether its check digit holds is a finding on the claim (x12.npi), not a reason to drop it.
+Npi = Annotated[str, Field(pattern=r"^[0-9]{10}$")]
 # CLM01: any X12 text up to 38 characters (spaces and # included); the guide asks for 20 at most.
 PatientControlNumber = Annotated[str, Field(pattern=r"^[^*:^~\r\n]{1,38}$")]
 # A tax id as sent, with or without its hyphens: EIN 12-3456789 (REF*EI) or SSN 123-45-6789 (REF*SY).
@@ -68,6 +71,8 @@ class BillingProvider(Model):
     tax_id_qualifier: Literal["EI", "SY"] = "EI"
     entity_type: EntityType = "2"
     first_name: Text | None = None
+    middle_name: Text | None = None
+    suffix: Text | None = None
     kept: tuple[Kept, ...] = ()
 
     @property
@@ -201,6 +206,8 @@ class OtherPayer(Model):
     patient_signature_source: Literal["P"] | None = None  # OI04
     release_of_information: Literal["Y", "I"] = "Y"  # OI06
     subscriber_entity_type: EntityType = "1"
+    subscriber_middle_name: Text | None = None
+    subscriber_suffix: Text | None = None
     member_id_qualifier: Literal["MI", "II"] = "MI"
     kept: tuple[Kept, ...] = ()
 
@@ -315,6 +322,12 @@ class Claim(Model):
         first = min(line.service_date for line in self.lines)
         last = max(line.service_date_to or line.service_date for line in self.lines)
         return code_set_problem(self.diagnosis_qualifier, first, last)
+
+
+def invalid_npis(claim: Claim) -> list[str]:
+    """The claim's fields holding an NPI whose check digit fails (a payer rejects such a claim)."""
+    named = {"rendering_provider": claim.rendering_provider, "referring_provider": claim.referring_provider}
+    return [f"{field}.npi" for field, who in named.items() if who and who.npi and not npi_is_valid(who.npi)]
 
 
 def code_set_problem(qualifier: str, first: date, last: date) -> str | None:

@@ -38,6 +38,7 @@ from x12.claim import (
 from x12.envelope import Element, Envelope, TransactionSet, amount, quantity, render_interchange, st_control_number
 from x12.errors import BALANCING, Issue, X12Error
 from x12.guides.x837p import ATTACHMENT_TRANSMISSIONS, GUIDE
+from x12.npi import npi_is_valid
 from x12.reading import Interchange, Loop, LoopRule, ReadSet, Segment, read_sets
 from x12.types import Address
 
@@ -151,7 +152,7 @@ def _billing_provider(batch: ProviderClaims) -> list[Row]:
     if bp.taxonomy_code:
         hl.append([["PRV", "BI", "PXC", bp.taxonomy_code]])
     name: list[Unit] = [
-        [_name("85", bp.entity_type, bp.organization_name, bp.first_name, "XX", bp.npi)],
+        [_name("85", bp.entity_type, bp.organization_name, bp.first_name, "XX", bp.npi, bp.middle_name, bp.suffix)],
         *_address(bp.address),
         [["REF", bp.tax_id_qualifier, bp.tax_id]],
     ]
@@ -164,7 +165,9 @@ def _subscriber(claim: Claim, hl: int) -> list[Unit]:
     s, payer = claim.subscriber, claim.payer
     sbr: Row = ["SBR", claim.payer_responsibility, "" if claim.patient else "18", s.group_number, s.group_name]
     sbr += [claim.insurance_type, "", "", "", payer.claim_filing_indicator]
-    name: list[Unit] = [[_name("IL", s.entity_type, s.last_name, s.first_name, s.id_qualifier, s.member_id, s.middle_name, s.suffix)]]  # fmt: skip
+    name: list[Unit] = [
+        [_name("IL", s.entity_type, s.last_name, s.first_name, s.id_qualifier, s.member_id, s.middle_name, s.suffix)]
+    ]
     name += _address(s.address)
     if s.birth_date is not None:
         name.append([["DMG", "D8", f"{s.birth_date:%Y%m%d}", s.sex]])
@@ -256,7 +259,8 @@ def _claim_loop(claim: Claim) -> list[Row]:
         nm1 = _name(ref.role, "1", ref.last_name, ref.first_name, "XX", ref.npi, ref.middle_name, ref.suffix)
         units.append(_merge("2310A", [[nm1]], claim.kept))
     if rp := claim.rendering_provider:
-        rendering: list[Unit] = [[_name("82", rp.entity_type, rp.last_name, rp.first_name, "XX", rp.npi, rp.middle_name, rp.suffix)]]  # fmt: skip
+        nm1 = _name("82", rp.entity_type, rp.last_name, rp.first_name, "XX", rp.npi, rp.middle_name, rp.suffix)
+        rendering: list[Unit] = [[nm1]]
         if rp.taxonomy_code:
             rendering.append([["PRV", "PE", "PXC", rp.taxonomy_code]])
         units.append(_merge("2310B", rendering, claim.kept))
@@ -289,7 +293,16 @@ def _other_payer(other: OtherPayer) -> list[Row]:
             units.append([["AMT", qualifier, amount(value)]])
     oi: Row = ["OI", "", "", other.benefits_assigned, other.patient_signature_source, "", other.release_of_information]
     units.append([oi])
-    subscriber = _name("IL", other.subscriber_entity_type, other.subscriber_last_name, other.subscriber_first_name, other.member_id_qualifier, other.member_id)  # fmt: skip
+    subscriber = _name(
+        "IL",
+        other.subscriber_entity_type,
+        other.subscriber_last_name,
+        other.subscriber_first_name,
+        other.member_id_qualifier,
+        other.member_id,
+        other.subscriber_middle_name,
+        other.subscriber_suffix,
+    )
     units.append(_merge("2330A", [[subscriber]], other.kept))
     payer: list[Unit] = [[_name("PR", "2", other.payer.name, None, other.payer.id_qualifier, other.payer.id)]]
     if other.adjudication_date:
@@ -341,7 +354,8 @@ def _line(claim: Claim, line: ServiceLine) -> list[Row]:
         ]
         units.append(_merge("2410", [[s] for s in segments], line.kept))
     for other in claim.other_payers:
-        units += [_line_adjudication(other, answer, line) for answer in other.lines if answer.line_number == line.line_number]  # fmt: skip
+        answers = [answer for answer in other.lines if answer.line_number == line.line_number]
+        units += [_line_adjudication(other, answer, line) for answer in answers]
     return _merge("2400", units, line.kept)
 
 
@@ -455,12 +469,13 @@ class Reading837:
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for c in self.claims for f in c.findings)
 
-    def accepted(self) -> Interchange837 | None:
-        """The claims read without an issue or a finding, as one interchange (None: there is none)."""
+    def interchange837(self, only_accepted: bool = True) -> Interchange837 | None:
+        """The claims read without an issue or a finding (or every claim its models could hold, with
+        `only_accepted` false), as one interchange; None when there is none."""
         batches = []
         for read_set in self.sets:
             for provider in read_set.providers:
-                claims = tuple(c.claim for c in provider.claims if c.accepted and c.claim is not None)
+                claims = tuple(c.claim for c in provider.claims if c.claim and (c.accepted or not only_accepted))
                 if provider.billing_provider is not None and claims:
                     batches.append(ProviderClaims(billing_provider=provider.billing_provider, claims=claims))
         first = next((s for s in self.sets if s.submitter is not None and s.receiver is not None), None)
@@ -486,7 +501,7 @@ def parse_837p(text: str) -> Interchange837:
     problems = list(reading.issues) + [f.issue for f in reading.findings]
     if problems:
         raise X12Error.of(problems)
-    accepted = reading.accepted()
+    accepted = reading.interchange837()
     if accepted is None:
         raise X12Error("the interchange holds no claim", "ST")
     return accepted
@@ -538,8 +553,6 @@ def _finding(loc: Place, message: str, places: dict[Place, Segment], control: st
         loc, status, element, level = (), _BALANCE_STATUS, 2, BALANCING
     elif "diagnosis code" in message:
         loc, status, element = ("diagnoses",), _DIAGNOSIS_STATUS, 1
-    elif loc and loc[-1] == "npi":
-        status, element = _NPI_STATUS, 9
     size = next((n for n in range(len(loc), -1, -1) if loc[:n] in places), 0)
     segment = places[loc[:size]]
     field = ".".join(str(part) for part in loc) or "claim"
@@ -621,6 +634,8 @@ def _read_provider(loop: Loop, control: str, header: list[Finding]) -> ReadProvi
     data = {
         "organization_name": nm1[3],
         "first_name": nm1[4] or None,
+        "middle_name": nm1[5] or None,
+        "suffix": nm1[7] or None,
         "entity_type": nm1[2],
         "npi": nm1[9] or None,
         "tax_id": tax[2],
@@ -629,7 +644,7 @@ def _read_provider(loop: Loop, control: str, header: list[Finding]) -> ReadProvi
         "address": _address_data(name_loop, kept, "2010AA"),
         "kept": kept,
     }
-    findings = list(header)
+    findings = list(header) + _npi_findings([name_loop], control)
     places: dict[Place, Segment] = {(): nm1, ("tax_id",): tax}
     if prv is not None:
         places[("taxonomy_code",)] = prv
@@ -663,10 +678,11 @@ def _read_claim(
         _line_data(line, n, data["place_of_service"], others, places) for n, line in enumerate(loop.children("2400"))
     ]
     data |= {"other_payers": others, "lines": lines, "kept": kept}
-    findings = list(inherited) + _claim_checks(loop, data, places, control)
+    findings = list(inherited) + _claim_checks(loop, data, places, control) + _npi_findings([loop], control)
     refused: list[Finding] = []
     claim = _validated(Claim, data, places, control, refused)
     findings += [f for f in refused if f.status != _BALANCE_STATUS]  # the checks above say it with the amounts
+    findings.sort(key=lambda f: f.issue.position or 0)
     return ReadClaim(_summary(subscriber, patient, loop), claim, tuple(findings))
 
 
@@ -843,6 +859,8 @@ def _other_subscriber(loop: Loop, kept: list[Data]) -> Data:
     return {
         "subscriber_last_name": nm1[3],
         "subscriber_first_name": nm1[4] or None,
+        "subscriber_middle_name": nm1[5] or None,
+        "subscriber_suffix": nm1[7] or None,
         "subscriber_entity_type": nm1[2],
         "member_id_qualifier": nm1[8],
         "member_id": nm1[9],
@@ -991,6 +1009,31 @@ def _claim_checks(loop: Loop, data: Data, places: dict[Place, Segment], control:
             status,
         )
         for s, element, reason, status, level in found
+    ]
+
+
+def _npi_findings(loops: list[Loop], control: str) -> list[Finding]:
+    """Every provider named by NPI (NM108 XX) in these loops and those inside them whose check digit
+    fails: a finding with the provider's role as the entity in error (85 billing, 82 rendering...)."""
+    return [
+        Finding(
+            Issue(
+                "NM1",
+                s.position,
+                s.loop,
+                f"NM109 of NM1*{s[1]} fails the NPI check digit",
+                None,
+                9,
+                level=BUSINESS,
+                transaction_control_number=control,
+            ),
+            _NPI_STATUS,
+            s[1],
+        )
+        for loop in loops
+        for inner in loop.walk()
+        for s in inner.segments
+        if s.id == "NM1" and s[8] == "XX" and not npi_is_valid(s[9])
     ]
 
 

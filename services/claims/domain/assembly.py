@@ -34,6 +34,7 @@ from x12.claim import (
     RenderingProvider,
     ServiceLine,
     Subscriber,
+    invalid_npis,
 )
 from x12.types import Address
 
@@ -144,7 +145,13 @@ def assemble(
         # Whatever the 837 cannot carry (e.g. separator characters in a name) is a hold, not a crash.
         message = describe(exc) if isinstance(exc, ValidationError) else POINTER_OUTSIDE
         return Assembly(None, coverage.payer_name, [Finding(field="claim", code="x12.invalid", message=message)])
+    if wrong := invalid_npis(claim):  # a payer rejects the claim: hold it instead
+        return Assembly(None, coverage.payer_name, [_wrong_npi(field) for field in wrong])
     return Assembly(claim, coverage.payer_name, [])
+
+
+def _wrong_npi(field: str) -> Finding:
+    return Finding(field=field, code="x12.invalid", message="not a valid NPI (10 digits, Luhn check over 80840)")
 
 
 def unpriced(encounters: Sequence[EncounterCodedV1], chargemaster: Mapping[str, Decimal]) -> list[Finding]:

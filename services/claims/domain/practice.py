@@ -6,7 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
+
 from x12.claim import BillingProvider, Receiver, Submitter
+from x12.npi import npi_is_valid
 from x12.types import Model
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -19,6 +22,13 @@ class Practice(Model):
     sender_id: str
     receiver_id: str
     usage: Literal["T", "P"] = "T"
+
+    @field_validator("billing_provider")
+    @classmethod
+    def _npi_checks(cls, provider: BillingProvider) -> BillingProvider:
+        if provider.npi is None or not npi_is_valid(provider.npi):
+            raise ValueError("the billing provider needs a valid NPI (10 digits, Luhn check over 80840)")
+        return provider
 
 
 def load_practice(path: Path | None = None) -> Practice:

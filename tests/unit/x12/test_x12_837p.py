@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from x12.claim import Claim, Interchange837
+from x12.claim import Claim, Interchange837, invalid_npis
 from x12.envelope import amount
 from x12.errors import X12Error
 from x12.samples import sample_claim, sample_dependent_claim, sample_interchange, sample_secondary_claim
@@ -82,9 +82,11 @@ def test_models_refuse_separators_and_bad_npis():
     with pytest.raises(ValidationError):
         Claim.model_validate(data)
     data = sample_claim(1).model_dump()
-    data["rendering_provider"] = {"npi": "1234567890", "first_name": "A", "last_name": "B"}
-    with pytest.raises(ValidationError, match="NPI"):
+    data["rendering_provider"] = {"npi": "123456789", "first_name": "A", "last_name": "B"}
+    with pytest.raises(ValidationError, match="rendering_provider.npi"):
         Claim.model_validate(data)
+    data["rendering_provider"]["npi"] = "1234567890"  # ten digits, a wrong check digit: held, and found
+    assert invalid_npis(Claim.model_validate(data)) == ["rendering_provider.npi"]
 
 
 def test_parse_errors_say_where_but_not_what():
