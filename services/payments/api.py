@@ -6,12 +6,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.payments import db
 from services.payments import patient_payments as pp
 from services.payments.domain.patient_payments import ZERO, PatientPaymentError
+from services.payments.matching import CannotPost, post_to_claim
 from shared.api import SessionDep
 from shared.audit import Action, TrailDep
 from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, FRONT_DESK, OVERSIGHT, SUPERVISOR, permissions
@@ -22,6 +23,8 @@ PATIENT_DESK = OVERSIGHT | {FRONT_DESK, AR_SPECIALIST}
 PERMISSIONS = permissions({
     "GET /v1/stats": OVERSIGHT | {BILLER, AR_SPECIALIST, ANALYTICS_READER},
     "GET /v1/work-queue": OVERSIGHT | {BILLER, AR_SPECIALIST},
+    "POST /v1/work-queue/{item_id}/post": {BILLER, AR_SPECIALIST},
+    "GET /v1/claims/{claim_id}/payments": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "POST /v1/patients/{patient_id}/payments": {FRONT_DESK, AR_SPECIALIST},
     "POST /v1/patient-payments/{payment_id}/refunds": {AR_SPECIALIST, SUPERVISOR},
     "GET /v1/patient-payments/{payment_id}": PATIENT_DESK,
@@ -55,9 +58,87 @@ async def stats(session: SessionDep) -> dict:
 
 
 @router.get("/work-queue")
-async def work_queue(session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
-    """Open items: payments whose claim is not known, payer lines that matched none of the claim's."""
-    return [item.model_dump(mode="json") for item in await db.open_work_items(session, limit)]
+async def work_queue(
+    session: SessionDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int | None, Query(ge=0, description="The last item id of the previous page.")] = None,
+) -> list[dict]:
+    """Open items, oldest first: payments whose claim is not known, payer lines that matched none of the
+    claim's; each with what the payer said (`payment`). A Link header (rel="next") names the next page."""
+    items = await db.open_work_items(session, limit + 1, after)
+    page = items[:limit]
+    if len(items) > limit:
+        response.headers["Link"] = f'</v1/work-queue?limit={limit}&after={page[-1].item_id}>; rel="next"'
+    payments = await db.claim_payments(session, {item.posting_id for item in page})
+    return [item.model_dump(mode="json") | {"payment": _said(payments.get(item.posting_id))} for item in page]
+
+
+def _said(record: db.ClaimPaymentRecord | None) -> dict | None:
+    """What the payer's 835 said of the payment, without the patient (names stay out of work queues)."""
+    if record is None:
+        return None
+    claim, header = record.claim_payment, record.remittance_header
+    return {
+        "status": record.status,
+        "claim_status": claim.get("status"),
+        "charge": claim.get("charge"),
+        "paid": claim.get("paid"),
+        "patient_responsibility": claim.get("patient_responsibility"),
+        "payer_claim_control_number": claim.get("payer_claim_control_number"),
+        "payer": (header.get("payer") or {}).get("name"),
+        "payer_id": (header.get("payer") or {}).get("id"),
+        "trace_number": (header.get("payment") or {}).get("trace_number"),
+        "payment_date": (header.get("payment") or {}).get("date"),
+        "services": [
+            {"procedure_code": s.get("procedure_code"), "charge": s.get("charge"), "paid": s.get("paid")}
+            for s in claim.get("services", [])
+        ],
+    }
+
+
+class PostToClaim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    claim_id: UUID = Field(description="The claim the payment is for (one payments knows: it was sent).")
+
+
+@router.post("/work-queue/{item_id}/post")
+async def post_unmatched(item_id: int, body: PostToClaim, session: SessionDep, trail: TrailDep) -> dict:
+    """A payment whose claim nobody could match, posted to the claim a person chose (409 once posted)."""
+    try:
+        async with session.begin():
+            posted = await post_to_claim(session, item_id, body.claim_id)
+            await trail.change(session, Action.UPDATE, "post-to-claim", "PaymentReconciliation",
+                               posted.record.posting_id, posted.claim.patient_id)  # fmt: skip
+    except CannotPost as refused:
+        raise HTTPException(refused.status, refused.reason) from None
+    return {"posting_id": str(posted.record.posting_id), "claim_id": str(posted.claim.claim_id),
+            "paid": str(posted.record.paid), "status": posted.record.status}  # fmt: skip
+
+
+@router.get("/claims/{claim_id}/payments")
+async def claim_payments(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict:
+    """The claim's payments as posted: each with its 835 file, check or EFT, amounts and the payer's status."""
+    claim = await db.known_claim(session, claim_id)
+    if claim is None:
+        raise HTTPException(404, "payments knows no such claim")
+    postings = await db.postings_of(session, claim_id)
+    await trail.read(session, "Claim", claim_id, claim.patient_id)
+    return {
+        "claim_id": str(claim_id),
+        "postings": [
+            {k: v for k, v in (_said(record) or {}).items() if k != "services"}
+            | {
+                "posting_id": str(record.posting_id),
+                "file_name": era.file_name,
+                "received_at": era.received_at.isoformat() if era.received_at else None,
+                "posted_at": record.posted_at.isoformat() if record.posted_at else None,
+                "paid": str(record.paid),
+                "patient_responsibility": str(record.patient_responsibility),
+            }
+            for record, era in postings
+        ],
+    }
 
 
 def _refused(exc: PatientPaymentError) -> HTTPException:

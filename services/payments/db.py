@@ -184,11 +184,42 @@ async def stats(session: AsyncSession) -> dict:
     return {"era_files": files, "claim_payments": payments, "total_posted": str(posted)}
 
 
-async def open_work_items(session: AsyncSession, limit: int) -> list[WorkItem]:
-    items = await session.execute(
-        select(WorkItem).where(WorkItem.resolved_at.is_(None)).order_by(WorkItem.item_id).limit(limit)
+async def open_work_items(session: AsyncSession, limit: int, after: int | None = None) -> list[WorkItem]:
+    """Open items, oldest first; `after` (the last item's id) gives the next page."""
+    query = select(WorkItem).where(WorkItem.resolved_at.is_(None))
+    if after is not None:
+        query = query.where(WorkItem.item_id > after)
+    return list((await session.execute(query.order_by(WorkItem.item_id).limit(limit))).scalars())
+
+
+async def claim_payments(session: AsyncSession, posting_ids: Collection[UUID]) -> dict[UUID, ClaimPaymentRecord]:
+    rows = await session.execute(select(ClaimPaymentRecord).where(ClaimPaymentRecord.posting_id.in_(posting_ids)))
+    return {row.posting_id: row for row in rows.scalars()}
+
+
+async def work_item_for_update(session: AsyncSession, item_id: int) -> WorkItem | None:
+    query = select(WorkItem).where(WorkItem.item_id == item_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim_payment_for_update(session: AsyncSession, posting_id: UUID) -> ClaimPaymentRecord | None:
+    query = select(ClaimPaymentRecord).where(ClaimPaymentRecord.posting_id == posting_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def known_claim(session: AsyncSession, claim_id: UUID) -> KnownClaim | None:
+    return await session.get(KnownClaim, claim_id)
+
+
+async def postings_of(session: AsyncSession, claim_id: UUID) -> list[tuple[ClaimPaymentRecord, EraFile]]:
+    """The claim's payments (posted or reversed), each with the 835 file that carried it, in posting order."""
+    rows = await session.execute(
+        select(ClaimPaymentRecord, EraFile)
+        .join(EraFile, EraFile.era_id == ClaimPaymentRecord.era_id)
+        .where(ClaimPaymentRecord.claim_id == claim_id)
+        .order_by(ClaimPaymentRecord.posted_at, EraFile.era_id)
     )
-    return list(items.scalars())
+    return [(record, era) for record, era in rows.all()]
 
 
 async def patient_payments(session: AsyncSession, patient_id: UUID) -> list[PatientPayment]:

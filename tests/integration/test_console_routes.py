@@ -154,3 +154,46 @@ async def test_a_biller_fixes_a_held_claim_and_its_history_shows_the_837_999_and
     assert as_sent["claim"][0].startswith("HL*") and any(s.startswith(f"CLM*{pcn}*") for s in as_sent["claim"])
     assert any(s.startswith("SV1*HC:36415:91") for s in as_sent["claim"]) and as_sent["envelope"][0].startswith("ISA")
     assert not_sent.status_code == 404
+
+
+async def test_a_payment_nobody_could_match_is_posted_to_the_claim_a_person_chose(platform):
+    from services.payments.app import build as payments
+    from services.payments.settings import PaymentsSettings
+    from tests.integration.test_payments import era_texts, submitted
+
+    service = payments(settings_for(platform, PaymentsSettings, "payments", era_poll_seconds=0.1))
+    interchange, result = era_texts(claims=2)
+    matched, typo = interchange.claims  # the payer answers the second under a number we never sent
+    ours = submitted(
+        typo.model_copy(update={"patient_control_number": "OURS" + typo.patient_control_number[4:]}), interchange
+    )
+    other = typo.model_copy(update={"patient_control_number": "OTHER1", "total_charge": typo.total_charge + 1})
+    async with running(service) as client:
+        await publish(
+            platform, topics.CLAIM_SUBMITTED, [submitted(matched, interchange), ours, submitted(other, interchange)]
+        )
+        await eventually(lambda: scalar(service, "SELECT count(*) = 3 FROM known_claim"))
+        for payer, text in result.by_payer.items():
+            (platform.clearinghouse_dir / "inbound" / "835" / f"{payer}.835.x12").write_text(text)
+        await read_topic(platform, topics.PAYMENT_POSTED, expect=1)
+        queue = await client.get("/v1/work-queue", params={"limit": 5})
+        (item,) = [i for i in queue.json() if i["kind"] == "unmatched_claim"]
+        unknown = await client.post(f"/v1/work-queue/{item['item_id']}/post", json={"claim_id": str(uuid.uuid4())})
+        wrong = await client.post(
+            f"/v1/work-queue/{item['item_id']}/post",
+            json={"claim_id": str(submitted(matched, interchange).data.claim_id)},
+        )
+        posted = await client.post(f"/v1/work-queue/{item['item_id']}/post", json={"claim_id": str(ours.data.claim_id)})
+        twice = await client.post(f"/v1/work-queue/{item['item_id']}/post", json={"claim_id": str(ours.data.claim_id)})
+        postings = await read_topic(platform, topics.PAYMENT_POSTED, expect=2)
+        history = (await client.get(f"/v1/claims/{ours.data.claim_id}/payments")).json()
+        after = (await client.get("/v1/work-queue")).json()
+    assert item["payment"]["charge"] == str(typo.total_charge) and item["payment"]["trace_number"]
+    assert unknown.status_code == 422
+    assert wrong.status_code == 422 and "charge" in wrong.json()["detail"]
+    assert posted.status_code == 200, posted.text
+    assert twice.status_code == 409  # posted once: the second person is told, nothing is posted twice
+    assert str(ours.data.claim_id) in {json.loads(p.value)["claim_id"] for p in postings}
+    (posting,) = history["postings"]
+    assert posting["file_name"].endswith(".835.x12") and posting["paid"] == posted.json()["paid"]
+    assert item["item_id"] not in {i["item_id"] for i in after}
