@@ -5,7 +5,7 @@ from pathlib import Path
 
 from services.claims import api, handlers
 from services.claims.acknowledgements import read_acknowledgements_forever
-from services.claims.domain.practice import load_chargemaster, load_practice
+from services.claims.domain.practice import claim_filing_indicators, load_chargemaster, load_practice
 from services.claims.gateway import (
     AckSource,
     ClearinghouseGateway,
@@ -78,6 +78,7 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
         load_chargemaster(settings.chargemaster_file),
         settings.group_encounters,
         settings.payers_billing_each_encounter(),
+        claim_filing_indicators(settings.payer_directory()),
     )
     service = Service(DECLARATION, settings, deps)
     practice = load_practice(settings.practice_file)

@@ -10,7 +10,7 @@ Each batch is handled set-wise: a few statements per batch, not per event."""
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -35,14 +35,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Deps:
     """What claims' handlers need: the practice's prices, whether a patient's encounters of one day
-    are billed together, and the payers that want a claim per encounter instead."""
+    are billed together, the payers that want a claim per encounter instead, and each payer's claim
+    filing indicator (SBR09) from the payer directory."""
 
     chargemaster: Mapping[str, Decimal]
     group_encounters: bool = True
     billed_each: frozenset[str] = frozenset()
+    filing_indicators: Mapping[str, str] = field(default_factory=dict)
 
     def billing(self, inactive: set[grouping.InactiveCoverage]) -> grouping.Billing:
-        return grouping.Billing(self.chargemaster, date.today(), inactive, self.group_encounters, self.billed_each)
+        return grouping.Billing(
+            self.chargemaster, date.today(), inactive, self.group_encounters, self.billed_each, self.filing_indicators
+        )
 
 
 async def on_eligibility_checked(session: AsyncSession, events: list[Event[EligibilityCheckedV1]], deps: Deps) -> None:
@@ -217,7 +221,7 @@ async def on_secondaries_requested(
         sent = db.sent_claim(original)
         patient = await db.patient(session, original.patient_id) if original and sent else None
         on = original.date_of_service if original else None
-        made = follow_up.to_secondary(request, sent, patient, on, date.today())
+        made = follow_up.to_secondary(request, sent, patient, on, date.today(), deps.filing_indicators)
         _store_follow_up(session, made, original, request.claim_id, event.correlation_id)
 
 

@@ -128,9 +128,11 @@ def assemble(
     encounters: EncounterCodedV1 | Sequence[EncounterCodedV1],
     patient: PatientRegisteredV1,
     chargemaster: Mapping[str, Decimal],
+    filing_indicators: Mapping[str, str] | None = None,
 ) -> Assembly:
     """One claim for one encounter, or for several of one grouping key (the first names the claim):
-    their diagnoses are merged in order and the line pointers follow them, lines are renumbered."""
+    their diagnoses are merged in order and the line pointers follow them, lines are renumbered.
+    `filing_indicators` (payer id -> SBR09, from the payer directory) says what plan the payer is."""
     encounters = [encounters] if isinstance(encounters, EncounterCodedV1) else list(encounters)
     coverage = primary_coverage(patient, encounters[0].date_of_service)
     if coverage is None:
@@ -140,7 +142,7 @@ def assemble(
     if findings:
         return Assembly(None, coverage.payer_name, findings)
     try:
-        claim = _claim(encounters, patient, coverage, chargemaster)
+        claim = _claim(encounters, patient, coverage, chargemaster, filing_indicators or {})
     except (ValidationError, IndexError) as exc:
         # Whatever the 837 cannot carry (e.g. separator characters in a name) is a hold, not a crash.
         message = describe(exc) if isinstance(exc, ValidationError) else POINTER_OUTSIDE
@@ -172,6 +174,7 @@ def _claim(
     patient: PatientRegisteredV1,
     coverage: Coverage,
     chargemaster: Mapping[str, Decimal],
+    filing_indicators: Mapping[str, str],
 ) -> Claim:
     """Raises ValidationError for what an 837P cannot carry, IndexError for a pointer outside the diagnoses."""
     first = encounters[0]
@@ -182,7 +185,7 @@ def _claim(
         patient_control_number=patient_control_number(claim_id_for(first.encounter_id)),
         subscriber=subscriber_of(patient, coverage),
         patient=dependent_of(patient, coverage),
-        payer=Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
+        payer=payer_of(coverage, filing_indicators),
         total_charge=sum((line.charge for line in lines), Decimal("0.00")),
         place_of_service=first.place_of_service,
         diagnoses=tuple(diagnoses),
@@ -200,6 +203,13 @@ def _claim(
         prior_authorization=first.prior_authorization,
         lines=lines,
     )
+
+
+def payer_of(coverage: Coverage, filing_indicators: Mapping[str, str]) -> Payer:
+    """The payer of a coverage with its claim filing indicator (SBR09) from the payer directory; CI
+    (commercial insurance) for a payer the directory does not name."""
+    indicator = filing_indicators.get(coverage.payer_id, "CI")
+    return Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id, claim_filing_indicator=indicator)
 
 
 def _service_lines(
@@ -387,9 +397,11 @@ def secondary(
     adjustments: Sequence[events.Adjustment],
     paid_date: date | None,
     primary_number: str | None,
+    filing_indicators: Mapping[str, str] | None = None,
 ) -> Claim:
     """The claim billed to the secondary payer: the primary becomes loop 2320 with what it paid and why
-    the rest was not paid (claim-level CAS), so the secondary can coordinate benefits."""
+    the rest was not paid (claim-level CAS), so the secondary can coordinate benefits. Each payer
+    keeps its own claim filing indicator: the primary's in 2320, the secondary's in 2000B."""
     primary = OtherPayer(
         responsibility="P",
         relationship_code="18" if original.patient is None else "G8",
@@ -412,7 +424,7 @@ def secondary(
             "patient_control_number": patient_control_number(claim_id),
             "subscriber": subscriber_of(patient, coverage),
             "patient": dependent_of(patient, coverage),
-            "payer": Payer(name=x12_text(coverage.payer_name), id=coverage.payer_id),
+            "payer": payer_of(coverage, filing_indicators or {}),
             "payer_responsibility": "S",
             "other_payers": (primary,),
             "frequency_code": "1",

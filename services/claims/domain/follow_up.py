@@ -87,9 +87,10 @@ def to_secondary(
     patient: PatientRegisteredV1 | None,
     date_of_service: date | None,
     today: date,
+    filing_indicators: Mapping[str, str] | None = None,
 ) -> FollowUp:
     """The sent claim `original` (of `date_of_service`) billed to the patient's secondary coverage
-    of that date."""
+    of that date (`filing_indicators`: payer id -> SBR09, from the payer directory)."""
     claim_id = secondary_target(request)
     if original is None or date_of_service is None:
         return FollowUp(claim_id, "secondary", None, [ORIGINAL_UNKNOWN])
@@ -105,6 +106,7 @@ def to_secondary(
         request.primary_adjustments,
         request.primary_paid_date,
         request.primary_payer_claim_control_number,
+        filing_indicators,
     )
     return _scrubbed(claim_id, "secondary", claim, [], today)
 
@@ -138,7 +140,8 @@ def revised(
     if not encounters:
         void, _ = correction(original, claim_id, "8", payer_claim_control_number)
         return _scrubbed(claim_id, "void", void, [], today)
-    assembly = assemble(encounters, patient, chargemaster)
+    same_plan = {original.payer.id: original.payer.claim_filing_indicator or "CI"}  # SBR09 as first billed
+    assembly = assemble(encounters, patient, chargemaster, same_plan)
     if assembly.claim is None:
         return FollowUp(claim_id, "replacement", None, assembly.findings)
     replacement, _ = correction(assembly.claim, claim_id, "7", payer_claim_control_number)

@@ -8,7 +8,7 @@ want a claim per encounter (payer directory: same_day_encounters "claim_each") g
 
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -37,10 +37,11 @@ class Billing:
     inactive: AbstractSet[InactiveCoverage] = frozenset()
     group_encounters: bool = True
     billed_each: AbstractSet[str] = frozenset()
+    filing_indicators: Mapping[str, str] = field(default_factory=dict)  # payer id -> SBR09 (payer directory)
 
     def check(self, encounters: Sequence[EncounterCodedV1], patient: PatientRegisteredV1) -> Assembly:
         """The claim for these encounters, or why it is held: a claim with a known defect is never sent."""
-        assembly = assemble(encounters, patient, self.chargemaster)
+        assembly = assemble(encounters, patient, self.chargemaster, self.filing_indicators)
         if assembly.claim is None:
             return assembly
         if (encounters[0].patient_id, "primary", assembly.claim.payer.id) in self.inactive:

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,12 @@ class Practice(Model):
 
 def load_practice(path: Path | None = None) -> Practice:
     return Practice.model_validate(json.loads((path or DATA / "practice.json").read_text()))
+
+
+def claim_filing_indicators(directory: Iterable[Mapping[str, object]]) -> dict[str, str]:
+    """payer id -> the claim filing indicator (837P SBR09: 12 PPO, HM HMO, MB Medicare B, MC Medicaid...)
+    the payer directory (shared/reference/payers.json) gives it."""
+    return {str(p["payer_id"]): str(p["claim_filing_indicator"]) for p in directory if p.get("claim_filing_indicator")}
 
 
 def load_chargemaster(path: Path | None = None) -> dict[str, Decimal]:
