@@ -431,7 +431,8 @@ def _figures(start, end, settled, traffic: Traffic, idle, encounters: int, first
     """A window's figures: rate, latencies, CPU per encounter per process, and the accounting check."""
     seconds = (settled or end.at) - start.at
     used = _only(cpu.window(start, end, first_seen), only)
-    per = results.cpu_per_encounter(used, idle, end.at - start.at, encounters)
+    window_s = end.at - start.at
+    per = results.cpu_per_encounter(used, idle, window_s, encounters)
     last = traffic.last_posted()
     counted = sum(v for g, v in used.items() if g not in cpu.UNCOUNTED)
     machine = end.machine_busy - start.machine_busy
@@ -445,6 +446,9 @@ def _figures(start, end, settled, traffic: Traffic, idle, encounters: int, first
         "latency": traffic.latencies(),
         "cpu_ms": per,
         "cpu_ms_by_service": results.by_service(per),
+        "idle_ms_taken_off": round(
+            sum(idle.get(g, 0.0) for g in used if g not in cpu.UNCOUNTED) * window_s * 1000 / encounters, 3
+        ),
         "cpu_seconds": {g: round(v, 3) for g, v in sorted(used.items())},
         "accounting": {
             "machine_busy_s": round(machine, 3),

@@ -103,6 +103,11 @@ def figures(result: dict) -> list[tuple[str, float | None, str]]:
         ("relay CPU per encounter", _get(relay, "cpu_ms", "total"), "ms"),
         ("platform / relay CPU (headline)", _get(result, "headline", "cpu_ratio"), "x"),
         ("A/R settled after the last payment.posted", _get(burst, "settled_after_last_posted"), "x"),
+        (
+            "share of the machine's CPU the burst's processes had",
+            _get(burst, "accounting", "counted_share_of_machine"),
+            "",
+        ),
         ("burst: publish → claim.submitted p99", _get(burst, "latency", "claim_submitted", "p99"), "s"),
         ("burst: publish → payment.posted p99", _get(burst, "latency", "payment_posted", "p99"), "s"),
     ]
