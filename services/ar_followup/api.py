@@ -8,6 +8,7 @@ is PERMISSIONS; every read and change of a patient's account, claim or work item
 trail (shared/audit.py)."""
 
 import base64
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Literal, NoReturn, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +52,8 @@ PERMISSIONS = permissions({
     "GET /v1/claims/{claim_id}": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "GET /v1/aging": OVERSIGHT | {AR_SPECIALIST},
     "GET /v1/work-queue": OVERSIGHT | {AR_SPECIALIST},
+    "GET /v1/write-offs": OVERSIGHT | {AR_SPECIALIST},
+    "GET /v1/dashboard": OVERSIGHT | {AR_SPECIALIST, ANALYTICS_READER},
     "POST /v1/work-queue/{item_id}/resolve": {AR_SPECIALIST, SUPERVISOR},
     "POST /v1/work-queue/{item_id}/assign": {AR_SPECIALIST, SUPERVISOR},
     "POST /v1/claims/{claim_id}/write-offs": {AR_SPECIALIST, SUPERVISOR},
@@ -155,12 +158,16 @@ async def claim_ledger(claim_id: UUID, session: SessionDep, trail: TrailDep) -> 
     ledger = await session.get(db.ArClaim, ledger_id)
     totals = (await db.totals_by_claim(session, [ledger_id]))[ledger_id]
     items = await db.work_items_of(session, ledger_id)
+    entries = await db.entries_of(session, ledger_id)
+    write_offs = await db.adjustments_of(session, ledger_id)
     await trail.read(session, "Claim", claim_id, claim.patient_id)
     return {
         **claim.model_dump(mode="json"),
         "balances": _money(balances(totals).__dict__),
         "by_party": _money(reports.parties(ledger, totals)),
-        "work_items": [i.model_dump(mode="json") for i in items],
+        "work_items": [i.model_dump(mode="json") | {"version": item_version(i)} for i in items],
+        "ledger": [e.model_dump(mode="json", exclude={"claim_id"}) for e in entries],
+        "write_offs": [w.model_dump(mode="json") for w in write_offs],
     }
 
 
@@ -188,15 +195,22 @@ async def work_queue(
     kind: Literal[KINDS] | None = None,  # type: ignore[valid-type]
     owner: str | None = None,
     status: Literal["open", "resolved"] = "open",
+    payer: str | None = Query(None, max_length=80, description="Only claims of this payer id."),
+    min_age: int | None = Query(None, ge=0, description="Only claims at least this many days past service."),
+    max_age: int | None = Query(None, ge=0, description="Only claims at most this many days past service."),
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = Query(None, description="`next` of the previous page."),
     as_of: AsOf = None,
 ) -> dict:
     """Ranked by money × deadline urgency in the database, a page at a time: `next` is the cursor of
-    the following page (null on the last). A cursor keeps the day its ranking was made on."""
+    the following page (null on the last). A cursor keeps the day its ranking was made on. Each item
+    carries its claim's payer and date of service, and its `version` (If-Match of assign and resolve)."""
     today, after = (_now(deps, as_of).date(), None) if cursor is None else _read_cursor(cursor)
-    total, page = await db.work_queue(session, today, status, kind, owner, limit + 1, after)
+    total, page = await db.work_queue(
+        session, today, status, kind, owner, limit + 1, after, payer=payer, age=(min_age, max_age)
+    )
     more, page = len(page) > limit, page[:limit]
+    claims = await db.claims_of(session, {item.claim_id for item, _ in page})
     await trail.search(session, "Task", [(item.item_id, item.patient_id) for item, _ in page])
     return {
         "as_of": today.isoformat(),
@@ -204,13 +218,36 @@ async def work_queue(
         "items": [
             {
                 **i.model_dump(mode="json"),
+                **_claim_facts(claims.get(i.claim_id)),
                 "priority": str(rank),
                 "days_to_deadline": (i.due_date - today).days if i.due_date else None,
+                "version": item_version(i),
             }
             for i, rank in page
         ],
         "next": _cursor(today, *page[-1]) if more else None,
     }
+
+
+def _claim_facts(claim: db.ArClaim | None) -> dict:
+    fields = ("payer_id", "payer_name", "date_of_service", "status")
+    values = claim.model_dump(mode="json", include=set(fields)) if claim is not None else {}
+    return {f"claim_{name}" if name == "status" else name: values.get(name) for name in fields}
+
+
+def item_version(item: db.WorkItem) -> str:
+    """A work item's version (an entity tag): it changes when it is taken, given to someone or resolved."""
+    facts = f"{item.status}|{item.owner}|{item.resolved_at}|{item.resolution}"
+    return '"' + hashlib.sha256(facts.encode()).hexdigest()[:20] + '"'
+
+
+IfMatch = Annotated[str | None, Header(max_length=100, description="The item's `version` as read: 412 if it changed.")]
+
+
+def _unchanged(item: db.WorkItem, if_match: str | None) -> None:
+    if if_match is not None and if_match.removeprefix("W/") != item_version(item):
+        who = item.resolved_by_name or item.owner_name or item.owner
+        raise HTTPException(412, f"the work item changed since you read it (now {item.status}, {who})")
 
 
 def _cursor(today: date, item: db.WorkItem, rank: Decimal) -> str:
@@ -256,12 +293,21 @@ def _check_changes(body: Resolution) -> None:
 
 @router.post("/work-queue/{item_id}/resolve")
 async def resolve(
-    item_id: UUID, body: Resolution, session: SessionDep, deps: DepsDep, trail: TrailDep, as_of: AsOf = None
+    item_id: UUID,
+    body: Resolution,
+    session: SessionDep,
+    deps: DepsDep,
+    trail: TrailDep,
+    as_of: AsOf = None,
+    if_match: IfMatch = None,
 ) -> dict:
     _check_changes(body)
     threshold, now = deps.settings.ar_write_off_approval_threshold, _now(deps, as_of)
 
     async def work(s: AsyncSession) -> db.WorkItem:
+        current = await db.work_item_for_update(s, item_id)
+        if current is not None and current.status == "open":
+            _unchanged(current, if_match)
         item = await actions.resolve(s, item_id, body.action, trail.principal, body.note, now, threshold, body.changes)
         await trail.change(s, Action.UPDATE, f"resolve-{body.action}", "Task", item.item_id, item.patient_id)
         return item
@@ -270,7 +316,9 @@ async def resolve(
 
 
 @router.post("/work-queue/{item_id}/assign")
-async def assign(item_id: UUID, session: SessionDep, trail: TrailDep, body: Assignment | None = None) -> dict:
+async def assign(
+    item_id: UUID, session: SessionDep, trail: TrailDep, body: Assignment | None = None, if_match: IfMatch = None
+) -> dict:
     me = trail.principal
     body = body or Assignment()
     if body.owner is not None and body.owner != me.subject and SUPERVISOR not in me.roles:
@@ -281,6 +329,7 @@ async def assign(item_id: UUID, session: SessionDep, trail: TrailDep, body: Assi
         item = await session.get(db.WorkItem, item_id, with_for_update=True)
         if item is None:
             raise LookupError("no such work item")
+        _unchanged(item, if_match)
         item.owner, item.owner_name = owner, owner_name
         await trail.change(session, Action.UPDATE, "assign", "Task", item.item_id, item.patient_id)
         return item.model_dump(mode="json")
@@ -302,6 +351,37 @@ async def write_off(
         return adjustment
 
     return (await _in_transaction(session, work)).model_dump(mode="json")
+
+
+@router.get("/write-offs")
+async def write_offs(
+    session: SessionDep,
+    trail: TrailDep,
+    status: Literal["pending", "approved", "refused"] = "pending",
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
+) -> dict:
+    """Write-offs by status, oldest first (pending: what waits for a supervisor's approval), each with its
+    claim's payer and date of service and who asked."""
+    found = await db.adjustments(session, status, limit + 1, _adjustment_position(cursor) if cursor else None)
+    page = found[:limit]
+    claims = await db.claims_of(session, {a.claim_id for a in page})
+    patient = {a.adjustment_id: getattr(claims.get(a.claim_id), "patient_id", None) for a in page}
+    await trail.search(session, "WriteOff", [(a.adjustment_id, patient[a.adjustment_id]) for a in page])
+    last = page[-1] if len(found) > limit else None
+    return {
+        "items": [a.model_dump(mode="json") | _claim_facts(claims.get(a.claim_id)) | {
+            "patient_id": str(patient[a.adjustment_id]) if patient[a.adjustment_id] else None} for a in page],
+        "next": f"{last.created_at.isoformat()}|{last.adjustment_id}" if last else None,
+    }  # fmt: skip
+
+
+def _adjustment_position(cursor: str) -> tuple[datetime, UUID]:
+    moment, _, adjustment_id = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(moment), UUID(adjustment_id)
+    except ValueError:
+        _unprocessable(["query", "cursor"], "not a cursor this list gave out")
 
 
 @router.post("/write-offs/{adjustment_id}/{decision}")
@@ -393,6 +473,15 @@ async def statement_pdf(statement_id: UUID, session: SessionDep, trail: TrailDep
 async def cycle(service: ServiceDep, as_of: AsOf = None) -> dict:
     """Run the follow-up cycle now: status requests, timely-filing alerts, statements."""
     return await run_cycle(service.sessions, service.deps, as_of)
+
+
+@router.get("/dashboard")
+async def dashboard(
+    session: SessionDep, deps: DepsDep, months: int = Query(6, ge=1, le=24), as_of: AsOf = None
+) -> dict:
+    """The office's figures (no patient): open A/R by age, denial rate by CARC category (90 days),
+    collections by payer per month, days in A/R at each month's end (reports.dashboard)."""
+    return await reports.dashboard(session, _now(deps, as_of).date(), months)
 
 
 @router.get("/kpis")

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from services.ar_followup.domain.ledger import balances
+from services.ar_followup.domain.ledger import ADJUSTMENT_KINDS, PATIENT_KINDS, balances
 from services.ar_followup.domain.ledger import status as claim_status
 from services.ar_followup.domain.work import OWNERS, NewWork
 
@@ -427,9 +427,12 @@ async def work_queue(
     owner: str | None,
     limit: int,
     after: tuple[Decimal, date | None, UUID] | None = None,
+    payer: str | None = None,
+    age: tuple[int | None, int | None] = (None, None),
 ) -> tuple[int, list[tuple[WorkItem, Decimal]]]:
     """The items by priority (money × deadline urgency, highest first), then the nearest deadline, then
-    id: ranked and cut in PostgreSQL, the page after `after` (the last item's priority, due date, id)."""
+    id: ranked and cut in PostgreSQL, the page after `after` (the last item's priority, due date, id).
+    `payer` and `age` (least and most days since the claim's date of service) filter by the claim."""
     priority = (WorkItem.amount * urgency_rank(today)).label("priority")
     due = func.coalesce(WorkItem.due_date, NEVER)
     query = select(WorkItem, priority).where(WorkItem.status == status)
@@ -437,6 +440,14 @@ async def work_queue(
         query = query.where(WorkItem.kind == kind)
     if owner:
         query = query.where(WorkItem.owner == owner)
+    if payer or age != (None, None):
+        query = query.join(ArClaim, ArClaim.claim_id == WorkItem.claim_id)
+        if payer:
+            query = query.where(ArClaim.payer_id == payer)
+        if age[0] is not None:
+            query = query.where(ArClaim.date_of_service <= today - timedelta(days=age[0]))
+        if age[1] is not None:
+            query = query.where(ArClaim.date_of_service >= today - timedelta(days=age[1]))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     if after is not None:
         last_priority, last_due, last_id = after
@@ -448,12 +459,89 @@ async def work_queue(
     return total, [(item, rank) for item, rank in rows.all()]
 
 
+async def claims_of(session: AsyncSession, claim_ids: Iterable[UUID]) -> dict[UUID, ArClaim]:
+    query = select(ArClaim).where(ArClaim.claim_id.in_(set(claim_ids)))
+    return {claim.claim_id: claim for claim in (await session.execute(query)).scalars()}
+
+
+async def entries_of(session: AsyncSession, claim_id: UUID) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(LedgerEntry.claim_id == claim_id).order_by(LedgerEntry.entry_id)
+    return list((await session.execute(query)).scalars())
+
+
 # -- adjustments ---------------------------------------------------------------------------------
+
+
+async def adjustments_of(session: AsyncSession, claim_id: UUID) -> list[Adjustment]:
+    query = select(Adjustment).where(Adjustment.claim_id == claim_id).order_by(Adjustment.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def adjustments(session: AsyncSession, status: str, limit: int,
+                      after: tuple[datetime, UUID] | None = None) -> list[Adjustment]:  # fmt: skip
+    """Write-offs in a status (pending: a supervisor's approvals list), oldest first, the page after `after`."""
+    query = select(Adjustment).where(Adjustment.status == status)
+    if after is not None:
+        query = query.where(tuple_(Adjustment.created_at, Adjustment.adjustment_id) > tuple_(*after))
+    query = query.order_by(Adjustment.created_at, Adjustment.adjustment_id).limit(limit)
+    return list((await session.execute(query)).scalars())
 
 
 async def adjustment_for_update(session: AsyncSession, adjustment_id: UUID) -> Adjustment | None:
     query = select(Adjustment).where(Adjustment.adjustment_id == adjustment_id).with_for_update()
     return (await session.execute(query)).scalar()
+
+
+# -- the office's figures (set-wise: one pass of the ledger, whatever its size) --------------------
+
+# A claim's balances are sums of its entries (domain.ledger.balances), so the office's are too: each
+# entry counts +1, -1 or 0 towards what insurance and what the patient still owe.
+INSURANCE_OWED = case(
+    (LedgerEntry.kind == "charge", LedgerEntry.amount),
+    (LedgerEntry.kind.in_(("payment", *ADJUSTMENT_KINDS, *PATIENT_KINDS)), -LedgerEntry.amount),
+    else_=0,
+)
+PATIENT_OWED = case(
+    (LedgerEntry.kind.in_(PATIENT_KINDS), LedgerEntry.amount),
+    (LedgerEntry.kind.in_(("patient_payment", "patient_write_off")), -LedgerEntry.amount),
+    else_=0,
+)
+LEDGERS = (ArClaim.root_claim_id.is_(None), ArClaim.submitted_at.is_not(None))
+
+
+async def owed_by_service_date(session: AsyncSession) -> list[tuple[date, Decimal, Decimal]]:
+    """(date of service, insurance owes, patient owes) over every ledger, one row per date."""
+    query = (
+        select(ArClaim.date_of_service, func.sum(INSURANCE_OWED), func.sum(PATIENT_OWED))
+        .join(ArClaim, ArClaim.claim_id == LedgerEntry.claim_id)
+        .where(*LEDGERS)
+        .group_by(ArClaim.date_of_service)
+    )
+    return [(day, insurance, patient) for day, insurance, patient in (await session.execute(query)).all()]
+
+
+async def ledger_by_month(session: AsyncSession, since: date) -> list[tuple[date, str | None, str, Decimal]]:
+    """(month, payer, kind, amount) of the entries booked since then, and of those before as month None."""
+    month = func.date_trunc("month", LedgerEntry.created_at).label("month")
+    query = (
+        select(month, ArClaim.payer_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .join(ArClaim, ArClaim.claim_id == LedgerEntry.claim_id)
+        .where(*LEDGERS)
+        .group_by(month, ArClaim.payer_id, LedgerEntry.kind)
+    )
+    rows = (await session.execute(query)).all()
+    return [(m.date() if m.date() >= since else date.min, payer, kind, amount) for m, payer, kind, amount in rows]
+
+
+async def denial_codes_of_period(session: AsyncSession, start: date, end: date) -> tuple[int, list[tuple[list, int]]]:
+    """Claims first submitted from start to end that their payer adjudicated, and how many denied with
+    each list of CARCs (first refusal's reasons)."""
+    period = (*LEDGERS, ArClaim.first_pass_paid.is_not(None),
+              func.date(ArClaim.submitted_at) >= start, func.date(ArClaim.submitted_at) <= end)  # fmt: skip
+    adjudicated = (await session.execute(select(func.count()).where(*period))).scalar_one()
+    query = select(ArClaim.denial_codes, func.count()).where(*period, func.jsonb_array_length(ArClaim.denial_codes) > 0)
+    rows = await session.execute(query.group_by(ArClaim.denial_codes))
+    return adjudicated, [(codes, count) for codes, count in rows.all()]
 
 
 # -- patient accounts and statements -------------------------------------------------------------

@@ -1,14 +1,16 @@
-"""Read models over A/R's tables for the API and the KPI command: aging and KPI facts."""
+"""Read models over A/R's tables for the API and the KPI command: aging, KPI facts and the office's dashboard."""
 
-from datetime import date
+from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ar_followup import db
-from services.ar_followup.domain.aging import OpenBalance, aging
+from services.ar_followup.domain.aging import BUCKETS, OpenBalance, aging, bucket
+from services.ar_followup.domain.denials import category
 from services.ar_followup.domain.kpis import ClaimFacts, kpis
-from services.ar_followup.domain.ledger import balances, by_party
+from services.ar_followup.domain.ledger import ADJUSTMENT_KINDS, balances, by_party
 
 ZERO = Decimal("0.00")
 
@@ -52,3 +54,91 @@ async def kpi_report(session: AsyncSession, start: date, end: date, today: date)
             )
         )
     return kpis(facts, start, end, today)
+
+
+def _months_back(today: date, count: int) -> list[date]:
+    """The first days of the last `count` months, oldest first (this month last)."""
+    months, first = [], today.replace(day=1)
+    for _ in range(count):
+        months.insert(0, first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return months
+
+
+async def dashboard(session: AsyncSession, today: date, months: int) -> dict:
+    """The office's figures for its home page, each from one set-wise query (no claim is loaded):
+    open A/R by age (days since the date of service: insurance and patient), the denial rate by CARC
+    category of the last 90 days, insurance and patient collections by payer per month, and days in
+    A/R at each month's end (open A/R then / the average daily charges of the three months ending then)."""
+    shown = _months_back(today, months)
+    aging_rows = await db.owed_by_service_date(session)
+    ledger = await db.ledger_by_month(session, _months_back(today, months + 2)[0])
+    adjudicated, denied = await db.denial_codes_of_period(session, today - timedelta(days=89), today)
+    return {
+        "as_of": today.isoformat(),
+        "aging": _aging_buckets(aging_rows, today),
+        "denials": _denial_rates(adjudicated, denied),
+        "collections": _collections(ledger, shown),
+        "days_in_ar": _days_in_ar(ledger, shown, today),
+    }
+
+
+def _aging_buckets(rows: list[tuple[date, Decimal, Decimal]], today: date) -> list[dict]:
+    sums = {name: [ZERO, ZERO] for name in BUCKETS}
+    for day, insurance, patient in rows:
+        name = bucket(max(0, (today - day).days)) if day else BUCKETS[-1]
+        sums[name][0] += insurance
+        sums[name][1] += patient
+    return [{"bucket": name, "insurance": str(i), "patient": str(p)} for name, (i, p) in sums.items()]
+
+
+def _denial_rates(adjudicated: int, denied: list[tuple[list, int]]) -> dict:
+    by_category: dict[str, int] = defaultdict(int)
+    for codes, count in denied:
+        for name in {category(code) for code in codes}:
+            by_category[name] += count
+    rate = {name: _percent(n, adjudicated) for name, n in sorted(by_category.items(), key=lambda kv: -kv[1])}
+    return {"adjudicated": adjudicated, "denied": sum(n for _, n in denied), "by_category": rate}
+
+
+def _percent(part: int, whole: int) -> str | None:
+    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"))) if whole else None
+
+
+def _collections(ledger: list[tuple[date, str | None, str, Decimal]], shown: list[date]) -> dict:
+    """Money in per month: each payer's payments, and the patients' as one more series."""
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: dict.fromkeys(shown, ZERO))
+    for month, payer, kind, amount in ledger:
+        if month in shown and kind in ("payment", "patient_payment"):
+            name = "patients" if kind == "patient_payment" else payer or "?"
+            series[name][month] += amount
+    return {"months": [m.isoformat() for m in shown],
+            "series": {name: [str(v) for v in by_month.values()] for name, by_month in sorted(series.items())}}  # fmt: skip
+
+
+def _days_in_ar(ledger: list[tuple[date, str | None, str, Decimal]], shown: list[date], today: date) -> list[dict]:
+    booked: dict[date, Decimal] = defaultdict(lambda: ZERO)  # what each month added to open A/R
+    charged: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for month, _, kind, amount in ledger:
+        booked[month] += _owed(kind) * amount
+        if kind == "charge":
+            charged[month] += amount
+    points, months = [], sorted(booked)
+    for end in shown:
+        open_ar = sum((booked[m] for m in months if m <= end), ZERO)
+        window = _months_back(end, 3)
+        last_day = min(today, (end + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        days = (last_day - window[0]).days + 1
+        charges = sum((charged[m] for m in window), ZERO)
+        value = (open_ar / (charges / days)).quantize(Decimal("0.1")) if charges > 0 else None
+        points.append({"month": end.isoformat(), "open_ar": str(open_ar), "days_in_ar": str(value) if value else None})
+    return points
+
+
+def _owed(kind: str) -> int:
+    """How an entry of this kind moves what is owed (insurance and patient together): +1, -1 or 0."""
+    if kind == "charge":
+        return 1
+    if kind in ("payment", "patient_payment", "patient_write_off", *ADJUSTMENT_KINDS):
+        return -1
+    return 0  # the patient's part moves from insurance to the patient: owed all the same

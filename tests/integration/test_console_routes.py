@@ -5,6 +5,7 @@ to a chosen claim, the claim's history in each service, the approvals list and t
 import json
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -197,3 +198,73 @@ async def test_a_payment_nobody_could_match_is_posted_to_the_claim_a_person_chos
     (posting,) = history["postings"]
     assert posting["file_name"].endswith(".835.x12") and posting["paid"] == posted.json()["paid"]
     assert item["item_id"] not in {i["item_id"] for i in after}
+
+
+async def test_ar_work_queue_filters_versions_approvals_ledger_and_the_dashboard(platform, tmp_path, idp):
+    from services.ar_followup.app import build as ar
+    from services.ar_followup.settings import ArSettings
+    from tests.integration.test_ar_followup import payment
+    from tests.integration.test_ar_followup_work import claim_for, denial, patient
+
+    service = ar(settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path / "statements"))
+    ada, bob = uuid.uuid4(), uuid.uuid4()
+    recent, old, paid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    aged = claim_for(old, bob, payer="SIMMCD")
+    aged = Event(aged.data.model_copy(update={"date_of_service": date.today() - timedelta(days=75)}), aged.subject,
+                 "/test/claims", "c-old")  # fmt: skip
+    async with running(service, idp) as client:
+        anna, sam = await idp.bearer("anna.ar"), await idp.bearer("sam.supervisor")
+        await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(recent, bob), aged, claim_for(paid, ada, "E-A")])
+        await publish(platform, topics.PAYMENT_POSTED, [denial(recent, "16"), denial(old, "50"), payment(paid)])
+        await eventually(lambda: scalar(service, "SELECT count(*) >= 2 FROM ar_work_item WHERE kind = 'denial'"))
+        by_payer = (await client.get("/v1/work-queue", params={"payer": "SIMMCD", "kind": "denial"})).json()
+        by_age = (await client.get("/v1/work-queue", params={"min_age": 60, "kind": "denial"})).json()
+        young = (await client.get("/v1/work-queue", params={"max_age": 60, "kind": "denial"})).json()
+        (item,) = by_payer["items"]
+        stale = await client.post(f"/v1/work-queue/{item['item_id']}/assign", headers={**anna, "If-Match": '"x"'})
+        taken = await client.post(
+            f"/v1/work-queue/{item['item_id']}/assign", headers={**anna, "If-Match": item["version"]}
+        )
+        late = await client.post(f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "write_off"},
+                                 headers={**sam, "If-Match": item["version"]})  # fmt: skip
+        resolved = await client.post(f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "write_off"},
+                                     headers={**anna, "If-Match": taken.json() and (await client.get(
+                                         "/v1/work-queue", params={"payer": "SIMMCD", "kind": "denial"}
+                                     )).json()["items"][0]["version"]})  # fmt: skip
+        pending = (await client.get("/v1/write-offs", headers=anna)).json()
+        own = await client.post(f"/v1/write-offs/{pending['items'][0]['adjustment_id']}/approve", headers=sam)
+        after = (await client.get("/v1/write-offs", headers=sam)).json()
+        approved = (await client.get("/v1/write-offs", params={"status": "approved"}, headers=sam)).json()
+        ledger = (await client.get(f"/v1/claims/{old}")).json()
+        board = (await client.get("/v1/dashboard", params={"months": 3})).json()
+        summary = (await client.get("/v1/summary")).json()
+    assert [i["claim_id"] for i in by_payer["items"]] == [str(old)] and item["payer_id"] == "SIMMCD"
+    assert [i["claim_id"] for i in by_age["items"]] == [str(old)]
+    assert str(old) not in {i["claim_id"] for i in young["items"]} and str(recent) in {
+        i["claim_id"] for i in young["items"]
+    }
+    assert stale.status_code == 412 and taken.status_code == 200
+    assert late.status_code == 412  # taken meanwhile: the supervisor is told, nothing is applied
+    assert resolved.status_code == 200, resolved.text
+    (request,) = pending["items"]
+    assert (
+        request["requested_by_name"] == "anna.ar"
+        and request["claim_id"] == str(old)
+        and request["payer_id"] == "SIMMCD"
+    )
+    assert (
+        own.status_code == 200
+        and after["items"] == []
+        and [a["adjustment_id"] for a in approved["items"]] == [request["adjustment_id"]]
+    )
+    assert {e["kind"] for e in ledger["ledger"]} >= {"charge", "contractual"} and ledger["write_offs"][0][
+        "status"
+    ] == "approved"
+    owed = sum(Decimal(b["insurance"]) + Decimal(b["patient"]) for b in board["aging"])
+    assert owed == Decimal(summary["insurance_balance"]) + Decimal(summary["patient_balance"])
+    assert board["collections"]["series"]["SIMBC"][-1] == "110.40" and len(board["days_in_ar"]) == 3
+    assert board["denials"]["adjudicated"] == 3 and set(board["denials"]["by_category"]) == {
+        "correctable",
+        "medical_necessity",
+    }
