@@ -69,3 +69,9 @@ def test_an_ehr_correction_bills_the_replacement_with_the_plan_first_billed():
     original = assemble(coded(), medicare, CHARGEMASTER, DIRECTORY).claim
     made = revised(original, ORIGINAL_ID, "SIM000123", [coded()], medicare, CHARGEMASTER, ORIGINAL_ID, TODAY)
     assert made.claim.frequency_code == "7" and made.claim.payer.claim_filing_indicator == "MB"
+
+
+def test_the_claims_service_is_built_with_the_directorys_plans():
+    from services.claims.app import build
+
+    assert build().deps.filing_indicators == DIRECTORY
