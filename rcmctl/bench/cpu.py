@@ -31,6 +31,7 @@ class Reading:
     group: str
     seconds: float  # user + system CPU when last sampled
     born: float  # the process's creation time (epoch seconds)
+    rss: int = 0  # resident memory, bytes
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Sampler:
     bench_pids: set[int] = field(default_factory=set)  # the benchmark's own PostgreSQL backends
     readings: dict[Key, Reading] = field(default_factory=dict)
     first_seen: dict[Key, float] = field(default_factory=dict)
+    peak_rss: dict[str, int] = field(default_factory=dict)  # group -> the most its processes held at once
 
     def __post_init__(self) -> None:
         self._guard, self._halt = threading.Lock(), threading.Event()
@@ -118,10 +120,14 @@ class Sampler:
             self._tree(self.kafka_pid, KAFKA, found)
         if self.postgres_pid:
             self._postgres(found)
+        held: dict[str, int] = defaultdict(int)
         with self._guard:
             for key, reading in found.items():
                 self.first_seen.setdefault(key, reading.seconds)
                 self.readings[key] = reading
+                held[reading.group] += reading.rss
+            for group, rss in held.items():
+                self.peak_rss[group] = max(rss, self.peak_rss.get(group, 0))
 
     def _tree(self, pid: int, group: str, found: dict[Key, Reading]) -> None:
         try:
@@ -151,10 +157,10 @@ class Sampler:
 def _read(process: psutil.Process, group: str, found: dict[Key, Reading]) -> None:
     try:
         with process.oneshot():
-            times, born = process.cpu_times(), process.create_time()
+            times, born, rss = process.cpu_times(), process.create_time(), process.memory_info().rss
     except psutil.Error:
         return
-    found[(process.pid, born)] = Reading(group, times.user + times.system, born)
+    found[(process.pid, born)] = Reading(group, times.user + times.system, born, rss)
 
 
 def machine_busy() -> float:

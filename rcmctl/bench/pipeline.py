@@ -287,9 +287,14 @@ class Bench:
                 trickle, o.trickle_rate, idle, o.encounters + o.trickle_encounters, count=o.trickle_encounters
             )
             platform_result["trickle"]["rate"] = o.trickle_rate
+        platform_result["peak_rss_mib"] = self._peak_rss()
         await asyncio.to_thread(self.platform.stop_all)
         relay_result = await self._relay(plans, burst, trickle) if o.relay else None
         return self._result(platform_result, relay_result, before)
+
+    def _peak_rss(self) -> dict[str, int]:
+        """The services' and the simulator's (the servers' shared memory would count once per process)."""
+        return {g: rss >> 20 for g, rss in sorted(self.sampler.peak_rss.items()) if g in self.platform.processes}
 
     def _roots(self) -> dict[str, int]:
         running = {**self.platform.processes, **{f"relay:{name}": p for name, p in self.relays.items()}}

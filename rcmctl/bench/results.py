@@ -95,7 +95,7 @@ def _get(result: dict, *path: str) -> float | None:
 
 def figures(result: dict) -> list[tuple[str, float | None, str]]:
     """(what, value, unit): the headline first, then where the CPU goes."""
-    burst, relay = result.get("platform", {}).get("burst", {}), result.get("relay", {}).get("burst", {})
+    burst, relay = (result.get("platform") or {}).get("burst", {}), (result.get("relay") or {}).get("burst", {})
     rows = [
         ("end to end, burst", _get(burst, "encounters_per_second"), "encounters/s"),
         ("pure-Kafka relay, same records and hops", _get(relay, "encounters_per_second"), "encounters/s"),
@@ -111,13 +111,13 @@ def figures(result: dict) -> list[tuple[str, float | None, str]]:
         ("burst: publish → claim.submitted p99", _get(burst, "latency", "claim_submitted", "p99"), "s"),
         ("burst: publish → payment.posted p99", _get(burst, "latency", "payment_posted", "p99"), "s"),
     ]
-    trickle = result.get("platform", {}).get("trickle", {})
+    trickle = (result.get("platform") or {}).get("trickle", {})
     rate = _get(trickle, "rate")
     for name in ("claim_submitted", "payment_posted"):
         for q in ("p50", "p99"):
             what = f"trickle {rate:g}/s: publish → {name.replace('_', '.')} {q}" if rate else f"trickle {name} {q}"
             rows.append((what, _get(trickle, "latency", name, q), "s"))
-    platform = result.get("platform", {})
+    platform = result.get("platform") or {}
     rows += [
         ("PostgreSQL statements per encounter", _get(platform, "postgres", "statements", "per_encounter", "total"), ""),
         ("PostgreSQL row writes per encounter", _get(platform, "postgres", "row_writes", "per_encounter", "total"), ""),

@@ -110,3 +110,10 @@ def test_a_file_of_another_kind_is_refused(tmp_path):
     path.write_text("{}")
     with pytest.raises(ValueError):
         results.load(path)
+
+
+def test_a_run_without_the_relay_has_no_relay_figures():
+    result = {**_result(100.0, 30.0), "relay": None}
+    del result["headline"]
+    rows = {what: value for what, value, _ in results.figures(result)}
+    assert rows["end to end, burst"] == 100.0 and rows["pure-Kafka relay, same records and hops"] is None
