@@ -69,13 +69,16 @@ async def claim_as_sent(claim_id: UUID, session: SessionDep, trail: TrailDep) ->
 @router.get("/claims/{claim_id}/history")
 async def claim_history(claim_id: UUID, session: SessionDep, trail: TrailDep) -> dict[str, Any]:
     """What happened to the claim here: made (held or ready), the 837P it went out in, each 999 and 277CA
-    that answered it, a biller's fixes, and the claims that followed it (replacement, void, secondary)."""
+    that answered it, a biller's fixes, and the claims that followed it (replacement, void, secondary);
+    the codes it bills of each encounter."""
     claim = await _read(session, trail, claim_id)
     batch = await db.batch(session, claim.batch_id)
     follow_ups = await db.follow_ups(session, claim_id)
     events = await db.events_of(session, [claim_id])
+    encounters = await db.encounters_of(session, claim)
     return {
         "claim": _summary(claim),
+        "encounters": [_billed(row) for row in encounters],
         "sent_in": None if batch is None else {
             "file_name": batch.file_name, "interchange_control_number": batch.interchange_control_number,
             "created_at": _iso(batch.created_at), "delivered_at": _iso(batch.delivered_at),
@@ -83,6 +86,12 @@ async def claim_history(claim_id: UUID, session: SessionDep, trail: TrailDep) ->
         "events": [e.model_dump(mode="json", exclude={"claim_id"}) for e in events],
         "follow_ups": [_summary(c) for c in follow_ups],
     }  # fmt: skip
+
+
+def _billed(row: db.CodedEncounter) -> dict[str, Any]:
+    """What the claim bills of an encounter: its codes (what a biller fixes), never the patient."""
+    fields = ("encounter_id", "date_of_service", "diagnoses", "service_lines", "prior_authorization", "coded_by_name")
+    return {"status": row.status, **{name: row.content.get(name) for name in fields}}
 
 
 def _summary(claim: db.Claim) -> dict[str, Any]:

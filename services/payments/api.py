@@ -24,6 +24,7 @@ PERMISSIONS = permissions({
     "GET /v1/stats": OVERSIGHT | {BILLER, AR_SPECIALIST, ANALYTICS_READER},
     "GET /v1/work-queue": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "POST /v1/work-queue/{item_id}/post": {BILLER, AR_SPECIALIST},
+    "GET /v1/work-queue/{item_id}/candidates": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "GET /v1/claims/{claim_id}/payments": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "POST /v1/patients/{patient_id}/payments": {FRONT_DESK, AR_SPECIALIST},
     "POST /v1/patient-payments/{payment_id}/refunds": {AR_SPECIALIST, SUPERVISOR},
@@ -95,6 +96,21 @@ def _said(record: db.ClaimPaymentRecord | None) -> dict | None:
             for s in claim.get("services", [])
         ],
     }
+
+
+@router.get("/work-queue/{item_id}/candidates")
+async def candidates(item_id: int, session: SessionDep, trail: TrailDep) -> dict:
+    """The claims an unmatched payment is most likely for: the payer's, of the amount it answered, unpaid."""
+    item = await session.get(db.WorkItem, item_id)
+    record = (await db.claim_payments(session, {item.posting_id})).get(item.posting_id) if item else None
+    said = _said(record)
+    if item is None or said is None or item.kind != "unmatched_claim":
+        raise HTTPException(404, "no unmatched payment with this id")
+    found = await db.unpaid_claims_like(session, said["payer_id"] or "", Decimal(said["charge"]), 20)
+    await trail.search(session, "Claim", [(c.claim_id, c.patient_id) for c in found])
+    return {"claims": [c.model_dump(mode="json", include={"claim_id", "patient_control_number", "payer_id",
+                                                           "payer_name", "date_of_service", "total_charge"})
+                       for c in found]}  # fmt: skip
 
 
 class PostToClaim(BaseModel):

@@ -211,6 +211,19 @@ async def known_claim(session: AsyncSession, claim_id: UUID) -> KnownClaim | Non
     return await session.get(KnownClaim, claim_id)
 
 
+async def unpaid_claims_like(session: AsyncSession, payer_id: str, charge: Decimal, limit: int) -> list[KnownClaim]:
+    """Claims of this payer and billed amount that no payment has been posted to: what an unmatched
+    payment is most likely for."""
+    paid = select(ClaimPaymentRecord.claim_id).where(ClaimPaymentRecord.claim_id == KnownClaim.claim_id)
+    query = (
+        select(KnownClaim)
+        .where(KnownClaim.payer_id == payer_id, KnownClaim.total_charge == charge, ~paid.exists())
+        .order_by(KnownClaim.date_of_service.desc(), KnownClaim.claim_id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
 async def postings_of(session: AsyncSession, claim_id: UUID) -> list[tuple[ClaimPaymentRecord, EraFile]]:
     """The claim's payments (posted or reversed), each with the 835 file that carried it, in posting order."""
     rows = await session.execute(

@@ -151,6 +151,7 @@ async def test_a_biller_fixes_a_held_claim_and_its_history_shows_the_837_999_and
     assert {("999", True), ("277CA", True)} <= {(kind, accepted) for kind, accepted, _ in kinds}
     assert all(e["file_name"] for e in history["events"] if e["kind"] != "fixed")
     assert history["sent_in"]["file_name"] == as_sent["file_name"]
+    assert [line["modifiers"] for line in history["encounters"][0]["service_lines"]] == [[], ["91"]]
     pcn = history["claim"]["patient_control_number"]
     assert as_sent["claim"][0].startswith("HL*") and any(s.startswith(f"CLM*{pcn}*") for s in as_sent["claim"])
     assert any(s.startswith("SV1*HC:36415:91") for s in as_sent["claim"]) and as_sent["envelope"][0].startswith("ISA")
@@ -179,6 +180,7 @@ async def test_a_payment_nobody_could_match_is_posted_to_the_claim_a_person_chos
         await read_topic(platform, topics.PAYMENT_POSTED, expect=1)
         queue = await client.get("/v1/work-queue", params={"limit": 5})
         (item,) = [i for i in queue.json() if i["kind"] == "unmatched_claim"]
+        likely = (await client.get(f"/v1/work-queue/{item['item_id']}/candidates")).json()["claims"]
         unknown = await client.post(f"/v1/work-queue/{item['item_id']}/post", json={"claim_id": str(uuid.uuid4())})
         wrong = await client.post(
             f"/v1/work-queue/{item['item_id']}/post",
@@ -190,6 +192,9 @@ async def test_a_payment_nobody_could_match_is_posted_to_the_claim_a_person_chos
         history = (await client.get(f"/v1/claims/{ours.data.claim_id}/payments")).json()
         after = (await client.get("/v1/work-queue")).json()
     assert item["payment"]["charge"] == str(typo.total_charge) and item["payment"]["trace_number"]
+    assert [c["claim_id"] for c in likely] == [
+        str(ours.data.claim_id)
+    ]  # the matched one is paid, the other billed more
     assert unknown.status_code == 422
     assert wrong.status_code == 422 and "charge" in wrong.json()["detail"]
     assert posted.status_code == 200, posted.text
