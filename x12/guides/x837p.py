@@ -7,7 +7,7 @@ by PWK02 (the DME certificate indicator allows AD, a claim attachment does not);
 the diagnosis HI taking what no other HI claims, so a wrong code set is an element error on it.
 """
 
-from x12.reading import MANY, ElementRule, Guide, LoopRule, SegmentRule, el, loop, req, seg
+from x12.reading import MANY, ElementRule, Guide, LoopRule, SegmentRule, Usage, el, loop, req, seg
 
 ATTACHMENT_REPORT_TYPES = (
     "03 04 05 06 07 08 09 10 11 13 15 21 A3 A4 AM AS B2 B3 B4 BR BS BT CB CK CT D2 DA DB DG DJ DS EB HC HR I5 IR "
@@ -59,34 +59,34 @@ def nm1(
     return seg(f"NM1*{qualifiers}", name, "R", 1, *elements)
 
 
-def n3(name: str, usage: str = "R") -> SegmentRule:
-    return seg("N3", f"{name} address", usage, 1, req(1, "address line"))  # type: ignore[arg-type]
+def n3(name: str, usage: Usage = "R") -> SegmentRule:
+    return seg("N3", f"{name} address", usage, 1, req(1, "address line"))
 
 
-def n4(name: str, usage: str = "R") -> SegmentRule:
-    return seg("N4", f"{name} city, state, ZIP code", usage, 1, req(1, "city name"))  # type: ignore[arg-type]
+def n4(name: str, usage: Usage = "R") -> SegmentRule:
+    return seg("N4", f"{name} city, state, ZIP code", usage, 1, req(1, "city name"))
 
 
-def ref(qualifiers: str, name: str, usage: str = "S", max_use: int = 1) -> SegmentRule:
-    return seg(f"REF*{qualifiers}", name, usage, max_use, req(2, "reference identification"))  # type: ignore[arg-type]
+def ref(qualifiers: str, name: str, usage: Usage = "S", max_use: int = 1) -> SegmentRule:
+    return seg(f"REF*{qualifiers}", name, usage, max_use, req(2, "reference identification"))
 
 
-def dtp(qualifiers: str, name: str, usage: str = "S", max_use: int = 1, formats: str = "D8") -> SegmentRule:
+def dtp(qualifiers: str, name: str, usage: Usage = "S", max_use: int = 1, formats: str = "D8") -> SegmentRule:
     return seg(
         f"DTP*{qualifiers}",
         name,
-        usage,  # type: ignore[arg-type]
+        usage,
         max_use,
         req(2, "date time period format qualifier", "ID", formats),
         req(3, "date", "PERIOD"),
     )
 
 
-def per(name: str, usage: str = "S", max_use: int = 1, numbers: str = CONTACT_NUMBERS) -> SegmentRule:
+def per(name: str, usage: Usage = "S", max_use: int = 1, numbers: str = CONTACT_NUMBERS) -> SegmentRule:
     return seg(
         "PER*IC",
         name,
-        usage,  # type: ignore[arg-type]
+        usage,
         max_use,
         req(3, "communication number qualifier", "ID", numbers),
         req(4, "communication number"),
@@ -95,8 +95,8 @@ def per(name: str, usage: str = "S", max_use: int = 1, numbers: str = CONTACT_NU
     )
 
 
-def amt(qualifiers: str, name: str, usage: str = "S") -> SegmentRule:
-    return seg(f"AMT*{qualifiers}", name, usage, 1, req(2, "amount", "R"))  # type: ignore[arg-type]
+def amt(qualifiers: str, name: str, usage: Usage = "S") -> SegmentRule:
+    return seg(f"AMT*{qualifiers}", name, usage, 1, req(2, "amount", "R"))
 
 
 def cas(name: str) -> SegmentRule:
@@ -179,13 +179,28 @@ _DIAGNOSES += [
     el(n, f"diagnosis type code {n} (ABF ICD-10, BF ICD-9)", "ID", "ABF BF", component=1) for n in range(2, 13)
 ]
 
+
+def other_payer_party(loop_id: str, qualifiers: str, name: str, entities: str, ids: str, most: int) -> LoopRule:
+    """2330C-G: a provider as the other payer knows it, by role and its secondary identifiers only."""
+    opener = nm1(qualifiers, name, entities, named=False)
+    return loop(loop_id, name, "S", 2 if loop_id == "2330C" else 1, opener, ref(ids, f"{name} secondary id", "R", most))
+
+
 OTHER_PAYER_PROVIDERS = (
-    loop("2330C", "other payer referring provider", "S", 2, nm1("DN P3", "other payer referring provider", entities="1", named=False), ref("0B 1G G2", "other payer referring provider secondary identification", "R", 3)),
-    loop("2330D", "other payer rendering provider", "S", 1, nm1("82", "other payer rendering provider", named=False), ref("0B 1G G2 LU", "other payer rendering provider secondary identification", "R", 3)),
-    loop("2330E", "other payer service facility location", "S", 1, nm1("77", "other payer service facility location", entities="2", named=False), ref("0B G2 LU", "other payer service facility location secondary identification", "R", 3)),
-    loop("2330F", "other payer supervising provider", "S", 1, nm1("DQ", "other payer supervising provider", entities="1", named=False), ref("0B 1G G2 LU", "other payer supervising provider secondary identification", "R", 3)),
-    loop("2330G", "other payer billing provider", "S", 1, nm1("85", "other payer billing provider", named=False), ref("G2 LU", "other payer billing provider secondary identification", "R", 2)),
-)  # fmt: skip
+    other_payer_party("2330C", "DN P3", "other payer referring provider", "1", "0B 1G G2", 3),
+    other_payer_party("2330D", "82", "other payer rendering provider", "1 2", "0B 1G G2 LU", 3),
+    other_payer_party("2330E", "77", "other payer service facility location", "2", "0B G2 LU", 3),
+    other_payer_party("2330F", "DQ", "other payer supervising provider", "1", "0B 1G G2 LU", 3),
+    other_payer_party("2330G", "85", "other payer billing provider", "1 2", "G2 LU", 2),
+)
+RENDERING_SPECIALTY = seg(
+    "PRV*PE",
+    "rendering provider specialty information",
+    "S",
+    1,
+    req(2, "reference identification qualifier", "ID", "PXC"),
+    req(3, "provider taxonomy code"),
+)
 
 OTHER_SUBSCRIBER = loop(
     "2320",
@@ -252,15 +267,54 @@ OTHER_SUBSCRIBER = loop(
 )
 
 LINE_PROVIDERS = (
-    provider_loop("2420A", "82", "rendering provider name", 1, seg("PRV*PE", "rendering provider specialty information", "S", 1, req(2, "reference identification qualifier", "ID", "PXC"), req(3, "provider taxonomy code")), ref("0B 1G G2 LU", "rendering provider secondary identification", "S", 20)),
-    provider_loop("2420B", "QB", "purchased service provider name", 1, ref("0B 1G G2", "purchased service provider secondary identification", "S", 20)),
-    place_loop("2420C", "77", "service facility location name", ref("G2 LU", "service facility location secondary identification", "S", 3)),
-    provider_loop("2420D", "DQ", "supervising provider name", 1, ref("0B 1G G2 LU", "supervising provider secondary identification", "S", 20)),
-    provider_loop("2420E", "DK", "ordering provider name", 1, n3("ordering provider", "S"), n4("ordering provider", "S"), ref("0B 1G G2", "ordering provider secondary identification", "S", 20), per("ordering provider contact information", numbers="EM EX FX TE")),
-    provider_loop("2420F", "DN P3", "referring provider name", 2, ref("0B 1G G2", "referring provider secondary identification", "S", 20)),
+    provider_loop(
+        "2420A",
+        "82",
+        "rendering provider name",
+        1,
+        RENDERING_SPECIALTY,
+        ref("0B 1G G2 LU", "rendering provider secondary identification", "S", 20),
+    ),
+    provider_loop(
+        "2420B",
+        "QB",
+        "purchased service provider name",
+        1,
+        ref("0B 1G G2", "purchased service provider secondary identification", "S", 20),
+    ),
+    place_loop(
+        "2420C",
+        "77",
+        "service facility location name",
+        ref("G2 LU", "service facility location secondary identification", "S", 3),
+    ),
+    provider_loop(
+        "2420D",
+        "DQ",
+        "supervising provider name",
+        1,
+        ref("0B 1G G2 LU", "supervising provider secondary identification", "S", 20),
+    ),
+    provider_loop(
+        "2420E",
+        "DK",
+        "ordering provider name",
+        1,
+        n3("ordering provider", "S"),
+        n4("ordering provider", "S"),
+        ref("0B 1G G2", "ordering provider secondary identification", "S", 20),
+        per("ordering provider contact information", numbers="EM EX FX TE"),
+    ),
+    provider_loop(
+        "2420F",
+        "DN P3",
+        "referring provider name",
+        2,
+        ref("0B 1G G2", "referring provider secondary identification", "S", 20),
+    ),
     place_loop("2420G", "PW", "ambulance pick-up location", ids=""),
     place_loop("2420H", "45", "ambulance drop-off location", ids=""),
-)  # fmt: skip
+)
 
 LINE = loop(
     "2400",
@@ -314,10 +368,24 @@ LINE = loop(
         at=2,
     ),
     cr1(),
-    seg("CR3", "durable medical equipment certification", "S", 1, req(1, "certification type code", "ID", "I R S"), req(2, "unit or basis for measurement code", "ID", "MO"), req(3, "durable medical equipment duration", "R")),
+    seg(
+        "CR3",
+        "durable medical equipment certification",
+        "S",
+        1,
+        req(1, "certification type code", "ID", "I R S"),
+        req(2, "unit or basis for measurement code", "ID", "MO"),
+        req(3, "durable medical equipment duration", "R"),
+    ),
     seg("CRC*07", "ambulance certification", "S", 3, req(2, "certification condition indicator", "ID", "N Y")),
     seg("CRC*70", "hospice employee indicator", "S", 1, req(2, "certification condition indicator", "ID", "N Y")),
-    seg("CRC*09", "condition indicator/durable medical equipment", "S", 1, req(2, "certification condition indicator", "ID", "N Y")),
+    seg(
+        "CRC*09",
+        "condition indicator/durable medical equipment",
+        "S",
+        1,
+        req(2, "certification condition indicator", "ID", "N Y"),
+    ),
     dtp("472", "service date", "R", formats="D8 RD8"),
     dtp("471", "prescription date"),
     dtp("607", "certification revision/recertification date"),
@@ -330,8 +398,22 @@ LINE = loop(
     dtp("454", "initial treatment date"),
     seg("QTY*PT", "ambulance patient count", "S", 1, req(2, "quantity", "R")),
     seg("QTY*FL", "obstetric anesthesia additional units", "S", 1, req(2, "quantity", "R")),
-    seg("MEA*OG TR", "test result", "S", 5, req(2, "measurement qualifier", "ID", "HT R1 R2 R3 R4"), req(3, "measurement value", "R")),
-    seg("CN1", "contract information", "S", 1, req(1, "contract type code", "ID", "01 02 03 04 05 06 09"), el(2, "contract amount", "R")),
+    seg(
+        "MEA*OG TR",
+        "test result",
+        "S",
+        5,
+        req(2, "measurement qualifier", "ID", "HT R1 R2 R3 R4"),
+        req(3, "measurement value", "R"),
+    ),
+    seg(
+        "CN1",
+        "contract information",
+        "S",
+        1,
+        req(1, "contract type code", "ID", "01 02 03 04 05 06 09"),
+        el(2, "contract amount", "R"),
+    ),
     ref("9B", "repriced line item reference number"),
     ref("9D", "adjusted repriced line item reference number"),
     ref("G1", "prior authorization", max_use=5),
@@ -346,15 +428,36 @@ LINE = loop(
     seg("K3", "file information", "S", 10, req(1, "fixed format information")),
     seg("NTE*ADD DCP", "line note", "S", 1, req(2, "description")),
     seg("NTE*TPO", "third party organization notes", "S", 1, req(2, "description")),
-    seg("PS1", "purchased service information", "S", 1, req(1, "purchased service provider identifier"), req(2, "purchased service charge amount", "R")),
+    seg(
+        "PS1",
+        "purchased service information",
+        "S",
+        1,
+        req(1, "purchased service provider identifier"),
+        req(2, "purchased service charge amount", "R"),
+    ),
     hcp("line pricing/repricing information", line=True),
     loop(
         "2410",
         "drug identification",
         "S",
         1,
-        seg("LIN", "drug identification", "R", 1, req(2, "product or service id qualifier", "ID", "EN EO HI N4 ON UK UP"), req(3, "national drug code")),
-        seg("CTP", "drug quantity", "R", 1, req(4, "national drug unit count", "R"), req(5, "unit or basis for measurement code", "ID", "F2 GR ME ML UN", component=1)),
+        seg(
+            "LIN",
+            "drug identification",
+            "R",
+            1,
+            req(2, "product or service id qualifier", "ID", "EN EO HI N4 ON UK UP"),
+            req(3, "national drug code"),
+        ),
+        seg(
+            "CTP",
+            "drug quantity",
+            "R",
+            1,
+            req(4, "national drug unit count", "R"),
+            req(5, "unit or basis for measurement code", "ID", "F2 GR ME ML UN", component=1),
+        ),
         ref("VY XZ", "prescription or compound drug association number"),
     ),
     *LINE_PROVIDERS,
@@ -384,10 +487,26 @@ LINE = loop(
         "form identification code",
         "S",
         MANY,
-        seg("LQ", "form identification code", "R", 1, req(1, "code list qualifier code", "ID", "AS UT"), req(2, "form identifier")),
-        seg("FRM", "supporting documentation", "R", 99, req(1, "question number/letter"), el(2, "question response", "ID", "N W Y"), el(4, "question response", "DT"), el(5, "question response", "R")),
+        seg(
+            "LQ",
+            "form identification code",
+            "R",
+            1,
+            req(1, "code list qualifier code", "ID", "AS UT"),
+            req(2, "form identifier"),
+        ),
+        seg(
+            "FRM",
+            "supporting documentation",
+            "R",
+            99,
+            req(1, "question number/letter"),
+            el(2, "question response", "ID", "N W Y"),
+            el(4, "question response", "DT"),
+            el(5, "question response", "R"),
+        ),
     ),
-)  # fmt: skip
+)
 
 CLAIM_BODY: tuple[SegmentRule | LoopRule, ...] = (
     seg(
@@ -435,7 +554,14 @@ CLAIM_BODY: tuple[SegmentRule | LoopRule, ...] = (
         req(2, "attachment transmission code", "ID", ATTACHMENT_TRANSMISSIONS),
         el(5, "identification code qualifier", "ID", "AC"),
     ),
-    seg("CN1", "contract information", "S", 1, req(1, "contract type code", "ID", "01 02 03 04 05 06 09"), el(2, "contract amount", "R")),
+    seg(
+        "CN1",
+        "contract information",
+        "S",
+        1,
+        req(1, "contract type code", "ID", "01 02 03 04 05 06 09"),
+        el(2, "contract amount", "R"),
+    ),
     amt("F5", "patient amount paid"),
     ref("4N", "service authorization exception code"),
     ref("F5", "mandatory Medicare (section 4081) crossover indicator"),
@@ -454,26 +580,57 @@ CLAIM_BODY: tuple[SegmentRule | LoopRule, ...] = (
     seg("K3", "file information", "S", 10, req(1, "fixed format information")),
     seg("NTE*ADD CER DCP DGN TPO", "claim note", "S", 1, req(2, "description")),
     cr1(),
-    seg("CR2", "spinal manipulation service information", "S", 1, req(8, "patient condition code", "ID", "A C D E F G M")),
+    seg(
+        "CR2",
+        "spinal manipulation service information",
+        "S",
+        1,
+        req(8, "patient condition code", "ID", "A C D E F G M"),
+    ),
     *crc(),
     # HI01-1 tells the three apart; the diagnosis HI is last so that it takes any other first code.
     SegmentRule("HI", "anesthesia related procedure", "S", 1, FirstComponent({"BP"}), 1),
     SegmentRule("HI", "condition information", "S", 2, FirstComponent({"BG"}), 1),
     seg("HI", "health care diagnosis code", "R", 1, *_DIAGNOSES),
     hcp("claim pricing/repricing information", line=False),
-    provider_loop("2310A", "DN P3", "referring provider name", 2, ref("0B 1G G2", "referring provider secondary identification", "S", 3)),
-    provider_loop("2310B", "82", "rendering provider name", 1, seg("PRV*PE", "rendering provider specialty information", "S", 1, req(2, "reference identification qualifier", "ID", "PXC"), req(3, "provider taxonomy code")), ref("0B 1G G2 LU", "rendering provider secondary identification", "S", 4)),
-    place_loop("2310C", "77", "service facility location name", ref("0B G2 LU", "service facility location secondary identification", "S", 3), per("service facility contact information", numbers="EX TE")),
-    provider_loop("2310D", "DQ", "supervising provider name", 1, ref("0B 1G G2 LU", "supervising provider secondary identification", "S", 4)),
+    provider_loop(
+        "2310A",
+        "DN P3",
+        "referring provider name",
+        2,
+        ref("0B 1G G2", "referring provider secondary identification", "S", 3),
+    ),
+    provider_loop(
+        "2310B",
+        "82",
+        "rendering provider name",
+        1,
+        RENDERING_SPECIALTY,
+        ref("0B 1G G2 LU", "rendering provider secondary identification", "S", 4),
+    ),
+    place_loop(
+        "2310C",
+        "77",
+        "service facility location name",
+        ref("0B G2 LU", "service facility location secondary identification", "S", 3),
+        per("service facility contact information", numbers="EX TE"),
+    ),
+    provider_loop(
+        "2310D",
+        "DQ",
+        "supervising provider name",
+        1,
+        ref("0B 1G G2 LU", "supervising provider secondary identification", "S", 4),
+    ),
     place_loop("2310E", "PW", "ambulance pick-up location", ids=""),
     place_loop("2310F", "45", "ambulance drop-off location", ids=""),
     OTHER_SUBSCRIBER,
     LINE,
-)  # fmt: skip
+)
 
 
-def claim_loop(usage: str) -> LoopRule:
-    return loop("2300", "claim information", usage, 100, *CLAIM_BODY)  # type: ignore[arg-type]
+def claim_loop(usage: Usage) -> LoopRule:
+    return loop("2300", "claim information", usage, 100, *CLAIM_BODY)
 
 
 PATIENT = loop(
@@ -491,20 +648,36 @@ PATIENT = loop(
         nm1("QC", "patient name", entities="1"),
         n3("patient"),
         n4("patient"),
-        seg("DMG", "patient demographic information", "R", 1, req(1, "date time period format qualifier", "ID", "D8"), req(2, "patient birth date", "DT"), req(3, "patient gender code", "ID", "F M U")),
+        seg(
+            "DMG",
+            "patient demographic information",
+            "R",
+            1,
+            req(1, "date time period format qualifier", "ID", "D8"),
+            req(2, "patient birth date", "DT"),
+            req(3, "patient gender code", "ID", "F M U"),
+        ),
         ref("Y4", "property and casualty claim number"),
         ref("1W SY", "property and casualty patient identifier"),
         per("property and casualty patient contact information", numbers="EX TE"),
     ),
     claim_loop("R"),
-)  # fmt: skip
+)
 
 SUBSCRIBER = loop(
     "2000B",
     "subscriber hierarchical level",
     "R",
     MANY,
-    seg("HL*22", "subscriber hierarchical level", "R", 1, req(2, "hierarchical parent id number"), req(4, "hierarchical child code", "ID", "0 1"), at=3),
+    seg(
+        "HL*22",
+        "subscriber hierarchical level",
+        "R",
+        1,
+        req(2, "hierarchical parent id number"),
+        req(4, "hierarchical child code", "ID", "0 1"),
+        at=3,
+    ),
     seg(
         "SBR",
         "subscriber information",
@@ -515,7 +688,16 @@ SUBSCRIBER = loop(
         el(5, "insurance type code", "ID", INSURANCE_TYPES),
         el(9, "claim filing indicator code", "ID", CLAIM_FILING_INDICATORS),
     ),
-    seg("PAT", "patient information", "S", 1, el(5, "date time period format qualifier", "ID", "D8"), el(7, "unit or basis for measurement code", "ID", "01"), el(8, "patient weight", "R"), el(9, "pregnancy indicator", "ID", "Y")),
+    seg(
+        "PAT",
+        "patient information",
+        "S",
+        1,
+        el(5, "date time period format qualifier", "ID", "D8"),
+        el(7, "unit or basis for measurement code", "ID", "01"),
+        el(8, "patient weight", "R"),
+        el(9, "pregnancy indicator", "ID", "Y"),
+    ),
     loop(
         "2010BA",
         "subscriber name",
@@ -524,7 +706,15 @@ SUBSCRIBER = loop(
         nm1("IL", "subscriber name", ids="II MI"),
         n3("subscriber", "S"),
         n4("subscriber", "S"),
-        seg("DMG", "subscriber demographic information", "S", 1, req(1, "date time period format qualifier", "ID", "D8"), req(2, "subscriber birth date", "DT"), req(3, "subscriber gender code", "ID", "F M U")),
+        seg(
+            "DMG",
+            "subscriber demographic information",
+            "S",
+            1,
+            req(1, "date time period format qualifier", "ID", "D8"),
+            req(2, "subscriber birth date", "DT"),
+            req(3, "subscriber gender code", "ID", "F M U"),
+        ),
         ref("SY", "subscriber secondary identification"),
         ref("Y4", "property and casualty claim number"),
         per("property and casualty subscriber contact information", numbers="EX TE"),
@@ -542,7 +732,7 @@ SUBSCRIBER = loop(
     ),
     claim_loop("S"),
     PATIENT,
-)  # fmt: skip
+)
 
 BILLING_PROVIDER = loop(
     "2000A",
@@ -550,7 +740,14 @@ BILLING_PROVIDER = loop(
     "R",
     MANY,
     seg("HL*20", "billing provider hierarchical level", "R", 1, req(4, "hierarchical child code", "ID", "1"), at=3),
-    seg("PRV*BI", "billing provider specialty information", "S", 1, req(2, "reference identification qualifier", "ID", "PXC"), req(3, "provider taxonomy code")),
+    seg(
+        "PRV*BI",
+        "billing provider specialty information",
+        "S",
+        1,
+        req(2, "reference identification qualifier", "ID", "PXC"),
+        req(3, "provider taxonomy code"),
+    ),
     seg("CUR*85", "foreign currency information", "S", 1, req(2, "currency code")),
     loop(
         "2010AA",
@@ -564,7 +761,15 @@ BILLING_PROVIDER = loop(
         ref("0B 1G", "billing provider UPIN/license information", "S", 2),
         per("billing provider contact information", max_use=2, numbers="EM EX FX TE"),
     ),
-    loop("2010AB", "pay-to address name", "S", 1, nm1("87", "pay-to address name", named=False), n3("pay-to address"), n4("pay-to address")),
+    loop(
+        "2010AB",
+        "pay-to address name",
+        "S",
+        1,
+        nm1("87", "pay-to address name", named=False),
+        n3("pay-to address"),
+        n4("pay-to address"),
+    ),
     loop(
         "2010AC",
         "pay-to plan name",
@@ -577,7 +782,7 @@ BILLING_PROVIDER = loop(
         ref("EI", "pay-to plan tax identification number", "R"),
     ),
     SUBSCRIBER,
-)  # fmt: skip
+)
 
 GUIDE = Guide(
     "005010X222A1",
