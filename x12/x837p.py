@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +35,16 @@ from x12.claim import (
     Submitter,
     code_set_problem,
 )
-from x12.envelope import Element, Envelope, TransactionSet, amount, quantity, render_interchange, st_control_number
+from x12.envelope import (
+    CENT,
+    Element,
+    Envelope,
+    TransactionSet,
+    amount,
+    quantity,
+    render_interchange,
+    st_control_number,
+)
 from x12.errors import BALANCING, Issue, X12Error
 from x12.guides.x837p import ATTACHMENT_TRANSMISSIONS, GUIDE
 from x12.npi import npi_is_valid
@@ -1048,7 +1057,7 @@ def _summary(subscriber: Loop, patient: Loop | None, loop: Loop) -> ClaimSummary
     person, clm = person_loop.opener, loop.opener
     return ClaimSummary(
         patient_control_number=clm[1],
-        total_charge=Decimal(clm[2]),
+        total_charge=Decimal(clm[2]).quantize(CENT, ROUND_HALF_UP),  # as a 277CA echoes it
         service_date=date.fromisoformat(_iso(served[3][:8]) or ""),
         patient_last_name=person[3],
         patient_first_name=person[4] or None,
