@@ -115,9 +115,12 @@ def cas(name: str) -> SegmentRule:
     )
 
 
-def provider_loop(loop_id: str, qualifiers: str, name: str, repeat: int, *body: SegmentRule) -> LoopRule:
-    """A provider named by NPI when it has one (NM108 XX and NM109 situational)."""
-    return loop(loop_id, name, "S", repeat, nm1(qualifiers, name, ids="XX", identified=False), *body)
+def provider_loop(
+    loop_id: str, qualifiers: str, name: str, repeat: int, *body: SegmentRule, named: bool = True
+) -> LoopRule:
+    """A provider identified by NPI when it has one (NM108 XX and NM109 situational); named (NM103)
+    but for the purchased service provider, whom the guide identifies only."""
+    return loop(loop_id, name, "S", repeat, nm1(qualifiers, name, ids="XX", identified=False, named=named), *body)
 
 
 def place_loop(loop_id: str, qualifier: str, name: str, *body: SegmentRule, ids: str = "XX") -> LoopRule:
@@ -127,15 +130,27 @@ def place_loop(loop_id: str, qualifier: str, name: str, *body: SegmentRule, ids:
     return loop(loop_id, name, "S", 1, opener, n3(name), n4(name), *body)
 
 
-def crc() -> tuple[SegmentRule, ...]:
-    return (
-        seg("CRC*07", "ambulance certification", "S", 3, req(2, "certification condition indicator", "ID", "N Y")),
-        seg(
-            "CRC*E1 E2 E3", "patient condition information: vision", "S", 3, req(2, "condition indicator", "ID", "N Y")
-        ),
-        seg("CRC*75", "homebound indicator", "S", 1, req(2, "certification condition indicator", "ID", "Y")),
-        seg("CRC*ZZ", "EPSDT referral", "S", 1, req(2, "certification condition indicator", "ID", "N Y")),
+def crc(qualifiers: str, name: str, max_use: int, answers: str, conditions: str, count: int = 5) -> SegmentRule:
+    """A certification (CRC): its yes/no answer (CRC02) and up to `count` condition codes (CRC03...)."""
+    codes = [el(n, f"condition code {n - 2}", "ID", conditions) for n in range(4, 3 + count)]
+    return seg(
+        f"CRC*{qualifiers}",
+        name,
+        "S",
+        max_use,
+        req(2, "certification condition indicator", "ID", answers),
+        req(3, "condition code", "ID", conditions),
+        *codes,
     )
+
+
+AMBULANCE_CERTIFICATION = crc("07", "ambulance certification", 3, "N Y", "01 04 05 06 07 08 09 12")
+CLAIM_CERTIFICATIONS = (
+    AMBULANCE_CERTIFICATION,
+    crc("E1 E2 E3", "patient condition information: vision", 3, "N Y", "L1 L2 L3 L4 L5"),
+    crc("75", "homebound indicator", 1, "Y", "IH", 1),
+    crc("ZZ", "EPSDT referral", 1, "N Y", "AV NU S2 ST", 3),
+)
 
 
 def cr1() -> SegmentRule:
@@ -281,6 +296,7 @@ LINE_PROVIDERS = (
         "purchased service provider name",
         1,
         ref("0B 1G G2", "purchased service provider secondary identification", "S", 20),
+        named=False,
     ),
     place_loop(
         "2420C",
@@ -344,6 +360,8 @@ LINE = loop(
         "durable medical equipment service",
         "S",
         1,
+        req(1, "product or service id qualifier", "ID", "HC", component=1),
+        req(1, "procedure code", component=2),
         req(2, "unit or basis for measurement code", "ID", "DA"),
         req(3, "length of medical necessity", "R"),
         req(4, "DME rental price", "R"),
@@ -377,15 +395,9 @@ LINE = loop(
         req(2, "unit or basis for measurement code", "ID", "MO"),
         req(3, "durable medical equipment duration", "R"),
     ),
-    seg("CRC*07", "ambulance certification", "S", 3, req(2, "certification condition indicator", "ID", "N Y")),
-    seg("CRC*70", "hospice employee indicator", "S", 1, req(2, "certification condition indicator", "ID", "N Y")),
-    seg(
-        "CRC*09",
-        "condition indicator/durable medical equipment",
-        "S",
-        1,
-        req(2, "certification condition indicator", "ID", "N Y"),
-    ),
+    AMBULANCE_CERTIFICATION,
+    crc("70", "hospice employee indicator", 1, "N Y", "65", 1),
+    crc("09", "condition indicator/durable medical equipment", 1, "N Y", "38 ZV", 2),
     dtp("472", "service date", "R", formats="D8 RD8"),
     dtp("471", "prescription date"),
     dtp("607", "certification revision/recertification date"),
@@ -587,7 +599,7 @@ CLAIM_BODY: tuple[SegmentRule | LoopRule, ...] = (
         1,
         req(8, "patient condition code", "ID", "A C D E F G M"),
     ),
-    *crc(),
+    *CLAIM_CERTIFICATIONS,
     # HI01-1 tells the three apart; the diagnosis HI is last so that it takes any other first code.
     SegmentRule("HI", "anesthesia related procedure", "S", 1, FirstComponent({"BP"}), 1),
     SegmentRule("HI", "condition information", "S", 2, FirstComponent({"BG"}), 1),
@@ -638,7 +650,16 @@ PATIENT = loop(
     "patient hierarchical level",
     "S",
     MANY,
-    seg("HL*23", "patient hierarchical level", "R", 1, req(4, "hierarchical child code", "ID", "0"), at=3),
+    seg(
+        "HL*23",
+        "patient hierarchical level",
+        "R",
+        1,
+        req(1, "hierarchical id number"),
+        req(2, "hierarchical parent id number"),
+        req(4, "hierarchical child code", "ID", "0"),
+        at=3,
+    ),
     seg("PAT", "patient information", "R", 1, req(1, "individual relationship code", "ID", "01 19 20 21 39 40 53 G8")),
     loop(
         "2010CA",
@@ -674,6 +695,7 @@ SUBSCRIBER = loop(
         "subscriber hierarchical level",
         "R",
         1,
+        req(1, "hierarchical id number"),
         req(2, "hierarchical parent id number"),
         req(4, "hierarchical child code", "ID", "0 1"),
         at=3,
@@ -739,7 +761,15 @@ BILLING_PROVIDER = loop(
     "billing provider hierarchical level",
     "R",
     MANY,
-    seg("HL*20", "billing provider hierarchical level", "R", 1, req(4, "hierarchical child code", "ID", "1"), at=3),
+    seg(
+        "HL*20",
+        "billing provider hierarchical level",
+        "R",
+        1,
+        req(1, "hierarchical id number"),
+        req(4, "hierarchical child code", "ID", "1"),
+        at=3,
+    ),
     seg(
         "PRV*BI",
         "billing provider specialty information",
