@@ -50,7 +50,8 @@ def validate(text: str) -> tuple[bool, list[Pyx12Error]]:
     """pyx12's verdict and its errors; an envelope it cannot read at all is one ISA error."""
     report = io.StringIO()
     logger = logging.getLogger("pyx12")
-    level, logger.level = logger.level, logging.CRITICAL + 1  # its log repeats the report below
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)  # its log repeats the report below (setLevel: the children's caches too)
     try:
         valid = pyx12.x12n_document.x12n_document(
             param=_params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=report
@@ -58,7 +59,7 @@ def validate(text: str) -> tuple[bool, list[Pyx12Error]]:
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as exc:
         return False, [Pyx12Error("ISA", None, None, None, None, "", str(exc))]
     finally:
-        logger.level = level
+        logger.setLevel(level)
     return bool(valid), _errors(json.loads(report.getvalue() or '{"interchanges": []}'))
 
 
