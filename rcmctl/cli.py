@@ -32,6 +32,20 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command()
+def up(
+    patients: int = typer.Option(40, help="Sample patients the first time (or with --fresh)"),
+    encounters: int = typer.Option(200, help="Sample visits the first time (or with --fresh)"),
+    port: int = typer.Option(8000, help="The console's port"),
+    fresh: bool = typer.Option(False, "--fresh", help="Start the sample office over"),
+) -> None:
+    """Run the whole platform for people (stack, Keycloak, five services, payer simulator, console) with a
+    sample office's day loaded, print the console's URL and the sample users, and stay up until Ctrl-C."""
+    from rcmctl.up import run_up
+
+    run_up(stack.run_dir_from_env(), patients, encounters, port, fresh)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
     """Run the test suite (extra arguments go to pytest, e.g. `rcm test tests/unit`). The first

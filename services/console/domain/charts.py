@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH, HEIGHT = 520, 250
-LEFT, RIGHT, TOP, BOTTOM = 64, 14, 14, 40
+WIDTH, HEIGHT = 520, 260
+LEFT, RIGHT, TOP, BOTTOM = 64, 30, 14, 40
 MAX_SERIES = 6  # colours the stylesheet defines (.s0 … .s5)
 
 
@@ -80,7 +80,7 @@ def horizontal_bars(key: str, title: str, items: Sequence[tuple[str, Decimal | N
     known = [v for _, v in items if v is not None]
     top = nice_top(max(known, default=Decimal(0)))
     row_h = (HEIGHT - TOP - BOTTOM) / max(len(items), 1)
-    label_w = 150
+    label_w = 190
     parts = []
     for i, (label, value) in enumerate(items):
         y = TOP + row_h * i

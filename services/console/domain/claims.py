@@ -1,6 +1,7 @@
 """A claim as people read it: its findings as field, problem and fix; the lines and diagnoses it bills
 (what a fix or a correction starts from); its 837P segments with their loops named."""
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -8,12 +9,24 @@ from typing import Any
 LOOPS = {"20": "2000A billing provider", "22": "2000B subscriber", "23": "2000C patient"}
 
 
+LINE_FIELD = re.compile(r"^(?:service_)?lines\[(\d+)\]\.?(.*)$")
+
+
 @dataclass(frozen=True)
 class Problem:
-    field: str
+    field: str  # as the service names it (lines[1] is the second line)
     code: str
     problem: str
     fix: str
+
+    @property
+    def where(self) -> str:
+        """The field as people number things: 'line 2: procedure code'."""
+        line = LINE_FIELD.match(self.field)
+        if line:
+            rest = line.group(2).replace("_", " ")
+            return f"line {int(line.group(1)) + 1}" + (f": {rest}" if rest else "")
+        return self.field.replace("_", " ").replace(".", ": ")
 
 
 def problems(findings: Sequence[Mapping[str, Any]]) -> list[Problem]:

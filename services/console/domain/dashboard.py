@@ -8,7 +8,7 @@ from typing import Any
 from services.console.domain.charts import Chart, horizontal_bars, lines, stacked_bars
 
 CATEGORY_NAMES = {
-    "correctable": "Correctable (missing or wrong data)",
+    "correctable": "Correctable",
     "medical_necessity": "Medical necessity",
     "authorization": "Authorization",
     "bundling": "Bundling",

@@ -148,7 +148,7 @@ def test_a_held_claim_page_shows_field_problem_fix_and_the_fix_form_sends_only_t
     page = client.get(f"/claims/{CLAIM}")
     assert page.status_code == 200, page.text
     assert (
-        "lines[2].procedure_code" in page.text and "add 76, 77, 91" in page.text and "Resubmit the claim" in page.text
+        "line 3: procedure code" in page.text and "add 76, 77, 91" in page.text and "Resubmit the claim" in page.text
     )
     assert "The coding history is shown to coders, supervisors and auditors only." in page.text
     form = {"csrf_token": csrf, "version": '"v1"', "diagnoses": "E11.9", "line-1-code": "99213", "line-1-pointers": "1",

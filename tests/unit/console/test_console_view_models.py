@@ -39,7 +39,7 @@ def test_the_dashboard_becomes_four_charts():
     }
     made = dashboard.charts(figures)
     assert [c.key for c in made] == ["aging", "denials", "collections", "days-in-ar"]
-    assert made[1].rows[0] == ["Correctable (missing or wrong data)", "5.0%"] and made[2].columns[1] == "SIMBC"
+    assert made[1].rows[0] == ["Correctable", "5.0%"] and made[2].columns[1] == "SIMBC"
     assert made[2].rows[0][0] == "Oct 26"
 
 
@@ -152,6 +152,7 @@ def test_findings_are_split_into_problem_and_fix():
     (shown,) = claims.problems([{"field": "lines[1].procedure_code", "code": "line.duplicate",
                                  "message": "the same code twice; fix: add 76, 77 or 91"}])  # fmt: skip
     assert (shown.problem, shown.fix) == ("the same code twice", "add 76, 77 or 91")
+    assert shown.where == "line 2: procedure code"  # the service counts lines from 0, people from 1
 
 
 def test_a_claim_bills_its_encounters_lines_on_through_with_merged_diagnoses():
