@@ -284,7 +284,7 @@ class Bench:
         if o.trickle_encounters:
             console.print(f"trickle: {o.trickle_encounters} encounters at {o.trickle_rate:g}/s…")
             platform_result["trickle"], plans["trickle"] = await self._phase(
-                trickle, o.trickle_rate, idle, o.encounters + o.trickle_encounters, count=o.trickle_encounters
+                trickle, o.trickle_rate, idle, o.encounters + o.trickle_encounters
             )
             platform_result["trickle"]["rate"] = o.trickle_rate
         platform_result["peak_rss_mib"] = self._peak_rss()
@@ -304,24 +304,24 @@ class Bench:
         console.print(f"measuring idle CPU for {self.options.idle_seconds:g}s…")
         start = self.sampler.mark()
         await asyncio.sleep(self.options.idle_seconds)
-        used = cpu.window(start, self.sampler.mark(), self.sampler.first_seen)
-        return cpu.idle_rates(_only(used, only), self.options.idle_seconds)
+        end = self.sampler.mark()
+        return cpu.idle_rates(_only(cpu.window(start, end, self.sampler.first_seen), only), end.at - start.at)
 
     async def _pg_snapshot(self):
         await asyncio.sleep(1.5)  # backends report their statistics at most once a second
         return await self.pg.snapshot()
 
     async def _phase(
-        self, records: list[Record], rate: float | None, idle: dict[str, float], expected: int, count: int = 0
+        self, records: list[Record], rate: float | None, idle: dict[str, float], expected: int
     ) -> tuple[dict, Traffic]:
-        """Publishes, waits for the platform to settle, and reads what happened."""
-        count = count or len(records)
+        """Publishes, waits for the platform to settle (`expected` encounters finished since the
+        start), and reads what happened."""
         offsets, start = await self.kafka.end_offsets(self.topics), self.sampler.mark()
         await publish(self.bootstrap, self.namespace + ENCOUNTER_DOCUMENTED, records, rate)
         settled = await self._settle(expected)
         end = self.sampler.mark()
         traffic = await self._read(Traffic(self.namespace), offsets, await self.kafka.end_offsets(self.topics))
-        return _figures(start, end, settled, traffic, idle, count, self.sampler.first_seen), traffic
+        return _figures(start, end, settled, traffic, idle, len(records), self.sampler.first_seen), traffic
 
     async def _settle(self, expected: int) -> float | None:
         """When every group has committed everything, the outboxes are empty and A/R is complete:
