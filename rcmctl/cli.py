@@ -10,6 +10,7 @@ import typer
 
 from rcmctl import stack
 from rcmctl.audit import audit
+from rcmctl.chaos.cli import chaos
 from rcmctl.kpis import kpis
 from rcmctl.processes import ROOT
 from rcmctl.routes import routes
@@ -181,6 +182,7 @@ def dlq_replay(
 
 
 app.command("kpis")(kpis)
+app.command("chaos")(chaos)
 app.command("routes")(routes)
 app.command("audit")(audit)
 

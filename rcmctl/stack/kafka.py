@@ -176,7 +176,7 @@ def running_pid(paths: KafkaPaths) -> int | None:
     return procs.live_pid(paths.pid_file, must_contain="kafka.Kafka")
 
 
-def start(paths: KafkaPaths) -> bool:
+def start(paths: KafkaPaths, timeout: float = READY_TIMEOUT_S) -> bool:
     """Starts the broker detached unless it already runs; waits until it answers. True if started."""
     if running_pid(paths):
         return False
@@ -188,7 +188,7 @@ def start(paths: KafkaPaths) -> bool:
             raise RuntimeError(f"127.0.0.1:{p} is taken by another process (set RCM_KAFKA_PORT)")
     pid = procs.spawn_detached(java_cmd(paths, "kafka.Kafka", str(paths.config)), paths.log, paths.pid_file)
     try:
-        procs.run_async(wait_ready(bootstrap(), pid, paths.log))
+        procs.run_async(wait_ready(bootstrap(), pid, paths.log, timeout))
     except BaseException:
         procs.terminate(pid, STOP_GRACE_S)
         paths.pid_file.unlink(missing_ok=True)
@@ -324,7 +324,7 @@ def node_pid(node: Node) -> int | None:
     return procs.live_pid(node.pid_file, must_contain=str(node.config))
 
 
-def start_cluster(run_dir: Path, size: int = 3) -> str:
+def start_cluster(run_dir: Path, size: int = 3, timeout: float = READY_TIMEOUT_S) -> str:
     """Starts every node not running (all before waiting on any: each waits for the quorum); returns
     the bootstrap list once every node answers."""
     nodes = cluster(run_dir, size)
@@ -334,16 +334,16 @@ def start_cluster(run_dir: Path, size: int = 3) -> str:
         configure_node(node, nodes, cluster_id)
     started = [(node, _spawn(node)) for node in nodes if not node_pid(node)]
     for node, pid in started:
-        procs.run_async(wait_ready(node.bootstrap, pid, node.log))
+        procs.run_async(wait_ready(node.bootstrap, pid, node.log, timeout))
     return cluster_bootstrap(nodes)
 
 
-def start_node(node: Node, nodes: list[Node]) -> None:
+def start_node(node: Node, nodes: list[Node], timeout: float = READY_TIMEOUT_S) -> None:
     """(Re)starts one node of a cluster whose storage is formatted; waits until it answers."""
     if node_pid(node):
         return
     configure_node(node, nodes, _cluster_id(node.run_dir))
-    procs.run_async(wait_ready(node.bootstrap, _spawn(node), node.log))
+    procs.run_async(wait_ready(node.bootstrap, _spawn(node), node.log, timeout))
 
 
 def _spawn(node: Node) -> int:
