@@ -135,7 +135,8 @@ def _priced(
     line: ServiceLine, contract: Contract, deductible_met: Decimal, copay_due: bool
 ) -> tuple[ServicePayment, Decimal, bool]:
     """The priced line, the deductible met after it, and whether it took the claim's copay."""
-    fee = contract.fee_schedule.get(line.procedure_code)
+    # The fee schedule prices units; anesthesia minutes (SV103 MJ) are priced as a share of the charge.
+    fee = contract.fee_schedule.get(line.procedure_code) if line.unit_basis == "UN" else None
     scheduled = fee * line.units if fee is not None else line.charge * contract.default_allowed_percent
     allowed = min(line.charge, cents(scheduled))
     copay = deductible = coinsurance = ZERO

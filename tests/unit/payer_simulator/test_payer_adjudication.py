@@ -107,6 +107,17 @@ def test_allowed_is_never_more_than_the_charge():
     assert line.allowed == D("50") and "CO-45" not in adjustments(line)
 
 
+def test_anesthesia_minutes_are_priced_as_a_share_of_the_charge_not_as_units():
+    by_minutes = claim(("99213", "300"))
+    line = by_minutes.lines[0].model_copy(update={"unit_basis": "MJ", "units": D(61)})
+    by_minutes = by_minutes.model_copy(update={"lines": (line,)})
+
+    [service] = adjudicate(by_minutes, CONTRACT, D("100.00"), "C1").payment.services
+
+    assert service.allowed == D("150.00")  # 50 % of the charge; 61 x the unit fee would be the whole charge
+    assert_balanced(adjudicate(by_minutes, CONTRACT, D("100.00"), "C1").payment)
+
+
 @pytest.mark.parametrize("reason", ["16", "50", "29"])
 def test_a_denied_claim_writes_off_every_line(reason):
     result = adjudicate(claim(("99213", "150"), ("36415", "20"), pcn=pcn_where(reason)), CONTRACT, D(0), "C1")
