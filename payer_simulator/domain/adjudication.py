@@ -114,6 +114,7 @@ def _service(
     line: ServiceLine, paid: Decimal, adjustments: list[Adjustment], allowed: Decimal | None
 ) -> ServicePayment:
     return ServicePayment(
+        procedure_qualifier=line.procedure_qualifier,
         procedure_code=line.procedure_code,
         modifiers=line.modifiers,
         charge=line.charge,
