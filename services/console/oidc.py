@@ -112,6 +112,8 @@ class Provider:
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         endpoint = (await self.discovery())["token_endpoint"]
+        if self.settings.client_secret is not None:  # a confidential client (RFC 6749 §2.3.1, client_secret_post)
+            form = {**form, "client_secret": self.settings.client_secret.get_secret_value()}
         try:
             response = await self.http.post(endpoint, data=form, headers={"Accept": "application/json"})
         except httpx.HTTPError as err:

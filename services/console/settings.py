@@ -3,7 +3,7 @@ from the RCM_OIDC_* and RCM_HTTP_* names every service reads)."""
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS = {"registration": 8101, "coding": 8102, "claims": 8103, "payments": 8104, "ar_followup": 8105}
@@ -20,6 +20,7 @@ class ConsoleSettings(BaseSettings):
     issuer: str = Field("", validation_alias=_alias("RCM_CONSOLE_ISSUER", "RCM_OIDC_ISSUER"))
     audience: str = Field("openrcm-api", validation_alias=_alias("RCM_CONSOLE_AUDIENCE", "RCM_OIDC_AUDIENCE"))
     client_id: str = "rcm-console"
+    client_secret: SecretStr | None = None  # only for a confidential client (client_secret_post); PKCE either way
     scopes: str = "openid profile"
     # Where people reach the console (the redirect URI is <public_url>/auth/callback); https makes the
     # session cookie Secure and adds HSTS.
