@@ -49,10 +49,16 @@ def ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
 
 
+def bootstrap_servers(settings: ServiceSettings) -> list[str]:
+    """RCM_KAFKA_BOOTSTRAP as a list: `host:port,host:port` names several brokers (FastStream would
+    take the whole string for one host)."""
+    return [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()]
+
+
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
     """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
     protocol, mechanism = _checked(settings)
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap, "security_protocol": protocol}
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers(settings), "security_protocol": protocol}
     if context := ssl_context(settings):
         options["ssl_context"] = context
     if mechanism:

@@ -31,7 +31,7 @@ from shared.consumer import BatchProcessor, InvalidAnswer, Subscription, subscri
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
-from shared.kafka import broker_security, make_producer
+from shared.kafka import bootstrap_servers, broker_security, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.security import Permissions, authorize
@@ -113,7 +113,7 @@ class Service(Generic[D]):
         self.sessions = make_sessions(self.engine, info={outbox.PUBLISHES: declaration.publishes})
         self.producer: AIOKafkaProducer | None = None  # made in lifespan: aiokafka needs the running loop
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+            bootstrap_servers(settings),
             client_id=self.name,
             security=broker_security(settings),
             graceful_timeout=30.0,
