@@ -11,7 +11,6 @@ databases, topics and clearinghouse folder), so what people do in it is there th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from rich.console import Console
 from rcmctl import stack
 from rcmctl.processes import ROOT, Platform, free_port_base
 from rcmctl.provision import provision
-from rcmctl.stack import keycloak
+from rcmctl.stack import keycloak, procs
 from shared.auth import ClientCredentials
 
 console = Console()
@@ -60,7 +59,7 @@ class Office:
         office = cls(platform, console_port, run_dir)
         if fresh:  # the payer remembers the interchanges it answered: a fresh office starts a fresh clearinghouse
             shutil.rmtree(platform.clearinghouse_dir, ignore_errors=True)
-        asyncio.run(provision(platform, fresh=fresh))
+        procs.run_async(provision(platform, fresh=fresh))
         try:
             platform.start_all(simulator=False)
             office._start_simulator(contracts)
@@ -135,7 +134,7 @@ def run_up(run_dir: Path, patients: int, encounters: int, console_port: int, fre
         if fresh:
             marker.unlink(missing_ok=True)
             with console.status(f"loading a sample office's day ({patients} patients, {encounters} visits)…"):
-                loaded = asyncio.run(sample_office.load(office, patients, encounters))
+                loaded = procs.run_async(sample_office.load(office, patients, encounters))
             marker.write_text(json.dumps(loaded, indent=2) + "\n")
         _welcome(office, run_dir)
         _wait_for_ctrl_c(office)

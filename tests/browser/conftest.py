@@ -3,7 +3,6 @@ PostgreSQL and the real Keycloak, the five services, the payer simulator (withou
 so a corrected claim's fate is the contract's) and the console, in a namespace of their own, with the
 sample office's day loaded (rcmctl/office.py); and one headless chromium."""
 
-import asyncio
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from payer_simulator.domain.contracts import DEFAULT_CONTRACTS
 from rcmctl import office as sample
 from rcmctl.processes import Platform
 from rcmctl.provision import deprovision
+from rcmctl.stack import procs
 from rcmctl.up import Office, machine
 from tests.browser.browser import ARGS, CHROMIUM
 
@@ -54,12 +54,12 @@ def office(stack_info, idp, tmp_path_factory):
     started = Office.start(idp.run_dir, stack_info, namespace=namespace, console_port=_free_port(),
                            contracts=contracts, fresh=True)  # fmt: skip
     try:
-        loaded = asyncio.run(sample.load(started, patients=30, encounters=120))
+        loaded = procs.run_async(sample.load(started, patients=30, encounters=120))
         assert loaded["settled"], f"the sample day did not settle: {loaded}"
         yield started
     finally:
         started.stop()
-        asyncio.run(deprovision(started.platform))
+        procs.run_async(deprovision(started.platform))
         shutil.rmtree(started.platform.clearinghouse_dir, ignore_errors=True)
 
 
