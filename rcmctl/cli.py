@@ -144,6 +144,14 @@ def bench_payments(ctx: typer.Context) -> None:
     run(ctx.args)
 
 
+@bench_app.command("console", **STAGE_BENCH)
+def bench_console(ctx: typer.Context) -> None:
+    """The console's page render times (queues, a claim's timeline, the dashboard) at 100,000 claims."""
+    from rcmctl.bench.console import main as run
+
+    run(ctx.args)
+
+
 dlq_app = typer.Typer(
     help="Dead letters: what failed and why; replay once fixed. Kafka settings and the "
     "deployment's topic prefix come from RCM_KAFKA_* and RCM_TOPIC_PREFIX."
