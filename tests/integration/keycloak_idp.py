@@ -10,6 +10,7 @@ tests/conftest.py makes it the session fixture `idp`: any test that names it get
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import pytest
 from rcmctl import stack
 from rcmctl.stack import keycloak
 from shared.auth import OidcSettings
+
+LOCKOUT_SECONDS = 75.0  # the realm's brute-force wait after quick failed logins (60 s) and some
 
 
 def keycloak_for_tests() -> Iterator[Idp]:
@@ -62,10 +65,15 @@ class Idp:
         cached = self._tokens.get(username)
         if cached and cached[1] > time.time() + 60:
             return cached[0]
-        response = await self.token(
-            {"grant_type": "password", "client_id": client, "client_secret": self.creds.clients.get(client, ""),
-             "username": username, "password": self.creds.users[username], "scope": "openid"}
-        )  # fmt: skip
+        form = {"grant_type": "password", "client_id": client, "client_secret": self.creds.clients.get(client, ""),
+                "username": username, "password": self.creds.users[username], "scope": "openid"}  # fmt: skip
+        response = await self.token(form)
+        deadline = time.monotonic() + LOCKOUT_SECONDS
+        while response.status_code == 401 and time.monotonic() < deadline:
+            # Keycloak's brute-force guard locks a user for a minute after quick failures (the PKCE refusal
+            # tests make some), and answers as for a wrong password: wait it out rather than fail.
+            await asyncio.sleep(5)
+            response = await self.token(form)
         response.raise_for_status()
         self._tokens[username] = (response.json()["access_token"], time.time() + response.json()["expires_in"])
         return self._tokens[username][0]
