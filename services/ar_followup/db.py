@@ -533,6 +533,47 @@ async def ledger_by_month(session: AsyncSession, since: date) -> list[tuple[date
     return [(m.date() if m.date() >= since else date.min, payer, kind, amount) for m, payer, kind, amount in rows]
 
 
+async def open_ar(session: AsyncSession) -> Decimal:
+    """What is still owed over every ledger, as the KPIs count it: each claim's insurance balance (never
+    below zero) plus what its patient owes."""
+    per_claim = (
+        select(func.sum(INSURANCE_OWED).label("insurance"), func.sum(PATIENT_OWED).label("patient"))
+        .join(ArClaim, ArClaim.claim_id == LedgerEntry.claim_id)
+        .where(*LEDGERS)
+        .group_by(LedgerEntry.claim_id)
+        .subquery()
+    )
+    owed = func.greatest(per_claim.c.insurance, 0) + per_claim.c.patient
+    return (await session.execute(select(func.coalesce(func.sum(owed), 0)))).scalar_one()
+
+
+def _submitted_between(start: date, end: date) -> tuple[Any, ...]:
+    return (*LEDGERS, func.date(ArClaim.submitted_at) >= start, func.date(ArClaim.submitted_at) <= end)
+
+
+async def period_claims(session: AsyncSession, start: date, end: date) -> dict[str, int]:
+    """The claims first submitted from start to end: how many, rejected ever, adjudicated, paid at first pass."""
+    query = select(
+        func.count(),
+        func.count().filter(ArClaim.rejected.is_(True)),
+        func.count().filter(ArClaim.first_pass_paid.is_not(None)),
+        func.count().filter(ArClaim.first_pass_paid.is_(True)),
+    ).where(*_submitted_between(start, end))
+    claims, rejected, adjudicated, first_pass = (await session.execute(query)).one()
+    return {"claims": claims, "rejected": rejected, "adjudicated": adjudicated, "first_pass": first_pass}
+
+
+async def period_money(session: AsyncSession, start: date, end: date) -> dict[str, Decimal]:
+    """The ledger totals by kind of the claims first submitted from start to end."""
+    query = (
+        select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .join(ArClaim, ArClaim.claim_id == LedgerEntry.claim_id)
+        .where(*_submitted_between(start, end))
+        .group_by(LedgerEntry.kind)
+    )
+    return {kind: amount for kind, amount in (await session.execute(query)).all()}
+
+
 async def denial_codes_of_period(session: AsyncSession, start: date, end: date) -> tuple[int, list[tuple[list, int]]]:
     """Claims first submitted from start to end that their payer adjudicated, and how many denied with
     each list of CARCs (first refusal's reasons)."""

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,20 +66,39 @@ def _months_back(today: date, count: int) -> list[date]:
 
 
 async def dashboard(session: AsyncSession, today: date, months: int) -> dict:
-    """The office's figures for its home page, each from one set-wise query (no claim is loaded):
-    open A/R by age (days since the date of service: insurance and patient), the denial rate by CARC
-    category of the last 90 days, insurance and patient collections by payer per month, and days in
-    A/R at each month's end (open A/R then / the average daily charges of the three months ending then)."""
-    shown = _months_back(today, months)
+    """The office's figures for its home page, each from one set-wise query (no claim is loaded, so a
+    hundred thousand claims cost what a hundred do): the KPIs of the last 90 days as domain/kpis.py
+    defines them (GET /v1/kpis computes the same claim by claim), open A/R by age (days since the date of
+    service: insurance and patient), the denial rate by CARC category, insurance and patient collections
+    by payer per month, and days in A/R at each month's end (open A/R then / the average daily charges of
+    the three months ending then)."""
+    shown, start = _months_back(today, months), today - timedelta(days=89)
     aging_rows = await db.owed_by_service_date(session)
     ledger = await db.ledger_by_month(session, _months_back(today, months + 2)[0])
-    adjudicated, denied = await db.denial_codes_of_period(session, today - timedelta(days=89), today)
+    adjudicated, denied = await db.denial_codes_of_period(session, start, today)
     return {
         "as_of": today.isoformat(),
+        "kpis": await _kpis(session, start, today, sum(n for _, n in denied)),
         "aging": _aging_buckets(aging_rows, today),
         "denials": _denial_rates(adjudicated, denied),
         "collections": _collections(ledger, shown),
         "days_in_ar": _days_in_ar(ledger, shown, today),
+    }
+
+
+async def _kpis(session: AsyncSession, start: date, end: date, denied: int) -> dict:
+    open_ar = await db.open_ar(session)
+    claims, money = await db.period_claims(session, start, end), await db.period_money(session, start, end)
+    charges, days = money.get("charge", ZERO), (end - start).days + 1
+    paid = money.get("payment", ZERO) + money.get("patient_payment", ZERO)
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat(), "claims": claims["claims"]},
+        "open_ar": str(open_ar),
+        "days_in_ar": str((open_ar / (charges / days)).quantize(Decimal("0.1"))) if charges else None,
+        "clean_claim_rate": _percent(claims["claims"] - claims["rejected"], claims["claims"]),
+        "first_pass_resolution_rate": _percent(claims["first_pass"], claims["adjudicated"]),
+        "denial_rate": _percent(denied, claims["adjudicated"]),
+        "net_collection_rate": _percent(paid, charges - money.get("contractual", ZERO)),
     }
 
 
@@ -101,8 +120,9 @@ def _denial_rates(adjudicated: int, denied: list[tuple[list, int]]) -> dict:
     return {"adjudicated": adjudicated, "denied": sum(n for _, n in denied), "by_category": rate}
 
 
-def _percent(part: int, whole: int) -> str | None:
-    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"))) if whole else None
+def _percent(part: int | Decimal, whole: int | Decimal) -> str | None:
+    """As domain/kpis.py rounds a rate: one decimal, half up."""
+    return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)) if whole else None
 
 
 def _collections(ledger: list[tuple[date, str | None, str, Decimal]], shown: list[date]) -> dict:

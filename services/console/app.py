@@ -156,5 +156,6 @@ def _failure(request: Request, status: int, title: str, reason: str, advice: str
 def run() -> None:
     settings = ConsoleSettings()
     configure_logging("console", settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request's URL: ids and cursors stay out
     uvicorn.run(build(settings), host=settings.http_host, port=settings.http_port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10)  # fmt: skip

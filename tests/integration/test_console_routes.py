@@ -244,6 +244,7 @@ async def test_ar_work_queue_filters_versions_approvals_ledger_and_the_dashboard
         ledger = (await client.get(f"/v1/claims/{old}")).json()
         board = (await client.get("/v1/dashboard", params={"months": 3})).json()
         summary = (await client.get("/v1/summary")).json()
+        claim_by_claim = (await client.get("/v1/kpis")).json()
     assert [i["claim_id"] for i in by_payer["items"]] == [str(old)] and item["payer_id"] == "SIMMCD"
     assert [i["claim_id"] for i in by_age["items"]] == [str(old)]
     assert str(old) not in {i["claim_id"] for i in young["items"]} and str(recent) in {
@@ -273,3 +274,14 @@ async def test_ar_work_queue_filters_versions_approvals_ledger_and_the_dashboard
         "correctable",
         "medical_necessity",
     }
+    # the dashboard's set-wise KPIs are the ones A/R computes claim by claim (domain/kpis.py)
+    same = (
+        "open_ar",
+        "days_in_ar",
+        "clean_claim_rate",
+        "first_pass_resolution_rate",
+        "denial_rate",
+        "net_collection_rate",
+    )
+    assert {k: board["kpis"][k] for k in same} == {k: claim_by_claim[k] for k in same}
+    assert board["kpis"]["period"] == claim_by_claim["period"] and board["kpis"]["denial_rate"] is not None
