@@ -147,9 +147,7 @@ def test_a_held_claim_page_shows_field_problem_fix_and_the_fix_form_sends_only_t
     csrf = signed_in(client, provider, "biller", name="bill.biller")
     page = client.get(f"/claims/{CLAIM}")
     assert page.status_code == 200, page.text
-    assert (
-        "line 3: procedure code" in page.text and "add 76, 77, 91" in page.text and "Resubmit the claim" in page.text
-    )
+    assert "line 3: procedure code" in page.text and "add 76, 77, 91" in page.text and "Resubmit the claim" in page.text
     assert "The coding history is shown to coders, supervisors and auditors only." in page.text
     form = {"csrf_token": csrf, "version": '"v1"', "diagnoses": "E11.9", "line-1-code": "99213", "line-1-pointers": "1",
             "line-2-code": "36415", "line-2-modifiers": "91", "line-2-pointers": "1"}  # fmt: skip
@@ -163,10 +161,9 @@ def test_a_held_claim_page_shows_field_problem_fix_and_the_fix_form_sends_only_t
 
 def test_the_home_page_of_a_supervisor_draws_the_office_s_charts(console):
     client, provider, backend = console
-    backend.on("ar_followup", "GET", "/v1/kpis", {"days_in_ar": "31.2", "denial_rate": "8.0", "clean_claim_rate": "97.0",
-                                                  "net_collection_rate": "95.5", "open_ar": "12345.60",
-                                                  "period": {"start": "2026-09-01", "end": "2026-11-30", "claims": 9}})  # fmt: skip
     backend.on("ar_followup", "GET", "/v1/dashboard", {
+        "kpis": {"days_in_ar": "31.2", "denial_rate": "8.0", "clean_claim_rate": "97.0", "net_collection_rate": "95.5",
+                 "open_ar": "12345.60", "period": {"start": "2026-09-01", "end": "2026-11-30", "claims": 9}},
         "aging": [{"bucket": "0-30", "insurance": "900.00", "patient": "40.00"}],
         "denials": {"by_category": {"correctable": "6.0"}},
         "collections": {"months": ["2026-11-01"], "series": {"SIMBC": ["500.00"], "patients": ["20.00"]}},
@@ -267,3 +264,15 @@ def test_the_auditor_sees_the_services_trails_merged_by_time(console):
     assert order == sorted(order) and page.count("frank.frontdesk") == 5 and "Nguyen, Wei" in page
     asked = {c[0]: c[4] for c in backend.calls if c[2] == "/v1/audit"}
     assert all(params["patient_id"] == PATIENT for params in asked.values()) and len(asked) == 5
+
+
+def test_the_console_logs_routes_and_statuses_never_what_was_searched(console, caplog):
+    client, provider, backend = console
+    backend.on("registration", "POST", "/v1/patients/search", {"patients": [], "next": None})
+    csrf = signed_in(client, provider, "front_desk")
+    with caplog.at_level("DEBUG"):
+        client.post("/search", data={"csrf_token": csrf, "q": "Nguyen 1970-03-31"})
+    logged = [r for r in caplog.records if r.name == "console"]
+    assert [(r.method, r.route, r.status) for r in logged] == [("POST", "/search", 200)]
+    everything = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "Nguyen" not in everything and "1970" not in everything
