@@ -57,7 +57,7 @@ T = TypeVar("T", bound=Contract)
 Handler = Callable[[AsyncSession, list[Event[T]]], Awaitable[None]]
 
 PAUSE_BACKOFF_CAP = 5.0  # seconds between attempts while paused: a 20 s outage costs at most 5 s more
-HOLD_SECONDS = 60.0  # then the batch is rewound and redelivered (well inside max.poll.interval.ms)
+HOLD_SECONDS = 120.0  # in one delivery, then the batch is rewound and redelivered (max.poll.interval.ms: 300 s)
 PROBE_TIMEOUT = 5.0
 
 
@@ -205,10 +205,11 @@ class Pause:
             raise StillPaused(f"{self.consumer}: infrastructure away for {now - self.since:.0f}s") from exc
         await asyncio.sleep(delay)
 
-    def resume(self) -> None:
+    def resume(self, at: float | None = None) -> None:
+        """The fault is over: it was over `at` (the start of the attempt that went through; now by default)."""
         if self.since is None:
             return
-        paused = time.monotonic() - self.since
+        paused = max(0.0, (at or time.monotonic()) - self.since)
         metrics.CONSUMER_PAUSED.labels(self.topic, self.consumer).set(0)
         metrics.PAUSED_SECONDS.labels(self.topic, self.consumer).inc(paused)
         log.warning(
@@ -278,6 +279,7 @@ class BatchProcessor(Generic[T]):
         database or broker is away it pauses, however long that takes."""
         conflicts = 0
         while True:
+            began = time.monotonic()
             try:
                 await attempt()
             except Exception as exc:  # noqa: BLE001 - classified below; nothing is swallowed unseen
@@ -289,9 +291,9 @@ class BatchProcessor(Generic[T]):
                     conflicts += 1
                     await asyncio.sleep(self.settings.retry_backoff_seconds * 2 ** (conflicts - 1))
                     continue
-                self.pause.resume()
+                self.pause.resume(began)
                 return exc
-            self.pause.resume()
+            self.pause.resume(began)
             return None
 
     async def _answer_invalid(self, invalid: list[tuple[ConsumerRecord, list[Finding]]]) -> None:
