@@ -45,7 +45,7 @@ class Plan:
     timeout: float  # seconds to wait for every encounter to finish after the last fault
 
 
-FULL = Plan(encounters=2000, patients=200, rate=8.0, gap=8.0, postgres_outages=(20.0, 60.0), broker_outage=30.0,
+FULL = Plan(encounters=2000, patients=200, rate=4.0, gap=8.0, postgres_outages=(20.0, 60.0), broker_outage=30.0,
             timeout=900.0)  # fmt: skip
 SHORT = Plan(encounters=200, patients=30, rate=2.0, gap=3.0, postgres_outages=(20.0,), broker_outage=10.0,
              timeout=300.0)  # fmt: skip
