@@ -477,11 +477,18 @@ async def cycle(service: ServiceDep, as_of: AsOf = None) -> dict:
 
 @router.get("/dashboard")
 async def dashboard(
-    session: SessionDep, deps: DepsDep, months: int = Query(6, ge=1, le=24), as_of: AsOf = None
+    service: ServiceDep, deps: DepsDep, months: int = Query(6, ge=1, le=24), as_of: AsOf = None
 ) -> dict:
-    """The office's figures (no patient): open A/R by age, denial rate by CARC category (90 days),
-    collections by payer per month, days in A/R at each month's end (reports.dashboard)."""
-    return await reports.dashboard(session, _now(deps, as_of).date(), months)
+    """The office's figures (no patient): the KPIs of the last 90 days, open A/R by age, denial rate by
+    CARC category, collections by payer per month, days in A/R at each month's end (reports.dashboard);
+    at most a minute old (`computed_at`), so a home page never waits for a big office's arithmetic."""
+    today = _now(deps, as_of).date()
+
+    async def compute() -> dict:
+        async with service.sessions() as session:
+            return await reports.dashboard(session, today, months)
+
+    return await reports.DASHBOARDS.get((today, months), compute)
 
 
 @router.get("/kpis")

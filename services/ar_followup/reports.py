@@ -1,7 +1,10 @@
 """Read models over A/R's tables for the API and the KPI command: aging, KPI facts and the office's dashboard."""
 
+import asyncio
+import time
 from collections import defaultdict
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +59,38 @@ async def kpi_report(session: AsyncSession, start: date, end: date, today: date)
     return kpis(facts, start, end, today)
 
 
+class Fresh:
+    """The office's dashboard, computed at most once per `seconds` in a process: a page asking after that
+    gets the last figures at once while one fresh computation runs behind it (stale-while-revalidate);
+    only the first page after a start waits for it. Office-wide figures, the same for everyone who may
+    read them: at 100,000 claims one computation takes seconds, a page must not."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._kept: dict[Hashable, tuple[float, dict]] = {}
+        self._running: dict[Hashable, asyncio.Task[dict]] = {}
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[dict]]) -> dict:
+        kept = self._kept.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.seconds:
+            return kept[1]
+        task = self._running.get(key)
+        if task is None:
+            task = self._running[key] = asyncio.create_task(self._compute(key, compute))
+        return kept[1] if kept is not None else await asyncio.shield(task)
+
+    async def _compute(self, key: Hashable, compute: Callable[[], Awaitable[dict]]) -> dict:
+        try:
+            figures = await compute()
+            self._kept[key] = (time.monotonic(), figures)
+            return figures
+        finally:
+            self._running.pop(key, None)
+
+
+DASHBOARDS = Fresh(seconds=60.0)
+
+
 def _months_back(today: date, count: int) -> list[date]:
     """The first days of the last `count` months, oldest first (this month last)."""
     months, first = [], today.replace(day=1)
@@ -78,6 +113,7 @@ async def dashboard(session: AsyncSession, today: date, months: int) -> dict:
     adjudicated, denied = await db.denial_codes_of_period(session, start, today)
     return {
         "as_of": today.isoformat(),
+        "computed_at": datetime.now(UTC).isoformat(),
         "kpis": await _kpis(session, start, today, sum(n for _, n in denied)),
         "aging": _aging_buckets(aging_rows, today),
         "denials": _denial_rates(adjudicated, denied),
