@@ -1,13 +1,16 @@
 """Database wiring shared by every service: one async engine per process, sessions that expire
 nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
 
-from sqlalchemy import Table, inspect
+import asyncpg
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    """No pre-ping: it costs a round trip on every checkout, and a connection that died is found by
+    the statement that uses it (an infrastructure fault: the consumer pauses and the pool drops it)."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10)
 
 
 def make_sessions(engine: AsyncEngine, info: dict[str, object] | None = None) -> async_sessionmaker[AsyncSession]:
@@ -26,3 +29,13 @@ def table_of(model: type[SQLModel]) -> Table:
 def asyncpg_dsn(url: str) -> str:
     """SQLAlchemy URL -> libpq-style DSN for a raw asyncpg connection."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The session's own asyncpg connection, inside the session's transaction: for set-wise statements
+    over arrays (`unnest`) that SQLAlchemy would bind row by row."""
+    connection = await (await session.connection()).get_raw_connection()
+    raw: asyncpg.Connection = connection.driver_connection
+    if not raw.is_in_transaction():  # SQLAlchemy begins lazily, at its first statement
+        await session.execute(text("SELECT 1"))
+    return raw

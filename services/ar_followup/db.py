@@ -1,6 +1,7 @@
 """A/R's tables: claims and their ledger entries, the work queue, write-offs awaiting approval,
 patient accounts (the patient copy A/R bills statements to), statements and claim status requests."""
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -31,9 +33,11 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.ar_followup.domain import book
 from services.ar_followup.domain.ledger import ADJUSTMENT_KINDS, PATIENT_KINDS, balances
 from services.ar_followup.domain.ledger import status as claim_status
 from services.ar_followup.domain.work import OWNERS, NewWork
+from shared.db import driver
 
 
 def _money(nullable: bool = False) -> Column:
@@ -661,3 +665,182 @@ async def unwritten_requests(session: AsyncSession, limit: int) -> list[StatusRe
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(query)).scalars().all())
+
+
+# -- the consumers' ledgers, set-wise (domain/book.py): one read per table a batch touches, one write ----------
+
+CLAIM_SELECT = ", ".join(f"{c}::text" if c in ("denial_codes", "pending_postings") else c for c in book.COLUMNS)
+
+
+def _claim_of(row: asyncpg.Record) -> book.Claim:
+    values = dict(row)
+    values["denial_codes"] = json.loads(values["denial_codes"])
+    values["pending_postings"] = json.loads(values["pending_postings"])
+    return book.Claim(**values)
+
+
+async def load_claims(session: AsyncSession, into: book.Book, claim_ids: Iterable[UUID], create: bool = True) -> None:
+    """The claims' rows into the book, locked in id order (so two batches cannot deadlock); with
+    `create`, a claim A/R has no row of yet enters the book as new (its row is inserted on saving)."""
+    wanted = sorted(set(claim_ids) - into.claims.keys())
+    if not wanted:
+        return
+    raw = await driver(session)
+    rows = await raw.fetch(
+        f"SELECT {CLAIM_SELECT} FROM ar_claim WHERE claim_id = ANY($1::uuid[]) ORDER BY claim_id FOR UPDATE", wanted
+    )
+    stored = [into.add_stored(_claim_of(row)) for row in rows]
+    if create:
+        for claim_id in wanted:
+            into.add_new(claim_id)
+    await _load_totals(raw, into, [c.claim_id for c in stored])
+
+
+async def load_roots(session: AsyncSession, into: book.Book) -> None:
+    """The original claims whose ledgers the book's follow-on claims book onto, locked too."""
+    while missing := into.missing_roots():
+        await load_claims(session, into, missing, create=False)
+        if missing & into.claims.keys() != missing:
+            raise LookupError("a follow-on claim names an original claim A/R does not hold")
+
+
+async def load_first_claims(session: AsyncSession, into: book.Book, encounter_ids: Iterable[str]) -> dict[str, UUID]:
+    """For each encounter, the claim first submitted for it that keeps its own ledger (locked, into
+    the book): a later claim for the same encounter books onto it."""
+    encounters = sorted(set(encounter_ids))
+    if not encounters:
+        return {}
+    raw = await driver(session)
+    rows = await raw.fetch(
+        f"SELECT {CLAIM_SELECT} FROM ar_claim WHERE encounter_id = ANY($1::text[])"
+        " AND root_claim_id IS NULL AND submitted_at IS NOT NULL ORDER BY claim_id FOR UPDATE",
+        encounters,
+    )
+    claims = [into.add_stored(_claim_of(row)) for row in rows]
+    await _load_totals(raw, into, [c.claim_id for c in claims if c.claim_id not in into.totals])
+    first: dict[str, book.Claim] = {}
+    for claim in claims:
+        known = first.get(claim.encounter_id or "")
+        if known is None or (claim.submitted_at, str(claim.claim_id)) < (known.submitted_at, str(known.claim_id)):
+            first[claim.encounter_id or ""] = claim
+    return {encounter: claim.claim_id for encounter, claim in first.items()}
+
+
+async def _load_totals(raw: asyncpg.Connection, into: book.Book, claim_ids: list[UUID]) -> None:
+    if not claim_ids:
+        return
+    for claim_id in claim_ids:
+        into.totals.setdefault(claim_id, {})
+    rows = await raw.fetch(
+        "SELECT claim_id, kind, sum(amount) AS amount FROM ledger_entry WHERE claim_id = ANY($1::uuid[])"
+        " GROUP BY claim_id, kind",
+        claim_ids,
+    )
+    for row in rows:
+        totals = into.totals[row["claim_id"]]
+        totals[row["kind"]] = totals.get(row["kind"], Decimal("0.00")) + row["amount"]
+
+
+async def load_work(session: AsyncSession, into: book.Book) -> None:
+    """Which stored claims have open work items (so only those are resolved) or undated ones."""
+    claim_ids = sorted(into.stored)
+    if not claim_ids:
+        return
+    rows = await (await driver(session)).fetch(
+        "SELECT claim_id, kind, status = 'open' AS open, due_date IS NULL AS undated FROM ar_work_item"
+        " WHERE claim_id = ANY($1::uuid[]) AND (status = 'open' OR due_date IS NULL)",
+        claim_ids,
+    )
+    for row in rows:
+        if row["open"]:
+            into.open_work.add((row["claim_id"], row["kind"]))
+        if row["undated"]:
+            into.undated.add(row["claim_id"])
+
+
+def _columns(claims: list[book.Claim]) -> list[list[Any]]:
+    """The claims' values column by column (JSON as text), in book.COLUMNS order."""
+    columns = []
+    for name in book.COLUMNS:
+        values = [getattr(c, name) for c in claims]
+        columns.append([json.dumps(v) for v in values] if name in ("denial_codes", "pending_postings") else values)
+    return columns
+
+
+CLAIM_TYPES = {
+    "claim_id": "uuid", "status": "text", "patient_id": "uuid", "payer_id": "text", "payer_name": "text",
+    "date_of_service": "date", "submitted_at": "timestamptz", "adjudicated": "bool", "denied": "bool",
+    "encounter_id": "text", "root_claim_id": "uuid", "role": "text", "secondary_pending": "bool",
+    "secondary_payer_id": "text", "payer_claim_control_number": "text", "submissions": "int4", "rejected": "bool",
+    "first_pass_paid": "bool", "denial_codes": "text", "first_paid_on": "date", "filing_deadline": "date",
+    "pending_postings": "text", "patient_control_number": "text",
+}  # fmt: skip
+_UNNEST = ", ".join(f"${n}::{CLAIM_TYPES[c]}[]" for n, c in enumerate(book.COLUMNS, 1))
+_AS = f"u({', '.join(book.COLUMNS)})"
+_VALUES = ", ".join(f"u.{c}::jsonb" if CLAIM_TYPES[c] == "text" and c in ("denial_codes", "pending_postings")
+                    else f"u.{c}" for c in book.COLUMNS)  # fmt: skip
+INSERT_CLAIMS = f"INSERT INTO ar_claim ({', '.join(book.COLUMNS)}) SELECT {_VALUES} FROM unnest({_UNNEST}) AS {_AS}"
+UPDATE_CLAIMS = (
+    f"UPDATE ar_claim AS c SET {', '.join(f'{c} = {v}' for c, v in zip(book.COLUMNS[1:], _VALUES.split(', ')[1:], strict=True))}"
+    f" FROM unnest({_UNNEST}) AS {_AS} WHERE c.claim_id = u.claim_id"
+)
+INSERT_ENTRIES = (
+    "INSERT INTO ledger_entry (claim_id, source_event_id, kind, amount)"
+    " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[])"
+)
+INSERT_WORK = (
+    "INSERT INTO ar_work_item (item_id, claim_id, patient_id, kind, category, action, reason, amount, due_date,"
+    " owner, status, created_at, resolution, resolved_at)"
+    " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::numeric[], $9::date[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::timestamptz[])"
+    # a literal predicate: a bound one stops matching the partial index once PostgreSQL picks a generic plan
+    " ON CONFLICT (claim_id, kind) WHERE status = 'open' DO NOTHING"
+)
+CLOSE_WORK = (
+    "UPDATE ar_work_item AS w SET status = 'resolved', resolution = u.resolution, resolved_at = $4"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(claim_id, kind, resolution)"
+    " WHERE w.claim_id = u.claim_id AND w.kind = u.kind AND w.status = 'open'"
+)
+DATE_WORK = (
+    "UPDATE ar_work_item AS w SET due_date = u.due_date, patient_id = u.patient_id"
+    " FROM unnest($1::uuid[], $2::date[], $3::uuid[]) AS u(claim_id, due_date, patient_id)"
+    " WHERE w.claim_id = u.claim_id AND w.due_date IS NULL"
+)
+
+
+class ClaimRaced(Exception):
+    """Two transactions found the same claim new and the other committed it first: the batch is asked
+    again (as a serialization failure is), and then finds the claim's row."""
+
+    sqlstate = "40001"
+
+
+async def save_book(session: AsyncSession, done: book.Book, now: datetime) -> None:
+    """What the batch decided, one statement per table and kind of write (none when there is nothing)."""
+    raw = await driver(session)
+    done.refresh_statuses()
+    if new := done.new_claims():
+        try:
+            await raw.execute(INSERT_CLAIMS, *_columns(new))
+        except asyncpg.UniqueViolationError as exc:
+            raise ClaimRaced("another transaction created one of these claims first") from exc
+    if changed := done.changed_claims():
+        await raw.execute(UPDATE_CLAIMS, *_columns(changed))
+    if done.entries:
+        await raw.execute(INSERT_ENTRIES, *map(list, zip(*done.entries, strict=True)))
+    if done.dated:
+        await raw.execute(DATE_WORK, *map(list, zip(*((c.claim_id, c.filing_deadline, c.patient_id)
+                                                      for c in done.dated), strict=True)))  # fmt: skip
+    if done.closed:
+        await raw.execute(CLOSE_WORK, *map(list, zip(*done.closed, strict=True)), now)
+    if done.opened:
+        await raw.execute(INSERT_WORK, *map(list, zip(*(_work_row(row) for row in done.opened), strict=True)))
+
+
+def _work_row(row: book.WorkRow) -> tuple[Any, ...]:
+    work = row.work
+    return (
+        uuid.uuid4(), row.claim_id, row.patient_id, work.kind, work.category, work.action, work.reason[:300],
+        work.amount, row.due_date, row.owner, "open" if row.resolved_at is None else "resolved", row.created_at,
+        row.resolution, row.resolved_at,
+    )  # fmt: skip

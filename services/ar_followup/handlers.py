@@ -9,7 +9,6 @@ patient.registered keeps the patient copy statements and 276s are made from. Eit
 payment may arrive first."""
 
 import uuid
-from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ar_followup import SOURCE, db
 from services.ar_followup.deps import Deps
 from services.ar_followup.domain import posting as posting_rules
+from services.ar_followup.domain.book import Book, Claim
 from services.ar_followup.domain.ledger import ZERO, balances, follow_on_role
-from services.ar_followup.domain.posting import LedgerFacts
 from services.ar_followup.domain.work import filing_deadline, rejection
 from shared import outbox
 from shared.contracts import topics
@@ -32,65 +31,86 @@ from shared.contracts.events import (
 )
 from shared.envelope import Event
 
-Claims = dict[UUID, db.ArClaim]
 Coverages = dict[UUID, list[dict[str, Any]]]
 # what A/R keeps of a patient's coverage: enough to bill the secondary payer and ask for claim status
 COVERAGE_FIELDS = {"rank", "payer_id", "payer_name", "member_id", "relationship", "subscriber"}
-
-
-def ledger_of(claim: db.ArClaim, claims: Claims) -> db.ArClaim:
-    """The claim whose ledger this claim's money books onto (itself, or the original claim)."""
-    return claims[claim.root_claim_id] if claim.root_claim_id else claim
 
 
 # -- claim.submitted -----------------------------------------------------------------------------
 
 
 async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSubmittedV1]], deps: Deps) -> None:
-    claims = await db.lock_claims(session, {e.data.claim_id for e in events})
+    ledgers = Book()
+    named = {e.data.original_claim_id for e in events if e.data.original_claim_id not in (None, e.data.claim_id)}
+    await db.load_claims(session, ledgers, {e.data.claim_id for e in events})
+    await db.load_claims(session, ledgers, named - {e.data.claim_id for e in events}, create=False)
+    unnamed = {e.data.encounter_id for e in events if e.data.original_claim_id is None and e.data.encounter_id}
+    first = await db.load_first_claims(session, ledgers, unnamed)
+    await db.load_roots(session, ledgers)
+    await db.load_work(session, ledgers)
     await db.ensure_accounts(session, {e.data.patient_id for e in events})
+    pending = {e.data.patient_id for e in events if ledgers.claims[e.data.claim_id].pending_postings}
+    patients = await db.coverages(session, pending)
     for event in events:
-        claims = await _submitted(session, claims, event, deps)
-    await db.refresh_statuses(session, claims)
+        original = _original(ledgers, first, event.data)
+        _submitted(session, ledgers, original, patients, event, deps)
+        if original is None and ledgers.claims[event.data.claim_id].root_claim_id is None:
+            first.setdefault(event.data.encounter_id, event.data.claim_id)  # a later claim in the batch books onto it
+    await db.save_book(session, ledgers, deps.settings.now())
 
 
-async def _submitted(session: AsyncSession, claims: Claims, event: Event[ClaimSubmittedV1], deps: Deps) -> Claims:
+def _original(ledgers: Book, first: dict[str, UUID], submitted: ClaimSubmittedV1) -> Claim | None:
+    """The claim this one replaces or follows: the one claims names, else an earlier claim for the
+    same encounter (the first one keeps the ledger); None for a resubmission or a claim of its own."""
+    claim = ledgers.claims[submitted.claim_id]
+    if claim.submitted_at is not None:
+        return None
+    named = submitted.original_claim_id
+    if named is not None and named != claim.claim_id:
+        return ledgers.claims.get(named)
+    earlier = first.get(claim.encounter_id or submitted.encounter_id)
+    return ledgers.claims[earlier] if earlier is not None and earlier != claim.claim_id else None
+
+
+def _submitted(
+    session: AsyncSession,
+    ledgers: Book,
+    original: Claim | None,
+    patients: Coverages,
+    event: Event[ClaimSubmittedV1],
+    deps: Deps,
+) -> None:
     """One claim: its facts, its ledger (its own charge, or the original claim's), and the payments
-    that came before it. Returns the claims with any original claim now locked too."""
-    submitted, claim = event.data, claims[event.data.claim_id]
+    that came before it."""
+    submitted, claim = event.data, ledgers.claims[event.data.claim_id]
     resubmitted = claim.submitted_at is not None
     _record(claim, submitted, deps.filing_days)
-    original = None if resubmitted else await db.original_claim(session, claim, submitted.original_claim_id)
+    now = deps.settings.now()
     if original is not None:  # a replacement or the next payer's claim: one charge per encounter
         claim.root_claim_id = original.root_claim_id or original.claim_id
         claim.role = follow_on_role(submitted.kind, same_payer=original.payer_id == submitted.payer_id)
-        claims = await db.with_roots(session, claims)
         if submitted.kind in ("replacement", "void"):
-            await _recharge(session, ledger_of(claim, claims), submitted, event.id)
+            _recharge(ledgers, ledgers.ledger_of(claim), submitted, event.id)
     elif not resubmitted:  # (a resubmission's ledger was reopened when the correction was asked for)
-        db.add_entries(session, claim.claim_id, event.id, [("charge", submitted.total_charge)])
-    await db.date_early_work(session, claim)
+        ledgers.book(claim.claim_id, event.id, [("charge", submitted.total_charge)])
+    ledgers.date_early_work(claim)
     if resubmitted or original is not None:
-        ledger_id = ledger_of(claim, claims).claim_id
-        await db.close_work(session, ledger_id, ("rejection", "denial"), "resubmitted", deps.settings.now())
-    if claim.pending_postings:
-        patients = await db.coverages(session, {submitted.patient_id})
-        for pending in claim.pending_postings:
-            await _post(session, claims, patients, _pending_event(claim.claim_id, pending), deps)
-        claim.pending_postings = []
-    return claims
+        ledgers.close(ledgers.ledger_of(claim).claim_id, ("rejection", "denial"), "resubmitted", now)
+    for pending in claim.pending_postings:
+        _post(session, ledgers, patients, _pending_event(claim.claim_id, pending), deps)
+    claim.pending_postings = []
 
 
-async def _recharge(session: AsyncSession, ledger: db.ArClaim, submitted: ClaimSubmittedV1, source: UUID) -> None:
+def _recharge(ledgers: Book, ledger: Claim, submitted: ClaimSubmittedV1, source: UUID) -> None:
     """A replacement bills what the encounter is now (the EHR corrected it, or a line was repriced);
     a void withdraws it: the ledger's charge follows, so the payer's reversal and new payment balance."""
-    charged = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id].get("charge", ZERO)
+    charged = ledgers.totals_of(ledger.claim_id).get("charge", ZERO)
     now = ZERO if submitted.kind == "void" else submitted.total_charge
     if now != charged:
-        db.add_entries(session, ledger.claim_id, source, [("charge", now - charged)])
+        ledgers.book(ledger.claim_id, source, [("charge", now - charged)])
 
 
-def _record(claim: db.ArClaim, submitted: ClaimSubmittedV1, filing_days: dict[str, int]) -> None:
+def _record(claim: Claim, submitted: ClaimSubmittedV1, filing_days: dict[str, int]) -> None:
     claim.patient_id, claim.payer_id, claim.payer_name = submitted.patient_id, submitted.payer_id, submitted.payer_name
     claim.patient_control_number = submitted.patient_control_number
     claim.date_of_service, claim.submitted_at = submitted.date_of_service, submitted.submitted_at
@@ -102,70 +122,45 @@ def _record(claim: db.ArClaim, submitted: ClaimSubmittedV1, filing_days: dict[st
 
 
 async def on_payments_posted(session: AsyncSession, events: list[Event[PaymentPostedV1]], deps: Deps) -> None:
-    claims = await db.with_roots(session, await db.lock_claims(session, {e.data.claim_id for e in events}))
-    patients = await db.coverages(session, {c.patient_id for c in claims.values() if c.patient_id})
+    ledgers = Book()
+    await db.load_claims(session, ledgers, {e.data.claim_id for e in events})
+    await db.load_roots(session, ledgers)
+    await db.load_work(session, ledgers)
+    patients = await db.coverages(session, {c.patient_id for c in ledgers.claims.values() if c.patient_id})
     for event in events:
-        claim = claims[event.data.claim_id]
+        claim = ledgers.claims[event.data.claim_id]
         if claim.submitted_at is None:  # kept until the claim says whose ledger (and which payer) it is
             claim.pending_postings = [*claim.pending_postings, _pending(event)]
             continue
-        await _post(session, claims, patients, event, deps)
-    await db.refresh_statuses(session, claims)
+        _post(session, ledgers, patients, event, deps)
+    await db.save_book(session, ledgers, deps.settings.now())
 
 
-async def _post(
-    session: AsyncSession, claims: Claims, patients: Coverages, event: Event[PaymentPostedV1], deps: Deps
-) -> None:
-    """One posting onto its claim's ledger: the posting rules plan it, this stores and publishes the plan."""
-    posting, claim = event.data, claims[event.data.claim_id]
-    ledger = ledger_of(claim, claims)
-    facts = _facts(ledger)
+def _post(session: AsyncSession, ledgers: Book, patients: Coverages, event: Event[PaymentPostedV1], deps: Deps) -> None:
+    """One posting onto its claim's ledger: the posting rules plan it, the book keeps the plan."""
+    posting, claim = event.data, ledgers.claims[event.data.claim_id]
+    ledger = ledgers.ledger_of(claim)
+    facts = ledger.facts()
     secondary = posting_rules.by_secondary(claim.role, facts, posting)
-    needs_totals = posting_rules.needs_totals(secondary, posting)
-    totals = (await db.totals_by_claim(session, [ledger.claim_id]))[ledger.claim_id] if needs_totals else {}
     now = deps.settings.now()
     plan = posting_rules.plan(
         facts,
         posting,
         secondary=secondary,
-        totals=totals,
+        totals=ledgers.totals_of(ledger.claim_id),
         coverages=patients.get(ledger.patient_id, []) if ledger.patient_id else [],
         terms=deps.terms,
         now=now,
     )
-    _apply(ledger, plan.ledger)
-    db.add_entries(session, ledger.claim_id, event.id, plan.entries)
+    ledger.take(plan.ledger)
+    ledgers.book(ledger.claim_id, event.id, plan.entries)
     for kind, resolution in plan.close:
-        await db.close_work(session, ledger.claim_id, (kind,), resolution, now)
+        ledgers.close(ledger.claim_id, (kind,), resolution, now)
     for work in plan.open:
-        await db.open_work(session, ledger, work, now)
+        ledgers.open(ledger, work, now)
     if plan.secondary_request is not None:
         request = Event(plan.secondary_request, str(ledger.claim_id), SOURCE, event.correlation_id)
         outbox.stage(session, topics.CLAIM_SECONDARY_REQUESTED, request)
-
-
-def _facts(claim: db.ArClaim) -> LedgerFacts:
-    return LedgerFacts(
-        claim_id=claim.claim_id,
-        payer_id=claim.payer_id,
-        adjudicated=claim.adjudicated,
-        denied=claim.denied,
-        secondary_pending=claim.secondary_pending,
-        secondary_payer_id=claim.secondary_payer_id,
-        payer_claim_control_number=claim.payer_claim_control_number,
-        first_pass_paid=claim.first_pass_paid,
-        denial_codes=tuple(claim.denial_codes),
-        first_paid_on=claim.first_paid_on,
-    )
-
-
-def _apply(claim: db.ArClaim, facts: LedgerFacts) -> None:
-    """The planned facts onto the claim's row (only what changed)."""
-    for field in fields(facts):
-        value = getattr(facts, field.name)
-        value = list(value) if isinstance(value, tuple) else value
-        if getattr(claim, field.name) != value:
-            setattr(claim, field.name, value)
 
 
 def _pending(event: Event[PaymentPostedV1]) -> dict[str, Any]:
@@ -181,30 +176,34 @@ def _pending_event(claim_id: UUID, pending: dict[str, Any]) -> Event[PaymentPost
 
 
 async def on_claims_acknowledged(session: AsyncSession, events: list[Event[ClaimAcknowledgedV1]], deps: Deps) -> None:
-    claims = await db.with_roots(session, await db.lock_claims(session, {e.data.claim_id for e in events}))
-    totals = await db.totals_by_claim(session, claims)
+    ledgers = Book()
+    await db.load_claims(session, ledgers, {e.data.claim_id for e in events})
+    await db.load_roots(session, ledgers)
+    now = deps.settings.now()
     for event in events:
-        ack, ledger = event.data, ledger_of(claims[event.data.claim_id], claims)
+        ack, ledger = event.data, ledgers.ledger_of(ledgers.claims[event.data.claim_id])
         if ack.payer_claim_control_number:
             ledger.payer_claim_control_number = ack.payer_claim_control_number
         if ack.accepted:
             continue
         ledger.rejected = True
-        work = rejection(ack.source, ack.reasons, balances(totals[ledger.claim_id]).charge)
-        await db.open_work(session, ledger, work, deps.settings.now())
-    await db.refresh_statuses(session, claims)
+        ledgers.open(
+            ledger, rejection(ack.source, ack.reasons, balances(ledgers.totals_of(ledger.claim_id)).charge), now
+        )
+    await db.save_book(session, ledgers, now)
 
 
 async def on_patient_payments(session: AsyncSession, events: list[Event[PatientPaymentPostedV1]], deps: Deps) -> None:
     """Payments (and refunds, negative) the payments service applied to claims' patient balances."""
-    applied_to = {a.claim_id for e in events for a in e.data.applications}
-    claims = await db.with_roots(session, await db.lock_claims(session, applied_to))
+    ledgers = Book()
+    await db.load_claims(session, ledgers, {a.claim_id for e in events for a in e.data.applications})
+    await db.load_roots(session, ledgers)
     for event in events:
         for applied in event.data.applications:
-            ledger = ledger_of(claims[applied.claim_id], claims)
+            ledger = ledgers.ledger_of(ledgers.claims[applied.claim_id])
             source = uuid.uuid5(event.id, str(applied.claim_id))  # one entry per claim the payment reached
-            db.add_entries(session, ledger.claim_id, source, [("patient_payment", applied.amount)])
-    await db.refresh_statuses(session, claims)
+            ledgers.book(ledger.claim_id, source, [("patient_payment", applied.amount)])
+    await db.save_book(session, ledgers, deps.settings.now())
 
 
 async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]], deps: Deps) -> None:
