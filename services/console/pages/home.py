@@ -38,7 +38,8 @@ async def home(viewer: ViewerDep) -> Response:
     parts = await asyncio.gather(_counts(viewer), _figures(viewer) if oversees else _none())
     (counts, count_errors), (figures, figure_error) = parts
     return viewer.render("home.html", title="Home", screen="home", counts=counts, count_errors=count_errors,
-                         kpis=figures["kpis"] if figures else None, charts=dashboard.charts(figures) if figures else [],
+                         kpis=figures["kpis"] if figures else None, computed_at=(figures or {}).get("computed_at"),
+                         charts=dashboard.charts(figures) if figures else [],
                          figure_error=figure_error)  # fmt: skip
 
 
