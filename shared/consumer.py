@@ -12,9 +12,9 @@ A subscriber takes a batch of records and:
    order. Deadlocks and serialization failures are retried a few times. Any other failure isolates
    the events one per transaction, and an event that fails on its own while the infrastructure is
    healthy (checked, not assumed) is dead-lettered with the reason;
-4. returns, and only then are the offsets committed (ack policy NACK_ON_ERROR: a pause longer than
+4. returns, and only then are the batch's own offsets committed (Subscriber); a pause longer than
    HOLD_SECONDS rewinds the batch and keeps pausing on its redelivery, so the consumer never
-   overstays its poll interval; the inbox absorbs the repeats).
+   overstays its poll interval; the inbox absorbs the repeats.
 
 A dead letter is the record with its headers plus `dlt_*` headers. A record too large to copy with
 them (see shared.kafka.KafkaLimits) is dead-lettered as a reference: no value, `dlt_reference` =
@@ -22,23 +22,21 @@ true and `dlt_size`; `rcm dlq replay` fetches the original from its source topic
 """
 
 import asyncio
-import dataclasses
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import IllegalStateError, KafkaConnectionError, KafkaError, KafkaTimeoutError
 from asyncpg.exceptions import InterfaceError as DriverInterfaceError
 from asyncpg.exceptions import PostgresConnectionError, PostgresError
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -48,7 +46,7 @@ from shared import inbox, metrics, telemetry
 from shared.contracts.events import Contract, Finding
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import EnvelopeError, Event, decode
-from shared.kafka import KafkaLimits, record_size
+from shared.kafka import KafkaLimits, client_options, record_size
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -163,10 +161,15 @@ InvalidAnswer = Callable[[AsyncSession, ConsumerRecord, list[Finding]], None]
 @dataclass
 class Subscription(Generic[T]):
     topic: str  # logical name
-    consumer: str  # logical consumer (group) name, e.g. "claims.encounter-coded"
+    consumer: str  # logical consumer name (its inbox and dead letters), e.g. "claims.encounter-coded"
     contract: type[T]
     handler: Handler[T]
     answer_invalid: InvalidAnswer | None = None  # the dead letter is kept either way
+    group: str | None = None  # the consumer group (default: the consumer); see BatchProcessor
+
+    @property
+    def group_id(self) -> str:
+        return self.group or self.consumer
 
 
 class Pause:
@@ -220,48 +223,70 @@ class Pause:
 
 
 class BatchProcessor(Generic[T]):
+    """Handles a consumer group's batches. A group may read several topics (subscriptions sharing a
+    `group`): a batch's events are then handled in ONE transaction, each subscription's handler in
+    turn in the order given, so the topics' handlers never wait on each other's row locks."""
+
     def __init__(
         self,
-        subscription: Subscription[T],
+        subscriptions: Subscription[T] | Sequence[Subscription[Any]],
         settings: ServiceSettings,
         sessions: async_sessionmaker[AsyncSession],
         producer: Callable[[], AIOKafkaProducer],
     ) -> None:
-        self.sub, self.settings, self.sessions, self.producer = subscription, settings, sessions, producer
+        subs = [subscriptions] if isinstance(subscriptions, Subscription) else list(subscriptions)
+        self.subs, self.sub = subs, subs[0]
+        self.settings, self.sessions, self.producer = settings, sessions, producer
+        self.by_topic = {settings.topic(sub.topic): sub for sub in subs}
         self.limits = KafkaLimits()
-        self.pause = Pause(subscription.topic, subscription.consumer, settings.retry_backoff_seconds)
-        metrics.CONSUMER_PAUSED.labels(subscription.topic, subscription.consumer).set(0)
+        topic, consumer = (self.sub.topic, self.sub.consumer) if len(subs) == 1 else (self.topics, self.sub.group_id)
+        self.pause = Pause(topic, consumer, settings.retry_backoff_seconds)
+        for sub in subs:
+            metrics.CONSUMER_PAUSED.labels(sub.topic, sub.consumer).set(0)
         self._trace_headers: dict[UUID, Any] = {}  # event id -> record headers of the batch in hand (traceparent)
         self._held_since = 0.0
+
+    @property
+    def topics(self) -> str:
+        return ",".join(sub.topic for sub in self.subs)
 
     @property
     def paused(self) -> bool:
         return self.pause.paused
 
+    def subscription_of(self, record: ConsumerRecord) -> Subscription[Any]:
+        return self.by_topic.get(record.topic, self.sub)
+
     async def process(self, records: tuple[ConsumerRecord, ...]) -> None:
         started = self._held_since = time.monotonic()
-        events: list[tuple[ConsumerRecord, Event[T]]] = []
+        events: list[tuple[ConsumerRecord, Event[Any]]] = []
         dead: list[DeadLetter] = []
-        invalid: list[tuple[ConsumerRecord, list[Finding]]] = []
+        invalid: dict[int, list[tuple[ConsumerRecord, list[Finding]]]] = {}
         for record in records:
+            sub = self.subscription_of(record)
             try:
-                events.append((record, decode(record.headers, record.value, self.sub.contract, record.key)))
+                events.append((record, decode(record.headers, record.value, sub.contract, record.key)))
             except EnvelopeError as exc:
                 dead.append(DeadLetter(record, str(exc), "EnvelopeError", 1))
-                invalid.append((record, exc.findings))
-        if invalid and self.sub.answer_invalid is not None:
-            await self._settle(functools.partial(self._answer_invalid, invalid))
+                invalid.setdefault(self.subs.index(sub), []).append((record, exc.findings))
+        for index, refused in invalid.items():
+            if self.subs[index].answer_invalid is not None:
+                await self._settle(functools.partial(self._answer_invalid, self.subs[index], refused))
 
         self._trace_headers = {event.id: record.headers for record, event in events}
         if events:
             dead += await self._handle(events)
         if dead:
             await self._until_sent(dead)
-        metrics.CONSUMED.labels(self.sub.topic, self.sub.consumer).inc(len(records))
-        metrics.BATCH_SECONDS.labels(self.sub.topic, self.sub.consumer).observe(time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        for sub in self.subs:
+            count = sum(1 for r in records if self.subscription_of(r) is sub)
+            if count:
+                metrics.CONSUMED.labels(sub.topic, sub.consumer).inc(count)
+                metrics.BATCH_SECONDS.labels(sub.topic, sub.consumer).observe(elapsed)
 
-    async def _handle(self, events: list[tuple[ConsumerRecord, Event[T]]]) -> list[DeadLetter]:
-        failure = await self._settle(lambda: self._transaction([e for _, e in events]))
+    async def _handle(self, events: list[tuple[ConsumerRecord, Event[Any]]]) -> list[DeadLetter]:
+        failure = await self._settle(lambda: self._transaction(events))
         if failure is None:
             return []
         if len(events) == 1:
@@ -269,7 +294,7 @@ class BatchProcessor(Generic[T]):
         # One of them is bad: give each its own transaction so its neighbours go through.
         dead = []
         for record, event in events:
-            failure = await self._settle(functools.partial(self._transaction, [event]))
+            failure = await self._settle(functools.partial(self._transaction, [(record, event)]))
             if failure is not None:
                 dead.append(self._dead(record, failure))
         return dead
@@ -296,32 +321,45 @@ class BatchProcessor(Generic[T]):
             self.pause.resume(began)
             return None
 
-    async def _answer_invalid(self, invalid: list[tuple[ConsumerRecord, list[Finding]]]) -> None:
+    async def _answer_invalid(
+        self, sub: Subscription[Any], invalid: list[tuple[ConsumerRecord, list[Finding]]]
+    ) -> None:
         """The senders hear why their records were refused (a repeat after a crash carries the same
         event ids, derived from the records' positions, so their consumers take it once)."""
-        assert self.sub.answer_invalid is not None
+        assert sub.answer_invalid is not None
         async with self.sessions() as session, session.begin():
             for record, findings in invalid:
-                self.sub.answer_invalid(session, record, findings)
+                sub.answer_invalid(session, record, findings)
 
-    async def _transaction(self, events: list[Event[T]]) -> None:
+    async def _transaction(self, events: list[tuple[ConsumerRecord, Event[Any]]]) -> None:
+        """The new events of the batch, each subscription's handler in turn, in one transaction."""
+        by_sub: dict[int, list[Event[Any]]] = {}
+        for record, event in events:
+            by_sub.setdefault(self.subs.index(self.subscription_of(record)), []).append(event)
         async with self.sessions() as session, session.begin():
-            new = await inbox.claim_new(session, self.sub.consumer, [e.id for e in events])
-            if new:
-                fresh = list({e.id: e for e in events if e.id in new}.values())  # a repeat inside one batch too
-                with telemetry.consuming(self.sub.consumer, self.sub.topic, fresh, self._trace_headers):
-                    await self.sub.handler(session, fresh)
-            skipped = len(events) - len(new)
-        if skipped:
-            metrics.DUPLICATES.labels(self.sub.topic, self.sub.consumer).inc(skipped)
+            new = await inbox.claim_new_of(
+                session, [(self.subs[i].consumer, e.id) for i, batch in by_sub.items() for e in batch]
+            )
+            skipped = {}
+            for index in sorted(by_sub):
+                sub, batch = self.subs[index], by_sub[index]
+                fresh = list({e.id: e for e in batch if (sub.consumer, e.id) in new}.values())  # a repeat too
+                skipped[index] = len(batch) - len(fresh)
+                if fresh:
+                    with telemetry.consuming(sub.consumer, sub.topic, fresh, self._trace_headers):
+                        await sub.handler(session, fresh)
+        for index, count in skipped.items():
+            if count:
+                metrics.DUPLICATES.labels(self.subs[index].topic, self.subs[index].consumer).inc(count)
 
     def _dead(self, record: ConsumerRecord, exc: Exception) -> DeadLetter:
         attempts = self.settings.retry_attempts if is_conflict(exc) else 1
         reason = str(exc) if isinstance(exc, Rejected | EnvelopeError) else f"{failure_reason(exc)} in handler"
+        consumer = self.subscription_of(record).consumer
         log.error(
             "event dead-lettered",
             exc_info=not isinstance(exc, Rejected),
-            extra={"consumer": self.sub.consumer, "topic": record.topic, "offset": record.offset, "reason": reason},
+            extra={"consumer": consumer, "topic": record.topic, "offset": record.offset, "reason": reason},
         )
         return DeadLetter(record, reason, type(exc).__name__, attempts)
 
@@ -341,14 +379,17 @@ class BatchProcessor(Generic[T]):
 
     async def _dead_letter(self, dead: list[DeadLetter]) -> None:
         sends = []
-        target = self.settings.topic(dead_letter_topic(self.sub.topic))
         for letter in dead:
+            sub = self.subscription_of(letter.record)
             key, value, headers = self.letter(letter)
+            target = self.settings.topic(dead_letter_topic(sub.topic))
             sends.append(await self.producer().send(target, value=value, key=key, headers=headers))
-            log.warning("dead letter", extra={"consumer": self.sub.consumer, "reason": letter.reason[:300]})
+            log.warning("dead letter", extra={"consumer": sub.consumer, "reason": letter.reason[:300]})
         await asyncio.gather(*sends)
-        metrics.DEAD_LETTERED.labels(self.sub.topic, self.sub.consumer).inc(len(dead))
-        metrics.DEAD_LETTER_LAST.labels(self.sub.topic, self.sub.consumer).set(time.time())
+        for letter in dead:
+            sub = self.subscription_of(letter.record)
+            metrics.DEAD_LETTERED.labels(sub.topic, sub.consumer).inc()
+            metrics.DEAD_LETTER_LAST.labels(sub.topic, sub.consumer).set(time.time())
 
     def letter(self, letter: DeadLetter) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
         """Key, value and headers of a dead letter: the record whole, or a reference to it when the
@@ -357,7 +398,7 @@ class BatchProcessor(Generic[T]):
         dlt = {
             "dlt_reason": letter.reason[:1000],
             "dlt_error_type": letter.error_type,
-            "dlt_consumer": self.sub.consumer,
+            "dlt_consumer": self.subscription_of(record).consumer,
             "dlt_source_topic": record.topic,
             "dlt_source_partition": record.partition,
             "dlt_source_offset": record.offset,
@@ -375,47 +416,108 @@ class BatchProcessor(Generic[T]):
         return key, None, reference
 
 
-def _sanitized(record: ConsumerRecord) -> ConsumerRecord:
-    """FastStream decodes headers as UTF-8 before the handler runs; hostile bytes would crash the
-    subscriber in a loop. Hand it printable headers; our own decoding sees the originals."""
-    safe = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
-    return dataclasses.replace(record, headers=safe)
+class Subscriber:
+    """One consumer group's loop on aiokafka: it polls the group's topics, hands each batch to the
+    processor and commits exactly the batch's offsets once it returns. When processing raises (a
+    pause held too long, a dead letter that could not be written), each partition of the batch is
+    rewound to its first record and nothing is committed, so the same records come again in order.
+
+    Polling waits for records (up to POLL_SECONDS) instead of waking every few milliseconds: a record
+    is handed over as soon as a fetch brings it, and an idle service costs next to nothing. With
+    several topics, partitions are assigned by range: partition p of each topic goes to the same
+    member, so events of one key (a claim) on different topics are handled by one replica."""
+
+    def __init__(self, processor: BatchProcessor[Any], settings: ServiceSettings) -> None:
+        self.processor, self.settings = processor, settings
+        self.group_id = settings.group(processor.sub.group_id)
+        self.topics = list(processor.by_topic)
+        self.consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False
+
+    async def start(self) -> None:
+        limits = self.processor.limits
+        self.consumer = AIOKafkaConsumer(
+            *self.topics,
+            **client_options(self.settings),
+            client_id=self.settings.service_name,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=limits.partition_fetch_bytes,
+            fetch_max_bytes=limits.fetch_max_bytes,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+        )
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consume:{self.group_id}")
+
+    async def stop(self, graceful: float = 30.0) -> None:
+        """Lets the batch in hand finish (up to `graceful` seconds), then leaves the group."""
+        if self._task is not None:
+            if self._busy:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(self._task), graceful)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        while True:
+            try:
+                fetched = await self.consumer.getmany(
+                    timeout_ms=int(POLL_SECONDS * 1000), max_records=self.settings.consume_max_records
+                )
+            except KafkaError:
+                log.exception("polling failed; retrying", extra={"group": self.group_id})
+                await asyncio.sleep(1.0)
+                continue
+            records = tuple(record for batch in fetched.values() for record in batch)
+            if records:
+                self._busy = True
+                try:
+                    await self._consume(records)
+                finally:
+                    self._busy = False
+
+    async def _consume(self, records: tuple[ConsumerRecord, ...]) -> None:
+        assert self.consumer is not None
+        try:
+            await self.processor.process(records)
+        except Exception:
+            log.exception("batch not processed; rewound", extra={"group": self.group_id})
+            self._seek(_first_offsets(records))
+            return
+        try:
+            await self.consumer.commit({tp: offset + 1 for tp, offset in _last_offsets(records).items()})
+        except KafkaError as exc:  # a rebalance took the partitions: their new owner's inbox absorbs the repeat
+            log.warning("offsets not committed", extra={"group": self.group_id, "exc_type": type(exc).__name__})
+
+    def _seek(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        for tp, offset in offsets.items():
+            with contextlib.suppress(IllegalStateError, KafkaError):  # not ours any more after a rebalance
+                self.consumer.seek(tp, offset)
 
 
-async def _safe_parser(records: tuple[ConsumerRecord, ...], original: Callable[..., Awaitable[Any]]) -> Any:
-    message = await original(tuple(_sanitized(r) for r in records))
-    message.raw_message = records
-    return message
+POLL_SECONDS = 30.0  # a poll returns as soon as records arrive; this only bounds an idle wait
+FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a record; idle, every 5 s
 
 
-async def _no_decode(message: Any) -> Any:
-    return None  # events are decoded per record against their contract, in BatchProcessor
+def _first_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(record.offset, first.get(tp, record.offset))
+    return first
 
 
-def subscribe(
-    broker: KafkaBroker,
-    subscription: Subscription[T],
-    settings: ServiceSettings,
-    sessions: async_sessionmaker[AsyncSession],
-    producer: Callable[[], AIOKafkaProducer],
-) -> BatchProcessor[T]:
-    processor = BatchProcessor(subscription, settings, sessions, producer)
-
-    @broker.subscriber(
-        settings.topic(subscription.topic),
-        group_id=settings.group(subscription.consumer),
-        batch=True,
-        max_records=settings.consume_max_records,
-        batch_timeout_ms=settings.consume_batch_timeout_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
-        parser=_safe_parser,
-        decoder=_no_decode,
-        title=f"{subscription.consumer}:{subscription.topic}",
-        max_partition_fetch_bytes=processor.limits.partition_fetch_bytes,
-        fetch_max_bytes=processor.limits.fetch_max_bytes,
-    )
-    async def on_batch(message: KafkaMessage) -> None:
-        await processor.process(message.raw_message)
-
-    return processor
+def _last_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
+    last: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        last[tp] = max(record.offset, last.get(tp, record.offset))
+    return last

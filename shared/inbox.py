@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from shared.db import table_of
+from shared.db import driver, table_of
 
 
 class InboxMessage(SQLModel, table=True):
@@ -45,3 +45,19 @@ async def claim_new(session: AsyncSession, consumer: str, event_ids: list[UUID])
     )
     result = await session.execute(statement)
     return set(result.scalars().all())
+
+
+async def claim_new_of(session: AsyncSession, pairs: list[tuple[str, UUID]]) -> set[tuple[str, UUID]]:
+    """`claim_new` for several consumers at once (a group reading several topics), in one statement
+    over two arrays (no parameter per row to bind)."""
+    if not pairs:
+        return set()
+    consumers, event_ids = (list(column) for column in zip(*pairs, strict=True))
+    rows = await (await driver(session)).fetch(CLAIM_NEW, consumers, event_ids)
+    return {(row["consumer"], row["event_id"]) for row in rows}
+
+
+CLAIM_NEW = (
+    "INSERT INTO inbox (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[])"
+    " ON CONFLICT DO NOTHING RETURNING consumer, event_id"
+)

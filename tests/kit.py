@@ -52,7 +52,7 @@ async def running(service: Service, idp=None, api_key: bool = True):
 async def wait_for_assignment(service: Service, timeout: float = 30) -> None:
     """Consumers join their groups asynchronously; tests publish only once partitions are assigned."""
     deadline = asyncio.get_running_loop().time() + timeout
-    for subscriber in service.broker.subscribers:
+    for subscriber in service.subscribers:
         while not getattr(subscriber, "consumer", None) or not subscriber.consumer.assignment():
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("consumer got no partitions")

@@ -230,11 +230,11 @@ class Bench:
         self.bootstrap = platform.stack.kafka_bootstrap
         self.topics = [self.namespace + t for t in ALL_TOPICS]
         self.consumers = {name: sorted(declaration(name).consumed_topics) for name in SERVICES}
-        self.groups = {  # consumer group -> the topic it reads
-            self.namespace + (c.consumer or f"{name}.{c.topic}"): self.namespace + c.topic
-            for name in SERVICES
-            for c in declaration(name).consumes
-        }
+        self.groups: dict[str, tuple[str, ...]] = {}  # consumer group -> the topics it reads
+        for name in SERVICES:
+            for c in declaration(name).consumes:
+                group = self.namespace + (c.group or c.consumer or f"{name}.{c.topic}")
+                self.groups[group] = (*self.groups.get(group, ()), self.namespace + c.topic)
         self.relays: dict[str, subprocess.Popen] = {}
         self.plan_dir = platform.run_dir / "bench" / self.namespace.rstrip("_")
 

@@ -71,11 +71,12 @@ class KafkaProbe:
         return state == "Stable" and bool(members)
 
 
-def lag(groups: dict[str, str], committed: dict[str, Offsets], ends: Offsets) -> dict[str, int]:
-    """Records each consumer group (group -> the topic it reads) has yet to commit."""
+def lag(groups: dict[str, str | tuple[str, ...]], committed: dict[str, Offsets], ends: Offsets) -> dict[str, int]:
+    """Records each consumer group (group -> the topic or topics it reads) has yet to commit."""
+    read = {group: (topics,) if isinstance(topics, str) else topics for group, topics in groups.items()}
     return {
-        group: sum(end - committed.get(group, {}).get(tp, 0) for tp, end in ends.items() if tp[0] == topic)
-        for group, topic in groups.items()
+        group: sum(end - committed.get(group, {}).get(tp, 0) for tp, end in ends.items() if tp[0] in topics)
+        for group, topics in read.items()
     }
 
 

@@ -21,13 +21,17 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+# One writer of the ledgers: the four topics that change them are read by one consumer group and each
+# batch is one transaction, handlers in a claim's order of life (claim, acknowledgement, payments), so
+# they never wait on each other's row locks; partition p of each goes to the same replica.
+LEDGER = "ar_followup.ledger"
 DECLARATION = Declaration(
     name="ar_followup",
     consumes=(
-        Consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1, handlers.on_claims_submitted),
-        Consumes(topics.PAYMENT_POSTED, PaymentPostedV1, handlers.on_payments_posted),
-        Consumes(topics.CLAIM_ACKNOWLEDGED, ClaimAcknowledgedV1, handlers.on_claims_acknowledged),
-        Consumes(topics.PATIENT_PAYMENT_POSTED, PatientPaymentPostedV1, handlers.on_patient_payments),
+        Consumes(topics.CLAIM_SUBMITTED, ClaimSubmittedV1, handlers.on_claims_submitted, group=LEDGER),
+        Consumes(topics.CLAIM_ACKNOWLEDGED, ClaimAcknowledgedV1, handlers.on_claims_acknowledged, group=LEDGER),
+        Consumes(topics.PAYMENT_POSTED, PaymentPostedV1, handlers.on_payments_posted, group=LEDGER),
+        Consumes(topics.PATIENT_PAYMENT_POSTED, PatientPaymentPostedV1, handlers.on_patient_payments, group=LEDGER),
         Consumes(topics.PATIENT_REGISTERED, PatientRegisteredV1, handlers.on_patients_registered),
     ),
     publishes=frozenset(

@@ -16,8 +16,8 @@ from shared.consumer import (
     BatchProcessor,
     DeadLetter,
     Rejected,
+    Subscriber,
     Subscription,
-    _sanitized,
     failure_reason,
     is_conflict,
     is_infrastructure,
@@ -152,20 +152,64 @@ def consumer_record(headers, value: bytes | None = b"{}", key: bytes | None = b"
     )
 
 
-def test_sanitized_headers_are_utf8_for_faststream():
-    safe = _sanitized(consumer_record([("ce_subject", b"ENC-\xff"), ("ce_id", b"abc")]))
-    for _, value in safe.headers:
-        value.decode("utf-8")
-    assert safe.headers[1] == ("ce_id", b"abc")
-    assert safe.offset == 5 and safe.value == b"{}"
+class FakeConsumer:
+    """What the Subscriber asks of aiokafka after a batch: a commit, or seeks."""
+
+    def __init__(self) -> None:
+        self.committed: dict | None = None
+        self.seeks: dict = {}
+
+    async def commit(self, offsets: dict) -> None:
+        self.committed = offsets
+
+    def seek(self, tp, offset: int) -> None:
+        self.seeks[tp] = offset
 
 
-def test_sanitizing_a_null_header_value_does_not_crash_the_subscriber():
-    # Kafka allows null header values (aiokafka yields None); FastStream then calls .decode() on
-    # every header value, so the sanitizer must hand it bytes, or the batch fails in a loop.
-    safe = _sanitized(consumer_record([("ce_subject", None), ("ce_id", b"abc")]))
-    for _, value in safe.headers:
-        value.decode("utf-8")
+class FakeProcessor:
+    def __init__(self, fails: bool) -> None:
+        self.fails, self.seen = fails, None
+
+    async def process(self, records) -> None:
+        self.seen = records
+        if self.fails:
+            raise RuntimeError("the batch cannot be handled now")
+
+
+def at(topic: str, partition: int, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(topic, partition, offset, 0, 0, b"k", b"{}", None, 1, 2, [])
+
+
+BATCH = (at("a", 0, 7), at("a", 0, 8), at("b", 1, 3), at("a", 0, 9), at("b", 1, 4))
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_batch_commits_exactly_its_offsets_or_rewinds_each_partition_to_its_first_record(fails):
+    subscriber = object.__new__(Subscriber)
+    subscriber.consumer, subscriber.processor, subscriber.group_id = FakeConsumer(), FakeProcessor(fails), "g"
+    await subscriber._consume(BATCH)
+    assert subscriber.processor.seen == BATCH
+    positions = {(tp.topic, tp.partition): offset for tp, offset in subscriber.consumer.seeks.items()}
+    committed = subscriber.consumer.committed
+    if fails:
+        assert committed is None and positions == {("a", 0): 7, ("b", 1): 3}
+    else:
+        assert positions == {}
+        assert {(tp.topic, tp.partition): offset for tp, offset in committed.items()} == {("a", 0): 10, ("b", 1): 5}
+
+
+def test_a_group_dead_letters_each_record_under_its_own_subscription():
+    settings = ServiceSettings(topic_prefix="ns_")
+    subs = [
+        Subscription("claim.submitted", "ar.claim.submitted", EncounterDocumentedV1, None, group="ar.ledger"),
+        Subscription("payment.posted", "ar.payment.posted", EncounterDocumentedV1, None, group="ar.ledger"),
+    ]
+    grouped = BatchProcessor(subs, settings, sessions=None, producer=None)
+    record = at("ns_payment.posted", 2, 11)
+    _, _, headers = grouped.letter(DeadLetter(record, "schema: a", "EnvelopeError", 1))
+    assert grouped.subscription_of(record) is subs[1]
+    assert dict(headers)["dlt_consumer"] == b"ar.payment.posted"
+    assert grouped.pause.consumer == "ar.ledger" and grouped.pause.topic == "claim.submitted,payment.posted"
 
 
 def processor() -> BatchProcessor:
