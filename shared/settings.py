@@ -16,6 +16,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RCM_", extra="ignore")
 
     service_name: str = "rcm"
+    # "production" makes a service refuse its test-only settings (a simulated clock, for one); the
+    # chart's production values set it.
+    environment: str = "development"
     kafka_bootstrap: str = "127.0.0.1:19092"
     # Kafka security (SASL/TLS) is configured per deployment; plaintext is the local default.
     kafka_security_protocol: str = "PLAINTEXT"
@@ -40,12 +43,11 @@ class ServiceSettings(BaseSettings):
 
     # Consumer tuning: batches make one transaction and one offset commit serve many events.
     consume_max_records: int = 500
-    consume_batch_timeout_ms: int = 20
     retry_attempts: int = 4
     retry_backoff_seconds: float = 1.0
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
-    outbox_poll_seconds: float = 0.05
+    outbox_poll_seconds: float = 30.0  # the relays are woken by NOTIFY; this bounds a wait for one
 
     @classmethod
     def of(cls: type[Self], settings: "ServiceSettings | None" = None) -> Self:
@@ -55,6 +57,10 @@ class ServiceSettings(BaseSettings):
         if isinstance(settings, cls):
             return settings
         return cls(**settings.model_dump()) if settings is not None else cls()
+
+    @property
+    def production(self) -> bool:
+        return self.environment.strip().lower() == "production"
 
     def payer_directory(self) -> list[dict[str, Any]]:
         """The directory's payers as plain data (registration validates the file with its own model)."""

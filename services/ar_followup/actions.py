@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ar_followup import SOURCE, db
 from services.ar_followup.domain.ledger import balances
+from services.ar_followup.domain.write_offs import WriteOffLimits, needs_approval
 from shared import outbox
 from shared.auth import Principal
 from shared.contracts import topics
@@ -48,7 +49,7 @@ async def resolve(
     by: Principal,
     note: str,
     now: datetime,
-    threshold: Decimal,
+    limits: WriteOffLimits,
     changes: ClaimChanges | None = None,
 ) -> db.WorkItem:
     """`changes` (a correction only) travel to claims on the request and stay on the item as its record."""
@@ -65,7 +66,7 @@ async def resolve(
     elif action == "write_off":
         reason = item.category or item.kind
         await request_write_off(
-            session, claim.claim_id, "insurance", item.amount, reason, by, note, now, threshold, source=item.item_id
+            session, claim.claim_id, "insurance", item.amount, reason, by, note, now, limits, source=item.item_id
         )
     elif action != "close":
         raise Refused(f"unknown action {action!r}")
@@ -119,15 +120,18 @@ async def request_write_off(
     by: Principal,
     note: str,
     now: datetime,
-    threshold: Decimal,
+    limits: WriteOffLimits,
     source: UUID | None = None,
 ) -> db.Adjustment:
+    """Booked at once within the limits (domain/write_offs.py), else pending a second person's approval."""
     claim = await _claim(session, claim_id)
-    balance = balances((await db.totals_by_claim(session, [claim_id]))[claim_id])
-    open_amount = balance.patient_balance if party == "patient" else balance.insurance_balance
+    await db.lock_requester(session, by.subject)
+    open_amount = await _open_amount(session, claim, party)
     if source is None and amount > open_amount:
         raise Refused(f"the {party} balance is {open_amount}; a write-off cannot exceed it")
-    approved = amount <= threshold
+    claim_so_far = await db.written_off_unreviewed(session, claim_id=claim_id)
+    person_today = await db.written_off_unreviewed(session, requested_by=by.subject, day=now.date())
+    approved = not needs_approval(amount, claim_so_far, person_today, limits)
     adjustment = db.Adjustment(
         adjustment_id=source or uuid.uuid4(),
         claim_id=claim_id,
@@ -147,15 +151,27 @@ async def request_write_off(
     return adjustment
 
 
+async def _open_amount(session: AsyncSession, claim: db.ArClaim, party: str) -> Decimal:
+    """What the party still owes on the claim as this transaction sees it (the claim's row locked)."""
+    balance = balances((await db.totals_by_claim(session, [claim.claim_id]))[claim.claim_id])
+    return balance.patient_balance if party == "patient" else balance.insurance_balance
+
+
+def _books(adjustment: db.Adjustment, claim: db.ArClaim) -> bool:
+    """Whether the write-off moves the ledger: a denial is already written off by the payer's CO adjustment."""
+    return not (adjustment.party == "insurance" and claim.denied)
+
+
 def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -> None:
-    if adjustment.party == "insurance" and claim.denied:
-        return  # a denial is already written off in the ledger by the payer's CO adjustment
+    if not _books(adjustment, claim):
+        return
     kind = "patient_write_off" if adjustment.party == "patient" else "write_off"
     db.add_entries(session, adjustment.claim_id, adjustment.adjustment_id, [(kind, adjustment.amount)])
 
 
 async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: Principal) -> db.Adjustment:
-    """Four eyes: the decision is a person's (not a machine's), and never the requester's."""
+    """Four eyes: the decision is a person's (not a machine's), and never the requester's. An approval
+    re-checks the balance with the claim's row locked: two approvals of one balance book one at a time."""
     adjustment = await db.adjustment_for_update(session, adjustment_id)
     if adjustment is None:
         raise LookupError("no such adjustment")
@@ -165,10 +181,14 @@ async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: 
         raise NotAllowed("a write-off is approved by a person, not a machine or the API key")
     if same_person(by.subject, adjustment.requested_by):
         raise NotAllowed("a write-off above the threshold needs a second person's approval")
-    adjustment.status = "approved" if approve else "refused"
-    adjustment.decided_by, adjustment.decided_by_name = by.subject, by.display_name
     if approve:
         claim = await _claim(session, adjustment.claim_id)
+        left = await _open_amount(session, claim, adjustment.party)
+        if _books(adjustment, claim) and adjustment.amount > left:
+            raise Refused(f"the {adjustment.party} balance is now {left}: a write-off of {adjustment.amount} "
+                          "would take it below zero (refuse it, or ask for a smaller one)")  # fmt: skip
         _book(session, adjustment, claim)
         await db.refresh_statuses(session, {claim.claim_id: claim})
+    adjustment.status = "approved" if approve else "refused"
+    adjustment.decided_by, adjustment.decided_by_name = by.subject, by.display_name
     return adjustment

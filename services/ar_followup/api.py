@@ -1,6 +1,9 @@
 """A/R's HTTP API: the portfolio summary and ledgers, aging, the work queue and its actions,
 write-offs with approval, patient accounts, payments, plans and statements, KPIs and the
-follow-up cycle. `as_of` (where offered) runs the request as of another moment than now.
+follow-up cycle. `as_of` (where offered) reads as of another moment than now; what changes the books
+(a resolution, a write-off, the cycle's statements and status requests) happens now, on the real
+clock: `as_of` there is answered 422 unless the service runs on a simulated clock (tests only,
+settings.py).
 
 The person acting is the caller's token (subject and display name), never a name in the body: a
 body naming one (`by`, `requested_by`) is refused like any unknown field. Who may call each route
@@ -29,7 +32,7 @@ from services.ar_followup.domain.ledger import PARTIES, balances
 from services.ar_followup.domain.work import KINDS
 from services.ar_followup.followup import run_cycle
 from services.ar_followup.statements import Ledgers, account_of
-from shared.api import ServiceDep, SessionDep
+from shared.api import Cursor, Day, Moment, ServiceDep, SessionDep
 from shared.audit import Action, Trail, TrailDep
 from shared.contracts.events import ClaimChanges
 from shared.security import (
@@ -66,7 +69,8 @@ PERMISSIONS = permissions({
 })  # fmt: skip
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Positive = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-AsOf = Annotated[datetime | None, Query(description="Run as of this moment (ISO 8601) instead of now.")]
+AsOf = Annotated[Moment | None, Query(description="Read as of this moment (ISO 8601) instead of now.")]
+Days = Annotated[int | None, Query(ge=0, le=36_500)]
 T = TypeVar("T")
 
 
@@ -119,7 +123,15 @@ DepsDep = Annotated[Deps, Depends(get_deps)]
 
 
 def _now(deps: Deps, as_of: datetime | None) -> datetime:
+    """The moment a read is made as of."""
     return as_of or deps.settings.now()
+
+
+def _moment_of_change(deps: Deps, as_of: datetime | None) -> datetime:
+    """Now, for a change of the books: another moment only on a simulated clock (tests)."""
+    if as_of is not None and not deps.settings.simulated_clock:
+        _unprocessable(["query", "as_of"], "changes happen now: as_of only reads (a simulated clock is for tests)")
+    return _now(deps, as_of)
 
 
 def _unprocessable(loc: list[str | int], message: str) -> NoReturn:
@@ -193,13 +205,13 @@ async def work_queue(
     deps: DepsDep,
     trail: TrailDep,
     kind: Literal[KINDS] | None = None,  # type: ignore[valid-type]
-    owner: str | None = None,
+    owner: str | None = Query(None, max_length=255, description="A team, or a person's subject."),
     status: Literal["open", "resolved"] = "open",
     payer: str | None = Query(None, max_length=80, description="Only claims of this payer id."),
-    min_age: int | None = Query(None, ge=0, description="Only claims at least this many days past service."),
-    max_age: int | None = Query(None, ge=0, description="Only claims at most this many days past service."),
+    min_age: Days = None,  # only claims at least this many days past service
+    max_age: Days = None,  # only claims at most this many days past service
     limit: int = Query(100, ge=1, le=1000),
-    cursor: str | None = Query(None, description="`next` of the previous page."),
+    cursor: Cursor = None,
     as_of: AsOf = None,
 ) -> dict:
     """Ranked by money × deadline urgency in the database, a page at a time: `next` is the cursor of
@@ -302,13 +314,13 @@ async def resolve(
     if_match: IfMatch = None,
 ) -> dict:
     _check_changes(body)
-    threshold, now = deps.settings.ar_write_off_approval_threshold, _now(deps, as_of)
+    limits, now = deps.settings.write_off_limits(), _moment_of_change(deps, as_of)
 
     async def work(s: AsyncSession) -> db.WorkItem:
         current = await db.work_item_for_update(s, item_id)
         if current is not None and current.status == "open":
             _unchanged(current, if_match)
-        item = await actions.resolve(s, item_id, body.action, trail.principal, body.note, now, threshold, body.changes)
+        item = await actions.resolve(s, item_id, body.action, trail.principal, body.note, now, limits, body.changes)
         await trail.change(s, Action.UPDATE, f"resolve-{body.action}", "Task", item.item_id, item.patient_id)
         return item
 
@@ -341,11 +353,11 @@ async def assign(
 async def write_off(
     claim_id: UUID, body: WriteOff, session: SessionDep, deps: DepsDep, trail: TrailDep, as_of: AsOf = None
 ) -> dict:
-    threshold, now = deps.settings.ar_write_off_approval_threshold, _now(deps, as_of)
+    limits, now = deps.settings.write_off_limits(), _moment_of_change(deps, as_of)
 
     async def work(s: AsyncSession) -> db.Adjustment:
         adjustment = await actions.request_write_off(
-            s, claim_id, body.party, body.amount, body.reason_code, trail.principal, body.note, now, threshold
+            s, claim_id, body.party, body.amount, body.reason_code, trail.principal, body.note, now, limits
         )
         await _record_write_off(s, trail, adjustment, Action.CREATE, "write-off-request")
         return adjustment
@@ -359,7 +371,7 @@ async def write_offs(
     trail: TrailDep,
     status: Literal["pending", "approved", "refused"] = "pending",
     limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
+    cursor: Cursor = None,
 ) -> dict:
     """Write-offs by status, oldest first (pending: what waits for a supervisor's approval), each with its
     claim's payer and date of service and who asked."""
@@ -470,9 +482,10 @@ async def statement_pdf(statement_id: UUID, session: SessionDep, trail: TrailDep
 
 
 @router.post("/cycle")
-async def cycle(service: ServiceDep, as_of: AsOf = None) -> dict:
-    """Run the follow-up cycle now: status requests, timely-filing alerts, statements."""
-    return await run_cycle(service.sessions, service.deps, as_of)
+async def cycle(service: ServiceDep, deps: DepsDep, as_of: AsOf = None) -> dict:
+    """Run the follow-up cycle now: status requests, timely-filing alerts, statements (on the real clock:
+    a statement is never dated in the future)."""
+    return await run_cycle(service.sessions, service.deps, _moment_of_change(deps, as_of))
 
 
 @router.get("/dashboard")
@@ -493,7 +506,7 @@ async def dashboard(
 
 @router.get("/kpis")
 async def kpis(
-    session: SessionDep, deps: DepsDep, start: date | None = None, end: date | None = None, as_of: AsOf = None
+    session: SessionDep, deps: DepsDep, start: Day | None = None, end: Day | None = None, as_of: AsOf = None
 ) -> dict:
     today = _now(deps, as_of).date()
     end = end or today

@@ -3,9 +3,10 @@ patient accounts (the patient copy A/R bills statements to), statements and clai
 
 import json
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -496,6 +497,28 @@ async def adjustment_for_update(session: AsyncSession, adjustment_id: UUID) -> A
     return (await session.execute(query)).scalar()
 
 
+async def lock_requester(session: AsyncSession, subject: str) -> None:
+    """One person's write-offs are counted against their day's limit one at a time (to the transaction's end)."""
+    key = zlib.crc32(f"ar:write-offs:{subject.lower()}".encode()) - 2**31
+    await session.execute(text("SELECT pg_advisory_xact_lock(2, :key)"), {"key": key})
+
+
+async def written_off_unreviewed(session: AsyncSession, *, claim_id: UUID | None = None,
+                                 requested_by: str | None = None, day: date | None = None) -> Decimal:  # fmt: skip
+    """What went through without a second person's approval: on a claim, or asked by a person on a day (UTC)."""
+    query = select(func.coalesce(func.sum(Adjustment.amount), 0)).where(
+        Adjustment.status == "approved", Adjustment.decided_by.is_(None)
+    )
+    if claim_id is not None:
+        query = query.where(Adjustment.claim_id == claim_id)
+    if requested_by is not None:
+        query = query.where(func.lower(Adjustment.requested_by) == requested_by.lower())
+    if day is not None:
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        query = query.where(Adjustment.created_at >= start, Adjustment.created_at < start + timedelta(days=1))
+    return Decimal((await session.execute(query)).scalar_one())
+
+
 # -- the office's figures (set-wise: one pass of the ledger, whatever its size) --------------------
 
 # A claim's balances are sums of its entries (domain.ledger.balances), so the office's are too: each
@@ -844,3 +867,14 @@ def _work_row(row: book.WorkRow) -> tuple[Any, ...]:
         work.amount, row.due_date, row.owner, "open" if row.resolved_at is None else "resolved", row.created_at,
         row.resolution, row.resolved_at,
     )  # fmt: skip
+
+
+async def open_accounts(session: AsyncSession, patient_ids: Iterable[UUID]) -> None:
+    """An account for each patient a claim names, before (or without) their patient.registered: one
+    statement over an array (the ORM's executemany would be one per patient)."""
+    if patients := sorted(set(patient_ids)):
+        await (await driver(session)).execute(
+            "INSERT INTO ar_patient_account (patient_id, version, coverages)"
+            " SELECT p, 0, '[]'::jsonb FROM unnest($1::uuid[]) AS p ON CONFLICT DO NOTHING",
+            patients,
+        )

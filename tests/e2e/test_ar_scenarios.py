@@ -98,6 +98,7 @@ def status_of(platform, claim_id) -> str | None:
 @pytest.fixture
 async def running(platform, tmp_path):
     platform.extra_env["RCM_AR_STATEMENTS_DIR"] = str(tmp_path / "statements")
+    platform.extra_env["RCM_AR_SIMULATED_CLOCK"] = "true"  # the silent payer's cycle runs a month later (as_of)
     platform.start_all()
     await asyncio.to_thread(platform.wait_ready)
     return platform
