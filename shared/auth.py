@@ -122,6 +122,11 @@ class Principal:
     def has_any(self, roles: Iterable[str]) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    def is_subject(self, subject: str | None) -> bool:
+        """Whether `subject` names this caller: without case, so two accounts that differ only so are
+        refused as one person (a second person's approval), never confused."""
+        return subject is not None and self.subject.casefold() == subject.casefold()
+
 
 class Unauthenticated(Exception):
     """No token, or one we cannot trust; `reason` is short and never contains the token."""

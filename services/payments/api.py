@@ -1,21 +1,38 @@
 """Payments' HTTP API: received 835 files, the work queue, and patient payments and refunds. Who may
 call each route is PERMISSIONS; every read and change of a patient's payments is in the audit
-trail (shared/audit.py). The work queue names claims by control number, never a patient."""
+trail (shared/audit.py). The work queue names claims by control number, never a patient.
 
+Whoever moves money is the caller's token, kept with the payment, the refund or the posting. A refund
+above RCM_REFUND_APPROVAL_THRESHOLD is answered 202 with a pending refund request; a supervisor other
+than the requester approves it (and it is recorded then, if the payment still has that much left) or
+refuses it."""
+
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.payments import db
 from services.payments import patient_payments as pp
 from services.payments.domain.patient_payments import ZERO, PatientPaymentError
 from services.payments.matching import CannotPost, post_to_claim
-from shared.api import SessionDep
+from services.payments.settings import PaymentsSettings
+from shared.api import MAX_BIGINT, Cursor, RowId, SessionDep, get_settings
 from shared.audit import Action, TrailDep
-from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, FRONT_DESK, OVERSIGHT, SUPERVISOR, permissions
+from shared.security import (
+    ANALYTICS_READER,
+    AR_SPECIALIST,
+    BILLER,
+    FRONT_DESK,
+    OVERSIGHT,
+    SUPERVISOR,
+    forbidden,
+    permissions,
+)
 
 router = APIRouter(prefix="/v1")
 # The front desk takes a patient's payment; a refund (money out) is A/R's or a supervisor's.
@@ -28,6 +45,8 @@ PERMISSIONS = permissions({
     "GET /v1/claims/{claim_id}/payments": OVERSIGHT | {BILLER, AR_SPECIALIST},
     "POST /v1/patients/{patient_id}/payments": {FRONT_DESK, AR_SPECIALIST},
     "POST /v1/patient-payments/{payment_id}/refunds": {AR_SPECIALIST, SUPERVISOR},
+    "GET /v1/refunds": OVERSIGHT | {AR_SPECIALIST},
+    "POST /v1/refunds/{refund_id}/{decision}": {SUPERVISOR},
     "GET /v1/patient-payments/{payment_id}": PATIENT_DESK,
     "GET /v1/patients/{patient_id}/balance": PATIENT_DESK,
 })  # fmt: skip
@@ -36,6 +55,7 @@ Reference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 ._/-]+$")
 ]
 Method = Literal["cash", "check", "card", "ach", "other"]
+SettingsDep = Annotated[PaymentsSettings, Depends(get_settings)]
 
 
 class PaymentIn(BaseModel):
@@ -63,7 +83,9 @@ async def work_queue(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[int | None, Query(ge=0, description="The last item id of the previous page.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_BIGINT, description="The last item id of the previous page.")
+    ] = None,
 ) -> list[dict]:
     """Open items, oldest first: payments whose claim is not known, payer lines that matched none of the
     claim's; each with what the payer said (`payment`). A Link header (rel="next") names the next page."""
@@ -99,7 +121,7 @@ def _said(record: db.ClaimPaymentRecord | None) -> dict | None:
 
 
 @router.get("/work-queue/{item_id}/candidates")
-async def candidates(item_id: int, session: SessionDep, trail: TrailDep) -> dict:
+async def candidates(item_id: RowId, session: SessionDep, trail: TrailDep) -> dict:
     """The claims an unmatched payment is most likely for: the payer's, of the amount it answered, unpaid."""
     item = await session.get(db.WorkItem, item_id)
     record = (await db.claim_payments(session, {item.posting_id})).get(item.posting_id) if item else None
@@ -119,11 +141,11 @@ class PostToClaim(BaseModel):
 
 
 @router.post("/work-queue/{item_id}/post")
-async def post_unmatched(item_id: int, body: PostToClaim, session: SessionDep, trail: TrailDep) -> dict:
+async def post_unmatched(item_id: RowId, body: PostToClaim, session: SessionDep, trail: TrailDep) -> dict:
     """A payment whose claim nobody could match, posted to the claim a person chose (409 once posted)."""
     try:
         async with session.begin():
-            posted = await post_to_claim(session, item_id, body.claim_id)
+            posted = await post_to_claim(session, item_id, body.claim_id, trail.principal)
             await trail.change(session, Action.UPDATE, "post-to-claim", "PaymentReconciliation",
                                posted.record.posting_id, posted.claim.patient_id)  # fmt: skip
     except CannotPost as refused:
@@ -179,6 +201,7 @@ async def post_patient_payment(
                 body.method,
                 body.reference,
                 body.claim_id,
+                trail.principal,
             )
         except PatientPaymentError as exc:
             raise _refused(exc) from None
@@ -188,26 +211,85 @@ async def post_patient_payment(
     return event.model_dump(mode="json")
 
 
-@router.post("/patient-payments/{payment_id}/refunds", status_code=201)
+@router.post("/patient-payments/{payment_id}/refunds", status_code=201, response_model=None,
+             responses={202: {"description": "Above the threshold: a refund request waiting for a second person."}})  # fmt: skip
 async def refund_patient_payment(
     session: SessionDep,
+    settings: SettingsDep,
     trail: TrailDep,
     payment_id: UUID,
     body: RefundIn,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict:
+) -> dict | JSONResponse:
+    refund_id = pp.request_id(idempotency_key, payment_id)
     async with session.begin():
         source = await db.patient_payment(session, payment_id)
         if source is None:
             raise HTTPException(404, "no such patient payment")
+        done = await db.patient_payment(session, refund_id)  # the same request again, approved meanwhile
         try:
-            event = await pp.record_refund(
-                session, pp.request_id(idempotency_key, payment_id), source, body.amount, body.method, body.reference
-            )
+            if done is None and body.amount > settings.refund_approval_threshold:
+                request = await pp.ask_refund(session, refund_id, source, body.amount, body.method, body.reference,
+                                              trail.principal)  # fmt: skip
+                await trail.change(session, Action.CREATE, "refund-request", "PatientPayment", refund_id,
+                                   source.patient_id)  # fmt: skip
+                return JSONResponse(_request(request), status_code=202)
+            event = await pp.record_refund(session, refund_id, source, body.amount, body.method, body.reference,
+                                           trail.principal)  # fmt: skip
         except PatientPaymentError as exc:
             raise _refused(exc) from None
         await trail.change(session, Action.CREATE, "refund", "PatientPayment", event.payment_id, source.patient_id)
     return event.model_dump(mode="json")
+
+
+def _request(request: db.RefundRequest) -> dict:
+    return request.model_dump(mode="json")
+
+
+@router.get("/refunds")
+async def refund_requests(
+    session: SessionDep,
+    trail: TrailDep,
+    status: Literal["pending", "approved", "refused"] = "pending",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+) -> dict:
+    """Refund requests by status, oldest first (pending: what waits for a supervisor's approval)."""
+    found = await db.refund_requests(session, status, limit + 1, _refund_position(cursor) if cursor else None)
+    page = found[:limit]
+    await trail.search(session, "PatientPayment", [(r.refund_id, r.patient_id) for r in page])
+    last = page[-1] if len(found) > limit else None
+    return {"items": [_request(r) for r in page],
+            "next": f"{last.requested_at.isoformat()}|{last.refund_id}" if last else None}  # fmt: skip
+
+
+def _refund_position(cursor: str) -> tuple[datetime, UUID]:
+    moment, _, refund_id = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(moment), UUID(refund_id)
+    except ValueError:
+        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor this list gave out",
+                                   "type": "value_error"}]) from None  # fmt: skip
+
+
+@router.post("/refunds/{refund_id}/{decision}")
+async def decide_refund(refund_id: UUID, decision: Literal["approve", "refuse"], session: SessionDep,
+                        trail: TrailDep) -> dict:  # fmt: skip
+    """A supervisor's decision on a refund above the threshold: never the requester's own (four eyes). An
+    approval records the refund (409 when the payment has less left to refund by now)."""
+    async with session.begin():
+        request = await db.refund_request(session, refund_id, for_update=True)
+        if request is None:
+            raise HTTPException(404, "no such refund request")
+        try:
+            await pp.decide_refund(session, request, decision == "approve", trail.principal)
+        except pp.NotAllowed as exc:
+            raise forbidden(str(exc)) from None
+        except (pp.AlreadyDecided, PatientPaymentError) as exc:
+            raise HTTPException(409, str(exc)) from None
+        await trail.change(session, Action.UPDATE, f"refund-{decision}", "PatientPayment", refund_id,
+                           request.patient_id)  # fmt: skip
+        return _request(request)
 
 
 @router.get("/patient-payments/{payment_id}")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text, update
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -114,6 +114,9 @@ class WorkItem(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # the person who posted the payment to a claim (the token's subject and name), if a person did (0006)
+    resolved_by: str | None = Field(default=None, max_length=255)
+    resolved_by_name: str | None = Field(default=None, max_length=255)
 
 
 class PatientPayment(SQLModel, table=True):
@@ -129,6 +132,30 @@ class PatientPayment(SQLModel, table=True):
     method: str = Field(max_length=20)
     reference: str | None = Field(default=None, max_length=60)
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # who took the payment or released the refund (the token's subject and name); null before 0006
+    recorded_by: str | None = Field(default=None, max_length=255)
+    recorded_by_name: str | None = Field(default=None, max_length=255)
+
+
+class RefundRequest(SQLModel, table=True):
+    """A refund above the threshold, waiting for a second person; approved, it is recorded as any refund
+    (the refund's payment_id is this refund_id)."""
+
+    __tablename__ = "refund_request"
+
+    refund_id: UUID = Field(primary_key=True)
+    payment_id: UUID = Field(index=True)  # the patient payment it gives money back from
+    patient_id: UUID = Field(index=True)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))  # positive: what goes back
+    method: str | None = Field(default=None, max_length=20)
+    reference: str | None = Field(default=None, max_length=60)
+    status: str = Field(max_length=10, index=True)  # pending | approved | refused
+    requested_by: str = Field(max_length=255)  # the token's subject
+    requested_by_name: str = Field(max_length=255)
+    requested_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=255)  # a second person's subject
+    decided_by_name: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class PaymentApplication(SQLModel, table=True):
@@ -151,6 +178,7 @@ TABLES = (
     "work_item",
     "patient_payment",
     "payment_application",
+    "refund_request",
 )
 MATCHING_LOCK = zlib.crc32(b"payments:matching")
 
@@ -452,3 +480,21 @@ async def applications_of(session: AsyncSession, payment_id: UUID) -> list[tuple
         .order_by(PaymentApplication.application_id)
     )
     return [(claim_id, amount) for claim_id, amount in rows.all()]
+
+
+# -- refunds waiting for a second person ---------------------------------------------------------
+
+
+async def refund_request(session: AsyncSession, refund_id: UUID, for_update: bool = False) -> RefundRequest | None:
+    query = select(RefundRequest).where(RefundRequest.refund_id == refund_id)
+    return (await session.execute(query.with_for_update() if for_update else query)).scalar_one_or_none()
+
+
+async def refund_requests(session: AsyncSession, status: str, limit: int,
+                          after: tuple[datetime, UUID] | None = None) -> list[RefundRequest]:  # fmt: skip
+    """Refund requests in a status (pending: a supervisor's approvals list), oldest first, the page after `after`."""
+    query = select(RefundRequest).where(RefundRequest.status == status)
+    if after is not None:
+        query = query.where(tuple_(RefundRequest.requested_at, RefundRequest.refund_id) > tuple_(*after))
+    query = query.order_by(RefundRequest.requested_at, RefundRequest.refund_id).limit(limit)
+    return list((await session.execute(query)).scalars())

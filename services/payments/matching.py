@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.payments import db
 from services.payments.domain.posting import PlannedPayment, post_late
 from services.payments.posting import publish
+from shared.auth import Principal
 from x12.remittance import ClaimPayment, Remittance
 
 
@@ -28,7 +29,7 @@ class Posted:
     claim: db.KnownClaim
 
 
-async def post_to_claim(session: AsyncSession, item_id: int, claim_id: UUID) -> Posted:
+async def post_to_claim(session: AsyncSession, item_id: int, claim_id: UUID, by: Principal) -> Posted:
     await db.lock_matching(session)
     item = await db.work_item_for_update(session, item_id)
     if item is None:
@@ -50,4 +51,5 @@ async def post_to_claim(session: AsyncSession, item_id: int, claim_id: UUID) -> 
     publish(session, post_late([PlannedPayment(record.posting_id, remittance, payment, db.as_known(claim))], now))
     record.status, record.claim_id, record.posted_at = "posted", claim.claim_id, now
     item.claim_id, item.resolved_at = claim.claim_id, now
+    item.resolved_by, item.resolved_by_name = by.subject, by.display_name
     return Posted(record, claim)

@@ -1,5 +1,7 @@
 """Patient payments and refunds: stored, applied to open patient balances and announced on
-patient-payment.posted in one transaction, one patient at a time (advisory lock)."""
+patient-payment.posted in one transaction, one patient at a time (advisory lock), each with the person
+who moved the money. A refund above the threshold waits for a second person (a refund request): the
+approval records it, re-checking what is left of the payment under the same lock."""
 
 import uuid
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from services.payments.domain.patient_payments import (
     refundable_and_credit,
 )
 from shared import outbox
+from shared.auth import Principal
 from shared.contracts import topics
 from shared.contracts.events import PatientPaymentApplication, PatientPaymentPostedV1
 from shared.envelope import Event
@@ -40,6 +43,7 @@ async def record_payment(
     method: str,
     reference: str | None,
     claim_id: UUID | None,
+    by: Principal,
 ) -> PatientPaymentPostedV1:
     await db.lock_patient(session, patient_id)
     existing = await db.patient_payment(session, payment_id)
@@ -54,6 +58,8 @@ async def record_payment(
         method=method,
         reference=reference,
         received_at=datetime.now(UTC),
+        recorded_by=by.subject,
+        recorded_by_name=by.display_name,
     )
     session.add(payment)
     session.add_all(
@@ -70,6 +76,7 @@ async def record_refund(
     amount: Decimal,
     method: str | None,
     reference: str | None,
+    by: Principal,
 ) -> PatientPaymentPostedV1:
     await db.lock_patient(session, source.patient_id)
     existing = await db.patient_payment(session, refund_id)
@@ -88,6 +95,8 @@ async def record_refund(
         method=method or source.method,
         reference=reference,
         received_at=datetime.now(UTC),
+        recorded_by=by.subject,
+        recorded_by_name=by.display_name,
     )
     session.add(refund)
     session.add_all(
@@ -96,6 +105,70 @@ async def record_refund(
     )
     from_claims = -sum((a for _, a in taken), ZERO)
     return await _announce(session, refund, taken, credit - (amount - from_claims))
+
+
+class NotAllowed(PermissionError):
+    """This caller may not decide this refund, whatever their roles (HTTP 403)."""
+
+
+class AlreadyDecided(ValueError):
+    """The refund request was approved or refused before (HTTP 409)."""
+
+
+async def ask_refund(
+    session: AsyncSession,
+    refund_id: UUID,
+    source: db.PatientPayment,
+    amount: Decimal,
+    method: str | None,
+    reference: str | None,
+    by: Principal,
+) -> db.RefundRequest:
+    """A refund above the threshold: kept for a second person (what is left to refund checked now, and again then)."""
+    await db.lock_patient(session, source.patient_id)
+    existing = await db.refund_request(session, refund_id)
+    if existing is not None:  # the same request again (Idempotency-Key)
+        return existing
+    if source.kind != "payment":
+        raise PatientPaymentError("payment_id", "only a payment can be refunded")
+    refundable, credit, applied = await credit_of(session, source)
+    plan_refund(amount, refundable, credit, applied)  # refuses more than is left
+    request = db.RefundRequest(
+        refund_id=refund_id,
+        payment_id=source.payment_id,
+        patient_id=source.patient_id,
+        amount=amount,
+        method=method,
+        reference=reference,
+        status="pending",
+        requested_by=by.subject,
+        requested_by_name=by.display_name,
+        requested_at=datetime.now(UTC),
+    )
+    session.add(request)
+    return request
+
+
+async def decide_refund(
+    session: AsyncSession, request: db.RefundRequest, approve: bool, by: Principal
+) -> PatientPaymentPostedV1 | None:
+    """Four eyes: a person (not a machine) other than the requester. Approved, the refund is recorded now
+    (PatientPaymentError when the payment has less left than it gives back)."""
+    if request.status != "pending":
+        raise AlreadyDecided(f"the refund is already {request.status}")
+    if by.machine:
+        raise NotAllowed("a refund is approved by a person, not a machine or the API key")
+    if by.is_subject(request.requested_by):
+        raise NotAllowed("a refund above the threshold needs a second person's approval")
+    event = None
+    if approve:
+        source = await db.patient_payment(session, request.payment_id)
+        assert source is not None  # a request is made for a stored payment, and payments are never deleted
+        event = await record_refund(session, request.refund_id, source, request.amount, request.method,
+                                    request.reference, by)  # fmt: skip
+    request.status = "approved" if approve else "refused"
+    request.decided_by, request.decided_by_name, request.decided_at = by.subject, by.display_name, datetime.now(UTC)
+    return event
 
 
 async def describe(session: AsyncSession, payment: db.PatientPayment) -> PatientPaymentPostedV1:
