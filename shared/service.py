@@ -20,7 +20,6 @@ from typing import Any, Generic, TypeVar
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Response
-from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import audit, inbox, metrics, migrations, outbox, telemetry
 from shared.api import RefuseControlCharacters
 from shared.auth import Authenticator, OidcSettings
-from shared.consumer import BatchProcessor, InvalidAnswer, Subscription, subscribe
+from shared.consumer import BatchProcessor, InvalidAnswer, Subscriber, Subscription
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
-from shared.kafka import bootstrap_servers, broker_security, make_producer
+from shared.kafka import make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.security import Permissions, authorize
@@ -64,8 +63,11 @@ class Consumes(Generic[T, D]):
     topic: str
     contract: type[T]
     handler: Callable[[AsyncSession, list[Event[T]], D], Awaitable[None]]
-    consumer: str | None = None  # logical consumer group; default "<service>.<topic>"
+    consumer: str | None = None  # logical consumer (inbox, dead letters); default "<service>.<topic>"
     answer_invalid: InvalidAnswer | None = None  # tells a sender why its record is not a valid event
+    # A consumer group several of the service's subscriptions share: one consumer reads their topics
+    # and handles each batch in one transaction, the handlers in declaration order (shared/consumer.py).
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,26 +115,19 @@ class Service(Generic[D]):
         # A session knows which topics its service may publish: outbox.stage refuses any other.
         self.sessions = make_sessions(self.engine, info={outbox.PUBLISHES: declaration.publishes})
         self.producer: AIOKafkaProducer | None = None  # made in lifespan: aiokafka needs the running loop
-        self.broker = KafkaBroker(
-            bootstrap_servers(settings),
-            client_id=self.name,
-            security=broker_security(settings),
-            graceful_timeout=30.0,
-            logger=logging.getLogger(f"{self.name}.broker"),
-            log_level=logging.DEBUG,
-        )
         self.loops: list[Loop] = []
         self.consumers: list[BatchProcessor[Any]] = []
+        groups: dict[str, list[Subscription[Any]]] = {}
         for consumes in declaration.consumes:
             handler = functools.partial(_call_with_deps, consumes.handler, deps)
+            consumer = consumes.consumer or f"{self.name}.{consumes.topic}"
             subscription = Subscription(
-                consumes.topic,
-                consumes.consumer or f"{self.name}.{consumes.topic}",
-                consumes.contract,
-                handler,
-                consumes.answer_invalid,
+                consumes.topic, consumer, consumes.contract, handler, consumes.answer_invalid, consumes.group
             )
-            self.consumers.append(subscribe(self.broker, subscription, settings, self.sessions, lambda: self.producer))
+            groups.setdefault(subscription.group_id, []).append(subscription)
+        for subscriptions in groups.values():
+            self.consumers.append(BatchProcessor(subscriptions, settings, self.sessions, lambda: self.producer))
+        self.subscribers = [Subscriber(processor, settings) for processor in self.consumers]
 
     # -- declaration ------------------------------------------------------------------------
     def loop(self, body: Loop) -> Loop:
@@ -167,14 +162,13 @@ class Service(Generic[D]):
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
         )
-        await self.broker.start()
+        for subscriber in self.subscribers:
+            await subscriber.start()
         metrics_server = None
         if self.settings.metrics_port:  # a listener of its own, for Prometheus only (not the API's port)
             metrics_server, _ = start_http_server(self.settings.metrics_port, self.settings.http_host)
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
-        tasks.append(
-            asyncio.create_task(metrics.track_consumer_lag(self.broker, self.lag_interval), name="consumer-lag")
-        )
+        tasks.append(asyncio.create_task(metrics.track_consumer_lag(self, self.lag_interval), name="consumer-lag"))
         tasks.append(asyncio.create_task(self._supervise(_purge_inbox), name="inbox-purge"))
         dead_letters = metrics.track_dead_letters(self.settings, self.declaration.consumed_topics)
         tasks.append(asyncio.create_task(dead_letters, name="dead-letters"))
@@ -183,7 +177,7 @@ class Service(Generic[D]):
         try:
             yield
         finally:
-            await self.broker.stop()  # waits for in-flight batches (graceful_timeout)
+            await asyncio.gather(*(s.stop() for s in self.subscribers))  # in-flight batches finish first
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -203,7 +197,9 @@ class Service(Generic[D]):
         except Exception:  # noqa: BLE001, S110 - any failure means "not ready"
             pass
         try:
-            checks["kafka"] = bool(await self.broker.ping(timeout=3.0))
+            async with asyncio.timeout(3.0):
+                assert self.producer is not None
+                checks["kafka"] = bool((await self.producer.client.fetch_all_metadata()).brokers())
         except Exception:  # noqa: BLE001, S110 - any failure means "not ready"
             pass
         checks["consumers"] = not any(consumer.paused for consumer in self.consumers)  # none waits for a fault
