@@ -1,10 +1,15 @@
-"""The transactional outbox. A handler stages events in the same transaction as its state change;
-one relay per service (held by a PostgreSQL advisory lock, so a second replica stands by) publishes
-them in id order with key = aggregate id, acks=all and an idempotent producer, then deletes them.
-A crash between publish and delete republishes: consumers' inboxes make that harmless."""
+"""The transactional outbox. A handler stages events in the same transaction as its state change
+(one INSERT per transaction, one NOTIFY); the relays publish them in id order with key = aggregate
+id, acks=all and an idempotent producer, and delete them in the same transaction. The rows are
+shared out by key among the replicas' relays (OutboxRelay), so replicas publish in parallel and a
+key's events still go out in order. A crash between publish and delete republishes: consumers'
+inboxes make that harmless."""
 
 import asyncio
+import contextlib
+import json
 import logging
+import secrets
 import time
 import zlib
 from collections.abc import Iterable
@@ -13,7 +18,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, delete, func, insert, select
+from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -21,7 +26,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from shared import metrics, telemetry
-from shared.db import table_of
 from shared.envelope import Event
 
 log = logging.getLogger(__name__)
@@ -69,11 +73,28 @@ def stage(session: AsyncSession, topic: str, event: Event[Any]) -> None:
     )
 
 
+# All of a transaction's events in one statement over arrays (an executemany would be a statement
+# per row); the trigger's NOTIFY fires once for it.
+INSERT_STAGED = text(
+    "INSERT INTO outbox (topic, key, headers, value) SELECT t, k, h::jsonb, v"
+    " FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:headers AS text[]), CAST(:values AS bytea[]))"
+    " AS u(t, k, h, v)"
+)
+
+
 @listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
     rows = session.info.pop(STAGED, None)
     if rows:
-        session.execute(insert(table_of(OutboxMessage)), rows)
+        session.execute(
+            INSERT_STAGED,
+            {
+                "topics": [row["topic"] for row in rows],
+                "keys": [row["key"] for row in rows],
+                "headers": [json.dumps(row["headers"]) for row in rows],
+                "values": [row["value"] for row in rows],
+            },
+        )
 
 
 @listens_for(Session, "after_rollback")
@@ -87,6 +108,13 @@ def stage_all(session: AsyncSession, topic: str, events: Iterable[Event[Any]]) -
 
 
 class OutboxRelay:
+    """Publishes the service's outbox. The rows are shared out by their key into `slots` (a key's
+    events are always in one slot, so they go out in order); a slot is relayed by the replica that
+    holds its PostgreSQL advisory lock, and each replica takes its fair share (slots / replicas,
+    rounded up), so a second replica publishes half. A replica that stops frees its slots; the others
+    take them up at their next look (every `rebalance_seconds`). Woken by NOTIFY; `poll_seconds` is
+    only how long it waits for one before looking anyway."""
+
     def __init__(
         self,
         *,
@@ -96,68 +124,108 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         topic_prefix: str = "",
         batch_size: int = 1000,
-        poll_seconds: float = 0.05,
+        poll_seconds: float = 30.0,
+        slots: int = 8,
+        rebalance_seconds: float = 10.0,
     ) -> None:
         self.engine, self.dsn, self.producer = engine, dsn, producer
         self.prefix, self.batch_size, self.poll_seconds = topic_prefix, batch_size, poll_seconds
-        self.lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
+        self.slot_count, self.rebalance_seconds = slots, rebalance_seconds
+        self.lock_key = zlib.crc32(f"outbox-relay:{service}".encode()) & 0x7FFFFFFF  # slot s: (lock_key, s)
+        self.members_key = zlib.crc32(f"outbox-relay-members:{service}".encode()) & 0x7FFFFFFF
+        self.member = secrets.randbelow(2**31)
+        self.slots: set[int] = set()
         self._wake = asyncio.Event()
-        self.is_leader = False
+        self._next_rebalance = 0.0
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this replica relays any part of the outbox now."""
+        return bool(self.slots)
 
     async def run(self) -> None:
-        """Publish forever; reacquire leadership after any connection loss."""
+        """Publish forever; take the share of slots up again after any connection loss."""
         while True:
             try:
-                await self._lead()
+                await self._relay()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.is_leader = False
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
 
-    async def _lead(self) -> None:
+    async def _relay(self) -> None:
         conn = await asyncpg.connect(self.dsn)
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
-                await asyncio.sleep(1.0)  # another replica relays; stand by
-            self.is_leader = True
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", self.members_key, self.member)  # present
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            self._next_rebalance = 0.0
             while not conn.is_closed():
-                published = await self.publish_batch()
-                if published < self.batch_size:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds * 20)
-                    except TimeoutError:
-                        pass
-            raise ConnectionError("relay lock connection closed")
+                if time.monotonic() >= self._next_rebalance:
+                    await self._rebalance(conn)
+                self._wake.clear()  # before looking: a NOTIFY that comes meanwhile wakes the next wait
+                if await self.publish_batch(conn) < self.batch_size:
+                    wait = min(self.poll_seconds, max(0.0, self._next_rebalance - time.monotonic()))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            raise ConnectionError("relay connection closed")
         finally:
-            self.is_leader = False
-            await conn.close()
+            self.slots = set()
+            await conn.close()  # frees the session's locks
 
-    async def publish_batch(self) -> int:
-        table = table_of(OutboxMessage)
-        async with self.engine.begin() as conn:
-            rows = (await conn.execute(select(table).order_by(table.c.id).limit(self.batch_size))).all()
+    async def _rebalance(self, conn: asyncpg.Connection) -> None:
+        """Holds ceil(slots / replicas): frees what is over it, takes free slots while under it."""
+        self._next_rebalance = time.monotonic() + self.rebalance_seconds
+        members = await conn.fetchval(COUNT_MEMBERS, self.members_key) or 1
+        share = -(-self.slot_count // members)
+        for slot in sorted(self.slots, reverse=True)[: max(0, len(self.slots) - share)]:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", self.lock_key, slot)
+            self.slots.discard(slot)
+        start = self.member % self.slot_count  # replicas start looking at different slots
+        for slot in ((start + n) % self.slot_count for n in range(self.slot_count)):
+            if len(self.slots) >= share:
+                break
+            if slot not in self.slots and await conn.fetchval(TRY_SLOT, self.lock_key, slot):
+                self.slots.add(slot)
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        """The oldest rows of this replica's slots: taken out, published in id order (acks=all), and
+        gone only when the broker has them all (a failure rolls the DELETE back)."""
+        if not self.slots:
+            return 0
+        async with conn.transaction():
+            rows = sorted(await conn.fetch(TAKE_ROWS, self.batch_size, self.slot_count, sorted(self.slots)),
+                          key=lambda row: row["id"])  # fmt: skip
             metrics.OUTBOX_BACKLOG.set(len(rows))
             if not rows:
                 metrics.OUTBOX_AGE.set(0)
                 return 0
-            metrics.OUTBOX_AGE.set((datetime.now(UTC) - rows[0].created_at).total_seconds())
+            metrics.OUTBOX_AGE.set((datetime.now(UTC) - rows[0]["created_at"]).total_seconds())
             started = time.monotonic()
             deliveries = [
                 await self.producer.send(
-                    self.prefix + row.topic,
-                    value=row.value,
-                    key=row.key.encode(),
-                    headers=[(k, v.encode()) for k, v in row.headers],
+                    self.prefix + row["topic"],
+                    value=row["value"],
+                    key=row["key"].encode(),
+                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
                 )
                 for row in rows
             ]
             await asyncio.gather(*deliveries)
-            await conn.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
         for row in rows:
-            metrics.PUBLISHED.labels(row.topic).inc()
+            metrics.PUBLISHED.labels(row["topic"]).inc()
         log.debug("outbox published", extra={"count": len(rows), "seconds": time.monotonic() - started})
         return len(rows)
+
+
+SLOT = "abs(hashtext(key)) % $2"  # a key's slot: the same on every replica
+TAKE_ROWS = (
+    "DELETE FROM outbox WHERE id = ANY(ARRAY("
+    f"SELECT id FROM outbox WHERE {SLOT} = ANY($3::int[]) ORDER BY id LIMIT $1"
+    ")) RETURNING id, topic, key, headers::text AS headers, value, created_at"
+)
+TRY_SLOT = "SELECT pg_try_advisory_lock($1, $2)"
+COUNT_MEMBERS = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int4::oid AND objsubid = 2"
+    " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)

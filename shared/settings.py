@@ -43,12 +43,11 @@ class ServiceSettings(BaseSettings):
 
     # Consumer tuning: batches make one transaction and one offset commit serve many events.
     consume_max_records: int = 500
-    consume_batch_timeout_ms: int = 20
     retry_attempts: int = 4
     retry_backoff_seconds: float = 1.0
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
-    outbox_poll_seconds: float = 0.05
+    outbox_poll_seconds: float = 30.0  # the relays are woken by NOTIFY; this bounds a wait for one
 
     @classmethod
     def of(cls: type[Self], settings: "ServiceSettings | None" = None) -> Self:

@@ -867,3 +867,14 @@ def _work_row(row: book.WorkRow) -> tuple[Any, ...]:
         work.amount, row.due_date, row.owner, "open" if row.resolved_at is None else "resolved", row.created_at,
         row.resolution, row.resolved_at,
     )  # fmt: skip
+
+
+async def open_accounts(session: AsyncSession, patient_ids: Iterable[UUID]) -> None:
+    """An account for each patient a claim names, before (or without) their patient.registered: one
+    statement over an array (the ORM's executemany would be one per patient)."""
+    if patients := sorted(set(patient_ids)):
+        await (await driver(session)).execute(
+            "INSERT INTO ar_patient_account (patient_id, version, coverages)"
+            " SELECT p, 0, '[]'::jsonb FROM unnest($1::uuid[]) AS p ON CONFLICT DO NOTHING",
+            patients,
+        )

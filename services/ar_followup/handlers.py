@@ -48,7 +48,7 @@ async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSub
     first = await db.load_first_claims(session, ledgers, unnamed)
     await db.load_roots(session, ledgers)
     await db.load_work(session, ledgers)
-    await db.ensure_accounts(session, {e.data.patient_id for e in events})
+    await db.open_accounts(session, {e.data.patient_id for e in events})
     pending = {e.data.patient_id for e in events if ledgers.claims[e.data.claim_id].pending_postings}
     patients = await db.coverages(session, pending)
     for event in events:
