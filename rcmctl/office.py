@@ -54,7 +54,9 @@ def special_patients(people: list[dict]) -> list[dict]:
     return made
 
 
-def workday_visits(patients: list[uuid.UUID], pended: uuid.UUID, terminated: uuid.UUID) -> list[EncounterDocumentedV1]:
+def workday_visits(
+    patients: list[uuid.UUID], pended: uuid.UUID, terminated: uuid.UUID, denied_for: list[uuid.UUID]
+) -> list[EncounterDocumentedV1]:
     day = date.today() - timedelta(days=2)
 
     def visit(n: int, patient: uuid.UUID, **fields: Any) -> EncounterDocumentedV1:
@@ -72,7 +74,18 @@ def workday_visits(patients: list[uuid.UUID], pended: uuid.UUID, terminated: uui
     held.append(visit(20, patients[20], diagnoses=[{"code": "I10"}], procedures=lines("99213", "99499")))
     payer_answers = [visit(30, pended, diagnoses=[{"code": "I10"}], procedures=lines("99214")),
                      visit(31, terminated, diagnoses=[{"code": "J06.9"}], procedures=lines("99213"))]  # fmt: skip
-    return unsure + held + payer_answers
+    # a chest X-ray without prior authorization, which the payer of `denied_for` denies (CO-16, $140.00 a line)
+    denied = [visit(40 + n, patient, diagnoses=[{"code": "R07.89"}], procedures=lines("99214", "71046"))
+              for n, patient in enumerate(denied_for)]  # fmt: skip
+    return unsure + held + payer_answers + denied
+
+
+def chest_xray_deniers(people: list[dict], ids: list[uuid.UUID], count: int = 3) -> list[uuid.UUID]:
+    """Patients whose payer denies a chest X-ray without prior authorization (payer_simulator/contracts.json),
+    none of them one of the day's other special visits: so the day always has CO-16 denials to work."""
+    taken = {*range(len(UNSURE)), 10, 11, 20}
+    return [patient for n, (person, patient) in enumerate(zip(people, ids, strict=True))
+            if n not in taken and person["coverages"][0]["payer_id"] == "SIMAETNA"][:count]  # fmt: skip
 
 
 async def load(office: Office, patients: int = 40, encounters: int = 200) -> dict[str, Any]:
@@ -80,7 +93,9 @@ async def load(office: Office, patients: int = 40, encounters: int = 200) -> dic
     people = sample.patients(patients)
     ids = await register_patients(platform, people + special_patients(people), auth=machine("rcm-ehr", run_dir))
     regular, (pended, terminated) = ids[:patients], ids[patients:]
-    visits = sample.encounters(regular, encounters) + workday_visits(regular, pended, terminated)
+    visits = sample.encounters(regular, encounters) + workday_visits(
+        regular, pended, terminated, chest_xray_deniers(people, regular)
+    )
     await publish_encounters(platform, visits)
     settled = await settle(office, len(visits), unanswered=2)
     late = await pay_late(office, pended)

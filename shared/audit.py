@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from shared import outbox
-from shared.api import SessionDep
+from shared.api import MAX_BIGINT, Moment, SessionDep
 from shared.auth import Principal, PrincipalDep
 from shared.contracts.events import AuditRecordedV1
 from shared.contracts.topics import AUDIT_RECORDED
@@ -233,14 +233,13 @@ async def audit_log(
     session: SessionDep,
     patient_id: Annotated[str | None, Query(max_length=64)] = None,
     agent: Annotated[str | None, Query(max_length=255, description="A user's subject (token sub).")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: Annotated[int | None, Query(ge=0, description="`next` of the previous page.")] = None,
+    since: Annotated[Moment | None, Query()] = None,
+    until: Annotated[Moment | None, Query()] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_BIGINT, description="`next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """This service's audit trail, oldest first: who touched which patient's data, when, how, from where.
     A moment without a time zone is UTC."""
-    since, until = (m.replace(tzinfo=UTC) if m is not None and m.tzinfo is None else m for m in (since, until))
     rows = await find(session, patient_id=patient_id, agent=agent, since=since, until=until, after=cursor,
                       limit=limit + 1)  # fmt: skip
     return {"entries": [row.model_dump(mode="json") for row in rows[:limit]], "next": next_cursor(rows, limit)}

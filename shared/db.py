@@ -1,16 +1,30 @@
 """Database wiring shared by every service: one async engine per process, sessions that expire
 nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
 
+from typing import Any
+
 import asyncpg
+import orjson
 from sqlalchemy import Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
 
+def json_dumps(value: Any) -> str:
+    """JSON as the services store it (orjson: several times faster than the standard library)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+json_loads = orjson.loads
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """No pre-ping: it costs a round trip on every checkout, and a connection that died is found by
-    the statement that uses it (an infrastructure fault: the consumer pauses and the pool drops it)."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10)
+    the statement that uses it (an infrastructure fault: the consumer pauses and the pool drops it).
+    JSON columns go through orjson both ways."""
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=10, json_serializer=json_dumps, json_deserializer=json_loads
+    )
 
 
 def make_sessions(engine: AsyncEngine, info: dict[str, object] | None = None) -> async_sessionmaker[AsyncSession]:

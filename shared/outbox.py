@@ -7,7 +7,6 @@ inboxes make that harmless."""
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from shared import metrics, telemetry
+from shared.db import json_dumps, json_loads
 from shared.envelope import Event
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _write_staged(session: Session) -> None:
             {
                 "topics": [row["topic"] for row in rows],
                 "keys": [row["key"] for row in rows],
-                "headers": [json.dumps(row["headers"]) for row in rows],
+                "headers": [json_dumps(row["headers"]) for row in rows],
                 "values": [row["value"] for row in rows],
             },
         )
@@ -207,7 +207,7 @@ class OutboxRelay:
                     self.prefix + row["topic"],
                     value=row["value"],
                     key=row["key"].encode(),
-                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                    headers=[(k, v.encode()) for k, v in json_loads(row["headers"])],
                 )
                 for row in rows
             ]

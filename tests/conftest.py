@@ -79,6 +79,13 @@ def pytest_collection(session: pytest.Session) -> None:
     gc.disable()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API keeps its own event loop marked running in
+    the main thread from the first page until the session's end, and pytest-asyncio cannot run a
+    coroutine there after that."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Garbage collection tuned for a process that holds millions of long-lived objects (without
     it, a fifth of the unit run was the collector walking them): what collection loaded is

@@ -100,7 +100,15 @@ class Run:
 
     # -- the whole run ------------------------------------------------------------------------------
     async def __call__(self) -> Report:
-        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a broker away is the point here
+        aiokafka_log = logging.getLogger("aiokafka")
+        level = aiokafka_log.level
+        aiokafka_log.setLevel(logging.CRITICAL)  # a broker away is the point here (and back afterwards)
+        try:
+            return await self._run()
+        finally:
+            aiokafka_log.setLevel(level)
+
+    async def _run(self) -> Report:
         started = time.monotonic()
         self.log(
             f"stack of its own in {self.chaos.run_dir} (Kafka :{self.chaos.kafka_port}, x{self.chaos.brokers}; PostgreSQL :{self.chaos.pg_port})"

@@ -501,7 +501,9 @@ async def dashboard(
         async with service.sessions() as session:
             return await reports.dashboard(session, today, months)
 
-    return await reports.DASHBOARDS.get((today, months), compute)
+    # One office per database: figures are kept per database (several services may share a process in tests).
+    office = service.settings.database_url.get_secret_value()
+    return await reports.DASHBOARDS.get((office, today, months), compute)
 
 
 @router.get("/kpis")

@@ -1,7 +1,6 @@
 """A/R's tables: claims and their ledger entries, the work queue, write-offs awaiting approval,
 patient accounts (the patient copy A/R bills statements to), statements and claim status requests."""
 
-import json
 import uuid
 import zlib
 from collections import defaultdict
@@ -38,7 +37,7 @@ from services.ar_followup.domain import book
 from services.ar_followup.domain.ledger import ADJUSTMENT_KINDS, PATIENT_KINDS, balances
 from services.ar_followup.domain.ledger import status as claim_status
 from services.ar_followup.domain.work import OWNERS, NewWork
-from shared.db import driver
+from shared.db import driver, json_dumps, json_loads
 
 
 def _money(nullable: bool = False) -> Column:
@@ -697,8 +696,8 @@ CLAIM_SELECT = ", ".join(f"{c}::text" if c in ("denial_codes", "pending_postings
 
 def _claim_of(row: asyncpg.Record) -> book.Claim:
     values = dict(row)
-    values["denial_codes"] = json.loads(values["denial_codes"])
-    values["pending_postings"] = json.loads(values["pending_postings"])
+    values["denial_codes"] = json_loads(values["denial_codes"])
+    values["pending_postings"] = json_loads(values["pending_postings"])
     return book.Claim(**values)
 
 
@@ -786,7 +785,7 @@ def _columns(claims: list[book.Claim]) -> list[list[Any]]:
     columns = []
     for name in book.COLUMNS:
         values = [getattr(c, name) for c in claims]
-        columns.append([json.dumps(v) for v in values] if name in ("denial_codes", "pending_postings") else values)
+        columns.append([json_dumps(v) for v in values] if name in ("denial_codes", "pending_postings") else values)
     return columns
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from services.claims import db
 from services.claims.domain.segments import claim_segments
 from services.claims.fixing import CannotFix, resubmit, version
-from shared.api import ServiceDep, SessionDep
+from shared.api import Cursor, Offset, ServiceDep, SessionDep
 from shared.audit import Action, TrailDep
 from shared.contracts.events import ClaimChanges
 from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, OVERSIGHT, permissions
@@ -150,8 +150,8 @@ async def work_queue(
     session: SessionDep,
     trail: TrailDep,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA, oldest
     first; `next` is the cursor of the following page (null on the last)."""

@@ -16,7 +16,7 @@ from services.coding.domain.decision import review
 from services.coding.domain.lookup import search_icd
 from services.coding.domain.validation import amended_findings
 from services.coding.handlers import Deps, audit, publish_coded
-from shared.api import ServiceDep, SessionDep
+from shared.api import Cursor, Day, Offset, ServiceDep, SessionDep
 from shared.audit import Action, Trail, TrailDep
 from shared.auth import Principal
 from shared.contracts.events import CodedServiceLine, IcdCode, Modifier, normalize_icd
@@ -95,8 +95,8 @@ async def list_queue(
     session: SessionDep,
     trail: TrailDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-    cursor: str | None = Query(None, max_length=200, description="`next` of the previous page."),
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> dict:
     """Oldest first; `next` is the cursor of the following page (null on the last)."""
     items = await db.queued(session, limit + 1, offset, _queue_position(cursor) if cursor else None)
@@ -211,7 +211,7 @@ async def code_sets(catalog: CatalogDep) -> dict:
 async def icd10cm(
     catalog: CatalogDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="The start of a code, or words.")],
-    on: Annotated[date | None, Query(description="Codes billable on this date of service (default: today).")] = None,
+    on: Annotated[Day | None, Query(description="Codes billable on this date of service (default: today).")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> dict:
     """The code picker: ICD-10-CM codes billable on the date, by code prefix or by words."""

@@ -57,6 +57,7 @@ def test_a_coder_amends_a_queued_encounter_with_the_code_picker_and_its_claim_go
     page.locator("[data-add-code='R05.9']").wait_for()
     page.click("[data-add-code='R05.9']")
     assert "R05.9" in page.input_value("#diagnoses")
+    carol.check("code-picker")
     page.fill("#diagnoses", "R05.9")
     page.fill("#line-1-pointers", "1")
     page.fill("#amend-note", "coded the documented symptom")
@@ -205,7 +206,7 @@ def test_the_front_desk_takes_a_payment_and_the_account_shows_it(browser, office
     frank.close()
 
 
-def test_a_biller_fixes_a_held_claim_and_it_goes_out(browser, office, idp, shots):
+def test_a_biller_fixes_a_held_claim_and_posts_a_payment_nobody_could_match(browser, office, idp, shots):
     bill = person(browser, office, idp, "bill.biller", shots)
     page = bill.visit("/claims", "claims-to-fix")
     held = page.locator("tr", has_text="line.duplicate").first
@@ -226,6 +227,18 @@ def test_a_biller_fixes_a_held_claim_and_it_goes_out(browser, office, idp, shots
     assert "Fixed and made again by a biller" in timeline and "bill.biller" in timeline
     assert "999: the clearinghouse accepted it" in timeline and "277CA: the payer's front end accepted it" in timeline
     assert "SV1*HC:36415:91" in page.locator("pre.segments").inner_text()
+
+    # the payer's late payment under a mistyped claim number: posted to the claim it pays, once
+    payments = bill.visit("/payments", "payments-to-match")
+    card = payments.locator("section.card", has_text="a claim number we never sent").first
+    card.locator("input[type=radio]").first.check()
+    chosen = card.locator("input[type=radio]").first.get_attribute("value")
+    card.locator("button", has_text="Post the payment").click()
+    payments.wait_for_url("**/payments")
+    bill.check("payment-posted")
+    assert f"posted to claim {chosen[:8]}" in bill.notice()
+    with api(office, "payments") as paid:
+        assert paid.get(f"/v1/claims/{chosen}/payments").json()["postings"]  # the claim is paid now
     bill.close()
 
 

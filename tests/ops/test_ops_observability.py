@@ -9,6 +9,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from services.ar_followup.app import LEDGER
 from services.ar_followup.app import build as build_ar
 from services.claims.app import build as build_claims
 from services.claims.settings import ClaimsSettings
@@ -129,12 +130,16 @@ async def _assigned(consumer) -> bool:
 async def test_services_export_consumer_lag_on_metrics(platform, monkeypatch):
     monkeypatch.setattr(Service, "lag_interval", 0.2)
     ar = build_ar(settings_for(platform, ServiceSettings, "ar_followup"))
-    group = f"{platform.namespace}ar_followup.{topics.PAYMENT_POSTED}"
+    group = f"{platform.namespace}{LEDGER}"  # A/R's one writer of the ledgers reads payment.posted among others
     async with running(ar) as client:
 
         async def exported():
             text = (await client.get("/metrics")).text
-            return [line for line in text.splitlines() if line.startswith("rcm_consumer_lag{") and group in line]
+            return [
+                line
+                for line in text.splitlines()
+                if line.startswith("rcm_consumer_lag{") and group in line and topics.PAYMENT_POSTED in line
+            ]
 
         lines = await eventually(exported, timeout=20)
     assert any(line.endswith(" 0.0") for line in lines)

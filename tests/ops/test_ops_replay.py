@@ -34,13 +34,20 @@ async def test_dead_letters_are_replayed_once_for_the_chosen_consumer(platform):
         "read": 3,
         "replayed": 2,
         "skipped": 1,
+        "unreachable": 0,
     }
     assert await replay_tool.replay(settings, topics.CLAIM_SUBMITTED, "payments.claim.submitted") == {
         "read": 3,
         "replayed": 2,
         "skipped": 1,
+        "unreachable": 0,
     }
-    assert await replay_tool.replay(settings, topics.CLAIM_SUBMITTED) == {"read": 0, "replayed": 0, "skipped": 0}
+    assert await replay_tool.replay(settings, topics.CLAIM_SUBMITTED) == {
+        "read": 0,
+        "replayed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
 
     replayed = await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2)
     assert sorted(r.key for r in replayed) == [b"claim-1", b"claim-3"]
