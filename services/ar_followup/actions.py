@@ -146,7 +146,7 @@ async def request_write_off(
     )
     session.add(adjustment)
     if approved:
-        _book(session, adjustment, claim)
+        await _book(session, adjustment, claim)
     await db.refresh_statuses(session, {claim.claim_id: claim})
     return adjustment
 
@@ -157,13 +157,20 @@ async def _open_amount(session: AsyncSession, claim: db.ArClaim, party: str) -> 
     return balance.patient_balance if party == "patient" else balance.insurance_balance
 
 
-def _books(adjustment: db.Adjustment, claim: db.ArClaim) -> bool:
-    """Whether the write-off moves the ledger: a denial is already written off by the payer's CO adjustment."""
-    return not (adjustment.party == "insurance" and claim.denied)
+async def _books(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -> bool:
+    """Whether the write-off moves the ledger. Writing off a denial (the whole claim's, or one line's on a
+    claim paid otherwise) accepts the payer's CO adjustment, which already took the amount off the
+    insurance balance: booking it again would take the balance below zero."""
+    if adjustment.party != "insurance":
+        return True
+    if claim.denied:
+        return False
+    source = await session.get(db.WorkItem, adjustment.adjustment_id)  # a work item's write-off bears its id
+    return source is None or source.kind != "denial"
 
 
-def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -> None:
-    if not _books(adjustment, claim):
+async def _book(session: AsyncSession, adjustment: db.Adjustment, claim: db.ArClaim) -> None:
+    if not await _books(session, adjustment, claim):
         return
     kind = "patient_write_off" if adjustment.party == "patient" else "write_off"
     db.add_entries(session, adjustment.claim_id, adjustment.adjustment_id, [(kind, adjustment.amount)])
@@ -184,10 +191,10 @@ async def decide(session: AsyncSession, adjustment_id: UUID, approve: bool, by: 
     if approve:
         claim = await _claim(session, adjustment.claim_id)
         left = await _open_amount(session, claim, adjustment.party)
-        if _books(adjustment, claim) and adjustment.amount > left:
+        if await _books(session, adjustment, claim) and adjustment.amount > left:
             raise Refused(f"the {adjustment.party} balance is now {left}: a write-off of {adjustment.amount} "
                           "would take it below zero (refuse it, or ask for a smaller one)")  # fmt: skip
-        _book(session, adjustment, claim)
+        await _book(session, adjustment, claim)
         await db.refresh_statuses(session, {claim.claim_id: claim})
     adjustment.status = "approved" if approve else "refused"
     adjustment.decided_by, adjustment.decided_by_name = by.subject, by.display_name

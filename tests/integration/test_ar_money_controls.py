@@ -112,3 +112,45 @@ async def test_a_requester_whose_subject_differs_only_by_case_cannot_approve(pla
         "a write-off above the threshold needs a second person's approval",
     )
     assert other.status_code == 200 and other.json()["decided_by_name"] == "sue.supervisor"
+
+
+async def test_writing_off_a_denied_line_accepts_the_payers_adjustment_and_books_nothing_more(platform, idp, tmp_path):
+    """A claim paid but for one line the payer denied (CO-16, $140.00, above the approval threshold): the
+    CO adjustment already took the line off the insurance balance, so the approved write-off of that
+    denial leaves the balance at zero (it used to be refused as going below zero, or book -140.00)."""
+    from tests.integration.test_ar_followup import payment
+
+    settings = settings_for(platform, ArSettings, "ar_followup", ar_statements_dir=tmp_path)
+    claim_id = uuid.uuid4()
+    paid = payment(claim_id)
+    amounts = paid.data.amounts.model_copy(update={"paid": Decimal("100.00"), "contractual": Decimal("205.00"),
+                                                   "deductible": Decimal(0), "coinsurance": Decimal(0),
+                                                   "copay": Decimal(0)})  # fmt: skip
+    data = type(paid.data).model_validate({
+        **paid.data.model_dump(), "amounts": amounts.model_dump(), "claim_status_code": "1",
+        "claim_adjustments": [{"group_code": "CO", "reason_code": "45", "amount": "65.00"}],
+        "lines": [{"line_number": 1, "procedure_code": "71046", "charge": "140.00", "paid": "0.00",
+                   "adjustments": [{"group_code": "CO", "reason_code": "16", "amount": "140.00"}]}],
+        "carc_codes": ["45", "16"], "payer_claim_control_number": "PCN-16",
+    })  # fmt: skip
+    anna, sam = await idp.bearer("anna.ar"), await idp.bearer("sam.supervisor")
+    async with running(build(settings), idp, api_key=False) as client:
+        await ledgers(platform, client, [charged(claim_id, uuid.uuid4(), "305.00")], anna)
+        await publish(platform, topics.PAYMENT_POSTED, [Event(data, str(claim_id), "/test/payments", "p-16")])
+
+        async def denial_item() -> dict | None:
+            items = (await client.get("/v1/work-queue", params={"kind": "denial"}, headers=anna)).json()["items"]
+            return next((i for i in items if i["claim_id"] == str(claim_id)), None)
+
+        item = await eventually(denial_item)
+        asked = await client.post(f"/v1/work-queue/{item['item_id']}/resolve", json={"action": "write_off"},
+                                  headers={**anna, "If-Match": item["version"]})  # fmt: skip
+        pending = (await client.get(f"/v1/claims/{claim_id}", headers=anna)).json()["write_offs"]
+        approved = await client.post(f"/v1/write-offs/{pending[0]['adjustment_id']}/approve", headers=sam)
+        ledger = (await client.get(f"/v1/claims/{claim_id}", headers=anna)).json()
+
+    assert item["amount"] == "140.00" and asked.status_code == 200, asked.text
+    assert [w["status"] for w in pending] == ["pending"]
+    assert approved.status_code == 200, approved.text
+    assert ledger["balances"]["insurance_balance"] == "0.00"
+    assert [w["status"] for w in ledger["write_offs"]] == ["approved"]
