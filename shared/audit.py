@@ -22,6 +22,7 @@ auditor's) is on every service: `router` below, included by shared/service.py.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from shared.contracts.topics import AUDIT_RECORDED
 from shared.db import table_of
 from shared.envelope import Event
 from shared.security import AUDITOR, permissions
+
+log = logging.getLogger(__name__)
 
 
 class Action(StrEnum):  # AuditEvent.action
@@ -220,6 +223,31 @@ def trail(request: Request, principal: PrincipalDep) -> Trail:
 
 
 TrailDep = Annotated[Trail, Depends(trail)]
+
+
+async def refused(request: Request, principal: Principal, reason: str) -> None:
+    """A known caller refused a route for want of a role (403): the attempt is in the trail too, outcome
+    4 (minor failure) with the reason (it names roles, never data), the route as the entity and the
+    patient when the path names one; committed at once. A trail that cannot be written leaves the
+    refusal as it is."""
+    route = request.scope.get("route")
+    patient_id = request.path_params.get("patient_id")
+    row = entry(
+        principal, observer=request.app.state.service.name,
+        action=Action.READ if request.method == "GET" else Action.EXECUTE, subtype="refused",
+        entity_type="Route", entity_id=f"{request.method} {getattr(route, 'path', '?')}"[:64],
+        patient_id=str(patient_id)[:64] if patient_id else None, outcome=Outcome.MINOR_FAILURE,
+        outcome_desc=f"403: {reason}", purpose=purpose_of(principal),
+        address=request.client.host if request.client else None,
+    )  # fmt: skip
+    try:
+        async with request.app.state.service.sessions() as session, session.begin():
+            for recorded in await record_many(session, [row]):
+                subject = recorded.patient_id or recorded.entity_id
+                correlation = (request.headers.get("x-correlation-id") or str(uuid.uuid4()))[:64]
+                outbox.stage(session, AUDIT_RECORDED, Event(recorded, subject, f"/{row['observer']}", correlation))
+    except Exception as error:  # noqa: BLE001 - refused either way; the error text may quote the row
+        log.warning("a refused request could not be written to the audit trail", extra={"error": type(error).__name__})
 
 
 # --- the auditor's route, on every service -----------------------------------------------------------

@@ -9,7 +9,7 @@ answers 403 to everyone, and tests/unit/shared/test_permissions.py fails for it.
 
 The README's route x role table is generated from these tables (deploy/tools/route_roles.py)."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -50,15 +50,24 @@ def forbidden(reason: str) -> HTTPException:
     return HTTPException(403, reason, headers={"WWW-Authenticate": challenge})
 
 
-def authorize(table: Permissions) -> Callable[..., Any]:
-    """A router dependency: the caller (401 without a valid token) holding a role the route's rule names (403)."""
+Refusal = Callable[[Request, Principal, str], Awaitable[None]]
+
+
+def authorize(table: Permissions, on_refused: Refusal | None = None) -> Callable[..., Any]:
+    """A router dependency: the caller (401 without a valid token) holding a role the route's rule names (403).
+    `on_refused` hears of each 403 before it is answered (the audit trail records the attempt)."""
 
     async def dependency(request: Request, principal: PrincipalDep) -> Principal:
         allowed = table.get(route_key(request))
+        reason = None
         if allowed is None:
-            raise forbidden("no permission rule for this route")
-        if not principal.has_any(allowed):
-            raise forbidden(f"requires one of: {', '.join(sorted(allowed))}")
-        return principal
+            reason = "no permission rule for this route"
+        elif not principal.has_any(allowed):
+            reason = f"requires one of: {', '.join(sorted(allowed))}"
+        if reason is None:
+            return principal
+        if on_refused is not None:
+            await on_refused(request, principal, reason)
+        raise forbidden(reason)
 
     return dependency

@@ -233,7 +233,7 @@ class Service(Generic[D]):
                 return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         for api in self.declaration.apis:  # a route without a rule in its table is refused to everyone
-            app.include_router(api.router, dependencies=[Depends(authorize(api.permissions))])
+            app.include_router(api.router, dependencies=[Depends(authorize(api.permissions, audit.refused))])
         return app
 
     def run(self) -> None:

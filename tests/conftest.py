@@ -64,7 +64,7 @@ async def platform(stack_info, tmp_path):
         stack=stack_info,
         run_dir=tmp_path,
         namespace=namespace,
-        port_base=free_port_base(random.randrange(20000, 40000, 10)),
+        port_base=free_port_base(random.randrange(20000, 32000, 10)),  # below the ephemeral ports (32768+)
         extra_env={"RCM_RETRY_BACKOFF_SECONDS": "0.1"},
     )
     await provision(deployment)

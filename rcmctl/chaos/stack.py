@@ -5,6 +5,7 @@ a cluster of three (replication 3, min.insync.replicas 2) for the broker-kill ca
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,8 +112,18 @@ class ChaosStack:
             kafka.stop_node(self.nodes[node - 1], kill=True)
 
     def start_broker(self, node: int = 2) -> None:
-        with self.environment():
-            if self.brokers == 1:
-                kafka.start(kafka.KafkaPaths.of(self.run_dir), START_TIMEOUT)
-            else:
-                kafka.start_node(self.nodes[node - 1], self.nodes, START_TIMEOUT)
+        """Started again; a broker that gives up during its start (a loaded machine: its old sockets and
+        locks not yet released) gets a second start a few seconds later, as an operator would give it."""
+        for attempt in (1, 2):
+            try:
+                with self.environment():
+                    if self.brokers == 1:
+                        kafka.start(kafka.KafkaPaths.of(self.run_dir), START_TIMEOUT)
+                    else:
+                        kafka.start_node(self.nodes[node - 1], self.nodes, START_TIMEOUT)
+                return
+            except RuntimeError as exc:
+                if attempt == 2 or "exited during startup" not in str(exc):
+                    raise
+                print(f"chaos: the broker gave up during its start, starting it again: {exc}", flush=True)
+                time.sleep(5)

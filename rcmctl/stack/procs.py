@@ -112,12 +112,15 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def tail(log: Path | str, lines: int = 8) -> str:
-    """The last lines of a log file since the last start, without Java stack frames (they bury the cause)."""
+    """The last lines of a log file since the last start, without Java stack frames (they bury the cause),
+    after its first ERROR and FATAL lines (a JVM that gives up logs the cause well before its last words)."""
     try:
         text = Path(log).read_text(errors="replace").split(START_MARKER)[-1].splitlines()[1:]
     except OSError:
         return ""
-    return "\n".join([line for line in text if line.strip() and not line[0].isspace()][-lines:])
+    kept = [line for line in text if line.strip() and not line[0].isspace()]
+    errors = [line for line in kept if " ERROR " in line or " FATAL " in line][:5]
+    return "\n".join(errors + [line for line in kept[-lines:] if line not in errors])
 
 
 def run_async(coro):

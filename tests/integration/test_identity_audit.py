@@ -80,7 +80,7 @@ async def test_who_touched_which_patient_is_recorded_and_published_with_ids_only
         by_sam = await trail(reg, idp, agent=await idp.subject("sam.supervisor"))
         since_the_create = await trail(reg, idp, patient_id=pid, since=before.isoformat())
         later = await trail(reg, idp, since=(datetime.now(UTC) + timedelta(minutes=5)).isoformat())
-        published = await read_topic(platform, topics.AUDIT_RECORDED, expect=7)
+        published = await read_topic(platform, topics.AUDIT_RECORDED, expect=8)
         stranger = await reg.get("/v1/audit", headers=frank)
         with pytest.raises(DBAPIError, match="append-only"):
             async with registration.engine.begin() as connection:
@@ -94,7 +94,9 @@ async def test_who_touched_which_patient_is_recorded_and_published_with_ids_only
         ("sam.supervisor", "R", "read", "Patient"),
         ("frank.frontdesk", "E", "eligibility", "CoverageEligibilityRequest"),
         ("frank.frontdesk", "R", "read", "CoverageEligibilityResponse"),
+        ("carol.coder", "R", "refused", "Route"),  # the attempt is in the trail: outcome 4, nothing read
     ]
+    assert in_registration[-1]["outcome"] == "4" and in_registration[-1]["entity_id"] == "GET /v1/patients/{patient_id}"
     assert seen(in_payments) == [("frank.frontdesk", "C", "payment", "PatientPayment"),
                                  ("frank.frontdesk", "R", "read", "Account")]  # fmt: skip
     frank_sub = await idp.subject("frank.frontdesk")

@@ -95,6 +95,16 @@ async def test_every_route_answers_every_role_as_its_rule_says(platform, idp):
                         else:
                             assert answer.status_code == 403, (route, role, answer.status_code)
                             assert answer.json()["detail"].startswith("requires one of:")
+        # each refusal of a known caller is in the trail too: outcome 4, the route, the patient it named
+        auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+        trail = await clients["registration"].get("/v1/audit", params={"patient_id": ids["patient_id"], "limit": 1000},
+                                                  headers=auditor)  # fmt: skip
+    read_patient = "GET /v1/patients/{patient_id}"
+    refused = [e for e in trail.json()["entries"] if e["subtype"] == "refused" and e["entity_id"] == read_patient]
+    not_allowed = [r for r in ROLES if r not in declaration("registration").permissions[read_patient]]
+    assert len(refused) == len(not_allowed) and not_allowed
+    assert {(e["outcome"], e["entity_type"], e["action"]) for e in refused} == {("4", "Route", "R")}
+    assert all(e["outcome_desc"].startswith("403: requires one of:") for e in refused)
     rows = {(name, route) for name, route, _ in answers}
     assert rows == {(name, route) for name in NAMES for route in declaration(name).permissions}
     patient_reads = [("registration", "GET /v1/patients/{patient_id}", r) for r in ("front_desk", "auditor")]
