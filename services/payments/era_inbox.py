@@ -1,6 +1,9 @@
 """Where 835 files arrive (the clearinghouse drop) and where they go once handled: processed, or
-quarantined with a reason file beside them."""
+quarantined with a reason file beside them. Replicas of payments may share the folder: posting is
+serialized in the database (one file's payments post once, by its hash and their identities), and a
+file another replica has already moved on is simply gone here."""
 
+import contextlib
 from pathlib import Path
 
 
@@ -16,8 +19,10 @@ class EraInbox:
         return sorted(p for p in self.incoming.glob("*.x12") if not p.name.startswith("."))
 
     def done(self, path: Path) -> None:
-        path.replace(self.processed / path.name)
+        with contextlib.suppress(FileNotFoundError):  # another replica moved it first
+            path.replace(self.processed / path.name)
 
     def quarantine(self, path: Path, reason: str) -> None:
         (self.quarantined / f"{path.name}.reason.txt").write_text(reason + "\n")
-        path.replace(self.quarantined / path.name)
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(self.quarantined / path.name)

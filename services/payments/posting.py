@@ -50,7 +50,10 @@ REPEATED = Counter(
 async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None:
     """Post one file, or quarantine it with the reason when it fails on its own (the database
     refusing its amounts, say); an infrastructure fault is raised for the loop to pause on."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return  # another replica took it on
     sha = hashlib.sha256(raw).hexdigest()
     name = path.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
     try:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 
 from payer_simulator.domain.contracts import load_contracts
 from payer_simulator.respond import remit
@@ -123,3 +124,33 @@ async def _payments(service, status: str, count: int) -> bool:
 
 async def _no_files(folder) -> bool:
     return not list(folder.glob("*.x12"))
+
+
+async def test_two_replicas_sharing_the_drop_folder_post_each_payment_once(platform):
+    """Two payments processes read the same clearinghouse folder (the chart's shared volume): each 835 and
+    its copies under other names are taken by whichever gets there first, every claim payment posts once,
+    nothing is quarantined for having been moved by the other replica, and neither loop stops."""
+    settings = settings_for(platform, PaymentsSettings, "payments", era_poll_seconds=0.05)
+    first, second = build(settings), build(settings)
+    paused_before = _paused_seconds()
+    interchange, result = era_texts(claims=6)
+    inbound = platform.clearinghouse_dir / "inbound" / "835"
+    async with running(first) as one, running(second) as other:
+        await publish(platform, topics.CLAIM_SUBMITTED, [submitted(c, interchange) for c in interchange.claims])
+        await eventually(lambda: _known(first, 6))
+        for copy in range(5):  # the same remittances, dropped five times under five names
+            for payer, text in result.by_payer.items():
+                (inbound / f"{payer}-{copy}.835.x12").write_text(text)
+        await eventually(lambda: _no_files(inbound))
+        postings = await read_topic(platform, topics.PAYMENT_POSTED, expect=7, timeout=5)
+        stats = [(await client.get("/v1/stats")).json() for client in (one, other)]
+    quarantined = list((platform.clearinghouse_dir / "quarantine" / "835").glob("*"))
+    assert len(postings) == 6 and quarantined == []
+    assert _paused_seconds() == paused_before  # a file the other replica moved is no outage to wait out
+    assert stats[0] == stats[1] and stats[0]["claim_payments"] == {"posted": 6}
+    assert Decimal(stats[0]["total_posted"]) == result.paid
+
+
+def _paused_seconds() -> float:
+    labels = {"topic": "inbound/835", "consumer": "payments.post-remittances"}
+    return REGISTRY.get_sample_value("rcm_consumer_paused_seconds_total", labels) or 0.0
