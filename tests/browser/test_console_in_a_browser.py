@@ -162,6 +162,28 @@ def test_a_supervisor_approves_the_write_off_a_specialist_asked_for_and_the_spec
     assert [(w["status"], w["requested_by_name"], w["decided_by_name"]) for w in decided] == [
         ("approved", "alex.ar", "sam.supervisor")
     ]
+
+    # a refund above the threshold that Anna asked for: Sam approves it on the same screen
+    patient_id, _, _ = patient_who_owes(office)
+    payments = office.platform.url("payments")
+    paid = httpx.post(f"{payments}/v1/patients/{patient_id}/payments", json={"amount": "150.00", "method": "card"},
+                      headers=as_person(idp, "frank.frontdesk"), timeout=30)  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    asked = httpx.post(f"{payments}/v1/patient-payments/{paid.json()['payment_id']}/refunds",
+                       json={"amount": "120.00", "method": "card"}, headers=as_person(idp, "anna.ar"), timeout=30)  # fmt: skip
+    assert asked.status_code == 202, asked.text
+    approvals = sam.visit("/approvals", "refund-to-approve")
+    refunds = approvals.locator("table", has=approvals.locator("button[aria-label='Approve the refund of 120.00']"))
+    assert "anna.ar" in refunds.inner_text()
+    refunds.locator("button[aria-label='Approve the refund of 120.00']").click()
+    approvals.wait_for_url("**/approvals")
+    sam.check("refund-approved")
+    assert "Refund of $120.00 approved" in sam.notice()
+    with api(office, "payments") as paying:
+        decided = paying.get("/v1/refunds", params={"status": "approved"}).json()["items"]
+    assert [(r["amount"], r["requested_by_name"], r["decided_by_name"]) for r in decided] == [
+        ("120.00", "anna.ar", "sam.supervisor")
+    ]
     sam.close()
 
 

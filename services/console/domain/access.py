@@ -64,6 +64,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /ar/claims/{claim_id}/write-offs": frozenset({AR_SPECIALIST, SUPERVISOR}),
     "GET /approvals": SCREEN["approvals"].roles,
     "POST /approvals/{adjustment_id}/{decision}": frozenset({SUPERVISOR}),
+    "POST /approvals/refunds/{refund_id}/{decision}": frozenset({SUPERVISOR}),
     "GET /patients": PATIENT_FINDERS,
     "GET /patients/{patient_id}": PATIENT_FINDERS,
     "POST /patients/{patient_id}/payments": frozenset({FRONT_DESK, AR_SPECIALIST}),

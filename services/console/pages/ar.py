@@ -103,10 +103,13 @@ async def write_off(viewer: ViewerDep, claim_id: UUID) -> Response:
 
 @router.get("/approvals")
 async def approvals(viewer: ViewerDep, cursor: str = "") -> Response:
+    """Write-offs (A/R) and patient refunds (payments) above their thresholds, waiting for a second person."""
     page = await viewer.get("ar_followup", "/v1/write-offs", status="pending", cursor=cursor,
                             limit=viewer.settings.page_size)  # fmt: skip
+    refunds = await viewer.get("payments", "/v1/refunds", status="pending", limit=viewer.settings.page_size)
     return viewer.render("approvals.html", title="Approvals", screen="approvals", items=page["items"],
-                         next=page.get("next"), first=not cursor)  # fmt: skip
+                         next=page.get("next"), first=not cursor, refunds=refunds["items"],
+                         more_refunds=bool(refunds.get("next")))  # fmt: skip
 
 
 @router.post("/approvals/{adjustment_id}/{decision}")
@@ -119,6 +122,19 @@ async def decide(viewer: ViewerDep, adjustment_id: UUID, decision: str) -> Respo
     except ServiceError as failed:
         return _told(viewer, failed, "/approvals", "Nothing was decided")
     viewer.notify("success", f"Write-off of ${money(done['amount'])} {done['status']}.")
+    return viewer.back("/approvals")
+
+
+@router.post("/approvals/refunds/{refund_id}/{decision}")
+async def decide_refund(viewer: ViewerDep, refund_id: UUID, decision: str) -> Response:
+    if decision not in ("approve", "refuse"):
+        viewer.notify("error", "Choose approve or refuse.")
+        return viewer.back("/approvals")
+    try:
+        done = await viewer.post("payments", f"/v1/refunds/{refund_id}/{decision}")
+    except ServiceError as failed:
+        return _told(viewer, failed, "/approvals", "Nothing was decided")
+    viewer.notify("success", f"Refund of ${money(done['amount'])} {done['status']}.")
     return viewer.back("/approvals")
 
 

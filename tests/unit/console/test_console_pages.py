@@ -179,6 +179,9 @@ def test_the_home_page_of_a_supervisor_draws_the_office_s_charts(console):
     assert "Payments nobody could match" in page.text and "$900.00" in page.text
 
 
+REFUND = "5b1d7f0e-2a44-4c1e-9a57-0c1f3e8d2b61"
+
+
 def test_a_supervisor_sees_approvals_and_cannot_approve_their_own(console):
     client, provider, backend = console
     backend.on("coding", "GET", "/v1/stats", {})
@@ -188,10 +191,20 @@ def test_a_supervisor_sees_approvals_and_cannot_approve_their_own(console):
         {"adjustment_id": "a-2", "claim_id": CLAIM, "amount": "150.00", "party": "insurance", "reason_code": "other",
          "requested_by": "sub-sam.supervisor", "requested_by_name": "sam", "created_at": "2026-11-30T11:00:00+00:00"}],
         "next": None})  # fmt: skip
-    signed_in(client, provider, "supervisor", name="sam.supervisor")
+    backend.on("payments", "GET", "/v1/refunds", {"items": [
+        {"refund_id": REFUND, "payment_id": "p-1", "patient_id": "pt-1", "amount": "250.00", "method": "card",
+         "status": "pending", "requested_by": "sub-anna.ar", "requested_by_name": "anna.ar",
+         "requested_at": "2026-11-30T12:00:00+00:00"}], "next": None})  # fmt: skip
+    backend.on("payments", "POST", f"/v1/refunds/{REFUND}/approve", {"refund_id": REFUND, "amount": "250.00",
+                                                                "status": "approved"})  # fmt: skip
+    csrf = signed_in(client, provider, "supervisor", name="sam.supervisor")
     page = client.get("/approvals").text
-    assert page.count(">Approve</button>") == 1 and "your own request: another supervisor decides" in page
+    assert page.count(">Approve</button>") == 2 and "your own request: another supervisor decides" in page
     assert "305.00" in page and "4:00 AM CST" in page  # 10:00 UTC in the office's zone
+    assert "250.00" in page and f'action="/approvals/refunds/{REFUND}/approve"' in page
+    decided = client.post(f"/approvals/refunds/{REFUND}/approve", data={"csrf_token": csrf})
+    assert decided.status_code == 303 and decided.headers["location"] == "/approvals"
+    assert ("payments", "POST", f"/v1/refunds/{REFUND}/approve") in [c[:3] for c in backend.calls]
 
 
 def test_a_specialist_cannot_reach_approvals_even_by_posting_the_form(console):
@@ -200,6 +213,7 @@ def test_a_specialist_cannot_reach_approvals_even_by_posting_the_form(console):
     csrf = signed_in(client, provider, "ar_specialist", name="anna.ar")
     assert client.get("/approvals").status_code == 403
     assert client.post("/approvals/a-1/approve", data={"csrf_token": csrf}).status_code == 403
+    assert client.post(f"/approvals/refunds/{REFUND}/approve", data={"csrf_token": csrf}).status_code == 403
     assert not [c for c in backend.calls if c[1] == "POST"]
 
 
