@@ -199,11 +199,19 @@ class Trail:
         await self._record(session, Action.READ, subtype, entity_type, found)
         await session.commit()
 
+    async def refused(self, session: AsyncSession, action: Action, route: str, patient_id: object | None,
+                      reason: str) -> None:  # fmt: skip
+        """An attempt the caller's roles did not allow (403), in the caller's transaction."""
+        await self._record(session, action, "refused", "Route", [(route[:64], patient_id)],
+                           Outcome.MINOR_FAILURE, f"403: {reason}")  # fmt: skip
+
     async def _record(self, session: AsyncSession, action: Action, subtype: str, entity_type: str,
-                      found: Iterable[tuple[object, object | None]]) -> None:  # fmt: skip
+                      found: Iterable[tuple[object, object | None]], outcome: Outcome = Outcome.SUCCESS,
+                      outcome_desc: str | None = None) -> None:  # fmt: skip
         rows = [
             entry(self.principal, observer=self.observer, action=action, subtype=subtype, entity_type=entity_type,
-                  entity_id=entity_id, patient_id=patient_id, purpose=self.purpose, address=self.address)
+                  entity_id=entity_id, patient_id=patient_id, purpose=self.purpose, address=self.address,
+                  outcome=outcome, outcome_desc=outcome_desc)
             for entity_id, patient_id in found
         ]  # fmt: skip
         for recorded in await record_many(session, rows):
@@ -228,24 +236,15 @@ TrailDep = Annotated[Trail, Depends(trail)]
 async def refused(request: Request, principal: Principal, reason: str) -> None:
     """A known caller refused a route for want of a role (403): the attempt is in the trail too, outcome
     4 (minor failure) with the reason (it names roles, never data), the route as the entity and the
-    patient when the path names one; committed at once. A trail that cannot be written leaves the
-    refusal as it is."""
-    route = request.scope.get("route")
+    patient when the path names one; committed before the answer. A trail that cannot be written leaves
+    the refusal as it is."""
+    route = f"{request.method} {getattr(request.scope.get('route'), 'path', '?')}"
     patient_id = request.path_params.get("patient_id")
-    row = entry(
-        principal, observer=request.app.state.service.name,
-        action=Action.READ if request.method == "GET" else Action.EXECUTE, subtype="refused",
-        entity_type="Route", entity_id=f"{request.method} {getattr(route, 'path', '?')}"[:64],
-        patient_id=str(patient_id)[:64] if patient_id else None, outcome=Outcome.MINOR_FAILURE,
-        outcome_desc=f"403: {reason}", purpose=purpose_of(principal),
-        address=request.client.host if request.client else None,
-    )  # fmt: skip
+    action = Action.READ if request.method == "GET" else Action.EXECUTE
     try:
         async with request.app.state.service.sessions() as session, session.begin():
-            for recorded in await record_many(session, [row]):
-                subject = recorded.patient_id or recorded.entity_id
-                correlation = (request.headers.get("x-correlation-id") or str(uuid.uuid4()))[:64]
-                outbox.stage(session, AUDIT_RECORDED, Event(recorded, subject, f"/{row['observer']}", correlation))
+            await trail(request, principal).refused(session, action, route, str(patient_id)[:64] if patient_id else None,
+                                                    reason)  # fmt: skip
     except Exception as error:  # noqa: BLE001 - refused either way; the error text may quote the row
         log.warning("a refused request could not be written to the audit trail", extra={"error": type(error).__name__})
 
