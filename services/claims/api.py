@@ -2,7 +2,7 @@
 (claims held before sending or rejected after); counts by status and by acknowledgement. Who may
 call each route is PERMISSIONS; reading a claim is in the audit trail (shared/audit.py)."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,7 +15,7 @@ from services.claims.fixing import CannotFix, resubmit, version
 from shared.api import Cursor, Offset, ServiceDep, SessionDep
 from shared.audit import Action, TrailDep
 from shared.contracts.events import ClaimChanges
-from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, OVERSIGHT, permissions
+from shared.security import ANALYTICS_READER, AR_SPECIALIST, BILLER, FRONT_DESK, OVERSIGHT, permissions
 
 router = APIRouter(prefix="/v1")
 # Billers fix held and rejected claims; A/R reads a claim it follows up; the analysts' jobs read counts.
@@ -29,6 +29,7 @@ PERMISSIONS = permissions({
     "GET /v1/stats/encounters": COUNTS,
     "GET /v1/work-queue": OVERSIGHT | {BILLER},
     "GET /v1/acknowledgements": COUNTS,
+    "GET /v1/encounters/waiting": OVERSIGHT | {BILLER, FRONT_DESK},  # the front desk registers the patient
 })  # fmt: skip
 
 
@@ -191,6 +192,46 @@ def _position(cursor: str) -> tuple[datetime, UUID]:
         return datetime.fromisoformat(moment), UUID(claim_id)
     except ValueError:
         raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor this queue gave out",
+                                   "type": "value_error"}]) from None  # fmt: skip
+
+
+@router.get("/encounters/waiting")
+async def encounters_waiting(
+    session: SessionDep,
+    service: ServiceDep,
+    trail: TrailDep,
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Coded encounters that have waited longer than RCM_PATIENT_WAIT_ALERT_MINUTES for their
+    patient's registration (nothing can be billed until the patient is known), oldest first: work for the
+    front desk. `next` is the cursor of the following page (null on the last)."""
+    now = datetime.now(UTC)
+    before = now - timedelta(minutes=service.settings.patient_wait_alert_minutes)
+    found = await db.encounters_waiting_since(session, before, limit + 1, _waiting_position(cursor) if cursor else None)
+    page = found[:limit]
+    await trail.search(session, "Encounter", [(e.encounter_id, e.patient_id) for e in page])
+    last = page[-1] if len(found) > limit else None
+    items = [
+        {
+            "encounter_id": e.encounter_id,
+            "patient_id": str(e.patient_id),
+            "date_of_service": e.content.get("date_of_service"),
+            "received_at": _iso(e.received_at),
+            "waiting_minutes": int((now - e.received_at).total_seconds() // 60) if e.received_at else None,
+            "task": "register the patient: the encounter is billed once the patient is known",
+        }
+        for e in page
+    ]
+    return {"items": items, "next": f"{_iso(last.received_at)}|{last.encounter_id}" if last else None}
+
+
+def _waiting_position(cursor: str) -> tuple[datetime, str]:
+    moment, _, encounter_id = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(moment), encounter_id[:64]
+    except ValueError:
+        raise HTTPException(422, [{"loc": ["query", "cursor"], "msg": "not a cursor this list gave out",
                                    "type": "value_error"}]) from None  # fmt: skip
 
 

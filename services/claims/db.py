@@ -595,6 +595,17 @@ async def encounters_waiting_for_patients(session: AsyncSession) -> tuple[int, d
     return count, oldest
 
 
+async def encounters_waiting_since(
+    session: AsyncSession, before: datetime, limit: int, after: tuple[datetime, str] | None
+) -> list[CodedEncounter]:
+    """Coded encounters waiting for their patient since before `before`, oldest first, a page at a time."""
+    query = select(CodedEncounter).where(CodedEncounter.status == "waiting", CodedEncounter.received_at < before)
+    if after is not None:
+        query = query.where(tuple_(CodedEncounter.received_at, CodedEncounter.encounter_id) > tuple_(*after))
+    query = query.order_by(CodedEncounter.received_at, CodedEncounter.encounter_id).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
 async def quarantine_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str, reason: str) -> None:
     await session.execute(
         insert(AckFile.__table__)

@@ -18,6 +18,9 @@ class ClaimsSettings(ServiceSettings):
     # day's visits at once would raise it to hours); 0 groups only what arrives together.
     group_encounters: bool = True
     grouping_window_seconds: float = 1.0
+    # A coded encounter whose patient was never registered waits; after this long it is someone's work
+    # (GET /v1/encounters/waiting: the front desk registers the patient, then the claim goes out).
+    patient_wait_alert_minutes: float = Field(60.0, ge=0)
     ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes (or the HTTP mailbox) are looked at
     # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
     clearinghouse_mode: Literal["directory", "http"] = "directory"

@@ -146,3 +146,28 @@ async def test_a_coverage_the_payer_says_is_inactive_is_held_before_any_claim(pl
         held = (await client.get(f"/v1/claims/{held_id}")).json()
     assert [json.loads(r.value)["encounter_id"] for r in submitted] == ["ENC-C61"]
     assert [f["code"] for f in held["findings"]] == ["eligibility.inactive"]
+
+
+async def test_an_encounter_whose_patient_never_came_is_the_front_desks_work_after_a_while(platform):
+    """RCM_PATIENT_WAIT_ALERT_MINUTES (here: none) after it arrived, a coded encounter still waiting
+    for its patient is listed for the front desk; once the patient is registered it is billed and gone."""
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2,
+                                 patient_wait_alert_minutes=0))  # fmt: skip
+    known, unknown = patient_event(0), patient_event(1)
+    async with running(service) as client:
+        await publish(platform, topics.PATIENT_REGISTERED, [known])
+        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(0, known.data.patient_id),
+                                                         coded_event(1, unknown.data.patient_id)])  # fmt: skip
+        await read_topic(platform, topics.CLAIM_SUBMITTED, expect=1)
+
+        async def listed() -> list[dict]:
+            return (await client.get("/v1/encounters/waiting", params={"limit": 1})).json()["items"]
+
+        waiting = await eventually(listed)
+        first_page = (await client.get("/v1/encounters/waiting", params={"limit": 1})).json()
+        await publish(platform, topics.PATIENT_REGISTERED, [unknown])
+        await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2)
+        after = (await client.get("/v1/encounters/waiting")).json()
+    assert [(w["encounter_id"], w["patient_id"]) for w in waiting] == [("ENC-C1", str(unknown.data.patient_id))]
+    assert waiting[0]["waiting_minutes"] == 0 and "register the patient" in waiting[0]["task"]
+    assert first_page["next"] is None and after == {"items": [], "next": None}

@@ -13,7 +13,7 @@ from services.console.backend import ServiceError
 from services.console.domain import claims as view
 from services.console.domain import forms
 from services.console.domain.timeline import timeline
-from services.console.pages.common import Viewer, ViewerDep
+from services.console.pages.common import Viewer, ViewerDep, attempt
 
 router = APIRouter()
 CODING_HISTORY = "GET /coding"  # who reads the coding history (coders and those who oversee them)
@@ -25,8 +25,12 @@ async def queue(viewer: ViewerDep, cursor: str = "") -> Response:
     items = [
         {**item, "problems": view.problems(item["findings"] + item.get("rejection", []))} for item in page["items"]
     ]
+    waiting, waiting_error = await attempt(
+        viewer.get("claims", "/v1/encounters/waiting", limit=viewer.settings.page_size)
+    )
     return viewer.render("claims_queue.html", title="Claims to fix", screen="claims", items=items, total=page["total"],
-                         next=page.get("next"), first=not cursor)  # fmt: skip
+                         next=page.get("next"), first=not cursor, waiting=(waiting or {}).get("items", []),
+                         more_waiting=bool((waiting or {}).get("next")), waiting_error=waiting_error)  # fmt: skip
 
 
 @router.get("/claims/{claim_id}")

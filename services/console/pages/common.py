@@ -4,6 +4,7 @@ route's roles and, on a form, its CSRF token) and rendering with the page frame'
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -12,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.console.backend import Backend
+from services.console.backend import Backend, ServiceError
 from services.console.domain import access
 from services.console.oidc import Provider
 from services.console.sessions import SessionStore, WebSession
@@ -159,3 +160,11 @@ def login_path(next_path: str) -> str:
 
 
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
+
+
+async def attempt(call: Awaitable[Any]) -> tuple[Any, str]:
+    """(answer, '') or (None, what failed and what to do): a part of a page that could not be loaded."""
+    try:
+        return await call, ""
+    except ServiceError as failed:
+        return None, f"{failed.title}. {failed.advice}"

@@ -9,9 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from services.console.backend import ServiceError
 from services.console.domain import access, dashboard
-from services.console.pages.common import Viewer, ViewerDep
+from services.console.pages.common import Viewer, ViewerDep, attempt
 
 router = APIRouter()
 
@@ -22,14 +21,6 @@ class Count:
     figure: str
     link: str
     hint: str = ""
-
-
-async def attempt(call: Awaitable[Any]) -> tuple[Any, str]:
-    """(answer, '') or (None, what failed and what to do): a part of a page that could not be loaded."""
-    try:
-        return await call, ""
-    except ServiceError as failed:
-        return None, f"{failed.title}. {failed.advice}"
 
 
 @router.get("/")

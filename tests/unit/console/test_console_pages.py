@@ -107,6 +107,20 @@ def test_a_service_that_does_not_answer_is_said_with_what_to_do(console):
     assert page.status_code == 503 and "The claims service did not answer" in page.text and "Try again" in page.text
 
 
+def test_the_claims_screen_lists_encounters_waiting_for_their_patient(console):
+    client, provider, backend = console
+    backend.on("coding", "GET", "/v1/stats", {"queued": 0})
+    backend.on("claims", "GET", "/v1/work-queue", {"total": 0, "items": [], "next": None})
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [
+        {"encounter_id": "ENC-77", "patient_id": "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21", "date_of_service": "2026-11-27",
+         "received_at": "2026-11-30T10:00:00+00:00", "waiting_minutes": 95, "task": "register the patient"}],
+        "next": None})  # fmt: skip
+    signed_in(client, provider, "biller")
+    page = client.get("/claims").text
+    assert "Encounters waiting for their patient" in page and "ENC-77" in page and ">95<" in page
+    assert "Nov 27, 2026" in page and "4:00 AM CST" in page
+
+
 def test_a_search_by_name_never_puts_the_name_in_a_url(console):
     client, provider, backend = console
     backend.on("registration", "POST", "/v1/patients/search", {"patients": [
