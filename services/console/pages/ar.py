@@ -114,27 +114,24 @@ async def approvals(viewer: ViewerDep, cursor: str = "") -> Response:
 
 @router.post("/approvals/{adjustment_id}/{decision}")
 async def decide(viewer: ViewerDep, adjustment_id: UUID, decision: str) -> Response:
-    if decision not in ("approve", "refuse"):
-        viewer.notify("error", "Choose approve or refuse.")
-        return viewer.back("/approvals")
-    try:
-        done = await viewer.post("ar_followup", f"/v1/write-offs/{adjustment_id}/{decision}")
-    except ServiceError as failed:
-        return _told(viewer, failed, "/approvals", "Nothing was decided")
-    viewer.notify("success", f"Write-off of ${money(done['amount'])} {done['status']}.")
-    return viewer.back("/approvals")
+    return await _decide(viewer, "ar_followup", f"/v1/write-offs/{adjustment_id}", decision, "Write-off")
 
 
 @router.post("/approvals/refunds/{refund_id}/{decision}")
 async def decide_refund(viewer: ViewerDep, refund_id: UUID, decision: str) -> Response:
+    return await _decide(viewer, "payments", f"/v1/refunds/{refund_id}", decision, "Refund")
+
+
+async def _decide(viewer: Viewer, service: str, path: str, decision: str, what: str) -> Response:
+    """A supervisor's approve or refuse, made by the owning service (which checks the four eyes)."""
     if decision not in ("approve", "refuse"):
         viewer.notify("error", "Choose approve or refuse.")
         return viewer.back("/approvals")
     try:
-        done = await viewer.post("payments", f"/v1/refunds/{refund_id}/{decision}")
+        done = await viewer.post(service, f"{path}/{decision}")
     except ServiceError as failed:
         return _told(viewer, failed, "/approvals", "Nothing was decided")
-    viewer.notify("success", f"Refund of ${money(done['amount'])} {done['status']}.")
+    viewer.notify("success", f"{what} of ${money(done['amount'])} {done['status']}.")
     return viewer.back("/approvals")
 
 
