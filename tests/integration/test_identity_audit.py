@@ -130,8 +130,12 @@ async def test_a_write_off_is_approved_only_by_another_person_who_is_a_superviso
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada, secondary=False)])
         await publish(platform, topics.CLAIM_SUBMITTED, [claim_for(claim_id, ada)])
 
-        async def known():
-            return (await client.get(f"/v1/patients/{ada}/account", headers=anna)).status_code == 200
+        async def known():  # the patient's account and the claim's ledger both open in A/R
+            claim = await client.get(f"/v1/claims/{claim_id}", headers=anna)
+            account = await client.get(f"/v1/patients/{ada}/account", headers=anna)
+            return (
+                account.status_code == 200 and claim.status_code == 200 and claim.json()["status"] != "awaiting_claim"
+            )
 
         await eventually(known)
         ask = {"party": "insurance", "amount": "50.00", "reason_code": "administrative"}
