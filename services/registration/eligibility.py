@@ -25,6 +25,7 @@ from shared.consumer import Pause, database_answers, failure_reason, is_infrastr
 from shared.contracts import topics
 from shared.contracts.events import Coverage, Person
 from shared.envelope import Event
+from shared.folder_watch import FolderWatch
 from shared.service import Service
 from x12.envelope import Envelope
 from x12.errors import X12Error
@@ -135,24 +136,26 @@ def _check_ids(trace: str) -> list[UUID]:
 async def read_answers(service: Service) -> None:
     """The loop: every 271 in inbound/ is stored once, then archived; one that cannot be read, or
     that fails on its own while the database answers, is set aside in rejected/ with the reason.
-    While the database is away the loop pauses and takes the same file again."""
+    While the database is away the loop pauses and takes the same file again. It wakes when a file
+    lands (FolderWatch), and looks every eligibility_poll_seconds in case it was not told."""
     settings: RegistrationSettings = service.settings
     inbound, archive, rejected = (folder(settings, n) for n in ("inbound", "archive", "rejected"))
     pause = Pause("eligibility/inbound", "registration.read-answers", settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
-    while True:
-        try:
-            for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
-                await read_answer(service, path, archive, rejected)
-        except Exception as exc:
-            if not is_infrastructure(exc):
-                raise
-            await pause.wait(exc)
-            continue
-        pause.resume()
-        if refresh():
-            metrics.show_quarantined("271", rejected)
-        await asyncio.sleep(settings.eligibility_poll_seconds)
+    async with FolderWatch(inbound, fallback_seconds=settings.eligibility_poll_seconds) as arrivals:
+        while True:
+            try:
+                for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
+                    await read_answer(service, path, archive, rejected)
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                await pause.wait(exc)
+                continue
+            pause.resume()
+            if refresh():
+                metrics.show_quarantined("271", rejected)
+            await arrivals.wait()
 
 
 async def read_answer(service: Service, path: Path, archive: Path, rejected: Path) -> None:

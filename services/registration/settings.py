@@ -9,4 +9,6 @@ class RegistrationSettings(ServiceSettings):
     eligibility_provider_name: str = "SPRINGFIELD FAMILY MEDICINE"
     eligibility_provider_npi: str = "1245319599"
     eligibility_sender_id: str = "OPENRCM01"
-    eligibility_poll_seconds: float = 0.25
+    # The 271 inbox wakes its reader when a file lands; this is how often it looks anyway (a volume
+    # another node writes does not tell).
+    eligibility_poll_seconds: float = 5.0
