@@ -17,7 +17,7 @@ committed before the answer leaves. Each row is also published on `audit.recorde
 outbox of the same transaction (ids only). The rows carry ids only, never names or other PHI. In
 the database they are append-only: triggers refuse UPDATE, DELETE and TRUNCATE, whatever the role.
 A service's migration creates the table with `install(op.get_bind())`. `GET /v1/audit` (the
-auditor's) is on every service: `router` below, included by shared/service.py.
+auditor's, itself recorded as a read) is on every service: `router` below, included by shared/service.py.
 """
 
 from __future__ import annotations
@@ -258,6 +258,7 @@ PERMISSIONS = permissions({"GET /v1/audit": {AUDITOR}})
 @router.get("/audit")
 async def audit_log(
     session: SessionDep,
+    trail: TrailDep,
     patient_id: Annotated[str | None, Query(max_length=64)] = None,
     agent: Annotated[str | None, Query(max_length=255, description="A user's subject (token sub).")] = None,
     since: Annotated[Moment | None, Query()] = None,
@@ -266,7 +267,12 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """This service's audit trail, oldest first: who touched which patient's data, when, how, from where.
-    A moment without a time zone is UTC."""
+    A moment without a time zone is UTC.
+
+    Reading it is in it too (every page): entity AuditEvent, its id the person whose trail was asked
+    (`*` for everyone), the patient whose trail was asked as the patient. So the reader's own reading
+    may appear on a later page of the same question."""
     rows = await find(session, patient_id=patient_id, agent=agent, since=since, until=until, after=cursor,
                       limit=limit + 1)  # fmt: skip
+    await trail.search(session, "AuditEvent", [((agent or "*")[:64], patient_id)])
     return {"entries": [row.model_dump(mode="json") for row in rows[:limit]], "next": next_cursor(rows, limit)}

@@ -50,7 +50,12 @@ async def trail(client, idp, **query) -> list[dict]:
 
 
 def seen(entries: list[dict]) -> list[tuple]:
-    return [(e["agent_name"], e["action"], e["subtype"], e["entity_type"]) for e in entries]
+    """Who did what, leaving out the auditor's own reading of the trail (`of_the_trail`)."""
+    return [(e["agent_name"], e["action"], e["subtype"], e["entity_type"]) for e in entries if not of_the_trail(e)]
+
+
+def of_the_trail(entry: dict) -> bool:
+    return entry["entity_type"] == "AuditEvent"
 
 
 async def test_who_touched_which_patient_is_recorded_and_published_with_ids_only(platform, idp):
@@ -96,7 +101,8 @@ async def test_who_touched_which_patient_is_recorded_and_published_with_ids_only
         ("frank.frontdesk", "R", "read", "CoverageEligibilityResponse"),
         ("carol.coder", "R", "refused", "Route"),  # the attempt is in the trail: outcome 4, nothing read
     ]
-    assert in_registration[-1]["outcome"] == "4" and in_registration[-1]["entity_id"] == "GET /v1/patients/{patient_id}"
+    refusal = [e for e in in_registration if not of_the_trail(e)][-1]
+    assert refusal["outcome"] == "4" and refusal["entity_id"] == "GET /v1/patients/{patient_id}"
     assert seen(in_payments) == [("frank.frontdesk", "C", "payment", "PatientPayment"),
                                  ("frank.frontdesk", "R", "read", "Account")]  # fmt: skip
     frank_sub = await idp.subject("frank.frontdesk")
@@ -109,14 +115,50 @@ async def test_who_touched_which_patient_is_recorded_and_published_with_ids_only
     assert seen(since_the_create) == seen(in_registration)[1:] and later == []
     assert stranger.status_code == 403  # the trail is the auditor's
 
-    events = [json.loads(record.value) for record in published]
+    events = [json.loads(record.value) for record in published if not of_the_trail(json.loads(record.value))]
     assert sorted((e["observer"], e["action"]) for e in events) == sorted(
-        [("registration", e["action"]) for e in in_registration] + [("payments", e["action"]) for e in in_payments]
+        [("registration", e["action"]) for e in in_registration if not of_the_trail(e)]
+        + [("payments", e["action"]) for e in in_payments if not of_the_trail(e)]
     )
-    assert all(e["patient_id"] == pid for e in events) and {r.key.decode() for r in published} == {pid}
+    assert all(e["patient_id"] == pid for e in events)
+    assert {r.key.decode() for r in published if not of_the_trail(json.loads(r.value))} == {pid}
     raw = b"".join(record.value for record in published)
     for phi in (body["patient"]["last_name"], body["patient"]["birth_date"], body["mrn"], "frank"):
         assert phi.encode() not in raw  # ids only: no names, no birth dates, no MRN
+
+
+async def test_an_auditors_reading_of_the_trail_is_itself_in_the_trail_with_its_filters(platform, idp):
+    registration = build_registration(settings_for(platform, RegistrationSettings, "registration"))
+    auditor, frank = await idp.bearer("audrey.auditor"), await idp.bearer("frank.frontdesk")
+    audrey, sam = await idp.subject("audrey.auditor"), await idp.subject("sam.supervisor")
+    async with running(registration, idp, api_key=False) as reg:
+        created = await reg.post("/v1/patients", json=patients(1, seed=44)[0], headers=frank)
+        assert created.status_code == 201, created.text
+        pid = created.json()["patient_id"]
+        first = await reg.get("/v1/audit", params={"patient_id": pid}, headers=auditor)
+        assert (await reg.get("/v1/audit", params={"agent": sam}, headers=auditor)).status_code == 200
+        again = await reg.get("/v1/audit", params={"patient_id": pid}, headers=auditor)
+        by_audrey = await reg.get("/v1/audit", params={"agent": audrey}, headers=auditor)
+        published = await read_topic(platform, topics.AUDIT_RECORDED, expect=5)
+
+    assert seen(first.json()["entries"]) == [("frank.frontdesk", "C", "create", "Patient")]
+    assert not [e for e in first.json()["entries"] if of_the_trail(e)]  # recorded once the answer was found
+
+    def reading(e: dict) -> tuple:
+        return e["agent_who"], e["action"], e["subtype"], e["entity_type"], e["entity_id"], e["patient_id"]
+
+    asked_of_the_patient = (audrey, "R", "search-type", "AuditEvent", "*", pid)
+    assert [reading(e) for e in again.json()["entries"] if of_the_trail(e)] == [asked_of_the_patient]
+    assert [reading(e) for e in by_audrey.json()["entries"]] == [
+        asked_of_the_patient, (audrey, "R", "search-type", "AuditEvent", sam, None), asked_of_the_patient]  # fmt: skip
+    mine = by_audrey.json()["entries"][0]
+    assert (mine["agent_name"], mine["purpose_of_use"], mine["outcome"], mine["observer"]) == (
+        "audrey.auditor", "HCOMPL", "0", "registration")  # fmt: skip
+    events = [json.loads(record.value) for record in published]
+    assert sorted(reading(e) for e in events if of_the_trail(e)) == sorted(
+        [asked_of_the_patient, asked_of_the_patient, (audrey, "R", "search-type", "AuditEvent", sam, None),
+         (audrey, "R", "search-type", "AuditEvent", audrey, None)])  # fmt: skip
+    assert b"audrey" not in b"".join(record.value for record in published)  # ids only, never the name
 
 
 async def test_a_write_off_is_approved_only_by_another_person_who_is_a_supervisor(platform, idp, tmp_path):
