@@ -1,4 +1,4 @@
-"""python -m payer_simulator --root <clearinghouse dir> [--poll 0.2] [--once] [--contracts file.json]"""
+"""python -m payer_simulator --root <clearinghouse dir> [--poll 5] [--once] [--contracts file.json]"""
 
 import argparse
 import logging
@@ -15,7 +15,9 @@ from payer_simulator.simulator import Simulator
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="payer_simulator", description="Answer 837Ps, 270s and 276s.")
     parser.add_argument("--root", type=Path, required=True, help="clearinghouse directory")
-    parser.add_argument("--poll", type=float, default=0.2, help="seconds between looks at outbound/")
+    parser.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between looks at outbound/ when no file landing woke the desk"
+    )
     parser.add_argument("--once", action="store_true", help="answer the files present, then exit")
     parser.add_argument("--contracts", type=Path, default=DEFAULT_CONTRACTS, help="payer contracts (JSON)")
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from payer_simulator.looks import looks
 from payer_simulator.simulator import write_atomically
 from x12.errors import X12Error
 
@@ -39,10 +40,9 @@ class RequestDesk:
             path.replace(self.rejected / path.name)
             log.warning("rejected %s %s (%s)", self.request, path.name, type(exc).__name__)
 
-    def run(self, stop: threading.Event, poll: float = 0.2, once: bool = False) -> None:
-        while not stop.is_set():
+    def run(self, stop: threading.Event, poll: float = 5.0, once: bool = False) -> None:
+        for _ in looks(self.outbound, stop, poll):
             for path in self.pending():
                 self.handle(path)
-            if once:
+            if once or stop.is_set():
                 return
-            stop.wait(poll)

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from payer_simulator.domain.contracts import Contract
+from payer_simulator.looks import looks
 from payer_simulator.respond import accumulator_key, answer
 from payer_simulator.store import Store
 from x12.envelope import Envelope, peek_envelope
@@ -87,14 +88,13 @@ class Simulator:
         self.status_book = status_book  # payer_simulator.claim_status.StatusBook: what 276s are answered from
 
     def run(self, stop: threading.Event, poll: float, once: bool) -> None:
-        while not stop.is_set():
+        for _ in looks(self.folders.outbound, stop, poll):
             for path in self.folders.pending():
                 if stop.is_set():
                     break
                 self.handle(path)
-            if once:
+            if once or stop.is_set():
                 break
-            stop.wait(poll)
         self.store.close()
 
     def handle(self, path: Path) -> None:

@@ -129,9 +129,10 @@ def test_deductibles_carry_over_between_files(tmp_path):
     assert owed("b") == [visit, {"CO-45": Decimal(50), "PR-2": Decimal(26)}]
 
 
-def test_sigterm_stops_the_polling_loop(tmp_path):
+def test_a_file_landing_wakes_the_payer_and_sigterm_stops_it(tmp_path):
+    # A look every 60 s only: the 837 is answered within the deadline because its landing woke the desk.
     process = subprocess.Popen(
-        [sys.executable, "-m", "payer_simulator", "--root", str(tmp_path), "--poll", "0.05"],
+        [sys.executable, "-m", "payer_simulator", "--root", str(tmp_path), "--poll", "60"],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
@@ -140,12 +141,14 @@ def test_sigterm_stops_the_polling_loop(tmp_path):
         deadline = time.monotonic() + 20
         while not (tmp_path / "outbound").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        (tmp_path / "outbound" / "live.x12").write_text(render_837p(sample_interchange(2)))
+        time.sleep(1.0)  # the first look is done and the watch is in place
+        (tmp_path / "outbound" / ".live.x12").write_text(render_837p(sample_interchange(2)))
+        (tmp_path / "outbound" / ".live.x12").rename(tmp_path / "outbound" / "live.x12")
         while not (tmp_path / "archive" / "live.x12").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (tmp_path / "archive" / "live.x12").exists()
         os.kill(process.pid, signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=10) == 0  # not after the 60 s look
     finally:
         if process.poll() is None:
             process.kill()
