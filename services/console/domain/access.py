@@ -13,6 +13,9 @@ OVERSIGHT = frozenset({SUPERVISOR, AUDITOR})
 PATIENT_FINDERS = OVERSIGHT | {FRONT_DESK, BILLER, AR_SPECIALIST}  # registration's patient readers
 CLAIM_READERS = OVERSIGHT | {BILLER, AR_SPECIALIST}
 ACCOUNT_READERS = OVERSIGHT | {FRONT_DESK, AR_SPECIALIST}
+# Who registers patients: the encounters waiting for theirs are their queue (home and Patients);
+# billers and oversight see the same list on Claims.
+REGISTRARS = frozenset({FRONT_DESK})
 ROLE_NAMES = {
     FRONT_DESK: "Front desk",
     CODER: "Coder",

@@ -13,14 +13,21 @@ from fastapi.responses import Response
 from services.console.backend import ServiceError
 from services.console.domain import access, forms
 from services.console.domain.formatting import money, parse_amount
-from services.console.pages.common import Viewer, ViewerDep
+from services.console.pages.common import Viewer, ViewerDep, attempt
 
 router = APIRouter()
 
 
 @router.get("/patients")
-async def find(viewer: ViewerDep) -> Response:
-    return viewer.render("patients_find.html", title="Find a patient", screen="patients", values={}, found=None)
+async def find(viewer: ViewerDep, cursor: str = "") -> Response:
+    """The search form; for the front desk, also the encounters waiting for a patient to be registered."""
+    if viewer.user.roles.isdisjoint(access.REGISTRARS):
+        return viewer.render("patients_find.html", title="Find a patient", screen="patients", values={}, found=None)
+    waiting, error = await attempt(viewer.get("claims", "/v1/encounters/waiting", cursor=cursor,
+                                              limit=viewer.settings.page_size))  # fmt: skip
+    return viewer.render("patients_find.html", title="Find a patient", screen="patients", values={}, found=None,
+                         waiting=(waiting or {}).get("items", []), waiting_next=(waiting or {}).get("next"),
+                         waiting_error=error, first=not cursor)  # fmt: skip
 
 
 @router.get("/patients/{patient_id}")

@@ -1,6 +1,8 @@
 """The console's web layer on canned answers: sign-in and its session, the security headers, CSRF,
 screens by role, what a refusal says, and each screen rendered from what the services answer."""
 
+from urllib.parse import quote
+
 import pytest
 
 from services.console.backend import ServiceError
@@ -121,6 +123,50 @@ def test_the_claims_screen_lists_encounters_waiting_for_their_patient(console):
     assert "Nov 27, 2026" in page and "4:00 AM CST" in page
 
 
+WAITING_CURSOR = "2026-11-30T10:00:00+00:00|ENC-77"
+
+
+def test_the_front_desk_finds_the_encounters_waiting_for_their_patient_at_home_and_on_patients(console):
+    client, provider, backend = console
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [
+        {"encounter_id": "ENC-77", "patient_id": "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21", "date_of_service": "2026-11-27",
+         "received_at": "2026-11-30T10:00:00+00:00", "waiting_minutes": 95, "task": "register the patient"}],
+        "next": WAITING_CURSOR})  # fmt: skip
+    signed_in(client, provider, "front_desk", name="frank.frontdesk")
+    backend.calls.clear()
+    home_page = client.get("/").text
+    assert ">1+</span><br>Encounters waiting for their patient" in home_page
+    assert 'href="/patients#waiting"' in home_page and "You have no queues" not in home_page
+    page = client.get("/patients").text
+    assert 'action="/search"' in page and 'id="waiting"' in page and "ENC-77" in page and ">95<" in page
+    assert "4:00 AM CST" in page and f'href="/patients?cursor={quote(WAITING_CURSOR, safe="/")}#waiting"' in page
+    client.get("/patients", params={"cursor": WAITING_CURSOR})
+    asked = [c[4] for c in backend.calls if c[2] == "/v1/encounters/waiting"]
+    assert [(a["limit"], a.get("cursor")) for a in asked] == [(100, None), (25, ""), (25, WAITING_CURSOR)]
+
+
+def test_nothing_waiting_is_said_and_a_list_that_failed_too(console):
+    client, provider, backend = console
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [], "next": None})
+    signed_in(client, provider, "front_desk", name="frank.frontdesk")
+    assert ">0</span><br>Encounters waiting for their patient" in client.get("/").text
+    assert "No encounter is waiting for its patient" in client.get("/patients").text
+    backend.on("claims", "GET", "/v1/encounters/waiting", ServiceError("claims", 0))
+    failed = client.get("/patients")
+    assert failed.status_code == 200 and 'action="/search"' in failed.text  # the search still works
+    assert "The list could not be read: The claims service did not answer" in failed.text
+
+
+def test_a_biller_finds_the_waiting_encounters_on_claims_not_on_home_or_patients(console):
+    client, provider, backend = console
+    backend.on("claims", "GET", "/v1/work-queue", {"total": 0, "items": [], "next": None})
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [], "next": None})
+    signed_in(client, provider, "biller", name="bill.biller")
+    assert "Encounters waiting for their patient" not in client.get("/patients").text + client.get("/").text
+    assert not [c for c in backend.calls if c[2] == "/v1/encounters/waiting"]
+    assert "No encounter has waited long for its patient" in client.get("/claims").text
+
+
 def test_a_search_by_name_never_puts_the_name_in_a_url(console):
     client, provider, backend = console
     backend.on("registration", "POST", "/v1/patients/search", {"patients": [
@@ -182,15 +228,24 @@ def test_the_home_page_of_a_supervisor_draws_the_office_s_charts(console):
         "denials": {"by_category": {"correctable": "6.0"}},
         "collections": {"months": ["2026-11-01"], "series": {"SIMBC": ["500.00"], "patients": ["20.00"]}},
         "days_in_ar": [{"month": "2026-11-01", "days_in_ar": "31.2", "open_ar": "1.0"}]})  # fmt: skip
-    for path in ("/v1/work-queue", "/v1/write-offs"):
-        backend.on("ar_followup", "GET", path, {"count": 4, "items": [], "next": None})
+    backend.on("ar_followup", "GET", "/v1/work-queue", {"count": 4, "items": [], "next": None})
+    backend.on("ar_followup", "GET", "/v1/write-offs", {"items": [{"adjustment_id": "a-1"}], "next": None})
+    backend.on("payments", "GET", "/v1/refunds", {"items": [{"refund_id": "r-1"}, {"refund_id": "r-2"}], "next": None})
     backend.on("claims", "GET", "/v1/work-queue", {"total": 2, "items": [], "next": None})
     backend.on("payments", "GET", "/v1/stats", {"claim_payments": {"unmatched": 1}})
     backend.on("coding", "GET", "/v1/stats", {"queued": 5})
     signed_in(client, provider, "supervisor", name="sam.supervisor")
+    backend.calls.clear()
     page = client.get("/")
     assert page.status_code == 200 and page.text.count("<svg") == 4 and "$12,345.60" in page.text
     assert "Payments nobody could match" in page.text and "$900.00" in page.text
+    assert (
+        ">3</span><br>Write-offs and refunds waiting for approval" in page.text
+        and "1 write-off, 2 refunds" in page.text
+    )
+    pending = [c[4] for c in backend.calls if c[2] in ("/v1/write-offs", "/v1/refunds")]
+    assert len(pending) == 2 and all(p["status"] == "pending" for p in pending)
+    assert "Encounters waiting for their patient" not in page.text  # the front desk's queue (a supervisor sees Claims)
 
 
 REFUND = "5b1d7f0e-2a44-4c1e-9a57-0c1f3e8d2b61"

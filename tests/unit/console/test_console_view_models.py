@@ -1,10 +1,11 @@
-"""The console's view models: charts, a claim's timeline, the auditor's merged trail, forms, claims."""
+"""The console's view models: charts, a claim's timeline, the auditor's merged trail, forms, claims, the
+home page's queue counts."""
 
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from services.console.domain import audit, charts, claims, dashboard, forms
+from services.console.domain import audit, charts, claims, dashboard, forms, queues
 from services.console.domain.timeline import SYSTEM, timeline
 
 
@@ -172,3 +173,18 @@ def test_837_segments_name_the_loops_they_open():
     named = claims.segments(["HL*2*1*22*0", "SBR*P*18", "CLM*PCN1*220", "LX*1", "SV1*HC:99214*180"])
     assert [(s.text[:3], s.loop) for s in named] == [("HL*", "2000B subscriber"), ("SBR", ""), ("CLM", "2300 claim"),
                                                       ("LX*", "2400 service line"), ("SV1", "")]  # fmt: skip
+
+
+def test_a_supervisors_approvals_count_write_offs_and_refunds_together():
+    write_offs = {"items": [{"adjustment_id": "a-1"}, {"adjustment_id": "a-2"}], "next": None}
+    refunds = {"items": [{"refund_id": "r-1"}], "next": None}
+    card = queues.approvals(write_offs, refunds)
+    assert (card.figure, card.hint, card.link) == ("3", "2 write-offs, 1 refund", "/approvals")
+    more = queues.approvals({"items": [], "next": None}, {"items": [{"refund_id": "r-1"}], "next": "c"})
+    assert (more.figure, more.hint) == ("1+", "0 write-offs, 1 refund")  # a longer list than was asked for
+
+
+def test_the_encounters_waiting_for_their_patient_are_the_front_desks_to_register():
+    card = queues.waiting({"items": [{"encounter_id": "E1"}, {"encounter_id": "E2"}], "next": "later|E2"})
+    assert (card.figure, card.link) == ("2+", "/patients#waiting") and "register the patient" in card.hint
+    assert queues.waiting({"items": [], "next": None}).figure == "0"
