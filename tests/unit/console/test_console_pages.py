@@ -109,14 +109,16 @@ def test_a_service_that_does_not_answer_is_said_with_what_to_do(console):
     assert page.status_code == 503 and "The claims service did not answer" in page.text and "Try again" in page.text
 
 
+WAITING = {"encounter_id": "ENC-77", "patient_id": "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21",
+           "date_of_service": "2026-11-27", "received_at": "2026-11-30T10:00:00+00:00", "waiting_minutes": 95,
+           "task": "register the patient"}  # fmt: skip
+
+
 def test_the_claims_screen_lists_encounters_waiting_for_their_patient(console):
     client, provider, backend = console
     backend.on("coding", "GET", "/v1/stats", {"queued": 0})
     backend.on("claims", "GET", "/v1/work-queue", {"total": 0, "items": [], "next": None})
-    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [
-        {"encounter_id": "ENC-77", "patient_id": "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21", "date_of_service": "2026-11-27",
-         "received_at": "2026-11-30T10:00:00+00:00", "waiting_minutes": 95, "task": "register the patient"}],
-        "next": None})  # fmt: skip
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [WAITING], "next": None})
     signed_in(client, provider, "biller")
     page = client.get("/claims").text
     assert "Encounters waiting for their patient" in page and "ENC-77" in page and ">95<" in page
@@ -128,10 +130,7 @@ WAITING_CURSOR = "2026-11-30T10:00:00+00:00|ENC-77"
 
 def test_the_front_desk_finds_the_encounters_waiting_for_their_patient_at_home_and_on_patients(console):
     client, provider, backend = console
-    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [
-        {"encounter_id": "ENC-77", "patient_id": "9a1c6a0e-2b8e-4a37-9d1c-6c1f5a0b7e21", "date_of_service": "2026-11-27",
-         "received_at": "2026-11-30T10:00:00+00:00", "waiting_minutes": 95, "task": "register the patient"}],
-        "next": WAITING_CURSOR})  # fmt: skip
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [WAITING], "next": WAITING_CURSOR})
     signed_in(client, provider, "front_desk", name="frank.frontdesk")
     backend.calls.clear()
     home_page = client.get("/").text
