@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.payments import api, handlers
 from services.payments.era_inbox import EraInbox
-from services.payments.posting import post_forever
+from services.payments.posting import Lease, post_forever
 from services.payments.settings import PaymentsSettings
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1
@@ -24,9 +24,10 @@ def build(settings: ServiceSettings | None = None) -> Service[None]:
     settings = PaymentsSettings.of(settings)
     service = Service(DECLARATION, settings, None)
     inbox = EraInbox(settings.clearinghouse_dir)
+    lease = Lease.of_this_process(settings.era_lease_seconds)
 
     @service.loop
     async def post_remittances(service: Service[None]) -> None:
-        await post_forever(service, inbox, settings.era_poll_seconds)
+        await post_forever(service, inbox, lease, settings.era_poll_seconds)
 
     return service

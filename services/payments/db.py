@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, func, select, text, tuple_, update
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, Text, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -170,6 +170,17 @@ class PaymentApplication(SQLModel, table=True):
     amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
 
 
+class EraLease(SQLModel, table=True):
+    """Which replica is reading an 835 of the shared drop folder, until when: each file is read by one
+    replica, and one that dies holding a file leaves it to the others once the lease expires (0007)."""
+
+    __tablename__ = "era_lease"
+
+    file_name: str = Field(sa_column=Column(Text, primary_key=True))  # as it lies in inbound/835
+    holder: str = Field(max_length=255)  # the replica (host:pid:random)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 TABLES = (
     "known_claim",
     "era_file",
@@ -179,6 +190,7 @@ TABLES = (
     "patient_payment",
     "payment_application",
     "refund_request",
+    "era_lease",
 )
 MATCHING_LOCK = zlib.crc32(b"payments:matching")
 
@@ -306,6 +318,47 @@ async def known_claims(session: AsyncSession, numbers: Collection[str]) -> dict[
 
 
 # -- 835 files and claim payments ----------------------------------------------------------------
+
+# The lease is taken only when it is free or expired (or already ours); the database's clock decides.
+TAKE_LEASE = text(
+    """
+    INSERT INTO era_lease (file_name, holder, expires_at)
+    VALUES (:file_name, :holder, now() + make_interval(secs => :seconds))
+    ON CONFLICT (file_name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE era_lease.expires_at < now() OR era_lease.holder = excluded.holder
+    RETURNING holder
+    """
+)
+RENEW_LEASE = text(
+    """
+    UPDATE era_lease SET expires_at = now() + make_interval(secs => :seconds)
+    WHERE file_name = :file_name AND holder = :holder
+    RETURNING holder
+    """
+)
+
+
+async def take_lease(session: AsyncSession, file_name: str, holder: str, seconds: float) -> bool:
+    """Whether this holder now has the file for `seconds` (False: another replica holds it)."""
+    taken = await session.execute(TAKE_LEASE, {"file_name": file_name, "holder": holder, "seconds": float(seconds)})
+    return taken.scalar_one_or_none() is not None
+
+
+async def renew_lease(session: AsyncSession, file_name: str, holder: str, seconds: float) -> bool:
+    """Extend the holder's lease; False when it expired and another replica took it (or it was swept).
+    The row stays locked until the caller's transaction ends, so nobody takes it meanwhile."""
+    renewed = await session.execute(RENEW_LEASE, {"file_name": file_name, "holder": holder, "seconds": float(seconds)})
+    return renewed.scalar_one_or_none() is not None
+
+
+async def release_lease(session: AsyncSession, file_name: str, holder: str) -> None:
+    """The file is done with (or gone): another replica's lease on it is not this holder's to drop."""
+    await session.execute(delete(EraLease).where(EraLease.file_name == file_name, EraLease.holder == holder))
+
+
+async def drop_expired_leases(session: AsyncSession) -> None:
+    """Leases left by replicas that died after moving their file: free anyway, so gone."""
+    await session.execute(delete(EraLease).where(EraLease.expires_at < func.now()))
 
 
 async def add_era_file(

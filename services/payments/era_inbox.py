@@ -1,7 +1,7 @@
 """Where 835 files arrive (the clearinghouse drop) and where they go once handled: processed, or
-quarantined with a reason file beside them. Replicas of payments may share the folder: posting is
-serialized in the database (one file's payments post once, by its hash and their identities), and a
-file another replica has already moved on is simply gone here."""
+quarantined with a reason file beside them. Replicas of payments may share the folder: each file is
+read by the replica holding its lease (posting.py), its payments post once whoever reads it (by its
+hash and their identities), and a file another replica has already moved on is simply gone here."""
 
 import contextlib
 from pathlib import Path

@@ -2,7 +2,8 @@
 that does not follow the guide or does not balance is quarantined with its reason). The same file,
 or the same claim payment in another file (a re-sent ERA, a re-issued check), is posted once: the
 file's hash and each payment's identity are unique; a payment that came before is recorded as a
-re-issue (era_reissue, a log line, a metric), never posted again.
+re-issue (era_reissue, a log line, a metric), never posted again. Replicas share the drop folder:
+each file is read by the one replica holding its lease (era_lease), so none parses another's work.
 
 The decisions are the domain's (domain/posting.py: the plan of a file); this module reads the
 file, takes the matching lock, loads the claims, stores what the plan says and stages its events."""
@@ -10,6 +11,10 @@ file, takes the matching lock, loads the claims, stores what the plan says and s
 import asyncio
 import hashlib
 import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -32,6 +37,7 @@ from shared import metrics, outbox
 from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
 from shared.contracts import topics
 from shared.envelope import Event
+from shared.folder_watch import FolderWatch
 from shared.service import Service
 from x12.errors import X12Error
 from x12.remittance import ClaimPayment, Interchange835, Remittance
@@ -40,6 +46,7 @@ from x12.x835 import parse_835
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/payments"
 FILE_NAME_LENGTH = 200  # era_file.file_name
+FILES_READ = Counter("rcm_era_files_read_total", "835 files this replica read (each file is read by one replica)")
 REPEATED = Counter(
     "rcm_era_claim_payments_repeated_total",
     "Claim payments an 835 carried that an earlier 835 had posted (not posted again)",
@@ -47,19 +54,56 @@ REPEATED = Counter(
 )
 
 
-async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None:
-    """Post one file, or quarantine it with the reason when it fails on its own (the database
-    refusing its amounts, say); an infrastructure fault is raised for the loop to pause on."""
+@dataclass(frozen=True)
+class Lease:
+    """This replica as a reader of the shared drop folder: it reads a file only while it holds the
+    file's lease in the database (db.take_lease), so each file is read by one replica; one that dies
+    holding a lease leaves the file to the others once `seconds` pass (posting a file takes a small part
+    of it; the posting transaction renews it as it commits)."""
+
+    holder: str
+    seconds: float
+
+    @classmethod
+    def of_this_process(cls, seconds: float) -> "Lease":
+        return cls(f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}", seconds)
+
+
+class LeaseLost(Exception):
+    """The lease expired while the file was read and another replica took it: the file is theirs."""
+
+
+async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
+    """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
+    key = _printable(path.name)
+    async with service.sessions() as session, session.begin():
+        if not await db.take_lease(session, key, lease.holder, lease.seconds):
+            return
+    await post_leased(service, inbox, lease, path)
+    async with service.sessions() as session, session.begin():
+        await db.release_lease(session, key, lease.holder)  # the file has left inbound/ (or another holds it)
+
+
+async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
+    """Post a file whose lease this replica took, or quarantine it with the reason when it fails on
+    its own (the database refusing its amounts, say); an infrastructure fault is raised for the loop
+    to pause on, the lease kept. The posting commits only if the lease is still this replica's."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return  # another replica took it on
-    sha = hashlib.sha256(raw).hexdigest()
-    name = path.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
+        return  # posted and moved by the replica that held the lease before
+    FILES_READ.inc()
+    log.debug("835 read", extra={"file": path.name, "reader": lease.holder})
+    sha, key = hashlib.sha256(raw).hexdigest(), _printable(path.name)
     try:
         interchange = parse_835(raw.decode("ascii"))
         async with service.sessions() as session, session.begin():
-            await post_interchange(session, interchange, sha, name)
+            await post_interchange(session, interchange, sha, key[:FILE_NAME_LENGTH])  # the hash identifies it
+            if not await db.renew_lease(session, key, lease.holder, lease.seconds):  # last: locked only to commit
+                raise LeaseLost(path.name)
+    except LeaseLost:
+        log.warning("835 lease expired while posting; left to the replica that took it", extra={"file": key})
+        return
     except (X12Error, PostingError, UnicodeDecodeError, ValueError) as exc:
         await _quarantine(service, inbox, path, sha, quarantine_reason(exc))
         return
@@ -71,10 +115,15 @@ async def post_file(service: Service[None], inbox: EraInbox, path: Path) -> None
     inbox.done(path)
 
 
+def _printable(file_name: str) -> str:
+    """The name as the database can store it (bytes that are not UTF-8 replaced)."""
+    return file_name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 async def _quarantine(service: Service[None], inbox: EraInbox, path: Path, sha: str, reason: str) -> None:
     log.error("835 quarantined", extra={"file": path.name, "reason": reason[:1000]})
     async with service.sessions() as session, session.begin():
-        await db.add_quarantined_file(session, sha, path.name[:FILE_NAME_LENGTH], reason[:1000])
+        await db.add_quarantined_file(session, sha, _printable(path.name)[:FILE_NAME_LENGTH], reason[:1000])
     inbox.quarantine(path, reason)
 
 
@@ -160,25 +209,26 @@ def publish(session: AsyncSession, postings: Postings) -> None:
     db.add_work_items(session, postings.work_items)
 
 
-async def post_forever(service: Service[None], inbox: EraInbox, interval: float) -> None:
-    """Post the files in order; while the database is away, pause (and take the same file again)."""
+async def post_forever(service: Service[None], inbox: EraInbox, lease: Lease, fallback_seconds: float) -> None:
+    """Post the files in order as they land (told by the kernel, and a look every `fallback_seconds`
+    in case it did not tell); while the database is away, pause (and take the same file again)."""
     pause = Pause("inbound/835", "payments.post-remittances", service.settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
-    while True:
-        try:
-            files = await asyncio.to_thread(inbox.pending)
-            for path in files:
-                await post_file(service, inbox, path)
-            if refresh():
-                await show_backlog(service, inbox)
-        except Exception as exc:
-            if not is_infrastructure(exc):
-                raise
-            await pause.wait(exc)
-            continue
-        pause.resume()
-        if not files:
-            await asyncio.sleep(interval)
+    async with FolderWatch(inbox.incoming, fallback_seconds=fallback_seconds) as arrivals:
+        while True:
+            try:
+                for path in await asyncio.to_thread(inbox.pending):
+                    await post_file(service, inbox, lease, path)
+                if refresh():
+                    await show_backlog(service, inbox)
+                    await drop_expired_leases(service)
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                await pause.wait(exc)
+                continue
+            pause.resume()
+            await arrivals.wait()
 
 
 async def show_backlog(service: Service[None], inbox: EraInbox) -> None:
@@ -187,3 +237,9 @@ async def show_backlog(service: Service[None], inbox: EraInbox) -> None:
         count, oldest = await db.waiting_payments_age(session)
     metrics.show_waiting("payment_for_claim", count, oldest)
     metrics.show_quarantined("835", inbox.quarantined)
+
+
+async def drop_expired_leases(service: Service[None]) -> None:
+    """Leases left by a replica that died between moving its file and letting go: free anyway."""
+    async with service.sessions() as session, session.begin():
+        await db.drop_expired_leases(session)
