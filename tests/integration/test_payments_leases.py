@@ -142,3 +142,15 @@ async def _no_files(folder: Path) -> bool:
 
 async def _gone(path: Path) -> bool:
     return not path.exists()
+
+
+async def test_an_835_landing_wakes_the_loop_long_before_its_fallback_look(platform):
+    service = build(settings_for(platform, PaymentsSettings, "payments", era_poll_seconds=120.0))
+    inbound = platform.clearinghouse_dir / "inbound" / "835"
+    async with running(service):
+        await asyncio.sleep(1.0)  # the first look is done: the loop waits
+        started = asyncio.get_running_loop().time()
+        (inbound / "landed.835.x12").write_text(eras(interchange_of(range(1, 3), 1), 1)[0])
+        await eventually(lambda: _gone(inbound / "landed.835.x12"), timeout=20)
+        assert asyncio.get_running_loop().time() - started < 10.0
+        assert await scalar(service, "SELECT count(*) FROM era_file") == 1
