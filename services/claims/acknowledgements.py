@@ -5,24 +5,29 @@ Rejected claims join the held ones in the work queue. Each file is applied once,
 transaction (its hash is unique), and only then marked received at its source (a directory or the
 clearinghouse's HTTP mailbox: services.claims.gateway); a file that cannot be read is quarantined
 with the reason, recorded and marked received, so it never holds back the files behind it. A
-payer's claim number arriving here releases the EHR's corrections that waited for it."""
+payer's claim number arriving here releases the EHR's corrections that waited for it. The loop
+waits without polling its folders: a file landing wakes it (shared/folder_watch.py); an HTTP
+mailbox is polled often only while acknowledgements are awaited."""
 
 import asyncio
+import contextlib
 import logging
-from contextlib import aclosing
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
 from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
-from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError
+from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError, DirectoryAcks
 from shared import metrics, outbox
 from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
 from shared.contracts import topics
 from shared.contracts.events import AckReason, ClaimAcknowledgedV1
 from shared.envelope import Event
+from shared.folder_watch import FolderWatch
 from shared.service import Service
 from x12.errors import X12Error
 from x12.x277 import parse_277ca
@@ -31,6 +36,10 @@ from x12.x999 import parse_999
 log = logging.getLogger(__name__)
 SOURCE = "/openrcm/claims"
 FILE_NAME_LENGTH = 200  # ack_file.file_name
+# A claim sent longer ago than this without a 277CA is the work of claim status follow-up, not a reason
+# to keep polling the mailbox often.
+ACK_EXPECTED_WITHIN = timedelta(days=1)
+Wait = Callable[[], Awaitable[None]]
 
 
 def acknowledged(
@@ -124,8 +133,9 @@ async def _apply_once(service: Service[Any], document: AckDocument, text: str) -
         log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
 
 
-async def read_acknowledgements_forever(service: Service[Any], source: AckSource, interval: float) -> None:
-    """Poll the source; while the database is away, pause with backoff (nothing is marked received)."""
+async def read_acknowledgements_forever(service: Service[Any], source: AckSource, wait: Wait) -> None:
+    """Read the source whenever `wait` returns (see `arrivals`); while the database is away, pause
+    with backoff (nothing is marked received)."""
     pause = Pause("inbound/999+277", "claims.read-acknowledgements", service.settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
     while True:
@@ -143,7 +153,40 @@ async def read_acknowledgements_forever(service: Service[Any], source: AckSource
             await pause.wait(exc)
             continue
         pause.resume()
-        await asyncio.sleep(interval)
+        await wait()
+
+
+@asynccontextmanager
+async def arrivals(
+    service: Service[Any], source: AckSource, poll: float, fallback: float, delivered: asyncio.Event
+) -> AsyncIterator[Wait]:
+    """How the loop waits for more files: inbox folders wake it when one lands, and are looked at
+    every `fallback` seconds anyway. A mailbox is polled every `poll` seconds while acknowledgements
+    are awaited; otherwise after `fallback` seconds, or as soon as this replica delivers an 837P."""
+    if isinstance(source, DirectoryAcks):
+        async with FolderWatch(*source.inboxes, fallback_seconds=fallback) as watch:
+            yield watch.wait
+        return
+
+    async def next_poll() -> None:
+        delivered.clear()  # before asking: a claim delivered from now on ends the long wait
+        if await acknowledgements_awaited(service):
+            await asyncio.sleep(poll)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(delivered.wait(), fallback)
+
+    yield next_poll
+
+
+async def acknowledgements_awaited(service: Service[Any]) -> bool:
+    try:
+        async with service.sessions() as session:
+            return await db.acknowledgements_awaited(session, ACK_EXPECTED_WITHIN)
+    except Exception as exc:
+        if not is_infrastructure(exc):
+            raise
+        return True  # the next poll finds the database away and pauses
 
 
 async def show_backlog(service: Service[Any]) -> None:

@@ -1,10 +1,11 @@
 """Wiring of the claims service: what it consumes and publishes, its prices and grouping rules,
 its API, and its two loops (submission to the clearinghouse, acknowledgements back from it)."""
 
+import asyncio
 from pathlib import Path
 
 from services.claims import api, handlers
-from services.claims.acknowledgements import read_acknowledgements_forever
+from services.claims.acknowledgements import arrivals, read_acknowledgements_forever
 from services.claims.domain.practice import claim_filing_indicators, load_chargemaster, load_practice
 from services.claims.gateway import (
     AckSource,
@@ -83,6 +84,7 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
     service = Service(DECLARATION, settings, deps)
     practice = load_practice(settings.practice_file)
     gateway = gateway_for(settings)
+    delivered = asyncio.Event()  # an 837P went out: its acknowledgements are awaited from now on
 
     @service.loop
     async def submit_claims(service: Service[handlers.Deps]) -> None:
@@ -92,14 +94,17 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
             gateway,
             settings.batch_max_claims,
             settings.batch_interval_seconds,
-            settings.grouping_window_seconds,
+            settings.grouping_window_seconds if settings.group_encounters else 0.0,
+            delivered,
         )
 
     @service.loop
     async def read_acknowledgements(service: Service[handlers.Deps]) -> None:
         source = ack_source_for(settings)
         try:
-            await read_acknowledgements_forever(service, source, settings.ack_poll_seconds)
+            poll, fallback = settings.ack_poll_seconds, settings.ack_fallback_seconds
+            async with arrivals(service, source, poll, fallback, delivered) as wait:
+                await read_acknowledgements_forever(service, source, wait)
         finally:
             await source.close()
 

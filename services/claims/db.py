@@ -515,6 +515,16 @@ async def claims_to_batch(session: AsyncSession, max_claims: int, grouping_windo
     return list((await session.execute(ready)).scalars())
 
 
+async def seconds_until_a_window_closes(session: AsyncSession, grouping_window: float) -> float | None:
+    """How long until the first ready claim still in its grouping window may be batched (None: none waits)."""
+    window = timedelta(seconds=grouping_window)
+    closes = select(func.extract("epoch", func.min(Claim.created_at) + window - func.now())).where(
+        Claim.status == "ready", Claim.grouping_key.is_not(None), Claim.created_at > func.now() - window
+    )
+    seconds = (await session.execute(closes)).scalar()
+    return None if seconds is None else float(seconds)
+
+
 async def next_interchange_control_number(session: AsyncSession) -> int:
     return (await session.execute(select(INTERCHANGE_SEQUENCE.next_value()))).scalar_one()
 
@@ -569,6 +579,14 @@ def mark_acknowledged(claim: Claim, accepted: bool, reasons: list[AckReason], no
     claim.acknowledgement = "accepted" if accepted else "rejected"
     claim.ack_reasons = [r.model_dump() for r in reasons]
     claim.acknowledged_at = now
+
+
+async def acknowledgements_awaited(session: AsyncSession, within: timedelta) -> bool:
+    """Whether a claim submitted in the last `within` still waits for the payer's 277CA (or a rejecting 999)."""
+    awaited = select(Claim.claim_id).where(
+        Claim.status == "submitted", Claim.acknowledgement.is_(None), Claim.submitted_at > func.now() - within
+    )
+    return bool((await session.execute(select(awaited.exists()))).scalar())
 
 
 async def record_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str) -> bool:

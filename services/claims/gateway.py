@@ -179,6 +179,7 @@ class DirectoryAcks:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.inboxes = tuple(root / "inbound" / folder for folder in ACK_KINDS.values())
         for folder in ACK_KINDS.values():
             for place in ("inbound", "processed", "quarantine"):
                 (root / place / folder).mkdir(parents=True, exist_ok=True)

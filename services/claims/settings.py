@@ -10,9 +10,11 @@ class ClaimsSettings(ServiceSettings):
     service_name: str = "claims"
     practice_file: Path | None = None  # default: services/claims/data/practice.json
     chargemaster_file: Path | None = None  # default: services/claims/data/chargemaster.csv
-    # An interchange goes out when this many claims are ready, or every interval with what there is.
+    # An interchange takes at most this many claims. The submission loop wakes when claims become ready
+    # (NOTIFY) or when a grouping window closes; it looks anyway every interval (when notifications cannot
+    # be had, and to hand over again a batch the clearinghouse did not take).
     batch_max_claims: int = 1000
-    batch_interval_seconds: float = 0.5
+    batch_interval_seconds: float = 5.0
     # A patient's encounters of one date, payer and provider go on one claim. A new claim waits this
     # long for the day's other encounters before it may be batched (a practice sending a whole
     # day's visits at once would raise it to hours); 0 groups only what arrives together.
@@ -21,7 +23,11 @@ class ClaimsSettings(ServiceSettings):
     # A coded encounter whose patient was never registered waits; after this long it is someone's work
     # (GET /v1/encounters/waiting: the front desk registers the patient, then the claim goes out).
     patient_wait_alert_minutes: float = Field(60.0, ge=0)
-    ack_poll_seconds: float = 0.5  # how often the 999 and 277CA inboxes (or the HTTP mailbox) are looked at
+    # The 999 and 277CA inbox folders wake the acknowledgements loop when a file lands (inotify) and are
+    # looked at anyway every ack_fallback_seconds. The HTTP mailbox is polled every ack_poll_seconds while
+    # acknowledgements are awaited (claims sent and not answered yet), every ack_fallback_seconds otherwise.
+    ack_poll_seconds: float = 0.5
+    ack_fallback_seconds: float = 10.0
     # How 837Ps reach the clearinghouse: a directory drop (clearinghouse_dir/outbound) or an HTTP API.
     clearinghouse_mode: Literal["directory", "http"] = "directory"
     clearinghouse_url: str | None = None  # base URL of the HTTP API (mode http); files go to POST /submissions

@@ -4,13 +4,19 @@ claim.submitted. Two steps, each its own transaction, so nothing is half done:
    interchange control number, render the 837P and store it with the claims marked batched;
 2. deliver: hand a stored batch to the gateway, then mark it delivered and stage claim.submitted
    for each of its claims. A crash between hand-off and commit hands the same file again; a
-   gateway that fails leaves the batch rendered, and the next loop hands it over again."""
+   gateway that fails leaves the batch rendered, and the next loop hands it over again.
+The loop sleeps until there is something to send: a claim made ready (a NOTIFY from the transaction
+that made it, migration 0007), or the moment the first grouping window closes; a slow look remains
+as the fallback (no notifications, a hand-off to try again)."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
+
+import asyncpg
 
 from services.claims import db
 from services.claims.domain.practice import Practice
@@ -18,6 +24,7 @@ from services.claims.gateway import ClearinghouseError, ClearinghouseGateway
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1, SubmittedLine
+from shared.db import asyncpg_dsn
 from shared.envelope import Event
 from shared.service import Service
 from x12.claim import Claim, Interchange837, ProviderClaims
@@ -41,13 +48,18 @@ def interchange_for(practice: Practice, control_number: int, claims: list[Claim]
     )
 
 
-async def make_batch(service: Service[Any], practice: Practice, max_claims: int, grouping_window: float = 0.0) -> int:
+async def make_batch(
+    service: Service[Any], practice: Practice, max_claims: int, grouping_window: float = 0.0
+) -> tuple[int, float | None]:
     """Ready claims into one 837P; a claim that may still take in the patient's other encounters of
-    the day waits out the grouping window first."""
+    the day waits out the grouping window first. Returns how many were batched and, when there was
+    room for more, the seconds until the first waiting claim's window closes (None: none waits)."""
     async with service.sessions() as session, session.begin():
         ready = await db.claims_to_batch(session, max_claims, grouping_window)
+        waiting = len(ready) < max_claims and grouping_window > 0
+        window_closes = await db.seconds_until_a_window_closes(session, grouping_window) if waiting else None
         if not ready:
-            return 0
+            return 0, window_closes
         control_number = await db.next_interchange_control_number(session)
         claims = [Claim.model_validate(c.content) for c in ready]
         batch = db.SubmissionBatch(
@@ -59,7 +71,7 @@ async def make_batch(service: Service[Any], practice: Practice, max_claims: int,
         )
         await db.store_batch(session, batch, ready)
     log.info("837P batch rendered", extra={"interchange": control_number, "claims": len(ready)})
-    return len(ready)
+    return len(ready), window_closes
 
 
 def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -> Event[ClaimSubmittedV1]:
@@ -111,16 +123,88 @@ async def submit_forever(
     practice: Practice,
     gateway: ClearinghouseGateway,
     max_claims: int,
-    interval: float,
+    fallback: float,
     grouping_window: float = 0.0,
+    delivered: asyncio.Event | None = None,
 ) -> None:
-    while True:
-        batched = await make_batch(service, practice, max_claims, grouping_window)
-        try:
-            while await deliver_batch(service, gateway):
-                pass
-        except ClearinghouseError as error:  # the batch stays rendered; the next loop tries it again
-            log.error("837P not delivered", extra={"error": str(error)})
-            batched = 0
-        if batched < max_claims:
-            await asyncio.sleep(interval)
+    """Batch and deliver whenever there is something to send; `delivered` is set after each 837P handed over."""
+    async with ReadyClaims(asyncpg_dsn(service.database_url), fallback) as ready:
+        while True:
+            ready.clear()  # a claim made ready from here on wakes the wait below
+            batched, window_closes = await make_batch(service, practice, max_claims, grouping_window)
+            try:
+                while await deliver_batch(service, gateway):
+                    if delivered is not None:
+                        delivered.set()
+            except ClearinghouseError as error:  # the batch stays rendered; a later look tries it again
+                log.error("837P not delivered", extra={"error": str(error)})
+                batched = 0
+            if batched < max_claims:
+                await ready.wait(window_closes)
+
+
+READY_CHANNEL = "claim_ready"  # migration 0007's trigger notifies it
+RECONNECT_SECONDS = 1.0
+
+
+class ReadyClaims:
+    """Wakes the submission loop when claims become ready. The transaction that inserts them sends
+    a NOTIFY: "now" for a claim that may go out at once, "later" for one that first waits out its
+    grouping window. Listens on a connection of its own, made again when lost (the loop then looks
+    at once: a notification may have been missed); without it, the loop looks every `fallback_seconds`."""
+
+    def __init__(self, dsn: str, fallback_seconds: float) -> None:
+        self.dsn, self.fallback_seconds = dsn, fallback_seconds
+        self._wake = asyncio.Event()
+        self._window_pending = False  # the loop already sleeps only until a grouping window closes
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._listen(), name="claim-ready-listener")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def clear(self) -> None:
+        """Before each look: any claim made ready from now on wakes the next wait."""
+        self._wake.clear()
+        self._window_pending = False
+
+    async def wait(self, window_closes: float | None) -> None:
+        """Until a claim may go out at once, or the first grouping window closes (in `window_closes`
+        seconds; None: no claim waits in its window, so a new one wakes the loop to learn when its
+        window closes), or the fallback look is due."""
+        self._window_pending = window_closes is not None
+        timeout = self.fallback_seconds if window_closes is None else min(window_closes, self.fallback_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(0.0, timeout))
+
+    def notified(self, payload: str) -> None:
+        # A claim still in its window does not need a look while one is already due before its window closes.
+        if payload == "now" or not self._window_pending:
+            self._wake.set()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                try:
+                    await self._listen_on(connection)
+                finally:
+                    connection.terminate()
+                log.warning("claim-ready listener lost its connection; listening again")
+                await asyncio.sleep(RECONNECT_SECONDS)
+            except Exception as exc:  # noqa: BLE001 -- without notifications the loop still looks every fallback
+                log.warning("claim-ready notifications unavailable", extra={"error": type(exc).__name__})
+                await asyncio.sleep(max(RECONNECT_SECONDS, self.fallback_seconds))
+
+    async def _listen_on(self, connection: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _: lost.set())
+        await connection.add_listener(READY_CHANNEL, lambda _c, _pid, _channel, payload: self.notified(payload))
+        self._wake.set()  # a claim may have become ready while nobody listened
+        await lost.wait()
