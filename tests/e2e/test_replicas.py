@@ -26,7 +26,7 @@ CONSUMING = ("coding", "claims", "payments", "ar_followup")
 def counted(platform, process: str, metric: str) -> float:
     """The sum of one counter's samples on one process's /metrics."""
     text = httpx.get(f"{platform.url(process)}/metrics", timeout=10).text
-    return sum(float(value) for value in re.findall(rf"^{metric}{{[^}}]*}} ([0-9.e+]+)$", text, re.MULTILINE))
+    return sum(float(value) for value in re.findall(rf"^{metric}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.MULTILINE))
 
 
 async def test_two_replicas_of_every_service_share_the_work_and_the_cycle_balances(platform):
@@ -68,3 +68,7 @@ async def test_two_replicas_of_every_service_share_the_work_and_the_cycle_balanc
         process: counted(platform, process, "rcm_messages_published_total") for process in ("coding", "coding.2")
     }
     assert all(share > 0 for share in published.values()), published  # the relays share the outbox too
+    # Each 835 is read by one replica (a lease per file), not parsed by both.
+    read = {process: counted(platform, process, "rcm_era_files_read_total") for process in ("payments", "payments.2")}
+    eras = list((platform.clearinghouse_dir / "processed" / "835").glob("*.x12"))
+    assert eras and sum(read.values()) == len(eras), (read, len(eras))
