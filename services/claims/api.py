@@ -200,17 +200,20 @@ async def encounters_waiting(
     session: SessionDep,
     service: ServiceDep,
     trail: TrailDep,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=0, le=1000, description="0: only `total`, nothing listed (and nothing to audit)."),
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Coded encounters that have waited longer than RCM_PATIENT_WAIT_ALERT_MINUTES for their
     patient's registration (nothing can be billed until the patient is known), oldest first: work for the
-    front desk. `next` is the cursor of the following page (null on the last)."""
+    front desk. `total` counts them all; `next` is the cursor of the following page (null on the last)."""
     now = datetime.now(UTC)
     before = now - timedelta(minutes=service.settings.patient_wait_alert_minutes)
-    found = await db.encounters_waiting_since(session, before, limit + 1, _waiting_position(cursor) if cursor else None)
+    total = await db.count_encounters_waiting_since(session, before)
+    after = _waiting_position(cursor) if cursor else None
+    found = await db.encounters_waiting_since(session, before, limit + 1, after) if limit else []
     page = found[:limit]
-    await trail.search(session, "Encounter", [(e.encounter_id, e.patient_id) for e in page])
+    if page:
+        await trail.search(session, "Encounter", [(e.encounter_id, e.patient_id) for e in page])
     last = page[-1] if len(found) > limit else None
     items = [
         {
@@ -223,7 +226,8 @@ async def encounters_waiting(
         }
         for e in page
     ]
-    return {"items": items, "next": f"{_iso(last.received_at)}|{last.encounter_id}" if last else None}
+    next_page = f"{_iso(last.received_at)}|{last.encounter_id}" if last else None
+    return {"items": items, "total": total, "next": next_page}
 
 
 def _waiting_position(cursor: str) -> tuple[datetime, str]:

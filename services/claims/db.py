@@ -613,6 +613,11 @@ async def encounters_waiting_for_patients(session: AsyncSession) -> tuple[int, d
     return count, oldest
 
 
+async def count_encounters_waiting_since(session: AsyncSession, before: datetime) -> int:
+    query = select(func.count()).where(CodedEncounter.status == "waiting", CodedEncounter.received_at < before)
+    return (await session.execute(query)).scalar_one()
+
+
 async def encounters_waiting_since(
     session: AsyncSession, before: datetime, limit: int, after: tuple[datetime, str] | None
 ) -> list[CodedEncounter]:

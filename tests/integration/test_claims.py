@@ -165,9 +165,12 @@ async def test_an_encounter_whose_patient_never_came_is_the_front_desks_work_aft
 
         waiting = await eventually(listed)
         first_page = (await client.get("/v1/encounters/waiting", params={"limit": 1})).json()
+        counted = (await client.get("/v1/encounters/waiting", params={"limit": 0})).json()
         await publish(platform, topics.PATIENT_REGISTERED, [unknown])
         await read_topic(platform, topics.CLAIM_SUBMITTED, expect=2)
         after = (await client.get("/v1/encounters/waiting")).json()
     assert [(w["encounter_id"], w["patient_id"]) for w in waiting] == [("ENC-C1", str(unknown.data.patient_id))]
     assert waiting[0]["waiting_minutes"] == 0 and "register the patient" in waiting[0]["task"]
-    assert first_page["next"] is None and after == {"items": [], "next": None}
+    assert first_page["next"] is None and first_page["total"] == 1
+    assert counted == {"items": [], "total": 1, "next": None}  # a count alone lists no patient
+    assert after == {"items": [], "total": 0, "next": None}

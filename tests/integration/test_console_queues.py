@@ -126,6 +126,7 @@ async def test_the_front_desk_finds_the_encounters_waiting_for_their_patient(pla
         if e["subtype"] == "search-type"
     ]
     assert (frank_sub, "Encounter", "ENC-C41") in reads  # what the console showed frank is in claims' trail, as frank
+    assert len(reads) == 2  # the Patients list (and the test's own read); the home page's count lists no one
 
 
 async def test_a_supervisors_approvals_count_includes_the_refunds_waiting_in_payments(platform, idp, tmp_path):

@@ -37,7 +37,7 @@ async def _counts(viewer: Viewer) -> tuple[list[queues.Count], list[str]]:
     if viewer.may("GET /claims"):
         wanted.append((queues.claims, asyncio.gather(viewer.get("claims", "/v1/work-queue", limit=1))))
     if viewer.user.roles & access.REGISTRARS:
-        waiting = viewer.get("claims", "/v1/encounters/waiting", limit=queues.COUNTED)
+        waiting = viewer.get("claims", "/v1/encounters/waiting", limit=0)
         wanted.append((queues.waiting, asyncio.gather(waiting)))
     if viewer.may("GET /payments"):
         wanted.append((queues.payments, asyncio.gather(viewer.get("payments", "/v1/stats"))))

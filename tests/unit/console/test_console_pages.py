@@ -130,23 +130,23 @@ WAITING_CURSOR = "2026-11-30T10:00:00+00:00|ENC-77"
 
 def test_the_front_desk_finds_the_encounters_waiting_for_their_patient_at_home_and_on_patients(console):
     client, provider, backend = console
-    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [WAITING], "next": WAITING_CURSOR})
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [WAITING], "total": 7, "next": WAITING_CURSOR})
     signed_in(client, provider, "front_desk", name="frank.frontdesk")
     backend.calls.clear()
     home_page = client.get("/").text
-    assert ">1+</span><br>Encounters waiting for their patient" in home_page
+    assert ">7</span><br>Encounters waiting for their patient" in home_page
     assert 'href="/patients#waiting"' in home_page and "You have no queues" not in home_page
     page = client.get("/patients").text
     assert 'action="/search"' in page and 'id="waiting"' in page and "ENC-77" in page and ">95<" in page
     assert "4:00 AM CST" in page and f'href="/patients?cursor={quote(WAITING_CURSOR, safe="/")}#waiting"' in page
     client.get("/patients", params={"cursor": WAITING_CURSOR})
     asked = [c[4] for c in backend.calls if c[2] == "/v1/encounters/waiting"]
-    assert [(a["limit"], a.get("cursor")) for a in asked] == [(100, None), (25, ""), (25, WAITING_CURSOR)]
+    assert [(a["limit"], a.get("cursor")) for a in asked] == [(0, None), (25, ""), (25, WAITING_CURSOR)]
 
 
 def test_nothing_waiting_is_said_and_a_list_that_failed_too(console):
     client, provider, backend = console
-    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [], "next": None})
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [], "total": 0, "next": None})
     signed_in(client, provider, "front_desk", name="frank.frontdesk")
     assert ">0</span><br>Encounters waiting for their patient" in client.get("/").text
     assert "No encounter is waiting for its patient" in client.get("/patients").text
