@@ -21,7 +21,7 @@ def looks(folder: Path, stop: threading.Event, fallback: float) -> Iterator[None
             stop_event=stop,
             recursive=False,
             step=100,
-            debounce=1000,
+            debounce=100,  # a steady stream of files must not hold the wake-up back
             rust_timeout=max(1, int(fallback * 1000)),
             yield_on_timeout=True,
         ):

@@ -55,7 +55,7 @@ class FolderWatch:
                 stop_event=self._stop,
                 recursive=False,
                 step=STEP_MS,
-                debounce=10 * STEP_MS,
+                debounce=STEP_MS,  # a steady stream of files must not hold the wake-up back
                 rust_timeout=THREAD_TIMEOUT_MS,
             ):
                 self._arrived.set()

@@ -96,6 +96,7 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
             settings.batch_interval_seconds,
             settings.grouping_window_seconds if settings.group_encounters else 0.0,
             delivered,
+            settings.batch_spacing_seconds,
         )
 
     @service.loop

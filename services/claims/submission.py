@@ -12,6 +12,7 @@ as the fallback (no notifications, a hand-off to try again)."""
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Self
@@ -126,12 +127,17 @@ async def submit_forever(
     fallback: float,
     grouping_window: float = 0.0,
     delivered: asyncio.Event | None = None,
+    spacing: float = 0.0,
 ) -> None:
-    """Batch and deliver whenever there is something to send; `delivered` is set after each 837P handed over."""
+    """Batch and deliver whenever there is something to send; `delivered` is set after each 837P handed
+    over. A batch that was not full is followed by the next one `spacing` seconds later at the earliest:
+    a steady stream of ready claims makes a few fuller files, not one per claim (each file costs the
+    clearinghouse, the payer and us a round of parsing, acknowledging and posting)."""
     async with ReadyClaims(asyncpg_dsn(service.database_url), fallback) as ready:
         while True:
             ready.clear()  # a claim made ready from here on wakes the wait below
             batched, window_closes = await make_batch(service, practice, max_claims, grouping_window)
+            made = time.monotonic()
             try:
                 while await deliver_batch(service, gateway):
                     if delivered is not None:
@@ -141,6 +147,8 @@ async def submit_forever(
                 batched = 0
             if batched < max_claims:
                 await ready.wait(window_closes)
+                if batched:
+                    await asyncio.sleep(max(0.0, made + spacing - time.monotonic()))
 
 
 READY_CHANNEL = "claim_ready"  # migration 0007's trigger notifies it
