@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Self
 
 import asyncpg
+from sqlalchemy.engine import Row
 
 from services.claims import db
 from services.claims.domain.practice import Practice
@@ -62,20 +63,17 @@ async def make_batch(
         if not ready:
             return 0, window_closes
         control_number = await db.next_interchange_control_number(session)
-        claims = [Claim.model_validate(c.content) for c in ready]
-        batch = db.SubmissionBatch(
-            interchange_control_number=control_number,
-            file_name=f"{practice.sender_id}-{control_number:09d}.837p.x12",
-            content=render_837p(interchange_for(practice, control_number, claims, datetime.now(UTC))),
-            claim_count=len(ready),
-            status="rendered",
-        )
-        await db.store_batch(session, batch, ready)
+        # Validated again as it is read (JSON text straight into the model): the 837P is written from the model.
+        claims = [Claim.model_validate_json(content) for _, content in ready]
+        file_name = f"{practice.sender_id}-{control_number:09d}.837p.x12"
+        content = render_837p(interchange_for(practice, control_number, claims, datetime.now(UTC)))
+        await db.store_batch(session, control_number, file_name, content, [claim_id for claim_id, _ in ready])
     log.info("837P batch rendered", extra={"interchange": control_number, "claims": len(ready)})
     return len(ready), window_closes
 
 
-def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -> Event[ClaimSubmittedV1]:
+def submitted_event(claim: Row, batch: db.RenderedBatch, now: datetime) -> Event[ClaimSubmittedV1]:
+    """claim.submitted from what mark_delivered returns of a claim (db.SUBMITTED_COLUMNS and its lines)."""
     data = ClaimSubmittedV1(
         claim_id=claim.claim_id,
         patient_control_number=claim.patient_control_number,
@@ -95,7 +93,7 @@ def submitted_event(claim: db.Claim, batch: db.SubmissionBatch, now: datetime) -
                 units=int(Decimal(line["units"])),
                 charge=line["charge"],
             )
-            for line in claim.content["lines"]
+            for line in claim.lines
         ],
         interchange_control_number=batch.interchange_control_number,
         file_name=batch.file_name,
