@@ -152,8 +152,11 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+NO_SPACE = re.compile(r"\S+")  # \s is str.isspace's whitespace (Unicode)
+
+
 def _is_uri_reference(value: str) -> bool:
-    return bool(value) and not any(c.isspace() for c in value)
+    return NO_SPACE.fullmatch(value) is not None
 
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")

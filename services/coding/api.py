@@ -15,11 +15,11 @@ from services.coding.catalog import CatalogHolder
 from services.coding.domain.decision import review
 from services.coding.domain.lookup import search_icd
 from services.coding.domain.validation import amended_findings
-from services.coding.handlers import Deps, audit, publish_coded
+from services.coding.handlers import Deps, audit_entry, publish_coded
 from shared.api import Cursor, Day, Offset, ServiceDep, SessionDep
 from shared.audit import Action, Trail, TrailDep
 from shared.auth import Principal
-from shared.contracts.events import CodedServiceLine, IcdCode, Modifier, normalize_icd
+from shared.contracts.events import CodedServiceLine, EncounterDocumentedV1, IcdCode, Modifier, normalize_icd
 from shared.security import ADMIN, ANALYTICS_READER, BILLER, CODER, OVERSIGHT, STAFF, permissions
 
 router = APIRouter(prefix="/v1")
@@ -193,8 +193,12 @@ async def _finish(
 ) -> None:
     now, coder = datetime.now(UTC), trail.principal
     item.status, item.coded_by, item.coded_by_name, item.decided_at = "coded", coder.subject, coder.display_name, now
-    audit(session, item.encounter_id, coder.subject, action, diagnoses, lines, now, note, coder.display_name)
-    publish_coded(session, item, diagnoses, lines, coder.subject, now, coder.display_name)
+    await db.add_audit(
+        session,
+        [audit_entry(item.encounter_id, coder.subject, action, diagnoses, lines, now, note, coder.display_name)],
+    )
+    encounter = EncounterDocumentedV1.model_validate(item.documented)
+    publish_coded(session, encounter, item.correlation_id, diagnoses, lines, coder.subject, now, coder.display_name)
     await trail.change(session, Action.UPDATE, action, "Encounter", item.encounter_id, item.patient_id)
 
 

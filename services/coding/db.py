@@ -2,7 +2,9 @@
 coder), the audit trail of every code change, and its own copy of each patient's birth date and
 sex (from patient.registered, for age and sex edits)."""
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Index, Text, func, select, text, tuple_
@@ -10,7 +12,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.coding.domain.corrections import Held
 from services.coding.domain.edits import PatientFacts
+from shared.db import driver, json_dumps, table_of
 
 
 class CodingOutcome(SQLModel, table=True):
@@ -61,10 +65,84 @@ class CodingPatient(SQLModel, table=True):
 TABLES = ("coding_outcome", "coding_audit", "coding_patient")
 
 
-async def outcomes(session: AsyncSession, encounter_ids: set[str]) -> dict[str, CodingOutcome]:
-    """The outcomes coding already holds of these encounters (a later version updates its row)."""
-    rows = await session.execute(select(CodingOutcome).where(CodingOutcome.encounter_id.in_(encounter_ids)))
-    return {outcome.encounter_id: outcome for outcome in rows.scalars()}
+@dataclass
+class Outcome:
+    """An encounter's outcome as the consumer decides it: a row of coding_outcome, written with its
+    batch's others in one statement (ORM objects cost more than the coding itself)."""
+
+    encounter_id: str
+    patient_id: UUID
+    correlation_id: str
+    decided_at: datetime
+    documented: dict[str, Any]
+    status: str = "rejected"  # until coding decides otherwise
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    proposal: dict[str, Any] | None = None
+    coded_by: str = "auto"
+
+
+@dataclass
+class AuditEntry:
+    """A row of coding_audit."""
+
+    encounter_id: str
+    at: datetime
+    actor: str
+    action: str
+    diagnoses: list[str]
+    service_lines: list[dict[str, Any]]
+    note: str | None = None
+    actor_name: str | None = None
+
+
+async def held(session: AsyncSession, encounter_ids: set[str]) -> dict[str, Held]:
+    """What coding already holds of these encounters (a later version updates its row)."""
+    table = table_of(CodingOutcome)
+    rows = await session.execute(
+        select(table.c.encounter_id, table.c.status, table.c.documented).where(table.c.encounter_id.in_(encounter_ids))
+    )
+    return {encounter_id: Held(status, documented or {}) for encounter_id, status, documented in rows}
+
+
+async def save_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
+    """Insert or update the outcomes, one statement over arrays (one outcome per encounter). A coder's
+    name stays on a row coded again automatically, as it always has (coded_by says 'auto')."""
+    if outcomes:
+        columns = zip(*(_outcome_row(o) for o in outcomes), strict=True)
+        await (await driver(session)).execute(SAVE_OUTCOMES, *(list(column) for column in columns))
+
+
+def _outcome_row(o: Outcome) -> tuple[Any, ...]:
+    proposal = None if o.proposal is None else json_dumps(o.proposal)
+    return (o.encounter_id, o.patient_id, o.status, json_dumps(o.findings), o.coded_by, o.correlation_id,
+            o.decided_at, json_dumps(o.documented), proposal)  # fmt: skip
+
+
+SAVE_OUTCOMES = (
+    "INSERT INTO coding_outcome (encounter_id, patient_id, status, findings, coded_by, correlation_id, decided_at,"
+    " documented, proposal)"
+    " SELECT e, p, s, f::jsonb, c, r, d, doc::jsonb, pr::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[],"
+    " $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[]) AS u(e, p, s, f, c, r, d, doc, pr)"
+    " ON CONFLICT (encounter_id) DO UPDATE SET patient_id = excluded.patient_id, status = excluded.status,"
+    " findings = excluded.findings, coded_by = excluded.coded_by, correlation_id = excluded.correlation_id,"
+    " decided_at = excluded.decided_at, documented = excluded.documented, proposal = excluded.proposal"
+)
+
+
+async def add_audit(session: AsyncSession, entries: list[AuditEntry]) -> None:
+    """Append to the audit trail in the order given (ids ascend with it), one statement over arrays."""
+    if entries:
+        rows = [(e.encounter_id, e.at, e.actor, e.actor_name, e.action, json_dumps(e.diagnoses),
+                 json_dumps(e.service_lines), e.note) for e in entries]  # fmt: skip
+        await (await driver(session)).execute(ADD_AUDIT, *(list(column) for column in zip(*rows, strict=True)))
+
+
+ADD_AUDIT = (
+    "INSERT INTO coding_audit (encounter_id, at, actor, actor_name, action, diagnoses, service_lines, note)"
+    " SELECT e, t, a, n, x, d::jsonb, l::jsonb, note FROM unnest($1::text[], $2::timestamptz[], $3::text[],"
+    " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(e, t, a, n, x, d, l, note, i)"
+    " ORDER BY i"
+)
 
 
 async def last_coded(session: AsyncSession, encounter_id: str) -> CodingAudit | None:
@@ -105,8 +183,11 @@ async def upsert_patients(session: AsyncSession, patients: list[tuple[UUID, int,
 
 
 async def patients_facts(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientFacts]:
-    rows = await session.execute(select(CodingPatient).where(CodingPatient.patient_id.in_(patient_ids)))
-    return {p.patient_id: PatientFacts(p.birth_date, p.sex) for p in rows.scalars().all()}
+    table = table_of(CodingPatient)
+    rows = await session.execute(
+        select(table.c.patient_id, table.c.birth_date, table.c.sex).where(table.c.patient_id.in_(patient_ids))
+    )
+    return {patient_id: PatientFacts(birth_date, sex) for patient_id, birth_date, sex in rows}
 
 
 async def patient_facts(session: AsyncSession, patient_id: UUID) -> PatientFacts | None:

@@ -16,7 +16,7 @@ they had been published; a changed re-send without the marker, or an older versi
 on encounter.rejected (encounter.already_coded, encounter.stale_version, encounter.voided)."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid5
 
@@ -64,42 +64,61 @@ async def on_patients_registered(session: AsyncSession, events: list[Event[Patie
     )
 
 
+@dataclass
+class Writes:
+    """What a batch of encounter.documented writes: each encounter's outcome (the last decided) and
+    the audit trail in order, written set-wise when the batch is done (or when a query must see them)."""
+
+    outcomes: dict[str, db.Outcome] = field(default_factory=dict)
+    audit: list[db.AuditEntry] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        await db.save_outcomes(session, list(self.outcomes.values()))
+        await db.add_audit(session, self.audit)
+        self.outcomes, self.audit = {}, []
+
+
 async def on_encounters_documented(
     session: AsyncSession, events: list[Event[EncounterDocumentedV1]], deps: Deps
 ) -> None:
-    held = await db.outcomes(session, {e.data.encounter_id for e in events})
+    held = await db.held(session, {e.data.encounter_id for e in events})
     patients = await db.patients_facts(session, {e.data.patient_id for e in events})
     current = deps.catalog.current  # one catalog for the whole batch, even if a reload lands meanwhile
+    writes = Writes()
     for event in events:
         encounter_id = event.data.encounter_id
-        before = held.get(encounter_id)
-        decision = decide(Held(before.status, before.documented or {}) if before else None, event.data)
+        decision = decide(held.get(encounter_id), event.data)
         if decision.verdict == "repeat":  # the same record under a new event id: nothing to do again
             log.info("encounter sent again unchanged", extra={"encounter_id": encounter_id})
-        elif decision.finding is not None:
-            refuse(session, event, decision.finding)
-        elif decision.verdict == "void":
-            held[encounter_id] = await void(session, event, before)
+            continue
+        if decision.finding is not None:
+            refuse(session, writes, event, decision.finding)
+            continue
+        if decision.verdict == "void":
+            outcome = await void(session, writes, event, encounter_id in held)
         else:
-            held[encounter_id] = code_one(session, event, current, patients.get(event.data.patient_id), before)
+            outcome = code_one(session, writes, event, current, patients.get(event.data.patient_id))
+        writes.outcomes[encounter_id] = outcome
+        held[encounter_id] = Held(outcome.status, outcome.documented)
+    await writes.write(session)
 
 
 def code_one(
     session: AsyncSession,
+    writes: Writes,
     event: Event[EncounterDocumentedV1],
     current: Catalog,
     patient: PatientFacts | None,
-    before: db.CodingOutcome | None = None,
-) -> db.CodingOutcome:
-    """Rejected (a code the sender must fix), queued for a coder, or coded automatically. `before`:
-    the outcome of an earlier version this one corrects (its row is coded again)."""
+) -> db.Outcome:
+    """Rejected (a code the sender must fix), queued for a coder, or coded automatically (an earlier
+    version's row, if any, is coded again)."""
     encounter = event.data
     now = datetime.now(UTC)
     findings = check_encounter(encounter, now.date(), current.codes)
-    outcome = _outcome(session, event, before, now)
-    outcome.findings = [f.model_dump() for f in findings]
+    outcome = _outcome(event, now)
     if findings:
-        audit(session, encounter.encounter_id, "auto", "rejected", [], [], now)
+        outcome.findings = [f.model_dump() for f in findings]
+        writes.audit.append(audit_entry(encounter.encounter_id, "auto", "rejected", [], [], now))
         data = EncounterRejectedV1(
             encounter_id=encounter.encounter_id, patient_id=encounter.patient_id, findings=findings, rejected_at=now
         )
@@ -110,48 +129,45 @@ def code_one(
     outcome.findings = [f.model_dump() for f in proposal.findings]
     outcome.status = "coded" if proposal.automatic else "queued"
     action = "auto_coded" if proposal.automatic else "queued"
-    audit(session, encounter.encounter_id, "auto", action, proposal.diagnoses, proposal.service_lines, now)
+    writes.audit.append(
+        audit_entry(encounter.encounter_id, "auto", action, proposal.diagnoses, proposal.service_lines, now)
+    )
     if proposal.automatic:
-        publish_coded(session, outcome, proposal.diagnoses, proposal.service_lines, "auto", now)
+        publish_coded(
+            session, encounter, outcome.correlation_id, proposal.diagnoses, proposal.service_lines, "auto", now
+        )
     return outcome
 
 
-def _outcome(
-    session: AsyncSession, event: Event[EncounterDocumentedV1], before: db.CodingOutcome | None, now: datetime
-) -> db.CodingOutcome:
-    """The encounter's outcome row, new or the earlier version's, as documented now (status rejected
-    until coding decides otherwise)."""
-    outcome = before or db.CodingOutcome(encounter_id=event.data.encounter_id)
-    outcome.patient_id, outcome.status, outcome.coded_by = event.data.patient_id, "rejected", "auto"
-    outcome.correlation_id, outcome.decided_at, outcome.proposal = event.correlation_id, now, None
-    outcome.documented = event.data.model_dump(mode="json")
-    if before is None:
-        session.add(outcome)
-    return outcome
+def _outcome(event: Event[EncounterDocumentedV1], now: datetime) -> db.Outcome:
+    """The encounter's outcome as documented now (status rejected until coding decides otherwise)."""
+    data = event.data
+    return db.Outcome(data.encounter_id, data.patient_id, event.correlation_id, now, data.model_dump(mode="json"))
 
 
-async def void(
-    session: AsyncSession, event: Event[EncounterDocumentedV1], before: db.CodingOutcome | None
-) -> db.CodingOutcome:
+async def void(session: AsyncSession, writes: Writes, event: Event[EncounterDocumentedV1], known: bool) -> db.Outcome:
     """The EHR withdrew the encounter. If it was billed (coded), encounter.coded says so with the
     codes voided, for claims to void or replace its claim; a queued one leaves the work queue."""
     now = datetime.now(UTC)
-    last = await db.last_coded(session, event.data.encounter_id) if before else None
-    outcome = _outcome(session, event, before, now)
-    outcome.status, outcome.findings = "voided", []
+    if known:
+        await writes.write(session)  # the codes last published may be this batch's own
+    last = await db.last_coded(session, event.data.encounter_id) if known else None
+    outcome = _outcome(event, now)
+    outcome.status = "voided"
     lines = [CodedServiceLine.model_validate(line) for line in last.service_lines] if last else []
-    audit(session, event.data.encounter_id, "auto", "voided", last.diagnoses if last else [], lines, now)
+    diagnoses = last.diagnoses if last else []
+    writes.audit.append(audit_entry(event.data.encounter_id, "auto", "voided", diagnoses, lines, now))
     if last is not None:
-        publish_coded(session, outcome, last.diagnoses, lines, "auto", now)
+        publish_coded(session, event.data, outcome.correlation_id, diagnoses, lines, "auto", now)
     return outcome
 
 
-def refuse(session: AsyncSession, event: Event[EncounterDocumentedV1], finding: Finding) -> None:
+def refuse(session: AsyncSession, writes: Writes, event: Event[EncounterDocumentedV1], finding: Finding) -> None:
     """A change coding may not apply (a changed re-send without the correction marker, an old
     version): answered to the sender and kept in the audit trail, the earlier version stands."""
     now = datetime.now(UTC)
     encounter = event.data
-    audit(session, encounter.encounter_id, "auto", "refused", [], [], now, note=finding.code)
+    writes.audit.append(audit_entry(encounter.encounter_id, "auto", "refused", [], [], now, note=finding.code))
     data = EncounterRejectedV1(
         encounter_id=encounter.encounter_id, patient_id=encounter.patient_id, findings=[finding], rejected_at=now
     )
@@ -161,14 +177,14 @@ def refuse(session: AsyncSession, event: Event[EncounterDocumentedV1], finding: 
 
 def publish_coded(
     session: AsyncSession,
-    outcome: db.CodingOutcome,
+    encounter: EncounterDocumentedV1,
+    correlation_id: str,
     diagnoses: list[str],
     lines: list[CodedServiceLine],
     coded_by: str,
     now: datetime,
     coded_by_name: str | None = None,
 ) -> None:
-    encounter = EncounterDocumentedV1.model_validate(outcome.documented)
     coded = EncounterCodedV1(
         encounter_id=encounter.encounter_id,
         patient_id=encounter.patient_id,
@@ -186,12 +202,11 @@ def publish_coded(
         coded_at=now,
         coded_by_name=coded_by_name,
     )
-    event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=outcome.correlation_id)
+    event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=correlation_id)
     outbox.stage(session, topics.ENCOUNTER_CODED, event)
 
 
-def audit(
-    session: AsyncSession,
+def audit_entry(
     encounter_id: str,
     actor: str,
     action: str,
@@ -200,19 +215,10 @@ def audit(
     now: datetime,
     note: str | None = None,
     actor_name: str | None = None,
-) -> None:
-    session.add(
-        db.CodingAudit(
-            encounter_id=encounter_id,
-            at=now,
-            actor=actor,
-            actor_name=actor_name,
-            action=action,
-            diagnoses=diagnoses,
-            service_lines=[line.model_dump() for line in lines],
-            note=note,
-        )
-    )
+) -> db.AuditEntry:
+    """A change of an encounter's codes, for the audit trail."""
+    service_lines = [line.model_dump() for line in lines]
+    return db.AuditEntry(encounter_id, now, actor, action, list(diagnoses), service_lines, note, actor_name)
 
 
 def answer_invalid(session: AsyncSession, record: ConsumerRecord, findings: list[Finding]) -> None:

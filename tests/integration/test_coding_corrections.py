@@ -109,3 +109,26 @@ async def test_a_record_that_is_not_a_valid_event_is_answered_to_its_sender_and_
     reason = dict(dead.headers)["dlt_reason"].decode()
     assert "ce_source: required CloudEvents attribute is missing [envelope.missing]" in reason
     assert "procedures.0.units:" in reason and "[schema.int_type]" in reason
+
+
+async def test_a_journey_in_one_batch_ends_as_it_would_one_record_at_a_time(platform):
+    """Coded, corrected and voided in one go (one batch, as after a backlog): the void passes on the
+    corrected codes (the batch's own), and the row and the trail end as they would have."""
+    service = build(settings_for(platform, ServiceSettings, "coding"))
+    journey = [
+        visit("ENC-C4", ["I10"]),
+        visit("ENC-C4", ["I10", "E78.5"], version=2, action="correct"),
+        visit("ENC-C4", [], version=3, action="void"),
+    ]
+    await publish(platform, topics.ENCOUNTER_DOCUMENTED, journey)  # waiting when the service starts
+    async with running(service):
+        coded = values(await read_topic(platform, topics.ENCOUNTER_CODED, expect=3, settle=1.0))
+        row = await scalar(service, "SELECT status || ':' || (documented->>'version') FROM coding_outcome")
+        trail = await scalar(service, "SELECT string_agg(action, ',' ORDER BY id) FROM coding_audit")
+    assert [(c["version"], c["action"], c["diagnoses"]) for c in coded] == [
+        (1, "original", ["I10"]),
+        (2, "correct", ["I10", "E785"]),
+        (3, "void", ["I10", "E785"]),
+    ]
+    assert row == "voided:3"
+    assert trail == "auto_coded,auto_coded,voided"
