@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     Sequence,
     Text,
+    bindparam,
     cast,
     func,
     or_,
@@ -206,8 +207,11 @@ async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) ->
 
 
 async def patients(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientRegisteredV1]:
-    found = await session.execute(select(ClaimPatient).where(ClaimPatient.patient_id.in_(patient_ids)))
-    return {p.patient_id: PatientRegisteredV1.model_validate(p.content) for p in found.scalars()}
+    table = ClaimPatient.__table__.c
+    found = await session.execute(
+        select(table.patient_id, cast(table.content, Text)).where(table.patient_id.in_(patient_ids))
+    )
+    return {patient_id: PatientRegisteredV1.model_validate_json(content) for patient_id, content in found.all()}
 
 
 async def patient(session: AsyncSession, patient_id: UUID) -> PatientRegisteredV1 | None:
@@ -331,22 +335,23 @@ async def open_claims(session: AsyncSession, keys: set[str]) -> list[OpenClaim]:
     coded encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
     if not keys:
         return []
-    claims = (
-        await session.execute(
-            select(Claim)
-            .where(Claim.grouping_key.in_(keys), Claim.status == "ready", Claim.kind == "original")
-            .order_by(Claim.created_at)
-            .with_for_update()
-        )
-    ).scalars()
-    by_claim: dict[UUID, tuple[Claim, list[EncounterCodedV1]]] = {claim.claim_id: (claim, []) for claim in claims}
-    rows = await session.execute(select(CodedEncounter).where(CodedEncounter.claim_id.in_(by_claim)))
-    for row in rows.scalars():
-        by_claim[row.claim_id][1].append(EncounterCodedV1.model_validate(row.content))
-    return [_open_claim(claim, encounters) for claim, encounters in by_claim.values()]
+    claim, coded = Claim.__table__.c, CodedEncounter.__table__.c
+    claims = await session.execute(
+        select(claim.claim_id, claim.grouping_key, claim.correlation_id, claim.encounter_ids)
+        .where(claim.grouping_key.in_(keys), claim.status == "ready", claim.kind == "original")
+        .order_by(claim.created_at)
+        .with_for_update()
+    )
+    by_claim = {row.claim_id: (row, []) for row in claims.all()}
+    if not by_claim:
+        return []
+    rows = await session.execute(select(coded.claim_id, cast(coded.content, Text)).where(coded.claim_id.in_(by_claim)))
+    for claim_id, content in rows.all():
+        by_claim[claim_id][1].append(EncounterCodedV1.model_validate_json(content))
+    return [_open_claim(row, encounters) for row, encounters in by_claim.values()]
 
 
-def _open_claim(claim: Claim, encounters: list[EncounterCodedV1]) -> OpenClaim:
+def _open_claim(claim: Row, encounters: list[EncounterCodedV1]) -> OpenClaim:
     order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
     encounters.sort(key=lambda coded: order.get(coded.encounter_id, len(order)))  # in the order the claim bills them
     return OpenClaim(claim.claim_id, claim.grouping_key or "", claim.correlation_id, tuple(encounters))
@@ -358,14 +363,17 @@ async def store_plan(session: AsyncSession, plan: Plan) -> None:
     if new := [_claim_row(bill) for bill in plan.new]:
         await session.execute(insert(Claim.__table__), new)
     if grown := [_grown_row(bill) for bill in plan.grown]:
-        await session.execute(update(Claim), grown)
+        claim = Claim.__table__  # Core executemany: the SET clause is the parameters' other columns
+        await session.execute(update(claim).where(claim.c.claim_id == bindparam("b_claim_id")), grown)
     billed = [
-        dict(encounter_id=coded.encounter_id, claim_id=bill.claim_id, status="held" if bill.held else "claimed")
+        dict(b_encounter_id=coded.encounter_id, claim_id=bill.claim_id, status="held" if bill.held else "claimed")
         for bill in plan.bills
         for coded in bill.encounters
     ]
     if billed:
-        await session.execute(update(CodedEncounter), billed)
+        coded = CodedEncounter.__table__
+        statement = update(coded).where(coded.c.encounter_id == bindparam("b_encounter_id"))
+        await session.execute(statement, billed)
 
 
 def _claim_row(bill: Bill) -> dict[str, object]:
@@ -390,7 +398,7 @@ def _claim_row(bill: Bill) -> dict[str, object]:
 
 def _grown_row(bill: Bill) -> dict[str, object]:
     row = _claim_row(bill)
-    return {name: row[name] for name in ("claim_id", "encounter_ids", "total_charge", "content")}
+    return {"b_claim_id": row["claim_id"], **{name: row[name] for name in ("encounter_ids", "total_charge", "content")}}
 
 
 # -- claims ------------------------------------------------------------------------------------------------------

@@ -187,6 +187,7 @@ async def bill_encounters(
 ) -> None:
     """Claims for the waiting encounters (with their correlation ids) whose patient is known; the
     others keep waiting. The open claims they may join are locked until the commit."""
+    await session.flush()  # a revision's changes to encounter rows first: the statements below are Core (no autoflush)
     billing = deps.billing(await db.inactive_coverages(session, {coded.patient_id for coded, _ in waiting}))
     arrivals = grouping.arrivals(waiting, patients, billing)
     plan = grouping.plan(arrivals, await db.open_claims(session, grouping.keys(arrivals)), billing)
