@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import platform as host
+import secrets
 import shutil
 import subprocess
 import sys
@@ -197,7 +198,7 @@ def run_bench(options: Options, run_dir: Path) -> Path:
     platform = Platform(
         stack=info,
         run_dir=run_dir,
-        namespace=f"bench{int(time.time())}_",
+        namespace=f"bench{int(time.time())}{secrets.token_hex(2)}_",  # two benches started together stay apart
         port_base=free_port_base(8200),
         replicas=dict(options.replicas),
         extra_env=dict(options.env),
