@@ -54,7 +54,7 @@ async def claim_new_of(session: AsyncSession, pairs: list[tuple[str, UUID]]) -> 
         return set()
     consumers, event_ids = (list(column) for column in zip(*pairs, strict=True))
     rows = await (await driver(session)).fetch(CLAIM_NEW, consumers, event_ids)
-    return {(row["consumer"], row["event_id"]) for row in rows}
+    return {(consumer, event_id) for consumer, event_id in rows}
 
 
 CLAIM_NEW = (

@@ -89,7 +89,9 @@ class IcdRelease:
         icd = self._icd
         if not code or not icd.is_valid_item(code) or icd.is_chapter_or_block(code):
             return None
-        return icd.add_dot(code) if len(code) > 3 else code
+        if len(code) <= 3 or code[3] == ".":
+            return code
+        return f"{code[:3]}.{code[3:]}"  # what icd.add_dot says, without its scan of every code at a code's first use
 
     def exists(self, code: str) -> bool:
         return self.dotted(code) is not None
