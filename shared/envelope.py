@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
@@ -14,6 +15,7 @@ from shared.contracts.events import EVENT_MODELS, Contract, Finding, event_type,
 
 T = TypeVar("T", bound=Contract)
 
+name_of_contract = cache(name_of)  # a contract's event name (name_of looks through every contract)
 CORRELATION_HEADER = "ce_correlationid"  # CloudEvents extension: one id per encounter journey
 CONTENT_TYPE = "application/json"
 
@@ -38,11 +40,11 @@ class Event(Generic[T]):
 
     @property
     def type(self) -> str:
-        return event_type(name_of(type(self.data)))
+        return event_type(name_of_contract(type(self.data)))
 
     @property
     def schema_name(self) -> str:
-        return name_of(type(self.data))
+        return name_of_contract(type(self.data))
 
     def headers(self) -> list[tuple[str, bytes]]:
         pairs = {
@@ -115,7 +117,7 @@ def _attributes(headers: Sequence[tuple[str, bytes | None]]) -> tuple[dict[str, 
 
 
 def _envelope_problems(attrs: dict[str, str], expected: type[T], key: bytes | None) -> list[Finding]:
-    name = name_of(expected)
+    name = name_of_contract(expected)
     problems = [
         _problem(attribute, "envelope.missing", "required CloudEvents attribute is missing")
         for attribute in (*REQUIRED_ATTRIBUTES, "ce_subject")
