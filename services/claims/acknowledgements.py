@@ -17,6 +17,7 @@ from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
@@ -43,8 +44,9 @@ Wait = Callable[[], Awaitable[None]]
 
 
 def acknowledged(
-    claim: db.Claim, accepted: bool, source: str, reasons: list[AckReason], now: datetime
+    claim: Row, accepted: bool, source: str, reasons: list[AckReason], now: datetime
 ) -> Event[ClaimAcknowledgedV1]:
+    """claim.acknowledged of a claim as db.reject_interchange or db.acknowledge_claims return it."""
     data = ClaimAcknowledgedV1(
         claim_id=claim.claim_id,
         accepted=accepted,
@@ -57,17 +59,19 @@ def acknowledged(
 
 
 async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name: str = "") -> int:
-    count = 0
+    count, answers = 0, []
     for outcome in batch_outcomes(parse_999(text)):
-        claims = await db.claims_of_interchange(session, outcome.group_control_number)
-        reasons = [r.model_dump() for r in outcome.reasons]
-        db.add_events(session, claims, "999", file_name=file_name, accepted=outcome.accepted, detail=reasons)
-        if outcome.accepted:
-            continue  # syntax passed; the 277CA says whether each claim was accepted
-        for claim in claims:
-            db.mark_acknowledged(claim, False, outcome.reasons, now)
-            outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now))
-        count += len(claims)
+        if outcome.accepted:  # syntax passed; the 277CA says whether each claim was accepted
+            claim_ids = await db.claim_ids_of_interchange(session, outcome.group_control_number)
+        else:
+            rejected = await db.reject_interchange(session, outcome.group_control_number, outcome.reasons, now)
+            for claim in rejected:
+                outbox.stage(
+                    session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now)
+                )
+            claim_ids, count = [claim.claim_id for claim in rejected], count + len(rejected)
+        answers += [(claim_id, outcome.accepted, outcome.reasons) for claim_id in claim_ids]
+    await db.add_ack_events(session, "999", file_name, answers)
     return count
 
 
@@ -75,20 +79,23 @@ async def _apply_277(
     session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None, file_name: str = ""
 ) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-    claims = await db.claims_by_control_number(session, outcomes)
+    if deps is not None:  # taken before the claims' rows, as the EHR's revisions take it: a correction is seen
+        await db.lock_join(session)
+    claims = await db.acknowledge_claims(session, outcomes.values(), now)
     if len(claims) < len(outcomes):
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})
+    answers = []
     for claim in claims:
         outcome = outcomes[claim.patient_control_number]
-        claim.payer_claim_control_number = outcome.payer_claim_control_number or claim.payer_claim_control_number
-        db.mark_acknowledged(claim, outcome.accepted, outcome.reasons, now)
-        reasons = [r.model_dump() for r in outcome.reasons]
-        db.add_events(session, [claim], "277CA", file_name=file_name, accepted=outcome.accepted, detail=reasons)
+        answers.append((claim.claim_id, outcome.accepted, outcome.reasons))
         outbox.stage(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
+    await db.add_ack_events(session, "277CA", file_name, answers)
     if deps is not None:  # the EHR's corrections that waited for the payer's claim number
-        await handlers.revise_acknowledged(session, claims, deps)
+        waiting = await db.claims_awaiting_correction(session, [claim.claim_id for claim in claims])
+        if waiting:
+            await handlers.revise_acknowledged(session, waiting, deps)
     return len(claims)
 
 

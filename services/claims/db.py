@@ -31,10 +31,12 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.claims.domain.acknowledgement import ClaimOutcome
 from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
 from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
 from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
+from shared.db import json_dumps
 from shared.envelope import Event
 from x12.claim import Claim as X12Claim
 
@@ -618,24 +620,91 @@ async def mark_delivered(session: AsyncSession, batch: RenderedBatch, now: datet
 # -- acknowledgements (999, 277CA) ---------------------------------------------------------------------------------
 
 
-async def claims_of_interchange(session: AsyncSession, control_number: int) -> list[Claim]:
+ACKNOWLEDGED = "claim.claim_id, claim.correlation_id, claim.payer_claim_control_number"  # what claim.acknowledged says
+
+
+async def claim_ids_of_interchange(session: AsyncSession, control_number: int) -> list[UUID]:
     found = await session.execute(
-        select(Claim)
+        select(Claim.claim_id)
         .join(SubmissionBatch, Claim.batch_id == SubmissionBatch.batch_id)
         .where(SubmissionBatch.interchange_control_number == control_number)
     )
     return list(found.scalars())
 
 
-async def claims_by_control_number(session: AsyncSession, numbers: Iterable[str]) -> list[Claim]:
-    found = await session.execute(select(Claim).where(Claim.patient_control_number.in_(numbers)))
-    return list(found.scalars())
+REJECT_INTERCHANGE = text(
+    "UPDATE claim SET acknowledgement = 'rejected', ack_reasons = CAST(:reasons AS jsonb), acknowledged_at = :now"
+    " FROM submission_batch b WHERE claim.batch_id = b.batch_id AND b.interchange_control_number = :control_number"
+    f" RETURNING {ACKNOWLEDGED}"
+)
 
 
-def mark_acknowledged(claim: Claim, accepted: bool, reasons: list[AckReason], now: datetime) -> None:
-    claim.acknowledgement = "accepted" if accepted else "rejected"
-    claim.ack_reasons = [r.model_dump() for r in reasons]
-    claim.acknowledged_at = now
+async def reject_interchange(
+    session: AsyncSession, control_number: int, reasons: list[AckReason], now: datetime
+) -> list[Row]:
+    """Every claim of the interchange a 999 rejected, marked so in one statement; returns what
+    claim.acknowledged says of each (claim_id, correlation_id, payer_claim_control_number)."""
+    params = dict(control_number=control_number, reasons=_reasons_json(reasons), now=now)
+    return list((await session.execute(REJECT_INTERCHANGE, params)).all())
+
+
+# One statement for a whole 277CA: a claim's payer claim number is kept when the 277CA gives none.
+ACKNOWLEDGE_CLAIMS = text(
+    "UPDATE claim SET acknowledgement = CASE WHEN a.accepted THEN 'accepted' ELSE 'rejected' END,"
+    " ack_reasons = CAST(a.reasons AS jsonb), acknowledged_at = :now,"
+    " payer_claim_control_number = coalesce(a.payer_number, claim.payer_claim_control_number)"
+    " FROM unnest(CAST(:numbers AS text[]), CAST(:accepted AS boolean[]), CAST(:reasons AS text[]),"
+    " CAST(:payer_numbers AS text[])) AS a(number, accepted, reasons, payer_number)"
+    f" WHERE claim.patient_control_number = a.number RETURNING {ACKNOWLEDGED}, claim.patient_control_number"
+)
+
+
+async def acknowledge_claims(session: AsyncSession, outcomes: Iterable[ClaimOutcome], now: datetime) -> list[Row]:
+    """Each claim a 277CA answers (by its patient control number) accepted or rejected; returns what
+    claim.acknowledged says of each (and its patient_control_number). A claim we never sent is not found."""
+    outcomes = list(outcomes)
+    params = dict(
+        numbers=[o.patient_control_number for o in outcomes],
+        accepted=[o.accepted for o in outcomes],
+        reasons=[_reasons_json(o.reasons) for o in outcomes],
+        payer_numbers=[o.payer_claim_control_number or None for o in outcomes],
+        now=now,
+    )
+    return list((await session.execute(ACKNOWLEDGE_CLAIMS, params)).all())
+
+
+def _reasons_json(reasons: list[AckReason]) -> str:
+    return json_dumps([r.model_dump() for r in reasons])
+
+
+ADD_ACK_EVENTS = text(
+    "INSERT INTO claim_event (claim_id, kind, file_name, accepted, detail)"
+    " SELECT c, :kind, :file_name, a, CAST(d AS jsonb)"
+    " FROM unnest(CAST(:claim_ids AS uuid[]), CAST(:accepted AS boolean[]), CAST(:details AS text[])) AS u(c, a, d)"
+)
+
+
+async def add_ack_events(
+    session: AsyncSession, kind: str, file_name: str, answers: list[tuple[UUID, bool, list[AckReason]]]
+) -> None:
+    """The claims' timeline: what a 999 or 277CA said of each claim (claim id, accepted, reasons), one statement."""
+    if answers:
+        claim_ids, accepted, reasons = zip(*answers, strict=True)
+        details = [_reasons_json(r) for r in reasons]
+        params = dict(
+            kind=kind, file_name=file_name, claim_ids=list(claim_ids), accepted=list(accepted), details=details
+        )
+        await session.execute(ADD_ACK_EVENTS, params)
+
+
+async def claims_awaiting_correction(session: AsyncSession, claim_ids: Iterable[UUID]) -> list[Claim]:
+    """Those of these claims with an encounter the EHR corrected or voided while the claim waited
+    for the payer's claim number (status correcting), as they now stand in the database."""
+    correcting = select(CodedEncounter.claim_id).where(
+        CodedEncounter.claim_id.in_(list(claim_ids)), CodedEncounter.status == "correcting"
+    )
+    query = select(Claim).where(Claim.claim_id.in_(correcting)).execution_options(populate_existing=True)
+    return list((await session.execute(query)).scalars())
 
 
 async def acknowledgements_awaited(session: AsyncSession, within: timedelta) -> bool:
