@@ -28,6 +28,5 @@ async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSub
         )
         for e in events
     }
-    new = await db.add_known_claims(session, rows)
-    if new:
+    if new := await db.add_known_claims(session, rows):
         await post_waiting(session, new)

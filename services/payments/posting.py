@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,9 +182,9 @@ async def record_reissues(session: AsyncSession, plan: PostingPlan, stored: set[
         )
 
 
-async def post_waiting(session: AsyncSession, claims: list[db.KnownClaim]) -> None:
-    """Claims became known: post the payments that arrived before them (under the matching lock)."""
-    by_number = {claim.patient_control_number: db.as_known(claim) for claim in claims}
+async def post_waiting(session: AsyncSession, by_number: Mapping[str, KnownClaim]) -> None:
+    """Claims became known (by patient control number): post the payments that arrived before them
+    (under the matching lock)."""
     waiting = await db.waiting_payments(session, by_number)
     now = datetime.now(UTC)
     publish(session, post_late([_planned(r, by_number[r.patient_control_number]) for r in waiting], now))
