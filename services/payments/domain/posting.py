@@ -143,7 +143,10 @@ class PostingPlan:
     now: datetime
 
     def records(self) -> list[PaymentRecord]:
-        headers = {id(p.remittance): p.remittance.model_dump(mode="json", exclude={"claims"}) for p in self.payments}
+        remittances = {id(p.remittance): p.remittance for p in self.payments}  # each header dumped once, not per claim
+        headers = {
+            key: remittance.model_dump(mode="json", exclude={"claims"}) for key, remittance in remittances.items()
+        }
         return [_record(p, headers[id(p.remittance)], self.now) for p in self.payments]
 
     def repeats(self, stored: Collection[uuid.UUID]) -> list[uuid.UUID]:
