@@ -475,8 +475,10 @@ async def waiting_payments_age(session: AsyncSession) -> tuple[int, datetime | N
     return count, oldest
 
 
-def add_work_items(session: AsyncSession, items: Iterable[posting.NewWorkItem]) -> None:
-    session.add_all(WorkItem(**vars(item)) for item in items)
+async def add_work_items(session: AsyncSession, items: Collection[posting.NewWorkItem]) -> None:
+    """One statement for them all (no ORM object per item: a SQLModel instance costs about 0.1 ms)."""
+    if items:
+        await session.execute(insert(WorkItem.__table__), [vars(item) for item in items])
 
 
 async def resolve_unmatched_claims(session: AsyncSession, numbers: Collection[str]) -> None:

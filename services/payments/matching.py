@@ -48,7 +48,7 @@ async def post_to_claim(session: AsyncSession, item_id: int, claim_id: UUID, by:
                               f"{claim.total_charge}: choose the claim this payment is for")  # fmt: skip
     now = datetime.now(UTC)
     remittance = Remittance.model_validate({**record.remittance_header, "claims": ()})
-    publish(session, post_late([PlannedPayment(record.posting_id, remittance, payment, db.as_known(claim))], now))
+    await publish(session, post_late([PlannedPayment(record.posting_id, remittance, payment, db.as_known(claim))], now))
     record.status, record.claim_id, record.posted_at = "posted", claim.claim_id, now
     item.claim_id, item.resolved_at = claim.claim_id, now
     item.resolved_by, item.resolved_by_name = by.subject, by.display_name

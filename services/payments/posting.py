@@ -152,7 +152,7 @@ async def post_interchange(session: AsyncSession, interchange: Interchange835, s
         return
     stored = await db.add_payments(session, era_id, plan.records())
     postings = plan.postings(stored)
-    publish(session, postings)
+    await publish(session, postings)
     await record_reissues(session, plan, stored, era_id, file_name)
     posted, unmatched = len(postings.events), postings.unmatched
     log.info("835 posted", extra={"file": file_name, "posted": posted, "unmatched": unmatched})
@@ -187,7 +187,7 @@ async def post_waiting(session: AsyncSession, by_number: Mapping[str, KnownClaim
     (under the matching lock)."""
     waiting = await db.waiting_payments(session, by_number)
     now = datetime.now(UTC)
-    publish(session, post_late([_planned(r, by_number[r.patient_control_number]) for r in waiting], now))
+    await publish(session, post_late([_planned(r, by_number[r.patient_control_number]) for r in waiting], now))
     for record in waiting:
         record.status, record.claim_id, record.posted_at = (
             "posted",
@@ -203,11 +203,11 @@ def _planned(record: db.ClaimPaymentRecord, claim: KnownClaim) -> PlannedPayment
     return PlannedPayment(record.posting_id, remittance, ClaimPayment.model_validate(record.claim_payment), claim)
 
 
-def publish(session: AsyncSession, postings: Postings) -> None:
+async def publish(session: AsyncSession, postings: Postings) -> None:
     for posting in postings.events:
         event = Event(posting.event, str(posting.event.claim_id), SOURCE, posting.correlation_id)
         outbox.stage(session, topics.PAYMENT_POSTED, event)
-    db.add_work_items(session, postings.work_items)
+    await db.add_work_items(session, postings.work_items)
 
 
 async def post_forever(service: Service[None], inbox: EraInbox, lease: Lease, fallback_seconds: float) -> None:
