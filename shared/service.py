@@ -10,6 +10,7 @@ service's permission table names (shared/security.py); `/healthz` and `/readyz` 
 
 import asyncio
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -242,6 +243,9 @@ class Service(Generic[D]):
         app = self.app()
         if app.state.authenticator.settings.api_key_fallback:
             log.warning("RCM_OIDC_API_KEY_FALLBACK is on: the API key opens the API (local scripts only)")
+        # What was built (code sets: some 600,000 objects in coding; tables, modules) lives as long as the
+        # process: kept out of the collector's view, a full collection no longer walks it (~0.2 s each).
+        gc.freeze()
         uvicorn.run(
             app,
             host=self.settings.http_host,

@@ -73,11 +73,22 @@ def journey(correlation_id: str) -> SpanContext:
 def _parent(correlation_id: str, upstream: SpanContext | None) -> tuple[Context, list[Link]]:
     """The upstream span when it belongs to this journey, else the journey's root (linking a
     foreign upstream trace, so the sender's trace can still be followed)."""
+    parent, links = _parent_span(correlation_id, upstream)
+    return trace.set_span_in_context(NonRecordingSpan(parent)), links
+
+
+def _parent_span(correlation_id: str, upstream: SpanContext | None) -> tuple[SpanContext, list[Link]]:
     root = journey(correlation_id)
     if upstream is not None and upstream.is_valid and upstream.trace_id == root.trace_id:
-        return trace.set_span_in_context(NonRecordingSpan(upstream)), []
-    links = [Link(upstream)] if upstream is not None and upstream.is_valid else []
-    return trace.set_span_in_context(NonRecordingSpan(root)), links
+        return upstream, []
+    return root, [Link(upstream)] if upstream is not None and upstream.is_valid else []
+
+
+def _recording() -> bool:
+    """Whether spans are recorded (configure() installed a provider). When not, a span would only
+    be its parent again (the API's no-op tracer), so the headers are derived without making one:
+    per staged or consumed event that was a sizeable share of a service's CPU."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 def _tracer() -> trace.Tracer:
@@ -88,6 +99,11 @@ def staged_headers(topic: str, event: Any) -> list[tuple[str, bytes]]:
     """A producer span for an event staged in the outbox (a child of whatever the service is doing
     for this journey); returns the headers that carry it to the consumers."""
     upstream = _journeys.get({}).get(event.correlation_id) or trace.get_current_span().get_span_context()
+    if not _recording():
+        carrier: dict[str, str] = {}
+        parent_span, _ = _parent_span(event.correlation_id, upstream)
+        propagate.inject(carrier, context=trace.set_span_in_context(NonRecordingSpan(parent_span)))
+        return [(k, carrier[k].encode()) for k in TRACE_HEADERS if k in carrier]
     parent, links = _parent(event.correlation_id, upstream)
     attributes = {
         "messaging.system": "kafka",
@@ -100,7 +116,7 @@ def staged_headers(topic: str, event: Any) -> list[tuple[str, bytes]]:
     with _tracer().start_as_current_span(
         f"{topic} publish", context=parent, kind=SpanKind.PRODUCER, links=links, attributes=attributes
     ):
-        carrier: dict[str, str] = {}
+        carrier = {}
         propagate.inject(carrier)
     return [(k, carrier[k].encode()) for k in TRACE_HEADERS if k in carrier]
 
@@ -119,6 +135,12 @@ def consuming(
     batch, so the span an event staged in the outbox descends from is found by its journey
     (correlation id), not by the current context. A failure marks every span with the exception's
     type only (messages may quote patient data)."""
+    if not _recording():
+        known = headers_by_id or {}
+        parents = {e.correlation_id: _parent_span(e.correlation_id, upstream_of(known.get(e.id)))[0] for e in events}
+        with _following(parents):
+            yield
+        return
     tracer, spans, journeys = _tracer(), [], {}
     for event in events:
         parent, links = _parent(event.correlation_id, upstream_of((headers_by_id or {}).get(event.id)))
@@ -150,3 +172,13 @@ def consuming(
         _journeys.reset(token)
         for span in spans:
             span.end()
+
+
+@contextmanager
+def _following(journeys: dict[str, SpanContext]) -> Iterator[None]:
+    """What a staged event of each journey descends from while the batch is handled."""
+    token = _journeys.set({**_journeys.get({}), **journeys})
+    try:
+        yield
+    finally:
+        _journeys.reset(token)
