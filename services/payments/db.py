@@ -9,7 +9,22 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Numeric, Row, Text, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Numeric,
+    Row,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -453,14 +468,32 @@ async def mark_era_file(session: AsyncSession, era_id: int, status: str) -> None
     await session.execute(update(EraFile).where(EraFile.era_id == era_id).values(status=status))
 
 
-async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[ClaimPaymentRecord]:
-    """Unmatched claim payments of these patient control numbers."""
+async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[Row]:
+    """Unmatched claim payments of these patient control numbers: posting id, number, and the payment and
+    its remittance's header as the JSON text stored (read into their models once, by the caller)."""
+    c = ClaimPaymentRecord.__table__.c
     rows = await session.execute(
-        select(ClaimPaymentRecord).where(
-            ClaimPaymentRecord.patient_control_number.in_(numbers), ClaimPaymentRecord.status == "unmatched"
-        )
+        select(
+            c.posting_id,
+            c.patient_control_number,
+            cast(c.claim_payment, Text).label("claim_payment"),
+            cast(c.remittance_header, Text).label("remittance_header"),
+        ).where(c.patient_control_number.in_(numbers), c.status == "unmatched")
     )
-    return list(rows.scalars())
+    return list(rows.all())
+
+
+async def mark_posted(session: AsyncSession, claims: Mapping[UUID, UUID], posted_at: datetime) -> None:
+    """Waiting payments (by posting id) are posted now, each to its claim (one statement for them all)."""
+    if claims:
+        table = ClaimPaymentRecord.__table__  # Core executemany: the SET clause is the parameters' other columns
+        await session.execute(
+            update(table).where(table.c.posting_id == bindparam("b_posting_id")),
+            [
+                {"b_posting_id": posting_id, "claim_id": claim_id, "status": "posted", "posted_at": posted_at}
+                for posting_id, claim_id in claims.items()
+            ],
+        )
 
 
 async def waiting_payments_age(session: AsyncSession) -> tuple[int, datetime | None]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from uuid import UUID
 
 from prometheus_client import Counter
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
@@ -188,19 +189,16 @@ async def post_waiting(session: AsyncSession, by_number: Mapping[str, KnownClaim
     waiting = await db.waiting_payments(session, by_number)
     now = datetime.now(UTC)
     await publish(session, post_late([_planned(r, by_number[r.patient_control_number]) for r in waiting], now))
-    for record in waiting:
-        record.status, record.claim_id, record.posted_at = (
-            "posted",
-            by_number[record.patient_control_number].claim_id,
-            now,
-        )
+    await db.mark_posted(session, {r.posting_id: by_number[r.patient_control_number].claim_id for r in waiting}, now)
     await db.resolve_unmatched_claims(session, by_number)
 
 
-def _planned(record: db.ClaimPaymentRecord, claim: KnownClaim) -> PlannedPayment:
-    """A stored payment as the domain plans it: with the posting id it was stored under."""
-    remittance = Remittance.model_validate({**record.remittance_header, "claims": ()})
-    return PlannedPayment(record.posting_id, remittance, ClaimPayment.model_validate(record.claim_payment), claim)
+def _planned(stored: Row, claim: KnownClaim) -> PlannedPayment:
+    """A stored payment as the domain plans it (with the posting id it was stored under), read from its JSON
+    text once."""
+    remittance = Remittance.model_validate_json(stored.remittance_header)  # the header: stored without its claims
+    payment = ClaimPayment.model_validate_json(stored.claim_payment)
+    return PlannedPayment(stored.posting_id, remittance, payment, claim)
 
 
 async def publish(session: AsyncSession, postings: Postings) -> None:
