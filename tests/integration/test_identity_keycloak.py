@@ -101,7 +101,7 @@ async def test_access_tokens_live_five_minutes(idp):
     response = await idp.token(
         {"grant_type": "client_credentials", "client_id": "rcm-ehr", "client_secret": idp.creds.clients["rcm-ehr"]}
     )
-    assert response.json()["expires_in"] == 300
+    assert response.json()["expires_in"] in (299, 300)  # seconds left when answered: a second may have begun
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 300
 
