@@ -222,6 +222,22 @@ class Pause:
         self.since = None
 
 
+async def look_forever(look: Callable[[], Awaitable[None]], pause: Pause, wait: Callable[[], Awaitable[None]]) -> None:
+    """A file or mailbox loop: look, then wait for the next reason to; while the database or broker
+    is away, pause with backoff and look again (an item that fails on its own is `look`'s to set
+    aside, so it never stops the loop)."""
+    while True:
+        try:
+            await look()
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            await pause.wait(exc)
+            continue
+        pause.resume()
+        await wait()
+
+
 class BatchProcessor(Generic[T]):
     """Handles a consumer group's batches. A group may read several topics (subscriptions sharing a
     `group`): a batch's events are then handled in ONE transaction, each subscription's handler in

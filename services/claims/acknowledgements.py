@@ -24,7 +24,7 @@ from services.claims import db, handlers
 from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
 from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError, DirectoryAcks
 from shared import metrics, outbox
-from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure, look_forever
 from shared.contracts import topics
 from shared.contracts.events import AckReason, ClaimAcknowledgedV1
 from shared.envelope import Event
@@ -145,7 +145,8 @@ async def read_acknowledgements_forever(service: Service[Any], source: AckSource
     with backoff (nothing is marked received)."""
     pause = Pause("inbound/999+277", "claims.read-acknowledgements", service.settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
-    while True:
+
+    async def look() -> None:
         try:
             async with aclosing(source.pending()) as documents:
                 async for document in documents:
@@ -154,13 +155,8 @@ async def read_acknowledgements_forever(service: Service[Any], source: AckSource
                 await show_backlog(service)
         except AckSourceError as error:  # the clearinghouse is down or answers nonsense: the next poll tries again
             log.error("acknowledgements not read this time", extra={"error": str(error)})
-        except Exception as exc:
-            if not is_infrastructure(exc):
-                raise
-            await pause.wait(exc)
-            continue
-        pause.resume()
-        await wait()
+
+    await look_forever(look, pause, wait)
 
 
 @asynccontextmanager

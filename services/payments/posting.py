@@ -36,7 +36,7 @@ from services.payments.domain.posting import (
 )
 from services.payments.era_inbox import EraInbox
 from shared import metrics, outbox
-from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure, look_forever
 from shared.contracts import topics
 from shared.envelope import Event
 from shared.folder_watch import FolderWatch
@@ -213,21 +213,16 @@ async def post_forever(service: Service[None], inbox: EraInbox, lease: Lease, fa
     in case it did not tell); while the database is away, pause (and take the same file again)."""
     pause = Pause("inbound/835", "payments.post-remittances", service.settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
+
+    async def look() -> None:
+        for path in await asyncio.to_thread(inbox.pending):
+            await post_file(service, inbox, lease, path)
+        if refresh():
+            await show_backlog(service, inbox)
+            await drop_expired_leases(service)
+
     async with FolderWatch(inbox.incoming, fallback_seconds=fallback_seconds) as arrivals:
-        while True:
-            try:
-                for path in await asyncio.to_thread(inbox.pending):
-                    await post_file(service, inbox, lease, path)
-                if refresh():
-                    await show_backlog(service, inbox)
-                    await drop_expired_leases(service)
-            except Exception as exc:
-                if not is_infrastructure(exc):
-                    raise
-                await pause.wait(exc)
-                continue
-            pause.resume()
-            await arrivals.wait()
+        await look_forever(look, pause, arrivals.wait)
 
 
 async def show_backlog(service: Service[None], inbox: EraInbox) -> None:

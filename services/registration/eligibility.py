@@ -21,7 +21,7 @@ from services.registration.domain.payers import Payer, PayerDirectory
 from services.registration.registry import SOURCE
 from services.registration.settings import RegistrationSettings
 from shared import metrics, outbox
-from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure
+from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure, look_forever
 from shared.contracts import topics
 from shared.contracts.events import Coverage, Person
 from shared.envelope import Event
@@ -142,20 +142,15 @@ async def read_answers(service: Service) -> None:
     inbound, archive, rejected = (folder(settings, n) for n in ("inbound", "archive", "rejected"))
     pause = Pause("eligibility/inbound", "registration.read-answers", settings.retry_backoff_seconds)
     refresh = metrics.Every(10.0)
+
+    async def look() -> None:
+        for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
+            await read_answer(service, path, archive, rejected)
+        if refresh():
+            metrics.show_quarantined("271", rejected)
+
     async with FolderWatch(inbound, fallback_seconds=settings.eligibility_poll_seconds) as arrivals:
-        while True:
-            try:
-                for path in sorted(p for p in inbound.glob("*.271.x12") if not p.name.startswith(".")):
-                    await read_answer(service, path, archive, rejected)
-            except Exception as exc:
-                if not is_infrastructure(exc):
-                    raise
-                await pause.wait(exc)
-                continue
-            pause.resume()
-            if refresh():
-                metrics.show_quarantined("271", rejected)
-            await arrivals.wait()
+        await look_forever(look, pause, arrivals.wait)
 
 
 async def read_answer(service: Service, path: Path, archive: Path, rejected: Path) -> None:
