@@ -262,6 +262,9 @@ async def test_the_ehr_the_coder_and_the_biller_leave_their_trail_in_the_service
         assert (await reg.post("/v1/fhir/Bundle", json=bundle(), headers=carol)).status_code == 403  # intake only
 
         await publish(platform, topics.PATIENT_REGISTERED, [registered("F")])
+        # Coding must know she is female before the encounter (N40.1 is a man's diagnosis: the edit that
+        # queues it for a coder); the two topics are not ordered with each other.
+        await eventually(lambda: scalar(services["coding"], "SELECT count(*) FROM coding_patient"))
         await publish(platform, topics.ENCOUNTER_DOCUMENTED, [encounter("ENC-A1", diagnoses=[{"code": "N40.1"}],
                                                                         procedures=[{"code": "99213"}])])  # fmt: skip
 
