@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Identity, Index, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
@@ -93,6 +94,7 @@ class AuditRecord(SQLModel, table=True):
     entity_type: str = Field(max_length=40)  # entity.what's resource type: Patient, Claim, Account, ...
     entity_id: str = Field(max_length=64)
     patient_id: str | None = Field(default=None, max_length=64)  # the patient the entity is about
+    entity_query: str | None = Field(default=None, max_length=500)  # a search's filters (ids only), as asked
 
 
 APPEND_ONLY = (
@@ -114,17 +116,21 @@ def install(connection: Connection) -> None:
         connection.execute(text(statement))
 
 
+# A later migration of each service (the table above is made from today's model, so it may have it).
+ADD_ENTITY_QUERY = "ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_query VARCHAR(500)"
+
+
 def entry(principal: Principal, *, observer: str, action: Action, subtype: str, entity_type: str,
           entity_id: object, patient_id: object | None = None, outcome: Outcome = Outcome.SUCCESS,
-          outcome_desc: str | None = None, purpose: str = PAYMENT,
-          address: str | None = None) -> dict[str, Any]:  # fmt: skip
+          outcome_desc: str | None = None, purpose: str = PAYMENT, address: str | None = None,
+          query: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One row's values: who (from the token, never the body), what, when (the database's clock), outcome."""
     return dict(
         observer=observer, action=action.value, subtype=subtype, outcome=outcome.value,
         outcome_desc=outcome_desc[:200] if outcome_desc else None, purpose_of_use=purpose,
         agent_who=principal.subject, agent_name=principal.display_name[:255], agent_client=principal.client_id,
         agent_machine=principal.machine, source_address=address, entity_type=entity_type, entity_id=str(entity_id),
-        patient_id=str(patient_id) if patient_id is not None else None,
+        patient_id=str(patient_id) if patient_id is not None else None, entity_query=query[:500] if query else None,
     )  # fmt: skip
 
 
@@ -150,8 +156,9 @@ _PUBLISHED = tuple(set(AuditRecordedV1.model_fields) - {"audit_id", "recorded"})
 
 async def find(session: AsyncSession, *, patient_id: str | None = None, agent: str | None = None,
                since: datetime | None = None, until: datetime | None = None, after: int | None = None,
-               limit: int = 100) -> list[AuditRecord]:  # fmt: skip
-    """Oldest first, `limit` at a time; pass the last id as `after` for the next page."""
+               before: int | None = None, limit: int = 100) -> list[AuditRecord]:  # fmt: skip
+    """Oldest first, `limit` at a time; pass the last id as `after` for the next page, and the first
+    page's bound as `before` so that rows recorded meanwhile (the paging's own reads) do not extend it."""
     query = select(AuditRecord).order_by(col(AuditRecord.id)).limit(limit)
     if patient_id is not None:
         query = query.where(col(AuditRecord.patient_id) == patient_id)
@@ -163,11 +170,31 @@ async def find(session: AsyncSession, *, patient_id: str | None = None, agent: s
         query = query.where(col(AuditRecord.recorded) < until)
     if after is not None:
         query = query.where(col(AuditRecord.id) > after)
+    if before is not None:
+        query = query.where(col(AuditRecord.id) < before)
     return list((await session.execute(query)).scalars())
 
 
-def next_cursor(rows: list[AuditRecord], limit: int) -> str | None:
-    return str(rows[limit - 1].id) if len(rows) > limit else None
+@dataclass(frozen=True)
+class Cursor:
+    """Where a paged question stands: after which row, and before which (the row that recorded its
+    first page: whatever is recorded later, its own reading included, belongs to a later question)."""
+
+    after: int | None = None
+    before: int | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor:
+        """`123` (a row id, as a client keeping its own place sends) or `123.456` (our `next`)."""
+        if not text:
+            return cls()
+        parts = [int(part) for part in text.split(".")]
+        if any(part > MAX_BIGINT for part in parts):
+            raise HTTPException(422, "the cursor names no row: use the `next` of the previous page")
+        return cls(parts[0], parts[1] if len(parts) > 1 else None)
+
+    def next(self, rows: list[AuditRecord], limit: int) -> str | None:
+        return f"{rows[limit - 1].id}.{self.before}" if len(rows) > limit else None
 
 
 # --- what routes use ---------------------------------------------------------------------------------
@@ -194,10 +221,11 @@ class Trail:
         await self.search(session, entity_type, [(entity_id, patient_id)], subtype="read")
 
     async def search(self, session: AsyncSession, entity_type: str, found: Iterable[tuple[object, object | None]],
-                     subtype: str = "search-type") -> None:  # fmt: skip
-        """One row per entity an answer shows (a list names many patients), committed at once."""
-        await self._record(session, Action.READ, subtype, entity_type, found)
+                     subtype: str = "search-type", query: str | None = None) -> list[int]:  # fmt: skip
+        """One row per entity an answer shows (a list names many patients), committed at once; their ids."""
+        ids = await self._record(session, Action.READ, subtype, entity_type, found, query=query)
         await session.commit()
+        return ids
 
     async def refused(self, session: AsyncSession, action: Action, route: str, patient_id: object | None,
                       reason: str) -> None:  # fmt: skip
@@ -207,16 +235,18 @@ class Trail:
 
     async def _record(self, session: AsyncSession, action: Action, subtype: str, entity_type: str,
                       found: Iterable[tuple[object, object | None]], outcome: Outcome = Outcome.SUCCESS,
-                      outcome_desc: str | None = None) -> None:  # fmt: skip
+                      outcome_desc: str | None = None, query: str | None = None) -> list[int]:  # fmt: skip
         rows = [
             entry(self.principal, observer=self.observer, action=action, subtype=subtype, entity_type=entity_type,
                   entity_id=entity_id, patient_id=patient_id, purpose=self.purpose, address=self.address,
-                  outcome=outcome, outcome_desc=outcome_desc)
+                  outcome=outcome, outcome_desc=outcome_desc, query=query)
             for entity_id, patient_id in found
         ]  # fmt: skip
-        for recorded in await record_many(session, rows):
+        recorded_rows = await record_many(session, rows)
+        for recorded in recorded_rows:
             subject = recorded.patient_id or recorded.entity_id
             outbox.stage(session, AUDIT_RECORDED, Event(recorded, subject, f"/{self.observer}", self.correlation_id))
+        return [recorded.audit_id for recorded in recorded_rows]
 
 
 def purpose_of(principal: Principal) -> str:
@@ -252,6 +282,7 @@ async def refused(request: Request, principal: Principal, reason: str) -> None:
 # --- the auditor's route, on every service -----------------------------------------------------------
 
 router = APIRouter(prefix="/v1")
+CURSOR = r"^\d{1,19}(\.\d{1,19})?$"
 PERMISSIONS = permissions({"GET /v1/audit": {AUDITOR}})
 
 
@@ -263,16 +294,21 @@ async def audit_log(
     agent: Annotated[str | None, Query(max_length=255, description="A user's subject (token sub).")] = None,
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
-    cursor: Annotated[int | None, Query(ge=0, le=MAX_BIGINT, description="`next` of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR, description="`next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """This service's audit trail, oldest first: who touched which patient's data, when, how, from where.
     A moment without a time zone is UTC.
 
     Reading it is in it too (every page): entity AuditEvent, its id the person whose trail was asked
-    (`*` for everyone), the patient whose trail was asked as the patient. So the reader's own reading
-    may appear on a later page of the same question."""
-    rows = await find(session, patient_id=patient_id, agent=agent, since=since, until=until, after=cursor,
-                      limit=limit + 1)  # fmt: skip
-    await trail.search(session, "AuditEvent", [((agent or "*")[:64], patient_id)])
-    return {"entries": [row.model_dump(mode="json") for row in rows[:limit]], "next": next_cursor(rows, limit)}
+    (`*` for everyone), the patient whose trail was asked as the patient, the filters as its query.
+    A question's pages end with what was recorded before its first page; the readings it recorded
+    itself are there for the next question."""
+    position = Cursor.parse(cursor)
+    asked = {"patient_id": patient_id, "agent": agent, "since": since, "until": until}
+    query = urlencode({k: v.isoformat() if isinstance(v, datetime) else v for k, v in asked.items() if v is not None})
+    (own,) = await trail.search(session, "AuditEvent", [((agent or "*")[:64], patient_id)], query=query)
+    position = position if position.before is not None else Cursor(position.after, own)
+    rows = await find(session, patient_id=patient_id, agent=agent, since=since, until=until, after=position.after,
+                      before=position.before, limit=limit + 1)  # fmt: skip
+    return {"entries": [row.model_dump(mode="json") for row in rows[:limit]], "next": position.next(rows, limit)}

@@ -602,6 +602,9 @@ class AuditRecordedV1(Contract):
     entity_type: str = Field(max_length=40)
     entity_id: str = Field(max_length=64)
     patient_id: str | None = Field(default=None, max_length=64)
+    entity_query: str | None = Field(
+        default=None, max_length=500, description="A search's filters as asked (ids and dates only), URL-encoded."
+    )
 
 
 EVENT_MODELS: dict[str, type[Contract]] = {
@@ -624,7 +627,7 @@ EVENT_MODELS: dict[str, type[Contract]] = {
 EVENT_NAMESPACE = "org.openrcm"
 # The release of the published contracts (schemas, AsyncAPI, the openrcm-contracts package). Bump
 # the minor version for additive changes; a breaking change is a new event version (".v2") instead.
-CONTRACTS_VERSION = "1.1.0"
+CONTRACTS_VERSION = "1.2.0"
 
 
 def event_type(name: str) -> str:

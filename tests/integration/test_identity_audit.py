@@ -140,6 +140,8 @@ async def test_an_auditors_reading_of_the_trail_is_itself_in_the_trail_with_its_
         again = await reg.get("/v1/audit", params={"patient_id": pid}, headers=auditor)
         by_audrey = await reg.get("/v1/audit", params={"agent": audrey}, headers=auditor)
         published = await read_topic(platform, topics.AUDIT_RECORDED, expect=5)
+        recorded_before = await scalar(registration, "SELECT count(*) FROM audit_log")
+        one_at_a_time = await page_by_page(reg, auditor, limit=1, pages_at_most=recorded_before + 1)
 
     assert seen(first.json()["entries"]) == [("frank.frontdesk", "C", "create", "Patient")]
     assert not [e for e in first.json()["entries"] if of_the_trail(e)]  # recorded once the answer was found
@@ -159,6 +161,23 @@ async def test_an_auditors_reading_of_the_trail_is_itself_in_the_trail_with_its_
         [asked_of_the_patient, asked_of_the_patient, (audrey, "R", "search-type", "AuditEvent", sam, None),
          (audrey, "R", "search-type", "AuditEvent", audrey, None)])  # fmt: skip
     assert b"audrey" not in b"".join(record.value for record in published)  # ids only, never the name
+    assert [e["entity_query"] for e in by_audrey.json()["entries"]] == [f"patient_id={pid}", f"agent={sam}",
+                                                                        f"patient_id={pid}"]  # fmt: skip
+    # Each page records its reading, yet a question ends: with what was there when its first page was asked.
+    assert len(one_at_a_time) == recorded_before and len({e["id"] for e in one_at_a_time}) == recorded_before
+
+
+async def page_by_page(client, auditor: dict, limit: int, pages_at_most: int) -> list[dict]:
+    """The whole trail, unfiltered, `limit` at a time; fails rather than page forever."""
+    entries, cursor = [], None
+    for _ in range(pages_at_most):
+        page = await client.get("/v1/audit", params={"limit": limit} | ({"cursor": cursor} if cursor else {}),
+                                headers=auditor)  # fmt: skip
+        assert page.status_code == 200, page.text
+        entries += page.json()["entries"]
+        if (cursor := page.json()["next"]) is None:
+            return entries
+    raise AssertionError(f"still a next page after {pages_at_most} pages of {limit}")
 
 
 async def test_a_write_off_is_approved_only_by_another_person_who_is_a_supervisor(platform, idp, tmp_path):
