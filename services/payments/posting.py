@@ -70,6 +70,17 @@ class Lease:
     def of_this_process(cls, seconds: float) -> "Lease":
         return cls(f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}", seconds)
 
+    def for_file(self, size: int) -> "Lease":
+        """Long enough to read and post a file of `size` bytes even on a slow day, so a large 835 is
+        never parsed by a second replica while the first still reads it (a dead holder's large file
+        waits as long for the others)."""
+        return Lease(self.holder, max(self.seconds, size / SLOWEST_READING))
+
+
+# Bytes of 835 a second that a busy replica still reads and posts (about 200 claim payments; today's
+# reader does well over ten times that): the floor under the lease of a large file.
+SLOWEST_READING = 100_000
+
 
 class LeaseLost(Exception):
     """The lease expired while the file was read and another replica took it: the file is theirs."""
@@ -78,25 +89,30 @@ class LeaseLost(Exception):
 async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
     """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
     key = _printable(path.name)
+    try:
+        lease = lease.for_file(path.stat().st_size)
+    except FileNotFoundError:
+        return  # posted and moved by another replica
     async with service.sessions() as session, session.begin():
         if not await db.take_lease(session, key, lease.holder, lease.seconds):
             return
-    await post_leased(service, inbox, lease, path)
+    await post_leased(service, inbox, lease, path, key)
     async with service.sessions() as session, session.begin():
         await db.release_lease(session, key, lease.holder)  # the file has left inbound/ (or another holds it)
 
 
-async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
-    """Post a file whose lease this replica took, or quarantine it with the reason when it fails on
-    its own (the database refusing its amounts, say); an infrastructure fault is raised for the loop
-    to pause on, the lease kept. The posting commits only if the lease is still this replica's."""
+async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> None:
+    """Post a file whose lease (`key`: its printable name) this replica took, or quarantine it with the
+    reason when it fails on its own (the database refusing its amounts, say); an infrastructure fault
+    is raised for the loop to pause on, the lease kept. The posting commits only if the lease is still
+    this replica's."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return  # posted and moved by the replica that held the lease before
     FILES_READ.inc()
     log.debug("835 read", extra={"file": path.name, "reader": lease.holder})
-    sha, key = hashlib.sha256(raw).hexdigest(), _printable(path.name)
+    sha = hashlib.sha256(raw).hexdigest()
     try:
         interchange = parse_835(raw.decode("ascii"))
         async with service.sessions() as session, session.begin():

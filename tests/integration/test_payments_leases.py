@@ -121,7 +121,7 @@ async def test_a_replica_whose_lease_was_taken_over_posts_nothing_and_leaves_the
         await asyncio.sleep(0.3)
         async with service.sessions() as session, session.begin():
             assert await db.take_lease(session, path.name, fast.holder, fast.seconds)  # expired: taken
-        await post_leased(service, inbox, slow, path)  # the stalled replica goes on with the file
+        await post_leased(service, inbox, slow, path, path.name)  # the stalled replica goes on with the file
         assert path.exists() and await scalar(service, "SELECT count(*) FROM era_file") == 0
         await post_file(service, inbox, slow, path)  # and on its next look it does not get it back
         assert path.exists() and await scalar(service, "SELECT holder FROM era_lease") == fast.holder
