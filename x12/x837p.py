@@ -48,7 +48,7 @@ from x12.envelope import (
 from x12.errors import BALANCING, Issue, X12Error
 from x12.guides.x837p import ATTACHMENT_TRANSMISSIONS, GUIDE
 from x12.npi import npi_is_valid
-from x12.reading import Interchange, Loop, LoopRule, ReadSet, Segment, read_sets
+from x12.reading import Interchange, Loop, LoopRule, ReadSet, Segment, read_envelope, read_sets
 from x12.types import Address
 
 M = TypeVar("M", bound=BaseModel)
@@ -521,6 +521,16 @@ def read_837p(text: str) -> Reading837:
     or a functional group is not an 837P 005010X222A1 one."""
     interchange, sets = read_sets(text, GUIDE)
     return Reading837(interchange, tuple(_read_set(s) for s in sets))
+
+
+def claim_numbers_by_set(text: str) -> dict[str, tuple[str, ...]]:
+    """The patient control numbers (CLM01) of each transaction set (ST02) of an 837 interchange, as
+    a 999 answers per set; X12Error when its envelope cannot be read."""
+    return {
+        raw.control_number: tuple(segment[1] for segment in raw.segments if segment.id == "CLM")
+        for group in read_envelope(text).groups
+        for raw in group.sets
+    }
 
 
 def _raw(segment: Segment) -> tuple[str, ...]:

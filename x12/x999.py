@@ -69,6 +69,7 @@ class GroupAck(Model):
     status: Status
     transactions: tuple[TransactionAck, ...]
     counts: tuple[int, int, int] = (0, 0, 0)  # AK902-AK904: included, received, accepted
+    errors: tuple[str, ...] = ()  # AK905-AK909: why the group as a whole was refused
 
     @property
     def accepted(self) -> bool:
@@ -290,6 +291,7 @@ def _read_group(root: Loop) -> GroupAck:
         status=ak9[1],  # a code the guide layer checked
         transactions=tuple(_read_set(response) for response in root.children("2000")),
         counts=(int(ak9[2]), int(ak9[3]), int(ak9[4])),
+        errors=tuple(code for code in ak9.elements[5:10] if code),
     )
 
 

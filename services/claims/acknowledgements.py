@@ -1,5 +1,6 @@
 """999 and 277CA files from the clearinghouse -> each claim accepted or rejected, announced as
-claim.acknowledged. A 999 that rejects a file rejects every claim in it; a 277CA answers claim by
+claim.acknowledged. A 999 answers per transaction set (IK5; AK9 for the sets it does not name): the
+claims of a rejected set are rejected, those of an accepted set await their 277CA; a 277CA answers claim by
 claim (accepted into adjudication, with the payer's claim number, or rejected with its status code).
 Rejected claims join the held ones in the work queue. Each file is applied once, in one
 transaction (its hash is unique), and only then marked received at its source (a directory or the
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
-from services.claims.domain.acknowledgement import batch_outcomes, claim_outcomes
+from services.claims.domain.acknowledgement import BatchOutcome, SetAnswer, batch_outcomes, claim_outcomes, set_answers
 from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError, DirectoryAcks
 from shared import metrics, outbox
 from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure, look_forever
@@ -32,6 +33,7 @@ from shared.folder_watch import FolderWatch
 from shared.service import Service
 from x12.errors import X12Error
 from x12.x277 import parse_277ca
+from x12.x837p import claim_numbers_by_set
 from x12.x999 import parse_999
 
 log = logging.getLogger(__name__)
@@ -59,20 +61,39 @@ def acknowledged(
 
 
 async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name: str = "") -> int:
+    """Each transaction set's claims as the 999 says: those of an accepted set go on to their 277CA (only
+    the claims' timeline records the 999), those of a rejected set are rejected with that set's reasons."""
     count, answers = 0, []
     for outcome in batch_outcomes(parse_999(text)):
-        if outcome.accepted:  # syntax passed; the 277CA says whether each claim was accepted
-            claim_ids = await db.claim_ids_of_interchange(session, outcome.group_control_number)
-        else:
-            rejected = await db.reject_interchange(session, outcome.group_control_number, outcome.reasons, now)
-            for claim in rejected:
-                outbox.stage(
-                    session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, False, "999", outcome.reasons, now)
-                )
-            claim_ids, count = [claim.claim_id for claim in rejected], count + len(rejected)
-        answers += [(claim_id, outcome.accepted, outcome.reasons) for claim_id in claim_ids]
+        control_number = outcome.group_control_number
+        for answer in await _set_answers(session, outcome):
+            numbers = list(answer.claims)
+            if answer.accepted:
+                claim_ids = await db.claim_ids_of_interchange(session, control_number, numbers)
+            else:
+                rejected = await db.reject_interchange(session, control_number, numbers, answer.reasons, now)
+                for claim in rejected:
+                    event = acknowledged(claim, False, "999", answer.reasons, now)
+                    outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, event)
+                claim_ids, count = [claim.claim_id for claim in rejected], count + len(rejected)
+            answers += [(claim_id, answer.accepted, answer.reasons) for claim_id in claim_ids]
     await db.add_ack_events(session, "999", file_name, answers)
     return count
+
+
+async def _set_answers(session: AsyncSession, outcome: BatchOutcome) -> list[SetAnswer]:
+    """The 999's verdict on each transaction set of the interchange as we wrote it (its claims read from
+    the stored 837P); what it says of a file or a set we never sent is logged (numbers only) and ignored."""
+    control_number = outcome.group_control_number
+    content = await db.batch_content(session, control_number)
+    if content is None:
+        log.warning("999 answers an interchange we never sent; ignored", extra={"interchange": control_number})
+        return []
+    answers, unknown = set_answers(outcome, claim_numbers_by_set(content))
+    if unknown:
+        extra = {"interchange": control_number, "sets": ",".join(unknown)[:200]}
+        log.warning("999 answers transaction sets we never sent; ignored", extra=extra)
+    return answers
 
 
 async def _apply_277(

@@ -623,11 +623,20 @@ async def mark_delivered(session: AsyncSession, batch: RenderedBatch, now: datet
 ACKNOWLEDGED = "claim.claim_id, claim.correlation_id, claim.payer_claim_control_number"  # what claim.acknowledged says
 
 
-async def claim_ids_of_interchange(session: AsyncSession, control_number: int) -> list[UUID]:
+async def batch_content(session: AsyncSession, control_number: int) -> str | None:
+    """The 837P we wrote for this interchange (None: we never sent it)."""
+    b = SubmissionBatch.__table__.c
+    found = await session.execute(select(b.content).where(b.interchange_control_number == control_number))
+    return found.scalar_one_or_none()
+
+
+async def claim_ids_of_interchange(session: AsyncSession, control_number: int, numbers: list[str]) -> list[UUID]:
+    """The claims of the interchange with these patient control numbers (those of one transaction set)."""
     found = await session.execute(
         select(Claim.claim_id)
         .join(SubmissionBatch, Claim.batch_id == SubmissionBatch.batch_id)
         .where(SubmissionBatch.interchange_control_number == control_number)
+        .where(Claim.patient_control_number.in_(numbers))
     )
     return list(found.scalars())
 
@@ -635,16 +644,18 @@ async def claim_ids_of_interchange(session: AsyncSession, control_number: int) -
 REJECT_INTERCHANGE = text(
     "UPDATE claim SET acknowledgement = 'rejected', ack_reasons = CAST(:reasons AS jsonb), acknowledged_at = :now"
     " FROM submission_batch b WHERE claim.batch_id = b.batch_id AND b.interchange_control_number = :control_number"
+    " AND claim.patient_control_number = ANY(CAST(:numbers AS text[]))"
     f" RETURNING {ACKNOWLEDGED}"
 )
 
 
 async def reject_interchange(
-    session: AsyncSession, control_number: int, reasons: list[AckReason], now: datetime
+    session: AsyncSession, control_number: int, numbers: list[str], reasons: list[AckReason], now: datetime
 ) -> list[Row]:
-    """Every claim of the interchange a 999 rejected, marked so in one statement; returns what
-    claim.acknowledged says of each (claim_id, correlation_id, payer_claim_control_number)."""
-    params = dict(control_number=control_number, reasons=_reasons_json(reasons), now=now)
+    """The claims of the interchange with these patient control numbers (those of a transaction set a
+    999 rejected), marked so in one statement; returns what claim.acknowledged says of each
+    (claim_id, correlation_id, payer_claim_control_number)."""
+    params = dict(control_number=control_number, numbers=numbers, reasons=_reasons_json(reasons), now=now)
     return list((await session.execute(REJECT_INTERCHANGE, params)).all())
 
 

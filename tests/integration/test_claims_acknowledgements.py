@@ -3,11 +3,13 @@ this process: 999 and 277CA read back into claim.acknowledged (rejections in the
 and A/R's requests for a secondary claim and a replacement becoming new 837Ps the simulator pays."""
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import sqlalchemy
 
 from payer_simulator.domain.contracts import load_contracts
 from payer_simulator.simulator import Simulator
@@ -177,3 +179,99 @@ async def test_secondary_and_replacement_requests_become_new_837ps_the_payers_an
     statuses = {c.patient_control_number: c for r in remits for rem in r.remittances for c in rem.claims}
     paid_secondary = statuses[second.patient_control_number]
     assert paid_secondary.status == "2" and paid_secondary.paid <= Decimal("40.00")
+
+
+def claim_row(claim, batch_id: int | None = None) -> dict:
+    """A claim row as the claims service keeps a submitted one."""
+    return dict(
+        claim_id=uuid.uuid4(),
+        patient_control_number=claim.patient_control_number,
+        encounter_id=f"enc-{claim.patient_control_number}",
+        patient_id=uuid.uuid4(),
+        payer_id=claim.payer.id,
+        payer_name=claim.payer.name,
+        date_of_service=claim.lines[0].service_date,
+        total_charge=claim.total_charge,
+        status="submitted",
+        findings=[],
+        content=claim.model_dump(mode="json"),
+        correlation_id=str(uuid.uuid4()),
+    )
+
+
+def partial_999(group: int, *sets: str) -> str:
+    """A 999 written by hand per the X231A1 guide, answering group `group` with these AK2..IK5 loops."""
+    body = [f"AK1*HC*{group}*005010X222A1", *sets]
+    taken = sum("IK5*A" in s or "IK5*E" in s for s in sets)
+    body.append(f"AK9*{'P' if 0 < taken < len(sets) else 'A' if taken else 'R'}*{len(sets)}*{len(sets)}*{taken}")
+    segments = ["ST*999*0001*005010X231A1", *(seg for s in body for seg in s.split("~"))]
+    segments.append(f"SE*{len(segments) + 1}*0001")
+    isa = "ISA*00*          *00*          *ZZ*SIMCH          *ZZ*OPENRCM        *260302*1000*^*00501*000000601*0*T*:"
+    envelope = [isa, "GS*FA*SIMCH*OPENRCM*20260302*1000*601*X*005010X231A1", *segments, "GE*1*601", "IEA*1*000000601"]
+    return "~\n".join(envelope) + "~\n"
+
+
+async def test_a_partially_accepted_999_rejects_only_the_claims_of_its_rejected_transaction_set(platform, caplog):
+    from sqlalchemy import insert
+
+    from services.claims import db
+    from x12.samples import sample_interchange
+    from x12.x837p import render_837p
+
+    caplog.set_level(logging.WARNING, logger="services.claims.acknowledgements")
+    service = build(settings_for(platform, ClaimsSettings, "claims", batch_interval_seconds=0.2, ack_poll_seconds=0.1))
+    control = 900_000_017
+    sent = sample_interchange(4, providers=2, control_number=control)  # sets 0001 (claims 0, 2) and 0002 (1, 3)
+    rows = [claim_row(claim) for provider in sent.transactions for claim in provider.claims]
+    by_number = {row["patient_control_number"]: row["claim_id"] for row in rows}
+    inbound = platform.clearinghouse_dir / "inbound" / "999"
+    inbound.mkdir(parents=True, exist_ok=True)
+    async with running(service) as client:
+        async with service.sessions() as session, session.begin():
+            await session.execute(insert(db.Claim.__table__), rows)
+            await db.store_batch(session, control, "two-sets.837p.x12", render_837p(sent), list(by_number.values()))
+        ack = partial_999(
+            control, "AK2*837*0001*005010X222A1~IK5*A", "AK2*837*0002*005010X222A1~IK3*DMG*17**8~IK4*3*1068*7~IK5*R*5"
+        )
+        assert validate_x12(ack) == []
+        (inbound / "partial.999.x12").write_text(ack)
+        acks = await read_topic(platform, topics.CLAIM_ACKNOWLEDGED, expect=2)
+        # a 999 naming a set we never sent (and one for a file we never sent) answers no claim and stops nothing
+        stray = partial_999(control, "AK2*837*0009*005010X222A1~IK3*CLM*19**8~IK4*2*782*6~IK5*R*5")
+        (inbound / "stray.999.x12").write_text(stray)
+        (inbound / "unknown.999.x12").write_text(partial_999(123, "AK2*837*0001*005010X222A1~IK5*R"))
+        applied = "SELECT count(*) FROM ack_file WHERE status = 'applied'"
+        await eventually(lambda: _at_least(scalar(service, applied), 3))
+        queue = (await client.get("/v1/work-queue")).json()
+        claims = {n: await _claim_state(service, by_number[n]) for n in by_number}
+    rejected = {"PCN00000001", "PCN00000003"}
+    assert sorted(json.loads(r.value)["claim_id"] for r in acks) == sorted(str(by_number[n]) for n in rejected)
+    for record in acks:
+        [reason] = json.loads(record.value)["reasons"]
+        assert reason["code"] == "IK4:7" and reason["segment"] == "DMG"
+        assert reason["message"].startswith("DMG03 (data element 1068) of segment DMG at position 17")
+    assert {n for n, (state, _) in claims.items() if state == "rejected"} == rejected
+    assert all(state is None and events == [True] for n, (state, events) in claims.items() if n not in rejected)
+    assert all(events == [False] for n, (_, events) in claims.items() if n in rejected)
+    assert queue["total"] == 2
+    assert not list((platform.clearinghouse_dir / "quarantine" / "999").glob("*.x12"))
+    warnings = [r for r in caplog.records if "never sent" in r.getMessage()]
+    assert [(getattr(r, "interchange", None), getattr(r, "sets", None)) for r in warnings] == [
+        (control, "0009"),
+        (123, None),
+    ]
+    assert not any("PCN" in str(r.__dict__) or "SAMPLE" in str(r.__dict__) for r in warnings)
+
+
+async def _at_least(count, expected: int) -> bool:
+    return (await count) >= expected
+
+
+async def _claim_state(service, claim_id) -> tuple[str | None, list[bool]]:
+    """The claim's acknowledgement and what each 999 recorded on its timeline (accepted or not)."""
+    state = await scalar(service, "SELECT acknowledgement FROM claim WHERE claim_id = :id", id=claim_id)
+    async with service.engine.connect() as connection:
+        found = await connection.execute(
+            sqlalchemy.text("SELECT accepted FROM claim_event WHERE claim_id = :id AND kind = '999'"), {"id": claim_id}
+        )
+        return state, [row.accepted for row in found]
