@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from services.console.backend import Backend, ServiceError, SessionEnded
 from services.console.domain import formatting
 from services.console.oidc import Provider
-from services.console.pages import ar, audit, auth, claims, coding, home, patients, payments, search
+from services.console.pages import ar, audit, auth, claims, coding, home, patients, payments, registering, search
 from services.console.pages.common import (
     Console,
     Forbidden,
@@ -40,7 +40,8 @@ from shared.logging import configure_logging
 
 log = logging.getLogger("console")
 HERE = Path(__file__).resolve().parent
-PAGES = (auth, home, search, coding, claims, payments, ar, patients, audit)
+# registering's /patients/new before patients' /patients/{patient_id}, which would take "new" for an id
+PAGES = (auth, home, search, coding, claims, payments, ar, registering, patients, audit)
 
 
 def templates() -> Jinja2Templates:

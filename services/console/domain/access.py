@@ -13,8 +13,9 @@ OVERSIGHT = frozenset({SUPERVISOR, AUDITOR})
 PATIENT_FINDERS = OVERSIGHT | {FRONT_DESK, BILLER, AR_SPECIALIST}  # registration's patient readers
 CLAIM_READERS = OVERSIGHT | {BILLER, AR_SPECIALIST}
 ACCOUNT_READERS = OVERSIGHT | {FRONT_DESK, AR_SPECIALIST}
-# Who registers patients: the encounters waiting for theirs are their queue (home and Patients);
-# billers and oversight see the same list on Claims.
+# Who registers patients (registration's POST /v1/patients: the front desk; the other caller is the EHR's
+# machine client): the encounters waiting for theirs are their queue (home and Patients); billers and
+# oversight see the same list on Claims.
 REGISTRARS = frozenset({FRONT_DESK})
 ROLE_NAMES = {
     FRONT_DESK: "Front desk",
@@ -69,6 +70,8 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /approvals/{adjustment_id}/{decision}": frozenset({SUPERVISOR}),
     "POST /approvals/refunds/{refund_id}/{decision}": frozenset({SUPERVISOR}),
     "GET /patients": PATIENT_FINDERS,
+    "GET /patients/new": REGISTRARS,
+    "POST /patients/new": REGISTRARS,
     "GET /patients/{patient_id}": PATIENT_FINDERS,
     "POST /patients/{patient_id}/payments": frozenset({FRONT_DESK, AR_SPECIALIST}),
     "GET /patients/{patient_id}/receipts/{payment_id}": ACCOUNT_READERS,
