@@ -4,6 +4,7 @@ answers show it happened. Every step is screenshot (RCM_BROWSER_SHOTS, default .
 fails on a console error, a failed request or a serious accessibility violation (axe-core)."""
 
 import time
+import uuid
 from decimal import Decimal
 
 import httpx
@@ -225,6 +226,37 @@ def test_the_front_desk_takes_a_payment_and_the_account_shows_it(browser, office
 
     eventually(shows_it, timeout=60, every=2)
     frank.check("account-after-payment")
+    frank.close()
+
+
+def test_the_front_desk_registers_a_walk_in_patient_and_the_payer_answers_eligibility(browser, office, idp, shots):
+    mrn = f"WALK-{uuid.uuid4().hex[:8].upper()}"
+    frank = person(browser, office, idp, "frank.frontdesk", shots)
+    page = frank.visit("/patients", "patients")
+    page.click("text=Register a patient")
+    frank.check("register-blank")
+    for field, value in {"#last_name": "Quintero", "#first_name": "Lucía", "#birth_date": "1991-07-04",
+                         "#phone": "(217) 555-0107", "#mrn": mrn, "#line1": "9 Oak Ave", "#city": "Springfield",
+                         "#state": "IL", "#postal_code": "62702", "#member_id": f"M{mrn[-8:]}"}.items():  # fmt: skip
+        page.fill(field, value)
+    page.select_option("#sex", "F")
+    page.select_option("#payer_id", "SIMBC")
+    page.click("button:has-text('Register the patient')")
+    page.wait_for_url("**/patients/*-*")
+    frank.check("registered")
+    assert "Patient registered." in frank.notice() and "asked about eligibility" in frank.notice()
+    assert mrn not in page.url and "Quintero" not in page.url
+    with api(office, "registration") as registration:
+        found = registration.post("/v1/patients/search", json={"mrn": mrn}).json()["patients"]
+    assert [p["patient_id"] for p in found] == [page.url.rsplit("/", 1)[1]]
+
+    def answered():
+        """the payer's 271 shows on the account"""
+        page.reload()
+        return page.locator("td .badge.ok", has_text="active").count() == 1
+
+    eventually(answered, timeout=90, every=3)
+    frank.check("eligibility-answered")
     frank.close()
 
 
