@@ -3,7 +3,9 @@
 Written per functional group received (AK1..AK9, one 999 transaction set each): per transaction set
 its segment errors (IK3), their element errors (IK4) and its verdict (IK5 with the set's error codes);
 per group the count of sets received and accepted (AK9). An IK4 copies the bad value (IK404) only
-when it is a code outside the people's loops: a 999 carries no patient data."""
+when it is a code outside the people's loops: a 999 carries no patient data. IK303 stays empty, as
+pyx12 and the guide's example write it: it names LS/LE-bounded loops (AN 1-4), and an 837P has none;
+the segment's position already says where it is. Read liberally: other systems put 2300 or 2010BA there."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from x12.types import Model
 from x12.x837p import envelope_of
 
 VERSION = "005010X231A1"
+LOOP_ID_WRITTEN, LOOP_ID_READ = 4, 35  # IK303 is AN 1-4; a longer one from another system is kept as read
 # accepted, accepted with errors, partially accepted, rejected (M, W, X: rejected for security reasons)
 Status = Literal["A", "E", "P", "R", "M", "W", "X"]
 
@@ -45,7 +48,10 @@ class AckError(Model):
     segment_id: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,2}$")]
     position: Annotated[int, Field(ge=1)]  # within the transaction set, ST = 1
     code: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,3}$")] = "8"  # 8: segment has element errors
-    loop_id: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,6}$")] | None = None
+    # IK303: the loop identifier an LS/LE pair bounds (AN 1-4), as pyx12 writes it: an 837P has none, so
+    # we leave it empty (the guide's own example does); read liberally, as other systems fill it
+    # (2300, 2010, 2010BA...).
+    loop_id: Annotated[str, Field(max_length=LOOP_ID_READ)] | None = None
     transaction_control_number: str | None = None  # None: the first transaction set
     elements: tuple[ElementError, ...] = ()
 
@@ -200,7 +206,7 @@ def _group_response(group: GroupVerdict) -> list[list[Element]]:
     for verdict in group.sets:
         body.append(["AK2", verdict.set_id, verdict.control_number, verdict.version])
         for error in verdict.errors:
-            body.append(["IK3", error.segment_id, str(error.position), (error.loop_id or "")[:4], error.code])
+            body.append(["IK3", error.segment_id, str(error.position), _ik303(error.loop_id), error.code])
             body += [_ik4(element) for element in error.elements]
         body.append(["IK5", "A" if verdict.accepted else "R", *verdict.codes[:5]])
     taken = sum(verdict.accepted for verdict in group.sets)
@@ -208,6 +214,12 @@ def _group_response(group: GroupVerdict) -> list[list[Element]]:
     count = str(len(group.sets))
     body.append(["AK9", status, count, count, str(taken)])
     return body
+
+
+def _ik303(loop_id: str | None) -> str:
+    """An LS/LE loop identifier fits IK303; a longer loop id is not cut to one that names another loop
+    (2010BA is not 2010, which is also 2010AA): it is left out."""
+    return loop_id if loop_id and len(loop_id) <= LOOP_ID_WRITTEN else ""
 
 
 def _ik4(element: ElementError) -> list[Element]:
@@ -231,8 +243,7 @@ def _verdict(read: ReadSet) -> SetVerdict:
         error = errors.get(key) or AckError(
             segment_id=issue.segment_id,
             position=issue.position,
-            code=issue.ik3,
-            loop_id=issue.loop,
+            code=issue.ik3,  # no IK303: the guide's loops (2300, 2010BA) are not LS/LE loops
             transaction_control_number=read.control_number,
         )
         if issue.element is not None and issue.ik4 is not None:
@@ -314,7 +325,7 @@ def _read_set(response: Loop) -> TransactionAck:
             AckError(
                 segment_id=ik3[1],
                 position=int(ik3[2]),
-                loop_id=ik3[3] or None,
+                loop_id=ik3[3].strip()[:LOOP_ID_READ] or None,
                 code=ik3[4] or "8",
                 transaction_control_number=ak2[2],
                 elements=tuple(elements),

@@ -43,7 +43,7 @@ def test_each_functional_group_is_answered_by_its_own_999_set():
     assert (second_group.group_control_number, second_group.status, second_group.counts) == (6, "P", (3, 3, 2))
     [rejected] = [t for t in second_group.transactions if t.status == "R"]
     [error] = rejected.errors
-    assert (error.segment_id, error.loop_id, error.code) == ("SBR", "2000", "8")
+    assert (error.segment_id, error.loop_id, error.code) == ("SBR", None, "8")  # 2000B is no LS/LE loop: no IK303
     assert [(e.position, e.code) for e in error.elements] == [(1, "7")]
 
 
@@ -65,3 +65,51 @@ def test_a_bad_code_is_copied_but_a_wrong_date_or_number_is_not():
     assert "IK4*1**7*Q~" in ack  # SBR01: a code
     assert "IK4*2**8~" in ack and "19501301" not in ack  # a birth date: patient data
     assert "IK4*2**6~" in ack and "12S" not in ack  # CLM02: a number, not a code
+
+
+def ik3s(ack: str) -> list[list[str]]:
+    return [segment.split("*") for segment in ack.replace("\n", "").split("~") if segment.startswith("IK3*")]
+
+
+def test_errors_in_the_guides_loops_leave_ik303_empty_as_pyx12_does():
+    """IK303 (AN 1-4) names a loop bounded by LS/LE; the 837P has none, so errors in 2010BA, 2300 and
+    2400 are placed by segment id and position alone (as pyx12's own 999 writer and the guide's example do)."""
+    text = render_837p(sample_interchange(1))
+    text = text.replace("DMG*D8*19500101*F", "DMG*D8*19500101*Q")  # 2010BA
+    text = text.replace("*11:B:1*Y*A*Y*Y", "*11:B:1*Y*Q*Y*Y")  # 2300 CLM07
+    text = text.replace("SV1*HC:99213*125*UN", "SV1*HC:99213*125*ZZ")  # 2400 SV103
+    reading = read_837p(text)
+    loops = {issue.segment_id: issue.loop for issue in reading.issues}
+    assert loops == {"DMG": "2010BA", "CLM": "2300", "SV1": "2400"}  # the reader knows where they are
+
+    ack = ack_of(text)  # valid for pyx12
+
+    assert [(ik3[1], ik3[3]) for ik3 in ik3s(ack)] == [("DMG", ""), ("CLM", ""), ("SV1", "")]
+    assert [e.loop_id for e in parse_999(ack).groups[0].transactions[0].errors] == [None, None, None]
+
+
+def test_ik303_as_other_systems_write_it_is_read_whatever_its_length():
+    body = """ST*999*0001*005010X231A1
+AK1*HC*31*005010X222A1
+AK2*837*0001*005010X222A1
+IK3*CLM*22*2300*8
+IK4*2*782*1
+IK3*NM1*14*2010BA*8
+IK4*9*67*1
+IK3*REF*57**3
+IK3*DTP*30* 2400 *8
+IK4*3*1251*8
+IK5*R*5
+AK9*R*1*1*0
+SE*13*0001""".replace("\n", "~")
+    isa = "ISA*00*          *00*          *ZZ*SIMCH          *ZZ*OPENRCM        *260302*1000*^*00501*000000501*0*T*:"
+    text = f"{isa}~GS*FA*SIMCH*OPENRCM*20260302*1000*501*X*005010X231A1~{body}~GE*1*501~IEA*1*000000501~"
+
+    [transaction] = parse_999(text).groups[0].transactions
+
+    assert [(e.segment_id, e.loop_id) for e in transaction.errors] == [
+        ("CLM", "2300"),
+        ("NM1", "2010BA"),
+        ("REF", None),
+        ("DTP", "2400"),
+    ]
