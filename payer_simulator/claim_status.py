@@ -18,9 +18,9 @@ from pathlib import Path
 
 from payer_simulator.desk import RequestDesk
 from x12.envelope import Envelope
+from x12.remittance import ClaimPayment
 from x12.x276 import StatusRequest, parse_276
 from x12.x277_status import ClaimStatusAnswer, render_277_status
-from x12.x835 import parse_835
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS adjudicated (
     patient_control_number TEXT PRIMARY KEY, payer_claim_control_number TEXT NOT NULL, status TEXT NOT NULL,
@@ -41,7 +41,8 @@ class StatusBook:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
 
-    def record(self, remittances: Iterable[str], on: date) -> None:
+    def record(self, remitted: Iterable[ClaimPayment], on: date) -> None:
+        """The claim payments of the 835s just written, in their order (a claim's last one stands)."""
         rows = [
             (
                 c.patient_control_number,
@@ -51,9 +52,7 @@ class StatusBook:
                 str(c.paid),
                 on.isoformat(),
             )
-            for text in remittances
-            for r in parse_835(text).remittances
-            for c in r.claims
+            for c in remitted
         ]
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO adjudicated VALUES (?, ?, ?, ?, ?, ?)", rows)

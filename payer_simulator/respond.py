@@ -132,6 +132,7 @@ class Remittances:
     pended: tuple[Pended, ...] = ()  # claims accepted and left unadjudicated (no 835 for them either)
     adjudicated: dict[str, ClaimPayment] | None = None  # payer claim number -> this interchange's payments
     reversed: tuple[str, ...] = ()  # payer claim numbers of earlier payments taken back (by 7 or 8)
+    remitted: tuple[ClaimPayment, ...] = ()  # every claim payment of the 835s, in their order (reversals too)
 
     @property
     def isa_used(self) -> int:
@@ -254,6 +255,7 @@ def respond(
         tuple(answers.pended),
         answers.adjudicated,
         tuple(answers.reversed),
+        tuple(p for by_payee in answers.payments.values() for ps in by_payee.values() for p in ps),
     )
 
 

@@ -133,7 +133,7 @@ class Simulator:
         # Recorded after the answers are written: a crash in between replays the file to the same answers.
         self.store.record(sender, control, result.deductibles, result.isa_used, result.adjudicated, result.reversed)
         if self.status_book is not None:
-            self.status_book.record(result.by_payer.values(), datetime.now().date())
+            self.status_book.record(result.remitted, datetime.now().date())
             self.status_book.record_pended(result.pended, datetime.now().date())
         self._move(path, self.folders.archive)
         log.info(

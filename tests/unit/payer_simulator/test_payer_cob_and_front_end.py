@@ -180,7 +180,7 @@ def test_a_pended_member_s_claim_is_accepted_and_never_paid_and_a_276_hears_it_i
     )
 
     book = StatusBook(tmp_path / "status.sqlite")
-    book.record(result.by_payer.values(), date(2026, 3, 3))
+    book.record(result.remitted, date(2026, 3, 3))
     book.record_pended(result.pended, date(2026, 3, 3))
     ask = StatusRequest(
         trace_number="t1",

@@ -95,8 +95,12 @@ def book(tmp_path):
     interchange = parse_837p(render_837p(sample_interchange(30, 2)))
     result = remit(interchange, load_contracts(), {}, 1, datetime(2026, 11, 3, 12, 0))
     book = StatusBook(tmp_path / "status.sqlite")
-    book.record(result.by_payer.values(), date(2026, 11, 3))
-    return book, [c for text in result.by_payer.values() for r in parse_835(text).remittances for c in r.claims]
+    book.record(result.remitted, date(2026, 11, 3))
+    in_the_835s = [c for text in result.by_payer.values() for r in parse_835(text).remittances for c in r.claims]
+    assert [(c.patient_control_number, c.status, c.paid) for c in result.remitted] == [
+        (c.patient_control_number, c.status, c.paid) for c in in_the_835s
+    ]  # the book holds what the 835s say, in their order
+    return book, in_the_835s
 
 
 def test_the_simulator_answers_paid_denied_and_unknown_claims(book):
