@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 STOPWORDS = frozenset(
@@ -146,6 +146,7 @@ class Suggestion:
         }
 
 
+@cache  # the same few thousand words over and over, in the code set's hundred thousand names
 def _stem(token: str) -> str:
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
@@ -154,14 +155,24 @@ def _stem(token: str) -> str:
     return token
 
 
+TYPE_2 = re.compile(r"\btype\s*(ii|2)\b")
+TYPE_1 = re.compile(r"\btype\s*(i|1)\b")
+WORD = re.compile(r"[a-z0-9/]+(?:-[a-z]+)?")
+TOKEN = re.compile(r"[a-z0-9]+")
+PADDED_SYNONYMS = tuple((f" {phrase} ", f" {replacement} ") for phrase, replacement in SYNONYMS.items())
+ANY_SYNONYM = re.compile("|".join(re.escape(phrase) for phrase, _ in PADDED_SYNONYMS))  # most texts have none
+IN_PARENTHESES = re.compile(r"\(([^)]*)\)")
+
+
 def normalise(text: str) -> str:
     text = text.lower().replace("-", " ")
-    text = re.sub(r"\btype\s*(ii|2)\b", "type 2", text)
-    text = re.sub(r"\btype\s*(i|1)\b", "type 1", text)
-    words = [ABBREVIATIONS.get(w, w) for w in re.findall(r"[a-z0-9/]+(?:-[a-z]+)?", text)]
+    text = TYPE_2.sub("type 2", text)
+    text = TYPE_1.sub("type 1", text)
+    words = [ABBREVIATIONS.get(w, w) for w in WORD.findall(text)]
     text = " " + " ".join(words) + " "
-    for phrase, replacement in SYNONYMS.items():
-        text = text.replace(f" {phrase} ", f" {replacement} ")
+    if ANY_SYNONYM.search(text):
+        for phrase, replacement in PADDED_SYNONYMS:
+            text = text.replace(phrase, replacement)
     for condition, qualified, default in DEFAULTS:
         if condition.search(text) and not qualified.search(text):
             text += f" {default}"
@@ -169,14 +180,14 @@ def normalise(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    return [_stem(t) for t in re.findall(r"[a-z0-9]+", normalise(text)) if t not in STOPWORDS]
+    return [_stem(t) for t in TOKEN.findall(normalise(text)) if t not in STOPWORDS]
 
 
 def _name_tokens(name: str) -> dict[str, float]:
     """Tokens of a code's name with their importance: words in parentheses are nonessential."""
-    essential = tokens(re.sub(r"\([^)]*\)", " ", name))
+    essential = tokens(IN_PARENTHESES.sub(" ", name))
     weights = {t: 1.0 for t in essential}
-    for t in tokens(" ".join(re.findall(r"\(([^)]*)\)", name))):
+    for t in tokens(" ".join(IN_PARENTHESES.findall(name))):
         weights.setdefault(t, 0.1)
     for t in LIGHT & weights.keys():
         weights[t] = 0.1
