@@ -4,7 +4,7 @@ about. One table says where each form field goes in the body and, in words, what
 checks the body (it is the authority); the console only tidies what people type."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ FIELDS = {
 BY_PATH = {f.path: name for name, f in FIELDS.items()}
 # Places registration names that are no single field: said next to the field that settles them.
 ALIASES = {SUBSCRIBER: "subscriber_last_name", ("coverages",): "payer_id", COVERAGE: "payer_id"}
-TIDY = {
+TIDY: dict[str, Callable[[str], str]] = {
     "state": str.upper,
     "postal_code": lambda text: re.sub(r"[\s-]", "", text),
     "phone": lambda text: re.sub(r"[\s().-]", "", text),
