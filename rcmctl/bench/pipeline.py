@@ -55,7 +55,7 @@ from rcmctl.provision import deprovision, provision
 from rcmctl.stack import keycloak
 from rcmctl.stack.topics import delete_topics, ensure_topics
 from services import declaration
-from shared.contracts.topics import ALL_TOPICS, CLAIM_SUBMITTED, ENCOUNTER_DOCUMENTED, PAYMENT_POSTED
+from shared.contracts.topics import ALL_TOPICS, CLAIM_SUBMITTED, ENCOUNTER_CODED, ENCOUNTER_DOCUMENTED, PAYMENT_POSTED
 
 console = Console()
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]  # key, value, headers
@@ -120,6 +120,7 @@ class Traffic:
 
     prefix: str  # the topics' prefix: the namespace, or the namespace's relay prefix
     published: dict[str, float] = field(default_factory=dict)  # encounter id -> publication (s)
+    coded: dict[str, float] = field(default_factory=dict)  # encounter id -> its encounter.coded (s)
     claims: dict[str, tuple[list[str], float]] = field(default_factory=dict)  # claim -> encounters, submitted
     posted: dict[str, float] = field(default_factory=dict)  # claim -> first payment.posted
     relayed: dict[str, list[float]] = field(default_factory=dict)  # relay: topic -> latencies from bench-origin
@@ -149,6 +150,8 @@ class Traffic:
             self.relayed.setdefault(topic, []).append(at - int(origin) / 1000)
         elif topic == ENCOUNTER_DOCUMENTED:
             self.published.setdefault(record.key.decode(), at)
+        elif topic == ENCOUNTER_CODED:
+            self.coded.setdefault(json.loads(record.value)["encounter_id"], at)
         elif topic == CLAIM_SUBMITTED:
             data = json.loads(record.value)
             self.claims.setdefault(data["claim_id"], (data.get("encounter_ids") or [data["encounter_id"]], at))
@@ -158,6 +161,7 @@ class Traffic:
     def latencies(self) -> dict[str, dict | None]:
         if self.relayed:
             return {name: results.percentiles(self.relayed.get(topic, [])) for name, topic in _MILESTONES.items()}
+        coded = [at - self.published[e] for e, at in self.coded.items() if e in self.published]
         submitted, paid = [], []
         for claim, (encounters, at) in self.claims.items():
             for encounter in encounters:
@@ -165,13 +169,17 @@ class Traffic:
                     submitted.append(at - self.published[encounter])
                     if claim in self.posted:
                         paid.append(self.posted[claim] - self.published[encounter])
-        return {"claim_submitted": results.percentiles(submitted), "payment_posted": results.percentiles(paid)}
+        return {
+            "encounter_coded": results.percentiles(coded),  # the first hop: where the rest of the time goes
+            "claim_submitted": results.percentiles(submitted),
+            "payment_posted": results.percentiles(paid),
+        }
 
     def last_posted(self) -> float | None:
         return self.last.get(PAYMENT_POSTED)
 
 
-_MILESTONES = {"claim_submitted": CLAIM_SUBMITTED, "payment_posted": PAYMENT_POSTED}
+_MILESTONES = {"encounter_coded": ENCOUNTER_CODED, "claim_submitted": CLAIM_SUBMITTED, "payment_posted": PAYMENT_POSTED}
 
 
 def kafka_figures(traffic: Traffic, encounters: int, consumers: dict[str, list[str]]) -> dict:

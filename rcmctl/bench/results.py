@@ -113,7 +113,7 @@ def figures(result: dict) -> list[tuple[str, float | None, str]]:
     ]
     trickle = (result.get("platform") or {}).get("trickle", {})
     rate = _get(trickle, "rate")
-    for name in ("claim_submitted", "payment_posted"):
+    for name in ("encounter_coded", "claim_submitted", "payment_posted"):
         for q in ("p50", "p99"):
             what = f"trickle {rate:g}/s: publish → {name.replace('_', '.')} {q}" if rate else f"trickle {name} {q}"
             rows.append((what, _get(trickle, "latency", name, q), "s"))
