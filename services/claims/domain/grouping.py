@@ -133,10 +133,13 @@ def keys(found: Iterable[Arrival]) -> set[str]:
 
 def plan(found: Sequence[Arrival], open_claims: Sequence[OpenClaim], billing: Billing) -> Plan:
     """Which claim bills each arrival. `open_claims`: the stored open claims of the arrivals' keys,
-    oldest first (of several with one key, the newest takes in the arrivals)."""
+    oldest first (of several with one key, the newest takes in the arrivals). The arrivals are taken
+    by encounter id, not in the order the broker's partitions happened to deliver them, so encounters
+    that arrive together make the same claims (same id, same lines) on every run."""
     open_by_key: dict[str, OpenClaim | Bill] = {claim.key: claim for claim in open_claims}
     bills: dict[UUID, Bill] = {}  # by claim id, in the order first made or grown
-    for arrival in found:
+    in_order = sorted(found, key=lambda a: a.coded.encounter_id)  # stable: an encounter's versions keep theirs
+    for arrival in in_order:
         target = open_by_key.get(arrival.key) if arrival.key else None
         bill = (_joined(target, arrival, billing) if target is not None else None) or _alone(arrival)
         bills[bill.claim_id] = bill

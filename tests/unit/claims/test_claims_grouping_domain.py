@@ -143,3 +143,18 @@ def test_a_coverage_the_payer_said_is_inactive_holds_the_claim():
 def test_the_scrubbers_edits_hold_a_claim_with_a_known_defect():
     [arrival] = arrived(visit("ENC-1"), billing=Billing(CHARGEMASTER, today=DOS - timedelta(days=1)))
     assert [f.code for f in arrival.alone.findings] == ["date.future"]
+
+
+def test_the_same_encounters_make_the_same_claim_whatever_order_the_partitions_delivered_them_in():
+    office, lab, other_day = (
+        visit("ENC-1", "99214", ("I10", "E119")),
+        visit("ENC-2", "83036", ("E119",)),
+        visit("ENC-3", "83036", date_of_service=(DOS + timedelta(days=-1)).isoformat()),
+    )
+    in_order, reversed_ = (
+        plan(arrived(office, lab, other_day), [], BILLING),
+        plan(arrived(other_day, lab, office), [], BILLING),
+    )
+    assert billed(reversed_) == billed(in_order) == [["ENC-1", "ENC-2"], ["ENC-3"]]
+    assert [b.claim_id for b in reversed_.bills] == [b.claim_id for b in in_order.bills]
+    assert [line.procedure_code for line in reversed_.new[0].assembly.claim.lines] == ["99214", "83036"]
