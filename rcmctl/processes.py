@@ -145,16 +145,27 @@ class Platform:
             name = pending[0]
             process = self.processes.get(name)
             if process is not None and process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+                raise RuntimeError(f"{name} exited with {process.returncode}; {self._log_of(name)}")
             try:
-                if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
+                answer = httpx.get(f"{self.url(name)}/readyz", timeout=2)
+                if answer.status_code == 200:
                     pending.pop(0)
                     continue
-            except httpx.HTTPError:
-                pass
+                last = f"readyz {answer.status_code} {answer.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"readyz unanswered ({type(exc).__name__})"
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {self.log_dir / (name + '.log')}")
+                raise TimeoutError(f"{name} not ready after {timeout:.0f}s, {last}; {self._log_of(name)}")
             time.sleep(0.2)
+
+    def _log_of(self, name: str, lines: int = 12) -> str:
+        """Where the process logged, and its last lines (the services never log patient data)."""
+        path = self.log_dir / f"{name}.log"
+        try:
+            last = path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            last = []
+        return "\n".join([f"see {path}", *last])
 
     def stop(self, name: str, kill: bool = False, timeout: float = 40) -> int | None:
         process = self.processes.pop(name, None)

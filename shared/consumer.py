@@ -46,7 +46,7 @@ from shared import inbox, metrics, telemetry
 from shared.contracts.events import Contract, Finding
 from shared.contracts.topics import dead_letter_topic
 from shared.envelope import EnvelopeError, Event, decode
-from shared.kafka import KafkaLimits, client_options, record_size
+from shared.kafka import KafkaLimits, ProducerBroken, client_options, delivered, record_size
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -249,10 +249,12 @@ class BatchProcessor(Generic[T]):
         settings: ServiceSettings,
         sessions: async_sessionmaker[AsyncSession],
         producer: Callable[[], AIOKafkaProducer],
+        renew_producer: Callable[[AIOKafkaProducer], Awaitable[None]] | None = None,
     ) -> None:
         subs = [subscriptions] if isinstance(subscriptions, Subscription) else list(subscriptions)
         self.subs, self.sub = subs, subs[0]
         self.settings, self.sessions, self.producer = settings, sessions, producer
+        self.renew_producer = renew_producer
         self.by_topic = {settings.topic(sub.topic): sub for sub in subs}
         self.limits = KafkaLimits()
         topic, consumer = (self.sub.topic, self.sub.consumer) if len(subs) == 1 else (self.topics, self.sub.group_id)
@@ -388,6 +390,9 @@ class BatchProcessor(Generic[T]):
             except Exception as exc:
                 if not is_infrastructure(exc):
                     raise
+                if isinstance(exc, ProducerBroken) and self.renew_producer is not None:
+                    with contextlib.suppress(Exception):  # the broker still away: the next try finds out
+                        await self.renew_producer(self.producer())
                 await self.pause.wait(exc, self._held_since)
                 continue
             self.pause.resume()
@@ -401,7 +406,7 @@ class BatchProcessor(Generic[T]):
             target = self.settings.topic(dead_letter_topic(sub.topic))
             sends.append(await self.producer().send(target, value=value, key=key, headers=headers))
             log.warning("dead letter", extra={"consumer": sub.consumer, "reason": letter.reason[:300]})
-        await asyncio.gather(*sends)
+        await delivered(sends)  # broken: the service renews its producer; paused, the letters go again
         for letter in dead:
             sub = self.subscription_of(letter.record)
             metrics.DEAD_LETTERED.labels(sub.topic, sub.consumer).inc()

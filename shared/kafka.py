@@ -2,10 +2,20 @@
 and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), for the aiokafka producer and the FastStream
 broker alike; and one place for size limits (KafkaLimits: producers, topics and consumers)."""
 
+import asyncio
+import contextlib
 import ssl
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+)
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import Field
@@ -94,6 +104,43 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         max_request_size=KafkaLimits().kafka_max_message_bytes,
         compression_type=None,
     )
+
+
+# An idempotent aiokafka producer retries a batch until the broker takes it, never expiring one; and
+# after a broker restart the broker may refuse its sequence numbers for good (aiokafka keeps its
+# producer id and sequences where the Java client would bump its epoch). Either way that producer
+# delivers nothing more, and only a new one (a new producer id) sends again.
+DELIVERY_TIMEOUT = 60.0
+PRODUCER_STATE_REFUSED = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, InvalidProducerIdMapping)
+
+
+class ProducerBroken(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """The producer can deliver nothing more: renew it and send again (consumers take a repeat once)."""
+
+    retriable = True  # the broker is fine; a new producer is all it takes
+
+
+async def delivered(sends: Sequence["asyncio.Future[Any]"], timeout: float = DELIVERY_TIMEOUT) -> None:
+    """Waits for the broker's acks of sends already made and raises the first failure; ProducerBroken
+    when the broker refused the producer's state or left sends unanswered for `timeout`."""
+    if not sends:
+        return
+    done, pending = await asyncio.wait(sends, timeout=timeout)
+    failures = [error for future in sends if future in done and (error := future.exception()) is not None]
+    refused = [error for error in failures if isinstance(error, PRODUCER_STATE_REFUSED)]
+    if refused:
+        raise ProducerBroken(f"the broker refused the producer's state: {type(refused[0]).__name__}") from refused[0]
+    if failures:
+        raise failures[0]
+    if pending:
+        raise ProducerBroken(f"{len(pending)} of {len(sends)} sends unanswered after {timeout:.0f}s")
+
+
+async def close_producer(producer: AIOKafkaProducer | None, timeout: float = 10.0) -> None:
+    """Stopped, or given up on: a broken producer's stop may wait for sends it cannot deliver."""
+    if producer is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), timeout)
 
 
 # -- size limits: one setting, every client and topic derived from it --------------------------------

@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 from shared import metrics, telemetry
 from shared.db import json_dumps, json_loads
 from shared.envelope import Event
+from shared.kafka import ProducerBroken, delivered
 
 log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "outbox"
@@ -127,8 +128,10 @@ class OutboxRelay:
         poll_seconds: float = 30.0,
         slots: int = 8,
         rebalance_seconds: float = 10.0,
+        renew: Callable[[AIOKafkaProducer], Awaitable[None]] | None = None,
     ) -> None:
-        self.engine, self.dsn, self.producer = engine, dsn, producer
+        """`renew(broken)` replaces a producer that can deliver nothing more (and sets `producer`)."""
+        self.engine, self.dsn, self.producer, self.renew = engine, dsn, producer, renew
         self.prefix, self.batch_size, self.poll_seconds = topic_prefix, batch_size, poll_seconds
         self.slot_count, self.rebalance_seconds = slots, rebalance_seconds
         self.lock_key = zlib.crc32(f"outbox-relay:{service}".encode()) & 0x7FFFFFFF  # slot s: (lock_key, s)
@@ -150,9 +153,22 @@ class OutboxRelay:
                 await self._relay()
             except asyncio.CancelledError:
                 raise
+            except ProducerBroken as broken:
+                log.error("outbox relay: the producer is broken; renewing it", extra={"reason": str(broken)})
+                await self._renew()
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
+
+    async def _renew(self) -> None:
+        if self.renew is None:
+            await asyncio.sleep(1.0)
+            return
+        try:
+            await self.renew(self.producer)
+        except Exception:  # the broker is still away: the next batch finds out again
+            log.exception("outbox relay: no new producer yet; retrying")
+            await asyncio.sleep(1.0)
 
     async def _relay(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -202,7 +218,7 @@ class OutboxRelay:
                 return 0
             metrics.OUTBOX_AGE.set((datetime.now(UTC) - rows[0]["created_at"]).total_seconds())
             started = time.monotonic()
-            deliveries = [
+            sends = [
                 await self.producer.send(
                     self.prefix + row["topic"],
                     value=row["value"],
@@ -211,7 +227,7 @@ class OutboxRelay:
                 )
                 for row in rows
             ]
-            await asyncio.gather(*deliveries)
+            await delivered(sends)  # a broken producer raises: the DELETE rolls back, the rows wait
         for row in rows:
             metrics.PUBLISHED.labels(row["topic"]).inc()
         log.debug("outbox published", extra={"count": len(rows), "seconds": time.monotonic() - started})

@@ -32,7 +32,7 @@ from shared.consumer import BatchProcessor, InvalidAnswer, Subscriber, Subscript
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
-from shared.kafka import make_producer
+from shared.kafka import close_producer, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.security import Permissions, authorize
@@ -116,6 +116,8 @@ class Service(Generic[D]):
         # A session knows which topics its service may publish: outbox.stage refuses any other.
         self.sessions = make_sessions(self.engine, info={outbox.PUBLISHES: declaration.publishes})
         self.producer: AIOKafkaProducer | None = None  # made in lifespan: aiokafka needs the running loop
+        self.relay: OutboxRelay | None = None
+        self._renewing = asyncio.Lock()
         self.loops: list[Loop] = []
         self.consumers: list[BatchProcessor[Any]] = []
         groups: dict[str, list[Subscription[Any]]] = {}
@@ -127,7 +129,9 @@ class Service(Generic[D]):
             )
             groups.setdefault(subscription.group_id, []).append(subscription)
         for subscriptions in groups.values():
-            self.consumers.append(BatchProcessor(subscriptions, settings, self.sessions, lambda: self.producer))
+            self.consumers.append(
+                BatchProcessor(subscriptions, settings, self.sessions, lambda: self.producer, self.renew_producer)
+            )
         self.subscribers = [Subscriber(processor, settings) for processor in self.consumers]
 
     # -- declaration ------------------------------------------------------------------------
@@ -162,6 +166,7 @@ class Service(Generic[D]):
             topic_prefix=self.settings.topic_prefix,
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
+            renew=self.renew_producer,
         )
         for subscriber in self.subscribers:
             await subscriber.start()
@@ -182,12 +187,26 @@ class Service(Generic[D]):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.producer.stop()
+            await close_producer(self.producer)
             await self.engine.dispose()
             if metrics_server is not None:
                 metrics_server.shutdown()
             telemetry.shutdown()
             log.info("service stopped")
+
+    async def renew_producer(self, broken: AIOKafkaProducer) -> None:
+        """A producer that can deliver nothing more (shared.kafka.ProducerBroken) is replaced; its callers
+        send again (the outbox rows were never deleted, dead letters are retried)."""
+        async with self._renewing:
+            if self.producer is not broken:
+                return  # the relay and a consumer both found it broken: renewed once
+            fresh = make_producer(self.settings)
+            await fresh.start()
+            self.producer = fresh
+            if self.relay is not None:
+                self.relay.producer = fresh
+        log.error("producer broken: replaced by a new one")
+        await close_producer(broken)
 
     async def ready(self) -> dict[str, bool]:
         checks = {"database": False, "kafka": False}

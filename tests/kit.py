@@ -2,6 +2,7 @@
 events the way a producer would, and read what landed on a topic."""
 
 import asyncio
+import random
 import secrets
 import uuid
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import text
 
 from rcmctl.processes import Platform
+from rcmctl.stack import procs
 from shared.auth import Authenticator, OidcSettings
 from shared.envelope import Event
 from shared.service import Service
@@ -130,3 +132,13 @@ async def eventually(check, timeout: float = 30, interval: float = 0.2):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports, below Linux's ephemeral range (32768 and up): a
+    broker restarted on its ports mid-test could find one held by a client's outgoing connection there."""
+    for _ in range(100):
+        first = random.randrange(21000, 32000, 10)
+        if not any(procs.port_in_use(first + n) for n in range(count)):
+            return first
+    raise RuntimeError("no free ports")

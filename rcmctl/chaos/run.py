@@ -5,6 +5,7 @@ rate, and faults one after another while it flows; then the reconciliation and t
 import asyncio
 import json
 import logging
+import math
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -27,8 +28,12 @@ from rcmctl.provision import deprovision, provision
 from rcmctl.stack.topics import ensure_topics
 from shared.contracts.events import EncounterDocumentedV1
 from shared.contracts.topics import ALL_TOPICS, ENCOUNTER_DOCUMENTED
+from shared.envelope import Event
+from shared.kafka import ProducerBroken, close_producer, delivered
 
 Log = Callable[[str], None]
+SEND_TIMEOUT = 30.0  # the EHR's wait for one send's ack before it takes a new producer
+GIVE_UP_AFTER = 180.0  # the longest the EHR tries one encounter (the longest broker outage is 30 s)
 READY_TIMEOUT = 300.0  # coding loads its code sets first: slow on a busy 2-core machine
 
 
@@ -165,30 +170,42 @@ class Run:
         self, platform: Platform, pool: list[EncounterDocumentedV1], faults_done: asyncio.Event
     ) -> list[EncounterDocumentedV1]:
         """Publish at the plan's rate until the faults are over (and at least the plan's count), as an
-        EHR would: a send that fails is sent again (same ce_id). Returns what was published."""
-        producer = AIOKafkaProducer(bootstrap_servers=platform.stack.kafka_bootstrap, acks="all",
-                                    enable_idempotence=True, request_timeout_ms=10000)  # fmt: skip
-        await producer.start()
+        EHR would: a send that fails is sent again (same ce_id), by a new producer when the broker
+        refused the old one's state after its restart (shared.kafka.delivered). Returns what was published."""
+        bootstrap = platform.stack.kafka_bootstrap
+        producer = await _ehr_producer(bootstrap)
         topic, began = platform.namespace + ENCOUNTER_DOCUMENTED, time.monotonic()
         try:
             for n, visit in enumerate(pool):
                 if faults_done.is_set() and n >= self.plan.encounters:
                     break
                 await asyncio.sleep(max(0.0, began + n / self.plan.rate - time.monotonic()))
-                event = encounter_event(visit)
-                while True:
-                    try:
-                        await producer.send_and_wait(
-                            topic, event.value(), key=event.subject.encode(), headers=event.headers()
-                        )
-                        break
-                    except KafkaError:
-                        await asyncio.sleep(1.0)
+                producer = await self._send(producer, bootstrap, topic, encounter_event(visit))
                 self.published = n + 1
         finally:
-            await producer.stop()
+            await close_producer(producer)
         self.log(f"published {self.published} encounters")
         return pool[: self.published]
+
+    async def _send(
+        self, producer: AIOKafkaProducer, bootstrap: str, topic: str, event: Event[Any]
+    ) -> AIOKafkaProducer:
+        """One encounter, sent until the broker has it; returns the producer to go on with. An EHR that
+        cannot publish for GIVE_UP_AFTER seconds fails the run (loudly, not by waiting forever)."""
+        deadline = time.monotonic() + GIVE_UP_AFTER
+        while time.monotonic() < deadline:
+            try:
+                send = await producer.send(topic, event.value(), key=event.subject.encode(), headers=event.headers())
+                await delivered([send], SEND_TIMEOUT)
+                return producer
+            except ProducerBroken as broken:
+                self.log(f"  the EHR's producer is broken ({broken}): a new one sends again")
+                await close_producer(producer)
+                producer = await _ehr_producer(bootstrap, deadline)
+            except KafkaError:
+                await asyncio.sleep(1.0)
+        await close_producer(producer)
+        raise TimeoutError(f"chaos: the EHR could not publish an encounter for {GIVE_UP_AFTER:.0f}s")
 
     # -- faults -------------------------------------------------------------------------------------
     async def _faults(self, platform: Platform) -> tuple[dict[str, str], dict[str, int]]:
@@ -222,6 +239,7 @@ class Run:
         ended = time.monotonic()
         await asyncio.to_thread(self.platform.wait_ready, SERVICES, READY_TIMEOUT)
         fault.ready_after = time.monotonic() - ended
+        self.log(f"  over after {fault.down_seconds:.1f} s; every service ready {fault.ready_after:.1f} s later")
         self.report.faults.append(fault)
         await asyncio.sleep(self.plan.gap)
 
@@ -235,8 +253,11 @@ class Run:
     async def _outage(self, stop: Callable[[], None], start: Callable[[], None], seconds: float) -> float:
         began = time.monotonic()
         await asyncio.to_thread(stop)
+        self.log(f"  stopped in {time.monotonic() - began:.1f} s")
         await asyncio.sleep(max(0.0, seconds - (time.monotonic() - began)))
+        restarted = time.monotonic()
         await asyncio.to_thread(start)
+        self.log(f"  started again in {time.monotonic() - restarted:.1f} s")
         return time.monotonic() - began
 
     # -- progress -----------------------------------------------------------------------------------
@@ -263,6 +284,19 @@ class Run:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"chaos: timed out after {timeout:.0f}s waiting for {what}")
             await asyncio.sleep(1.0)
+
+
+async def _ehr_producer(bootstrap: str, deadline: float = math.inf) -> AIOKafkaProducer:
+    while time.monotonic() < deadline:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                    request_timeout_ms=10000)  # fmt: skip
+        try:
+            await producer.start()
+            return producer
+        except KafkaError:  # the broker is away: the EHR tries again
+            await close_producer(producer)
+            await asyncio.sleep(1.0)
+    raise TimeoutError("chaos: the EHR could not reach the broker")
 
 
 async def _until_gone(bootstrap: str, topics: list[str], timeout: float = 60) -> None:

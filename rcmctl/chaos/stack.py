@@ -27,6 +27,7 @@ class ChaosStack:
     kafka_port: int = 29092
     pg_port: int = 25432
     brokers: int = 1
+    with_postgres: bool = True  # False: the broker alone (a producer's own fault test)
 
     def __post_init__(self) -> None:
         if self.run_dir.resolve() == DEFAULT_RUN_DIR.resolve():
@@ -67,14 +68,15 @@ class ChaosStack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._borrow_jars()
         with self.environment():
-            postgres.start(self.pg)
+            if self.with_postgres:
+                postgres.start(self.pg)
             if self.brokers == 1:
                 kafka.start(kafka.KafkaPaths.of(self.run_dir), START_TIMEOUT)
                 bootstrap = kafka.bootstrap()
             else:
                 bootstrap = kafka.start_cluster(self.run_dir, self.brokers, START_TIMEOUT)
-            template = postgres.dsn_template()
-        logs = {"postgres": str(self.pg.log)}
+            template = postgres.dsn_template() if self.with_postgres else ""
+        logs = {"postgres": str(self.pg.log)} if self.with_postgres else {}
         return StackInfo(mode="local", kafka_bootstrap=bootstrap, database_url_template=template, logs=logs)
 
     def down(self) -> None:
@@ -83,7 +85,8 @@ class ChaosStack:
                 kafka.stop(kafka.KafkaPaths.of(self.run_dir))
             else:
                 kafka.stop_cluster(self.run_dir, self.brokers)
-            postgres.stop(self.pg)
+            if self.with_postgres:
+                postgres.stop(self.pg)
 
     def _borrow_jars(self) -> None:
         """The broker's jars are the same wherever it runs: use the development stack's if present."""
@@ -91,6 +94,15 @@ class ChaosStack:
         if not ours.exists() and any(theirs.glob(f"kafka_2.13-{kafka.KAFKA_VERSION}.jar")):
             ours.parent.mkdir(parents=True, exist_ok=True)
             ours.symlink_to(theirs, target_is_directory=True)
+
+    def last_words(self, lines: int = 15) -> str:
+        """The end of every log of the run (services, simulator, broker, PostgreSQL): what a failed run
+        leaves to read when its folder is removed. The services never log patient data."""
+        parts = []
+        for log in sorted((self.run_dir / "logs").rglob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append("\n".join([f"--- {log.relative_to(self.run_dir)}", *tail]))
+        return "\n".join(parts)
 
     # -- faults -----------------------------------------------------------------------------------
     def stop_postgres(self) -> None:

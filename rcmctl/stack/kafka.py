@@ -168,8 +168,12 @@ def configure(paths: KafkaPaths) -> None:
 
 
 def random_cluster_id() -> str:
-    # What `StorageTool random-uuid` prints: 16 random bytes, URL-safe base64 without padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """What `StorageTool random-uuid` prints: 16 random bytes, URL-safe base64 without padding, and, as
+    Kafka's Uuid.randomUuid does, never one that starts with "-" (the tool would read it as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def running_pid(paths: KafkaPaths) -> int | None:

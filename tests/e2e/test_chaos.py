@@ -2,7 +2,6 @@
 that stopping them touches no one else: each service killed, the broker killed, PostgreSQL stopped
 for 20 s, hostile and re-sent 835s, poison records; every invariant must hold with no replay by hand."""
 
-import random
 import shutil
 
 import pytest
@@ -10,19 +9,10 @@ import pytest
 from rcmctl.chaos.run import SHORT, run
 from rcmctl.chaos.stack import ChaosStack
 from rcmctl.processes import SERVICES
-from rcmctl.stack import DEFAULT_RUN_DIR, procs
+from rcmctl.stack import DEFAULT_RUN_DIR
+from tests.kit import free_ports
 
 pytestmark = pytest.mark.e2e
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports, below Linux's ephemeral range (32768 and up): the
-    broker is restarted on its ports mid-run, when a client's outgoing connection could hold one there."""
-    for _ in range(100):
-        first = random.randrange(21000, 32000, 10)
-        if not any(procs.port_in_use(first + n) for n in range(count)):
-            return first
-    raise RuntimeError("no free ports")
 
 
 def test_the_short_chaos_run_keeps_every_invariant():
@@ -32,6 +22,9 @@ def test_the_short_chaos_run_keeps_every_invariant():
     chaos = ChaosStack(run_dir, kafka_port=base, pg_port=base + 2, brokers=1)
     try:
         report = run(SHORT, chaos, print, run_dir / "chaos-report.json")
+    except BaseException:  # pytest's timeout too: the logs are the only witness, and go with the folder
+        print(chaos.last_words())
+        raise
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]

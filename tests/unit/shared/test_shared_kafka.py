@@ -1,8 +1,14 @@
 """Kafka client settings: several brokers in RCM_KAFKA_BOOTSTRAP, and one size limit every client
-and topic follows."""
+and topic follows; and what a producer's delivery results mean (a broken producer is named so)."""
 
+import asyncio
+
+import pytest
+from aiokafka.errors import NotLeaderForPartitionError, OutOfOrderSequenceNumber, RecordTooLargeError
+
+from shared.consumer import is_infrastructure
 from shared.contracts import topics
-from shared.kafka import KafkaLimits, bootstrap_servers, client_options, record_size
+from shared.kafka import KafkaLimits, ProducerBroken, bootstrap_servers, client_options, delivered, record_size
 from shared.settings import ServiceSettings
 
 
@@ -30,3 +36,32 @@ def test_an_intake_record_always_leaves_room_for_a_dead_letters_headers():
     limits = KafkaLimits()
     headers = [(name, b"x" * 1000) for name in ("dlt_reason", "dlt_error_type", "dlt_consumer", "dlt_source_topic")]
     assert record_size(None, None, headers) < limits.kafka_max_message_bytes - limits.intake_max_bytes
+
+
+def _answered(error: Exception | None = None) -> "asyncio.Future[object]":
+    future = asyncio.get_running_loop().create_future()
+    future.set_exception(error) if error else future.set_result("metadata")
+    return future
+
+
+async def test_acks_of_every_send_are_delivered():
+    await delivered([_answered(), _answered()])
+    await delivered([])
+
+
+async def test_a_refused_producer_state_means_a_broken_producer_the_broker_being_fine():
+    with pytest.raises(ProducerBroken, match="OutOfOrderSequenceNumber") as caught:
+        await delivered([_answered(), _answered(OutOfOrderSequenceNumber())])
+    assert isinstance(caught.value.__cause__, OutOfOrderSequenceNumber)
+    assert is_infrastructure(caught.value)  # a consumer pauses and sends again, never dead-letters
+
+
+async def test_sends_left_unanswered_mean_a_broken_producer():
+    never = asyncio.get_running_loop().create_future()
+    with pytest.raises(ProducerBroken, match="1 of 2 sends unanswered"):
+        await delivered([_answered(), never], timeout=0.05)
+
+
+async def test_any_other_failure_is_the_sends_own():
+    with pytest.raises(RecordTooLargeError):
+        await delivered([_answered(RecordTooLargeError()), _answered(NotLeaderForPartitionError())])

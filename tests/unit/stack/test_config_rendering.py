@@ -56,6 +56,11 @@ def test_cluster_id_has_kraft_shape():
     assert len(cluster_id) == 22 and "=" not in cluster_id
 
 
+def test_cluster_id_never_reads_as_an_option():
+    # One id in 64 would start with "-" and the storage tool would take it for an option.
+    assert not any(kafka.random_cluster_id().startswith("-") for _ in range(2000))
+
+
 def test_postgres_settings_keep_durability():
     conf = postgres.render_settings(15432)
     assert "fsync = on" in conf and "synchronous_commit = on" in conf
