@@ -24,6 +24,9 @@ FAILED = Counter("rcm_messages_failed_total", "Handler attempts that raised", ["
 DEAD_LETTERED = Counter("rcm_messages_dead_lettered_total", "Events sent to a dead-letter topic", ["topic", "consumer"])
 PUBLISHED = Counter("rcm_messages_published_total", "Outbox events published", ["topic"])
 BATCH_SECONDS = Histogram("rcm_handler_batch_seconds", "Time to process one consumed batch", ["topic", "consumer"])
+PRODUCER_RENEWED = Counter(
+    "rcm_producer_renewed_total", "Producers replaced because the broker stopped answering them or refused their state"
+)
 OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog", "Outbox rows seen waiting at the last relay poll")
 OUTBOX_AGE = Gauge("rcm_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row at the last poll")
 CONSUMER_PAUSED = Gauge(

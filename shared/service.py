@@ -205,6 +205,7 @@ class Service(Generic[D]):
             self.producer = fresh
             if self.relay is not None:
                 self.relay.producer = fresh
+        metrics.PRODUCER_RENEWED.inc()
         log.error("producer broken: replaced by a new one")
         await close_producer(broken)
 

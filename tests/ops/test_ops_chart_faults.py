@@ -27,6 +27,7 @@ def test_every_waiting_gauge_has_an_alert_rule_on_a_metric_the_code_exports(prod
         "rcm_dead_letter_oldest_age_seconds",
         "rcm_files_quarantined",
         "rcm_outbox_oldest_age_seconds",
+        "rcm_producer_renewed_total",
     ):
         assert gauge in expressions, gauge
     assert 'rcm_waiting_oldest_age_seconds{what="encounter_for_patient"}' in expressions
