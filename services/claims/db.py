@@ -359,23 +359,56 @@ def _open_claim(claim: Row, encounters: list[EncounterCodedV1]) -> OpenClaim:
     return OpenClaim(claim.claim_id, claim.grouping_key or "", claim.correlation_id, tuple(encounters))
 
 
+# The new claims of a batch of encounters in one statement (its NOTIFY trigger fires once), and the
+# encounters marked with the claim that bills them in one more: a row each through executemany
+# costs PostgreSQL a statement (and the trigger) per row.
+INSERT_CLAIMS = text(
+    "INSERT INTO claim (claim_id, patient_control_number, encounter_id, encounter_ids, grouping_key, patient_id,"
+    " payer_id, payer_name, date_of_service, total_charge, status, findings, content, correlation_id)"
+    " SELECT i, n, e, CAST(es AS jsonb), g, p, pi, pn, d, t, s, CAST(f AS jsonb), CAST(c AS jsonb), r"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:numbers AS text[]), CAST(:encounters AS text[]),"
+    " CAST(:encounter_ids AS text[]), CAST(:keys AS text[]), CAST(:patients AS uuid[]), CAST(:payer_ids AS text[]),"
+    " CAST(:payer_names AS text[]), CAST(:dates AS date[]), CAST(:charges AS numeric[]), CAST(:statuses AS text[]),"
+    " CAST(:findings AS text[]), CAST(:contents AS text[]), CAST(:correlations AS text[]))"
+    " AS u(i, n, e, es, g, p, pi, pn, d, t, s, f, c, r)"
+)
+MARK_BILLED = text(
+    "UPDATE coded_encounter SET claim_id = u.claim_id, status = u.status"
+    " FROM unnest(CAST(:encounters AS text[]), CAST(:claims AS uuid[]), CAST(:statuses AS text[]))"
+    " AS u(encounter_id, claim_id, status) WHERE coded_encounter.encounter_id = u.encounter_id"
+)
+
+
 async def store_plan(session: AsyncSession, plan: Plan) -> None:
     """The new claims inserted, the grown ones updated (same id and control number, more lines), and
     each encounter marked with the claim that bills it."""
-    if new := [_claim_row(bill) for bill in plan.new]:
-        await session.execute(insert(Claim.__table__), new)
+    if plan.new:
+        await session.execute(INSERT_CLAIMS, _claim_columns([_claim_row(bill) for bill in plan.new]))
     if grown := [_grown_row(bill) for bill in plan.grown]:
         claim = Claim.__table__  # Core executemany: the SET clause is the parameters' other columns
         await session.execute(update(claim).where(claim.c.claim_id == bindparam("b_claim_id")), grown)
-    billed = [
-        dict(b_encounter_id=coded.encounter_id, claim_id=bill.claim_id, status="held" if bill.held else "claimed")
-        for bill in plan.bills
-        for coded in bill.encounters
-    ]
+    billed = [(coded.encounter_id, bill.claim_id, "held" if bill.held else "claimed")
+              for bill in plan.bills for coded in bill.encounters]  # fmt: skip
     if billed:
-        coded = CodedEncounter.__table__
-        statement = update(coded).where(coded.c.encounter_id == bindparam("b_encounter_id"))
-        await session.execute(statement, billed)
+        encounters, claims, statuses = (list(column) for column in zip(*billed, strict=True))
+        await session.execute(MARK_BILLED, dict(encounters=encounters, claims=claims, statuses=statuses))
+
+
+# INSERT_CLAIMS' parameter -> the row's column it carries; the JSON ones go as text
+_CLAIM_ARRAYS = dict(
+    ids="claim_id", numbers="patient_control_number", encounters="encounter_id", keys="grouping_key",
+    patients="patient_id", payer_ids="payer_id", payer_names="payer_name", dates="date_of_service",
+    charges="total_charge", statuses="status", correlations="correlation_id",
+)  # fmt: skip
+_CLAIM_JSON_ARRAYS = dict(encounter_ids="encounter_ids", findings="findings", contents="content")
+
+
+def _claim_columns(rows: list[dict[str, object]]) -> dict[str, list[object]]:
+    """INSERT_CLAIMS' arrays, one per column."""
+    arrays: dict[str, list[object]] = {name: [row[column] for row in rows] for name, column in _CLAIM_ARRAYS.items()}
+    for name, column in _CLAIM_JSON_ARRAYS.items():
+        arrays[name] = [None if row[column] is None else json_dumps(row[column]) for row in rows]
+    return arrays
 
 
 def _claim_row(bill: Bill) -> dict[str, object]:
