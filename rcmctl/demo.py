@@ -68,19 +68,23 @@ class Snapshot:
 
 
 def snapshot(platform: Platform) -> Snapshot:
+    """The services' counts, read one after another in the cycle's order: the encounters on submitted
+    claims, then the claims submitted, then what A/R adjudicated, then what payments posted. Each read
+    comes later than the one before it, so "A/R adjudicated every submitted claim" covers every
+    encounter counted as billed (read the other way round, a batch delivered between the reads made
+    a demo stop early and report open balances), and 835s posted are never fewer than A/R's payments."""
+
     def get(service: str, path: str) -> dict:
         with platform.client(service) as client:
             response = client.get(path)
             response.raise_for_status()
             return response.json()
 
-    return Snapshot(
-        get("coding", "/v1/stats"),
-        get("claims", "/v1/stats"),
-        get("claims", "/v1/stats/encounters"),
-        get("payments", "/v1/stats"),
-        get("ar_followup", "/v1/summary"),
-    )
+    coding = get("coding", "/v1/stats")
+    encounters = get("claims", "/v1/stats/encounters")
+    claims = get("claims", "/v1/stats")
+    ar = get("ar_followup", "/v1/summary")
+    return Snapshot(coding, claims, encounters, get("payments", "/v1/stats"), ar)
 
 
 async def _drop_old_demos(info: stack.StackInfo, active: set[str]) -> None:

@@ -29,12 +29,14 @@ def get(platform, service: str, path: str) -> dict:
 
 def finished(platform) -> int:
     """Encounters at their end: rejected at coding, or billed on a claim the payer has answered
-    (one claim bills a patient's encounters of one date and provider)."""
-    ar = get(platform, "ar_followup", "/v1/summary")["by_status"]
+    (one claim bills a patient's encounters of one date and provider). Read in the cycle's order
+    (billed encounters, then submitted claims, then A/R): a batch delivered between two reads can
+    then only make it wait longer, never count encounters whose claims A/R has not seen."""
     rejected = get(platform, "coding", "/v1/stats").get("rejected", 0)
-    adjudicated = sum(ar.get(s, 0) for s in ("paid", "partially_paid", "denied"))
-    submitted = get(platform, "claims", "/v1/stats").get("submitted", 0)
     billed = get(platform, "claims", "/v1/stats/encounters").get("submitted", 0)
+    submitted = get(platform, "claims", "/v1/stats").get("submitted", 0)
+    ar = get(platform, "ar_followup", "/v1/summary")["by_status"]
+    adjudicated = sum(ar.get(s, 0) for s in ("paid", "partially_paid", "denied"))
     return rejected + (billed if submitted and adjudicated >= submitted else 0)
 
 
