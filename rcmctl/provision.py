@@ -1,5 +1,7 @@
 """Databases and topics for one deployment namespace (the demo's, or a test run's)."""
 
+import asyncio
+
 import asyncpg
 
 from rcmctl.processes import SERVICES, Platform
@@ -19,7 +21,7 @@ async def provision(platform: Platform, fresh: bool = False) -> None:
         for service in SERVICES:
             name = platform.database(service)
             if fresh and name in existing:
-                await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                await _drop(connection, name)
                 existing.discard(name)
             if name not in existing:
                 await connection.execute(f'CREATE DATABASE "{name}"')
@@ -35,7 +37,21 @@ async def deprovision(platform: Platform) -> None:
     connection = await asyncpg.connect(_admin_dsn(platform))
     try:
         for service in SERVICES:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{platform.database(service)}" WITH (FORCE)')
+            await _drop(connection, platform.database(service))
     finally:
         await connection.close()
     await delete_topics(platform.stack.kafka_bootstrap, [platform.namespace + t for t in ALL_TOPICS])
+
+
+async def _drop(connection: asyncpg.Connection, name: str, attempts: int = 20) -> None:
+    """DROP DATABASE ... WITH (FORCE) ends the sessions on it, but refuses to end one it may not
+    signal: an autovacuum worker busy there then fails the drop (InsufficientPrivilegeError). The
+    worker is done in moments; the drop is tried again."""
+    for attempt in range(attempts):
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
