@@ -44,9 +44,9 @@ async def deprovision(platform: Platform) -> None:
 
 
 async def _drop(connection: asyncpg.Connection, name: str, attempts: int = 20) -> None:
-    """DROP DATABASE ... WITH (FORCE) ends the sessions on it, but refuses to end one it may not
-    signal: an autovacuum worker busy there then fails the drop (InsufficientPrivilegeError). The
-    worker is done in moments; the drop is tried again."""
+    """DROP DATABASE ... WITH (FORCE) ends the sessions on it, but fails (InsufficientPrivilegeError)
+    when one of them belongs to a role ours may not signal: a server process of its own, such as an
+    autovacuum worker, busy there for a moment. The drop is tried again."""
     for attempt in range(attempts):
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
