@@ -8,6 +8,7 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import text
@@ -142,3 +143,12 @@ def free_ports(count: int) -> int:
         if not any(procs.port_in_use(first + n) for n in range(count)):
             return first
     raise RuntimeError("no free ports")
+
+
+async def outbox_empty(dsn: str) -> bool:
+    """Whether a service database's outbox has been relayed whole."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        return await connection.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await connection.close()

@@ -14,7 +14,7 @@ from shared.db import asyncpg_dsn, make_engine
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
-from tests.kit import eventually, read_topic
+from tests.kit import eventually, outbox_empty, read_topic
 
 pytestmark = pytest.mark.integration
 KEYS, PER_KEY = 40, 10
@@ -44,7 +44,7 @@ async def test_two_relays_share_the_outbox_and_keep_each_keys_order(platform):
         held = [set(relay.slots) for relay in relays]
         await _write_rows(asyncpg_dsn(url))
         records = await read_topic(platform, "payment.posted", expect=KEYS * PER_KEY, settle=2.0)
-        await eventually(lambda: _empty(asyncpg_dsn(url)))
+        await eventually(lambda: outbox_empty(asyncpg_dsn(url)))
     finally:
         for task in tasks:
             task.cancel()
@@ -77,13 +77,5 @@ async def _write_rows(dsn: str) -> None:
                     n,
                     [f"claim-{k}" for k in range(KEYS)],
                 )
-    finally:
-        await connection.close()
-
-
-async def _empty(dsn: str) -> bool:
-    connection = await asyncpg.connect(dsn)
-    try:
-        return await connection.fetchval("SELECT count(*) FROM outbox") == 0
     finally:
         await connection.close()

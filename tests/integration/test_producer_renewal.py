@@ -22,7 +22,7 @@ from shared.db import asyncpg_dsn, make_engine
 from shared.kafka import close_producer, make_producer
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
-from tests.kit import eventually, free_ports
+from tests.kit import eventually, free_ports, outbox_empty
 
 pytestmark = pytest.mark.integration
 RESTARTS = 2
@@ -60,7 +60,7 @@ async def test_the_relay_renews_a_producer_a_broker_restart_broke_and_publishes_
         await asyncio.sleep(2)
         restarts_done.set()
         written = await writer
-        await eventually(lambda: _empty(asyncpg_dsn(url)), timeout=150)  # the relay's DELIVERY_TIMEOUT and more
+        await eventually(lambda: outbox_empty(asyncpg_dsn(url)), timeout=150)  # the relay's DELIVERY_TIMEOUT and more
         numbers = await _numbers_on(bootstrap, topic, expect=written)
     finally:
         for task in tasks:
@@ -91,14 +91,6 @@ async def _write_rows(dsn: str, until: asyncio.Event) -> int:
     finally:
         await connection.close()
     return n
-
-
-async def _empty(dsn: str) -> bool:
-    connection = await asyncpg.connect(dsn)
-    try:
-        return await connection.fetchval("SELECT count(*) FROM outbox") == 0
-    finally:
-        await connection.close()
 
 
 async def _numbers_on(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[int]:
