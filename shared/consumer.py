@@ -26,13 +26,13 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import IllegalStateError, KafkaConnectionError, KafkaError, KafkaTimeoutError
 from asyncpg.exceptions import InterfaceError as DriverInterfaceError
@@ -439,9 +439,14 @@ class BatchProcessor(Generic[T]):
 
 class Subscriber:
     """One consumer group's loop on aiokafka: it polls the group's topics, hands each batch to the
-    processor and commits exactly the batch's offsets once it returns. When processing raises (a
+    processor and, once it returns, counts the batch's offsets as handled. When processing raises (a
     pause held too long, a dead letter that could not be written), each partition of the batch is
-    rewound to its first record and nothing is committed, so the same records come again in order.
+    rewound to its first record and its offsets are not counted, so the same records come again in order.
+
+    Handled offsets are committed at most every COMMIT_SECONDS, and at once when partitions are taken
+    away or the subscriber stops: a steady trickle of single-record batches would otherwise cost an
+    OffsetCommit round trip per record (CPU in the broker and here). Always after the database commit;
+    a crash replays at most COMMIT_SECONDS of handled records, which the inbox absorbs.
 
     Polling waits for records (up to POLL_SECONDS) instead of waking every few milliseconds: a record
     is handed over as soon as a fetch brings it, and an idle service costs next to nothing. With
@@ -455,11 +460,12 @@ class Subscriber:
         self.consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._busy = False
+        self._handled: dict[TopicPartition, int] = {}  # next offset per partition, not committed yet
+        self._committed_at = time.monotonic()
 
     async def start(self) -> None:
         limits = self.processor.limits
         self.consumer = AIOKafkaConsumer(
-            *self.topics,
             **client_options(self.settings),
             client_id=self.settings.service_name,
             group_id=self.group_id,
@@ -470,6 +476,7 @@ class Subscriber:
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             partition_assignment_strategy=(RangePartitionAssignor,),
         )
+        self.consumer.subscribe(self.topics, listener=_CommitBeforeRevoke(self))
         await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consume:{self.group_id}")
 
@@ -483,6 +490,8 @@ class Subscriber:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self.consumer is not None:
+            with contextlib.suppress(TimeoutError):  # a broker that is gone: the inbox absorbs the replay
+                await asyncio.wait_for(self.commit(), STOP_COMMIT_SECONDS)
             await self.consumer.stop()
 
     async def _run(self) -> None:
@@ -490,7 +499,7 @@ class Subscriber:
         while True:
             try:
                 fetched = await self.consumer.getmany(
-                    timeout_ms=int(POLL_SECONDS * 1000), max_records=self.settings.consume_max_records
+                    timeout_ms=self._poll_ms(), max_records=self.settings.consume_max_records
                 )
             except KafkaError:
                 log.exception("polling failed; retrying", extra={"group": self.group_id})
@@ -503,17 +512,37 @@ class Subscriber:
                     await self._consume(records)
                 finally:
                     self._busy = False
+            if self._handled and time.monotonic() - self._committed_at >= COMMIT_SECONDS:
+                await self.commit()
+
+    def _poll_ms(self) -> int:
+        """Wait for records, but not past the moment handled offsets are due to be committed."""
+        if not self._handled:
+            return int(POLL_SECONDS * 1000)
+        return max(0, int((self._committed_at + COMMIT_SECONDS - time.monotonic()) * 1000))
 
     async def _consume(self, records: tuple[ConsumerRecord, ...]) -> None:
-        assert self.consumer is not None
         try:
             await self.processor.process(records)
         except Exception:
             log.exception("batch not processed; rewound", extra={"group": self.group_id})
             self._seek(_first_offsets(records))
             return
+        self._handled.update({tp: offset + 1 for tp, offset in _last_offsets(records).items()})
+
+    async def commit(self, partitions: Collection[TopicPartition] | None = None) -> None:
+        """Commits the handled offsets (of `partitions`, or all) of partitions still assigned to us."""
+        assert self.consumer is not None
+        if partitions is None:
+            chosen, self._handled = self._handled, {}
+            self._committed_at = time.monotonic()
+        else:
+            chosen = {tp: self._handled.pop(tp) for tp in partitions if tp in self._handled}
+        offsets = {tp: offset for tp, offset in chosen.items() if tp in self.consumer.assignment()}
+        if not offsets:
+            return
         try:
-            await self.consumer.commit({tp: offset + 1 for tp, offset in _last_offsets(records).items()})
+            await self.consumer.commit(offsets)
         except KafkaError as exc:  # a rebalance took the partitions: their new owner's inbox absorbs the repeat
             log.warning("offsets not committed", extra={"group": self.group_id, "exc_type": type(exc).__name__})
 
@@ -525,7 +554,22 @@ class Subscriber:
 
 
 POLL_SECONDS = 30.0  # a poll returns as soon as records arrive; this only bounds an idle wait
+COMMIT_SECONDS = 0.5  # handled offsets are committed this often at most (and on revocation and stop)
+STOP_COMMIT_SECONDS = 5.0
 FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a record; idle, every 5 s
+
+
+class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Commits what was handled of the partitions a rebalance takes away, so their next owner starts after it."""
+
+    def __init__(self, subscriber: Subscriber) -> None:
+        self.subscriber = subscriber
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        await self.subscriber.commit(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        pass
 
 
 def _first_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:

@@ -41,7 +41,7 @@ class ServiceSettings(BaseSettings):
     payer_directory_file: Path | None = None  # default: shared/reference/payers.json
     log_level: str = "INFO"
 
-    # Consumer tuning: batches make one transaction and one offset commit serve many events.
+    # Consumer tuning: batches make one transaction serve many events (offsets: shared.consumer.COMMIT_SECONDS).
     consume_max_records: int = 500
     retry_attempts: int = 4
     retry_backoff_seconds: float = 1.0

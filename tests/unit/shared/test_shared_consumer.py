@@ -5,7 +5,7 @@ import errno
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotEnoughReplicasError, RecordTooLargeError
 from asyncpg import exceptions as pg
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
@@ -18,6 +18,7 @@ from shared.consumer import (
     Rejected,
     Subscriber,
     Subscription,
+    _CommitBeforeRevoke,
     failure_reason,
     is_conflict,
     is_infrastructure,
@@ -153,17 +154,25 @@ def consumer_record(headers, value: bytes | None = b"{}", key: bytes | None = b"
 
 
 class FakeConsumer:
-    """What the Subscriber asks of aiokafka after a batch: a commit, or seeks."""
+    """What the Subscriber asks of aiokafka after a batch: commits, or seeks."""
 
-    def __init__(self) -> None:
-        self.committed: dict | None = None
+    def __init__(self, assigned=()) -> None:
+        self.commits: list[dict] = []
         self.seeks: dict = {}
+        self.assigned = set(assigned)
+
+    @property
+    def committed(self) -> dict | None:
+        return self.commits[-1] if self.commits else None
 
     async def commit(self, offsets: dict) -> None:
-        self.committed = offsets
+        self.commits.append(offsets)
 
     def seek(self, tp, offset: int) -> None:
         self.seeks[tp] = offset
+
+    def assignment(self) -> set:
+        return self.assigned
 
 
 class FakeProcessor:
@@ -183,11 +192,25 @@ def at(topic: str, partition: int, offset: int) -> ConsumerRecord:
 BATCH = (at("a", 0, 7), at("a", 0, 8), at("b", 1, 3), at("a", 0, 9), at("b", 1, 4))
 
 
+def subscriber_over(consumer: FakeConsumer, processor: FakeProcessor) -> Subscriber:
+    subscriber = object.__new__(Subscriber)
+    subscriber.consumer, subscriber.processor, subscriber.group_id = consumer, processor, "g"
+    subscriber._handled, subscriber._committed_at = {}, 0.0
+    return subscriber
+
+
+def offsets(committed: dict) -> dict:
+    return {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
+
+
+A0, B1 = TopicPartition("a", 0), TopicPartition("b", 1)
+
+
 @pytest.mark.parametrize("fails", [False, True])
 async def test_a_batch_commits_exactly_its_offsets_or_rewinds_each_partition_to_its_first_record(fails):
-    subscriber = object.__new__(Subscriber)
-    subscriber.consumer, subscriber.processor, subscriber.group_id = FakeConsumer(), FakeProcessor(fails), "g"
+    subscriber = subscriber_over(FakeConsumer(assigned=(A0, B1)), FakeProcessor(fails))
     await subscriber._consume(BATCH)
+    await subscriber.commit()
     assert subscriber.processor.seen == BATCH
     positions = {(tp.topic, tp.partition): offset for tp, offset in subscriber.consumer.seeks.items()}
     committed = subscriber.consumer.committed
@@ -195,7 +218,31 @@ async def test_a_batch_commits_exactly_its_offsets_or_rewinds_each_partition_to_
         assert committed is None and positions == {("a", 0): 7, ("b", 1): 3}
     else:
         assert positions == {}
-        assert {(tp.topic, tp.partition): offset for tp, offset in committed.items()} == {("a", 0): 10, ("b", 1): 5}
+        assert offsets(committed) == {("a", 0): 10, ("b", 1): 5}
+
+
+async def test_handled_batches_are_committed_together_and_only_after_they_are_handled():
+    subscriber = subscriber_over(FakeConsumer(assigned=(A0, B1)), FakeProcessor(fails=False))
+    await subscriber._consume(BATCH[:2])
+    await subscriber._consume(BATCH[2:])
+    assert subscriber.consumer.commits == []  # handled, not committed yet: one commit serves many batches
+    await subscriber.commit()
+    assert [offsets(c) for c in subscriber.consumer.commits] == [{("a", 0): 10, ("b", 1): 5}]
+    await subscriber.commit()  # nothing handled since: nothing to ask the broker
+    assert len(subscriber.consumer.commits) == 1
+
+
+async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes_and_nothing_of_others():
+    consumer = FakeConsumer(assigned=(A0, B1))
+    subscriber = subscriber_over(consumer, FakeProcessor(fails=False))
+    await subscriber._consume(BATCH)
+    await subscriber._consume((at("c", 2, 0),))  # c-2 was taken away by an earlier rebalance mid-batch
+    await _CommitBeforeRevoke(subscriber).on_partitions_revoked([B1])
+    assert [offsets(c) for c in consumer.commits] == [{("b", 1): 5}]
+    consumer.assigned = {A0}
+    await subscriber.commit()
+    assert offsets(consumer.committed) == {("a", 0): 10}  # c-2 is someone else's now: not committed by us
+    assert subscriber._handled == {}
 
 
 def test_a_group_dead_letters_each_record_under_its_own_subscription():
