@@ -237,7 +237,8 @@ def test_the_front_desk_registers_a_walk_in_patient_and_the_payer_answers_eligib
     frank.check("register-blank")
     for field, value in {"#last_name": "Quintero", "#first_name": "Lucía", "#birth_date": "1991-07-04",
                          "#phone": "(217) 555-0107", "#mrn": mrn, "#line1": "9 Oak Ave", "#city": "Springfield",
-                         "#state": "IL", "#postal_code": "62702", "#member_id": f"M{mrn[-8:]}"}.items():  # fmt: skip
+                         "#state": "IL", "#postal_code": "62702", "#member_id": f"M{mrn[-8:]}",
+                         "#effective_date": "2026-01-01"}.items():  # fmt: skip
         page.fill(field, value)
     page.select_option("#sex", "F")
     page.select_option("#payer_id", "SIMBC")

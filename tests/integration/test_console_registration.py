@@ -62,6 +62,7 @@ async def test_the_front_desk_registers_a_patient_in_the_console_and_registratio
 
     assert 'href="/patients/new"' in patients.text and form.status_code == 200
     assert '<option value="SIMBC">SIM BLUE PLAN</option>' in form.text
+    assert 'name="effective_date" type="date" value=""' in form.text  # from the card: never guessed as today
     # refused by registration itself (a rule, a schema's pattern): said next to the field, what was typed kept
     assert unborn.status_code == 422 and 'id="birth_date-problem">is in the future<' in unborn.text
     assert f'value="{future}"' in unborn.text and 'value="(217) 555-0199"' in unborn.text

@@ -2,7 +2,6 @@
 registration with the person's token; then their account, where eligibility and payments happen. What
 was typed travels only in the form's POST bodies: never in a URL, a log line or a flash message."""
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,8 +18,9 @@ TITLE = "Register a patient"
 @router.get("/patients/new")
 async def blank(viewer: ViewerDep) -> Response:
     payers, error = await attempt(viewer.get("registration", "/v1/payers"))
-    today = datetime.now(viewer.settings.zone).date().isoformat()
-    values = {"facility": "MAIN", "relationship": "self", "effective_date": today, "check_eligibility": "on"}
+    # No "Covered since" is offered: today would hide the coverage from a visit dated before it (a claim
+    # picks its coverage by the date of service); the date is on the card or in the payer's 271.
+    values = {"facility": "MAIN", "relationship": "self", "check_eligibility": "on"}
     return _page(viewer, payers or [], values, {}, payers_error=error)
 
 
