@@ -2,8 +2,10 @@
 
 Written per functional group received (AK1..AK9, one 999 transaction set each): per transaction set
 its segment errors (IK3), their element errors (IK4) and its verdict (IK5 with the set's error codes);
-per group the count of sets received and accepted (AK9). An IK4 copies the bad value (IK404) only
-when it is a code outside the people's loops: a 999 carries no patient data. IK303 stays empty, as
+per group the count of sets received and accepted (AK9). An error inside a claim names the claim
+the way the guide's CTX business unit identifier does (CTX*CLM01:<patient control number>), so the
+sender can find it in a file of many; an IK4 copies the bad value (IK404) only when it is a code
+outside the people's loops: a 999 carries no other patient data. IK303 stays empty, as
 pyx12 and the guide's example write it: it names LS/LE-bounded loops (AN 1-4), and an 837P has none;
 the segment's position already says where it is. Read liberally: other systems put 2300 or 2010BA there."""
 
@@ -53,6 +55,8 @@ class AckError(Model):
     # (2300, 2010, 2010BA...).
     loop_id: Annotated[str, Field(max_length=LOOP_ID_READ)] | None = None
     transaction_control_number: str | None = None  # None: the first transaction set
+    # CTX*CLM01: the claim (its CLM01, the submitter's patient control number) the segment is in.
+    claim: Annotated[str, Field(min_length=1, max_length=38)] | None = None
     elements: tuple[ElementError, ...] = ()
 
 
@@ -207,6 +211,8 @@ def _group_response(group: GroupVerdict) -> list[list[Element]]:
         body.append(["AK2", verdict.set_id, verdict.control_number, verdict.version])
         for error in verdict.errors:
             body.append(["IK3", error.segment_id, str(error.position), _ik303(error.loop_id), error.code])
+            if error.claim is not None and not _WRITTEN_DELIMITERS.intersection(error.claim):
+                body.append(["CTX", ("CLM01", error.claim)])
             body += [_ik4(element) for element in error.elements]
         body.append(["IK5", "A" if verdict.accepted else "R", *verdict.codes[:5]])
     taken = sum(verdict.accepted for verdict in group.sets)
@@ -230,6 +236,7 @@ def _ik4(element: ElementError) -> list[Element]:
 # ---- from the reading model's issues --------------------------------------------------------------
 
 _CODE = re.compile(r"[A-Za-z0-9]{1,3}")
+_WRITTEN_DELIMITERS = frozenset("*:^~")  # a CLM01 holding one of ours (its file used others) cannot be quoted
 _PEOPLE = frozenset({"2010BA", "2010CA", "2330A", "2100C", "2100D"})  # subscriber, patient, other subscriber
 
 
@@ -245,6 +252,7 @@ def _verdict(read: ReadSet) -> SetVerdict:
             position=issue.position,
             code=issue.ik3,  # no IK303: the guide's loops (2300, 2010BA) are not LS/LE loops
             transaction_control_number=read.control_number,
+            claim=_claim_of(read, issue),
         )
         if issue.element is not None and issue.ik4 is not None:
             element = ElementError(
@@ -256,6 +264,18 @@ def _verdict(read: ReadSet) -> SetVerdict:
     return SetVerdict(
         read.raw.set_id, read.control_number, read.raw.version, not read.issues, tuple(errors.values()), tuple(codes)
     )
+
+
+def _claim_of(read: ReadSet, issue: Issue) -> str | None:
+    """CLM01 of the 837 claim whose loops (2300 and the 23xx/24xx inside it) hold the issue's segment."""
+    if read.raw.set_id != "837" or not issue.loop or not issue.loop.startswith(("23", "24")) or not issue.position:
+        return None
+    for segment in reversed(read.raw.segments[: issue.position]):
+        if segment.id == "CLM":
+            return segment[1] or None
+        if segment.id == "HL":  # the issue is not under a claim after all
+            return None
+    return None
 
 
 def _bad_code(read: ReadSet, issue: Issue) -> str | None:
@@ -321,6 +341,7 @@ def _read_set(response: Loop) -> TransactionAck:
             )
             for ik4 in error.children("2110")
         ]
+        claims = [ctx.component(1, 2) for ctx in error.segs("CTX") if ctx.component(1, 1) == "CLM01"]
         errors.append(
             AckError(
                 segment_id=ik3[1],
@@ -328,6 +349,7 @@ def _read_set(response: Loop) -> TransactionAck:
                 loop_id=ik3[3].strip()[:LOOP_ID_READ] or None,
                 code=ik3[4] or "8",
                 transaction_control_number=ak2[2],
+                claim=claims[0][:38] if claims and claims[0] else None,
                 elements=tuple(elements),
             )
         )

@@ -51,7 +51,7 @@ GUIDE = Guide(
                     req(2, "segment position in transaction set", "N"),
                     el(4, "implementation segment syntax error code", "ID", SEGMENT_ERRORS),
                 ),
-                seg("CTX", "segment context", "S", 10),
+                seg("CTX", "segment context or business unit identifier (CLM01)", "S", 10),
                 loop(
                     "2110",
                     "implementation data element note",

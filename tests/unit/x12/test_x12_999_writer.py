@@ -113,3 +113,40 @@ SE*13*0001""".replace("\n", "~")
         ("REF", None),
         ("DTP", "2400"),
     ]
+
+
+def test_an_error_inside_a_claim_names_the_claim_as_the_guides_ctx_does():
+    """CTX*CLM01 after the IK3 says which claim of the set was wrong (X231A1 loop 2100, business unit
+    identifier); an error outside any claim (the subscriber's DMG) names none."""
+    text = render_837p(sample_interchange(2))
+    text = text.replace("SV1*HC:99214*180*UN", "SV1*HC:99214*180*ZZ")  # the second claim's line, 2400
+    text = text.replace("DMG*D8*19500101*F", "DMG*D8*19500101*Q", 1)  # 2010BA: no claim
+
+    ack = ack_of(text)  # valid for pyx12
+
+    segments = ack.replace("\n", "").split("~")
+    sv1 = next(i for i, s in enumerate(segments) if s.startswith("IK3*SV1*"))
+    dmg = next(i for i, s in enumerate(segments) if s.startswith("IK3*DMG*"))
+    assert segments[sv1 + 1] == "CTX*CLM01:PCN00000001" and not segments[dmg + 1].startswith("CTX")
+    errors = parse_999(ack).groups[0].transactions[0].errors
+    assert {e.segment_id: e.claim for e in errors} == {"DMG": None, "SV1": "PCN00000001"}
+
+
+def test_a_claim_named_in_ctx_by_another_system_is_read_beside_its_segment_context():
+    body = """ST*999*0001*005010X231A1
+AK1*HC*31*005010X222A1
+AK2*837*0001*005010X222A1
+IK3*REF*30**3
+CTX*SITUATIONAL TRIGGER*CLM*22**5:3
+CTX*CLM01:ACCT 77#12
+IK3*NM1*14**8
+IK4*9*67*1
+IK5*R*5
+AK9*R*1*1*0
+SE*11*0001""".replace("\n", "~")
+    isa = "ISA*00*          *00*          *ZZ*SIMCH          *ZZ*OPENRCM        *260302*1000*^*00501*000000501*0*T*:"
+    text = f"{isa}~GS*FA*SIMCH*OPENRCM*20260302*1000*501*X*005010X231A1~{body}~GE*1*501~IEA*1*000000501~"
+
+    [transaction] = parse_999(text).groups[0].transactions
+
+    assert [(e.segment_id, e.claim) for e in transaction.errors] == [("REF", "ACCT 77#12"), ("NM1", None)]
