@@ -154,7 +154,8 @@ def _set_outcome(ts: TransactionAck, group_reasons: list[AckReason]) -> SetOutco
 def _error_reasons(error: AckError, set_control_number: str) -> list[AckReason]:
     """One reason per IK4 (element in error), or one for the IK3 when it names no element."""
     where = f"segment {error.segment_id} at position {error.position}"
-    where += (f" of loop {error.loop_id}" if error.loop_id else "") + f" in transaction set {set_control_number}"
+    where += f" of loop {error.loop_id}" if error.loop_id else ""
+    where += (f" of claim {error.claim}" if error.claim else "") + f" in transaction set {set_control_number}"
     if not error.elements:
         what = SEGMENT_ERRORS.get(error.code, "error")
         return [AckReason(code=f"IK3:{error.code}", segment=error.segment_id, message=f"{where}: {what}"[:300])]

@@ -149,3 +149,22 @@ def test_a_group_rejected_set_by_set_leaves_a_set_it_does_not_name_unanswered():
     answers, unknown = answers_of(text)
 
     assert unknown == [] and list(answers) == ["0002"] and answers["0002"][0] is False
+
+
+def test_a_reason_inside_a_claim_says_which_claim_the_clearinghouse_named():
+    rejected = a_999(
+        "AK1*HC*31*005010X222A1",
+        "AK2*837*0001*005010X222A1",
+        "IK3*SV1*40**8",
+        "CTX*CLM01:PCN00000002",
+        "IK4*1**7",
+        "IK5*R*5",
+        "AK9*R*1*1*0",
+    )
+    assert validate_x12(rejected) == []
+
+    answers, _ = answers_of(rejected)
+
+    accepted, claims, [reason] = answers["0001"]
+    assert not accepted and claims == ("PCN00000000", "PCN00000002")  # the whole set goes back
+    assert reason.message.startswith("SV101 of segment SV1 at position 40 of claim PCN00000002 ")
