@@ -474,6 +474,7 @@ class Subscriber:
             max_partition_fetch_bytes=limits.partition_fetch_bytes,
             fetch_max_bytes=limits.fetch_max_bytes,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            consumer_timeout_ms=FETCHER_WAKE_MS,
             partition_assignment_strategy=(RangePartitionAssignor,),
         )
         self.consumer.subscribe(self.topics, listener=_CommitBeforeRevoke(self))
@@ -557,6 +558,9 @@ POLL_SECONDS = 30.0  # a poll returns as soon as records arrive; this only bound
 COMMIT_SECONDS = 0.5  # handled offsets are committed this often at most (and on revocation and stop)
 STOP_COMMIT_SECONDS = 5.0
 FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a record; idle, every 5 s
+# aiokafka's fetch routine also wakes on this timer (default 0.2 s) although fetches, consumption and
+# rebalances each wake it themselves: idle, five wake-ups a second per consumer for nothing.
+FETCHER_WAKE_MS = 1000
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
@@ -32,6 +31,7 @@ from shared.consumer import BatchProcessor, InvalidAnswer, Subscriber, Subscript
 from shared.contracts.events import Contract
 from shared.db import asyncpg_dsn, make_engine, make_sessions
 from shared.envelope import Event
+from shared.http_server import serve
 from shared.kafka import close_producer, make_producer
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
@@ -266,11 +266,4 @@ class Service(Generic[D]):
         # What was built (code sets: some 600,000 objects in coding; tables, modules) lives as long as the
         # process: kept out of the collector's view, a full collection no longer walks it (~0.2 s each).
         gc.freeze()
-        uvicorn.run(
-            app,
-            host=self.settings.http_host,
-            port=self.settings.http_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=35,
-        )
+        serve(app, self.settings.http_host, self.settings.http_port, graceful_seconds=35)

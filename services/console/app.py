@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -36,6 +35,7 @@ from services.console.pages.common import (
 from services.console.sessions import SessionStore
 from services.console.settings import ConsoleSettings
 from shared.auth import ProviderUnavailable
+from shared.http_server import serve
 from shared.logging import configure_logging
 
 log = logging.getLogger("console")
@@ -158,5 +158,4 @@ def run() -> None:
     settings = ConsoleSettings()
     configure_logging("console", settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request's URL: ids and cursors stay out
-    uvicorn.run(build(settings), host=settings.http_host, port=settings.http_port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+    serve(build(settings), settings.http_host, settings.http_port, graceful_seconds=10)
