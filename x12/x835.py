@@ -325,8 +325,31 @@ def _content_issue(loc: Place, message: str, places: dict[Place, Segment], sets:
     control = sets[int(loc[1])].control_number if len(loc) > 1 and isinstance(loc[1], int) else None
     if segment is None:
         return Issue("ST", 1, None, f"{field}: {message}", "8", transaction_control_number=control)
-    reason = f"{field} read from {segment.id}: {message.lower()}"
-    return Issue(segment.id, segment.position, segment.loop, reason, "8", ik4="7", transaction_control_number=control)
+    element = _BPR_ELEMENTS.get(field) if segment.id == "BPR" else None
+    name = f"{field} ({segment.id}{element:02d})" if element else f"{field} read from {segment.id}"
+    reason = f"{name}: {message[:1].lower()}{message[1:]}"  # the message as said: a pattern keeps its case
+    return Issue(
+        segment.id,
+        segment.position,
+        segment.loop,
+        reason,
+        "8",
+        element=element,
+        ik4="7",
+        transaction_control_number=control,
+    )
+
+
+# Where the payment's fields come from in BPR, so a refusal names the element.
+_BPR_ELEMENTS = {
+    "amount": 2,
+    "method": 4,
+    "payer_bank.routing_number": 7,
+    "payer_bank.account_number": 9,
+    "payee_bank.routing_number": 13,
+    "payee_bank.account_number": 15,
+    "date": 16,
+}
 
 
 def _balance_issues(remittance: Remittance, n: int, places: dict[Place, Segment], sets: list[ReadSet]) -> list[Issue]:
@@ -404,10 +427,11 @@ def _read_payment(bpr: Segment, trn: Segment) -> Data:
     payer_id = trn[3]
     tax_id = payer_id[1:] if len(payer_id) == 10 and payer_id.isdigit() and payer_id[0] == "1" else None
     banks: Data = {}
-    if bpr[7] and bpr[9]:
-        banks["payer_bank"] = {"routing_number": bpr[7], "account_number": bpr[9]}
-    if bpr[13] and bpr[15]:
-        banks["payee_bank"] = {"routing_number": bpr[13], "account_number": bpr[15]}
+    # Bank identifiers as payers' systems pad them (" 121000248"): the spaces are no part of the number.
+    if bpr[7].strip() and bpr[9].strip():
+        banks["payer_bank"] = {"routing_number": bpr[7].strip(), "account_number": bpr[9].strip()}
+    if bpr[13].strip() and bpr[15].strip():
+        banks["payee_bank"] = {"routing_number": bpr[13].strip(), "account_number": bpr[15].strip()}
     return {
         "amount": bpr[2],
         "method": bpr[4],

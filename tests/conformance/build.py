@@ -264,6 +264,7 @@ VALID = [
     ),
     V("271/written-aaa-subscriber-not-found.x12", ("AAA at 2100C", "AAA03 75")),
     V("271/written-aaa-dependent-not-found.x12", ("AAA at 2100D", "AAA03 67", "dependent HL 23")),
+    V("271/written-aaa-source-no-response-resubmit.x12", ("AAA at 2100A", "AAA03 80", "AAA04 P resubmit")),
     V(
         "271/written-benefits-active-inactive.x12",
         ("EB*1 active", "EB*6 inactive", "EB*B copay", "EB*C deductible and remaining", "EB*A coinsurance"),
@@ -286,6 +287,18 @@ VALID = [
     V("999/written-rejected-se-count.x12", ("IK5 R 4 without IK3",)),
     V("277ca/written-accepted.x12", ("two claims accepted A2:20", "QTY/AMT totals", "receiver A1:19")),
     V("277ca/written-rejected-mixed.x12", ("one accepted, one rejected A7", "line-level SVC/STC", "QTY AA/QC")),
+    V(
+        "277ca/written-provider-trace-without-status.x12",
+        ("2200C TRN and REF without STC", "as eMedNY and Availity send it"),
+        pyx12_false_errors=(("STC", 17, None, "3"),),
+        pyx12_why="pyx12's X214 map makes the 2200C STC required; the guide makes it situational (a provider-level "
+        "status), and production 277CAs (eMedNY, Availity) send 2200C with its TRN alone",
+    ),
+    V(
+        "835/written-bank-numbers-padded.x12",
+        ("BPR07/BPR13 with a leading space", "two NDC lines"),
+        "written-ndc-n4-crossover.x12 with its bank numbers padded as some payers' systems write them",
+    ),
 ]
 
 

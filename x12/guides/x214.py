@@ -89,7 +89,7 @@ _PROVIDER = loop(
         "R",
         1,
         _trn("1", "provider of service information trace identifier"),
-        seg("STC", "billing provider status information", "R", MANY, *_STC),
+        seg("STC", "billing provider status information", "S", MANY, *_STC),  # S: real 277CAs send TRN alone
         seg("REF*0B 1G G2 LU SY TJ", "provider secondary identifier", "S", 1, req(2, "identifier")),
         *_totals("QA", "QC"),
     ),

@@ -4,7 +4,7 @@ The levels nest as the guide draws them: information source (HL 20) > informatio
 subscriber (22) > dependent (23). A 271 may answer at any level with AAA (request validation): at
 2100A/2100B when the request could not be processed at all, at 2100C/2100D for one member."""
 
-from x12.reading import MANY, Guide, LoopRule, SegmentRule, Usage, el, loop, req, seg
+from x12.reading import MANY, ElementRule, Guide, LoopRule, SegmentRule, Usage, el, loop, req, seg
 
 VERSION = "005010X279A1"
 _NAME_QUALIFIERS = "24 34 46 FI II MI NI PI PP SV XV XX"
@@ -41,11 +41,19 @@ _DMG = (
     req(2, "birth date", "DT"),
     el(3, "gender", "ID", "F M U"),
 )
-_AAA = (
-    req(1, "valid request indicator", "ID", "N Y"),
-    el(3, "reject reason code"),
-    el(4, "follow-up action code", "ID", "C N R S W X Y"),
-)
+
+
+def _aaa(follow_ups: str = "C N R S W X Y") -> tuple[ElementRule, ...]:
+    """AAA's elements; the follow-up actions allowed differ by loop (P, please resubmit the original
+    transaction, is for the information source: 2000A and 2100A; W and X not at 2000A)."""
+    return (
+        req(1, "valid request indicator", "ID", "N Y"),
+        el(3, "reject reason code"),
+        el(4, "follow-up action code", "ID", follow_ups),
+    )
+
+
+_AAA = _aaa()
 _EB = (req(1, "eligibility or benefit information code"), el(7, "benefit amount", "R"), el(8, "benefit percent", "R"))
 
 
@@ -175,7 +183,8 @@ def _receiver(response: bool) -> LoopRule:
 
 def _guide(set_id: str, functional_id: str, purposes: str) -> Guide:
     response = set_id == "271"
-    validation = (seg("AAA", "request validation", "S", 9, *_AAA),) if response else ()
+    validation_of_level = (seg("AAA", "request validation", "S", 9, *_aaa("C N P R S Y")),) if response else ()
+    validation = (seg("AAA", "request validation", "S", 9, *_aaa("C N P R S W X Y")),) if response else ()
     contact = (seg("PER", "information source contact information", "S", 3),) if response else ()
     name = loop(
         "2100A",
@@ -192,7 +201,7 @@ def _guide(set_id: str, functional_id: str, purposes: str) -> Guide:
         "R",
         MANY,
         _hl("20", "information source level"),
-        *validation,
+        *validation_of_level,
         name,
         _receiver(response),
     )

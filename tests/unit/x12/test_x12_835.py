@@ -164,6 +164,24 @@ def _good_text():
     return render_835(interchange(claim()))
 
 
+def test_bank_numbers_padded_with_spaces_are_read_and_a_bad_one_is_refused_by_its_element():
+    ix = interchange(
+        claim(),
+        method="ACH",
+        payer_company_id="1990000001",
+        payer_bank=BankAccount(routing_number="011000015", account_number="12345"),
+        payee_bank=BankAccount(routing_number="021000021", account_number="98765"),
+    )
+    text = render_835(ix)
+
+    assert parse_835(text.replace("*01*011000015*", "*01* 011000015*")) == ix
+    with pytest.raises(X12Error) as refused:
+        parse_835(text.replace("*01*011000015*", "*01*01.000015*"))
+    [issue] = refused.value.issues
+    assert (issue.segment_id, issue.element) == ("BPR", 7)
+    assert "payer_bank.routing_number (BPR07): string should match pattern '^[0-9A-Za-z]{3,12}$'" in str(issue)
+
+
 def test_reader_rejects_a_wrong_se_count():
     text = _good_text().replace("SE*", "SE*1")
     with pytest.raises(X12Error, match="SE01 says"):
