@@ -55,7 +55,8 @@ def _finding(loc: Place, message: str, places: dict[Place, Segment], control: st
 
 def claim_checks(loop: Loop, data: Data, places: dict[Place, Segment], control: str) -> list[Finding]:
     """What needs several values: CLM02 against the lines' SV102, the code set by date of service and
-    one code set in the HI, CLM01 within the guide's 20 characters, SVD01 naming a 2330B payer."""
+    one code set in the HI, CLM01 within the guide's 20 characters, SVD01 naming a 2330B payer, an NDC
+    in its 11-digit form."""
     found: list[tuple[Segment, int | None, str, str, int]] = []  # segment, element, reason, status, level
     clm, hi = loop.opener, places[("diagnoses",)]
     charges = sum((Decimal(line["charge"]) for line in data["lines"]), Decimal(0))
@@ -74,12 +75,22 @@ def claim_checks(loop: Loop, data: Data, places: dict[Place, Segment], control: 
         found.append((clm, 1, "CLM01 is longer than the 20 characters the guide allows", INVALID_STATUS, BUSINESS))
     for svd in _unmatched_adjudications(loop, data["other_payers"]):
         found.append((svd, 1, "SVD01 names no other payer of a 2330B loop", INVALID_STATUS, BUSINESS))
+    for lin in _malformed_ndcs(loop):
+        found.append((lin, 3, "LIN03 is not an NDC in 5-4-2 form (11 digits, no hyphens)", INVALID_STATUS, BUSINESS))
     return [
         Finding(
             Issue(s.id, s.position, s.loop, reason, None, element, level=level, transaction_control_number=control),
             status,
         )
         for s, element, reason, status, level in found
+    ]
+
+
+def _malformed_ndcs(loop: Loop) -> list[Segment]:
+    """LIN segments naming a drug by NDC (LIN02 N4) whose LIN03 is not the guide's 11-digit 5-4-2 form."""
+    drugs = (drug.opener for line in loop.children("2400") for drug in line.children("2410"))
+    return [
+        lin for lin in drugs if lin[2] == "N4" and not (len(lin[3]) == 11 and lin[3].isascii() and lin[3].isdigit())
     ]
 
 

@@ -2,6 +2,7 @@
 what it forbids refuses the transaction set (999), what a business rule forbids rejects one claim."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from x12.validate import validate_x12
 from x12.x837p import parse_837p, read_837p, render_837p
 from x12.x999 import acknowledge, parse_999
 
+CONFORMANCE = Path(__file__).parents[2] / "conformance"
 TWO_CLAIMS = render_837p(sample_interchange(2))  # PCN00000000 (SIMBC, 99213) and PCN00000001 (SIMAETNA)
 
 
@@ -161,3 +163,17 @@ def test_an_envelope_that_cannot_be_read_is_an_error_not_a_reading():
         read_837p(TWO_CLAIMS[:50] + TWO_CLAIMS[52:])
     with pytest.raises(X12Error, match="functional group"):
         read_837p(TWO_CLAIMS.replace("*005010X222A1~", "*005010X223A2~"))
+
+
+@pytest.mark.parametrize("ndc", ["NDC01234567", "0002-6063-51", "0002606351", "000260635100"])
+def test_an_ndc_not_in_its_11_digit_form_is_a_finding_of_its_claim(ndc):
+    text = (
+        (CONFORMANCE / "valid/837p/lfh-drug-in-office.x12")
+        .read_text()
+        .replace("LIN**N4*00026063512~", f"LIN**N4*{ndc}~")
+    )
+
+    [claim] = read_837p(text).claims
+
+    assert [(f.issue.segment_id, f.issue.element, f.status) for f in claim.findings] == [("LIN", 3, "21")]
+    assert read_837p((CONFORMANCE / "valid/837p/lfh-drug-in-office.x12").read_text()).claims[0].accepted
