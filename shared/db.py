@@ -61,10 +61,18 @@ async def _begin(adapted: Any, session: AsyncSession) -> None:
     ROLLBACK end this transaction), without running a statement through the session to get there:
     that was a `SELECT 1` and half a millisecond on every consumer batch. The adapter's hooks are
     private: if a SQLAlchemy upgrade moves them, the statement is the way again."""
-    start, mutex = getattr(adapted, "_start_transaction", None), getattr(adapted, "_execute_mutex", None)
-    if start is None or mutex is None or not hasattr(adapted, "_transaction"):
+    if not begins_like_the_adapter(adapted):
         await session.execute(text("SELECT 1"))
         return
-    async with mutex:
+    await begin_as_the_adapter(adapted)
+
+
+def begins_like_the_adapter(adapted: Any) -> bool:
+    """Whether SQLAlchemy's asyncpg adapter connection still has the hooks `begin_as_the_adapter` uses."""
+    return all(hasattr(adapted, name) for name in ("_start_transaction", "_execute_mutex", "_transaction"))
+
+
+async def begin_as_the_adapter(adapted: Any) -> None:
+    async with adapted._execute_mutex:
         if adapted._transaction is None:
-            await start()
+            await adapted._start_transaction()

@@ -2,14 +2,18 @@
 written through it commits and rolls back with the session, without a statement run to begin it."""
 
 import asyncio
+import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
 from services.payments.app import DECLARATION
-from shared import migrations
+from shared import migrations, outbox
+from shared.contracts.events import ClaimAcknowledgedV1
 from shared.db import driver, make_engine, make_sessions
+from shared.envelope import Event
 from shared.inbox import claim_new_of
 
 pytestmark = pytest.mark.integration
@@ -46,3 +50,36 @@ async def test_writes_through_the_driver_commit_and_roll_back_with_the_session(p
         async with sessions() as session, session.begin():
             await session.execute(text("DELETE FROM inbox WHERE consumer = 'test.driver'"))
         await engine.dispose()
+
+
+async def test_staged_events_are_written_with_the_commit_even_as_its_only_statement_and_not_after_a_rollback(platform):
+    url = platform.database_url("payments")
+    await asyncio.to_thread(migrations.upgrade, DECLARATION.migrations_dir, url)
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    kept, dropped = f"test-driver-{uuid.uuid4()}", f"test-driver-{uuid.uuid4()}"
+    try:
+        async with sessions() as session, session.begin():  # nothing else runs: the commit begins, writes, ends
+            outbox.stage(session, "claim.acknowledged", Event(acknowledged(1), kept, "/openrcm/test", "corr-1"))
+        with pytest.raises(RuntimeError):
+            async with sessions() as session, session.begin():
+                await claim_new_of(session, [("test.driver", uuid.uuid4())])
+                outbox.stage(session, "claim.acknowledged", Event(acknowledged(2), dropped, "/openrcm/test", "corr-2"))
+                raise RuntimeError("the handler failed")
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    text("SELECT key, headers, value FROM outbox WHERE key = ANY(:keys)"), {"keys": [kept, dropped]}
+                )
+            ).all()
+        assert [row.key for row in rows] == [kept]
+        assert json.loads(rows[0].value)["source"] == "999" and ["ce_source", "/openrcm/test"] in rows[0].headers
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(text("DELETE FROM outbox WHERE key LIKE 'test-driver-%'"))
+            await session.execute(text("DELETE FROM inbox WHERE consumer = 'test.driver'"))
+        await engine.dispose()
+
+
+def acknowledged(n: int) -> ClaimAcknowledgedV1:
+    return ClaimAcknowledgedV1(claim_id=uuid.uuid4(), accepted=n == 1, source="999", acknowledged_at=datetime.now(UTC))
