@@ -1,6 +1,8 @@
 """Database wiring shared by every service: one async engine per process, sessions that expire
 nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -76,3 +78,31 @@ async def begin_as_the_adapter(adapted: Any) -> None:
     async with adapted._execute_mutex:
         if adapted._transaction is None:
             await adapted._start_transaction()
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # :name, not a ::cast nor a time of day
+
+
+class Statement:
+    """SQL with :named parameters run straight on the session's asyncpg connection, in its transaction
+    (`driver`): for statements every consumer batch runs, which through the session cost ~0.5 ms of
+    CPU each (compiling, caching, wrapping the result) against ~0.13 ms here. Rows come back as
+    asyncpg Records (by name: row["claim_id"]), JSON columns decoded by the engine's codec."""
+
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
+        self.sql = _NAMED.sub(self._number, sql)
+
+    def _number(self, match: re.Match[str]) -> str:
+        if match.group(1) not in self.names:
+            self.names.append(match.group(1))
+        return f"${self.names.index(match.group(1)) + 1}"
+
+    def _args(self, params: Mapping[str, Any] | None) -> list[Any]:
+        return [(params or {})[name] for name in self.names]
+
+    async def execute(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> str:
+        return str(await (await driver(session)).execute(self.sql, *self._args(params)))
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> list[asyncpg.Record]:
+        return list(await (await driver(session)).fetch(self.sql, *self._args(params)))

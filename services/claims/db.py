@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from asyncpg import Record
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,7 +37,7 @@ from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
 from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
 from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
-from shared.db import json_dumps
+from shared.db import Statement, json_dumps
 from shared.envelope import Event
 from x12.claim import Claim as X12Claim
 
@@ -188,7 +189,10 @@ async def lock_join(session: AsyncSession) -> None:
     """A patient and its coded encounter arrive on two topics, handled concurrently. Each side
     could miss the other's uncommitted row and leave the encounter waiting for good; this
     transaction-scoped lock makes the two handlers take turns."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOIN_LOCK})
+    await JOIN.execute(session, {"key": JOIN_LOCK})
+
+
+JOIN = Statement("SELECT pg_advisory_xact_lock(:key)")
 
 
 async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) -> bool:
@@ -209,11 +213,11 @@ async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) ->
 
 
 async def patients(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientRegisteredV1]:
-    table = ClaimPatient.__table__.c
-    found = await session.execute(
-        select(table.patient_id, cast(table.content, Text)).where(table.patient_id.in_(patient_ids))
-    )
-    return {patient_id: PatientRegisteredV1.model_validate_json(content) for patient_id, content in found.all()}
+    found = await PATIENTS.fetch(session, {"ids": list(patient_ids)})
+    return {row["patient_id"]: PatientRegisteredV1.model_validate_json(row["content"]) for row in found}
+
+
+PATIENTS = Statement("SELECT patient_id, content::text AS content FROM claim_patient WHERE patient_id = ANY(:ids)")
 
 
 async def patient(session: AsyncSession, patient_id: UUID) -> PatientRegisteredV1 | None:
@@ -252,12 +256,13 @@ async def record_eligibility(session: AsyncSession, answers: list[EligibilityChe
 
 async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> set[InactiveCoverage]:
     """(patient, rank, payer) of coverages whose latest eligibility answer says not active."""
-    rows = await session.execute(
-        select(CoverageEligibility.patient_id, CoverageEligibility.coverage_rank, CoverageEligibility.payer_id).where(
-            CoverageEligibility.patient_id.in_(patient_ids), CoverageEligibility.active.is_(False)
-        )
-    )
-    return {(patient_id, rank, payer_id) for patient_id, rank, payer_id in rows.all()}
+    rows = await INACTIVE_COVERAGES.fetch(session, {"ids": list(patient_ids)})
+    return {(row["patient_id"], row["coverage_rank"], row["payer_id"]) for row in rows}
+
+
+INACTIVE_COVERAGES = Statement(
+    "SELECT patient_id, coverage_rank, payer_id FROM coverage_eligibility WHERE patient_id = ANY(:ids) AND NOT active"
+)
 
 
 # -- coded encounters and the claims that bill them ------------------------------------------------------------
@@ -266,23 +271,30 @@ async def inactive_coverages(session: AsyncSession, patient_ids: set[UUID]) -> s
 async def receive_encounters(session: AsyncSession, events: list[Event[EncounterCodedV1]]) -> set[str]:
     """Store the coded encounters not received before (the latest version of each) as waiting for
     their claim, or as voided when that version is a void; the ids of those stored."""
-    table = CodedEncounter.__table__
     latest: dict[str, Event[EncounterCodedV1]] = {}
     for e in events:
         if e.data.encounter_id not in latest or latest[e.data.encounter_id].data.version < e.data.version:
             latest[e.data.encounter_id] = e
-    rows = [
-        dict(
-            encounter_id=e.data.encounter_id,
-            patient_id=e.data.patient_id,
-            status="voided" if e.data.action == "void" else "waiting",
-            content=e.data.model_dump(mode="json"),
-            correlation_id=e.correlation_id,
-        )
-        for e in latest.values()
-    ]
-    inserted = await session.execute(insert(table).on_conflict_do_nothing().returning(table.c.encounter_id), rows)
-    return set(inserted.scalars())
+    chosen = list(latest.values())
+    inserted = await RECEIVE_ENCOUNTERS.fetch(
+        session,
+        {
+            "encounters": [e.data.encounter_id for e in chosen],
+            "patients": [e.data.patient_id for e in chosen],
+            "statuses": ["voided" if e.data.action == "void" else "waiting" for e in chosen],
+            "contents": [e.data.model_dump_json() for e in chosen],
+            "correlations": [e.correlation_id for e in chosen],
+        },
+    )
+    return {row["encounter_id"] for row in inserted}
+
+
+RECEIVE_ENCOUNTERS = Statement(
+    "INSERT INTO coded_encounter (encounter_id, patient_id, status, content, correlation_id)"
+    " SELECT e, p, s, c::jsonb, r FROM unnest(CAST(:encounters AS text[]), CAST(:patients AS uuid[]),"
+    " CAST(:statuses AS text[]), CAST(:contents AS text[]), CAST(:correlations AS text[])) AS u(e, p, s, c, r)"
+    " ON CONFLICT DO NOTHING RETURNING encounter_id"
+)
 
 
 async def encounters_for_update(session: AsyncSession, encounter_ids: Iterable[str]) -> dict[str, CodedEncounter]:
@@ -337,32 +349,32 @@ async def open_claims(session: AsyncSession, keys: set[str]) -> list[OpenClaim]:
     coded encounters they bill. A batch taking a claim meanwhile makes it no longer ready: it is not returned."""
     if not keys:
         return []
-    claim, coded = Claim.__table__.c, CodedEncounter.__table__.c
-    claims = await session.execute(
-        select(claim.claim_id, claim.grouping_key, claim.correlation_id, claim.encounter_ids)
-        .where(claim.grouping_key.in_(keys), claim.status == "ready", claim.kind == "original")
-        .order_by(claim.created_at)
-        .with_for_update()
-    )
-    by_claim = {row.claim_id: (row, []) for row in claims.all()}
+    claims = await OPEN_CLAIMS.fetch(session, {"keys": list(keys)})
+    by_claim: dict[UUID, tuple[Record, list[EncounterCodedV1]]] = {row["claim_id"]: (row, []) for row in claims}
     if not by_claim:
         return []
-    rows = await session.execute(select(coded.claim_id, cast(coded.content, Text)).where(coded.claim_id.in_(by_claim)))
-    for claim_id, content in rows.all():
-        by_claim[claim_id][1].append(EncounterCodedV1.model_validate_json(content))
+    for row in await BILLED_BY.fetch(session, {"claims": list(by_claim)}):
+        by_claim[row["claim_id"]][1].append(EncounterCodedV1.model_validate_json(row["content"]))
     return [_open_claim(row, encounters) for row, encounters in by_claim.values()]
 
 
-def _open_claim(claim: Row, encounters: list[EncounterCodedV1]) -> OpenClaim:
-    order = {encounter_id: n for n, encounter_id in enumerate(claim.encounter_ids)}
+OPEN_CLAIMS = Statement(
+    "SELECT claim_id, grouping_key, correlation_id, encounter_ids FROM claim"
+    " WHERE grouping_key = ANY(:keys) AND status = 'ready' AND kind = 'original' ORDER BY created_at FOR UPDATE"
+)
+BILLED_BY = Statement("SELECT claim_id, content::text AS content FROM coded_encounter WHERE claim_id = ANY(:claims)")
+
+
+def _open_claim(claim: Record, encounters: list[EncounterCodedV1]) -> OpenClaim:
+    order = {encounter_id: n for n, encounter_id in enumerate(claim["encounter_ids"])}
     encounters.sort(key=lambda coded: order.get(coded.encounter_id, len(order)))  # in the order the claim bills them
-    return OpenClaim(claim.claim_id, claim.grouping_key or "", claim.correlation_id, tuple(encounters))
+    return OpenClaim(claim["claim_id"], claim["grouping_key"] or "", claim["correlation_id"], tuple(encounters))
 
 
 # The new claims of a batch of encounters in one statement (its NOTIFY trigger fires once), and the
 # encounters marked with the claim that bills them in one more: a row each through executemany
 # costs PostgreSQL a statement (and the trigger) per row.
-INSERT_CLAIMS = text(
+INSERT_CLAIMS = Statement(
     "INSERT INTO claim (claim_id, patient_control_number, encounter_id, encounter_ids, grouping_key, patient_id,"
     " payer_id, payer_name, date_of_service, total_charge, status, findings, content, correlation_id)"
     " SELECT i, n, e, CAST(es AS jsonb), g, p, pi, pn, d, t, s, CAST(f AS jsonb), CAST(c AS jsonb), r"
@@ -372,7 +384,7 @@ INSERT_CLAIMS = text(
     " CAST(:findings AS text[]), CAST(:contents AS text[]), CAST(:correlations AS text[]))"
     " AS u(i, n, e, es, g, p, pi, pn, d, t, s, f, c, r)"
 )
-MARK_BILLED = text(
+MARK_BILLED = Statement(
     "UPDATE coded_encounter SET claim_id = u.claim_id, status = u.status"
     " FROM unnest(CAST(:encounters AS text[]), CAST(:claims AS uuid[]), CAST(:statuses AS text[]))"
     " AS u(encounter_id, claim_id, status) WHERE coded_encounter.encounter_id = u.encounter_id"
@@ -383,7 +395,7 @@ async def store_plan(session: AsyncSession, plan: Plan) -> None:
     """The new claims inserted, the grown ones updated (same id and control number, more lines), and
     each encounter marked with the claim that bills it."""
     if plan.new:
-        await session.execute(INSERT_CLAIMS, _claim_columns([_claim_row(bill) for bill in plan.new]))
+        await INSERT_CLAIMS.execute(session, _claim_columns([_claim_row(bill) for bill in plan.new]))
     if grown := [_grown_row(bill) for bill in plan.grown]:
         claim = Claim.__table__  # Core executemany: the SET clause is the parameters' other columns
         await session.execute(update(claim).where(claim.c.claim_id == bindparam("b_claim_id")), grown)
@@ -391,7 +403,7 @@ async def store_plan(session: AsyncSession, plan: Plan) -> None:
               for bill in plan.bills for coded in bill.encounters]  # fmt: skip
     if billed:
         encounters, claims, statuses = (list(column) for column in zip(*billed, strict=True))
-        await session.execute(MARK_BILLED, dict(encounters=encounters, claims=claims, statuses=statuses))
+        await MARK_BILLED.execute(session, dict(encounters=encounters, claims=claims, statuses=statuses))
 
 
 # INSERT_CLAIMS' parameter -> the row's column it carries; the JSON ones go as text

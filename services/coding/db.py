@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from services.coding.domain.corrections import Held
 from services.coding.domain.edits import PatientFacts
-from shared.db import driver, json_dumps, table_of
+from shared.db import driver, json_dumps
 
 
 class CodingOutcome(SQLModel, table=True):
@@ -96,12 +96,13 @@ class AuditEntry:
 
 
 async def held(session: AsyncSession, encounter_ids: set[str]) -> dict[str, Held]:
-    """What coding already holds of these encounters (a later version updates its row)."""
-    table = table_of(CodingOutcome)
-    rows = await session.execute(
-        select(table.c.encounter_id, table.c.status, table.c.documented).where(table.c.encounter_id.in_(encounter_ids))
-    )
-    return {encounter_id: Held(status, documented or {}) for encounter_id, status, documented in rows}
+    """What coding already holds of these encounters (a later version updates its row). Once per
+    batch: straight on asyncpg (shared.db.driver)."""
+    rows = await (await driver(session)).fetch(HELD, list(encounter_ids))
+    return {row["encounter_id"]: Held(row["status"], row["documented"] or {}) for row in rows}
+
+
+HELD = "SELECT encounter_id, status, documented FROM coding_outcome WHERE encounter_id = ANY($1::text[])"
 
 
 async def save_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
@@ -183,11 +184,12 @@ async def upsert_patients(session: AsyncSession, patients: list[tuple[UUID, int,
 
 
 async def patients_facts(session: AsyncSession, patient_ids: set[UUID]) -> dict[UUID, PatientFacts]:
-    table = table_of(CodingPatient)
-    rows = await session.execute(
-        select(table.c.patient_id, table.c.birth_date, table.c.sex).where(table.c.patient_id.in_(patient_ids))
-    )
-    return {patient_id: PatientFacts(birth_date, sex) for patient_id, birth_date, sex in rows}
+    """Once per batch: straight on asyncpg (shared.db.driver)."""
+    rows = await (await driver(session)).fetch(PATIENTS_FACTS, list(patient_ids))
+    return {row["patient_id"]: PatientFacts(row["birth_date"], row["sex"]) for row in rows}
+
+
+PATIENTS_FACTS = "SELECT patient_id, birth_date, sex FROM coding_patient WHERE patient_id = ANY($1::uuid[])"
 
 
 async def patient_facts(session: AsyncSession, patient_id: UUID) -> PatientFacts | None:
