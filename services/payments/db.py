@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from services.payments.domain import posting
 from services.payments.domain.patient_payments import OpenBalance
+from shared.db import Statement
 
 
 class KnownClaim(SQLModel, table=True):
@@ -214,13 +215,18 @@ async def lock_matching(session: AsyncSession) -> None:
     """Posting a file and learning a claim both match payments to claims. Run concurrently, each
     could miss the other's uncommitted rows and leave a payment unmatched for good; this
     transaction-scoped lock makes them take turns."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCHING_LOCK})
+    await ADVISORY_LOCK.execute(session, {"key": MATCHING_LOCK})
 
 
 async def lock_patient(session: AsyncSession, patient_id: UUID) -> None:
     """Two payments of one patient apply to the same open balances: one at a time."""
     key = zlib.crc32(f"payments:patient:{patient_id}".encode())
-    await session.execute(text("SELECT pg_advisory_xact_lock(1, :key)"), {"key": key - 2**31})
+    await PAIR_LOCK.execute(session, {"key": key - 2**31})
+
+
+# Taken on every batch and every posting: straight on asyncpg (shared.db.Statement).
+ADVISORY_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")
+PAIR_LOCK = Statement("SELECT pg_advisory_xact_lock(1, :key)")
 
 
 async def stats(session: AsyncSession) -> dict:
