@@ -266,4 +266,5 @@ class Service(Generic[D]):
         # What was built (code sets: some 600,000 objects in coding; tables, modules) lives as long as the
         # process: kept out of the collector's view, a full collection no longer walks it (~0.2 s each).
         gc.freeze()
+        gc.set_threshold(*self.settings.gc_thresholds)
         serve(app, self.settings.http_host, self.settings.http_port, graceful_seconds=35)

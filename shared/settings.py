@@ -40,6 +40,12 @@ class ServiceSettings(BaseSettings):
     # Registration's payer directory; claims and A/R read their per-payer settings from it too.
     payer_directory_file: Path | None = None  # default: shared/reference/payers.json
     log_level: str = "INFO"
+    # The garbage collector's generation thresholds (CPython's: 700, 10, 10). A batch of events makes
+    # tens of thousands of short-lived objects (records, events, rows, statements); collected every 700
+    # while still alive, the survivors were promoted and scanned again in the older generations: a fifth
+    # to a third of coding's, claims', payments' and A/R's CPU in a burst went to the collector
+    # (gc.callbacks timings, 3,000 encounters), under 7% with these. Peak memory did not move.
+    gc_thresholds: tuple[int, int, int] = (50_000, 20, 100)
 
     # Consumer tuning: batches make one transaction serve many events (offsets: shared.consumer.COMMIT_SECONDS).
     consume_max_records: int = 500
