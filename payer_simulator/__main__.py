@@ -1,6 +1,7 @@
 """python -m payer_simulator --root <clearinghouse dir> [--poll 5] [--once] [--contracts file.json]"""
 
 import argparse
+import gc
 import logging
 import signal
 import threading
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     desk_thread = threading.Thread(target=desk.run, args=(stop, args.poll, args.once), name="eligibility", daemon=True)
     desk_thread.start()
     logging.getLogger("payer_simulator").info("watching %s", args.root / "outbound")
+    # As the services do (shared/settings.py gc_thresholds): a file of hundreds of claims makes tens of
+    # thousands of short-lived objects; with CPython's 700 the collector scanned them while still alive.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     simulator.run(stop, poll=args.poll, once=args.once)
     desk_thread.join()
     status_thread.join()
