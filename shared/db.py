@@ -98,11 +98,12 @@ class Statement:
             self.names.append(match.group(1))
         return f"${self.names.index(match.group(1)) + 1}"
 
-    def _args(self, params: Mapping[str, Any] | None) -> list[Any]:
+    def args(self, params: Mapping[str, Any] | None) -> list[Any]:
+        """The parameters in the order of their $n."""
         return [(params or {})[name] for name in self.names]
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> str:
-        return str(await (await driver(session)).execute(self.sql, *self._args(params)))
+        return str(await (await driver(session)).execute(self.sql, *self.args(params)))
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> list[asyncpg.Record]:
-        return list(await (await driver(session)).fetch(self.sql, *self._args(params)))
+        return list(await (await driver(session)).fetch(self.sql, *self.args(params)))

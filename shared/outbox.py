@@ -26,7 +26,7 @@ from sqlalchemy.util import await_
 from sqlmodel import Field, SQLModel
 
 from shared import metrics, telemetry
-from shared.db import begin_as_the_adapter, begins_like_the_adapter, json_dumps, json_loads
+from shared.db import Statement, begin_as_the_adapter, begins_like_the_adapter, json_dumps, json_loads
 from shared.envelope import Event
 from shared.kafka import ProducerBroken, delivered
 
@@ -79,13 +79,10 @@ def stage(session: AsyncSession, topic: str, event: Event[Any]) -> None:
 # per row); the trigger's NOTIFY fires once for it.
 INSERT_STAGED_SQL = (
     "INSERT INTO outbox (topic, key, headers, value) SELECT t, k, h::jsonb, v"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS u(t, k, h, v)"
-)
-INSERT_STAGED = text(  # the same through the session, when the adapter's hooks are not there
-    "INSERT INTO outbox (topic, key, headers, value) SELECT t, k, h::jsonb, v"
     " FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:headers AS text[]), CAST(:values AS bytea[]))"
     " AS u(t, k, h, v)"
 )
+INSERT_STAGED = Statement(INSERT_STAGED_SQL)
 
 
 @listens_for(Session, "before_commit")
@@ -93,23 +90,23 @@ def _write_staged(session: Session) -> None:
     rows = session.info.pop(STAGED, None)
     if not rows:
         return
-    columns = (
-        [row["topic"] for row in rows],
-        [row["key"] for row in rows],
-        [json_dumps(row["headers"]) for row in rows],
-        [row["value"] for row in rows],
-    )
+    columns = {
+        "topics": [row["topic"] for row in rows],
+        "keys": [row["key"] for row in rows],
+        "headers": [json_dumps(row["headers"]) for row in rows],
+        "values": [row["value"] for row in rows],
+    }
     pooled = session.connection().connection  # the session's own connection, in its transaction
     adapted = pooled.dbapi_connection
     if not begins_like_the_adapter(adapted):
-        session.execute(INSERT_STAGED, dict(zip(("topics", "keys", "headers", "values"), columns, strict=True)))
+        session.execute(text(INSERT_STAGED_SQL), columns)
         return
     # Straight on asyncpg (a statement through the session costs ~0.5 ms, once per consumer batch);
     # this hook runs in SQLAlchemy's greenlet, where await_ runs a coroutine as the session's own calls do.
     raw = pooled.driver_connection
     assert raw is not None  # a checked-out connection has its driver's
     await_(begin_as_the_adapter(adapted))
-    await_(raw.execute(INSERT_STAGED_SQL, *columns))
+    await_(raw.execute(INSERT_STAGED.sql, *INSERT_STAGED.args(columns)))
 
 
 @listens_for(Session, "after_rollback")

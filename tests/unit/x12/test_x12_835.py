@@ -130,14 +130,18 @@ def test_reversal_and_provider_adjustment_balance():
     assert parse_835(text) == ix
 
 
-def test_ach_payment_is_valid():
-    ix = interchange(
+def ach_payment() -> Interchange835:
+    return interchange(
         claim(),
         method="ACH",
         payer_company_id="1990000001",
         payer_bank=BankAccount(routing_number="011000015", account_number="12345"),
         payee_bank=BankAccount(routing_number="021000021", account_number="98765"),
     )
+
+
+def test_ach_payment_is_valid():
+    ix = ach_payment()
     text = render_835(ix)
 
     assert validate_x12(text) == []
@@ -165,13 +169,7 @@ def _good_text():
 
 
 def test_bank_numbers_padded_with_spaces_are_read_and_a_bad_one_is_refused_by_its_element():
-    ix = interchange(
-        claim(),
-        method="ACH",
-        payer_company_id="1990000001",
-        payer_bank=BankAccount(routing_number="011000015", account_number="12345"),
-        payee_bank=BankAccount(routing_number="021000021", account_number="98765"),
-    )
+    ix = ach_payment()
     text = render_835(ix)
 
     assert parse_835(text.replace("*01*011000015*", "*01* 011000015*")) == ix
