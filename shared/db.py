@@ -107,3 +107,12 @@ class Statement:
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> list[asyncpg.Record]:
         return list(await (await driver(session)).fetch(self.sql, *self.args(params)))
+
+
+_TRANSACTION_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")
+
+
+async def lock_for_transaction(session: AsyncSession, key: int) -> None:
+    """A PostgreSQL advisory lock (a bigint key) held until the session's transaction ends; taken on
+    hot paths (every batch of some consumers), so straight on asyncpg."""
+    await _TRANSACTION_LOCK.execute(session, {"key": key})

@@ -37,7 +37,7 @@ from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
 from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
 from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
-from shared.db import Statement, json_dumps
+from shared.db import Statement, json_dumps, lock_for_transaction
 from shared.envelope import Event
 from x12.claim import Claim as X12Claim
 
@@ -189,10 +189,7 @@ async def lock_join(session: AsyncSession) -> None:
     """A patient and its coded encounter arrive on two topics, handled concurrently. Each side
     could miss the other's uncommitted row and leave the encounter waiting for good; this
     transaction-scoped lock makes the two handlers take turns."""
-    await JOIN.execute(session, {"key": JOIN_LOCK})
-
-
-JOIN = Statement("SELECT pg_advisory_xact_lock(:key)")
+    await lock_for_transaction(session, JOIN_LOCK)
 
 
 async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) -> bool:

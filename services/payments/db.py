@@ -31,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from services.payments.domain import posting
 from services.payments.domain.patient_payments import OpenBalance
-from shared.db import Statement
+from shared.db import Statement, lock_for_transaction
 
 
 class KnownClaim(SQLModel, table=True):
@@ -215,7 +215,7 @@ async def lock_matching(session: AsyncSession) -> None:
     """Posting a file and learning a claim both match payments to claims. Run concurrently, each
     could miss the other's uncommitted rows and leave a payment unmatched for good; this
     transaction-scoped lock makes them take turns."""
-    await ADVISORY_LOCK.execute(session, {"key": MATCHING_LOCK})
+    await lock_for_transaction(session, MATCHING_LOCK)
 
 
 async def lock_patient(session: AsyncSession, patient_id: UUID) -> None:
@@ -224,8 +224,7 @@ async def lock_patient(session: AsyncSession, patient_id: UUID) -> None:
     await PAIR_LOCK.execute(session, {"key": key - 2**31})
 
 
-# Taken on every batch and every posting: straight on asyncpg (shared.db.Statement).
-ADVISORY_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")
+# Taken on every posting: straight on asyncpg (shared.db.Statement).
 PAIR_LOCK = Statement("SELECT pg_advisory_xact_lock(1, :key)")
 
 
