@@ -493,7 +493,10 @@ class Subscriber:
         if self.consumer is not None:
             with contextlib.suppress(TimeoutError):  # a broker that is gone: the inbox absorbs the replay
                 await asyncio.wait_for(self.commit(), STOP_COMMIT_SECONDS)
-            await self.consumer.stop()
+            try:  # leaving waits for the group's coordination (a join in progress, a broker without leader)
+                await asyncio.wait_for(self.consumer.stop(), LEAVE_SECONDS)
+            except TimeoutError:  # the broker drops the member after its session timeout instead
+                log.error("consumer did not leave its group in time", extra={"group": self.group_id})
 
     async def _run(self) -> None:
         assert self.consumer is not None
@@ -557,6 +560,7 @@ class Subscriber:
 POLL_SECONDS = 30.0  # a poll returns as soon as records arrive; this only bounds an idle wait
 COMMIT_SECONDS = 0.5  # handled offsets are committed this often at most (and on revocation and stop)
 STOP_COMMIT_SECONDS = 5.0
+LEAVE_SECONDS = 15.0  # a stopping service must exit within Kubernetes' grace period (30 s by default)
 FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a record; idle, every 5 s
 # aiokafka's fetch routine also wakes on this timer (default 0.2 s) although fetches, consumption and
 # rebalances each wake it themselves: idle, five wake-ups a second per consumer for nothing.

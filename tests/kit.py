@@ -43,13 +43,35 @@ async def running(service: Service, idp=None, api_key: bool = True):
     fallback = {"api_key_fallback": api_key, "api_key": key}
     settings = idp.settings(**fallback) if idp is not None else OidcSettings(issuer="", **fallback)
     app = service.app(Authenticator(settings))
-    async with service.lifespan(app):
+    async with _stopping_in_time(service.lifespan(app)):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://service", headers={"X-API-Key": key} if api_key else {}
         ) as client:
             await wait_for_assignment(service)
             yield client
+
+
+@asynccontextmanager
+async def _stopping_in_time(lifespan, seconds: float = 90):
+    """A lifespan whose stop hangs fails the test then, with every task's stack to say where."""
+    watchdog = None
+    try:
+        async with lifespan:
+            try:
+                yield
+            finally:
+                stopping = asyncio.current_task()
+                watchdog = asyncio.get_running_loop().call_later(seconds, _report_and_cancel, stopping, seconds)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _report_and_cancel(stopping: asyncio.Task, seconds: float) -> None:
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=8)
+    stopping.cancel(f"the service did not stop within {seconds} s (every task's stack printed above)")
 
 
 async def wait_for_assignment(service: Service, timeout: float = 30) -> None:

@@ -1,6 +1,7 @@
 """Which failures pause the consumer (the database or broker is away), which are retried
 (conflicts), and which isolate the event and dead-letter it; a dead letter too large to copy."""
 
+import asyncio
 import errno
 
 import asyncpg
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from shared import consumer as consumer_module
 from shared.consumer import (
     BatchProcessor,
     DeadLetter,
@@ -243,6 +245,20 @@ async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes_a
     await subscriber.commit()
     assert offsets(consumer.committed) == {("a", 0): 10}  # c-2 is someone else's now: not committed by us
     assert subscriber._handled == {}
+
+
+async def test_a_stop_whose_group_leave_hangs_still_ends_with_the_handled_offsets_committed(monkeypatch):
+    class NeverLeaves(FakeConsumer):
+        async def stop(self) -> None:
+            await asyncio.Event().wait()  # a join in progress that never finishes
+
+    monkeypatch.setattr(consumer_module, "LEAVE_SECONDS", 0.05)
+    consumer = NeverLeaves(assigned=(A0, B1))
+    subscriber = subscriber_over(consumer, FakeProcessor(fails=False))
+    subscriber._task = None
+    await subscriber._consume(BATCH)
+    await asyncio.wait_for(subscriber.stop(), 2)
+    assert offsets(consumer.committed) == {("a", 0): 10, ("b", 1): 5}
 
 
 def test_a_group_dead_letters_each_record_under_its_own_subscription():
