@@ -34,6 +34,7 @@ from services.console.pages.common import (
 )
 from services.console.sessions import SessionStore
 from services.console.settings import ConsoleSettings
+from shared import telemetry
 from shared.auth import ProviderUnavailable
 from shared.http_server import serve
 from shared.logging import configure_logging
@@ -46,9 +47,15 @@ PAGES = (auth, home, search, coding, claims, payments, ar, registering, patients
 
 def templates() -> Jinja2Templates:
     made = Jinja2Templates(directory=HERE / "templates")
-    made.env.filters |= {"money": formatting.money, "day": formatting.day, "percent": formatting.percent}
+    made.env.filters |= {"money": formatting.money, "day": formatting.day, "percent": formatting.percent,
+                         "trace_id": journey_trace_id}  # fmt: skip
     made.env.globals["moment"] = formatting.moment
     return made
+
+
+def journey_trace_id(correlation_id: str) -> str:
+    """The W3C trace id the services give this correlation id's journey: what Jaeger or Tempo finds."""
+    return f"{telemetry.journey(correlation_id).trace_id:032x}"
 
 
 def content_security_policy(settings: ConsoleSettings) -> str:

@@ -1,6 +1,7 @@
 """The console's web layer on canned answers: sign-in and its session, the security headers, CSRF,
 screens by role, what a refusal says, and each screen rendered from what the services answer."""
 
+import hashlib
 from urllib.parse import quote
 
 import pytest
@@ -207,6 +208,8 @@ def test_a_held_claim_page_shows_field_problem_fix_and_the_fix_form_sends_only_t
     assert page.status_code == 200, page.text
     assert "line 3: procedure code" in page.text and "add 76, 77, 91" in page.text and "Resubmit the claim" in page.text
     assert "The coding history is shown to coders, supervisors and auditors only." in page.text
+    journey = hashlib.sha256(b"openrcm-journey:corr-1").hexdigest()[:32]  # the services' trace of this journey
+    assert f"<code>{journey}</code>" in page.text
     form = {"csrf_token": csrf, "version": '"v1"', "diagnoses": "E11.9", "line-1-code": "99213", "line-1-pointers": "1",
             "line-2-code": "36415", "line-2-modifiers": "91", "line-2-pointers": "1"}  # fmt: skip
     answer = client.post(f"/claims/{CLAIM}/resubmit", data=form)
