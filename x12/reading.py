@@ -347,6 +347,8 @@ def _group(tokens: list[list[str]], ids: list[str], start: int, end: int, sep: S
     starts = [n for n in range(start + 1, end) if ids[n] == "ST"]
     if start + 1 < end and ids[start + 1] != "ST":
         raise X12Error(f"{ids[start + 1]} (segment {start + 2} of the interchange) is outside a transaction set")
+    if not starts:  # a group holds one transaction set at least (GE01 is 1 or more)
+        raise X12Error(f"the functional group (GS06 {gs[6] or 'empty'}) holds no transaction set", "GE")
     sets: list[RawSet] = []
     for first, following in zip(starts, [*starts[1:], end], strict=True):
         last = next((n for n in range(first, following) if ids[n] == "SE"), following - 1)

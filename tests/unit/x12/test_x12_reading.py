@@ -149,6 +149,7 @@ def test_separators_come_from_the_isa_and_every_group_and_ta1_is_read():
         (lambda t: t.replace("GS*FA", "GS*HP"), "functional group 1 is HP"),
         (lambda t: t.replace("GE*1*1~\n", ""), "no GE trailer"),
         (lambda t: t[3:], "does not start with a complete ISA"),
+        (lambda t: t[: t.index("ST*")] + "GE*0*1~\n" + t[t.index("IEA*") :], "holds no transaction set"),
     ],
 )
 def test_a_broken_envelope_refuses_the_interchange(damage, message):
