@@ -14,7 +14,8 @@ from rich.table import Table
 from rcmctl import stack
 from services import NAMES
 
-DEFAULT_URLS = [f"{name}=http://127.0.0.1:{8101 + n}" for n, name in enumerate(NAMES)]  # as `rcm demo` starts them
+# as `rcm up` starts them (--url when its ports moved)
+DEFAULT_URLS = [f"{name}=http://127.0.0.1:{8101 + n}" for n, name in enumerate(NAMES)]
 
 
 def trail(url: str, token: str, params: dict[str, str], timeout: float = 30) -> list[dict[str, Any]]:

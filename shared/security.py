@@ -7,7 +7,7 @@ answers 403 to everyone, and tests/unit/shared/test_permissions.py fails for it.
         "POST /v1/fhir/Bundle": {ENCOUNTER_INTAKE},
     })
 
-The README's route x role table is generated from these tables (deploy/tools/route_roles.py)."""
+The README's route x role table is generated from these tables (`./rcm routes --write`, rcmctl/routes.py)."""
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any

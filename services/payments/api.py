@@ -81,6 +81,7 @@ async def stats(session: SessionDep) -> dict:
 @router.get("/work-queue")
 async def work_queue(
     session: SessionDep,
+    trail: TrailDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[
@@ -94,6 +95,10 @@ async def work_queue(
     if len(items) > limit:
         response.headers["Link"] = f'</v1/work-queue?limit={limit}&after={page[-1].item_id}>; rel="next"'
     payments = await db.claim_payments(session, {item.posting_id for item in page})
+    # each item names a claim (our control number, the claim when known): an access to its patient's data
+    patients = await db.patients_of_claims(session, {item.claim_id for item in page if item.claim_id})
+    await trail.search(session, "PaymentReconciliation",
+                       [(item.posting_id, patients.get(item.claim_id) if item.claim_id else None) for item in page])  # fmt: skip
     return [item.model_dump(mode="json") | {"payment": _said(payments.get(item.posting_id))} for item in page]
 
 

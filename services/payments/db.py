@@ -271,6 +271,14 @@ async def known_claim(session: AsyncSession, claim_id: UUID) -> KnownClaim | Non
     return await session.get(KnownClaim, claim_id)
 
 
+async def patients_of_claims(session: AsyncSession, claim_ids: Collection[UUID]) -> dict[UUID, UUID | None]:
+    """The patient of each known claim (for the audit trail of a list that names claims)."""
+    if not claim_ids:
+        return {}
+    query = select(KnownClaim.claim_id, KnownClaim.patient_id).where(KnownClaim.claim_id.in_(list(claim_ids)))
+    return {claim_id: patient_id for claim_id, patient_id in (await session.execute(query)).all()}
+
+
 async def unpaid_claims_like(session: AsyncSession, payer_id: str, charge: Decimal, limit: int) -> list[KnownClaim]:
     """Claims of this payer and billed amount that no payment has been posted to: what an unmatched
     payment is most likely for."""

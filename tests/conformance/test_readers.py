@@ -8,8 +8,9 @@
 - every broken file is refused (X12Error) with an issue at the manifest's segment and position, and
   its loop, element and component where the manifest gives them.
 
-To plug a reader in (837P next), add an entry to READERS: `read` (text -> what the reader returns,
-raising X12Error) and `figures` (that result and the read sets -> the manifest's figure names)."""
+The 837P goes further, through the payer simulator (test_readers_837p.py). A new transaction's reader
+plugs in as an entry of READERS: `read` (text -> what the reader returns, raising X12Error) and
+`figures` (that result and the read sets -> the manifest's figure names)."""
 
 import json
 import uuid
@@ -272,4 +273,4 @@ def test_a_broken_file_is_refused_where_the_manifest_says(entry):
 
 def test_every_transaction_of_the_corpus_but_the_837p_has_a_reader_here():
     kinds = {e["transaction"] for e in MANIFEST}
-    assert kinds - set(READERS) == {"837p"}  # the 837P reader plugs in here next
+    assert kinds - set(READERS) == {"837p"}  # the 837P is read in test_readers_837p.py

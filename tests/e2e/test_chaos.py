@@ -15,6 +15,7 @@ from tests.kit import free_ports
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.timeout(1200)  # its own waits (ready, settled: 300 s each) end it first; the suite's 600 s could cut it
 def test_the_short_chaos_run_keeps_every_invariant():
     base = free_ports(3)  # the broker and its controller, then PostgreSQL
     # Under the project's .run: PostgreSQL runs as an unprivileged user that must reach its folder.

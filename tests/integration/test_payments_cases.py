@@ -80,6 +80,13 @@ async def test_every_case_posts_once_and_patients_pay(platform):
             ("unmatched_line", "PCNE1"),
             ("unmatched_claim", "PCNK1"),
         ]
+        # Listing them is an access to the patients they name: one audit row per item, the patient when known.
+        audited = await scalar(
+            service,
+            "SELECT string_agg(entity_id || ' ' || coalesce(patient_id::text, '-'), ',' ORDER BY id) FROM audit_log"
+            " WHERE entity_type = 'PaymentReconciliation' AND subtype = 'search-type'",
+        )
+        assert audited == f"{queue[0]['posting_id']} {CLAIMS['PCNE1'][0]},{queue[1]['posting_id']} -"
 
         # The same ERA again under another name: nothing new.
         shutil.copy(ERA, inbound / "again.835.x12")
