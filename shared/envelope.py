@@ -72,7 +72,8 @@ def decode(
 ) -> Event[T]:
     """Validate a record against the contract it must carry: the CloudEvents attributes as the README
     documents them, then the value against the published JSON Schema (strictly: "2" is not an
-    integer, "195" is not money). Raises EnvelopeError with one finding per violation, each with
+    integer, "195" is not money; a property it does not know is ignored in the contracts our
+    services publish, refused in encounter.documented: `Contract.tolerant_reader`). Raises EnvelopeError with one finding per violation, each with
     its own code; the messages name attributes and field paths, never the payload's content."""
     attrs, problems = _attributes(headers)
     problems += _envelope_problems(attrs, expected, key)
@@ -81,7 +82,7 @@ def decode(
     if problems and any(p.code in ("envelope.type", "envelope.empty") for p in problems):
         raise EnvelopeError(problems)  # the value cannot be read as this contract
     try:
-        data = expected.model_validate_json(value or b"", strict=True)
+        data = expected.read_json(value or b"")  # unknown properties: ignored or refused, as the contract says
     except ValidationError as exc:
         problems += schema_findings(exc)
     if problems:

@@ -75,7 +75,7 @@ class Analytics:
     def load(self, topic: str, headers: dict[str, str], value: bytes) -> None:
         """One record; an event seen before (same ce_id) is skipped by both."""
         event_id = uuid.UUID(headers["ce_id"])
-        data = CONTRACTS[topic].model_validate_json(value, strict=True)
+        data = CONTRACTS[topic].read_json(value)  # strictly; properties of a later release ignored
         self.fold.add(event_id, data)
         self.con.execute(*_row(event_id, data))
 

@@ -7,8 +7,11 @@ tolerant reader every consumer is asked to be (unknown properties are ignored):
 - forward: a consumer still on the old schema reads every record written under the new one, so
   nothing it required may become optional, and no type, value set or bound may widen.
 
-What stays compatible: a new optional property, new events, new descriptions, titles, examples.
-Anything else is a new event version (".v2" beside ".v1"), never a change in place.
+What stays compatible: a new optional property in an open object (the old schema does not say
+`additionalProperties: false`: its readers ignore what they do not know), new events, new
+descriptions, titles, examples. A property added to an object the old schema closed is breaking:
+the consumers of the last release refuse the records that carry it. Anything else is a new event
+version (".v2" beside ".v1"), never a change in place.
 `breaking_changes(old, new)` names each break with its path; an empty list means compatible."""
 
 from typing import Any
@@ -83,6 +86,9 @@ class _Compare:
         child = {name: f"{path}.{name}" if path else name for name in old_props.keys() | new_props.keys()}
         for name in sorted(old_props.keys() - new_props.keys()):
             problems.append(f"{child[name]}: removed")
+        if old.get("additionalProperties", True) is False:
+            for name in sorted(new_props.keys() - old_props.keys()):
+                problems.append(f"{child[name]}: added to a closed object (consumers of the last release refuse it)")
         for name in sorted(new_required - old_required):
             problems.append(f"{child[name]}: newly required (records written before lack it)")
         for name in sorted((old_required - new_required) & new_props.keys()):

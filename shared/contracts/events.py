@@ -4,7 +4,7 @@ is a new model with a new version suffix. JSON Schemas are exported to shared/co
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import (
@@ -70,7 +70,22 @@ PayerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,80}$")]
 
 
 class Contract(BaseModel):
+    """An event (or a part of one). Built in Python it refuses unknown fields (a producer's typo fails
+    at once); read from a topic, it is read the way its class says (see `tolerant_reader`, `read_json`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tolerant_reader: ClassVar[bool] = True
+    """Read with unknown properties ignored (at every depth), and published as an open JSON Schema (no
+    `additionalProperties: false`): the contracts OpenRCM's services publish to each other and to
+    analysts, so a new optional property (an additive release) does not break readers of the previous
+    one. False for the inbound contracts other systems write, read as their model's config says."""
+
+    @classmethod
+    def read_json(cls, value: bytes | str) -> Self:
+        """A record's value read strictly ("2" is not an integer, "195" is not money), unknown
+        properties ignored when the contract is a tolerant reader's, else as its config says."""
+        return cls.model_validate_json(value, strict=True, extra="ignore" if cls.tolerant_reader else None)
 
 
 # ---- shared parts ---------------------------------------------------------------------------
@@ -185,6 +200,8 @@ EncounterAction = Literal["original", "correct", "void"]
 
 class EncounterDocumentedV1(Contract):
     """What an EHR publishes when a visit is documented (inbound contract v1)."""
+
+    tolerant_reader: ClassVar[bool] = False  # written by other systems: an unknown property is refused
 
     encounter_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
     patient_id: UUID
@@ -320,6 +337,7 @@ class IntakeFhirV1(Contract):
     published to intake.fhir. Registration reads it with fhir.resources (R4B); see the README."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+    tolerant_reader: ClassVar[bool] = False  # the whole Bundle is kept (extra="allow"); registration reads it
 
     resourceType: Literal["Bundle"]
 
@@ -636,7 +654,7 @@ EVENT_MODELS: dict[str, type[Contract]] = {
 EVENT_NAMESPACE = "org.openrcm"
 # The release of the published contracts (schemas, AsyncAPI, the openrcm-contracts package). Bump
 # the minor version for additive changes; a breaking change is a new event version (".v2") instead.
-CONTRACTS_VERSION = "1.2.0"
+CONTRACTS_VERSION = "1.3.0"
 
 
 def event_type(name: str) -> str:

@@ -20,8 +20,13 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_of(name: str) -> dict[str, Any]:
-    """The published JSON Schema of one event (what travels: the serialized form)."""
-    schema = EVENT_MODELS[name].model_json_schema(mode="serialization")
+    """The published JSON Schema of one event (what travels: the serialized form). A tolerant
+    reader's contract is published open (no `additionalProperties: false` anywhere, its $defs
+    included): a reader of this release must accept the optional properties of the next."""
+    model = EVENT_MODELS[name]
+    schema = model.model_json_schema(mode="serialization")
+    if model.tolerant_reader:
+        schema = _opened(schema)
     return {
         "$schema": JSON_SCHEMA_DIALECT,
         "$id": schema_id(name),
@@ -29,6 +34,15 @@ def schema_of(name: str) -> dict[str, Any]:
         "x-cloudevents-type": event_type(name),
         **schema,
     }
+
+
+def _opened(node: Any) -> Any:
+    """The schema with every `additionalProperties: false` dropped (unknown properties allowed)."""
+    if isinstance(node, dict):
+        return {k: _opened(v) for k, v in node.items() if not (k == "additionalProperties" and v is False)}
+    if isinstance(node, list):
+        return [_opened(item) for item in node]
+    return node
 
 
 def render_schemas() -> dict[str, str]:

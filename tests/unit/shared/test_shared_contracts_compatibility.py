@@ -42,7 +42,15 @@ def changed(edit) -> dict:
 
 SAFE = {
     "nothing": lambda s: None,
-    "a new optional property": lambda s: s["properties"].update(kind={"type": "string"}),
+    # BASE's root is closed (additionalProperties false), its definitions open
+    "a new optional property in an open object": lambda s: s["$defs"]["Amounts"]["properties"].update(
+        currency={"type": "string"}
+    ),
+    "a new optional property in an open array item": lambda s: s["$defs"]["Line"]["properties"].update(
+        note={"type": "string"}
+    ),
+    # records written under the new schema carry the same properties: readers of the old one read them
+    "opened to new properties": lambda s: s.pop("additionalProperties"),
     "a description": lambda s: s["properties"]["claim_id"].update(description="The claim."),
     "an example": lambda s: s["$defs"]["Amounts"].update(examples=[{"paid": "1.00"}]),
 }
@@ -66,6 +74,14 @@ BREAKING = {
         "amounts.paid: pattern",
     ),
     "an array item's bound": (lambda s: s["$defs"]["Line"]["properties"]["units"].update(minimum=0), "lines[].units"),
+    "a new optional property in a closed object": (
+        lambda s: s["properties"].update(kind={"type": "string"}),
+        "kind: added to a closed object",
+    ),
+    "opened and given a new property at once": (
+        lambda s: (s.pop("additionalProperties"), s["properties"].update(kind={"type": "string"})),
+        "kind: added to a closed object",
+    ),
     "closed to new properties": (
         lambda s: s["$defs"]["Amounts"].update(additionalProperties=False),
         "amounts: closed",
@@ -82,6 +98,17 @@ def test_compatible_changes_pass(edit):
 def test_breaking_changes_are_named_with_their_path(edit, expected):
     found = breaking_changes(BASE, changed(edit))
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_property_added_to_a_closed_definition_is_named_with_its_path():
+    """Where readers of the old release refuse unknown properties, an addition breaks them."""
+    closed = changed(lambda s: s["$defs"]["Amounts"].update(additionalProperties=False))
+    added = copy.deepcopy(closed)
+    added["$defs"]["Amounts"]["properties"]["currency"] = {"type": "string"}
+    assert breaking_changes(closed, added) == [
+        "amounts.currency: added to a closed object (consumers of the last release refuse it)"
+    ]
+    assert breaking_changes(BASE, changed(lambda s: s["$defs"]["Amounts"]["properties"].update(c={}))) == []
 
 
 def released() -> dict[str, dict]:

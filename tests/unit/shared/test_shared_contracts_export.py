@@ -51,3 +51,25 @@ def test_payment_posted_carries_no_direct_identifiers():
     assert names, "no properties found: the walker is broken"
     leaking = sorted(n for n in names if any(ident in n.lower() for ident in DIRECT_IDENTIFIERS))
     assert leaking == []
+
+
+def closed_objects(node, path="") -> list[str]:
+    """Where a schema says additionalProperties: false, $defs included."""
+    found = [path or "(root)"] if isinstance(node, dict) and node.get("additionalProperties") is False else []
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    return found + [p for key, value in children for p in closed_objects(value, f"{path}/{key}")]
+
+
+def test_the_contracts_our_services_publish_are_open_and_the_inbound_ones_closed():
+    """A reader of this release ignores the optional properties of the next one (a tolerant reader);
+    what other systems send is refused when it carries a property the contract does not know."""
+    schemas = {name: json.loads(text) for name, text in render_schemas().items()}
+    for name, model in EVENT_MODELS.items():
+        found = closed_objects(schemas[f"{name}.json"])
+        if model.tolerant_reader:
+            assert found == [], f"{name}: closed at {found}"
+    documented = schemas["encounter.documented.v1.json"]
+    assert documented["additionalProperties"] is False
+    assert all(d.get("additionalProperties") is False for d in documented["$defs"].values())
+    assert schemas["intake.fhir.v1.json"]["additionalProperties"] is True
+    assert closed_objects({"$defs": {"A": {"additionalProperties": False}}}) == ["/$defs/A"]

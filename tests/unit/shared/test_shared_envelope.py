@@ -282,3 +282,50 @@ def test_money_on_the_wire_is_a_two_decimal_string():
     for loose in ("195", "92.6", 92.6, 195, "1.005", "1e2"):
         with pytest.raises(ValueError):
             AmountsByCategory.model_validate_json(json.dumps(amounts | {"paid": loose}), strict=True)
+
+
+# ---- unknown properties: the tolerant reader (ours) and the inbound contracts (others') -------
+
+INBOUND = {"encounter.documented.v1", "intake.fhir.v1"}  # written by EHRs and other systems
+
+
+def test_only_the_inbound_contracts_are_not_read_tolerantly():
+    from shared.contracts.events import EVENT_MODELS
+
+    assert {name for name, model in EVENT_MODELS.items() if not model.tolerant_reader} == INBOUND
+
+
+def with_unknown_properties(value: bytes, nested: str) -> bytes:
+    """The value with a property no release defines, at its root and inside the object `nested`."""
+    body = json.loads(value)
+    body["added_in_a_later_release"] = "x"
+    body[nested] = body[nested] | {"also_added_later": 1}
+    return json.dumps(body).encode()
+
+
+def test_a_contract_our_services_publish_reads_a_record_with_unknown_properties():
+    from shared.contracts.events import PaymentPostedV1
+    from shared.contracts.examples import example
+
+    posted = example("payment.posted.v1")
+    original = Event(data=posted, subject=str(posted.claim_id), source="/openrcm/payments", correlation_id="c-1")
+    value = with_unknown_properties(original.value(), "amounts")
+    decoded = decode(original.headers(), value, PaymentPostedV1, str(posted.claim_id).encode())
+    assert decoded.data == posted  # the unknown properties are ignored, at every depth
+    assert "added_in_a_later_release" not in decoded.data.model_dump_json()
+
+
+def test_encounter_documented_refuses_a_record_with_unknown_properties():
+    value = with_unknown_properties(event().value(), "rendering_provider")
+    found = codes(event().headers(), value)
+    assert found == {
+        "added_in_a_later_release": "schema.extra_forbidden",
+        "rendering_provider.also_added_later": "schema.extra_forbidden",
+    }
+
+
+def test_intake_fhir_keeps_the_whole_bundle():
+    from shared.contracts.events import IntakeFhirV1
+
+    bundle = IntakeFhirV1.read_json(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": []}))
+    assert bundle.model_dump() == {"resourceType": "Bundle", "type": "transaction", "entry": []}

@@ -2,7 +2,7 @@
 catalogue, for systems that send events to OpenRCM (EHRs) or read them (analysts). No service code.
 
     from openrcm_contracts import EncounterDocumentedV1, schema, topics
-    EncounterDocumentedV1.model_validate_json(value, strict=True)   # read the way OpenRCM reads
+    EncounterDocumentedV1.read_json(value)   # read the way OpenRCM reads (strictly; see tolerant_reader)
     schema("payment.posted.v1")                                       # the published JSON Schema
 
 The modules are those of OpenRCM's shared/contracts (this package links them): what OpenRCM
