@@ -4,7 +4,9 @@ A subscriber takes a batch of records and:
 1. decodes each against its contract; a record that does not decode goes to the dead-letter
    topic at once (retrying cannot fix it);
 2. runs the handler for every new event in ONE database transaction, with the inbox recording
-   the event ids, so a redelivered event changes nothing;
+   the event ids, so a redelivered event changes nothing; an id already handled with a different
+   body (the inbox keeps a digest of each) is a conflict, dead-lettered once the transaction commits
+   (rcm_messages_conflict_total), never skipped unseen;
 3. if that transaction fails because the database or the broker is not there now (connection
    refused or lost, shutting down, starting up, read-only, too many connections, timeouts), the
    subscriber PAUSES: it commits nothing, retries the same records with capped backoff for as long
@@ -61,6 +63,14 @@ PROBE_TIMEOUT = 5.0
 
 class Rejected(Exception):
     """A handler's verdict that this event can never be processed: dead-letter it with the reason."""
+
+
+class EventIdConflict(Rejected):
+    """The inbox's verdict: this event id was already handled with another body. Skipping it would
+    drop the new body unseen, handling it would handle the id twice: dead-letter it with the reason."""
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__(f"event id {event_id} already handled with a different body (conflict)")
 
 
 class StillPaused(Exception):
@@ -304,18 +314,18 @@ class BatchProcessor(Generic[T]):
                 metrics.BATCH_SECONDS.labels(sub.topic, sub.consumer).observe(elapsed)
 
     async def _handle(self, events: list[tuple[ConsumerRecord, Event[Any]]]) -> list[DeadLetter]:
-        failure = await self._settle(lambda: self._transaction(events))
-        if failure is None:
-            return []
-        if len(events) == 1:
-            return [self._dead(events[0][0], failure)]
-        # One of them is bad: give each its own transaction so its neighbours go through.
+        conflicts: list[tuple[ConsumerRecord, Event[Any]]] = []  # filled by the transactions that commit
+        failure = await self._settle(lambda: self._transaction(events, conflicts))
         dead = []
-        for record, event in events:
-            failure = await self._settle(functools.partial(self._transaction, [(record, event)]))
-            if failure is not None:
-                dead.append(self._dead(record, failure))
-        return dead
+        if failure is not None and len(events) == 1:
+            dead.append(self._dead(events[0][0], failure))
+        elif failure is not None:
+            # One of them is bad: give each its own transaction so its neighbours go through.
+            for record, event in events:
+                failure = await self._settle(functools.partial(self._transaction, [(record, event)], conflicts))
+                if failure is not None:
+                    dead.append(self._dead(record, failure))
+        return dead + [self._dead(record, EventIdConflict(event.id)) for record, event in conflicts]
 
     async def _settle(self, attempt: Callable[[], Awaitable[None]]) -> Exception | None:
         """Runs the attempt until it succeeds (None) or fails on its own (its exception). While the
@@ -349,26 +359,37 @@ class BatchProcessor(Generic[T]):
             for record, findings in invalid:
                 sub.answer_invalid(session, record, findings)
 
-    async def _transaction(self, events: list[tuple[ConsumerRecord, Event[Any]]]) -> None:
-        """The new events of the batch, each subscription's handler in turn, in one transaction."""
-        by_sub: dict[int, list[Event[Any]]] = {}
+    async def _transaction(
+        self, events: list[tuple[ConsumerRecord, Event[Any]]], conflicts: list[tuple[ConsumerRecord, Event[Any]]]
+    ) -> None:
+        """The new events of the batch, each subscription's handler in turn, in one transaction. The
+        events whose id was handled with another body are added to `conflicts` once it commits."""
+        by_sub: dict[int, list[tuple[ConsumerRecord, Event[Any]]]] = {}
         for record, event in events:
-            by_sub.setdefault(self.subs.index(self.subscription_of(record)), []).append(event)
+            by_sub.setdefault(self.subs.index(self.subscription_of(record)), []).append((record, event))
+        ordered = [(i, record, event) for i in sorted(by_sub) for record, event in by_sub[i]]
+        claims = [inbox.Claim(self.subs[i].consumer, e.id, inbox.body_digest(e.data)) for i, _, e in ordered]
         async with self.sessions() as session, session.begin():
-            new = await inbox.claim_new_of(
-                session, [(self.subs[i].consumer, e.id) for i, batch in by_sub.items() for e in batch]
-            )
-            skipped = {}
-            for index in sorted(by_sub):
-                sub, batch = self.subs[index], by_sub[index]
-                fresh = list({e.id: e for e in batch if (sub.consumer, e.id) in new}.values())  # a repeat too
-                skipped[index] = len(batch) - len(fresh)
-                if fresh:
-                    with telemetry.consuming(sub.consumer, sub.topic, fresh, self._trace_headers):
-                        await sub.handler(session, fresh)
+            verdicts = await inbox.claim(session, claims)
+            fresh: dict[int, list[Event[Any]]] = {}
+            skipped: dict[int, int] = {}
+            conflicting: dict[int, list[tuple[ConsumerRecord, Event[Any]]]] = {}
+            for (index, record, event), verdict in zip(ordered, verdicts, strict=True):
+                if verdict is inbox.Verdict.NEW:
+                    fresh.setdefault(index, []).append(event)
+                elif verdict is inbox.Verdict.DUPLICATE:  # a redelivery, or a repeat within the batch
+                    skipped[index] = skipped.get(index, 0) + 1
+                else:
+                    conflicting.setdefault(index, []).append((record, event))
+            for index, batch in fresh.items():
+                sub = self.subs[index]
+                with telemetry.consuming(sub.consumer, sub.topic, batch, self._trace_headers):
+                    await sub.handler(session, batch)
         for index, count in skipped.items():
-            if count:
-                metrics.DUPLICATES.labels(self.subs[index].topic, self.subs[index].consumer).inc(count)
+            metrics.DUPLICATES.labels(self.subs[index].topic, self.subs[index].consumer).inc(count)
+        for index, pairs in conflicting.items():
+            metrics.CONFLICTS.labels(self.subs[index].topic, self.subs[index].consumer).inc(len(pairs))
+            conflicts += pairs
 
     def _dead(self, record: ConsumerRecord, exc: Exception) -> DeadLetter:
         attempts = self.settings.retry_attempts if is_conflict(exc) else 1

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 CONSUMED = Counter("rcm_messages_consumed_total", "Events consumed and committed", ["topic", "consumer"])
 DUPLICATES = Counter("rcm_messages_duplicate_total", "Redelivered events skipped by the inbox", ["topic", "consumer"])
+CONFLICTS = Counter(
+    "rcm_messages_conflict_total",
+    "Events whose id was handled with another body (dead-lettered)",
+    ["topic", "consumer"],
+)
 FAILED = Counter("rcm_messages_failed_total", "Handler attempts that raised", ["topic", "consumer"])
 DEAD_LETTERED = Counter("rcm_messages_dead_lettered_total", "Events sent to a dead-letter topic", ["topic", "consumer"])
 PUBLISHED = Counter("rcm_messages_published_total", "Outbox events published", ["topic"])

@@ -14,9 +14,10 @@ from shared import migrations, outbox
 from shared.contracts.events import ClaimAcknowledgedV1
 from shared.db import driver, make_engine, make_sessions
 from shared.envelope import Event
-from shared.inbox import claim_new_of
+from shared.inbox import Claim, Verdict, claim
 
 pytestmark = pytest.mark.integration
+DIGEST = bytes(32)
 
 
 async def test_writes_through_the_driver_commit_and_roll_back_with_the_session(platform):
@@ -31,13 +32,13 @@ async def test_writes_through_the_driver_commit_and_roll_back_with_the_session(p
             assert raw.is_in_transaction()
             adapted = (await (await session.connection()).get_raw_connection()).dbapi_connection
             assert adapted._transaction is not None  # begun as the adapter begins it: its COMMIT ends it
-            assert await claim_new_of(session, [("test.driver", kept)]) == {("test.driver", kept)}
+            assert await claim(session, [Claim("test.driver", kept, DIGEST)]) == [Verdict.NEW]
             ours = await raw.fetchval("SELECT txid_current()")
             assert await session.scalar(text("SELECT txid_current()")) == ours  # one transaction, both ways
 
         with pytest.raises(RuntimeError):
             async with sessions() as session, session.begin():
-                await claim_new_of(session, [("test.driver", dropped)])
+                await claim(session, [Claim("test.driver", dropped, DIGEST)])
                 raise RuntimeError("the handler failed")
 
         async with sessions() as session:
@@ -63,7 +64,7 @@ async def test_staged_events_are_written_with_the_commit_even_as_its_only_statem
             outbox.stage(session, "claim.acknowledged", Event(acknowledged(1), kept, "/openrcm/test", "corr-1"))
         with pytest.raises(RuntimeError):
             async with sessions() as session, session.begin():
-                await claim_new_of(session, [("test.driver", uuid.uuid4())])
+                await claim(session, [Claim("test.driver", uuid.uuid4(), DIGEST)])
                 outbox.stage(session, "claim.acknowledged", Event(acknowledged(2), dropped, "/openrcm/test", "corr-2"))
                 raise RuntimeError("the handler failed")
         async with sessions() as session:
