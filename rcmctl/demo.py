@@ -26,6 +26,7 @@ from rcmctl.provision import provision
 from rcmctl.stack import keycloak
 from rcmctl.stack.topics import delete_topics
 from shared.auth import ClientCredentials
+from shared.contracts import check
 
 console = Console()
 
@@ -144,7 +145,8 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         asyncio.run(publish_encounters(platform, visits))
         final = _watch(platform, encounters, timeout)
         _report(platform, final, encounters, time.monotonic() - started)
-        return final.finished == encounters and _balances(final)
+        contracts_kept = _check_contracts(platform)
+        return final.finished == encounters and _balances(final) and contracts_kept
     finally:
         marker.unlink(missing_ok=True)
         with console.status("stopping services…"):
@@ -155,6 +157,28 @@ def run_demo(patients: int, encounters: int, timeout: float, run_dir: Path) -> b
         elif identity and not keycloak_was_up:
             with console.status("stopping Keycloak…"):
                 keycloak.stop(run_dir)
+
+
+# The topics every demo writes to: a check that read none of one of them did not see the run.
+CYCLE_TOPICS = ("patient.registered", "encounter.documented", "encounter.coded", "claim.submitted", "payment.posted")
+
+
+def _check_contracts(platform: Platform) -> bool:
+    """What an outside consumer would see: every record of every topic of the demo's namespace
+    against the published schemas and AsyncAPI headers (shared.contracts.check). False on any violation."""
+    with console.status("checking every record of every topic against the published contracts…"):
+        found = asyncio.run(check.read_deployment(platform.stack.kafka_bootstrap, platform.namespace))
+    console.print(f"contract check: {found.line()}", soft_wrap=True)  # one line, however wide the terminal
+    if missing := found.without_records(CYCLE_TOPICS):
+        console.print(f"[yellow]contract check: no records on {', '.join(missing)}[/]")
+    if found.violations:
+        console.print(
+            f"[red]CONTRACTS BROKEN: {sum(found.violations.values())} violations of the published schemas "
+            "(shared/contracts/schemas) or AsyncAPI headers; the demo fails:[/]"
+        )
+        console.print("\n".join(check.details(found.violations)), markup=False, highlight=False)
+        return False
+    return True
 
 
 def _client(client_id: str, run_dir: Path) -> ClientCredentials:

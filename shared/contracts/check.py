@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .topics import DEAD_LETTER_SUFFIX, EVENT_TOPICS
+from .topics import ALL_TOPICS, DEAD_LETTER_SUFFIX
 
 HERE = Path(__file__).parent
 SCHEMA_DIR = HERE / "schemas"
@@ -122,11 +123,38 @@ def violations(
     return problems + (value_violations(name, value) if name in schemas() else [])
 
 
-async def check_deployment(bootstrap: str, prefix: str = "", idle_seconds: float = 3.0) -> tuple[int, Counter[str]]:
-    """Reads every topic from the beginning until idle; (records read, violations by topic and kind)."""
+@dataclass
+class Findings:
+    """What a check of a deployment found: the records read by topic (without the deployment's
+    prefix; dead-letter topics by their own name) and the violations by topic and kind."""
+
+    records: Counter[str] = field(default_factory=Counter)
+    violations: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def read(self) -> int:
+        return sum(self.records.values())
+
+    def without_records(self, topics: Iterable[str]) -> list[str]:
+        """Those of `topics` of which not one record was read."""
+        return [t for t in topics if not self.records[t]]
+
+    def line(self) -> str:
+        """One line: records read, per topic (in the catalogue's order), and violations."""
+        order = {t: i for i, t in enumerate(ALL_TOPICS)}
+        topics = sorted(self.records, key=lambda t: (order.get(t, len(order)), t))
+        per_topic = ", ".join(f"{t} {self.records[t]}" for t in topics if self.records[t])
+        return (
+            f"{self.read} records read ({per_topic or 'no topic had any'}), {sum(self.violations.values())} violations"
+        )
+
+
+async def read_deployment(bootstrap: str, prefix: str = "", idle_seconds: float = 3.0) -> Findings:
+    """Reads every topic of the deployment from the beginning up to its end when the read began (or
+    until nothing came for `idle_seconds`) and checks every record against its published contract."""
     from aiokafka import AIOKafkaConsumer  # only this entry point needs a broker client
 
-    wanted = [prefix + t + suffix for t in EVENT_TOPICS for suffix in ("", DEAD_LETTER_SUFFIX)]
+    wanted = [prefix + t for t in ALL_TOPICS]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=f"contract-check-{uuid.uuid4().hex}",
@@ -134,24 +162,45 @@ async def check_deployment(bootstrap: str, prefix: str = "", idle_seconds: float
         enable_auto_commit=False,
     )
     await consumer.start()
-    found: Counter[str] = Counter()
-    read = 0
+    found = Findings()
     try:
         existing = await consumer.topics()
         consumer.subscribe([t for t in wanted if t in existing])
-        while batches := await consumer.getmany(timeout_ms=int(idle_seconds * 1000)):
+        loop = asyncio.get_running_loop()
+        joined_by = loop.time() + 30  # joining a new group: the broker may wait a few seconds for others
+        while consumer.subscription() and not consumer.assignment() and loop.time() < joined_by:
+            await asyncio.sleep(0.1)
+        assigned = list(consumer.assignment())
+        starts, ends = await consumer.beginning_offsets(assigned), await consumer.end_offsets(assigned)
+        pending = {tp for tp in assigned if ends[tp] > starts[tp]}
+        while pending and (batches := await consumer.getmany(timeout_ms=int(idle_seconds * 1000))):
             for partition, records in batches.items():
                 topic = partition.topic.removeprefix(prefix)
+                found.records[topic] += len(records)
                 for record in records:
-                    read += 1
-                    found.update(f"{topic}: {v}" for v in violations(topic, record.headers, record.key, record.value))
+                    found.violations.update(
+                        f"{topic}: {v}" for v in violations(topic, record.headers, record.key, record.value)
+                    )
+                if records and records[-1].offset + 1 >= ends.get(partition, 0):
+                    pending.discard(partition)
     finally:
         await consumer.stop()
-    return read, found
+    return found
+
+
+async def check_deployment(bootstrap: str, prefix: str = "", idle_seconds: float = 3.0) -> tuple[int, Counter[str]]:
+    """Reads every topic from the beginning; (records read, violations by topic and kind)."""
+    found = await read_deployment(bootstrap, prefix, idle_seconds)
+    return found.read, found.violations
 
 
 def report(read: int, found: Counter[str]) -> Iterable[str]:
     yield f"{read} records read, {sum(found.values())} violations"
+    yield from details(found)
+
+
+def details(found: Counter[str]) -> Iterable[str]:
+    """Each kind of violation with its count (paths and rules, never values)."""
     for violation, count in sorted(found.items()):
         yield f"  {count:6d}  {violation}"
 
@@ -162,9 +211,9 @@ def main() -> None:
     parser.add_argument("--topic-prefix", default="", help="the deployment's RCM_TOPIC_PREFIX, if any")
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     args = parser.parse_args()
-    read, found = asyncio.run(check_deployment(args.bootstrap, args.topic_prefix, args.idle_seconds))
-    print("\n".join(report(read, found)))
-    sys.exit(1 if found else 0)
+    found = asyncio.run(read_deployment(args.bootstrap, args.topic_prefix, args.idle_seconds))
+    print("\n".join([found.line(), *details(found.violations)]))
+    sys.exit(1 if found.violations else 0)
 
 
 if __name__ == "__main__":

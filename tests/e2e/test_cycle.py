@@ -15,11 +15,14 @@ from rcmctl import sample
 from rcmctl.ehr import publish_encounters, register_patients
 from services.claims.domain.practice import load_chargemaster
 from services.coding.domain.validation import check_encounter
+from shared.contracts import check
 from shared.contracts.topics import EVENT_TOPICS, dead_letter_topic
 from tests.kit import read_topic
 
 pytestmark = pytest.mark.e2e
 ENCOUNTERS = 400
+# The topics the cycle must produce: the contract check must have read records on each of them.
+CYCLE_TOPICS = ("patient.registered", "encounter.documented", "encounter.coded", "claim.submitted", "payment.posted")
 
 
 def get(platform, service: str, path: str) -> dict:
@@ -110,6 +113,16 @@ async def test_every_encounter_ends_once_and_balanced_even_when_services_are_kil
     # A normal run dead-letters nothing.
     for topic in EVENT_TOPICS:
         assert await read_topic(platform, dead_letter_topic(topic), expect=0, timeout=0.5, settle=0.5) == []
+
+    # What an outside consumer sees: every record of every topic is what the published schemas and
+    # AsyncAPI headers say, kills and restarts included, and the cycle's topics were all read.
+    found = await check.read_deployment(platform.stack.kafka_bootstrap, platform.namespace)
+    print(f"contract check: {found.line()}")
+    assert dict(found.violations) == {}, "\n".join(check.details(found.violations))
+    assert found.without_records(CYCLE_TOPICS) == []
+    assert found.records["encounter.documented"] >= ENCOUNTERS
+    assert found.records["encounter.rejected"] >= ENCOUNTERS - len(valid)
+    assert found.records["payment.posted"] >= claims["submitted"]
 
 
 def test_services_refuse_api_calls_without_a_key(platform):

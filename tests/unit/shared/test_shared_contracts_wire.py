@@ -152,3 +152,24 @@ def test_schemas_declare_their_dialect_id_and_version(name):
 
 def test_the_schema_directory_holds_only_published_events():
     assert sorted(p.name for p in Path(SCHEMA_DIR).glob("*.json")) == sorted(f"{n}.json" for n in EVENT_MODELS)
+
+
+def test_the_schemas_accept_a_later_releases_property_where_we_publish_and_refuse_it_inbound():
+    posted = json.loads(staged("payment.posted.v1", example("payment.posted.v1"))["value"])
+    posted["added_later"] = posted["amounts"]["added_later"] = "x"
+    assert check.value_violations("payment.posted.v1", json.dumps(posted).encode()) == []
+    documented = examples_of("encounter.documented.v1")["default"] | {"added_later": "x"}
+    assert check.value_violations("encounter.documented.v1", json.dumps(documented).encode()) == [
+        "value (root): fails additionalProperties"
+    ]
+
+
+def test_a_deployment_check_reports_in_one_line_what_it_read_per_topic():
+    found = check.Findings()
+    found.records.update({"payment.posted": 3, "encounter.documented": 5, "claim.submitted.dlt": 1})
+    found.violations["payment.posted: value amounts.charge: fails pattern"] += 2
+    assert found.line() == (
+        "9 records read (encounter.documented 5, payment.posted 3, claim.submitted.dlt 1), 2 violations"
+    )
+    assert found.without_records(["encounter.documented", "encounter.coded"]) == ["encounter.coded"]
+    assert list(check.details(found.violations)) == ["       2  payment.posted: value amounts.charge: fails pattern"]
