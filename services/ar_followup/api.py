@@ -216,9 +216,10 @@ async def work_queue(
 ) -> dict:
     """Ranked by money × deadline urgency in the database, a page at a time: `next` is the cursor of
     the following page (null on the last). A cursor keeps the day its ranking was made on. Each item
-    carries its claim's payer and date of service, and its `version` (If-Match of assign and resolve)."""
+    carries its claim's payer and date of service, and its `version` (If-Match of assign and resolve).
+    `count` is exact up to 10,000 items; beyond, it is 10,000 and `count_at_least` is true."""
     today, after = (_now(deps, as_of).date(), None) if cursor is None else _read_cursor(cursor)
-    total, page = await db.work_queue(
+    (total, more_counted), page = await db.work_queue(
         session, today, status, kind, owner, limit + 1, after, payer=payer, age=(min_age, max_age)
     )
     more, page = len(page) > limit, page[:limit]
@@ -227,6 +228,7 @@ async def work_queue(
     return {
         "as_of": today.isoformat(),
         "count": total,
+        "count_at_least": more_counted,  # `count` is a lower bound: the queue has more than db.COUNTED items
         "items": [
             {
                 **i.model_dump(mode="json"),

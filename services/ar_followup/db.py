@@ -18,8 +18,10 @@ from sqlalchemy import (
     DateTime,
     Index,
     Numeric,
+    Select,
     Text,
     UniqueConstraint,
+    and_,
     case,
     func,
     literal,
@@ -27,10 +29,12 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel
 
 from services.ar_followup.domain import book
@@ -421,6 +425,25 @@ def urgency_rank(today: date) -> Any:
 NEVER = literal_column(
     "'infinity'::date", Date
 )  # an item without a deadline ranks after every dated one of its priority
+DUE = func.coalesce(WorkItem.due_date, NEVER)
+# The work queue's order within one urgency band (migration 0010): money highest first, then the nearest
+# deadline, then id. Within a band priority is money × a constant, so the band's top is read from here.
+Index("ix_ar_work_item_rank", WorkItem.status, -WorkItem.amount, DUE, WorkItem.item_id)
+Index("ix_ar_work_item_owner", WorkItem.status, WorkItem.owner)  # a person's items (0010)
+COUNTED = 10_000  # a queue counts at most this many items: beyond, its count says "at least"
+
+
+def urgency_bands(today: date) -> list[tuple[int, Any]]:
+    """urgency_rank as three ranges of the deadline (none counts as the latest): (urgency, condition)."""
+    week, month = today + timedelta(days=7), today + timedelta(days=30)
+    return [(3, DUE <= week), (2, and_(DUE > week, DUE <= month)), (1, DUE > month)]
+
+
+async def count_at_most(session: AsyncSession, query: Select, most: int) -> tuple[int, bool]:
+    """How many rows the query has, counting no further than `most`: (count, whether there are more)."""
+    capped = query.with_only_columns(literal(1)).order_by(None).limit(most + 1).subquery()
+    found = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
+    return min(found, most), found > most
 
 
 async def work_queue(
@@ -433,18 +456,24 @@ async def work_queue(
     after: tuple[Decimal, date | None, UUID] | None = None,
     payer: str | None = None,
     age: tuple[int | None, int | None] = (None, None),
-) -> tuple[int, list[tuple[WorkItem, Decimal]]]:
+) -> tuple[tuple[int, bool], list[tuple[WorkItem, Decimal]]]:
     """The items by priority (money × deadline urgency, highest first), then the nearest deadline, then
     id: ranked and cut in PostgreSQL, the page after `after` (the last item's priority, due date, id).
-    `payer` and `age` (least and most days since the claim's date of service) filter by the claim."""
-    priority = (WorkItem.amount * urgency_rank(today)).label("priority")
-    due = func.coalesce(WorkItem.due_date, NEVER)
-    query = select(WorkItem, priority).where(WorkItem.status == status)
+    `payer` and `age` (least and most days since the claim's date of service) filter by the claim.
+    Also how many items match (at most COUNTED, and whether there are more).
+
+    No index can hold a priority that changes with the day, but within an urgency band it is the money
+    times a constant: each band's first `limit` items (after `after`, translated to the band) are read
+    from ix_ar_work_item_rank, and the page is the first `limit` of those three, merged by priority. The
+    page costs the same at the end of a 100,000-item queue as at the start of a 10-item one (owner:
+    ix_ar_work_item_owner). Filtered by the claim (payer, age), the matching items are sorted as before."""
+    query = select(WorkItem).where(WorkItem.status == status)
     if kind:
         query = query.where(WorkItem.kind == kind)
     if owner:
         query = query.where(WorkItem.owner == owner)
-    if payer or age != (None, None):
+    by_claim = bool(payer) or age != (None, None)
+    if by_claim:
         query = query.join(ArClaim, ArClaim.claim_id == WorkItem.claim_id)
         if payer:
             query = query.where(ArClaim.payer_id == payer)
@@ -452,15 +481,46 @@ async def work_queue(
             query = query.where(ArClaim.date_of_service <= today - timedelta(days=age[0]))
         if age[1] is not None:
             query = query.where(ArClaim.date_of_service >= today - timedelta(days=age[1]))
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    total = await count_at_most(session, query, COUNTED)
+    if by_claim:  # the claim's facts are no part of the index: the matching items are ranked in one sort
+        page = _ranked_in_one_sort(query, today, after)
+    else:
+        page = _merged_bands(query, today, after, limit)
+    rows = await session.execute(page.limit(limit))
+    return total, [(row, rank) for row, rank in rows.all()]
+
+
+def _ranked_in_one_sort(query: Select, today: date, after: tuple[Decimal, date | None, UUID] | None) -> Select:
+    priority = (WorkItem.amount * urgency_rank(today)).label("priority")
+    query = query.add_columns(priority)
     if after is not None:
         last_priority, last_due, last_id = after
         query = query.where(
-            tuple_(-priority, due, WorkItem.item_id)
+            tuple_(-priority, DUE, WorkItem.item_id)
             > tuple_(-last_priority, func.coalesce(literal(last_due, Date), NEVER), last_id)
         )
-    rows = await session.execute(query.order_by(-priority, due, WorkItem.item_id).limit(limit))
-    return total, [(item, rank) for item, rank in rows.all()]
+    return query.order_by(-priority, DUE, WorkItem.item_id)
+
+
+def _merged_bands(query: Select, today: date, after: tuple[Decimal, date | None, UUID] | None, limit: int) -> Select:
+    """Each urgency band's first `limit` items after `after` (in index order), merged by priority."""
+    bands = []
+    for urgency, within in urgency_bands(today):
+        band = query.where(within).add_columns((WorkItem.amount * urgency).label("priority"))
+        if after is not None:
+            # (-priority, due, id) > the last item's  <=>  (-amount, due, id) > (-its priority / urgency, ...)
+            last_priority, last_due, last_id = after
+            bound = -(literal(last_priority, Numeric) / urgency)
+            band = band.where(
+                tuple_(-WorkItem.amount, DUE, WorkItem.item_id)
+                > tuple_(bound, func.coalesce(literal(last_due, Date), NEVER), last_id)
+            )
+        bands.append(band.order_by(-WorkItem.amount, DUE, WorkItem.item_id).limit(limit))
+    merged = union_all(*bands).subquery()
+    item = aliased(WorkItem, merged)
+    return select(item, merged.c.priority).order_by(
+        -merged.c.priority, func.coalesce(merged.c.due_date, NEVER), merged.c.item_id
+    )
 
 
 async def claims_of(session: AsyncSession, claim_ids: Iterable[UUID]) -> dict[UUID, ArClaim]:

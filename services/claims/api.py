@@ -155,8 +155,11 @@ async def work_queue(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Claims someone must fix: held by the scrubber (never sent) or rejected by a 999 or 277CA, oldest
-    first; `next` is the cursor of the following page (null on the last)."""
-    total, claims = await db.work_queue(session, limit + 1, offset, _position(cursor) if cursor else None)
+    first; `next` is the cursor of the following page (null on the last). `total` is exact up to 10,000
+    claims; beyond, it is 10,000 and `total_at_least` is true."""
+    (total, more_counted), claims = await db.work_queue(
+        session, limit + 1, offset, _position(cursor) if cursor else None
+    )
     page = claims[:limit]
     await trail.search(session, "Claim", [(c.claim_id, c.patient_id) for c in page])
     items = [
@@ -181,6 +184,7 @@ async def work_queue(
     more = len(claims) > limit and page[-1].created_at is not None
     return {
         "total": total,
+        "total_at_least": more_counted,  # `total` is a lower bound: more than db.COUNTED claims wait
         "items": items,
         "next": f"{_iso(page[-1].created_at)}|{page[-1].claim_id}" if more else None,
     }

@@ -511,12 +511,18 @@ async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
 WAITING = or_(Claim.status == "held", Claim.acknowledgement == "rejected")  # the index of migration 0006 is on these
 
 
+COUNTED = 10_000  # the work queue counts at most this many claims: beyond, its count says "at least"
+
+
 async def work_queue(
     session: AsyncSession, limit: int, offset: int = 0, after: tuple[datetime, UUID] | None = None
-) -> tuple[int, list[Claim]]:
-    """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are;
+) -> tuple[tuple[int, bool], list[Claim]]:
+    """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are
+    (at most COUNTED, and whether there are more: a count of 100,000 would cost more than the page);
     `after` (the last claim's creation time and id) gives the next page from the index."""
-    total = (await session.execute(select(func.count()).where(WAITING))).scalar_one()
+    counted = select(Claim.claim_id).where(WAITING).limit(COUNTED + 1).subquery()
+    found = (await session.execute(select(func.count()).select_from(counted))).scalar_one()
+    total = (min(found, COUNTED), found > COUNTED)
     page = select(Claim).where(WAITING)
     if after is not None:
         page = page.where(tuple_(Claim.created_at, Claim.claim_id) > tuple_(*after))

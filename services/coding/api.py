@@ -98,11 +98,15 @@ async def list_queue(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> dict:
-    """Oldest first; `next` is the cursor of the following page (null on the last)."""
+    """Oldest first; `next` is the cursor of the following page (null on the last). `total` counts the
+    queue exactly up to 10,000 encounters; beyond, it is 10,000 and `total_at_least` is true."""
     items = await db.queued(session, limit + 1, offset, _queue_position(cursor) if cursor else None)
+    total, more_counted = await db.count_queued(session)
     page = items[:limit]
     await trail.search(session, "Encounter", [(item.encounter_id, item.patient_id) for item in page])
     return {
+        "total": total,
+        "total_at_least": more_counted,
         "items": [
             {
                 "encounter_id": item.encounter_id,

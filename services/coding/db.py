@@ -208,6 +208,17 @@ async def queued(
     return list((await session.execute(query)).scalars().all())
 
 
+COUNTED = 10_000  # the coder queue counts at most this many encounters: beyond, its count says "at least"
+
+
+async def count_queued(session: AsyncSession) -> tuple[int, bool]:
+    """How many encounters wait for a coder, counting no further than COUNTED (read from the queue's
+    index): (count, whether there are more)."""
+    waiting = select(CodingOutcome.encounter_id).where(CodingOutcome.status == "queued").limit(COUNTED + 1)
+    found = (await session.execute(select(func.count()).select_from(waiting.subquery()))).scalar_one()
+    return min(found, COUNTED), found > COUNTED
+
+
 async def audit_trail(session: AsyncSession, encounter_id: str) -> list[CodingAudit]:
     rows = await session.execute(
         select(CodingAudit).where(CodingAudit.encounter_id == encounter_id).order_by(CodingAudit.id)

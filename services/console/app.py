@@ -48,6 +48,7 @@ PAGES = (auth, home, search, coding, claims, payments, ar, registering, patients
 def templates() -> Jinja2Templates:
     made = Jinja2Templates(directory=HERE / "templates")
     made.env.filters |= {"money": formatting.money, "day": formatting.day, "percent": formatting.percent,
+                         "counted": formatting.counted,
                          "trace_id": journey_trace_id}  # fmt: skip
     made.env.globals["moment"] = formatting.moment
     return made

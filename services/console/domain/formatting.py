@@ -68,6 +68,11 @@ def _datetime(value: str | datetime | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def counted(value: object, at_least: object = False) -> str:
+    """A queue's size with thousands separators; `10,000+` when the service stopped counting there."""
+    return f"{int(value):,}{'+' if at_least else ''}"  # type: ignore[call-overload]
+
+
 def percent(value: object) -> str:
     """'12.5%' from '12.5'; an en dash for a rate with nothing to measure."""
     return "\u2013" if value is None else f"{value}%"

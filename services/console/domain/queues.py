@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.console.domain.formatting import counted
+
 COUNTED = 100  # the most items a list is asked for to count it: beyond, the figure says "100+"
 
 
@@ -44,7 +46,8 @@ def coding(stats: Mapping[str, Any]) -> Count:
 
 
 def claims(queue: Mapping[str, Any]) -> Count:
-    return Count("Claims held or rejected", str(queue["total"]), "/claims", "fix and resubmit")
+    return Count("Claims held or rejected", counted(queue["total"], queue.get("total_at_least")), "/claims",
+                 "fix and resubmit")  # fmt: skip
 
 
 def payments(stats: Mapping[str, Any]) -> Count:
@@ -53,8 +56,8 @@ def payments(stats: Mapping[str, Any]) -> Count:
 
 
 def assigned(queue: Mapping[str, Any]) -> Count:
-    return Count("A/R items assigned to you", str(queue["count"]), "/ar?owner=me")
+    return Count("A/R items assigned to you", counted(queue["count"], queue.get("count_at_least")), "/ar?owner=me")
 
 
 def ar(queue: Mapping[str, Any]) -> Count:
-    return Count("Open A/R work items", str(queue["count"]), "/ar")
+    return Count("Open A/R work items", counted(queue["count"], queue.get("count_at_least")), "/ar")

@@ -29,6 +29,7 @@ async def queue(viewer: ViewerDep, cursor: str = "") -> Response:
         viewer.get("claims", "/v1/encounters/waiting", limit=viewer.settings.page_size)
     )
     return viewer.render("claims_queue.html", title="Claims to fix", screen="claims", items=items, total=page["total"],
+                         total_at_least=page.get("total_at_least", False),
                          next=page.get("next"), first=not cursor, waiting=(waiting or {}).get("items", []),
                          more_waiting=bool((waiting or {}).get("next")), waiting_error=waiting_error)  # fmt: skip
 

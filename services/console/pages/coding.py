@@ -18,9 +18,13 @@ EXTRA_ROWS = 2  # empty service lines offered for codes the coder adds
 @router.get("/coding")
 async def queue(viewer: ViewerDep, cursor: str = "") -> Response:
     page = await viewer.get("coding", "/v1/work-queue", limit=viewer.settings.page_size, cursor=cursor)
-    stats = await viewer.get("coding", "/v1/stats")
+    if "total" in page:  # counted with the page, no further than 10,000 (`total_at_least`)
+        waiting, at_least = page["total"], page.get("total_at_least", False)
+    else:  # a coding service from before the queue counted itself
+        waiting, at_least = (await viewer.get("coding", "/v1/stats")).get("queued", 0), False
     return viewer.render("coding_queue.html", title="Coder queue", screen="coding", items=page["items"],
-                         next=page.get("next"), first=not cursor, waiting=stats.get("queued", 0))  # fmt: skip
+                         next=page.get("next"), first=not cursor, waiting=waiting,
+                         waiting_at_least=at_least)  # fmt: skip
 
 
 @router.get("/coding/icd10")

@@ -360,3 +360,26 @@ def test_the_console_logs_routes_and_statuses_never_what_was_searched(console, c
     assert [(r.method, r.route, r.status) for r in logged] == [("POST", "/search", 200)]
     everything = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "Nguyen" not in everything and "1970" not in everything
+
+
+def test_a_queue_too_long_to_count_says_10_000_plus_on_its_screen_and_at_home(console):
+    client, provider, backend = console
+    backend.on("ar_followup", "GET", "/v1/work-queue", {"as_of": "2026-12-01", "count": 10000, "count_at_least": True,
+                                                        "items": [], "next": None})  # fmt: skip
+    backend.on("registration", "GET", "/v1/payers", [])
+    backend.on("ar_followup", "GET", "/v1/dashboard", ServiceError("ar_followup", 0))
+    backend.on("claims", "GET", "/v1/work-queue", {"total": 10000, "total_at_least": True, "items": [], "next": None})
+    backend.on("claims", "GET", "/v1/encounters/waiting", {"items": [], "total": 0, "next": None})
+    backend.on("coding", "GET", "/v1/work-queue", {"total": 10000, "total_at_least": True, "items": [], "next": None})
+    backend.on("coding", "GET", "/v1/stats", {"queued": 12})
+    backend.on("payments", "GET", "/v1/stats", {"claim_payments": {"unmatched": 0}})
+    backend.on("ar_followup", "GET", "/v1/write-offs", {"items": [], "next": None})
+    backend.on("payments", "GET", "/v1/refunds", {"items": [], "next": None})
+    signed_in(client, provider, "supervisor", name="sam.supervisor")
+    assert "10,000+ open items" in client.get("/ar").text
+    assert "10,000+ claims held before sending" in client.get("/claims").text
+    backend.calls.clear()
+    assert "10,000+ encounters waiting" in client.get("/coding").text  # counted with the page: no /v1/stats
+    assert not [c for c in backend.calls if c[:3] == ("coding", "GET", "/v1/stats")]
+    home = client.get("/").text
+    assert ">10,000+</span><br>Claims held or rejected" in home and ">10,000+</span><br>Open A/R work items" in home
