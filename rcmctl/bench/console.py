@@ -7,7 +7,9 @@ encounters and held claims, each claim with a ledger of four entries over the la
 
 python -m rcmctl.bench.console [--claims 100000] [--samples 30]   (or ./rcm bench console ...)
 
-Prints p50/p95 in milliseconds per page, before and after, and writes them to docs/console/bench.json."""
+Prints p50/p95 in milliseconds per page, before and after, and writes them to docs/console/bench.json
+with what they were measured on: the commit (and whether services/ differed from it), the cores, the
+samples and the load average before and after the run (a loaded machine gives upper bounds)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import time
 from datetime import date
 from pathlib import Path
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--console-port", type=int, default=8390)
     args = parser.parse_args(argv)
+    provenance = {**_commit(), "cpus": os.cpu_count(), "samples": args.samples,
+                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     run_dir = stack.run_dir_from_env().resolve()
     info = stack.up(run_dir, identity=True)
     office = Office.start(run_dir, info, namespace="benchconsole_", console_port=args.console_port, fresh=True)
@@ -144,10 +149,19 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         office.stop()
         procs.run_async(deprovision(office.platform))
-    report(small, big, args.claims, seconds)
+    report(small, big, args.claims, seconds, provenance)
 
 
-def report(small: dict, big: dict, claims: int, seeded: float) -> None:
+def _commit() -> dict:
+    """The commit measured, and whether the services' code differed from it (other files may be edited)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], check=False, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "services_dirty": bool(git("status", "--porcelain", "--", "services"))}
+
+
+def report(small: dict, big: dict, claims: int, seeded: float, provenance: dict | None = None) -> None:
     names = {"/": "home (dashboard)", "/ar": "A/R work queue", "/coding": "coder queue", "/claims": "claims to fix"}
     print(f"console page render times (ms), sample office vs {claims:,} more claims (seeded in {seeded:.0f} s):")
     print(f"{'page':<20}{'sample p50':>11}{'sample p95':>11}{'big first':>10}{'big p50':>9}{'big p95':>9}")
@@ -156,7 +170,8 @@ def report(small: dict, big: dict, claims: int, seeded: float) -> None:
         print(f"{name:<20}{a['p50']:>11}{a['p95']:>11}{b['first']:>10}{b['p50']:>9}{b['p95']:>9}")
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
-    result = {"date": date.today().isoformat(), "claims": claims, "load_average": round(load, 1), "sample": small,
+    result = {"date": date.today().isoformat(), "claims": claims, "load_average": round(load, 1),
+              "load_average_after": [round(x, 2) for x in os.getloadavg()], **(provenance or {}), "sample": small,
               "big": big}  # fmt: skip
     print(f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)")
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
