@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import Table, inspect, text
+from sqlalchemy import Select, Table, func, inspect, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
@@ -116,3 +116,14 @@ async def lock_for_transaction(session: AsyncSession, key: int) -> None:
     """A PostgreSQL advisory lock (a bigint key) held until the session's transaction ends; taken on
     hot paths (every batch of some consumers), so straight on asyncpg."""
     await _TRANSACTION_LOCK.execute(session, {"key": key})
+
+
+COUNTED = 10_000  # a work queue counts at most this many items: beyond, its count says "at least"
+
+
+async def count_at_most(session: AsyncSession, query: Select[Any], most: int = COUNTED) -> tuple[int, bool]:
+    """How many rows the query has, counting no further than `most` (a page of a 100,000-item queue
+    should not cost a count of all of them): (count, whether there are more)."""
+    capped = query.with_only_columns(literal(1)).order_by(None).limit(most + 1).subquery()
+    found = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
+    return min(found, most), found > most

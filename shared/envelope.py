@@ -73,8 +73,9 @@ def decode(
     """Validate a record against the contract it must carry: the CloudEvents attributes as the README
     documents them, then the value against the published JSON Schema (strictly: "2" is not an
     integer, "195" is not money; a property it does not know is ignored in the contracts our
-    services publish, refused in encounter.documented: `Contract.tolerant_reader`). Raises EnvelopeError with one finding per violation, each with
-    its own code; the messages name attributes and field paths, never the payload's content."""
+    services publish, refused in encounter.documented: `Contract.tolerant_reader`). Raises
+    EnvelopeError with one finding per violation, each with its own code; the messages name
+    attributes and field paths, never the payload's content."""
     attrs, problems = _attributes(headers)
     problems += _envelope_problems(attrs, expected, key)
     if not value:

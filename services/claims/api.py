@@ -184,7 +184,7 @@ async def work_queue(
     more = len(claims) > limit and page[-1].created_at is not None
     return {
         "total": total,
-        "total_at_least": more_counted,  # `total` is a lower bound: more than db.COUNTED claims wait
+        "total_at_least": more_counted,  # `total` is a lower bound: more than shared.db.COUNTED claims wait
         "items": items,
         "next": f"{_iso(page[-1].created_at)}|{page[-1].claim_id}" if more else None,
     }

@@ -37,7 +37,7 @@ from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
 from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
 from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
-from shared.db import Statement, json_dumps, lock_for_transaction
+from shared.db import Statement, count_at_most, json_dumps, lock_for_transaction
 from shared.envelope import Event
 from x12.claim import Claim as X12Claim
 
@@ -511,18 +511,13 @@ async def encounters_by_claim_status(session: AsyncSession) -> dict[str, int]:
 WAITING = or_(Claim.status == "held", Claim.acknowledgement == "rejected")  # the index of migration 0006 is on these
 
 
-COUNTED = 10_000  # the work queue counts at most this many claims: beyond, its count says "at least"
-
-
 async def work_queue(
     session: AsyncSession, limit: int, offset: int = 0, after: tuple[datetime, UUID] | None = None
 ) -> tuple[tuple[int, bool], list[Claim]]:
     """Claims someone must fix, oldest first: held before sending or rejected after, and how many there are
-    (at most COUNTED, and whether there are more: a count of 100,000 would cost more than the page);
+    (at most shared.db.COUNTED, and whether there are more: a count of 100,000 would cost more than the page);
     `after` (the last claim's creation time and id) gives the next page from the index."""
-    counted = select(Claim.claim_id).where(WAITING).limit(COUNTED + 1).subquery()
-    found = (await session.execute(select(func.count()).select_from(counted))).scalar_one()
-    total = (min(found, COUNTED), found > COUNTED)
+    total = await count_at_most(session, select(Claim.claim_id).where(WAITING))
     page = select(Claim).where(WAITING)
     if after is not None:
         page = page.where(tuple_(Claim.created_at, Claim.claim_id) > tuple_(*after))

@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from services.coding.domain.corrections import Held
 from services.coding.domain.edits import PatientFacts
-from shared.db import driver, json_dumps
+from shared.db import count_at_most, driver, json_dumps
 
 
 class CodingOutcome(SQLModel, table=True):
@@ -208,15 +208,10 @@ async def queued(
     return list((await session.execute(query)).scalars().all())
 
 
-COUNTED = 10_000  # the coder queue counts at most this many encounters: beyond, its count says "at least"
-
-
 async def count_queued(session: AsyncSession) -> tuple[int, bool]:
-    """How many encounters wait for a coder, counting no further than COUNTED (read from the queue's
-    index): (count, whether there are more)."""
-    waiting = select(CodingOutcome.encounter_id).where(CodingOutcome.status == "queued").limit(COUNTED + 1)
-    found = (await session.execute(select(func.count()).select_from(waiting.subquery()))).scalar_one()
-    return min(found, COUNTED), found > COUNTED
+    """How many encounters wait for a coder, counting no further than shared.db.COUNTED (read from the
+    queue's index): (count, whether there are more)."""
+    return await count_at_most(session, select(CodingOutcome.encounter_id).where(CodingOutcome.status == "queued"))
 
 
 async def audit_trail(session: AsyncSession, encounter_id: str) -> list[CodingAudit]:
