@@ -1,6 +1,7 @@
 """`rcm`: the one command of the project (./rcm installs the environment on first use)."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,8 +52,21 @@ def up(
 def test(ctx: typer.Context) -> None:
     """Run the test suite (extra arguments go to pytest, e.g. `rcm test tests/unit`). The first
     test that needs Kafka and PostgreSQL starts them if they are not running; they are stopped
-    when the run ends. Unit tests start nothing."""
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT))
+    when the run ends. Unit tests start nothing, and run on every core."""
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(ctx.args)], cwd=ROOT))
+
+
+def pytest_arguments(args: list[str]) -> list[str]:
+    """Tests that need no stack are spread over the cores, a file per worker at a time (module
+    fixtures such as the coding index are built once). A run that starts Kafka and PostgreSQL
+    stays in one process: its session fixtures start the stack once."""
+    paths = [arg.split("::")[0] for arg in args if not arg.startswith("-") and (ROOT / arg.split("::")[0]).exists()]
+    stackless = ("tests/unit", "tests/conformance")
+    spread = paths and all(path.startswith(stackless) for path in paths)
+    workers = min(os.cpu_count() or 1, 4)
+    if not spread or workers < 2 or any(arg.startswith(("-n", "--numprocesses")) for arg in args):
+        return args
+    return ["-n", str(workers), "--dist", "loadfile", *args]
 
 
 bench_app = typer.Typer(help="Benchmarks (not tests): the whole pipeline, or one stage's work alone.")

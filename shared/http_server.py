@@ -16,6 +16,8 @@ TICK_SECONDS = 1.0
 
 
 class QuietServer(uvicorn.Server):
+    tick_seconds = TICK_SECONDS
+
     async def main_loop(self) -> None:
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -23,7 +25,7 @@ class QuietServer(uvicorn.Server):
         should_exit = await self.on_tick(0)
         while not should_exit:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
+                await asyncio.wait_for(self._stop.wait(), self.tick_seconds)
             should_exit = await self.on_tick(0)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:

@@ -10,15 +10,18 @@ the loaders below and held in memory; nothing here talks to a database or the ne
 - Place of service and modifiers: small public tables shipped under services/coding/data.
 """
 
+import ast
 import csv
+import importlib.machinery
 import importlib.util
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from importlib.abc import InspectLoader
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 import simple_icd_10_cm
 
@@ -57,6 +60,26 @@ def in_range(code: str, low: str, high: str) -> bool:
     return low <= code[: len(low)] and code[: len(high)] <= high
 
 
+def _without_default_load(spec: importlib.machinery.ModuleSpec) -> CodeType:
+    """simple_icd_10_cm's module code minus its top-level `_load_codes()`: importing it parses the
+    shipped release (about 2 s) that change_version would throw away at once."""
+    source = spec.loader.get_source(spec.name) if isinstance(spec.loader, InspectLoader) else None
+    if source is None:
+        raise CodeSetError("simple_icd_10_cm's source is not installed")
+    tree = ast.parse(source)
+    tree.body = [node for node in tree.body if not _is_call_of(node, "_load_codes")]
+    return compile(tree, spec.origin or spec.name, "exec")
+
+
+def _is_call_of(node: ast.stmt, name: str) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == name
+    )
+
+
 class IcdRelease:
     """One ICD-10-CM release. Wraps a simple_icd_10_cm module instance holding that release."""
 
@@ -77,7 +100,7 @@ class IcdRelease:
             raise CodeSetError("simple_icd_10_cm is not installed")
         module = importlib.util.module_from_spec(spec)
         with _load_lock:
-            spec.loader.exec_module(module)
+            exec(_without_default_load(spec), module.__dict__)  # noqa: S102  # the library's own source
             try:
                 module.change_version(str(code_list), str(tabular_xml), suppress_warnings=True)
             except Exception as exc:  # ParseError, ValueError, IndexError ... from a bad file

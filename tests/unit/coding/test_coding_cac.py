@@ -14,8 +14,15 @@ from services.coding.domain.edits import EditTables, PatientFacts
 from services.coding.domain.validation import check_encounter, default_code_sets
 from shared.contracts.events import EncounterDocumentedV1
 
-INDEXES = _default_indexes()
 CODES = default_code_sets()
+
+
+@pytest.fixture(scope="module")
+def indexes():
+    """The ICD-10-CM search index (seconds to build): built when a test here runs, not at collection."""
+    return _default_indexes()
+
+
 TODAY = date(2026, 11, 30)
 
 
@@ -53,8 +60,8 @@ def documented(**fields) -> EncounterDocumentedV1:
         ("atrial fibrillation", "I4891"),
     ],
 )
-def test_statements_get_the_codes_they_must(statement, code):
-    [suggestion] = suggest_diagnoses(INDEXES.diagnoses, [statement], "diagnosis_statements")
+def test_statements_get_the_codes_they_must(statement, code, indexes):
+    [suggestion] = suggest_diagnoses(indexes.diagnoses, [statement], "diagnosis_statements")
     assert suggestion.code == code
     assert suggestion.confidence >= AUTO_CONFIDENCE
     assert suggestion.evidence["source"] == "diagnosis_statements[0]" and suggestion.evidence["matched_words"]
@@ -70,16 +77,16 @@ def test_statements_get_the_codes_they_must(statement, code):
         "right knee pain vs meniscal tear",
     ],
 )
-def test_uncertain_or_negated_statements_are_never_confident(statement):
-    suggestions = suggest_diagnoses(INDEXES.diagnoses, [statement], "diagnosis_statements")
+def test_uncertain_or_negated_statements_are_never_confident(statement, indexes):
+    suggestions = suggest_diagnoses(indexes.diagnoses, [statement], "diagnosis_statements")
     assert all(s.confidence < AUTO_CONFIDENCE for s in suggestions)
 
 
 @pytest.mark.parametrize(
     "statement", ["", "   ", "!!!", "'; DROP TABLE coding_outcome;--", "x" * 250, "\u202e\u0000\ufffd", "the of and"]
 )
-def test_hostile_statements_give_no_confident_suggestion_and_no_crash(statement):
-    assert all(s.confidence < AUTO_CONFIDENCE for s in suggest_diagnoses(INDEXES.diagnoses, [statement], "d"))
+def test_hostile_statements_give_no_confident_suggestion_and_no_crash(statement, indexes):
+    assert all(s.confidence < AUTO_CONFIDENCE for s in suggest_diagnoses(indexes.diagnoses, [statement], "d"))
 
 
 @pytest.mark.parametrize(
@@ -118,7 +125,7 @@ def test_em_suggestion_takes_the_more_favourable_of_time_and_mdm():
     assert suggest_em(None, 30, None).confidence < AUTO_CONFIDENCE  # new or established unknown
 
 
-def test_a_documented_visit_without_codes_is_auto_coded():
+def test_a_documented_visit_without_codes_is_auto_coded(indexes):
     visit = documented(
         diagnosis_statements=["Type 2 diabetes without complications", "HTN"],
         patient_type="established",
@@ -126,7 +133,7 @@ def test_a_documented_visit_without_codes_is_auto_coded():
         problem_list=["Hyperlipidemia"],
     )
     assert check_encounter(visit, TODAY) == []
-    proposal = propose(visit, CODES, EditTables(), INDEXES, None)
+    proposal = propose(visit, CODES, EditTables(), indexes, None)
     assert proposal.automatic, proposal.findings
     assert proposal.diagnoses == ["E119", "I10"]
     assert [(l.procedure_code, l.diagnosis_pointers) for l in proposal.service_lines] == [("99214", [1, 2])]
@@ -135,28 +142,28 @@ def test_a_documented_visit_without_codes_is_auto_coded():
     assert "E785" in [s.code for s in proposal.suggestions]  # problem list: a hint, not billed
 
 
-def test_an_em_code_the_documentation_does_not_support_goes_to_a_coder():
+def test_an_em_code_the_documentation_does_not_support_goes_to_a_coder(indexes):
     visit = documented(
         diagnoses=[{"code": "I10"}], procedures=[{"code": "99215"}], patient_type="established", total_time_minutes=22
     )
-    proposal = propose(visit, CODES, EditTables(), INDEXES, None)
+    proposal = propose(visit, CODES, EditTables(), indexes, None)
     assert [f.code for f in proposal.findings] == ["em.level"]
 
 
-def test_uncertain_documentation_goes_to_a_coder():
+def test_uncertain_documentation_goes_to_a_coder(indexes):
     visit = documented(diagnosis_statements=["rule out pneumonia"], patient_type="new", total_time_minutes=35)
-    proposal = propose(visit, CODES, EditTables(), INDEXES, None)
+    proposal = propose(visit, CODES, EditTables(), indexes, None)
     assert not proposal.automatic and "cac.low_confidence" in [f.code for f in proposal.findings]
 
 
-def test_age_and_sex_edit_sends_a_clean_visit_to_a_coder():
+def test_age_and_sex_edit_sends_a_clean_visit_to_a_coder(indexes):
     visit = documented(diagnoses=[{"code": "N40.1"}], procedures=[{"code": "99213"}])
-    assert propose(visit, CODES, EditTables(), INDEXES, PatientFacts(date(1950, 1, 1), "M")).automatic
-    female = propose(visit, CODES, EditTables(), INDEXES, PatientFacts(date(1950, 1, 1), "F"))
+    assert propose(visit, CODES, EditTables(), indexes, PatientFacts(date(1950, 1, 1), "M")).automatic
+    female = propose(visit, CODES, EditTables(), indexes, PatientFacts(date(1950, 1, 1), "F"))
     assert [f.code for f in female.findings] == ["icd.sex"]
 
 
-def test_every_sample_visit_but_the_faulty_is_auto_coded():
+def test_every_sample_visit_but_the_faulty_is_auto_coded(indexes):
     """The demo's and e2e test's encounters: clean ones are coded automatically, whoever the patient."""
     patients = [uuid.uuid4() for _ in range(5)]
     visits = sample.encounters(patients, 300, faulty_rate=0.1, seed=5, today=TODAY)
@@ -165,5 +172,5 @@ def test_every_sample_visit_but_the_faulty_is_auto_coded():
         if check_encounter(visit, TODAY):
             assert visit.diagnoses[0].code in sample.FAULTY_DIAGNOSES
             continue
-        proposal = propose(visit, CODES, EditTables(), INDEXES, facts[n % 3])
+        proposal = propose(visit, CODES, EditTables(), indexes, facts[n % 3])
         assert proposal.automatic, (visit.diagnoses, proposal.findings)

@@ -4,8 +4,6 @@ version with its exported JSON Schema; it is regenerated, never edited."""
 import json
 from pathlib import Path
 
-import yaml
-
 import services
 from shared.contracts import asyncapi, check, topics
 from shared.contracts.events import EVENT_MODELS, event_type
@@ -18,8 +16,8 @@ def test_committed_catalogue_equals_the_contracts():
     assert ASYNCAPI_FILE.read_text() == asyncapi.render(), FIX
 
 
-def test_every_event_is_a_message_on_its_topic_with_its_schema():
-    doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
+def test_every_event_is_a_message_on_its_topic_with_its_schema(asyncapi_doc):
+    doc = asyncapi_doc
     assert doc["asyncapi"] == "3.0.0"
     messages = doc["components"]["messages"]
     assert set(messages) == {*EVENT_MODELS, asyncapi.DEAD_LETTER}
@@ -46,8 +44,8 @@ def test_an_event_without_a_topic_is_refused(monkeypatch):
         raise AssertionError("an event without a topic was catalogued")
 
 
-def test_operations_follow_the_services_declarations():
-    doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
+def test_operations_follow_the_services_declarations(asyncapi_doc):
+    doc = asyncapi_doc
     operations = doc["operations"]
     for name in services.NAMES:
         declaration = services.declaration(name)
@@ -63,8 +61,8 @@ def test_operations_follow_the_services_declarations():
             assert message["$ref"].split("/")[-1] in channel["messages"]
 
 
-def test_messages_have_clean_summaries_examples_and_the_2020_12_dialect():
-    messages = yaml.safe_load(ASYNCAPI_FILE.read_text())["components"]["messages"]
+def test_messages_have_clean_summaries_examples_and_the_2020_12_dialect(asyncapi_doc):
+    messages = asyncapi_doc["components"]["messages"]
     for name, message in messages.items():
         assert message["summary"].endswith((".", "!", "?")) and "!!!" not in message["description"], name
         assert message["payload"]["schemaFormat"] == "application/schema+json;version=draft-2020-12"
@@ -74,8 +72,8 @@ def test_messages_have_clean_summaries_examples_and_the_2020_12_dialect():
                 assert check.value_violations(name, json.dumps(example["payload"]).encode()) == []
 
 
-def test_dead_letter_channels_carry_the_dead_letter_message():
-    doc = yaml.safe_load(ASYNCAPI_FILE.read_text())
+def test_dead_letter_channels_carry_the_dead_letter_message(asyncapi_doc):
+    doc = asyncapi_doc
     for topic in topics.EVENT_TOPICS:
         channel = doc["channels"][topics.dead_letter_topic(topic)]
         assert channel["messages"] == {asyncapi.DEAD_LETTER: {"$ref": f"#/components/messages/{asyncapi.DEAD_LETTER}"}}

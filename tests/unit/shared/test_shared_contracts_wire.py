@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-import yaml
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
@@ -16,7 +15,7 @@ from shared import outbox
 from shared.contracts import check
 from shared.contracts.events import EVENT_MODELS, MONEY_PATTERN, AmountsByCategory, Contract
 from shared.contracts.examples import example, examples_of
-from shared.contracts.export import ASYNCAPI_FILE, JSON_SCHEMA_DIALECT, SCHEMA_DIR
+from shared.contracts.export import JSON_SCHEMA_DIALECT, SCHEMA_DIR
 from shared.envelope import Event
 
 CASES = [(name, title) for name in EVENT_MODELS for title in examples_of(name)]
@@ -63,8 +62,8 @@ def test_every_event_as_the_outbox_writes_it_is_valid_against_its_exported_schem
 
 
 @pytest.mark.parametrize("name", EVENT_MODELS)
-def test_every_event_header_set_is_valid_against_its_asyncapi_message(name):
-    headers_schema = yaml.safe_load(ASYNCAPI_FILE.read_text())["components"]["messages"][name]["headers"]
+def test_every_event_header_set_is_valid_against_its_asyncapi_message(name, asyncapi_doc):
+    headers_schema = asyncapi_doc["components"]["messages"][name]["headers"]
     row = staged(name, example(name))
     errors = list(Draft202012Validator(headers_schema).iter_errors(dict(row["headers"])))
     assert errors == []

@@ -3,8 +3,10 @@
 import asyncio
 import signal
 import time
+from types import SimpleNamespace
 
 import uvicorn
+import uvicorn.server
 
 from shared.http_server import TICK_SECONDS, QuietServer
 
@@ -13,10 +15,12 @@ async def app(scope, receive, send):  # pragma: no cover - never called: the loo
     raise AssertionError
 
 
-def quiet_server() -> QuietServer:
+def quiet_server(tick_seconds: float = TICK_SECONDS) -> QuietServer:
     config = uvicorn.Config(app, log_config=None)
     config.load()
-    return QuietServer(config)
+    server = QuietServer(config)
+    server.tick_seconds = tick_seconds
+    return server
 
 
 async def test_a_stop_signal_ends_the_loop_at_once_not_at_the_next_tick():
@@ -30,20 +34,23 @@ async def test_a_stop_signal_ends_the_loop_at_once_not_at_the_next_tick():
     assert time.monotonic() - told < TICK_SECONDS / 4
 
 
-async def test_the_date_header_is_kept_fresh_at_every_tick():
-    server = quiet_server()
+async def test_the_date_header_is_kept_fresh_at_every_tick(monkeypatch):
+    clock = [time.time()]
+    monkeypatch.setattr(uvicorn.server, "time", SimpleNamespace(time=lambda: clock[0]))
+    server = quiet_server(tick_seconds=0.05)
     loop = asyncio.create_task(server.main_loop())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.01)
     first = dict(server.server_state.default_headers)[b"date"]
-    await asyncio.sleep(TICK_SECONDS + 1.1)  # the Date header has a one-second resolution
+    clock[0] += 2  # the Date header has a one-second resolution
+    await asyncio.sleep(0.15)  # a few ticks, far fewer than uvicorn's ten between refreshes
     later = dict(server.server_state.default_headers)[b"date"]
     server.handle_exit(signal.SIGTERM, None)
-    await asyncio.wait_for(loop, TICK_SECONDS)
+    await asyncio.wait_for(loop, 1)
     assert later != first
 
 
-async def test_idle_it_wakes_once_a_second_not_ten_times():
-    server, ticks = quiet_server(), []
+async def test_idle_it_wakes_once_a_tick_not_ten_times():
+    server, ticks = quiet_server(tick_seconds=0.2), []
     tick = server.on_tick
 
     async def counted(counter: int) -> bool:
@@ -52,7 +59,8 @@ async def test_idle_it_wakes_once_a_second_not_ten_times():
 
     server.on_tick = counted
     loop = asyncio.create_task(server.main_loop())
-    await asyncio.sleep(2.5 * TICK_SECONDS)
+    await asyncio.sleep(2.5 * server.tick_seconds)
     server.handle_exit(signal.SIGTERM, None)
-    await asyncio.wait_for(loop, TICK_SECONDS)
-    assert 3 <= len(ticks) <= 5  # the first, one a second, the last; uvicorn's own loop: 26
+    await asyncio.wait_for(loop, 1)
+    assert 3 <= len(ticks) <= 5  # the first, one a tick, the last; uvicorn's own loop (0.1 s): 6
+    assert QuietServer.tick_seconds == 1  # in service: once a second
