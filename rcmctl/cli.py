@@ -66,7 +66,10 @@ def pytest_arguments(args: list[str]) -> list[str]:
     workers = min(os.cpu_count() or 1, 4)
     if not spread or workers < 2 or any(arg.startswith(("-n", "--numprocesses")) for arg in args):
         return args
-    return ["-n", str(workers), "--dist", "loadfile", *args]
+    # Hypothesis and Schemathesis serve the API fuzz tests only (tests/integration): loading their
+    # plugins costs each worker 2 s.
+    plugins = ["-p", "no:hypothesispytest", "-p", "no:schemathesis"]
+    return ["-n", str(workers), "--dist", "loadfile", *plugins, *args]
 
 
 bench_app = typer.Typer(help="Benchmarks (not tests): the whole pipeline, or one stage's work alone.")
