@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from shared.contracts.events import Adjustment, AmountsByCategory, ClaimKind, PaymentPostedV1, PostedLine
+from shared.contracts.events import AmountsByCategory, ClaimKind, PaymentPostedV1
 from x12.remittance import Adjustment as X12Adjustment
 from x12.remittance import ClaimPayment, Interchange835, Remittance, ServicePayment
 
@@ -74,8 +74,8 @@ class PaymentRecord:
     claim_id: uuid.UUID | None
     status: Literal["posted", "unmatched"]
     paid: Decimal
-    claim_payment: dict[str, Any]  # x12 ClaimPayment
-    remittance_header: dict[str, Any]  # x12 Remittance without its claims
+    claim_payment: str  # x12 ClaimPayment, as JSON
+    remittance_header: str  # x12 Remittance without its claims, as JSON (the same text for a remittance's claims)
     posted_at: datetime | None
     patient_responsibility: Decimal
 
@@ -144,9 +144,9 @@ class PostingPlan:
 
     def records(self) -> list[PaymentRecord]:
         remittances = {id(p.remittance): p.remittance for p in self.payments}  # each header dumped once, not per claim
-        headers = {
-            key: remittance.model_dump(mode="json", exclude={"claims"}) for key, remittance in remittances.items()
-        }
+        # JSON text straight from pydantic-core (model_dump(mode="json") builds the same data as Python objects
+        # at about twice the cost, and the driver would serialize them again)
+        headers = {key: remittance.model_dump_json(exclude={"claims"}) for key, remittance in remittances.items()}
         return [_record(p, headers[id(p.remittance)], self.now) for p in self.payments]
 
     def repeats(self, stored: Collection[uuid.UUID]) -> list[uuid.UUID]:
@@ -201,7 +201,7 @@ def post_late(waiting: Iterable[PlannedPayment], now: datetime) -> Postings:
     return result
 
 
-def _record(planned: PlannedPayment, header: dict[str, Any], now: datetime) -> PaymentRecord:
+def _record(planned: PlannedPayment, header: str, now: datetime) -> PaymentRecord:
     payment, claim = planned.payment, planned.claim
     return PaymentRecord(
         posting_id=planned.posting_id,
@@ -210,7 +210,7 @@ def _record(planned: PlannedPayment, header: dict[str, Any], now: datetime) -> P
         claim_id=claim.claim_id if claim else None,
         status="posted" if claim else "unmatched",
         paid=payment.paid,
-        claim_payment=payment.model_dump(mode="json"),
+        claim_payment=payment.model_dump_json(),
         remittance_header=header,
         posted_at=now if claim else None,
         patient_responsibility=patient_share(payment),
@@ -289,26 +289,34 @@ def posting_id(remittance: Remittance, payment: ClaimPayment) -> uuid.UUID:
     return uuid.uuid5(IDENTITY_NAMESPACE, f"{identity_key(remittance, payment, 0)}|0")
 
 
-def categorize(adjustments: list[X12Adjustment], charge: Decimal, paid: Decimal) -> AmountsByCategory:
+def categorize(adjustments: Iterable[X12Adjustment], charge: Decimal, paid: Decimal) -> AmountsByCategory:
+    return AmountsByCategory(**_amounts(adjustments, charge, paid))
+
+
+_PR_KINDS = {"1": "deductible", "2": "coinsurance", "3": "copay"}
+
+
+def _amounts(adjustments: Iterable[X12Adjustment], charge: Decimal, paid: Decimal) -> dict[str, Decimal]:
+    """AmountsByCategory's fields: CO contractual, PR by reason (deductible, coinsurance, copay, other), the rest other."""
     totals = dict.fromkeys(("contractual", "deductible", "coinsurance", "copay", "other_pr", "other"), ZERO)
     for adjustment in adjustments:
-        if adjustment.group == "CO":
+        group = adjustment.group
+        if group == "CO":
             totals["contractual"] += adjustment.amount
-        elif adjustment.group == "PR":
-            kind = {"1": "deductible", "2": "coinsurance", "3": "copay"}.get(adjustment.reason, "other_pr")
-            totals[kind] += adjustment.amount
+        elif group == "PR":
+            totals[_PR_KINDS.get(adjustment.reason, "other_pr")] += adjustment.amount
         else:
             totals["other"] += adjustment.amount
-    return AmountsByCategory(
-        charge=charge,
-        paid=paid,
-        contractual=totals["contractual"],
-        deductible=totals["deductible"],
-        coinsurance=totals["coinsurance"],
-        copay=totals["copay"],
-        other_patient_responsibility=totals["other_pr"],
-        other_adjustments=totals["other"],
-    )
+    return {
+        "charge": charge,
+        "paid": paid,
+        "contractual": totals["contractual"],
+        "deductible": totals["deductible"],
+        "coinsurance": totals["coinsurance"],
+        "copay": totals["copay"],
+        "other_patient_responsibility": totals["other_pr"],
+        "other_adjustments": totals["other"],
+    }
 
 
 def patient_share(payment: ClaimPayment) -> Decimal:
@@ -334,62 +342,67 @@ def match_line(service: ServicePayment, claim: KnownClaim) -> int | None:
     return None
 
 
-def _contract(adjustments: Iterable[X12Adjustment]) -> list[Adjustment]:
-    return [Adjustment(group_code=a.group, reason_code=a.reason, amount=a.amount) for a in adjustments]
+def _contract(adjustments: Iterable[X12Adjustment]) -> list[dict[str, Any]]:
+    """Adjustments as the event's Adjustment fields (validated with the event, in one call)."""
+    return [{"group_code": a.group, "reason_code": a.reason, "amount": a.amount} for a in adjustments]
 
 
-def _posted_line(service: ServicePayment, claim: KnownClaim) -> PostedLine:
+def _posted_line(service: ServicePayment, claim: KnownClaim) -> dict[str, Any]:
+    """A PostedLine's fields; PostingError when the line does not balance."""
     if service.charge != service.paid + sum((a.amount for a in service.adjustments), ZERO):
         raise PostingError("service line does not balance: charge != paid + adjustments")
-    return PostedLine(
-        line_number=match_line(service, claim),
-        procedure_code=service.procedure_code,
-        modifiers=list(service.modifiers),
-        charge=service.charge,
-        paid=service.paid,
-        adjustments=_contract(service.adjustments),
-        remark_codes=list(service.remark_codes),
-        billed_procedure_code=service.original_procedure_code,
-        service_date=service.service_date,
-    )
+    return {
+        "line_number": match_line(service, claim),
+        "procedure_code": service.procedure_code,
+        "modifiers": list(service.modifiers),
+        "charge": service.charge,
+        "paid": service.paid,
+        "adjustments": _contract(service.adjustments),
+        "remark_codes": list(service.remark_codes),
+        "billed_procedure_code": service.original_procedure_code,
+        "service_date": service.service_date,
+    }
 
 
 def build_posting(
     posting: uuid.UUID, remittance: Remittance, payment: ClaimPayment, claim: KnownClaim, now: datetime
 ) -> PaymentPostedV1:
-    """payment.posted for one claim payment of ours; PostingError when it does not balance."""
+    """payment.posted for one claim payment of ours; PostingError when it does not balance. The event is
+    built as plain data and validated whole, in one call (not a model per line and adjustment)."""
     every_adjustment = list(payment.adjustments) + [a for s in payment.services for a in s.adjustments]
     if payment.charge != payment.paid + sum((a.amount for a in every_adjustment), ZERO):
         raise PostingError("claim does not balance: charge != paid + adjustments")
     lines = [_posted_line(service, claim) for service in payment.services]
     remarks = {*payment.remark_codes, *(r for s in payment.services for r in s.remark_codes)}
-    return PaymentPostedV1(
-        posting_id=posting,
-        claim_id=claim.claim_id,
-        payer_id=claim.payer_id,
-        payer_name=claim.payer_name,
-        claim_status_code=payment.status,
-        denied=payment.status == "4",
-        payer_claim_control_number=payment.payer_claim_control_number,
-        payment_method=remittance.payment.method,
-        check_or_eft_number=remittance.payment.trace_number,
-        payment_date=remittance.payment.date,
-        date_of_service=claim.date_of_service,
-        amounts=categorize(every_adjustment, payment.charge, payment.paid),
-        claim_adjustments=_contract(payment.adjustments),
-        lines=lines,
-        carc_codes=sorted({a.reason for a in every_adjustment}),
-        rarc_codes=sorted(remarks),
-        posted_at=now,
-        outcome=OUTCOMES.get(payment.status, "paid"),
-        forwarded_to_another_payer=payment.status in FORWARDED,
-        claim_frequency_code=payment.frequency_code,
-        statement_from=payment.statement_from,
-        statement_to=payment.statement_to,
-        received_by_payer=payment.received_date,
-        unmatched_lines=sum(1 for line in lines if line.line_number is None),
-        claim_kind=claim.kind,
-        original_claim_id=claim.original_claim_id,
-        encounter_ids=list(claim.encounter_ids),
-        charge_is_new=claim.kind in ("original", "replacement"),  # a secondary's charge repeats the primary's
+    return PaymentPostedV1.model_validate(
+        {
+            "posting_id": posting,
+            "claim_id": claim.claim_id,
+            "payer_id": claim.payer_id,
+            "payer_name": claim.payer_name,
+            "claim_status_code": payment.status,
+            "denied": payment.status == "4",
+            "payer_claim_control_number": payment.payer_claim_control_number,
+            "payment_method": remittance.payment.method,
+            "check_or_eft_number": remittance.payment.trace_number,
+            "payment_date": remittance.payment.date,
+            "date_of_service": claim.date_of_service,
+            "amounts": _amounts(every_adjustment, payment.charge, payment.paid),
+            "claim_adjustments": _contract(payment.adjustments),
+            "lines": lines,
+            "carc_codes": sorted({a.reason for a in every_adjustment}),
+            "rarc_codes": sorted(remarks),
+            "posted_at": now,
+            "outcome": OUTCOMES.get(payment.status, "paid"),
+            "forwarded_to_another_payer": payment.status in FORWARDED,
+            "claim_frequency_code": payment.frequency_code,
+            "statement_from": payment.statement_from,
+            "statement_to": payment.statement_to,
+            "received_by_payer": payment.received_date,
+            "unmatched_lines": sum(1 for line in lines if line["line_number"] is None),
+            "claim_kind": claim.kind,
+            "original_claim_id": claim.original_claim_id,
+            "encounter_ids": list(claim.encounter_ids),
+            "charge_is_new": claim.kind in ("original", "replacement"),  # a secondary's charge repeats the primary's
+        }
     )
