@@ -13,12 +13,11 @@ mailbox is polled often only while acknowledgements are awaited."""
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
@@ -46,18 +45,18 @@ Wait = Callable[[], Awaitable[None]]
 
 
 def acknowledged(
-    claim: Row, accepted: bool, source: str, reasons: list[AckReason], now: datetime
+    claim: Mapping[str, Any], accepted: bool, source: str, reasons: list[AckReason], now: datetime
 ) -> Event[ClaimAcknowledgedV1]:
     """claim.acknowledged of a claim as db.reject_interchange or db.acknowledge_claims return it."""
     data = ClaimAcknowledgedV1(
-        claim_id=claim.claim_id,
+        claim_id=claim["claim_id"],
         accepted=accepted,
         source=source,
         reasons=reasons,
-        payer_claim_control_number=claim.payer_claim_control_number,
+        payer_claim_control_number=claim["payer_claim_control_number"],
         acknowledged_at=now,
     )
-    return Event(data, str(claim.claim_id), SOURCE, claim.correlation_id)
+    return Event(data, str(claim["claim_id"]), SOURCE, claim["correlation_id"])
 
 
 async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name: str = "") -> int:
@@ -75,7 +74,7 @@ async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name:
                 for claim in rejected:
                     event = acknowledged(claim, False, "999", answer.reasons, now)
                     outbox.stage(session, topics.CLAIM_ACKNOWLEDGED, event)
-                claim_ids, count = [claim.claim_id for claim in rejected], count + len(rejected)
+                claim_ids, count = [claim["claim_id"] for claim in rejected], count + len(rejected)
             answers += [(claim_id, answer.accepted, answer.reasons) for claim_id in claim_ids]
     await db.add_ack_events(session, "999", file_name, answers)
     return count
@@ -107,14 +106,14 @@ async def _apply_277(
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})
     answers = []
     for claim in claims:
-        outcome = outcomes[claim.patient_control_number]
-        answers.append((claim.claim_id, outcome.accepted, outcome.reasons))
+        outcome = outcomes[claim["patient_control_number"]]
+        answers.append((claim["claim_id"], outcome.accepted, outcome.reasons))
         outbox.stage(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
     await db.add_ack_events(session, "277CA", file_name, answers)
     if deps is not None:  # the EHR's corrections that waited for the payer's claim number
-        waiting = await db.claims_awaiting_correction(session, [claim.claim_id for claim in claims])
+        waiting = await db.claims_awaiting_correction(session, [claim["claim_id"] for claim in claims])
         if waiting:
             await handlers.revise_acknowledged(session, waiting, deps)
     return len(claims)

@@ -71,6 +71,8 @@ _NO_DECOMPOSITION = str.maketrans(
 
 def x12_text(value: str) -> str:
     """X12 files are ASCII: "Ñúñez-Øster" is sent as "NUNEZ-OSTER" (payers match names upper-case)."""
+    if value.isascii():  # nearly every name: ASCII has nothing to decompose, translate or drop
+        return value.upper().strip()
     decomposed = unicodedata.normalize("NFKD", value.translate(_NO_DECOMPOSITION))
     return "".join(c for c in decomposed if c.isascii() and not unicodedata.combining(c)).upper().strip()
 
