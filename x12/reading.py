@@ -15,6 +15,7 @@ walked into the loops its implementation guide describes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ Kind = Literal["AN", "ID", "R", "N", "DT", "TM", "PERIOD"]
 MANY = 10**9  # ">1" in the guides
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "TA1"})
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)")
+_is_number = _NUMBER.fullmatch
 _INTEGER = re.compile(r"-?\d+")
 _TIME = re.compile(r"([01]\d|2[0-3])[0-5]\d(\d{2}(\d{1,2})?)?")
 
@@ -140,9 +142,16 @@ class SegmentRule:
     elements: tuple[ElementRule, ...] = ()  # by position
     last_required: int = field(init=False, repr=False, compare=False)  # beyond it, absent elements are fine
 
+    # the elements as (position, component, kind, required, codes, rule) for the walker's hot loop
+    checks: tuple[tuple[int, int, Kind, bool, frozenset[str], ElementRule], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "elements", tuple(sorted(self.elements, key=lambda e: (e.position, e.component))))
         object.__setattr__(self, "last_required", max((e.position for e in self.elements if e.required), default=0))
+        checks = tuple((e.position, e.component, e.kind, e.required, e.codes, e) for e in self.elements)
+        object.__setattr__(self, "checks", checks)
 
     def matches(self, segment: Segment) -> bool:
         return not self.qualifiers or segment[self.qualifier_at] in self.qualifiers
@@ -168,6 +177,9 @@ class LoopRule:
     # of the standard's table, so they may come in any order: each item's run starts here.
     run_start: tuple[int, ...] = field(init=False, repr=False, compare=False)
     required: tuple[int, ...] = field(init=False, repr=False, compare=False)  # the body items of usage R
+    # required_between[start][end]: the required items k with start <= k < end (the walker's hot path
+    # asks this of every segment that moves on in its loop; mostly the answer is none)
+    required_between: tuple[tuple[tuple[int, ...], ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.body[0], SegmentRule):
@@ -183,7 +195,11 @@ class LoopRule:
             runs.append(runs[-1] if same_run and n > 1 else n)
         object.__setattr__(self, "index", {k: tuple(v) for k, v in index.items()})
         object.__setattr__(self, "run_start", tuple(runs))
-        object.__setattr__(self, "required", tuple(n for n, item in enumerate(self.body) if item.usage == "R"))
+        required = tuple(n for n, item in enumerate(self.body) if item.usage == "R")
+        object.__setattr__(self, "required", required)
+        size = len(self.body) + 1
+        between = tuple(tuple(tuple(k for k in required if a <= k < b) for b in range(size)) for a in range(size))
+        object.__setattr__(self, "required_between", between)
 
     @property
     def opener(self) -> SegmentRule:
@@ -324,7 +340,7 @@ def _date_time(day: str, time: str) -> datetime:
 
 def _raw_set(tokens: list[list[str]], sep: Separators) -> RawSet:
     """ST..SE (or ST up to where the next set or the group's end begins, when SE is missing)."""
-    segments = tuple(Segment(elements, n, sep) for n, elements in enumerate(tokens, start=1))
+    segments = tuple(map(Segment, tokens, itertools.count(1), itertools.repeat(sep)))  # positions from ST = 1
     st, se = segments[0], segments[-1]
     found: list[tuple[int | None, str, str]] = []  # element, IK502 code, reason
     if se.id != "SE":
@@ -366,7 +382,7 @@ def _group(tokens: list[list[str]], ids: list[str], start: int, end: int, sep: S
 
 def _tokens(text: str, sep: Separators) -> list[list[str]]:
     element = sep.element
-    return [raw.split(element) for raw in (s.strip() for s in text.split(sep.segment)) if raw]
+    return [raw.split(element) for raw in map(str.strip, text.split(sep.segment)) if raw]
 
 
 def read_envelope(text: str) -> Interchange:
@@ -565,14 +581,15 @@ class _Walker:
     def _skip_to(self, frame: _Frame, j: int, position: int) -> None:
         """Move to item j (or past the end), reporting the required items left behind unused. Items of
         the run j is in are not left behind yet: they may still come."""
-        rule = frame.rule
-        start = rule.run_start[frame.index] if frame.index >= 0 else 0
+        rule, at = frame.rule, frame.index
+        start = rule.run_start[at] if at >= 0 else 0
         end = rule.run_start[j] if j < len(rule.body) else len(rule.body)
-        if start < end:
-            for k in rule.required:
-                if start <= k < end and frame.uses[k] == 0:
-                    self._missing(frame, rule.body[k], position)
-        frame.index = max(frame.index, j)
+        uses = frame.uses
+        for k in rule.required_between[start][end]:  # empty unless start < end
+            if uses[k] == 0:
+                self._missing(frame, rule.body[k], position)
+        if j > at:
+            frame.index = j
 
     def _missing(self, frame: _Frame, item: SegmentRule | LoopRule, position: int) -> None:
         if isinstance(item, LoopRule):
@@ -588,8 +605,14 @@ class _Walker:
             self._skip_to(frame, len(frame.rule.body), position)
 
     def _advance(self, frame: _Frame, j: int, segment: Segment, over_max: bool, check: bool = True) -> None:
-        if j > frame.index or over_max:
-            self._skip_to(frame, j, segment.position)
+        at = frame.index
+        if j > at:  # moving on in the loop (a j at or before the current item leaves nothing behind)
+            within = frame.rule
+            run_start = within.run_start
+            if within.required_between[run_start[at] if at >= 0 else 0][run_start[j]]:
+                self._skip_to(frame, j, segment.position)  # required items may be left behind: it tells
+            else:
+                frame.index = j
         frame.uses[j] += 1
         item = frame.rule.body[j]
         if isinstance(item, LoopRule):
@@ -618,23 +641,29 @@ class _Walker:
     def check_elements(self, segment: Segment, rule: SegmentRule) -> None:
         elements = segment.elements
         count = len(elements)
-        for e in rule.elements:
-            if e.position >= count and e.position > rule.last_required:
-                break
-            value = elements[e.position] if e.position < count else ""
-            if value and e.component:
-                parts = value.split(segment.separators.component)
-                value = parts[e.component - 1] if e.component <= len(parts) else ""
-            kind = e.kind
+        last_required = rule.last_required
+        for position, component, kind, required, codes, e in rule.checks:
+            if position >= count:
+                if position > last_required:
+                    break
+                value = ""
+            else:
+                value = elements[position]
+                if value and component:
+                    parts = value.split(segment.separators.component)
+                    value = parts[component - 1] if component <= len(parts) else ""
             if not value:
-                if e.required:
+                if required:
                     self._element_issue(segment, e, f"({e.name}) is required", "1")
             elif kind == "R":
-                if not _NUMBER.fullmatch(value):
+                if not _is_number(value):
                     self._element_issue(segment, e, f"({e.name}) is not a number", "6")
             elif kind == "AN" or kind == "ID":
-                if e.codes and value not in e.codes:
+                if codes and value not in codes:
                     self._element_issue(segment, e, f"({e.name}) is not one of the codes the guide allows", "7")
+            elif kind == "DT" and not codes:
+                if not is_date(value):
+                    self._element_issue(segment, e, f"({e.name}) is not a date (CCYYMMDD)", "8")
             else:
                 problem = _value_problem(e, value, segment)
                 if problem is not None:
@@ -700,6 +729,19 @@ def _period(value: str, format_qualifier: str) -> list[str]:
 
 
 def is_date(value: str) -> bool:
+    known = _DATES.get(value)
+    if known is None:
+        known = _is_date(value)
+        if len(_DATES) < _DATES_KEPT:
+            _DATES[value] = known
+    return known
+
+
+_DATES: dict[str, bool] = {}  # a file's dates repeat (its service dates, its payment date): each checked once
+_DATES_KEPT = 10_000
+
+
+def _is_date(value: str) -> bool:
     if len(value) != 8 or not value.isdigit():
         return False
     try:
@@ -723,9 +765,9 @@ def walk(raw: RawSet, group: Group, guide: Guide) -> ReadSet:
     walker = _Walker(guide, raw.control_number)
     walker.issues.extend(raw.issues)
     body = raw.segments[1:-1] if raw.segments[-1].id == "SE" else raw.segments[1:]
-    for n, segment in enumerate(body):
-        following = body[n + 1] if n + 1 < len(body) else None
-        if segment.id in guide.vocabulary:
+    vocabulary = guide.vocabulary
+    for segment, following in zip(body, (*body[1:], None)):
+        if segment.id in vocabulary:
             walker.place(segment, following)
             continue
         repaired = _unglued(segment, guide.vocabulary)

@@ -224,3 +224,24 @@ def test_reader_refuses_an_837():
 
     with pytest.raises(X12Error, match="not HP 005010X221A1"):
         parse_835(render_837p(sample_interchange(1)))
+
+
+def test_reading_pauses_the_cyclic_collector_and_leaves_it_as_it_was(monkeypatch):
+    import gc
+
+    import x12.x835 as module
+
+    seen, real = [], module.read_sets
+    monkeypatch.setattr(module, "read_sets", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    try:
+        assert gc.isenabled()
+        parse_835(_good_text())
+        with pytest.raises(X12Error):
+            parse_835(_good_text().replace("SE*", "SE*1"))
+        assert gc.isenabled()  # after a refusal too
+        gc.disable()
+        parse_835(_good_text())
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    assert seen == [False, False, False]
