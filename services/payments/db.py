@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -17,7 +18,6 @@ from sqlalchemy import (
     Row,
     Text,
     bindparam,
-    cast,
     delete,
     func,
     select,
@@ -31,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from services.payments.domain import posting
 from services.payments.domain.patient_payments import OpenBalance
-from shared.db import Statement, lock_for_transaction
+from shared.db import Statement, json_dumps, lock_for_transaction
 
 
 class KnownClaim(SQLModel, table=True):
@@ -351,13 +351,47 @@ KNOWN_COLUMNS = tuple(
 )
 
 
+# claim.submitted's claims in one statement over arrays (through the session, an executemany with RETURNING
+# compiled and wrapped each row); the new ones come back as the domain matches payments to them.
+INSERT_KNOWN = Statement(
+    f"""
+    INSERT INTO known_claim (claim_id, patient_control_number, payer_id, payer_name, date_of_service, total_charge,
+                             line_numbers, correlation_id, patient_id, lines, kind, original_claim_id, encounter_ids)
+    SELECT c, n, p, pn, d, t, ln::jsonb, co, pa, l::jsonb, k, o, e::jsonb
+    FROM unnest(CAST(:claim_ids AS uuid[]), CAST(:numbers AS text[]), CAST(:payer_ids AS text[]),
+                CAST(:payer_names AS text[]), CAST(:dates AS date[]), CAST(:charges AS numeric[]),
+                CAST(:line_numbers AS text[]), CAST(:correlation_ids AS text[]), CAST(:patient_ids AS uuid[]),
+                CAST(:lines AS text[]), CAST(:kinds AS text[]), CAST(:originals AS uuid[]),
+                CAST(:encounter_ids AS text[]))
+         AS u(c, n, p, pn, d, t, ln, co, pa, l, k, o, e)
+    ON CONFLICT DO NOTHING
+    RETURNING {", ".join(c.name for c in KNOWN_COLUMNS)}
+    """
+)
+
+
 async def add_known_claims(session: AsyncSession, rows: Mapping[UUID, dict[str, Any]]) -> dict[str, posting.KnownClaim]:
     """Store the claims (by claim id); returns those that were not known yet, by patient control number."""
-    table = KnownClaim.__table__
-    stored = await session.execute(
-        insert(table).on_conflict_do_nothing().returning(*KNOWN_COLUMNS), list(rows.values())
+    claims = list(rows.values())
+    stored = await INSERT_KNOWN.fetch(
+        session,
+        {
+            "claim_ids": [c["claim_id"] for c in claims],
+            "numbers": [c["patient_control_number"] for c in claims],
+            "payer_ids": [c["payer_id"] for c in claims],
+            "payer_names": [c["payer_name"] for c in claims],
+            "dates": [c["date_of_service"] for c in claims],
+            "charges": [c["total_charge"] for c in claims],
+            "line_numbers": [json_dumps(c["line_numbers"]) for c in claims],
+            "correlation_ids": [c["correlation_id"] for c in claims],
+            "patient_ids": [c.get("patient_id") for c in claims],
+            "lines": [json_dumps(c.get("lines", [])) for c in claims],
+            "kinds": [c.get("kind", "original") for c in claims],
+            "originals": [c.get("original_claim_id") for c in claims],
+            "encounter_ids": [json_dumps(c.get("encounter_ids", [])) for c in claims],
+        },
     )
-    return {row.patient_control_number: as_known(row) for row in stored.all()}
+    return {row["patient_control_number"]: _known_of(row) for row in stored}
 
 
 # The claims an 835 pays, read once a file: straight on asyncpg (the JSON columns through the engine's codec).
@@ -531,19 +565,18 @@ async def mark_era_file(session: AsyncSession, era_id: int, status: str) -> None
     await session.execute(update(EraFile).where(EraFile.era_id == era_id).values(status=status))
 
 
-async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[Row]:
+WAITING = Statement(
+    "SELECT posting_id, patient_control_number, claim_payment::text AS claim_payment,"
+    " remittance_header::text AS remittance_header FROM claim_payment"
+    " WHERE patient_control_number = ANY(CAST(:numbers AS text[])) AND status = 'unmatched'"
+)
+
+
+async def waiting_payments(session: AsyncSession, numbers: Collection[str]) -> list[asyncpg.Record]:
     """Unmatched claim payments of these patient control numbers: posting id, number, and the payment and
-    its remittance's header as the JSON text stored (read into their models once, by the caller)."""
-    c = ClaimPaymentRecord.__table__.c
-    rows = await session.execute(
-        select(
-            c.posting_id,
-            c.patient_control_number,
-            cast(c.claim_payment, Text).label("claim_payment"),
-            cast(c.remittance_header, Text).label("remittance_header"),
-        ).where(c.patient_control_number.in_(numbers), c.status == "unmatched")
-    )
-    return list(rows.all())
+    its remittance's header as the JSON text stored (read into their models once, by the caller). Asked
+    on every batch of claim.submitted (mostly of nothing): straight on asyncpg."""
+    return await WAITING.fetch(session, {"numbers": list(numbers)})
 
 
 async def mark_posted(session: AsyncSession, claims: Mapping[UUID, UUID], posted_at: datetime) -> None:
@@ -577,17 +610,15 @@ async def add_work_items(session: AsyncSession, items: Collection[posting.NewWor
         await session.execute(insert(WorkItem.__table__), [vars(item) for item in items])
 
 
+RESOLVE_UNMATCHED = Statement(
+    "UPDATE work_item SET resolved_at = now() WHERE kind = 'unmatched_claim' AND resolved_at IS NULL"
+    " AND patient_control_number = ANY(CAST(:numbers AS text[]))"
+)
+
+
 async def resolve_unmatched_claims(session: AsyncSession, numbers: Collection[str]) -> None:
     """The claims of these numbers are known now: their "unmatched claim" items are resolved."""
-    await session.execute(
-        update(WorkItem)
-        .where(
-            WorkItem.kind == "unmatched_claim",
-            WorkItem.resolved_at.is_(None),
-            WorkItem.patient_control_number.in_(numbers),
-        )
-        .values(resolved_at=func.now())
-    )
+    await RESOLVE_UNMATCHED.execute(session, {"numbers": list(numbers)})
 
 
 # -- patient payments ----------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from prometheus_client import Counter
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import db
@@ -204,17 +204,18 @@ async def post_waiting(session: AsyncSession, by_number: Mapping[str, KnownClaim
     (under the matching lock)."""
     waiting = await db.waiting_payments(session, by_number)
     now = datetime.now(UTC)
-    await publish(session, post_late([_planned(r, by_number[r.patient_control_number]) for r in waiting], now))
-    await db.mark_posted(session, {r.posting_id: by_number[r.patient_control_number].claim_id for r in waiting}, now)
+    await publish(session, post_late([_planned(r, by_number[r["patient_control_number"]]) for r in waiting], now))
+    posted = {r["posting_id"]: by_number[r["patient_control_number"]].claim_id for r in waiting}
+    await db.mark_posted(session, posted, now)
     await db.resolve_unmatched_claims(session, by_number)
 
 
-def _planned(stored: Row, claim: KnownClaim) -> PlannedPayment:
+def _planned(stored: Mapping[str, Any], claim: KnownClaim) -> PlannedPayment:
     """A stored payment as the domain plans it (with the posting id it was stored under), read from its JSON
     text once."""
-    remittance = Remittance.model_validate_json(stored.remittance_header)  # the header: stored without its claims
-    payment = ClaimPayment.model_validate_json(stored.claim_payment)
-    return PlannedPayment(stored.posting_id, remittance, payment, claim)
+    remittance = Remittance.model_validate_json(stored["remittance_header"])  # the header: stored without its claims
+    payment = ClaimPayment.model_validate_json(stored["claim_payment"])
+    return PlannedPayment(stored["posting_id"], remittance, payment, claim)
 
 
 async def publish(session: AsyncSession, postings: Postings) -> None:
