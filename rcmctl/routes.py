@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-import services
-from shared.auth import ROLES
+# services and shared.auth (FastAPI) are imported where a table is made: every `rcm` command loads this module.
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- route-roles:begin (rcm routes --write) -->", "<!-- route-roles:end -->"
@@ -19,6 +18,8 @@ HEADINGS = {
 
 def rows() -> list[tuple[str, str, frozenset[str]]]:
     """(service, "METHOD /path", roles), in the services' order and each table's own."""
+    import services
+
     return [
         (name, route, roles)
         for name in services.NAMES
@@ -27,6 +28,8 @@ def rows() -> list[tuple[str, str, frozenset[str]]]:
 
 
 def table() -> str:
+    from shared.auth import ROLES
+
     lines = [
         "| service | route | " + " | ".join(HEADINGS[role] for role in ROLES) + " |",
         "|---|---|" + "|".join(":-:" for _ in ROLES) + "|",

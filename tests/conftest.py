@@ -13,23 +13,25 @@ import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from rcmctl import stack
-from rcmctl.processes import Platform, free_port_base
-from rcmctl.provision import deprovision, provision
+if TYPE_CHECKING:
+    from rcmctl import stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def stack_info() -> Iterator[stack.StackInfo]:
+def stack_info() -> Iterator["stack.StackInfo"]:
     yield from kafka_and_postgres()
 
 
-def kafka_and_postgres() -> Iterator[stack.StackInfo]:
+def kafka_and_postgres() -> Iterator["stack.StackInfo"]:
     """The stack to test against, for as long as the generator runs; stops only what it started."""
+    from rcmctl import stack  # here, not at the top: a unit run (a process per core) never needs it
+
     bootstrap, template = os.environ.get("RCM_KAFKA_BOOTSTRAP"), os.environ.get("RCM_DATABASE_URL_TEMPLATE")
     if bootstrap and template:
         yield stack.StackInfo(mode="external", kafka_bootstrap=bootstrap, database_url_template=template)
@@ -59,6 +61,9 @@ def idp():
 @pytest.fixture
 async def platform(stack_info, tmp_path):
     """A fresh namespace: its own five databases, topics and clearinghouse folder."""
+    from rcmctl.processes import Platform, free_port_base
+    from rcmctl.provision import deprovision, provision
+
     namespace = f"t{uuid.uuid4().hex[:10]}_"
     deployment = Platform(
         stack=stack_info,

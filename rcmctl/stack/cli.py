@@ -12,8 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from rcmctl import stack
-from rcmctl.stack import keycloak
-from rcmctl.stack import topics as topic_admin
 
 stack_app = typer.Typer(
     help="Kafka, PostgreSQL and Keycloak for development and tests (RCM_INFRA=local|external|testcontainers)."
@@ -46,6 +44,8 @@ def up(
     console.print(f"  kafka     {info.kafka_bootstrap}")
     console.print(f"  postgres  {info.database_url_template}")
     if local_identity:
+        from rcmctl.stack import keycloak
+
         console.print(keycloak.sign_in_help(run_dir or stack.run_dir_from_env()), markup=False, highlight=False)
     if info.mode == "testcontainers":
         console.print("[yellow]note:[/] the containers belong to this process and stop as it exits")
@@ -95,6 +95,8 @@ def topics(
     run_dir: Path | None = RunDir,
 ) -> None:
     """Create topics (idempotent) or delete them on the running stack's broker."""
+    from rcmctl.stack import topics as topic_admin  # the Kafka client: only this command needs it
+
     info = stack.read_info(run_dir)
     if info is None:
         _fail(RuntimeError("the stack is not up (no stack.json); run `rcm stack up` first"))

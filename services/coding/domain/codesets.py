@@ -23,8 +23,6 @@ from importlib.abc import InspectLoader
 from pathlib import Path
 from types import CodeType, ModuleType
 
-import simple_icd_10_cm
-
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_ICD_EFFECTIVE = date(2026, 4, 1)  # simple-icd-10-cm 1.5.0 ships the April 1, 2026 release
 _load_lock = threading.Lock()  # simple_icd_10_cm loads into module globals: one load at a time
@@ -89,6 +87,8 @@ class IcdRelease:
 
     @classmethod
     def default(cls) -> "IcdRelease":
+        import simple_icd_10_cm  # here, not at the top: importing it parses the release (2 s)
+
         return cls("2026-04", DEFAULT_ICD_EFFECTIVE, simple_icd_10_cm)
 
     @classmethod

@@ -14,8 +14,6 @@ from services.coding.domain.edits import EditTables, PatientFacts
 from services.coding.domain.validation import check_encounter, default_code_sets
 from shared.contracts.events import EncounterDocumentedV1
 
-CODES = default_code_sets()
-
 
 @pytest.fixture(scope="module")
 def indexes():
@@ -133,7 +131,7 @@ def test_a_documented_visit_without_codes_is_auto_coded(indexes):
         problem_list=["Hyperlipidemia"],
     )
     assert check_encounter(visit, TODAY) == []
-    proposal = propose(visit, CODES, EditTables(), indexes, None)
+    proposal = propose(visit, default_code_sets(), EditTables(), indexes, None)
     assert proposal.automatic, proposal.findings
     assert proposal.diagnoses == ["E119", "I10"]
     assert [(l.procedure_code, l.diagnosis_pointers) for l in proposal.service_lines] == [("99214", [1, 2])]
@@ -146,20 +144,20 @@ def test_an_em_code_the_documentation_does_not_support_goes_to_a_coder(indexes):
     visit = documented(
         diagnoses=[{"code": "I10"}], procedures=[{"code": "99215"}], patient_type="established", total_time_minutes=22
     )
-    proposal = propose(visit, CODES, EditTables(), indexes, None)
+    proposal = propose(visit, default_code_sets(), EditTables(), indexes, None)
     assert [f.code for f in proposal.findings] == ["em.level"]
 
 
 def test_uncertain_documentation_goes_to_a_coder(indexes):
     visit = documented(diagnosis_statements=["rule out pneumonia"], patient_type="new", total_time_minutes=35)
-    proposal = propose(visit, CODES, EditTables(), indexes, None)
+    proposal = propose(visit, default_code_sets(), EditTables(), indexes, None)
     assert not proposal.automatic and "cac.low_confidence" in [f.code for f in proposal.findings]
 
 
 def test_age_and_sex_edit_sends_a_clean_visit_to_a_coder(indexes):
     visit = documented(diagnoses=[{"code": "N40.1"}], procedures=[{"code": "99213"}])
-    assert propose(visit, CODES, EditTables(), indexes, PatientFacts(date(1950, 1, 1), "M")).automatic
-    female = propose(visit, CODES, EditTables(), indexes, PatientFacts(date(1950, 1, 1), "F"))
+    assert propose(visit, default_code_sets(), EditTables(), indexes, PatientFacts(date(1950, 1, 1), "M")).automatic
+    female = propose(visit, default_code_sets(), EditTables(), indexes, PatientFacts(date(1950, 1, 1), "F"))
     assert [f.code for f in female.findings] == ["icd.sex"]
 
 
@@ -172,5 +170,5 @@ def test_every_sample_visit_but_the_faulty_is_auto_coded(indexes):
         if check_encounter(visit, TODAY):
             assert visit.diagnoses[0].code in sample.FAULTY_DIAGNOSES
             continue
-        proposal = propose(visit, CODES, EditTables(), indexes, facts[n % 3])
+        proposal = propose(visit, default_code_sets(), EditTables(), indexes, facts[n % 3])
         assert proposal.automatic, (visit.diagnoses, proposal.findings)

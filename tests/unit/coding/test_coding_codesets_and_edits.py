@@ -20,6 +20,10 @@ from shared.contracts.events import CodedServiceLine, EncounterDocumentedV1
 DOS = date(2026, 11, 20)
 
 
+def latest_icd():
+    return default_code_sets().latest_icd  # cached; loaded by the first test that asks, not at collection
+
+
 def visit(diagnoses, procedures=(("99213", [], 1, [1]),), dos=DOS, pos="11"):
     return EncounterDocumentedV1.model_validate(
         {
@@ -195,13 +199,11 @@ def test_cpt_file_of_the_customer_loads_codes(tmp_path):
 
 # ---- judgement edits -----------------------------------------------------------------------
 
-ICD = default_code_sets().latest_icd
-
 
 def test_excludes1_pair_on_one_claim():
-    findings = diagnosis_edits(["E119", "E109"], ICD, EditTables(), None, DOS)
+    findings = diagnosis_edits(["E119", "E109"], latest_icd(), EditTables(), None, DOS)
     assert [(f.field, f.code) for f in findings] == [("diagnoses[1]", "icd.excludes1")]
-    assert diagnosis_edits(["E119", "I10", "E785"], ICD, EditTables(), None, DOS) == []
+    assert diagnosis_edits(["E119", "I10", "E785"], latest_icd(), EditTables(), None, DOS) == []
 
 
 @pytest.mark.parametrize(
@@ -216,13 +218,13 @@ def test_excludes1_pair_on_one_claim():
     ],
 )
 def test_age_and_sex_conflicts(code, birth, sex, expected):
-    findings = diagnosis_edits([code], ICD, EditTables(), PatientFacts(birth, sex), DOS)
+    findings = diagnosis_edits([code], latest_icd(), EditTables(), PatientFacts(birth, sex), DOS)
     assert [f.code for f in findings] == expected
 
 
 def test_more_than_twelve_diagnoses_on_a_claim():
     codes = ["I10", "E785", "J069", "J029", "M5450", "Z23", "M1711", "N390", "R0789", "E669", "E039", "F419", "E559"]
-    assert "claim.too_many_diagnoses" in [f.code for f in diagnosis_edits(codes, ICD, EditTables(), None, DOS)]
+    assert "claim.too_many_diagnoses" in [f.code for f in diagnosis_edits(codes, latest_icd(), EditTables(), None, DOS)]
 
 
 @pytest.fixture

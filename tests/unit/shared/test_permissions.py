@@ -5,6 +5,7 @@ rule names a route that does not exist, a caller without a token gets 401 and on
 (tests/integration/test_identity_routes.py asks the same of the real Keycloak's tokens, with the
 services running, and checks the allowed roles get through.)"""
 
+import functools
 import time
 
 import httpx
@@ -42,9 +43,10 @@ def signer():
     settings = OidcSettings(issuer=ISSUER, audience=AUDIENCE)
     authenticator = Authenticator(settings, TokenValidator(settings, LocalKeys(settings, jwk)))
 
+    @functools.cache  # an RSA signature is a millisecond, and the tests ask for the same few hundred times
     def token(*roles: str, subject: str = "sub-1") -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + 300,
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + 3600,
                   "preferred_username": "someone", "realm_access": {"roles": list(roles)}}  # fmt: skip
         return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
 
