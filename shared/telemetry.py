@@ -41,6 +41,7 @@ from opentelemetry.trace import (
 TRACE_HEADERS = ("traceparent", "tracestate")
 # correlation id -> the consumer span handling that journey's event in the batch in hand
 _journeys: ContextVar[dict[str, SpanContext]] = ContextVar("rcm_journeys")
+_provider_set = False  # configure() found or installed the SDK's provider: asked per event, so a flag
 
 
 def configure(service: str, exporter: SpanExporter | None = None) -> bool:
@@ -104,9 +105,6 @@ def _recording() -> bool:
     be its parent again (the API's no-op tracer), so the headers are derived without making one:
     per staged or consumed event that was a sizeable share of a service's CPU."""
     return _provider_set
-
-
-_provider_set = False  # configure() found or installed the SDK's provider: asked per event, so a flag
 
 
 def _tracer() -> trace.Tracer:
