@@ -97,6 +97,7 @@ def build(settings: ServiceSettings | None = None) -> Service[handlers.Deps]:
             settings.grouping_window_seconds if settings.group_encounters else 0.0,
             delivered,
             settings.batch_spacing_seconds,
+            deps.built,
         )
 
     @service.loop

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.claims.built import BuiltClaims
 from services.claims.domain.acknowledgement import ClaimOutcome
 from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
@@ -377,6 +378,7 @@ INSERT_CLAIMS = Statement(
     " CAST(:payer_names AS text[]), CAST(:dates AS date[]), CAST(:charges AS numeric[]), CAST(:statuses AS text[]),"
     " CAST(:findings AS text[]), CAST(:contents AS text[]), CAST(:correlations AS text[]))"
     " AS u(i, n, e, es, g, p, pi, pn, d, t, s, f, c, r)"
+    " RETURNING claim_id, content::text AS content"
 )
 MARK_BILLED = Statement(
     "UPDATE coded_encounter SET claim_id = u.claim_id, status = u.status"
@@ -385,14 +387,22 @@ MARK_BILLED = Statement(
 )
 
 
-async def store_plan(session: AsyncSession, plan: Plan) -> None:
+async def store_plan(session: AsyncSession, plan: Plan, built: BuiltClaims | None = None) -> None:
     """The new claims inserted, the grown ones updated (same id and control number, more lines), and
-    each encounter marked with the claim that bills it."""
+    each encounter marked with the claim that bills it. `built` keeps each 837 claim with its JSON as
+    stored, for the submission loop."""
+    stored = []
     if plan.new:
-        await INSERT_CLAIMS.execute(session, _claim_columns([_claim_row(bill) for bill in plan.new]))
+        stored += await INSERT_CLAIMS.fetch(session, _claim_columns([_claim_row(bill) for bill in plan.new]))
     if plan.grown:
         rows = [_claim_row(bill) for bill in plan.grown]
-        await GROW_CLAIMS.execute(session, {name: [row[column] for row in rows] for name, column in _GROWN.items()})
+        params = {name: [row[column] for row in rows] for name, column in _GROWN.items()}
+        stored += await GROW_CLAIMS.fetch(session, params)
+    if built is not None:
+        claims = {bill.claim_id: bill.assembly.claim for bill in plan.bills}
+        for row in stored:
+            if (claim := claims[row["claim_id"]]) is not None and row["content"] is not None:
+                built.keep(row["claim_id"], row["content"], claim)
     billed = [(coded.encounter_id, bill.claim_id, "held" if bill.held else "claimed")
               for bill in plan.bills for coded in bill.encounters]  # fmt: skip
     if billed:
@@ -405,6 +415,7 @@ GROW_CLAIMS = Statement(
     "UPDATE claim SET encounter_ids = CAST(u.es AS jsonb), total_charge = u.t, content = CAST(u.c AS jsonb)"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:encounter_ids AS text[]), CAST(:charges AS numeric[]),"
     " CAST(:contents AS text[])) AS u(i, es, t, c) WHERE claim.claim_id = u.i"
+    " RETURNING claim.claim_id, claim.content::text AS content"
 )
 _GROWN = dict(ids="claim_id", encounter_ids="encounter_ids", charges="total_charge", contents="content")
 

@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db
+from services.claims.built import BuiltClaims
 from services.claims.domain import follow_up, grouping
 from services.claims.domain.eligibility import latest_answers
 from shared.contracts.events import (
@@ -36,12 +37,14 @@ log = logging.getLogger(__name__)
 class Deps:
     """What claims' handlers need: the practice's prices, whether a patient's encounters of one day
     are billed together, the payers that want a claim per encounter instead, and each payer's claim
-    filing indicator (SBR09) from the payer directory."""
+    filing indicator (SBR09) from the payer directory; the claims built here, for the submission loop
+    of this process to take without reading their JSON back into models."""
 
     chargemaster: Mapping[str, Decimal]
     group_encounters: bool = True
     billed_each: frozenset[str] = frozenset()
     filing_indicators: Mapping[str, str] = field(default_factory=dict)
+    built: BuiltClaims = field(default_factory=BuiltClaims, compare=False)  # for the submission loop
 
     def billing(self, inactive: set[grouping.InactiveCoverage]) -> grouping.Billing:
         return grouping.Billing(
@@ -195,7 +198,7 @@ async def bill_encounters(
         log.info(
             "claim held", extra={"claim_id": str(bill.claim_id), "reasons": [f.code for f in bill.assembly.findings]}
         )
-    await db.store_plan(session, plan)
+    await db.store_plan(session, plan, deps.built)
 
 
 async def on_corrections_requested(

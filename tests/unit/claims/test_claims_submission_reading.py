@@ -10,10 +10,11 @@ import orjson
 
 from rcmctl.bench.claims import inputs
 from services.claims import db
+from services.claims.built import STORED_CLAIMS
 from services.claims.domain.assembly import Assembly, assemble, claim_id_for
 from services.claims.domain.grouping import Bill
 from services.claims.domain.practice import load_chargemaster, load_practice
-from services.claims.submission import STORED_CLAIMS, interchange_for, submitted_event
+from services.claims.submission import interchange_for, submitted_event
 from shared.contracts.events import ClaimSubmittedV1, SubmittedLine
 from shared.envelope import Event
 from x12.claim import Claim

@@ -1,0 +1,58 @@
+"""The claims a process built are taken by its submission loop as built only while their stored JSON
+is the text stored when they were written; any other claim is read from its JSON."""
+
+import uuid
+
+import orjson
+import pytest
+
+from services.claims import built as built_module
+from services.claims.built import BuiltClaims
+from tests.unit.claims.test_claims_submission_reading import built_claims
+
+
+def as_postgres(text: str) -> str:
+    """jsonb as PostgreSQL gives it back: its own key order and spacing."""
+    stored = orjson.loads(text)
+    return "{" + ", ".join(f'"{k}": {orjson.dumps(v).decode()}' for k, v in sorted(stored.items())) + "}"
+
+
+def test_a_claim_stored_unchanged_is_taken_as_built_and_the_others_are_read_from_their_json():
+    first, second, third = built_claims(3)[:3]
+    ids = [uuid.uuid4() for _ in range(3)]
+    kept = BuiltClaims()
+    kept.keep(ids[0], as_postgres(first.model_dump_json()), first)
+    kept.keep(ids[1], as_postgres(first.model_dump_json()), first)  # since then stored with another content
+    rows = [(ids[n], as_postgres(claim.model_dump_json())) for n, claim in enumerate((first, second, third))]
+    taken = kept.take(rows)
+    assert taken[0] is first
+    assert taken[1] == second and taken[1] is not first
+    assert taken[2] == third
+    assert len(kept) == 0  # taken: forgotten
+
+
+def test_no_claim_is_validated_when_every_one_was_stored_as_built(monkeypatch: pytest.MonkeyPatch):
+    claims = built_claims(4)
+    kept, rows = BuiltClaims(), []
+    for claim in claims:
+        rows.append((uuid.uuid4(), as_postgres(claim.model_dump_json())))
+        kept.keep(*rows[-1], claim)
+    monkeypatch.setattr(built_module, "STORED_CLAIMS", None)  # reading any JSON would fail
+    assert kept.take(rows) == claims
+
+
+def test_the_oldest_are_kept_when_full_and_forgotten_when_too_old(monkeypatch: pytest.MonkeyPatch):
+    claim = built_claims(1)[0]
+    text = as_postgres(claim.model_dump_json())
+    ids = [uuid.uuid4() for _ in range(3)]
+    now = [100.0]
+    monkeypatch.setattr(built_module.time, "monotonic", lambda: now[0])
+    kept = BuiltClaims(most=2, seconds=60.0)
+    for claim_id in ids:
+        kept.keep(claim_id, text, claim)
+    assert len(kept) == 2  # the third was not kept: the first two are batched first
+    now[0] = 161.0
+    kept.keep(ids[2], text, claim)
+    assert len(kept) == 1  # the first two, kept over a minute ago, are forgotten
+    monkeypatch.setattr(built_module, "STORED_CLAIMS", None)
+    assert kept.take([(ids[2], text)])[0] is claim
