@@ -5,7 +5,7 @@ very text PostgreSQL returned when it was written; any other (a fix, another rep
 built before a restart or forgotten) is validated from the database as before."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -20,8 +20,8 @@ class BuiltClaims:
     replica batches is never taken here, and must not hold its place for good. When full, newer
     claims are not kept, so the oldest (those batched next) still are."""
 
-    def __init__(self, most: int = 2000, seconds: float = 300.0) -> None:
-        self.most, self.seconds = most, seconds
+    def __init__(self, most: int = 2000, seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.most, self.seconds, self.clock = most, seconds, clock
         self._kept: dict[UUID, tuple[float, str, Claim]] = {}  # in the order kept: oldest first
 
     def __len__(self) -> int:
@@ -29,7 +29,7 @@ class BuiltClaims:
 
     def keep(self, claim_id: UUID, stored: str, claim: Claim) -> None:
         """`stored`: the claim's content as PostgreSQL returned it from the statement that wrote it."""
-        now = time.monotonic()
+        now = self.clock()
         self._forget_older_than(now - self.seconds)
         self._kept.pop(claim_id, None)  # a grown claim: its new text, kept as the newest
         if len(self._kept) < self.most:

@@ -17,7 +17,7 @@ def as_postgres(text: str) -> str:
     return "{" + ", ".join(f'"{k}": {orjson.dumps(v).decode()}' for k, v in sorted(stored.items())) + "}"
 
 
-def test_a_claim_stored_unchanged_is_taken_as_built_and_the_others_are_read_from_their_json():
+def test_a_claim_stored_unchanged_is_taken_as_built_and_the_others_are_read_from_their_json() -> None:
     first, second, third = built_claims(3)[:3]
     ids = [uuid.uuid4() for _ in range(3)]
     kept = BuiltClaims()
@@ -31,7 +31,7 @@ def test_a_claim_stored_unchanged_is_taken_as_built_and_the_others_are_read_from
     assert len(kept) == 0  # taken: forgotten
 
 
-def test_no_claim_is_validated_when_every_one_was_stored_as_built(monkeypatch: pytest.MonkeyPatch):
+def test_no_claim_is_validated_when_every_one_was_stored_as_built(monkeypatch: pytest.MonkeyPatch) -> None:
     claims = built_claims(4)
     kept, rows = BuiltClaims(), []
     for claim in claims:
@@ -41,13 +41,12 @@ def test_no_claim_is_validated_when_every_one_was_stored_as_built(monkeypatch: p
     assert kept.take(rows) == claims
 
 
-def test_the_oldest_are_kept_when_full_and_forgotten_when_too_old(monkeypatch: pytest.MonkeyPatch):
+def test_the_oldest_are_kept_when_full_and_forgotten_when_too_old(monkeypatch: pytest.MonkeyPatch) -> None:
     claim = built_claims(1)[0]
     text = as_postgres(claim.model_dump_json())
     ids = [uuid.uuid4() for _ in range(3)]
     now = [100.0]
-    monkeypatch.setattr(built_module.time, "monotonic", lambda: now[0])
-    kept = BuiltClaims(most=2, seconds=60.0)
+    kept = BuiltClaims(most=2, seconds=60.0, clock=lambda: now[0])
     for claim_id in ids:
         kept.keep(claim_id, text, claim)
     assert len(kept) == 2  # the third was not kept: the first two are batched first
