@@ -93,17 +93,22 @@ def bench(
     env: list[str] = typer.Option([], help="NAME=VALUE for every service, e.g. RCM_GROUP_ENCOUNTERS=false"),
     label: str = typer.Option("run", help="Names the result: docs/bench/<date>-<label>.json"),
     note: str = typer.Option("", help="Said with the result (e.g. what else ran on the machine)"),
+    cpu_limit: list[str] = typer.Option(
+        [], help="SERVICE=CORES: each process of the service capped at CORES of CPU (a cgroup; root)"
+    ),
 ) -> None:
     """The whole platform's cost and speed, every process counted, against a pure-Kafka relay of the
     same records; `rcm bench compare|readme` for results, `rcm bench claims|coding|payments --help`
     for one stage."""
     if ctx.invoked_subcommand is None:
+        from rcmctl.bench import quota
         from rcmctl.bench.pipeline import Options, parse_pairs, parse_replicas, run_bench
+        from rcmctl.processes import SERVICES
 
         try:
             options = Options(
                 encounters, patients, parse_replicas(replicas), trickle_rate, trickle_seconds, idle_seconds,
-                relay, parse_pairs(env, "--env"), label, note,
+                relay, parse_pairs(env, "--env"), label, note, cpu_limits=quota.parse_limits(cpu_limit, SERVICES),
             )  # fmt: skip
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None

@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rcmctl import demo, sample, stack
-from rcmctl.bench import cpu, relay, results
+from rcmctl.bench import cpu, quota, relay, results
 from rcmctl.bench.probes import (
     KafkaProbe,
     Offsets,
@@ -76,6 +76,7 @@ class Options:
     note: str = ""
     timeout: float = 900.0  # seconds a phase may take to settle
     out: Path = results.RESULTS_DIR
+    cpu_limits: dict[str, float] = field(default_factory=dict)  # service -> cores each of its processes may use
 
     @property
     def trickle_encounters(self) -> int:
@@ -212,10 +213,12 @@ def run_bench(options: Options, run_dir: Path) -> Path:
         extra_env=dict(options.env),
     )
     ehr = _as_the_demo_calls(platform, run_dir) if identity else None
+    bench = Bench(platform, options, ehr)
     try:
-        result = asyncio.run(Bench(platform, options, ehr).run())
+        result = asyncio.run(bench.run())
     finally:
         platform.stop_all()
+        quota.release(bench.quota_groups)
         asyncio.run(deprovision(platform))
         asyncio.run(delete_topics(info.kafka_bootstrap, [relay.relay_topic(platform.namespace, t) for t in ALL_TOPICS]))
         if identity and not keycloak_was_up:
@@ -245,6 +248,7 @@ class Bench:
                 group = self.namespace + (c.group or c.consumer or f"{name}.{c.topic}")
                 self.groups[group] = (*self.groups.get(group, ()), self.namespace + c.topic)
         self.relays: dict[str, subprocess.Popen] = {}
+        self.quota_groups: list[Path] = []
         self.plan_dir = platform.run_dir / "bench" / self.namespace.rstrip("_")
 
     async def run(self) -> dict:
@@ -252,6 +256,7 @@ class Bench:
         await provision(self.platform)
         await asyncio.to_thread(self.platform.start_all)
         await asyncio.to_thread(self.platform.wait_ready)
+        self._confine()
         databases = {name: self.platform.database(name) for name in SERVICES}
         dsn = self.platform.stack.database_url_template.replace("postgresql+asyncpg://", "postgresql://", 1)
         async with KafkaProbe(self.bootstrap) as self.kafka, PostgresProbe(dsn, databases) as self.pg:
@@ -300,6 +305,13 @@ class Bench:
         await asyncio.to_thread(self.platform.stop_all)
         relay_result = await self._relay(plans, burst, trickle) if o.relay else None
         return self._result(platform_result, relay_result, before)
+
+    def _confine(self) -> None:
+        """Caps every process of a service given --cpu-limit (replicas each get the same cap)."""
+        for key, process in self.platform.processes.items():
+            cores = self.options.cpu_limits.get(key.split(".")[0])
+            if cores is not None:
+                self.quota_groups.append(quota.confine(key, process.pid, cores))
 
     def _peak_rss(self) -> dict[str, int]:
         """The services' and the simulator's (the servers' shared memory would count once per process)."""
@@ -428,6 +440,7 @@ class Bench:
                 "encounters": o.encounters, "patients": o.patients, "replicas": o.replicas,
                 "trickle_rate": o.trickle_rate, "trickle_seconds": o.trickle_seconds,
                 "idle_seconds": o.idle_seconds, "env": o.env, "infra": self.platform.stack.mode,
+                "cpu_limits": o.cpu_limits,
             },
             "platform": platform_result,
             "relay": relay_result,
