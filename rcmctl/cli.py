@@ -93,6 +93,9 @@ def bench(
     env: list[str] = typer.Option([], help="NAME=VALUE for every service, e.g. RCM_GROUP_ENCOUNTERS=false"),
     label: str = typer.Option("run", help="Names the result: docs/bench/<date>-<label>.json"),
     note: str = typer.Option("", help="Said with the result (e.g. what else ran on the machine)"),
+    partitions: int = typer.Option(
+        3, min=1, help="Partitions of every topic (N replicas share them evenly when N divides it)"
+    ),
     cpu_limit: list[str] = typer.Option(
         [], help="SERVICE=CORES: each process of the service capped at CORES of CPU (a cgroup; root)"
     ),
@@ -109,6 +112,7 @@ def bench(
             options = Options(
                 encounters, patients, parse_replicas(replicas), trickle_rate, trickle_seconds, idle_seconds,
                 relay, parse_pairs(env, "--env"), label, note, cpu_limits=quota.parse_limits(cpu_limit, SERVICES),
+                partitions=partitions,
             )  # fmt: skip
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None

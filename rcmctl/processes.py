@@ -68,6 +68,9 @@ class Platform:
     # in the same consumer groups, on a port of its own
     replicas: dict[str, int] = field(default_factory=dict)
     replica_ports: dict[str, int] = field(default_factory=dict)
+    # partitions of each topic provision creates: replicas of a consumer share a topic's partitions,
+    # so N replicas split the work evenly only when N divides this
+    partitions: int = field(default_factory=lambda: int(os.environ.get("RCM_TOPIC_PARTITIONS", "3")))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property

@@ -30,7 +30,7 @@ async def provision(platform: Platform, fresh: bool = False) -> None:
     topics = [platform.namespace + topic for topic in ALL_TOPICS]
     if fresh:
         await delete_topics(platform.stack.kafka_bootstrap, topics)
-    await ensure_topics(platform.stack.kafka_bootstrap, topics)
+    await ensure_topics(platform.stack.kafka_bootstrap, topics, partitions=platform.partitions)
 
 
 async def deprovision(platform: Platform) -> None:

@@ -77,6 +77,7 @@ class Options:
     timeout: float = 900.0  # seconds a phase may take to settle
     out: Path = results.RESULTS_DIR
     cpu_limits: dict[str, float] = field(default_factory=dict)  # service -> cores each of its processes may use
+    partitions: int = 3  # of every topic
 
     @property
     def trickle_encounters(self) -> int:
@@ -211,6 +212,7 @@ def run_bench(options: Options, run_dir: Path) -> Path:
         port_base=free_port_base(8200),
         replicas=dict(options.replicas),
         extra_env=dict(options.env),
+        partitions=options.partitions,
     )
     ehr = _as_the_demo_calls(platform, run_dir) if identity else None
     bench = Bench(platform, options, ehr)
@@ -368,7 +370,7 @@ class Bench:
 
     async def _relay(self, plans: dict[str, Traffic], burst: list[Record], trickle: list[Record]) -> dict:
         topics = [relay.relay_topic(self.namespace, t) for t in ALL_TOPICS]
-        await ensure_topics(self.bootstrap, topics)
+        await ensure_topics(self.bootstrap, topics, partitions=self.platform.partitions)
         self.plan_dir.mkdir(parents=True, exist_ok=True)
         outcome: dict = {}
         for phase, traffic in plans.items():
@@ -440,7 +442,7 @@ class Bench:
                 "encounters": o.encounters, "patients": o.patients, "replicas": o.replicas,
                 "trickle_rate": o.trickle_rate, "trickle_seconds": o.trickle_seconds,
                 "idle_seconds": o.idle_seconds, "env": o.env, "infra": self.platform.stack.mode,
-                "cpu_limits": o.cpu_limits,
+                "cpu_limits": o.cpu_limits, "partitions": o.partitions,
             },
             "platform": platform_result,
             "relay": relay_result,
