@@ -21,7 +21,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
-from services.claims.domain.acknowledgement import BatchOutcome, SetAnswer, batch_outcomes, claim_outcomes, set_answers
+from services.claims.domain.acknowledgement import (
+    BatchOutcome,
+    SetAnswer,
+    batch_outcomes,
+    claim_outcomes,
+    claims_by_set,
+    set_answers,
+)
 from services.claims.gateway import ACK_KINDS, AckDocument, AckSource, AckSourceError, DirectoryAcks
 from shared import metrics, outbox
 from shared.consumer import Pause, database_answers, failure_reason, is_infrastructure, look_forever
@@ -32,7 +39,6 @@ from shared.folder_watch import FolderWatch
 from shared.service import Service
 from x12.errors import X12Error
 from x12.x277 import parse_277ca
-from x12.x837p import claim_numbers_by_set
 from x12.x999 import parse_999
 
 log = logging.getLogger(__name__)
@@ -88,7 +94,7 @@ async def _set_answers(session: AsyncSession, outcome: BatchOutcome) -> list[Set
     if content is None:
         log.warning("999 answers an interchange we never sent; ignored", extra={"interchange": control_number})
         return []
-    answers, unknown = set_answers(outcome, claim_numbers_by_set(content))
+    answers, unknown = set_answers(outcome, claims_by_set(content))
     if unknown:
         extra = {"interchange": control_number, "sets": ",".join(unknown)[:200]}
         log.warning("999 answers transaction sets we never sent; ignored", extra=extra)

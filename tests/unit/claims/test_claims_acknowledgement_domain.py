@@ -4,7 +4,8 @@ whatever the group's AK9 (A, E, P or R) says of the others. The 999s are written
 
 import pytest
 
-from services.claims.domain.acknowledgement import batch_outcomes, set_answers
+from services.claims.domain.acknowledgement import batch_outcomes, claims_by_set, set_answers
+from x12.errors import X12Error
 from x12.samples import sample_interchange
 from x12.validate import validate_x12
 from x12.x837p import claim_numbers_by_set, render_837p
@@ -52,6 +53,16 @@ def answers_of(text: str) -> tuple[dict[str, tuple], list[str]]:
 
 def test_what_we_sent_is_read_per_transaction_set():
     assert SENT == {"0001": ("PCN00000000", "PCN00000002"), "0002": ("PCN00000001", "PCN00000003")}
+
+
+def test_the_claims_of_each_set_we_sent_are_found_by_their_st_and_clm_segments_as_the_reader_finds_them():
+    sent = render_837p(sample_interchange(7, providers=3, control_number=32))
+    other_separators = sent.replace("*", "|").replace("~", "!")  # as the ISA header says: any may be used
+    for text in (sent, sent.replace("\n", ""), other_separators):
+        assert claims_by_set(text) == claim_numbers_by_set(text)
+    assert len(claims_by_set(sent)) == 3 and sum(map(len, claims_by_set(sent).values())) == 7
+    with pytest.raises(X12Error):  # not an interchange: the reader says why
+        claims_by_set("GS*HC~ST*837*0001~CLM*X*1~")
 
 
 def test_a_partially_accepted_group_rejects_only_the_claims_of_its_rejected_set():
