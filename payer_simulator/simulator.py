@@ -15,9 +15,11 @@ Logs name files and counts, never patient data.
 """
 
 import contextlib
+import gc
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +101,10 @@ class Simulator:
 
     def handle(self, path: Path) -> None:
         """Answer one 837 file; whatever goes wrong, the file leaves outbound and the loop goes on."""
+        with _collector_paused():
+            self._handle(path)
+
+    def _handle(self, path: Path) -> None:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
@@ -170,6 +176,20 @@ class Simulator:
 
     def _move(self, path: Path, folder: Path) -> None:
         os.replace(path, folder / path.name)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A file's reading, claims and answers are some hundred thousand containers, nearly all freed by
+    reference counting once it is answered: the cyclic collector would walk them again and again for
+    nothing while they live (as parse_835 does, x12/x835.py). Paused for the file, restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _rejection_999(text: str, error: X12Error) -> str | None:

@@ -184,3 +184,25 @@ def test_a_bug_while_answering_parks_the_file_and_the_loop_goes_on(tmp_path, mon
         "two.x12.reason.txt",
     ]
     assert (tmp_path / "rejected" / "one.x12.reason.txt").read_text() == "internal error: RuntimeError\n"
+
+
+def test_the_collector_is_paused_while_a_file_is_answered_and_back_after_a_failure(tmp_path, monkeypatch):
+    import gc
+
+    from payer_simulator import simulator
+
+    seen = []
+
+    def broken_remit(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(simulator, "answer", broken_remit)
+    sim = simulator.Simulator(tmp_path, load_contracts())
+    (tmp_path / "outbound" / "one.x12").write_text(render_837p(sample_interchange(1)))
+
+    assert gc.isenabled()
+    sim.run(threading.Event(), poll=0, once=True)
+
+    assert seen == [False]
+    assert gc.isenabled()
