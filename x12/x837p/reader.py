@@ -16,6 +16,7 @@ from x12.errors import X12Error
 from x12.guides.x837p import GUIDE
 from x12.reading import Loop, ReadSet, Segment, read_envelope, read_sets
 from x12.x837p.checks import claim_checks, npi_findings, summary, validated
+from x12.x837p.known import known_lines
 from x12.x837p.loops import claim_data, line_data, other_payer_data, patient_data, subscriber_data
 from x12.x837p.results import BALANCE_STATUS, Finding, ReadClaim, Reading837, ReadProvider, ReadSet837
 from x12.x837p.segments import Data, Place, address_data, keep, whole
@@ -136,13 +137,13 @@ def _read_claim(
         data["patient"] = patient_data(patient, places, kept)
     data |= claim_data(loop, places, kept)
     others = [other_payer_data(other, k, places) for k, other in enumerate(loop.children("2320"))]
-    lines = [
-        line_data(line, n, data["place_of_service"], others, places) for n, line in enumerate(loop.children("2400"))
-    ]
+    line_loops = loop.children("2400")
+    lines = [line_data(line, n, data["place_of_service"], others, places) for n, line in enumerate(line_loops)]
     data |= {"other_payers": others, "lines": lines, "kept": kept}
     findings = list(inherited) + claim_checks(loop, data, places, control) + npi_findings([loop], control)
     refused: list[Finding] = []
-    claim = validated(Claim, data, places, control, refused)
+    validating = data | {"lines": known_lines(line_loops, lines, data["place_of_service"])}
+    claim = validated(Claim, validating, places, control, refused)
     findings += [f for f in refused if f.status != BALANCE_STATUS]  # the checks above say it with the amounts
     findings.sort(key=lambda f: f.issue.position or 0)
     return ReadClaim(summary(subscriber, patient, loop), claim, tuple(findings))
