@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Index, Text, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -25,16 +25,17 @@ class CodingOutcome(SQLModel, table=True):
     )
 
     encounter_id: str = Field(primary_key=True, max_length=64)
-    patient_id: UUID = Field(index=True)
+    patient_id: UUID
     status: str = Field(max_length=16, index=True)  # coded | rejected | queued
-    findings: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    # The documents as json, not jsonb (0007): the database never looks inside them.
+    findings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     coded_by: str = Field(max_length=64)  # 'auto' or the coder's subject (token sub)
     coded_by_name: str | None = Field(default=None, max_length=255)  # the coder's display name then (0003)
     correlation_id: str = Field(max_length=64)
     decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     # The encounter as documented and what coding proposed (codes, suggestions with evidence).
-    documented: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
-    proposal: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    documented: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    proposal: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CodingAudit(SQLModel, table=True):
@@ -48,8 +49,8 @@ class CodingAudit(SQLModel, table=True):
     actor: str = Field(max_length=64)  # 'auto' or the coder's subject (token sub)
     actor_name: str | None = Field(default=None, max_length=255)  # their display name then (0003)
     action: str = Field(max_length=16)  # auto_coded | queued | rejected | accepted | amended
-    diagnoses: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    service_lines: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    diagnoses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # json (0007)
+    service_lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
@@ -122,7 +123,7 @@ def _outcome_row(o: Outcome) -> tuple[Any, ...]:
 SAVE_OUTCOMES = (
     "INSERT INTO coding_outcome (encounter_id, patient_id, status, findings, coded_by, correlation_id, decided_at,"
     " documented, proposal)"
-    " SELECT e, p, s, f::jsonb, c, r, d, doc::jsonb, pr::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[],"
+    " SELECT e, p, s, f::json, c, r, d, doc::json, pr::json FROM unnest($1::text[], $2::uuid[], $3::text[],"
     " $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[]) AS u(e, p, s, f, c, r, d, doc, pr)"
     " ON CONFLICT (encounter_id) DO UPDATE SET patient_id = excluded.patient_id, status = excluded.status,"
     " findings = excluded.findings, coded_by = excluded.coded_by, correlation_id = excluded.correlation_id,"
@@ -140,7 +141,7 @@ async def add_audit(session: AsyncSession, entries: list[AuditEntry]) -> None:
 
 ADD_AUDIT = (
     "INSERT INTO coding_audit (encounter_id, at, actor, actor_name, action, diagnoses, service_lines, note)"
-    " SELECT e, t, a, n, x, d::jsonb, l::jsonb, note FROM unnest($1::text[], $2::timestamptz[], $3::text[],"
+    " SELECT e, t, a, n, x, d::json, l::json, note FROM unnest($1::text[], $2::timestamptz[], $3::text[],"
     " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(e, t, a, n, x, d, l, note, i)"
     " ORDER BY i"
 )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Numeric,
     Row,
     Text,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSON, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -76,19 +77,24 @@ class EraFile(SQLModel, table=True):
 
 class ClaimPaymentRecord(SQLModel, table=True):
     __tablename__ = "claim_payment"
+    # waiting payments by number (0010): only the unmatched ones, which are few
+    __table_args__ = (
+        Index("ix_claim_payment_unmatched", "patient_control_number", postgresql_where=text("status = 'unmatched'")),
+    )
 
     posting_id: UUID = Field(primary_key=True)
     # The payment whatever envelope or check carries it (domain/posting.py): stored once. New payments
     # are posted under it; those stored before migration 0004 keep their posting id.
     payment_identity: UUID = Field(unique=True)
-    era_id: int = Field(index=True)
-    patient_control_number: str = Field(max_length=38, index=True)
+    era_id: int
+    patient_control_number: str = Field(max_length=38)
     claim_id: UUID | None = Field(default=None, index=True)
-    status: str = Field(max_length=16, index=True)  # posted | unmatched
+    status: str = Field(max_length=16)  # posted | unmatched
     paid: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
-    # Kept so an unmatched payment can be posted when its claim becomes known.
-    claim_payment: dict = Field(sa_column=Column(JSONB, nullable=False))  # x12 ClaimPayment
-    remittance_header: dict = Field(sa_column=Column(JSONB, nullable=False))  # x12 Remittance without claims
+    # Kept so an unmatched payment can be posted when its claim becomes known. json, not jsonb (0010): the
+    # database never looks inside but for the header's trace number.
+    claim_payment: dict = Field(sa_column=Column(JSON, nullable=False))  # x12 ClaimPayment
+    remittance_header: dict = Field(sa_column=Column(JSON, nullable=False))  # x12 Remittance without claims
     posted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     # What this payment makes the patient owe (PR adjustments; negative for a reversal).
     patient_responsibility: Decimal = Field(
@@ -498,7 +504,7 @@ INSERT_PAYMENTS = Statement(
     """
     INSERT INTO claim_payment (posting_id, payment_identity, era_id, patient_control_number, claim_id, status, paid,
                                claim_payment, remittance_header, posted_at, patient_responsibility)
-    SELECT p, i, CAST(:era_id AS bigint), n, c, s, paid, cp::jsonb, rh::jsonb, pa, pr
+    SELECT p, i, CAST(:era_id AS bigint), n, c, s, paid, cp::json, rh::json, pa, pr
     FROM unnest(CAST(:posting_ids AS uuid[]), CAST(:identities AS uuid[]), CAST(:numbers AS text[]),
                 CAST(:claims AS uuid[]), CAST(:statuses AS text[]), CAST(:paid AS numeric[]), CAST(:payments AS text[]),
                 CAST(:headers AS text[]), CAST(:posted_at AS timestamptz[]), CAST(:owed AS numeric[]))
