@@ -63,7 +63,7 @@ class ArClaim(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     adjudicated: bool = False
     denied: bool = False
-    status: str = Field(max_length=20, index=True)
+    status: str = Field(max_length=20)  # not indexed (0011): an update that changes it can stay HOT
     # follow-up facts (0002)
     encounter_id: str | None = Field(default=None, max_length=64, index=True)
     root_claim_id: UUID | None = Field(default=None, index=True)  # a secondary or replacement claim's original

@@ -7,10 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.migrations import upgrade
+from shared.migrations import alembic_config, upgrade
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "ar_followup" / "migrations"
@@ -37,3 +38,33 @@ async def test_0006_backfills_the_patient_control_number_of_submitted_claims(pla
     finally:
         await engine.dispose()
     assert numbers == {submitted: submitted.hex[:20].upper(), awaiting: None}
+
+
+async def test_0011_leaves_room_for_in_place_updates_and_downgrades(platform):
+    url = platform.database_url("ar_followup")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url, "0010")
+    claim = uuid.uuid4()
+    state = text(
+        "SELECT (SELECT reloptions FROM pg_class WHERE relname = 'ar_claim'),"
+        " (SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_ar_claim_status'),"
+        " (SELECT status FROM ar_claim WHERE claim_id = :claim)"
+    )
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO ar_claim (claim_id, status, adjudicated, denied) VALUES (:claim, 'open', false, false)"
+                ),
+                {"claim": claim},
+            )
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+        async with engine.connect() as connection:
+            upgraded = tuple((await connection.execute(state, {"claim": claim})).one())
+        await asyncio.to_thread(command.downgrade, alembic_config(MIGRATIONS, url), "0010")
+        async with engine.connect() as connection:
+            downgraded = tuple((await connection.execute(state, {"claim": claim})).one())
+    finally:
+        await engine.dispose()
+    assert upgraded == (["fillfactor=80"], 0, "open")
+    assert downgraded == (None, 1, "open")
