@@ -2,7 +2,7 @@
 nothing on commit (handlers read what they wrote), and the plain asyncpg DSN for LISTEN/locks."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -116,6 +116,23 @@ async def lock_for_transaction(session: AsyncSession, key: int) -> None:
     """A PostgreSQL advisory lock (a bigint key) held until the session's transaction ends; taken on
     hot paths (every batch of some consumers), so straight on asyncpg."""
     await _TRANSACTION_LOCK.execute(session, {"key": key})
+
+
+# One lock per key, taken in the keys' order (the aggregate pulls the sorted rows one by one), so
+# two transactions wanting overlapping sets wait for each other instead of deadlocking.
+_TRANSACTION_LOCKS = Statement(
+    "SELECT count(pg_advisory_xact_lock(CAST(:space AS int), k)) FROM"
+    " (SELECT DISTINCT hashtext(key) AS k FROM unnest(CAST(:keys AS text[])) AS key ORDER BY 1) AS taken"
+)
+
+
+async def lock_keys_for_transaction(session: AsyncSession, space: int, keys: Iterable[object]) -> None:
+    """An advisory lock for each key (str() of it, in the lock space `space`, an int4), held until
+    the session's transaction ends. Transactions with disjoint keys run side by side; distinct keys
+    whose hashes collide only wait for each other."""
+    keys = sorted({str(key) for key in keys})
+    if keys:
+        await _TRANSACTION_LOCKS.execute(session, {"space": space, "keys": keys})
 
 
 COUNTED = 10_000  # a work queue counts at most this many items: beyond, its count says "at least"

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from services.payments.app import DECLARATION
 from shared import migrations, outbox
 from shared.contracts.events import ClaimAcknowledgedV1
-from shared.db import driver, make_engine, make_sessions
+from shared.db import driver, lock_keys_for_transaction, make_engine, make_sessions
 from shared.envelope import Event
 from shared.inbox import Claim, Verdict, claim
 
@@ -84,3 +84,34 @@ async def test_staged_events_are_written_with_the_commit_even_as_its_only_statem
 
 def acknowledged(n: int) -> ClaimAcknowledgedV1:
     return ClaimAcknowledgedV1(claim_id=uuid.uuid4(), accepted=n == 1, source="999", acknowledged_at=datetime.now(UTC))
+
+
+async def test_key_locks_make_overlapping_transactions_take_turns_and_let_disjoint_ones_run(platform):
+    """lock_keys_for_transaction: a transaction wanting a key another holds waits for its commit; one
+    with other keys does not; two wanting the same keys in opposite orders do not deadlock."""
+    engine = make_engine(platform.database_url("payments"))
+    sessions = make_sessions(engine)
+    space = 4242
+    try:
+        async with sessions() as holder, holder.begin():
+            await lock_keys_for_transaction(holder, space, ["patient-a", "patient-b"])
+
+            async def takes(keys: list[str]) -> None:
+                async with sessions() as other, other.begin():
+                    await lock_keys_for_transaction(other, space, keys)
+
+            await asyncio.wait_for(takes(["patient-c"]), 5)  # disjoint: at once
+            waiting = asyncio.create_task(takes(["patient-c", "patient-b"]))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # patient-b is held
+        await asyncio.wait_for(waiting, 5)  # ... until the holder commits
+
+        async def both_ways(keys: list[str]) -> None:
+            for _ in range(20):
+                async with sessions() as session, session.begin():
+                    await lock_keys_for_transaction(session, space, keys)
+                    await asyncio.sleep(0.005)
+
+        await asyncio.wait_for(asyncio.gather(both_ways(["x", "y", "z"]), both_ways(["z", "y", "x"])), 20)
+    finally:
+        await engine.dispose()
