@@ -1,7 +1,7 @@
 """Our 837P reader beside x12sdk 2.2.0 and pyx12 4.0.0: correctness on the conformance corpus and speed.
 
     .venv/bin/pip install x12sdk==2.2.0          # for this measurement only; the services do not use it
-    .venv/bin/python -m rcmctl.bench.x837p_reader [--claims 2000] [--lines 3] [--files 10]
+    .venv/bin/python -m rcmctl.bench.x837p_reader [--claims 2000] [--lines 3] [--files 10] [--texts DIR]
 
 Correctness on tests/conformance (manifest.json): valid 837Ps read, broken ones refused, and refused at
 the manifest's segment and position. Ours reads in layers: a guide break refuses the transaction set
@@ -10,10 +10,14 @@ the manifest's segment and position. Ours reads in layers: a guide break refuses
 Speed: --claims claims of --lines lines, written by our 837P writer into --files interchanges (one
 billing provider each), every reader over the same texts once, after one warm-up file; claims per
 second of process time. Ours: the full read (envelope, guide, models, business checks) and the guide
-layer alone; x12sdk: its typed models (it refuses sex U, which the guide allows, so the files have
-none); pyx12: validation against its map only, it builds no claims."""
+layer alone; the payer simulator's whole answer (read, 999, adjudication, 277CA and 835 written, as
+payer_simulator/simulator.py does without its files and book); x12sdk: its typed models (it refuses
+sex U, which the guide allows, so the files have none); pyx12: validation against its map only, it
+builds no claims. --texts DIR reads the 837Ps of a folder instead (e.g. a pipeline bench's
+clearinghouse archive/, whose claims repeat patients and lines as a practice's do)."""
 
 import argparse
+import importlib.util
 import json
 import logging
 import re
@@ -23,12 +27,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from payer_simulator.domain.contracts import load_contracts
+from payer_simulator.respond import answer
 from x12.claim import Interchange837
 from x12.errors import BALANCING, X12Error
 from x12.guides.x837p import GUIDE
 from x12.reading import read_sets
 from x12.samples import sample_interchange
 from x12.x837p import read_837p, render_837p
+from x12.x999 import acknowledge
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "conformance"
 Places = list[tuple[str, int | None]]
@@ -64,10 +71,15 @@ def pyx12(text: str) -> tuple[bool, Places]:
     return valid, [(e.segment, e.position) if e.segment else ("SE", None) for e in errors]
 
 
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+# The others are measured when installed (see the top), else left out of the tables.
 READERS: dict[str, Callable[[str], tuple[bool, Places]]] = {
     "ours": ours,
-    "x12sdk 2.2.0": x12sdk,
-    "pyx12 4.0.0": pyx12,
+    **({"x12sdk 2.2.0": x12sdk} if _installed("x12sdk") else {}),
+    **({"pyx12 4.0.0": pyx12} if _installed("pyx12") else {}),
 }
 
 
@@ -129,11 +141,12 @@ def speed(texts: list[str]) -> dict[str, tuple[float, int]]:
 
     runs: dict[str, Callable[[str], int]] = {
         "ours (envelope, guide, models, business checks)": lambda text: len(read_837p(text).claims),
+        "the payer simulator's answer (999, 277CA, 835)": _answered,
         "ours, the guide layer alone": lambda text: sum(
             1 for s in read_sets(text, GUIDE)[1] for loop in s.root.walk() if loop.id == "2300"
         ),
-        "x12sdk 2.2.0 (typed models)": sdk_claims,
-        "pyx12 4.0.0 (validation only)": pyx12_claims,
+        **({"x12sdk 2.2.0 (typed models)": sdk_claims} if _installed("x12sdk") else {}),
+        **({"pyx12 4.0.0 (validation only)": pyx12_claims} if _installed("pyx12") else {}),
     }
     rates = {}
     for name, run in runs.items():
@@ -144,11 +157,23 @@ def speed(texts: list[str]) -> dict[str, tuple[float, int]]:
     return rates
 
 
+def _answered(text: str) -> int:
+    """What the simulator does with an 837P (payer_simulator/simulator.py), its files and book aside."""
+    now = datetime(2026, 12, 1, 12, 0)
+    reading = read_837p(text)
+    acknowledge(reading.interchange, [s.raw for s in reading.sets], created=now)
+    return answer(reading, _CONTRACTS, {}, 1, now).claims
+
+
+_CONTRACTS = load_contracts()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--claims", type=int, default=2000)
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--files", type=int, default=10)
+    parser.add_argument("--texts", type=Path, help="read the *.x12 837Ps of this folder instead of writing them")
     args = parser.parse_args()
     print("| 837P reader | valid read | broken refused | at the manifest's segment |")
     print("|---|---|---|---|")
@@ -159,8 +184,12 @@ def main() -> None:
     for name, score in table.items():
         for miss in score.misses:
             print(f"  {name}: {miss}")
-    texts = workload(args.claims, args.lines, args.files)
-    print(f"\n837P speed: {args.claims} claims of {args.lines} lines in {len(texts)} files, one run each")
+    if args.texts:
+        texts = [p.read_text() for p in sorted(args.texts.glob("*.x12"))]
+        print(f"\n837P speed: the {len(texts)} files of {args.texts}, one run each")
+    else:
+        texts = workload(args.claims, args.lines, args.files)
+        print(f"\n837P speed: {args.claims} claims of {args.lines} lines in {len(texts)} files, one run each")
     for name, (rate, found) in speed(texts).items():
         print(f"  {name:50s} {rate:8.0f} claims/s ({found} claims)")
 
