@@ -18,9 +18,10 @@ STORED_CLAIMS = TypeAdapter(list[Claim])  # stored 837 claims, read from one JSO
 class BuiltClaims:
     """Built claims by id, with their stored JSON text. Bounded by count and age: a claim another
     replica batches is never taken here, and must not hold its place for good. When full, newer
-    claims are not kept, so the oldest (those batched next) still are."""
+    claims are not kept, so the oldest (those batched next) still are. 4,000: four full batches, about
+    40 MB (a claim with its text ~10 KB)."""
 
-    def __init__(self, most: int = 2000, seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, most: int = 4000, seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.most, self.seconds, self.clock = most, seconds, clock
         self._kept: dict[UUID, tuple[float, str, Claim]] = {}  # in the order kept: oldest first
 

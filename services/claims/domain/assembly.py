@@ -1,6 +1,7 @@
 """Builds a professional claim from a coded encounter and the patient's coverage. Pure: no I/O.
 A claim that cannot be built cleanly is not built: the reasons come back as findings (a hold)."""
 
+import functools
 import hashlib
 import unicodedata
 import uuid
@@ -41,6 +42,7 @@ from x12.types import Address
 CLAIM_NAMESPACE = uuid.UUID("5d0f3b1e-8a3c-4f55-9a57-4f0c2a9b7e11")
 
 
+@functools.lru_cache(maxsize=4096)  # asked for the same encounter several times while its claim is made
 def claim_id_for(encounter_id: str) -> uuid.UUID:
     """Deterministic: the same encounter can only ever become the same claim."""
     return uuid.uuid5(CLAIM_NAMESPACE, encounter_id)

@@ -1,13 +1,16 @@
 """The claims a process built are taken by its submission loop as built only while their stored JSON
-is the text stored when they were written; any other claim is read from its JSON."""
+is the text stored when they were written; any other claim is read from its JSON. Patients read again
+with the same stored text are the models read before."""
 
 import uuid
 
 import orjson
 import pytest
 
+from rcmctl.bench.claims import inputs
 from services.claims import built as built_module
 from services.claims.built import BuiltClaims
+from services.claims.db import ReadPatients
 from tests.unit.claims.test_claims_submission_reading import built_claims
 
 
@@ -55,3 +58,18 @@ def test_the_oldest_are_kept_when_full_and_forgotten_when_too_old(monkeypatch: p
     assert len(kept) == 1  # the first two, kept over a minute ago, are forgotten
     monkeypatch.setattr(built_module, "STORED_CLAIMS", None)
     assert kept.take([(ids[2], text)])[0] is claim
+
+
+def test_a_patient_read_again_with_the_same_text_is_the_model_read_before() -> None:
+    patients = [patient for _, patient in inputs(3)]
+    first, second = (as_postgres(p.model_dump_json()) for p in patients[:2])
+    read = ReadPatients(most=2)
+    model = read.model(patients[0].patient_id, first)
+    assert model == patients[0]
+    assert read.model(patients[0].patient_id, first) is model
+    newer = patients[0].model_copy(update={"version": 2})
+    assert read.model(patients[0].patient_id, as_postgres(newer.model_dump_json())).version == 2  # stored since
+    read.model(patients[1].patient_id, second)
+    read.model(patients[2].patient_id, as_postgres(patients[2].model_dump_json()))  # the least recent goes
+    assert read.model(patients[1].patient_id, second) is read.model(patients[1].patient_id, second)
+    assert patients[0].patient_id not in read._read
