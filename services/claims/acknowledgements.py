@@ -105,8 +105,8 @@ async def _apply_277(
     session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None, file_name: str = ""
 ) -> int:
     outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-    if deps is not None:  # taken before the claims' rows, as the EHR's revisions take it: a correction is seen
-        await db.lock_join(session)
+    if deps is not None:  # taken before the claims' rows, as the EHR's revisions take them: a correction is seen
+        await db.lock_patients(session, await db.patients_of_claims(session, numbers=outcomes))
     claims = await db.acknowledge_claims(session, outcomes.values(), now)
     if len(claims) < len(outcomes):
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})

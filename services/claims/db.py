@@ -36,7 +36,7 @@ from services.claims.domain.assembly import patient_control_number
 from services.claims.domain.follow_up import FollowUp
 from services.claims.domain.grouping import Bill, InactiveCoverage, OpenClaim, Plan
 from shared.contracts.events import AckReason, EligibilityCheckedV1, EncounterCodedV1, PatientRegisteredV1
-from shared.db import Statement, count_at_most, json_dumps, lock_for_transaction
+from shared.db import Statement, count_at_most, json_dumps, lock_keys_for_transaction
 from shared.envelope import Event
 from x12.claim import Claim as X12Claim
 
@@ -178,17 +178,40 @@ TABLES = (
     "coverage_eligibility",
     "claim_event",
 )
-JOIN_LOCK = zlib.crc32(b"claims:patient-encounter-join")
+JOIN_SPACE = zlib.crc32(b"claims:patient-encounter-join") & 0x7FFFFFFF  # the patients' locks (an int4)
 
 
 # -- patients and their coverages' eligibility ----------------------------------------------------------------
 
 
-async def lock_join(session: AsyncSession) -> None:
-    """A patient and its coded encounter arrive on two topics, handled concurrently. Each side
-    could miss the other's uncommitted row and leave the encounter waiting for good; this
-    transaction-scoped lock makes the two handlers take turns."""
-    await lock_for_transaction(session, JOIN_LOCK)
+async def lock_patients(session: AsyncSession, patient_ids: Iterable[UUID]) -> None:
+    """A patient and its coded encounter arrive on two topics, handled concurrently (by several
+    replicas too). Each side could miss the other's uncommitted row and leave the encounter waiting
+    for good; a transaction-scoped lock per patient makes the transactions that touch one patient
+    take turns, while those over other patients run side by side. Taken before any of their rows."""
+    await lock_keys_for_transaction(session, JOIN_SPACE, patient_ids)
+
+
+PATIENTS_OF_ENCOUNTERS = Statement(
+    "SELECT DISTINCT patient_id FROM coded_encounter WHERE encounter_id = ANY(CAST(:ids AS text[]))"
+)
+PATIENTS_OF_CLAIMS = Statement(
+    "SELECT DISTINCT patient_id FROM claim"
+    " WHERE claim_id = ANY(CAST(:ids AS uuid[])) OR patient_control_number = ANY(CAST(:numbers AS text[]))"
+)
+
+
+async def patients_of_encounters(session: AsyncSession, encounter_ids: Iterable[str]) -> set[UUID]:
+    """The patients the encounters were received for (a later version may name another)."""
+    return {row["patient_id"] for row in await PATIENTS_OF_ENCOUNTERS.fetch(session, {"ids": list(encounter_ids)})}
+
+
+async def patients_of_claims(
+    session: AsyncSession, claim_ids: Iterable[UUID] = (), numbers: Iterable[str] = ()
+) -> set[UUID]:
+    """The patients of the claims named by id or by patient control number."""
+    params = {"ids": list(claim_ids), "numbers": list(numbers)}
+    return {row["patient_id"] for row in await PATIENTS_OF_CLAIMS.fetch(session, params)}
 
 
 async def upsert_patient(session: AsyncSession, patient: PatientRegisteredV1) -> bool:

@@ -39,7 +39,8 @@ def version(claim: db.Claim) -> str:
 async def resubmit(session: AsyncSession, claim_id: UUID, changes: ClaimChanges | None, if_match: str | None,
                    person: Principal, deps: handlers.Deps) -> Fixed:  # fmt: skip
     """In the caller's transaction; CannotFix (404, 409, 412, 422) says why not."""
-    await db.lock_join(session)  # the same turn-taking as the handlers that bill encounters
+    # the same turns as the handlers that bill the patient's encounters, taken before the claim's row
+    await db.lock_patients(session, await db.patients_of_claims(session, claim_ids=[claim_id]))
     claim = await db.claim_for_update(session, claim_id)
     if claim is None:
         raise CannotFix(404, "no such claim")

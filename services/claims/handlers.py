@@ -53,12 +53,14 @@ class Deps:
 
 
 async def on_eligibility_checked(session: AsyncSession, events: list[Event[EligibilityCheckedV1]], deps: Deps) -> None:
-    await db.lock_join(session)  # a claim being built waits for, or sees, the answer
+    await db.lock_patients(
+        session, {e.data.patient_id for e in events}
+    )  # a claim being built waits for, or sees, the answer
     await db.record_eligibility(session, latest_answers(e.data for e in events))
 
 
 async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]], deps: Deps) -> None:
-    await db.lock_join(session)
+    await db.lock_patients(session, {e.data.patient_id for e in events})
     stored = {}
     for event in events:
         if await db.upsert_patient(session, event.data):
@@ -68,7 +70,8 @@ async def on_patients_registered(session: AsyncSession, events: list[Event[Patie
 
 
 async def on_encounters_coded(session: AsyncSession, events: list[Event[EncounterCodedV1]], deps: Deps) -> None:
-    await db.lock_join(session)
+    received_for = await db.patients_of_encounters(session, {e.data.encounter_id for e in events})
+    await db.lock_patients(session, received_for | {e.data.patient_id for e in events})
     new = await db.receive_encounters(session, events)
     latest = {e.data.encounter_id: e for e in sorted(events, key=lambda e: e.data.version)}
     fresh = [
@@ -168,7 +171,7 @@ async def revise_billed(session: AsyncSession, claim: db.Claim, changed: db.Code
 async def revise_acknowledged(session: AsyncSession, claims: list[db.Claim], deps: Deps) -> None:
     """The 277CA gave claims their payer claim numbers (or rejected them): the EHR's revisions that
     waited for that are made now, one per claim with the latest version."""
-    await db.lock_join(session)
+    await db.lock_patients(session, {claim.patient_id for claim in claims})
     by_claim: dict[UUID, db.CodedEncounter] = {}
     for row in await db.correcting_encounters(session, [c.claim_id for c in claims]):
         if row.claim_id and (row.claim_id not in by_claim or _version(by_claim[row.claim_id]) < _version(row)):
