@@ -202,7 +202,9 @@ def publish_coded(
         coded_at=now,
         coded_by_name=coded_by_name,
     )
-    event = Event(data=coded, subject=encounter.encounter_id, source=SOURCE, correlation_id=correlation_id)
+    # Keyed by the patient: a patient's encounters reach one claims consumer, in order, so grouping
+    # them onto a claim and joining them with the patient never wait on another replica.
+    event = Event(data=coded, subject=str(encounter.patient_id), source=SOURCE, correlation_id=correlation_id)
     outbox.stage(session, topics.ENCOUNTER_CODED, event)
 
 

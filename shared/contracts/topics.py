@@ -2,7 +2,7 @@
 
 ENCOUNTER_DOCUMENTED = "encounter.documented"  # inbound from EHRs; key: encounter id
 PATIENT_REGISTERED = "patient.registered"  # key: patient id
-ENCOUNTER_CODED = "encounter.coded"  # key: encounter id
+ENCOUNTER_CODED = "encounter.coded"  # key: patient id (a patient's encounters in order, grouped onto claims)
 ENCOUNTER_REJECTED = "encounter.rejected"  # coding refused the encounter; key: encounter id
 CLAIM_SUBMITTED = "claim.submitted"  # key: claim id
 PAYMENT_POSTED = "payment.posted"  # the analysts' topic; key: claim id
