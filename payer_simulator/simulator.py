@@ -15,11 +15,9 @@ Logs name files and counts, never patient data.
 """
 
 import contextlib
-import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from payer_simulator.respond import accumulator_key, answer
 from payer_simulator.store import Store
 from x12.envelope import Envelope, peek_envelope
 from x12.errors import X12Error
+from x12.reading import collector_paused
 from x12.x837p import Reading837, read_837p
 from x12.x999 import AckError, acknowledge, render_999
 
@@ -101,7 +100,7 @@ class Simulator:
 
     def handle(self, path: Path) -> None:
         """Answer one 837 file; whatever goes wrong, the file leaves outbound and the loop goes on."""
-        with _collector_paused():
+        with collector_paused():  # as parse_835 reads a file
             self._handle(path)
 
     def _handle(self, path: Path) -> None:
@@ -176,20 +175,6 @@ class Simulator:
 
     def _move(self, path: Path, folder: Path) -> None:
         os.replace(path, folder / path.name)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A file's reading, claims and answers are some hundred thousand containers, nearly all freed by
-    reference counting once it is answered: the cyclic collector would walk them again and again for
-    nothing while they live (as parse_835 does, x12/x835.py). Paused for the file, restored after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _rejection_999(text: str, error: X12Error) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +13,7 @@ from x12.envelope import Element, Envelope, amount, quantity, render_interchange
 from x12.errors import BALANCING, Issue, X12Error
 from x12.guides.x835 import GUIDE
 from x12.npi import npi_is_valid
-from x12.reading import Loop, ReadSet, Segment, read_sets, refuse_on
+from x12.reading import Loop, ReadSet, Segment, collector_paused, read_sets, refuse_on
 from x12.remittance import (
     Adjustment,
     ClaimPayment,
@@ -295,24 +293,8 @@ _MIA_REMARKS = (5, 20, 21, 22, 23)  # MIA05 and MIA20-23; MOA03-07 are 3..7
 def parse_835(text: str) -> Interchange835:
     """Read an 835 and check that it balances; X12Error names every issue (segment, position, loop,
     element and reason, without patient data) when it does not follow the guide or does not balance."""
-    with _collector_paused():
+    with collector_paused():
         return _parse_835(text)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading a file makes some twenty containers a claim payment (segments, their elements, loops, the
-    models' data), nearly all of them freed by reference counting when the reading returns: the cyclic
-    collector, run every 50,000 of them meanwhile, walks a large file's hundreds of thousands for
-    nothing (a tenth of the reading's CPU). Paused while it runs (as it was before, after)."""
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse_835(text: str) -> Interchange835:
