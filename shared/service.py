@@ -184,9 +184,7 @@ class Service(Generic[D]):
             yield
         finally:
             await asyncio.gather(*(s.stop() for s in self.subscribers))  # in-flight batches finish first
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel_all(tasks)
             await close_producer(self.producer)
             await self.engine.dispose()
             if metrics_server is not None:
@@ -268,3 +266,14 @@ class Service(Generic[D]):
         gc.freeze()
         gc.set_threshold(*self.settings.gc_thresholds)
         serve(app, self.settings.http_host, self.settings.http_port, graceful_seconds=35)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]], every: float = 1.0) -> None:
+    """Cancels the tasks and waits until each has ended. A cancellation can be lost (Python 3.11's
+    asyncio.wait_for, inside aiokafka's getmany, drops one that lands as its inner wait completes),
+    so a task still running after `every` seconds is cancelled again."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=every)
