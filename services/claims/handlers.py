@@ -53,9 +53,8 @@ class Deps:
 
 
 async def on_eligibility_checked(session: AsyncSession, events: list[Event[EligibilityCheckedV1]], deps: Deps) -> None:
-    await db.lock_patients(
-        session, {e.data.patient_id for e in events}
-    )  # a claim being built waits for, or sees, the answer
+    # a claim being built waits for, or sees, the answer
+    await db.lock_patients(session, {e.data.patient_id for e in events})
     await db.record_eligibility(session, latest_answers(e.data for e in events))
 
 
