@@ -43,7 +43,7 @@ async def deprovision(platform: Platform) -> None:
     await delete_topics(platform.stack.kafka_bootstrap, [platform.namespace + t for t in ALL_TOPICS])
 
 
-async def _drop(connection: asyncpg.Connection, name: str, attempts: int = 20) -> None:
+async def _drop(connection: asyncpg.Connection, name: str, attempts: int = 120) -> None:
     """DROP DATABASE ... WITH (FORCE) ends the sessions on it, but fails (InsufficientPrivilegeError)
     when one of them belongs to a role ours may not signal: a server process of its own, such as an
     autovacuum worker, busy there for a moment. The drop is tried again."""

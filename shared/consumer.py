@@ -500,6 +500,7 @@ class Subscriber:
         )
         self.consumer.subscribe(self.topics, listener=_CommitBeforeRevoke(self))
         await self.consumer.start()
+        _fetch_every_partition_together(self.consumer)
         self._task = asyncio.create_task(self._run(), name=f"consume:{self.group_id}")
 
     async def stop(self, graceful: float = 30.0) -> None:
@@ -586,6 +587,23 @@ FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a rec
 # aiokafka's fetch routine also wakes on this timer (default 0.2 s) although fetches, consumption and
 # rebalances each wake it themselves: idle, five wake-ups a second per consumer for nothing.
 FETCHER_WAKE_MS = 1000
+PREFETCH_HOLD_SECONDS = 3600.0  # see _fetch_every_partition_together
+
+
+def _fetch_every_partition_together(consumer: AIOKafkaConsumer) -> None:
+    """aiokafka stops holding back the next fetch 0.1 s after records were buffered and not yet taken
+    (its private `_prefetch_backoff`, not an option): it then long-polls the broker for the other
+    partitions only. A partition whose buffered records are taken after that cannot be fetched until
+    that poll ends, up to FETCH_MAX_WAIT_MS when the others are quiet: a backlog on one partition was
+    drained in 5-second steps (A/R behind payments by a fifth of a run). Held back until the buffer is
+    taken, every fetch asks for every partition, and a record on any of them answers it at once
+    (tests/integration/test_consumer_fetching.py). Buffered records are taken at the next poll
+    (this loop pauses no partition), so the hold never starves the others."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and hasattr(fetcher, "_prefetch_backoff"):
+        fetcher._prefetch_backoff = PREFETCH_HOLD_SECONDS
+    else:  # a newer aiokafka: the latency test above says whether it still needs this
+        log.warning("aiokafka's fetcher has no _prefetch_backoff; a backlog may drain in fetch-wait steps")
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

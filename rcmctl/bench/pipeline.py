@@ -218,6 +218,7 @@ def run_bench(options: Options, run_dir: Path) -> Path:
     bench = Bench(platform, options, ehr)
     try:
         result = asyncio.run(bench.run())
+        path = results.write(result, options.out)  # kept even if the clean-up below fails
     finally:
         platform.stop_all()
         quota.release(bench.quota_groups)
@@ -225,7 +226,6 @@ def run_bench(options: Options, run_dir: Path) -> Path:
         asyncio.run(delete_topics(info.kafka_bootstrap, [relay.relay_topic(platform.namespace, t) for t in ALL_TOPICS]))
         if identity and not keycloak_was_up:
             keycloak.stop(run_dir)
-    path = results.write(result, options.out)
     show(result, path)
     return path
 
