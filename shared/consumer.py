@@ -532,6 +532,8 @@ class Subscriber:
                 await asyncio.sleep(1.0)
                 continue
             records = tuple(record for batch in fetched.values() for record in batch)
+            if 0 < len(records) < self.settings.consume_max_records and self.settings.consume_linger_ms:
+                records += await self._linger(self.settings.consume_max_records - len(records))
             if records:
                 self._busy = True
                 try:
@@ -540,6 +542,17 @@ class Subscriber:
                     self._busy = False
             if self._handled and time.monotonic() - self._committed_at >= COMMIT_SECONDS:
                 await self.commit()
+
+    async def _linger(self, room: int) -> tuple[ConsumerRecord, ...]:
+        """The records that arrive within the linger, up to `room`; each partition's follow its earlier
+        ones (the fetcher hands out a partition's records in order)."""
+        assert self.consumer is not None
+        await asyncio.sleep(self.settings.consume_linger_ms / 1000)
+        try:
+            fetched = await self.consumer.getmany(timeout_ms=0, max_records=room)
+        except KafkaError:  # the next poll says it again, and the batch in hand goes through first
+            return ()
+        return tuple(record for batch in fetched.values() for record in batch)
 
     def _poll_ms(self) -> int:
         """Wait for records, but not past the moment handled offsets are due to be committed."""

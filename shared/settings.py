@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.reference import PAYER_DIRECTORY
@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
 
     # Consumer tuning: batches make one transaction serve many events (offsets: shared.consumer.COMMIT_SECONDS).
     consume_max_records: int = 500
+    # A poll that brought fewer records waits this long for more before the batch is handled: a steady
+    # trickle of single records otherwise costs a transaction, an outbox relay and a publish each.
+    consume_linger_ms: int = Field(20, ge=0, le=1000)
     retry_attempts: int = 4
     retry_backoff_seconds: float = 1.0
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised

@@ -17,7 +17,7 @@ from services.payments.settings import PaymentsSettings
 from shared.consumer import FETCH_MAX_WAIT_MS
 from shared.contracts import topics
 from tests.integration.test_dead_letters_fit import claim
-from tests.kit import eventually, running, scalar, settings_for
+from tests.kit import eventually, running, scalar, settings_for, wait_for_assignment
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +64,24 @@ async def test_a_record_behind_a_drained_backlog_is_fetched_at_once(platform, mo
 
 async def _known(service, count: int) -> bool:
     return await scalar(service, "SELECT count(*) FROM known_claim") >= count
+
+
+async def test_records_arriving_within_the_linger_are_handled_in_one_batch_in_order(platform, monkeypatch):
+    real, batches = db.add_known_claims, []
+
+    async def recorded(session, rows):
+        batches.append(list(rows))
+        return await real(session, rows)
+
+    monkeypatch.setattr(db, "add_known_claims", recorded)
+    service = build(settings_for(platform, PaymentsSettings, "payments", consume_linger_ms=400))
+    trickle = [claim(uuid.uuid4()) for _ in range(5)]
+    async with running(service):
+        await wait_for_assignment(service)
+        for event in trickle:  # one record every 20 ms, all within the first one's linger
+            await to_one_partition(platform, [event])
+            await asyncio.sleep(0.02)
+        await eventually(lambda: _known(service, len(trickle)))
+    handled = [claim_id for batch in batches for claim_id in batch]
+    assert len(batches) <= 2, f"{len(batches)} batches for a trickle of {len(trickle)}"
+    assert handled == [event.data.claim_id for event in trickle]
