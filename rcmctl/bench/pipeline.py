@@ -4,8 +4,9 @@
    simulator) and registers the patients; once that has settled, every process idles for
    `idle_seconds` to measure what each costs doing nothing.
 2. Burst: the encounters are published at once. The clock stops when the run has settled: every
-   consumer group has committed every record, no outbox holds an event, and A/R has adjudicated
-   every claim with every posting applied (paid in A/R = posted from the 835s). CPU per encounter
+   consumer group has committed every record, no outbox holds an event, every file the payer wrote
+   has been read, and A/R has adjudicated every claim with every posting applied (paid in A/R =
+   posted from the 835s). CPU per encounter
    is each process's CPU over the window less its idle rate (rcmctl/bench/cpu.py); Kafka records,
    PostgreSQL statements, row writes and transactions are the differences of the servers' counters.
 3. Trickle: encounters published at a steady rate, for latencies when nothing queues.
@@ -36,6 +37,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from rich.console import Console
 from rich.table import Table
 
+from payer_simulator.simulator import Folders
 from rcmctl import demo, sample, stack
 from rcmctl.bench import cpu, quota, relay, results
 from rcmctl.bench.probes import (
@@ -355,7 +357,11 @@ class Bench:
             committed = await self.kafka.committed(self.groups)
             if not any(lag(self.groups, committed, await self.kafka.end_offsets(self.topics)).values()):
                 quiet = await self.pg.outbox_rows() == 0 and await self.kafka.committed(self.groups) == committed
-                if quiet and await asyncio.to_thread(_ar_complete, self.platform, expected):
+                if (
+                    quiet
+                    and _every_file_read(self.platform)
+                    and await asyncio.to_thread(_ar_complete, self.platform, expected)
+                ):
                     return at
             await asyncio.sleep(0.25)
         console.print(f"[red]not settled after {self.options.timeout:g}s[/]")
@@ -500,6 +506,17 @@ def _only(used: dict[str, float], only: str | None) -> dict[str, float]:
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
+
+
+def _every_file_read(platform: Platform) -> bool:
+    """Every 837 answered by the payer and every answer (999, 277CA, 835) read. Acknowledgements move
+    no money: without this, a run counted as settled while claims still read the last 277CAs (at
+    100,000 encounters, 45% of claim.acknowledged came after A/R balanced)."""
+    folders = Folders(platform.clearinghouse_dir)
+    waiting = (folders.outbound, folders.acks, folders.claim_acks, folders.remits)
+    return not any(
+        p.suffix == ".x12" and not p.name.startswith(".") for f in waiting if f.exists() for p in f.iterdir()
+    )
 
 
 def _ar_complete(platform: Platform, expected: int) -> bool:
