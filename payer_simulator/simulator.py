@@ -68,10 +68,13 @@ class Folders:
             folder.mkdir(parents=True, exist_ok=True)
 
     def pending(self) -> list[Path]:
-        """Complete 837 files, oldest name first; temp files and hidden files are someone's work in progress."""
-        return sorted(
-            p for p in self.outbound.iterdir() if p.suffix == ".x12" and not p.name.startswith(".") and p.is_file()
-        )
+        """Complete 837 files, oldest name first."""
+        return complete_files(self.outbound)
+
+
+def complete_files(folder: Path) -> list[Path]:
+    """The X12 files of a drop folder, oldest name first; temp files and hidden files are someone's work in progress."""
+    return sorted(p for p in folder.iterdir() if p.suffix == ".x12" and not p.name.startswith(".") and p.is_file())
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -615,7 +615,7 @@ def _fetch_every_partition_together(consumer: AIOKafkaConsumer) -> None:
     fetcher = getattr(consumer, "_fetcher", None)
     if fetcher is not None and hasattr(fetcher, "_prefetch_backoff"):
         fetcher._prefetch_backoff = PREFETCH_HOLD_SECONDS
-    else:  # a newer aiokafka: the latency test above says whether it still needs this
+    else:  # a newer aiokafka: tests/integration/test_consumer_fetching.py says whether it still needs this
         log.warning("aiokafka's fetcher has no _prefetch_backoff; a backlog may drain in fetch-wait steps")
 
 

@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from rich.console import Console
 from rich.table import Table
 
-from payer_simulator.simulator import Folders
+from payer_simulator.simulator import Folders, complete_files
 from rcmctl import demo, sample, stack
 from rcmctl.bench import cpu, quota, relay, results
 from rcmctl.bench.probes import (
@@ -514,9 +514,7 @@ def _every_file_read(platform: Platform) -> bool:
     100,000 encounters, 45% of claim.acknowledged came after A/R balanced)."""
     folders = Folders(platform.clearinghouse_dir)
     waiting = (folders.outbound, folders.acks, folders.claim_acks, folders.remits)
-    return not any(
-        p.suffix == ".x12" and not p.name.startswith(".") for f in waiting if f.exists() for p in f.iterdir()
-    )
+    return not any(complete_files(folder) for folder in waiting if folder.exists())
 
 
 def _ar_complete(platform: Platform, expected: int) -> bool:
