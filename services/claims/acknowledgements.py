@@ -2,10 +2,11 @@
 claim.acknowledged. A 999 answers per transaction set (IK5; AK9 for the sets it does not name): the
 claims of a rejected set are rejected, those of an accepted set await their 277CA; a 277CA answers claim by
 claim (accepted into adjudication, with the payer's claim number, or rejected with its status code).
-Rejected claims join the held ones in the work queue. Each file is applied once, in one
-transaction (its hash is unique), and only then marked received at its source (a directory or the
-clearinghouse's HTTP mailbox: services.claims.gateway); a file that cannot be read is quarantined
-with the reason, recorded and marked received, so it never holds back the files behind it. A
+Rejected claims join the held ones in the work queue. Each file is applied once (its hash is
+unique), the files waiting together in one transaction, and only then marked received at its source
+(a directory or the clearinghouse's HTTP mailbox: services.claims.gateway); a file that cannot be
+read, or that fails on its own, is quarantined with the reason, recorded and marked received, so it
+never holds back the files behind it. A
 payer's claim number arriving here releases the EHR's corrections that waited for it. The loop
 waits without polling its folders: a file landing wakes it (shared/folder_watch.py); an HTTP
 mailbox is polled often only while acknowledgements are awaited."""
@@ -17,12 +18,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import db, handlers
 from services.claims.domain.acknowledgement import (
     BatchOutcome,
+    ClaimOutcome,
     SetAnswer,
     batch_outcomes,
     claim_outcomes,
@@ -48,6 +51,9 @@ FILE_NAME_LENGTH = 200  # ack_file.file_name
 # to keep polling the mailbox often.
 ACK_EXPECTED_WITHIN = timedelta(days=1)
 Wait = Callable[[], Awaitable[None]]
+# Files waiting together are applied in one transaction, up to this many (their claims' patients stay locked
+# until it commits).
+FILES_PER_TRANSACTION = 20
 
 
 def acknowledged(
@@ -65,11 +71,25 @@ def acknowledged(
     return Event(data, str(claim["claim_id"]), SOURCE, claim["correlation_id"])
 
 
-async def _apply_999(session: AsyncSession, text: str, now: datetime, file_name: str = "") -> int:
+Answer = list[BatchOutcome] | dict[str, ClaimOutcome]  # a 999's verdicts per group, a 277CA's per claim
+
+
+def _read(document: AckDocument) -> Answer:
+    """What a file says, before any database work: X12Error, UnicodeDecodeError or ValueError when it
+    cannot be read."""
+    if document.problem:
+        raise ValueError(document.problem)
+    text = document.content.decode("ascii")
+    if document.kind == "999":
+        return batch_outcomes(parse_999(text))
+    return {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
+
+
+async def _apply_999(session: AsyncSession, outcomes: list[BatchOutcome], now: datetime, file_name: str) -> int:
     """Each transaction set's claims as the 999 says: those of an accepted set go on to their 277CA (only
     the claims' timeline records the 999), those of a rejected set are rejected with that set's reasons."""
     count, answers = 0, []
-    for outcome in batch_outcomes(parse_999(text)):
+    for outcome in outcomes:
         control_number = outcome.group_control_number
         for answer in await _set_answers(session, outcome):
             numbers = list(answer.claims)
@@ -102,11 +122,9 @@ async def _set_answers(session: AsyncSession, outcome: BatchOutcome) -> list[Set
 
 
 async def _apply_277(
-    session: AsyncSession, text: str, now: datetime, deps: handlers.Deps | None = None, file_name: str = ""
-) -> int:
-    outcomes = {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-    if deps is not None:  # taken before the claims' rows, as the EHR's revisions take them: a correction is seen
-        await db.lock_patients(session, await db.patients_of_claims(session, numbers=outcomes))
+    session: AsyncSession, outcomes: dict[str, ClaimOutcome], now: datetime, file_name: str
+) -> list[UUID]:
+    """Each claim the 277CA answers accepted or rejected (its patients locked by the caller); returns their ids."""
     claims = await db.acknowledge_claims(session, outcomes.values(), now)
     if len(claims) < len(outcomes):
         log.warning("277CA names claims we never sent", extra={"unknown": len(outcomes) - len(claims)})
@@ -118,30 +136,50 @@ async def _apply_277(
             session, topics.CLAIM_ACKNOWLEDGED, acknowledged(claim, outcome.accepted, "277CA", outcome.reasons, now)
         )
     await db.add_ack_events(session, "277CA", file_name, answers)
-    if deps is not None:  # the EHR's corrections that waited for the payer's claim number
-        waiting = await db.claims_awaiting_correction(session, [claim["claim_id"] for claim in claims])
-        if waiting:
-            await handlers.revise_acknowledged(session, waiting, deps)
-    return len(claims)
+    return [claim["claim_id"] for claim in claims]
 
 
-async def apply_document(service: Service[Any], source: AckSource, document: AckDocument) -> None:
-    """Apply a file once (by its content hash) and mark it received; quarantine one that cannot be
-    read or that fails on its own while the database answers. An infrastructure fault is raised:
-    the loop pauses and takes the same file again."""
-    try:
-        if document.problem:
-            raise ValueError(document.problem)
-        await _apply_once(service, document, document.content.decode("ascii"))
-    except (X12Error, UnicodeDecodeError, ValueError) as exc:
-        await _quarantine(service, source, document, f"{type(exc).__name__}: {exc}"[:1000])
+async def apply_documents(service: Service[Any], source: AckSource, documents: list[AckDocument]) -> None:
+    """Apply files once each (by content hash), together in one transaction, and mark them received. A
+    file that cannot be read is quarantined alone; when the transaction fails on its own while the
+    database answers, each file is applied again alone, so only the one at fault is quarantined. An
+    infrastructure fault is raised: the loop pauses and takes the same files again."""
+    readable = []
+    for document in documents:
+        try:
+            readable.append((document, _read(document)))
+        except (X12Error, UnicodeDecodeError, ValueError) as exc:
+            await _quarantine(service, source, document, f"{type(exc).__name__}: {exc}"[:1000])
+        except Exception as exc:  # noqa: BLE001 - a file our reading fails on must not stop the others
+            await _quarantine(service, source, document, failure_reason(exc))
+    if not readable:
         return
+    try:
+        await _apply_together(service, readable)
     except Exception as exc:
         if is_infrastructure(exc) or not await database_answers(service.sessions):
             raise
-        await _quarantine(service, source, document, failure_reason(exc))
+        if len(readable) == 1:
+            await _quarantine(service, source, readable[0][0], failure_reason(exc))
+            return
+        log.warning("acknowledgements failed together; applying each alone", extra={"files": len(readable)})
+        for document, _ in readable:
+            await apply_documents(service, source, [document])
         return
-    await source.received(document)
+    await _received(source, [document for document, _ in readable])
+
+
+async def _received(source: AckSource, documents: list[AckDocument]) -> None:
+    """Mark each applied file received; a receipt the source refuses does not keep the others from
+    theirs (that file is handed over again, found applied, and marked then)."""
+    refused: AckSourceError | None = None
+    for document in documents:
+        try:
+            await source.received(document)
+        except AckSourceError as error:
+            refused = refused or error
+    if refused is not None:
+        raise refused
 
 
 async def _quarantine(service: Service[Any], source: AckSource, document: AckDocument, reason: str) -> None:
@@ -152,18 +190,37 @@ async def _quarantine(service: Service[Any], source: AckSource, document: AckDoc
     await source.quarantined(document, reason)
 
 
-async def _apply_once(service: Service[Any], document: AckDocument, text: str) -> None:
-    name, kind = document.name[:FILE_NAME_LENGTH], document.kind  # a label: the hash identifies the file
+async def _apply_together(service: Service[Any], readable: list[tuple[AckDocument, Answer]]) -> None:
+    """One transaction for several files: under a backlog the loop's round trips, each queued behind
+    whatever else the service's event loop is doing, are paid once for all of them. The patients of
+    every 277CA's claims are locked first, in one statement (as the EHR's revisions take them: a
+    correction is seen), and the corrections that waited for the payer's claim number are made last."""
+    now = datetime.now(UTC)
     async with service.sessions() as session, session.begin():
-        if not await db.record_ack_file(session, document.sha256, name, kind):
-            log.info("acknowledgement already applied; ignored", extra={"file": name})
-            return
-        if kind == "999":
-            count = await _apply_999(session, text, datetime.now(UTC), name)
-        else:
-            count = await _apply_277(session, text, datetime.now(UTC), service.deps, name)
-        await db.count_ack_claims(session, document.sha256, count)
-        log.info("acknowledgement applied", extra={"file": name, "kind": kind, "claims": count})
+        fresh = []
+        for document, answer in readable:
+            name = document.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
+            if await db.record_ack_file(session, document.sha256, name, document.kind):
+                fresh.append((document, name, answer))
+            else:
+                log.info("acknowledgement already applied; ignored", extra={"file": name})
+        numbers = {number for document, _, answer in fresh if isinstance(answer, dict) for number in answer}
+        if numbers:
+            await db.lock_patients(session, await db.patients_of_claims(session, numbers=numbers))
+        acknowledged_ids: list[UUID] = []
+        for document, name, answer in fresh:
+            if isinstance(answer, dict):
+                claim_ids = await _apply_277(session, answer, now, name)
+                acknowledged_ids += claim_ids
+                count = len(claim_ids)
+            else:
+                count = await _apply_999(session, answer, now, name)
+            await db.count_ack_claims(session, document.sha256, count)
+            log.info("acknowledgement applied", extra={"file": name, "kind": document.kind, "claims": count})
+        if acknowledged_ids:  # the EHR's corrections that waited for the payer's claim number
+            waiting = await db.claims_awaiting_correction(session, acknowledged_ids)
+            if waiting:
+                await handlers.revise_acknowledged(session, waiting, service.deps)
 
 
 async def read_acknowledgements_forever(service: Service[Any], source: AckSource, wait: Wait) -> None:
@@ -175,8 +232,14 @@ async def read_acknowledgements_forever(service: Service[Any], source: AckSource
     async def look() -> None:
         try:
             async with aclosing(source.pending()) as documents:
+                together: list[AckDocument] = []
                 async for document in documents:
-                    await apply_document(service, source, document)
+                    together.append(document)
+                    if len(together) == FILES_PER_TRANSACTION:
+                        await apply_documents(service, source, together)
+                        together = []
+                if together:
+                    await apply_documents(service, source, together)
             if refresh():
                 await show_backlog(service)
         except AckSourceError as error:  # the clearinghouse is down or answers nonsense: the next poll tries again

@@ -2,12 +2,14 @@
 whose name is 224 characters (longer than the column that records it) is applied and the files
 behind it follow; while the claims database refuses connections the loop pauses, the waiting file
 stays in inbound/ (neither quarantined nor marked received), and it is applied once the database
-is back."""
+is back. Files waiting together are applied in one transaction; one of them that the database refuses
+on its own is quarantined alone and the others are applied."""
 
 import logging
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 
 from services.claims.app import build
 from services.claims.settings import ClaimsSettings
@@ -53,6 +55,53 @@ async def test_a_long_named_999_and_an_outage_neither_stop_nor_lose_acknowledgem
     assert not list((platform.clearinghouse_dir / "quarantine" / "999").glob("*.x12"))
     crashes = [r for r in caplog.records if getattr(r, "loop", None) == "read_acknowledgements"]
     assert crashes == []
+
+
+# A fault of one file's own, raised by the real database: its ack_file row is refused.
+REFUSE_POISON = [
+    (
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.status = 'applied' AND NEW.file_name LIKE '%poison%' THEN"
+        " RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$"
+    ),
+    "CREATE TRIGGER refuse_poison BEFORE INSERT ON ack_file FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+]
+
+
+async def test_files_waiting_together_share_a_transaction_and_one_at_fault_is_quarantined_alone(platform):
+    settings = settings_for(platform, ClaimsSettings, "claims")
+    folder = platform.clearinghouse_dir / "inbound" / "999"
+    quarantine = platform.clearinghouse_dir / "quarantine" / "999"
+    async with running(build(settings)):  # its tables
+        pass
+    for n in range(4):
+        (folder / f"a-{n}.x12").write_text(a_999(50 + n))
+    service = build(settings)
+    async with running(service):
+        await eventually(lambda: _files(service, 4))
+        transactions = "SELECT count(DISTINCT xmin::text) FROM ack_file WHERE file_name LIKE 'a-%'"
+        assert await scalar(service, transactions) == 1
+
+    async with service.engine.begin() as connection:
+        for statement in REFUSE_POISON:
+            await connection.execute(text(statement))
+    for name, number in (("b-1.x12", 60), ("b-2-poison.x12", 61), ("b-3.x12", 62)):
+        (folder / name).write_text(a_999(number))
+    service = build(settings)
+    async with running(service):
+        await eventually(lambda: _files(service, 6))
+        await eventually(lambda: _true((quarantine / "b-2-poison.x12").exists()))
+    assert not list(folder.glob("*.x12"))
+    processed = platform.clearinghouse_dir / "processed" / "999"
+    assert sorted(p.name for p in processed.iterdir()) == [
+        "a-0.x12",
+        "a-1.x12",
+        "a-2.x12",
+        "a-3.x12",
+        "b-1.x12",
+        "b-3.x12",
+    ]
+    assert "SQLSTATE 23514" in (quarantine / "b-2-poison.x12.reason.txt").read_text()
 
 
 async def _files(service, count: int) -> bool:
