@@ -140,33 +140,25 @@ async def _apply_277(
 
 
 async def apply_documents(service: Service[Any], source: AckSource, documents: list[AckDocument]) -> None:
-    """Apply files once each (by content hash), together in one transaction, and mark them received. A
-    file that cannot be read is quarantined alone; when the transaction fails on its own while the
-    database answers, each file is applied again alone, so only the one at fault is quarantined. An
+    """Apply files once each (by content hash), together in one transaction, and mark them received; a
+    file that cannot be read is quarantined. When the transaction fails on its own while the database
+    answers, each file is applied again alone, so only the one at fault is quarantined. An
     infrastructure fault is raised: the loop pauses and takes the same files again."""
-    readable = []
-    for document in documents:
-        try:
-            readable.append((document, _read(document)))
-        except (X12Error, UnicodeDecodeError, ValueError) as exc:
-            await _quarantine(service, source, document, f"{type(exc).__name__}: {exc}"[:1000])
-        except Exception as exc:  # noqa: BLE001 - a file our reading fails on must not stop the others
-            await _quarantine(service, source, document, failure_reason(exc))
-    if not readable:
-        return
     try:
-        await _apply_together(service, readable)
+        applied, unreadable = await _apply_together(service, documents)
     except Exception as exc:
         if is_infrastructure(exc) or not await database_answers(service.sessions):
             raise
-        if len(readable) == 1:
-            await _quarantine(service, source, readable[0][0], failure_reason(exc))
+        if len(documents) == 1:
+            await _quarantine(service, source, documents[0], failure_reason(exc))
             return
-        log.warning("acknowledgements failed together; applying each alone", extra={"files": len(readable)})
-        for document, _ in readable:
+        log.warning("acknowledgements failed together; applying each alone", extra={"files": len(documents)})
+        for document in documents:
             await apply_documents(service, source, [document])
         return
-    await _received(source, [document for document, _ in readable])
+    for document, reason in unreadable:
+        await source.quarantined(document, reason)
+    await _received(source, applied)
 
 
 async def _received(source: AckSource, documents: list[AckDocument]) -> None:
@@ -190,21 +182,39 @@ async def _quarantine(service: Service[Any], source: AckSource, document: AckDoc
     await source.quarantined(document, reason)
 
 
-async def _apply_together(service: Service[Any], readable: list[tuple[AckDocument, Answer]]) -> None:
+async def _apply_together(
+    service: Service[Any], documents: list[AckDocument]
+) -> tuple[list[AckDocument], list[tuple[AckDocument, str]]]:
     """One transaction for several files: under a backlog the loop's round trips, each queued behind
-    whatever else the service's event loop is doing, are paid once for all of them. The patients of
-    every 277CA's claims are locked first, in one statement (as the EHR's revisions take them: a
-    correction is seen), and the corrections that waited for the payer's claim number are made last."""
+    whatever else the service's event loop is doing, are paid once for all of them. Each file is
+    recorded before it is read: one applied before, or being applied by another replica (whose
+    transaction this one waits for), is not read again. The patients of every 277CA's claims are
+    locked next, in one statement (as the EHR's revisions take them: a correction is seen), and the
+    corrections that waited for the payer's claim number are made last. Returns the files to mark
+    received and those to quarantine, with the reason."""
     now = datetime.now(UTC)
+    applied: list[AckDocument] = []
+    unreadable: list[tuple[AckDocument, str]] = []
     async with service.sessions() as session, session.begin():
         fresh = []
-        for document, answer in readable:
+        for document in documents:
             name = document.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
-            if await db.record_ack_file(session, document.sha256, name, document.kind):
-                fresh.append((document, name, answer))
-            else:
+            if not await db.record_ack_file(session, document.sha256, name, document.kind):
+                if (before := await db.ack_file_quarantine_reason(session, document.sha256)) is not None:
+                    unreadable.append((document, before))  # the same file again: to quarantine, as it was
+                    continue
                 log.info("acknowledgement already applied; ignored", extra={"file": name})
-        numbers = {number for document, _, answer in fresh if isinstance(answer, dict) for number in answer}
+                applied.append(document)
+                continue
+            answer, reason = _try_read(document)
+            if answer is None:
+                log.error("acknowledgement quarantined", extra={"file": document.name, "reason": reason.split(":")[0]})
+                await db.mark_ack_file_quarantined(session, document.sha256, reason)
+                unreadable.append((document, reason))
+            else:
+                fresh.append((document, name, answer))
+                applied.append(document)
+        numbers = {number for _, _, answer in fresh if isinstance(answer, dict) for number in answer}
         if numbers:
             await db.lock_patients(session, await db.patients_of_claims(session, numbers=numbers))
         acknowledged_ids: list[UUID] = []
@@ -221,6 +231,17 @@ async def _apply_together(service: Service[Any], readable: list[tuple[AckDocumen
             waiting = await db.claims_awaiting_correction(session, acknowledged_ids)
             if waiting:
                 await handlers.revise_acknowledged(session, waiting, service.deps)
+    return applied, unreadable
+
+
+def _try_read(document: AckDocument) -> tuple[Answer, None] | tuple[None, str]:
+    """What the file says, or why it cannot be read (the reason its quarantine gives)."""
+    try:
+        return _read(document), None
+    except (X12Error, UnicodeDecodeError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+    except Exception as exc:  # noqa: BLE001 - a file our reading fails on must not stop the others
+        return None, failure_reason(exc)
 
 
 async def read_acknowledgements_forever(service: Service[Any], source: AckSource, wait: Wait) -> None:

@@ -888,6 +888,25 @@ async def encounters_waiting_since(
     return list((await session.execute(query)).scalars())
 
 
+ACK_FILE_QUARANTINE_REASON = Statement("SELECT reason FROM ack_file WHERE sha256 = :sha256 AND status = 'quarantined'")
+
+
+async def ack_file_quarantine_reason(session: AsyncSession, sha256: str) -> str | None:
+    """Why a file recorded before was quarantined; None if it was applied."""
+    rows = await ACK_FILE_QUARANTINE_REASON.fetch(session, {"sha256": sha256})
+    return rows[0]["reason"] if rows else None
+
+
+MARK_ACK_FILE_QUARANTINED = Statement(
+    "UPDATE ack_file SET status = 'quarantined', reason = :reason WHERE sha256 = :sha256"
+)
+
+
+async def mark_ack_file_quarantined(session: AsyncSession, sha256: str, reason: str) -> None:
+    """A file recorded in this transaction turned out unreadable: kept as quarantined, with the reason."""
+    await MARK_ACK_FILE_QUARANTINED.execute(session, {"sha256": sha256, "reason": reason})
+
+
 async def quarantine_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str, reason: str) -> None:
     await session.execute(
         insert(AckFile.__table__)

@@ -87,10 +87,14 @@ async def test_files_waiting_together_share_a_transaction_and_one_at_fault_is_qu
             await connection.execute(text(statement))
     for name, number in (("b-1.x12", 60), ("b-2-poison.x12", 61), ("b-3.x12", 62)):
         (folder / name).write_text(a_999(number))
+    (folder / "b-4-garbage.x12").write_text("not X12 at all")
     service = build(settings)
     async with running(service):
         await eventually(lambda: _files(service, 6))
         await eventually(lambda: _true((quarantine / "b-2-poison.x12").exists()))
+        await eventually(lambda: _true((quarantine / "b-4-garbage.x12").exists()))
+        (folder / "c-the-same-garbage.x12").write_text("not X12 at all")  # known by its hash: quarantined again
+        await eventually(lambda: _true((quarantine / "c-the-same-garbage.x12").exists()))
     assert not list(folder.glob("*.x12"))
     processed = platform.clearinghouse_dir / "processed" / "999"
     assert sorted(p.name for p in processed.iterdir()) == [
@@ -102,6 +106,8 @@ async def test_files_waiting_together_share_a_transaction_and_one_at_fault_is_qu
         "b-3.x12",
     ]
     assert "SQLSTATE 23514" in (quarantine / "b-2-poison.x12.reason.txt").read_text()
+    garbage = (quarantine / "b-4-garbage.x12.reason.txt").read_text()
+    assert garbage.startswith("X12Error") and (quarantine / "c-the-same-garbage.x12.reason.txt").read_text() == garbage
 
 
 async def _files(service, count: int) -> bool:
