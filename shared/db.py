@@ -108,6 +108,10 @@ class Statement:
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> list[asyncpg.Record]:
         return list(await (await driver(session)).fetch(self.sql, *self.args(params)))
 
+    async def fetch_value(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row's first column; None when there is no row."""
+        return await (await driver(session)).fetchval(self.sql, *self.args(params))
+
 
 _TRANSACTION_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")
 

@@ -651,13 +651,12 @@ STORE_BATCH = Statement(
 
 async def seconds_until_a_window_closes(session: AsyncSession, grouping_window: float) -> float | None:
     """How long until the first ready claim still in its grouping window may be batched (None: none waits)."""
-    rows = await WINDOW_CLOSES.fetch(session, {"window": timedelta(seconds=grouping_window)})
-    seconds = rows[0]["seconds"]
+    seconds = await WINDOW_CLOSES.fetch_value(session, {"window": timedelta(seconds=grouping_window)})
     return None if seconds is None else float(seconds)
 
 
 async def next_interchange_control_number(session: AsyncSession) -> int:
-    return int((await NEXT_INTERCHANGE.fetch(session))[0]["number"])
+    return int(await NEXT_INTERCHANGE.fetch_value(session))
 
 
 async def store_batch(
@@ -734,8 +733,7 @@ BATCH_CONTENT = Statement("SELECT content FROM submission_batch WHERE interchang
 
 async def batch_content(session: AsyncSession, control_number: int) -> str | None:
     """The 837P we wrote for this interchange (None: we never sent it)."""
-    found = await BATCH_CONTENT.fetch(session, {"control_number": control_number})
-    return found[0]["content"] if found else None
+    return await BATCH_CONTENT.fetch_value(session, {"control_number": control_number})
 
 
 CLAIM_IDS_OF_INTERCHANGE = Statement(
@@ -893,8 +891,7 @@ ACK_FILE_QUARANTINE_REASON = Statement("SELECT reason FROM ack_file WHERE sha256
 
 async def ack_file_quarantine_reason(session: AsyncSession, sha256: str) -> str | None:
     """Why a file recorded before was quarantined; None if it was applied."""
-    rows = await ACK_FILE_QUARANTINE_REASON.fetch(session, {"sha256": sha256})
-    return rows[0]["reason"] if rows else None
+    return await ACK_FILE_QUARANTINE_REASON.fetch_value(session, {"sha256": sha256})
 
 
 MARK_ACK_FILE_QUARANTINED = Statement(
