@@ -74,17 +74,6 @@ def acknowledged(
 Answer = list[BatchOutcome] | dict[str, ClaimOutcome]  # a 999's verdicts per group, a 277CA's per claim
 
 
-def _read(document: AckDocument) -> Answer:
-    """What a file says, before any database work: X12Error, UnicodeDecodeError or ValueError when it
-    cannot be read."""
-    if document.problem:
-        raise ValueError(document.problem)
-    text = document.content.decode("ascii")
-    if document.kind == "999":
-        return batch_outcomes(parse_999(text))
-    return {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}
-
-
 async def _apply_999(session: AsyncSession, outcomes: list[BatchOutcome], now: datetime, file_name: str) -> int:
     """Each transaction set's claims as the 999 says: those of an accepted set go on to their 277CA (only
     the claims' timeline records the 999), those of a rejected set are rejected with that set's reasons."""
@@ -157,7 +146,7 @@ async def apply_documents(service: Service[Any], source: AckSource, documents: l
             await apply_documents(service, source, [document])
         return
     for document, reason in unreadable:
-        await source.quarantined(document, reason)
+        await _set_aside(source, document, reason)
     await _received(source, applied)
 
 
@@ -175,10 +164,15 @@ async def _received(source: AckSource, documents: list[AckDocument]) -> None:
 
 
 async def _quarantine(service: Service[Any], source: AckSource, document: AckDocument, reason: str) -> None:
-    log.error("acknowledgement quarantined", extra={"file": document.name, "reason": reason.split(":")[0]})
     async with service.sessions() as session, session.begin():
         name = document.name[:FILE_NAME_LENGTH]
         await db.quarantine_ack_file(session, document.sha256, name, document.kind, reason)
+    await _set_aside(source, document, reason)
+
+
+async def _set_aside(source: AckSource, document: AckDocument, reason: str) -> None:
+    """A file recorded as quarantined is kept aside at its source, with the reason."""
+    log.error("acknowledgement quarantined", extra={"file": document.name, "reason": reason.split(":")[0]})
     await source.quarantined(document, reason)
 
 
@@ -208,7 +202,6 @@ async def _apply_together(
                 continue
             answer, reason = _try_read(document)
             if answer is None:
-                log.error("acknowledgement quarantined", extra={"file": document.name, "reason": reason.split(":")[0]})
                 await db.mark_ack_file_quarantined(session, document.sha256, reason)
                 unreadable.append((document, reason))
             else:
@@ -235,9 +228,14 @@ async def _apply_together(
 
 
 def _try_read(document: AckDocument) -> tuple[Answer, None] | tuple[None, str]:
-    """What the file says, or why it cannot be read (the reason its quarantine gives)."""
+    """What the file says, before any database work, or why it cannot be read (its quarantine's reason)."""
     try:
-        return _read(document), None
+        if document.problem:
+            raise ValueError(document.problem)
+        text = document.content.decode("ascii")
+        if document.kind == "999":
+            return batch_outcomes(parse_999(text)), None
+        return {o.patient_control_number: o for o in claim_outcomes(parse_277ca(text))}, None
     except (X12Error, UnicodeDecodeError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1000]
     except Exception as exc:  # noqa: BLE001 - a file our reading fails on must not stop the others
