@@ -35,25 +35,28 @@ pytestmark = pytest.mark.integration
 EXAMPLES = int(os.environ.get("RCM_FUZZ_EXAMPLES", "12"))  # per operation and mode (positive, negative)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def bound_socket() -> socket.socket:
+    """A loopback socket bound to a free port and kept: a port only looked up and released can be taken
+    by another process's client socket before a server that starts seconds later binds it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager
 def serving(apps: dict[str, FastAPI]) -> Iterator[dict[str, str]]:
     """The apps over HTTP on free loopback ports, their lifespans run by uvicorn one after the other (Alembic's
     context is global), in a thread of their own."""
-    ports = {name: free_port() for name in apps}
+    sockets = {name: bound_socket() for name in apps}
+    ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
     servers = [uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=ports[name], log_config=None,
                                              access_log=False, lifespan="on")) for name, app in apps.items()]  # fmt: skip
     ready, failed = threading.Event(), []
 
     async def serve() -> None:
         tasks = []
-        for server in servers:
-            tasks.append(asyncio.create_task(server.serve()))
+        for server, sock in zip(servers, sockets.values(), strict=True):
+            tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
             while not server.started and not tasks[-1].done():
                 await asyncio.sleep(0.05)
             if tasks[-1].done():
@@ -73,6 +76,8 @@ def serving(apps: dict[str, FastAPI]) -> Iterator[dict[str, str]]:
         for server in servers:
             server.should_exit = True
         thread.join(timeout=60)
+        for sock in sockets.values():
+            sock.close()
 
 
 def server_errors(base_url: str, document: dict, headers: dict[str, str]) -> list[str]:
