@@ -30,23 +30,30 @@ MONEY_ERROR = 'money is a string with two decimal places, e.g. "195.00" or "-12.
 
 def _money_schema(_source: Any, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
     """On the wire (JSON) money is a string with exactly two decimals, nothing else: "195" or 195.0
-    would pass a lax reader and break the next one. In Python a Decimal (or int) is taken as is.
-    Checked inside pydantic-core (a pattern, then Decimal's own constructor): no Python frame per
-    amount, where a payment.posted carries a score of them."""
+    would pass a lax reader and break the next one. In Python a Decimal (or int) is taken as is and
+    held in cents (never -0.00). Either way the value is a Decimal of exactly two places, so it is
+    written as its own str() inside pydantic-core: no Python frame per amount read from the wire or
+    written to it, where a payment.posted carries a score of them ("-0.00" read is written back as is)."""
     as_text = core_schema.str_schema(pattern=MONEY_TEXT, strict=True)
     wire = core_schema.chain_schema([as_text, core_schema.no_info_plain_validator_function(Decimal)])
+    python = core_schema.chain_schema(
+        [
+            core_schema.decimal_schema(max_digits=12, decimal_places=2),
+            core_schema.no_info_plain_validator_function(_in_cents),
+        ]
+    )
     return core_schema.json_or_python_schema(
         json_schema=core_schema.custom_error_schema(wire, custom_error_type="money", custom_error_message=MONEY_ERROR),
-        python_schema=core_schema.decimal_schema(max_digits=12, decimal_places=2),
-        serialization=core_schema.plain_serializer_function_ser_schema(
-            _money_out, return_schema=core_schema.str_schema(), when_used="json"
-        ),
+        python_schema=python,
+        serialization=core_schema.to_string_ser_schema(when_used="json"),
     )
 
 
-def _money_out(value: Decimal) -> str:
-    cents = value.quantize(CENT)
-    return f"{cents:f}" if cents else "0.00"  # never "-0.00"
+ZERO = Decimal("0.00")
+
+
+def _in_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT) or ZERO  # 5 -> 5.00, 36.600 -> 36.60; never -0.00
 
 
 Money = Annotated[

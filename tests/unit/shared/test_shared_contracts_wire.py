@@ -91,6 +91,7 @@ def test_money_is_written_with_two_decimals_whatever_decimal_it_holds(amount):
         isinstance(v, str) and Draft202012Validator({"pattern": MONEY_PATTERN}).is_valid(v) for v in written.values()
     )
     assert AmountsByCategory.model_validate_json(amounts.model_dump_json(), strict=True) == amounts
+    assert written["charge"] == f"{Decimal(amount).quantize(Decimal('0.01')):f}".replace("-0.00", "0.00")
 
 
 def decimal_fields(model: type[BaseModel], path: str = "") -> list[str]:
