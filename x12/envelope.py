@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from x12.errors import X12Error
 
@@ -36,8 +37,16 @@ DEFAULT = Separators()
 
 def amount(value: Decimal) -> str:
     """An X12 R value: cents at most, no trailing zeros ("100", "80.5")."""
-    text = f"{value.quantize(CENT, ROUND_HALF_UP):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    # Quantized to cents, str() always gives plain notation with two decimals (and is twice as fast
+    # as format(..., "f")): the "." is always there to strip back to.
+    return str(value.quantize(CENT, ROUND_HALF_UP)).rstrip("0").rstrip(".")
+
+
+@lru_cache(maxsize=4096)
+def ccyymmdd(day: date) -> str:
+    """A date as X12 writes it (D8). Kept once made: a file's dates repeat (its service dates, its
+    day of writing), and strftime costs more than the rest of the segment it goes in."""
+    return f"{day:%Y%m%d}"
 
 
 def quantity(value: Decimal) -> str:
@@ -48,7 +57,12 @@ def quantity(value: Decimal) -> str:
 
 def render_segment(elements: Sequence[Element], sep: Separators = DEFAULT) -> str:
     """One segment; trailing empty elements and components are dropped as X12 requires."""
-    parts = [sep.component.join(e).rstrip(sep.component) if isinstance(e, tuple) else (e or "") for e in elements]
+    component = sep.component
+    # Most elements are plain strings: they are taken as they are before anything else is tried.
+    parts = [
+        e if e.__class__ is str else component.join(e).rstrip(component) if isinstance(e, tuple) else (e or "")
+        for e in elements
+    ]
     while parts and not parts[-1]:
         parts.pop()
     return sep.element.join(parts) + sep.segment

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from x12.envelope import Element, Envelope, TransactionSet, amount, render_interchange, st_control_number
+from x12.envelope import Element, Envelope, TransactionSet, amount, ccyymmdd, render_interchange, st_control_number
 from x12.errors import X12Error
 from x12.guides.x214 import GUIDE
 from x12.reading import Loop, Segment, read_sets, refuse_on
@@ -77,7 +77,7 @@ class ClaimAcknowledgment(Model):
 def _stc(
     category: str, status: str, entity: str | None, effective: date | None, charge: Decimal, accepted: bool
 ) -> list[Element]:
-    dated = f"{effective:%Y%m%d}" if effective else ""
+    dated = ccyymmdd(effective) if effective else ""
     return ["STC", (category, status, entity or ""), dated, "WQ" if accepted else "U", amount(charge)]
 
 
@@ -104,8 +104,8 @@ def render_277ca(ack: ClaimAcknowledgment) -> str:
         ["HL", "1", "", "20", "1"],
         ["NM1", "PR", "2", ack.payer_name, "", "", "", "", "PI", ack.payer_id],
         ["TRN", "1", f"{ack.control_number}"],
-        ["DTP", "050", "D8", f"{ack.received:%Y%m%d}"],
-        ["DTP", "009", "D8", f"{day:%Y%m%d}"],
+        ["DTP", "050", "D8", ccyymmdd(ack.received)],
+        ["DTP", "009", "D8", ccyymmdd(day)],
         ["HL", "2", "1", "21", "1"],
         ["NM1", "41", "2", ack.submitter_name, "", "", "", "", "46", ack.submitter_id],
         ["TRN", "2", ack.batch_reference],
@@ -144,7 +144,7 @@ def render_277ca(ack: ClaimAcknowledgment) -> str:
             ]
             if claim.payer_claim_control_number:
                 body.append(["REF", "1K", claim.payer_claim_control_number])
-            body.append(["DTP", "472", "D8", f"{claim.service_date:%Y%m%d}"])
+            body.append(["DTP", "472", "D8", ccyymmdd(claim.service_date)])
     env = Envelope(
         sender_id=ack.sender_id,
         receiver_id=ack.receiver_id,

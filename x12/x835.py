@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from x12.envelope import Element, Envelope, amount, quantity, render_interchange
+from x12.envelope import Element, Envelope, amount, ccyymmdd, quantity, render_interchange
 from x12.errors import BALANCING, Issue, X12Error
 from x12.guides.x835 import GUIDE
 from x12.npi import npi_is_valid
@@ -104,14 +104,14 @@ def _transaction(r: Remittance) -> list[list[Element]]:
     else:
         bank = [""] * 11
     segs: list[list[Element]] = [
-        ["BPR", "H" if p.method == "NON" else "I", amount(p.amount), "C", p.method, *bank, f"{p.date:%Y%m%d}"],
+        ["BPR", "H" if p.method == "NON" else "I", amount(p.amount), "C", p.method, *bank, ccyymmdd(p.date)],
         ["TRN", "1", p.trace_number, p.payer_key],
     ]
     header: list[list[Element]] = [
         ["CUR", "PR", r.currency],
         ["REF", "EV", r.receiver_id],
         ["REF", "F2", r.version_id],
-        ["DTM", "405", f"{r.production_date:%Y%m%d}" if r.production_date else None],
+        ["DTM", "405", ccyymmdd(r.production_date) if r.production_date else None],
     ]
     segs += [seg for seg in header if seg[2]]
     segs.append(["N1", "PR", r.payer.name, "XV" if r.payer.identifier else "", r.payer.identifier])
@@ -178,7 +178,7 @@ def _claim(c: ClaimPayment) -> list[list[Element]]:
         ("036", c.coverage_expiration),
         ("050", c.received_date),
     )
-    segs += [["DTM", qualifier, f"{day:%Y%m%d}"] for qualifier, day in dates if day]
+    segs += [["DTM", qualifier, ccyymmdd(day)] for qualifier, day in dates if day]
     segs += [_per(contact) for contact in c.contacts]
     typed = (("AU", c.coverage_amount), ("I", c.interest))
     segs += [["AMT", qualifier, amount(value)] for qualifier, value in typed if value is not None]
@@ -233,9 +233,9 @@ def _service(svc: ServicePayment) -> list[list[Element]]:
         ]
     ]
     if svc.service_date and svc.service_date_to:
-        segs += [["DTM", "150", f"{svc.service_date:%Y%m%d}"], ["DTM", "151", f"{svc.service_date_to:%Y%m%d}"]]
+        segs += [["DTM", "150", ccyymmdd(svc.service_date)], ["DTM", "151", ccyymmdd(svc.service_date_to)]]
     elif svc.service_date:
-        segs.append(["DTM", "472", f"{svc.service_date:%Y%m%d}"])
+        segs.append(["DTM", "472", ccyymmdd(svc.service_date)])
     segs += _cas(svc.adjustments)
     segs += [["REF", r.qualifier, r.value] for r in svc.references]
     if svc.control_number:
@@ -271,7 +271,7 @@ def _plb(adjustments: tuple[ProviderAdjustment, ...]) -> list[list[Element]]:
     segs: list[list[Element]] = []
     for (provider, period), adjs in by_period.items():
         for start in range(0, len(adjs), _CAS_PAIRS):
-            seg: list[Element] = ["PLB", provider, f"{period:%Y%m%d}"]
+            seg: list[Element] = ["PLB", provider, ccyymmdd(period)]
             for adj in adjs[start : start + _CAS_PAIRS]:
                 seg += [(adj.reason, adj.reference) if adj.reference else adj.reason, amount(adj.amount)]
             segs.append(seg)

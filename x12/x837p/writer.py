@@ -14,7 +14,16 @@ from x12.claim import (
     ProviderClaims,
     ServiceLine,
 )
-from x12.envelope import Element, Envelope, TransactionSet, amount, quantity, render_interchange, st_control_number
+from x12.envelope import (
+    Element,
+    Envelope,
+    TransactionSet,
+    amount,
+    ccyymmdd,
+    quantity,
+    render_interchange,
+    st_control_number,
+)
 from x12.guides.x837p import GUIDE
 from x12.types import Address
 from x12.x837p.order import Row, Unit, merge
@@ -105,7 +114,7 @@ def _subscriber(claim: Claim, hl: int) -> list[Unit]:
     ]
     name += _address(s.address)
     if s.birth_date is not None:
-        name.append([["DMG", "D8", f"{s.birth_date:%Y%m%d}", s.sex]])
+        name.append([["DMG", "D8", ccyymmdd(s.birth_date), s.sex]])
     payer_name = [[_name("PR", "2", payer.name, None, payer.id_qualifier, payer.id)]]
     return [
         [["HL", str(hl), "1", "22", "1" if claim.patient else "0"]],
@@ -119,7 +128,7 @@ def _patient(patient: Patient, claim: Claim, hl: int) -> list[Unit]:
     """Loop 2000C with 2010CA: the patient when not the subscriber."""
     pat: Row = ["PAT", patient.relationship_code]
     if patient.deceased or patient.weight is not None or patient.pregnant:
-        death = f"{patient.deceased:%Y%m%d}" if patient.deceased else ""
+        death = ccyymmdd(patient.deceased) if patient.deceased else ""
         weight = quantity(patient.weight) if patient.weight is not None else ""
         pat += [
             "",
@@ -134,7 +143,7 @@ def _patient(patient: Patient, claim: Claim, hl: int) -> list[Unit]:
     name: list[Unit] = [
         [_name("QC", "1", patient.last_name, patient.first_name, None, None, patient.middle_name, patient.suffix)],
         *_address(patient.address),
-        [["DMG", "D8", f"{patient.birth_date:%Y%m%d}", patient.sex]],
+        [["DMG", "D8", ccyymmdd(patient.birth_date), patient.sex]],
     ]
     return [[["HL", str(hl + 1), str(hl), "23", "0"]], [pat], merge("2010CA", name, claim.kept)]
 
@@ -241,7 +250,7 @@ def _other_payer(other: OtherPayer) -> list[Row]:
     units.append(merge("2330A", [[subscriber]], other.kept))
     payer: list[Unit] = [[_name("PR", "2", other.payer.name, None, other.payer.id_qualifier, other.payer.id)]]
     if other.adjudication_date:
-        payer.append([["DTP", "573", "D8", f"{other.adjudication_date:%Y%m%d}"]])
+        payer.append([["DTP", "573", "D8", ccyymmdd(other.adjudication_date)]])
     if other.payer_claim_control_number:
         payer.append([["REF", "F8", other.payer_claim_control_number]])
     units.append(merge("2330B", payer, other.kept))
@@ -274,9 +283,9 @@ def _line(claim: Claim, line: ServiceLine) -> list[Row]:
     """Loop 2400 with its drug (2410) and the other payers' adjudication of it (2430)."""
     served: Row
     if line.service_date_to is not None:
-        served = ["DTP", "472", "RD8", f"{line.service_date:%Y%m%d}-{line.service_date_to:%Y%m%d}"]
+        served = ["DTP", "472", "RD8", f"{ccyymmdd(line.service_date)}-{ccyymmdd(line.service_date_to)}"]
     else:
-        served = ["DTP", "472", "D8", f"{line.service_date:%Y%m%d}"]
+        served = ["DTP", "472", "D8", ccyymmdd(line.service_date)]
     units: list[Unit] = [[["LX", str(line.line_number)]], [_sv1(claim, line)]]
     units += [[_attachment(a)] for a in line.attachments]
     units.append([served])
@@ -302,5 +311,5 @@ def _line_adjudication(other: OtherPayer, answer: OtherPayerLine, line: ServiceL
     svd: Row = ["SVD", other.payer.id, amount(answer.paid), procedure, "", quantity(units), bundled]
     adjudicated = answer.adjudication_date or other.adjudication_date
     segs: list[Unit] = [[svd], *_adjustments(answer.adjustments)]
-    segs.append([["DTP", "573", "D8", f"{adjudicated:%Y%m%d}" if adjudicated else ""]])
+    segs.append([["DTP", "573", "D8", ccyymmdd(adjudicated) if adjudicated else ""]])
     return merge("2430", segs, answer.kept)
