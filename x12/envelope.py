@@ -126,7 +126,7 @@ def render_interchange(env: Envelope, bodies: Sequence[Sequence[Sequence[Element
         # The 835 guide marks ST03 "not used"; the 837 and 999 guides require it.
         st03 = "" if env.functional_id == "HP" else env.version
         lines.append(render_segment(["ST", _set_id(env.functional_id), control, st03]))
-        lines.extend(render_segment(seg) for seg in body)
+        lines.extend(map(render_segment, body))
         lines.append(render_segment(["SE", str(len(body) + 2), control]))
     lines.append(render_segment(["GE", str(len(bodies)), str(env.group_control_number)]))
     lines.append(render_segment(["IEA", "1", f"{env.control_number:09d}"]))

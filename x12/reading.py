@@ -108,7 +108,10 @@ class Loop:
         return [child for child in self.loops if child.id == loop_id]
 
     def child(self, loop_id: str) -> Loop | None:
-        return next((child for child in self.loops if child.id == loop_id), None)
+        for child in self.loops:  # a plain loop: next() over a generator costs twice as much here
+            if child.id == loop_id:
+                return child
+        return None
 
     def walk(self) -> Iterator[Loop]:
         """This loop and every loop inside it, depth first in file order."""
@@ -369,7 +372,10 @@ def _group(tokens: list[list[str]], ids: list[str], start: int, end: int, sep: S
         raise X12Error(f"the functional group (GS06 {gs[6] or 'empty'}) holds no transaction set", "GE")
     sets: list[RawSet] = []
     for first, following in zip(starts, [*starts[1:], end], strict=True):
-        last = next((n for n in range(first, following) if ids[n] == "SE"), following - 1)
+        try:  # list.index searches at C speed: a set may hold thousands of segments
+            last = ids.index("SE", first, following)
+        except ValueError:
+            last = following - 1
         if last + 1 < following:
             raise X12Error(f"{ids[last + 1]} (segment {last + 2} of the interchange) is between transaction sets")
         sets.append(_raw_set(tokens[first : last + 1], sep))
