@@ -40,6 +40,9 @@ class Mark:
     readings: dict[Key, Reading]
     machine_busy: float  # the machine's non-idle CPU seconds since boot, all cores
     all_processes: float  # sum over every process on the machine (reaped children included)
+    # CPU seconds the hypervisor ran someone else on our cores (all cores since boot). Where it is
+    # high the host is contended, and the same work costs this guest's processes more CPU time.
+    steal: float = 0.0
 
 
 def postgres_group(title: str, namespace: str, bench_pids: set[int], pid: int) -> str | None:
@@ -110,7 +113,7 @@ class Sampler:
     def mark(self) -> Mark:
         self.sample()
         with self._guard:
-            return Mark(time.time(), dict(self.readings), machine_busy(), all_processes_cpu())
+            return Mark(time.time(), dict(self.readings), machine_busy(), all_processes_cpu(), machine_steal())
 
     def sample(self) -> None:
         found: dict[Key, Reading] = {}
@@ -166,6 +169,10 @@ def _read(process: psutil.Process, group: str, found: dict[Key, Reading]) -> Non
 def machine_busy() -> float:
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "guest", 0.0)
+
+
+def machine_steal() -> float:
+    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 def all_processes_cpu() -> float:

@@ -493,6 +493,8 @@ def _figures(start, end, settled, traffic: Traffic, idle, encounters: int, first
             "processes_share_of_machine": round((end.all_processes - start.all_processes) / machine, 3)
             if machine
             else None,
+            # a contended host: its runs cost more CPU per encounter (compare runs with steal near 0)
+            "steal_s": round(end.steal - start.steal, 3),
         },
     }
 

@@ -108,6 +108,7 @@ def figures(result: dict) -> list[tuple[str, float | None, str]]:
             _get(burst, "accounting", "counted_share_of_machine"),
             "",
         ),
+        ("CPU the hypervisor took from the machine in the burst (steal)", _get(burst, "accounting", "steal_s"), "s"),
         ("burst: publish → claim.submitted p99", _get(burst, "latency", "claim_submitted", "p99"), "s"),
         ("burst: publish → payment.posted p99", _get(burst, "latency", "payment_posted", "p99"), "s"),
     ]

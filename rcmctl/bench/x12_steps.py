@@ -5,7 +5,7 @@ payer simulator reads it, answers a 999, adjudicates and writes the 835s and 277
 payments as JSON); the payments service parses each 835, the claims service each 277CA. The claims are
 the samples' mix (1 to 3 lines, some dependents, some secondary claims), over two billing providers.
 
-    .venv/bin/python scripts/bench_x12.py [--claims 500] [--repeat 7] [--profile STEP]
+    .venv/bin/python -m rcmctl.bench.x12_steps [--claims 500] [--repeat 7] [--profile STEP]
 
 Each step runs `--repeat` times with the cyclic collector paused (as the services read files); the
 best run is reported (the others are noise from whatever else the machine is doing). `--profile STEP`
