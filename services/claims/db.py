@@ -98,7 +98,9 @@ class Claim(SQLModel, table=True):
         Index("ix_claim_open_by_key", "grouping_key", postgresql_where=text("status = 'ready'")),  # open claims
         # whether 277CAs are still awaited (the mailbox is polled often only then)
         Index("ix_claim_awaiting_ack", "submitted_at", postgresql_where=text(AWAITING_ACK)),
-        Index("ix_claim_original_claim_id", "original_claim_id", postgresql_where=text("original_claim_id IS NOT NULL")),
+        Index(
+            "ix_claim_original_claim_id", "original_claim_id", postgresql_where=text("original_claim_id IS NOT NULL")
+        ),
     )
 
     claim_id: UUID = Field(primary_key=True)

@@ -2,6 +2,7 @@
 content out of line); each downgrades to what was before."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ A_CLAIM = text(
 async def test_0011_indexes_only_the_claims_asked_about_and_keeps_content_out_of_line(platform):
     url = platform.database_url("claims")
     engine = create_async_engine(url)
-    content = '{"lines": [%s]}' % ",".join(f'{{"n": {i}, "code": "99213"}}' for i in range(120))  # ~2.5 kB
+    content = json.dumps({"lines": [{"n": n, "code": "99213"} for n in range(120)]})  # ~2.5 kB
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, url, "0010")
         async with engine.begin() as connection:
