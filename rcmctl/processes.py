@@ -36,9 +36,14 @@ def free_port_base(start: int = 8100, step: int = 10, tries: int = 50) -> int:
 
 
 def _any_free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768 and up): one the kernel handed out would be
+    free again once probed, and a client's outgoing connection could take it before the replica binds
+    it (CI saw a second replica exit with "address already in use")."""
+    for _ in range(200):
+        port = secrets.randbelow(32000 - 21000) + 21000
+        if _free(port):
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _free(port: int) -> bool:
