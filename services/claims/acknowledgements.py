@@ -180,9 +180,9 @@ async def _apply_together(
     service: Service[Any], documents: list[AckDocument]
 ) -> tuple[list[AckDocument], list[tuple[AckDocument, str]]]:
     """One transaction for several files: under a backlog the loop's round trips, each queued behind
-    whatever else the service's event loop is doing, are paid once for all of them. Each file is
-    recorded before it is read: one applied before, or being applied by another replica (whose
-    transaction this one waits for), is not read again. The patients of every 277CA's claims are
+    whatever else the service's event loop is doing, are paid once for all of them. A file another
+    replica is applying now is left to it (it marks it received); each other file is recorded before it
+    is read, and one applied before is not read again. The patients of every 277CA's claims are
     locked next, in one statement (as the EHR's revisions take them: a correction is seen), and the
     corrections that waited for the payer's claim number are made last. Returns the files to mark
     received and those to quarantine, with the reason."""
@@ -190,8 +190,11 @@ async def _apply_together(
     applied: list[AckDocument] = []
     unreadable: list[tuple[AckDocument, str]] = []
     async with service.sessions() as session, session.begin():
+        mine = await db.take_ack_files(session, [document.sha256 for document in documents])
         fresh = []
         for document in documents:
+            if document.sha256 not in mine:
+                continue
             name = document.name[:FILE_NAME_LENGTH]  # a label: the hash identifies the file
             if not await db.record_ack_file(session, document.sha256, name, document.kind):
                 if (before := await db.ack_file_quarantine_reason(session, document.sha256)) is not None:

@@ -852,9 +852,23 @@ async def acknowledgements_awaited(session: AsyncSession, within: timedelta) -> 
     return bool((await session.execute(select(awaited.exists()))).scalar())
 
 
+ACK_FILE_SPACE = zlib.crc32(b"claims:ack-file") & 0x7FFFFFFF  # a file being applied (an int4 lock space)
+
+
+async def take_ack_files(session: AsyncSession, hashes: list[str]) -> set[str]:
+    """The files (by content hash) this transaction may apply: those no other replica is applying now
+    (an advisory lock each, held until commit; try-locks, so replicas share a backlog of files instead
+    of queueing behind each other's). Through the session: the first statement of the files'
+    transaction (see claims_to_batch)."""
+    taken = await session.execute(
+        text("SELECT h FROM unnest(CAST(:hashes AS text[])) AS h WHERE pg_try_advisory_xact_lock(:space, hashtext(h))"),
+        {"hashes": hashes, "space": ACK_FILE_SPACE},
+    )
+    return set(taken.scalars())
+
+
 async def record_ack_file(session: AsyncSession, sha256: str, file_name: str, kind: str) -> bool:
-    """Note an acknowledgement file as applied; False if it was already (by its content hash). Through
-    the session: the first statement of the file's transaction (see claims_to_batch)."""
+    """Note an acknowledgement file as applied; False if it was already (by its content hash)."""
     table = AckFile.__table__
     new = await session.execute(
         insert(table)

@@ -3,14 +3,17 @@ whose name is 224 characters (longer than the column that records it) is applied
 behind it follow; while the claims database refuses connections the loop pauses, the waiting file
 stays in inbound/ (neither quarantined nor marked received), and it is applied once the database
 is back. Files waiting together are applied in one transaction; one of them that the database refuses
-on its own is quarantined alone and the others are applied."""
+on its own is quarantined alone and the others are applied. A file another replica is applying
+is left to it: this one applies the others, and takes the file up only once the other lets go."""
 
+import hashlib
 import logging
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
+from services.claims import db
 from services.claims.app import build
 from services.claims.settings import ClaimsSettings
 from tests.integration.test_infrastructure_pauses import block
@@ -108,6 +111,33 @@ async def test_files_waiting_together_share_a_transaction_and_one_at_fault_is_qu
     assert "SQLSTATE 23514" in (quarantine / "b-2-poison.x12.reason.txt").read_text()
     garbage = (quarantine / "b-4-garbage.x12.reason.txt").read_text()
     assert garbage.startswith("X12Error") and (quarantine / "c-the-same-garbage.x12.reason.txt").read_text() == garbage
+
+
+async def test_a_file_another_replica_is_applying_is_left_to_it_and_the_others_are_applied(platform):
+    settings = settings_for(platform, ClaimsSettings, "claims", ack_fallback_seconds=0.5)
+    folder = platform.clearinghouse_dir / "inbound" / "999"
+    folder.mkdir(parents=True, exist_ok=True)
+    held, free = a_999(70), a_999(71)
+    service = build(settings)
+    async with running(service):
+        other_replica = await service.engine.connect()
+        transaction = await other_replica.begin()
+        try:  # the other replica's transaction has the file, as take_ack_files takes it
+            taken = "SELECT pg_try_advisory_xact_lock(:space, hashtext(:h))"
+            sha = hashlib.sha256(held.encode()).hexdigest()
+            assert (await other_replica.execute(text(taken), {"space": db.ACK_FILE_SPACE, "h": sha})).scalar()
+            (folder / "held.x12").write_text(held)
+            (folder / "free.x12").write_text(free)
+            await eventually(lambda: _files(service, 1))
+            await eventually(lambda: _true(not (folder / "free.x12").exists()))
+            assert (folder / "held.x12").exists()  # neither applied nor marked received: not ours now
+            assert await scalar(service, "SELECT count(*) FROM ack_file") == 1
+        finally:
+            await transaction.rollback()  # the other replica gave up (crashed): the file is free again
+            await other_replica.close()
+        await eventually(lambda: _files(service, 2))
+        await eventually(lambda: _true(not (folder / "held.x12").exists()))
+    assert not list((platform.clearinghouse_dir / "quarantine" / "999").glob("*.x12"))
 
 
 async def _files(service, count: int) -> bool:
