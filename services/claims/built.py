@@ -36,6 +36,11 @@ class BuiltClaims:
         if len(self._kept) < self.most:
             self._kept[claim_id] = (now, stored, claim)
 
+    def ids(self) -> list[UUID]:
+        """The claims kept now (the submission loop batches these first: services.claims.db.claims_to_batch)."""
+        self._forget_older_than(self.clock() - self.seconds)
+        return list(self._kept)
+
     def take(self, stored: Sequence[tuple[UUID, str]]) -> list[Claim]:
         """The claims of these (id, stored JSON) rows, in their order: those kept with the same text
         as they were built, the others validated from their JSON in one call. None is kept afterwards."""

@@ -1,7 +1,8 @@
 """Claims' loops wake when there is work, not on a timer, on the real broker and database. The
 fallback looks are set to 30 s here, so a claim (or an acknowledgement) that comes back within a
 second or two shows the loop was woken: by the NOTIFY of the transaction that made the claim ready,
-by its grouping window closing, by a delivery (the HTTP mailbox is then polled often)."""
+by its grouping window closing, by a delivery (the HTTP mailbox is then polled often). A claim another
+replica built is left to it a while after its window, and then taken up at once."""
 
 import asyncio
 import json
@@ -10,6 +11,7 @@ import pytest
 
 from services.claims.app import build
 from services.claims.settings import ClaimsSettings
+from services.claims.submission import LEFT_TO_BUILDER_SECONDS
 from shared.contracts import topics
 from tests.integration.test_claims import coded_event, patient_event
 from tests.integration.test_claims_acknowledgements import with_coverages
@@ -65,6 +67,24 @@ async def test_with_grouping_a_claim_waits_out_its_window_then_goes_out_promptly
         await publish(platform, topics.ENCOUNTER_CODED, [coded_event(93, late.data.patient_id)])
         waited = [await eventually(lambda n=n: submitted(service, f"ENC-C{n}"), timeout=15) for n in (92, 93)]
     assert all(window <= seconds < window + 1.0 for seconds in waited), waited
+
+
+async def test_a_claim_is_left_to_the_replica_that_built_it_then_taken_up_once_that_one_is_gone(platform):
+    window = 3.0
+    settings = settings_for(
+        platform, ClaimsSettings, "claims", batch_interval_seconds=FALLBACK, grouping_window_seconds=window
+    )
+    patient = patient_event(95)
+    builder = build(settings)
+    async with running(builder):  # makes the claim, and stops while its window is still open
+        await publish(platform, topics.PATIENT_REGISTERED, [patient])
+        await publish(platform, topics.ENCOUNTER_CODED, [coded_event(95, patient.data.patient_id)])
+        await eventually(lambda: scalar(builder, "SELECT count(*) FROM claim WHERE encounter_id = 'ENC-C95'"))
+    other = build(settings)  # another replica: it did not build the claim
+    async with running(other):
+        waited = await eventually(lambda: submitted(other, "ENC-C95"), timeout=15)
+    # Not when the window closed (the builder might still take it), and not at the 30 s fallback look.
+    assert window + LEFT_TO_BUILDER_SECONDS <= waited < window + LEFT_TO_BUILDER_SECONDS + 1.5, waited
 
 
 async def test_the_http_mailbox_is_polled_often_only_while_acknowledgements_are_awaited(platform):

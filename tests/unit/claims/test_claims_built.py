@@ -53,9 +53,11 @@ def test_the_oldest_are_kept_when_full_and_forgotten_when_too_old(monkeypatch: p
     for claim_id in ids:
         kept.keep(claim_id, text, claim)
     assert len(kept) == 2  # the third was not kept: the first two are batched first
+    assert kept.ids() == ids[:2]  # what the submission loop takes first
     now[0] = 161.0
+    assert kept.ids() == []  # kept over a minute ago: forgotten
     kept.keep(ids[2], text, claim)
-    assert len(kept) == 1  # the first two, kept over a minute ago, are forgotten
+    assert len(kept) == 1
     monkeypatch.setattr(built_module, "STORED_CLAIMS", None)
     assert kept.take([(ids[2], text)])[0] is claim
 
