@@ -73,7 +73,9 @@ async def main(bootstrap: str, wakes: list[int], consumers: int, seconds: float)
         await admin.close()
     for wake in wakes:
         cost = await idle_cost(bootstrap, wake, consumers, seconds)
-        print(f"fetcher wake {wake:>6} ms: {cost:.3f} ms of CPU a second per idle consumer ({consumers} for {seconds:g} s)")
+        print(
+            f"fetcher wake {wake:>6} ms: {cost:.3f} ms of CPU a second per idle consumer ({consumers} for {seconds:g} s)"
+        )
 
 
 if __name__ == "__main__":
