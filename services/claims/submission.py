@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SOURCE = "/openrcm/claims"
 # A ready claim another replica built is left to it this long after its grouping window: that replica
 # has it as a model already (built.py), where batching it here would read its JSON back (~100 µs a
-# claim, a tenth of claims' CPU with two replicas). Longer than a loop of a busy replica takes, so
+# claim: a fifth of the submission loop's CPU with two replicas). Longer than a busy replica's loop, so
 # a claim whose builder died or forgot it (a restart, a full cache) is only this much later.
 LEFT_TO_BUILDER_SECONDS = 2.0
 
