@@ -120,21 +120,16 @@ async def test_a_file_another_replica_is_applying_is_left_to_it_and_the_others_a
     held, free = a_999(70), a_999(71)
     service = build(settings)
     async with running(service):
-        other_replica = await service.engine.connect()
-        transaction = await other_replica.begin()
-        try:  # the other replica's transaction has the file, as take_ack_files takes it
-            taken = "SELECT pg_try_advisory_xact_lock(:space, hashtext(:h))"
-            sha = hashlib.sha256(held.encode()).hexdigest()
-            assert (await other_replica.execute(text(taken), {"space": db.ACK_FILE_SPACE, "h": sha})).scalar()
+        sha = hashlib.sha256(held.encode()).hexdigest()
+        async with service.sessions() as other_replica, other_replica.begin():  # its transaction has the file
+            assert await db.take_ack_files(other_replica, [sha]) == {sha}
             (folder / "held.x12").write_text(held)
             (folder / "free.x12").write_text(free)
             await eventually(lambda: _files(service, 1))
             await eventually(lambda: _true(not (folder / "free.x12").exists()))
             assert (folder / "held.x12").exists()  # neither applied nor marked received: not ours now
             assert await scalar(service, "SELECT count(*) FROM ack_file") == 1
-        finally:
-            await transaction.rollback()  # the other replica gave up (crashed): the file is free again
-            await other_replica.close()
+        # The other replica's transaction ended without applying it (it gave up): the file is free again.
         await eventually(lambda: _files(service, 2))
         await eventually(lambda: _true(not (folder / "held.x12").exists()))
     assert not list((platform.clearinghouse_dir / "quarantine" / "999").glob("*.x12"))
