@@ -134,6 +134,9 @@ class Claim(SQLModel, table=True):
     correlation_id: str = Field(max_length=64)
     batch_id: int | None = Field(default=None, index=True)
     created_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    # When its grouping window opened: when its encounter was coded, at most WINDOW_HEAD_START before
+    # the claim was made (null: when it was made, created_at).
+    window_opened_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     submitted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
@@ -428,10 +431,18 @@ def _open_claim(claim: Record, encounters: list[EncounterCodedV1]) -> OpenClaim:
 # The new claims of a batch of encounters in one statement (its NOTIFY trigger fires once), and the
 # encounters marked with the claim that bills them in one more: a row each through executemany
 # costs PostgreSQL a statement (and the trigger) per row.
+# A new claim's grouping window opens when its encounter was coded (the newest of the batch's, :coded_at,
+# coding's clock), not when it reached claims: the time it spent on the way is not added to every
+# claim's wait. At most WINDOW_HEAD_START before the claim is made, so that a backlog (or a clock ahead
+# or behind) still leaves most of the window for the encounters queued behind it; null :coded_at (an
+# encounter that waited for its patient): when it is made.
+WINDOW_HEAD_START = timedelta(seconds=0.25)
 INSERT_CLAIMS = Statement(
     "INSERT INTO claim (claim_id, patient_control_number, encounter_id, encounter_ids, grouping_key, patient_id,"
-    " payer_id, payer_name, date_of_service, total_charge, status, findings, content, correlation_id)"
-    " SELECT i, n, e, CAST(es AS jsonb), g, p, pi, pn, d, t, s, CAST(f AS jsonb), CAST(c AS jsonb), r"
+    " payer_id, payer_name, date_of_service, total_charge, status, findings, content, correlation_id,"
+    " window_opened_at)"
+    " SELECT i, n, e, CAST(es AS jsonb), g, p, pi, pn, d, t, s, CAST(f AS jsonb), CAST(c AS jsonb), r,"
+    " greatest(now() - CAST(:head_start AS interval), least(now(), coalesce(CAST(:coded_at AS timestamptz), now())))"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:numbers AS text[]), CAST(:encounters AS text[]),"
     " CAST(:encounter_ids AS text[]), CAST(:keys AS text[]), CAST(:patients AS uuid[]), CAST(:payer_ids AS text[]),"
     " CAST(:payer_names AS text[]), CAST(:dates AS date[]), CAST(:charges AS numeric[]), CAST(:statuses AS text[]),"
@@ -446,13 +457,17 @@ MARK_BILLED = Statement(
 )
 
 
-async def store_plan(session: AsyncSession, plan: Plan, built: BuiltClaims | None = None) -> None:
+async def store_plan(
+    session: AsyncSession, plan: Plan, built: BuiltClaims | None = None, coded_at: datetime | None = None
+) -> None:
     """The new claims inserted, the grown ones updated (same id and control number, more lines), and
     each encounter marked with the claim that bills it. `built` keeps each 837 claim with its JSON as
-    stored, for the submission loop."""
+    stored, for the submission loop; `coded_at` is when the newest of the encounters was coded (the
+    new claims' grouping windows open then: INSERT_CLAIMS)."""
     stored = []
     if plan.new:
-        stored += await INSERT_CLAIMS.fetch(session, _claim_columns([_claim_row(bill) for bill in plan.new]))
+        columns = _claim_columns([_claim_row(bill) for bill in plan.new])
+        stored += await INSERT_CLAIMS.fetch(session, {**columns, "coded_at": coded_at, "head_start": WINDOW_HEAD_START})
     if plan.grown:
         rows = [_claim_row(bill) for bill in plan.grown]
         params = {name: [row[column] for row in rows] for name, column in _GROWN.items()}
@@ -643,11 +658,12 @@ async def claims_to_batch(
     died meanwhile is found by SQLAlchemy, which drops it (and the pool's other connections of that
     time); the batch's other statements run straight on asyncpg."""
     claim = Claim.__table__.c
-    settled = or_(claim.grouping_key.is_(None), claim.created_at <= func.now() - timedelta(seconds=grouping_window))
+    opened = func.coalesce(claim.window_opened_at, claim.created_at)
+    settled = or_(claim.grouping_key.is_(None), opened <= func.now() - timedelta(seconds=grouping_window))
     if mine is not None:
         left_to_builder = timedelta(seconds=grouping_window + others_after)
         ours = claim.claim_id == func.any(bindparam("mine", list(mine), type_=ARRAY(PG_UUID(as_uuid=True))))
-        settled = and_(settled, or_(ours, claim.created_at <= func.now() - left_to_builder))
+        settled = and_(settled, or_(ours, opened <= func.now() - left_to_builder))
     ready = (
         select(claim.claim_id, cast(claim.content, Text))
         .where(claim.status == "ready", settled)
@@ -661,9 +677,10 @@ async def claims_to_batch(
 # The submission loop's other statements run straight on asyncpg (shared.db.Statement): each look and
 # each batch runs them, and through the session each cost ~0.5 ms of CPU against ~0.13 ms here.
 # When each ready claim may be batched here: after its grouping window, and another replica's claim
-# (not in :mine) LEFT_TO_BUILDER later still.
+# (not in :mine) LEFT_TO_BUILDER later still. A window opens at created_at or before, so the claims
+# made within the last window (and LEFT_TO_BUILDER) are all that may still wait.
 WINDOW_CLOSES = Statement(
-    "SELECT extract(epoch FROM min(due) - now()) AS seconds FROM (SELECT created_at"
+    "SELECT extract(epoch FROM min(due) - now()) AS seconds FROM (SELECT coalesce(window_opened_at, created_at)"
     " + CASE WHEN grouping_key IS NULL THEN interval '0' ELSE CAST(:window AS interval) END"
     " + CASE WHEN :everyone OR claim_id = ANY(CAST(:mine AS uuid[])) THEN interval '0' ELSE CAST(:others AS interval) END"
     " AS due FROM claim WHERE status = 'ready' AND created_at > now() - CAST(:window AS interval) - CAST(:others AS interval)"

@@ -11,7 +11,7 @@ Each batch is handled set-wise: a few statements per batch, not per event."""
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -77,9 +77,15 @@ async def on_encounters_coded(session: AsyncSession, events: list[Event[Encounte
         (e.data, e.correlation_id) for e in latest.values() if e.data.encounter_id in new and e.data.action != "void"
     ]
     if fresh:
-        await bill_encounters(session, fresh, await db.patients(session, {c.patient_id for c, _ in fresh}), deps)
+        patients = await db.patients(session, {c.patient_id for c, _ in fresh})
+        await bill_encounters(session, fresh, patients, deps, coded_at=_newest_coded_at(events))
     if later := [e for e in events if e.data.encounter_id not in new]:
         await revise_encounters(session, later, deps)
+
+
+def _newest_coded_at(events: list[Event[EncounterCodedV1]]) -> datetime:
+    """When the newest of the encounters was coded (a time without an offset is taken as UTC)."""
+    return max(e.data.coded_at if e.data.coded_at.tzinfo else e.data.coded_at.replace(tzinfo=UTC) for e in events)
 
 
 async def revise_encounters(session: AsyncSession, events: list[Event[EncounterCodedV1]], deps: Deps) -> None:
@@ -189,9 +195,12 @@ async def bill_encounters(
     waiting: list[tuple[EncounterCodedV1, str]],
     patients: Mapping[UUID, PatientRegisteredV1],
     deps: Deps,
+    coded_at: datetime | None = None,
 ) -> None:
     """Claims for the waiting encounters (with their correlation ids) whose patient is known; the
-    others keep waiting. The open claims they may join are locked until the commit."""
+    others keep waiting. The open claims they may join are locked until the commit. `coded_at`: when
+    the newest of them was coded, if they come straight from encounter.coded (a new claim's grouping
+    window opens then, db.INSERT_CLAIMS); otherwise the window opens when the claim is made."""
     await session.flush()  # a revision's changes to encounter rows first: the statements below are Core (no autoflush)
     billing = deps.billing(await db.inactive_coverages(session, {coded.patient_id for coded, _ in waiting}))
     arrivals = grouping.arrivals(waiting, patients, billing)
@@ -200,7 +209,7 @@ async def bill_encounters(
         log.info(
             "claim held", extra={"claim_id": str(bill.claim_id), "reasons": [f.code for f in bill.assembly.findings]}
         )
-    await db.store_plan(session, plan, deps.built)
+    await db.store_plan(session, plan, deps.built, coded_at)
 
 
 async def on_corrections_requested(

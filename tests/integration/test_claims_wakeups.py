@@ -6,6 +6,8 @@ replica built is left to it a while after its window, and then taken up at once.
 
 import asyncio
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,11 +27,25 @@ THE_LISTENER = "FROM pg_stat_activity WHERE datname = current_database() AND pid
 LISTENING = f"SELECT count(*) {THE_LISTENER}"
 
 
-async def submitted(service, encounter_id: str) -> float | None:
-    """Seconds from the claim's making (its transaction's start) to its hand-over to the clearinghouse."""
+async def submitted(service, encounter_id: str, since: str = "created_at") -> float | None:
+    """Seconds from the claim's making (its transaction's start), or from `since`, to its hand-over to
+    the clearinghouse."""
     return await scalar(
         service,
-        "SELECT extract(epoch FROM submitted_at - created_at) FROM claim WHERE encounter_id = :id",
+        f"SELECT extract(epoch FROM submitted_at - {since}) FROM claim WHERE encounter_id = :id",
+        id=encounter_id,
+    )
+
+
+def coded_when(event, when: datetime):
+    return replace(event, data=event.data.model_copy(update={"coded_at": when}))
+
+
+async def head_start(service, encounter_id: str) -> float:
+    """Seconds the claim's grouping window had been open when the claim was made."""
+    return await scalar(
+        service,
+        "SELECT extract(epoch FROM created_at - window_opened_at) FROM claim WHERE encounter_id = :id",
         id=encounter_id,
     )
 
@@ -65,7 +81,45 @@ async def test_with_grouping_a_claim_waits_out_its_window_then_goes_out_promptly
         await publish(platform, topics.ENCOUNTER_CODED, [coded_event(92, early.data.patient_id)])
         await asyncio.sleep(1.0)  # the second claim is made while the first one's window is open
         await publish(platform, topics.ENCOUNTER_CODED, [coded_event(93, late.data.patient_id)])
-        waited = [await eventually(lambda n=n: submitted(service, f"ENC-C{n}"), timeout=15) for n in (92, 93)]
+        waited = [
+            await eventually(lambda n=n: submitted(service, f"ENC-C{n}", since="window_opened_at"), timeout=15)
+            for n in (92, 93)
+        ]
+    assert all(window <= seconds < window + 1.0 for seconds in waited), waited
+
+
+async def test_the_window_opens_when_the_encounter_was_coded_but_at_most_a_quarter_second_early(platform):
+    """The time an encounter spent reaching claims is not added to its claim's wait; an encounter coded
+    long ago (a backlog, a clock behind) still leaves most of the window for the ones queued behind it,
+    and one stamped in the future (a clock ahead) opens it when the claim is made."""
+    window = 1.5
+    settings = settings_for(
+        platform, ClaimsSettings, "claims", batch_interval_seconds=FALLBACK, grouping_window_seconds=window
+    )
+    service = build(settings)
+    patients = [patient_event(n) for n in (96, 97, 98)]
+    now = datetime.now(UTC)
+    coded = [
+        coded_when(coded_event(96, patients[0].data.patient_id), now - timedelta(seconds=0.1)),
+        coded_when(coded_event(97, patients[1].data.patient_id), now - timedelta(minutes=10)),
+        coded_when(coded_event(98, patients[2].data.patient_id), now + timedelta(minutes=10)),
+    ]
+    async with running(service):
+        await publish(platform, topics.PATIENT_REGISTERED, patients)
+        await eventually(lambda: scalar(service, "SELECT count(*) = 3 FROM claim_patient"))
+        for event in coded:  # one batch each: a batch's claims open their windows at its newest encounter's time
+            await publish(platform, topics.ENCOUNTER_CODED, [event])
+            await eventually(
+                lambda e=event: scalar(service, "SELECT 1 FROM claim WHERE encounter_id = :id", id=e.data.encounter_id)
+            )
+        starts = {n: await head_start(service, f"ENC-C{n}") for n in (96, 97, 98)}
+        waited = [
+            await eventually(lambda n=n: submitted(service, f"ENC-C{n}", since="window_opened_at"), timeout=15)
+            for n in (96, 97, 98)
+        ]
+    assert 0.0 < starts[96] <= 0.25, starts  # coded 0.1 s before it was published, and on its way since
+    assert starts[97] == pytest.approx(0.25), starts
+    assert starts[98] == 0.0, starts
     assert all(window <= seconds < window + 1.0 for seconds in waited), waited
 
 
@@ -82,7 +136,7 @@ async def test_a_claim_is_left_to_the_replica_that_built_it_then_taken_up_once_t
         await eventually(lambda: scalar(builder, "SELECT count(*) FROM claim WHERE encounter_id = 'ENC-C95'"))
     other = build(settings)  # another replica: it did not build the claim
     async with running(other):
-        waited = await eventually(lambda: submitted(other, "ENC-C95"), timeout=15)
+        waited = await eventually(lambda: submitted(other, "ENC-C95", since="window_opened_at"), timeout=15)
     # Not when the window closed (the builder might still take it), and not at the 30 s fallback look.
     assert window + LEFT_TO_BUILDER_SECONDS <= waited < window + LEFT_TO_BUILDER_SECONDS + 1.5, waited
 
