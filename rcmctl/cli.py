@@ -99,6 +99,7 @@ def bench(
     cpu_limit: list[str] = typer.Option(
         [], help="SERVICE=CORES: each process of the service capped at CORES of CPU (a cgroup; root)"
     ),
+    keep: bool = typer.Option(False, help="Keep the run's databases and topics (python -m rcmctl.bench.hops)"),
 ) -> None:
     """The whole platform's cost and speed, every process counted, against a pure-Kafka relay of the
     same records; `rcm bench compare|readme` for results, `rcm bench claims|coding|payments --help`
@@ -112,7 +113,7 @@ def bench(
             options = Options(
                 encounters, patients, parse_replicas(replicas), trickle_rate, trickle_seconds, idle_seconds,
                 relay, parse_pairs(env, "--env"), label, note, cpu_limits=quota.parse_limits(cpu_limit, SERVICES),
-                partitions=partitions,
+                partitions=partitions, keep=keep,
             )  # fmt: skip
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None

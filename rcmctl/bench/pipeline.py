@@ -80,6 +80,7 @@ class Options:
     out: Path = results.RESULTS_DIR
     cpu_limits: dict[str, float] = field(default_factory=dict)  # service -> cores each of its processes may use
     partitions: int = 3  # of every topic
+    keep: bool = False  # the run's databases and topics stay, for a look afterwards (rcmctl.bench.hops)
 
     @property
     def trickle_encounters(self) -> int:
@@ -224,7 +225,11 @@ def run_bench(options: Options, run_dir: Path) -> Path:
     finally:
         platform.stop_all()
         quota.release(bench.quota_groups)
-        asyncio.run(deprovision(platform))
+        if options.keep:
+            kept = platform.namespace
+            console.print(f"kept: databases and topics {kept}* (python -m rcmctl.bench.hops {kept})")
+        else:
+            asyncio.run(deprovision(platform))
         asyncio.run(delete_topics(info.kafka_bootstrap, [relay.relay_topic(platform.namespace, t) for t in ALL_TOPICS]))
         if identity and not keycloak_was_up:
             keycloak.stop(run_dir)
