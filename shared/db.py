@@ -103,14 +103,39 @@ class Statement:
         return [(params or {})[name] for name in self.names]
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> str:
-        return str(await (await driver(session)).execute(self.sql, *self.args(params)))
+        return str(await self._run(session, "execute", params))
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> list[asyncpg.Record]:
-        return list(await (await driver(session)).fetch(self.sql, *self.args(params)))
+        return list(await self._run(session, "fetch", params))
 
     async def fetch_value(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> Any:
         """The first row's first column; None when there is no row."""
-        return await (await driver(session)).fetchval(self.sql, *self.args(params))
+        return await self._run(session, "fetchval", params)
+
+    async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any] | None) -> Any:
+        try:
+            return await getattr(await driver(session), method)(self.sql, *self.args(params))
+        except Exception:
+            if await _connection_lost(session):  # a restart, a failover: the pool's other connections went too
+                await forget_pooled_connections(session)
+            raise
+
+
+async def _connection_lost(session: AsyncSession) -> bool:
+    """Whether the session's connection was lost (False when there is none to look at)."""
+    try:
+        connection = await (await session.connection()).get_raw_connection()
+    except Exception:  # noqa: BLE001 -- no connection could be had: SQLAlchemy saw that error itself
+        return False
+    return bool(connection.driver_connection.is_closed())
+
+
+async def forget_pooled_connections(session: AsyncSession) -> None:
+    """What SQLAlchemy does when one of its own statements finds the connection gone: the pool's
+    connections are replaced by new ones as they are next wanted (the ones checked out are dropped
+    as they come back). Without it each dead connection would fail one more batch, as it has no
+    pre-ping (make_engine); straight on asyncpg (Statement), SQLAlchemy never sees the error."""
+    await (await session.connection()).engine.dispose(close=False)
 
 
 _TRANSACTION_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")

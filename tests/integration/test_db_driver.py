@@ -6,13 +6,14 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
 from services.payments.app import DECLARATION
 from shared import migrations, outbox
 from shared.contracts.events import ClaimAcknowledgedV1
-from shared.db import driver, lock_keys_for_transaction, make_engine, make_sessions
+from shared.db import Statement, asyncpg_dsn, driver, lock_keys_for_transaction, make_engine, make_sessions
 from shared.envelope import Event
 from shared.inbox import Claim, Verdict, claim
 
@@ -113,5 +114,37 @@ async def test_key_locks_make_overlapping_transactions_take_turns_and_let_disjoi
                     await asyncio.sleep(0.005)
 
         await asyncio.wait_for(asyncio.gather(both_ways(["x", "y", "z"]), both_ways(["z", "y", "x"])), 20)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_lost_under_a_statement_is_forgotten_with_the_pool_s_others(platform):
+    """A restart or failover ends every connection of the pool. SQLAlchemy, when one of its statements
+    finds that, has the pool make new ones; a statement straight on asyncpg (Statement) has it too, so
+    the next session's first statement works instead of failing on the next dead connection."""
+    url = platform.database_url("payments")
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    backend = Statement("SELECT pg_backend_pid()")
+    try:
+        async with sessions() as first, sessions() as second:  # two connections in the pool
+            pids = [await backend.fetch_value(first), await backend.fetch_value(second)]
+            await first.commit()
+            await second.commit()
+        killer = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            assert (
+                await killer.fetchval("SELECT count(pg_terminate_backend(pid)) FROM unnest($1::int[]) AS pid", pids)
+                == 2
+            )
+        finally:
+            await killer.close()
+        await asyncio.sleep(0.2)
+        with pytest.raises(Exception):  # noqa: B017 -- asyncpg's, as the session had a dead connection
+            async with sessions() as session, session.begin():
+                await backend.fetch_value(session)
+        for _ in range(2):  # the pool's other dead connection is gone too
+            async with sessions() as session, session.begin():
+                assert await session.scalar(text("SELECT pg_backend_pid()")) not in pids
     finally:
         await engine.dispose()
