@@ -127,7 +127,8 @@ async def _connection_lost(session: AsyncSession) -> bool:
         connection = await (await session.connection()).get_raw_connection()
     except Exception:  # noqa: BLE001 -- no connection could be had: SQLAlchemy saw that error itself
         return False
-    return bool(connection.driver_connection.is_closed())
+    raw = connection.driver_connection
+    return raw is not None and bool(raw.is_closed())
 
 
 async def forget_pooled_connections(session: AsyncSession) -> None:
