@@ -50,12 +50,27 @@ def asyncpg_dsn(url: str) -> str:
 async def driver(session: AsyncSession) -> asyncpg.Connection:
     """The session's own asyncpg connection, inside the session's transaction: for set-wise statements
     over arrays (`unnest`) that SQLAlchemy would bind row by row, and hot statements (a statement
-    through the session costs ~0.5 ms of CPU here, ~0.13 ms straight on asyncpg)."""
+    through the session costs ~0.5 ms of CPU here, ~0.13 ms straight on asyncpg). A pooled connection
+    that died finds out at its BEGIN here: see forget_pool_if_lost."""
     connection = await (await session.connection()).get_raw_connection()
     raw: asyncpg.Connection = connection.driver_connection
     if not raw.is_in_transaction():  # SQLAlchemy's adapter begins lazily, at its first statement
-        await _begin(connection.dbapi_connection, session)
+        try:
+            await _begin(connection.dbapi_connection, session)
+        except Exception:
+            await forget_pool_if_lost(session, raw)
+            raise
     return raw
+
+
+async def forget_pool_if_lost(session: AsyncSession, raw: asyncpg.Connection) -> None:
+    """When a statement straight on asyncpg finds its connection gone (a restart, a failover: the
+    pool's other connections went too), the pool makes new ones as they are next wanted, and drops
+    those checked out as they come back: what SQLAlchemy does when one of its own statements finds
+    that. SQLAlchemy never sees these errors, and with no pre-ping (make_engine) each dead pooled
+    connection would fail one more batch."""
+    if raw.is_closed():
+        await (await session.connection()).engine.dispose(close=False)
 
 
 async def _begin(adapted: Any, session: AsyncSession) -> None:
@@ -113,30 +128,12 @@ class Statement:
         return await self._run(session, "fetchval", params)
 
     async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any] | None) -> Any:
+        raw = await driver(session)
         try:
-            return await getattr(await driver(session), method)(self.sql, *self.args(params))
+            return await getattr(raw, method)(self.sql, *self.args(params))
         except Exception:
-            if await _connection_lost(session):  # a restart, a failover: the pool's other connections went too
-                await forget_pooled_connections(session)
+            await forget_pool_if_lost(session, raw)
             raise
-
-
-async def _connection_lost(session: AsyncSession) -> bool:
-    """Whether the session's connection was lost (False when there is none to look at)."""
-    try:
-        connection = await (await session.connection()).get_raw_connection()
-    except Exception:  # noqa: BLE001 -- no connection could be had: SQLAlchemy saw that error itself
-        return False
-    raw = connection.driver_connection
-    return raw is not None and bool(raw.is_closed())
-
-
-async def forget_pooled_connections(session: AsyncSession) -> None:
-    """What SQLAlchemy does when one of its own statements finds the connection gone: the pool's
-    connections are replaced by new ones as they are next wanted (the ones checked out are dropped
-    as they come back). Without it each dead connection would fail one more batch, as it has no
-    pre-ping (make_engine); straight on asyncpg (Statement), SQLAlchemy never sees the error."""
-    await (await session.connection()).engine.dispose(close=False)
 
 
 _TRANSACTION_LOCK = Statement("SELECT pg_advisory_xact_lock(:key)")
