@@ -16,15 +16,16 @@ the hops' percentiles do not add up to the total's: the slow ones are not the sa
 import argparse
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import ConsumerRecord
 
 from rcmctl import stack
+from rcmctl.bench.probes import KafkaProbe, read_records
 from shared.contracts import topics
+from shared.db import asyncpg_dsn
 from shared.envelope import CORRELATION_HEADER
 
 Stamps = dict[str, float]  # correlation id -> seconds since the epoch
@@ -46,40 +47,23 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def record_times(
-    bootstrap: str, topic: str, when: Callable[[object, Mapping[str, bytes]], float]
-) -> dict[str, float]:
-    """`when(record, headers)` of each record of the topic, by correlation id (the first record of each)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = (await admin.describe_topics([topic]))[0]
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        end = await consumer.end_offsets(assigned)
-        times: dict[str, float] = {}
-        while any([await consumer.position(tp) < end[tp] for tp in assigned]):
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in batch:
-                    headers = dict(record.headers)
-                    times.setdefault(headers[CORRELATION_HEADER].decode(), when(record, headers))
-        return times
-    finally:
-        await consumer.stop()
+async def first_records(bootstrap: str, names: Sequence[str]) -> dict[str, dict[str, ConsumerRecord]]:
+    """Each topic's first record of each correlation id, read once (probes.read_records)."""
+    async with KafkaProbe(bootstrap) as kafka:
+        ends = await kafka.end_offsets(names)
+    firsts: dict[str, dict[str, ConsumerRecord]] = {name: {} for name in names}
+    async for record in read_records(bootstrap, {}, ends):
+        correlation = dict(record.headers)[CORRELATION_HEADER].decode()
+        firsts[record.topic].setdefault(correlation, record)
+    return firsts
 
 
-def _record_time(record: object, _headers: Mapping[str, bytes]) -> float:
-    return record.timestamp / 1000  # type: ignore[attr-defined]
+def _seconds(record: ConsumerRecord) -> float:
+    return record.timestamp / 1000
 
 
-def _coded_at(record: object, _headers: Mapping[str, bytes]) -> float:
-    return datetime.fromisoformat(json.loads(record.value)["coded_at"]).timestamp()  # type: ignore[attr-defined]
+def _coded_at(record: ConsumerRecord) -> float:
+    return datetime.fromisoformat(json.loads(record.value)["coded_at"]).timestamp()
 
 
 async def claim_times(dsn: str) -> dict[str, Stamps]:
@@ -104,15 +88,20 @@ async def measure(namespace: str, last: int) -> tuple[int, list[tuple[str, float
     info = stack.read_info()
     if info is None:
         raise SystemExit("no stack is up (./rcm stack up)")
-    bootstrap = info.kafka_bootstrap
-    stamps: dict[str, dict[str, float]] = {
-        "published": await record_times(bootstrap, namespace + topics.ENCOUNTER_DOCUMENTED, _record_time),
-        "coded": await record_times(bootstrap, namespace + topics.ENCOUNTER_CODED, _coded_at),
-        "coded_out": await record_times(bootstrap, namespace + topics.ENCOUNTER_CODED, _record_time),
-        "submitted_out": await record_times(bootstrap, namespace + topics.CLAIM_SUBMITTED, _record_time),
+    documented, coded, submitted = (
+        namespace + t for t in (topics.ENCOUNTER_DOCUMENTED, topics.ENCOUNTER_CODED, topics.CLAIM_SUBMITTED)
+    )
+    firsts = await first_records(info.kafka_bootstrap, [documented, coded, submitted])
+    stamps: dict[str, Stamps] = {
+        name: {cid: when(record) for cid, record in firsts[topic].items()}
+        for name, topic, when in (
+            ("published", documented, _seconds),
+            ("coded", coded, _coded_at),
+            ("coded_out", coded, _seconds),
+            ("submitted_out", submitted, _seconds),
+        )
     }
-    dsn = info.database_url(namespace + "claims").replace("postgresql+asyncpg://", "postgresql://", 1)
-    stamps |= await claim_times(dsn)
+    stamps |= await claim_times(asyncpg_dsn(info.database_url(namespace + "claims")))
     followed = set.intersection(*(set(times) for times in stamps.values()))
     chosen = sorted(followed, key=lambda cid: stamps["published"][cid])[-last:]
     rows = []
