@@ -448,6 +448,25 @@ RENEW_LEASE = Statement(
     " WHERE file_name = :file_name AND holder = :holder RETURNING holder"
 )
 RELEASE_LEASE = Statement("DELETE FROM era_lease WHERE file_name = :file_name AND holder = :holder")
+# The same for the files that landed together, rows locked in file-name order (two replicas taking
+# overlapping groups wait on each other, never deadlock).
+TAKE_LEASES = Statement(
+    "INSERT INTO era_lease (file_name, holder, expires_at)"
+    " SELECT name, :holder, now() + make_interval(secs => CAST(:seconds AS double precision))"
+    " FROM unnest(CAST(:file_names AS text[])) AS name ORDER BY name"
+    " ON CONFLICT (file_name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+    " WHERE era_lease.expires_at < now() OR era_lease.holder = excluded.holder"
+    " RETURNING file_name"
+)
+RENEW_LEASES = Statement(
+    "WITH held AS (SELECT file_name FROM era_lease WHERE file_name = ANY(CAST(:file_names AS text[]))"
+    " AND holder = :holder ORDER BY file_name FOR UPDATE)"
+    " UPDATE era_lease SET expires_at = now() + make_interval(secs => CAST(:seconds AS double precision))"
+    " FROM held WHERE era_lease.file_name = held.file_name RETURNING era_lease.file_name"
+)
+RELEASE_LEASES = Statement(
+    "DELETE FROM era_lease WHERE file_name = ANY(CAST(:file_names AS text[])) AND holder = :holder"
+)
 ADD_ERA_FILE = Statement(
     "INSERT INTO era_file (sha256, file_name, status, claim_payments, total_paid)"
     " VALUES (:sha256, :file_name, 'posted', :claim_payments, :total_paid)"
@@ -471,6 +490,23 @@ async def renew_lease(session: AsyncSession, file_name: str, holder: str, second
 async def release_lease(session: AsyncSession, file_name: str, holder: str) -> None:
     """The file is done with (or gone): another replica's lease on it is not this holder's to drop."""
     await RELEASE_LEASE.execute(session, {"file_name": file_name, "holder": holder})
+
+
+async def take_leases(session: AsyncSession, file_names: list[str], holder: str, seconds: float) -> list[str]:
+    """take_lease for several files: those this holder now has, in file-name order."""
+    params = {"file_names": file_names, "holder": holder, "seconds": float(seconds)}
+    return sorted(row["file_name"] for row in await TAKE_LEASES.fetch(session, params))
+
+
+async def renew_leases(session: AsyncSession, file_names: list[str], holder: str, seconds: float) -> int:
+    """renew_lease for several files: how many of them are still this holder's (now renewed)."""
+    params = {"file_names": file_names, "holder": holder, "seconds": float(seconds)}
+    return len(await RENEW_LEASES.fetch(session, params))
+
+
+async def release_leases(session: AsyncSession, file_names: list[str], holder: str) -> None:
+    if file_names:
+        await RELEASE_LEASES.execute(session, {"file_names": file_names, "holder": holder})
 
 
 async def drop_expired_leases(session: AsyncSession) -> None:

@@ -4,11 +4,16 @@ or the same claim payment in another file (a re-sent ERA, a re-issued check), is
 file's hash and each payment's identity are unique; a payment that came before is recorded as a
 re-issue (era_reissue, a log line, a metric), never posted again. Replicas share the drop folder:
 each file is read by the one replica holding its lease (era_lease), so none parses another's work.
+The files that land together (a payer's 835s for one 837P, a day's drop) are posted in one
+transaction, up to FILES_TOGETHER: a file costs a lease, a posting and a release transaction of its
+own otherwise. A file that fails on its own rolls the group back, and the group is posted again a
+file a transaction, so that file alone is quarantined.
 
 The decisions are the domain's (domain/posting.py: the plan of a file); this module reads the
 file, takes the matching lock, loads the claims, stores what the plan says and stages its events."""
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -82,55 +87,120 @@ class Lease:
 SLOWEST_READING = 100_000
 
 
+# At most this many files in one posting transaction (and one group of leases): a backlog is shared
+# out between replicas group by group, and one file's failure re-posts at most this many one by one.
+FILES_TOGETHER = 20
+
+
 class LeaseLost(Exception):
     """The lease expired while the file was read and another replica took it: the file is theirs."""
 
 
-async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
-    """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
-    key = _printable(path.name)
-    try:
-        lease = lease.for_file(path.stat().st_size)
-    except FileNotFoundError:
-        return  # posted and moved by another replica
-    async with service.sessions() as session, session.begin():
-        if not await db.take_lease(session, key, lease.holder, lease.seconds):
-            return
-    await post_leased(service, inbox, lease, path, key)
-    async with service.sessions() as session, session.begin():
-        await db.release_lease(session, key, lease.holder)  # the file has left inbound/ (or another holds it)
+@dataclass(frozen=True)
+class Landed:
+    """A file whose lease this replica holds, read and parsed."""
+
+    path: Path
+    key: str  # its printable name: the lease's and era_file's
+    sha: str
+    interchange: Interchange835
 
 
-async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> None:
-    """Post a file whose lease (`key`: its printable name) this replica took, or quarantine it with the
-    reason when it fails on its own (the database refusing its amounts, say); an infrastructure fault
-    is raised for the loop to pause on, the lease kept. The posting commits only if the lease is still
-    this replica's."""
+async def post_files(service: Service[None], inbox: EraInbox, lease: Lease, paths: list[Path]) -> None:
+    """Post files that landed together: the leases of those no other replica holds taken in one
+    transaction, their postings in one, the leases let go in one. A file that does not parse is
+    quarantined on its own; one that fails in the posting (or a lease lost meanwhile) has the group
+    posted again a file a transaction, so it alone is quarantined (or left to the lease's new holder)."""
+    sizes = {}
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):  # posted and moved by another replica
+            sizes[_printable(path.name)] = (path, path.stat().st_size)
+    if not sizes:
+        return
+    lease = lease.for_file(sum(size for _, size in sizes.values()))
+    async with service.sessions() as session, session.begin():
+        taken = await db.take_leases(session, sorted(sizes), lease.holder, lease.seconds)
+    landed = [file for key in taken if (file := await _read(service, inbox, lease, sizes[key][0], key)) is not None]
+    if len(landed) > 1 and await _post_together(service, landed, lease):
+        for file in landed:
+            inbox.done(file.path)
+    else:
+        for file in landed:
+            await _post_alone(service, inbox, lease, file)
+    async with service.sessions() as session, session.begin():
+        await db.release_leases(session, taken, lease.holder)  # the files have left inbound/ (or another holds them)
+
+
+async def _read(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> Landed | None:
+    """The file read and parsed; None when it is gone (another replica moved it) or was quarantined."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return  # posted and moved by the replica that held the lease before
+        return None
     FILES_READ.inc()
     log.debug("835 read", extra={"file": path.name, "reader": lease.holder})
     sha = hashlib.sha256(raw).hexdigest()
     try:
-        interchange = parse_835(raw.decode("ascii"))
-        async with service.sessions() as session, session.begin():
-            await post_interchange(session, interchange, sha, key[:FILE_NAME_LENGTH])  # the hash identifies it
-            if not await db.renew_lease(session, key, lease.holder, lease.seconds):  # last: locked only to commit
-                raise LeaseLost(path.name)
-    except LeaseLost:
-        log.warning("835 lease expired while posting; left to the replica that took it", extra={"file": key})
-        return
-    except (X12Error, PostingError, UnicodeDecodeError, ValueError) as exc:
+        return Landed(path, key, sha, parse_835(raw.decode("ascii")))
+    except (X12Error, UnicodeDecodeError, ValueError) as exc:
         await _quarantine(service, inbox, path, sha, quarantine_reason(exc))
+        return None
+
+
+async def _post_together(service: Service[None], landed: list[Landed], lease: Lease) -> bool:
+    """Every file's postings in one transaction, committed only while every lease is still this
+    replica's. False (rolled back) when one of them failed on its own or a lease was lost; an
+    infrastructure fault is raised for the loop to pause on."""
+    try:
+        async with service.sessions() as session, session.begin():
+            for file in landed:
+                await post_interchange(session, file.interchange, file.sha, file.key[:FILE_NAME_LENGTH])
+            keys = [file.key for file in landed]
+            if await db.renew_leases(session, keys, lease.holder, lease.seconds) != len(keys):
+                raise LeaseLost(", ".join(keys))
+    except LeaseLost:
+        return False
+    except (X12Error, PostingError, ValueError):
+        return False
+    except Exception as exc:
+        if is_infrastructure(exc) or not await database_answers(service.sessions):
+            raise
+        return False
+    return True
+
+
+async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
+    """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
+    await post_files(service, inbox, lease, [path])
+
+
+async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> None:
+    """Post a file whose lease (`key`: its printable name) this replica took."""
+    if (file := await _read(service, inbox, lease, path, key)) is not None:
+        await _post_alone(service, inbox, lease, file)
+
+
+async def _post_alone(service: Service[None], inbox: EraInbox, lease: Lease, file: Landed) -> None:
+    """Post one read file in a transaction of its own, or quarantine it with the reason when it fails on
+    its own (the database refusing its amounts, say); an infrastructure fault is raised for the loop to
+    pause on, the lease kept. The posting commits only if the lease is still this replica's."""
+    try:
+        async with service.sessions() as session, session.begin():
+            await post_interchange(session, file.interchange, file.sha, file.key[:FILE_NAME_LENGTH])
+            if not await db.renew_lease(session, file.key, lease.holder, lease.seconds):  # last: locked only to commit
+                raise LeaseLost(file.path.name)
+    except LeaseLost:
+        log.warning("835 lease expired while posting; left to the replica that took it", extra={"file": file.key})
+        return
+    except (X12Error, PostingError, ValueError) as exc:
+        await _quarantine(service, inbox, file.path, file.sha, quarantine_reason(exc))
         return
     except Exception as exc:
         if is_infrastructure(exc) or not await database_answers(service.sessions):
             raise
-        await _quarantine(service, inbox, path, sha, failure_reason(exc))
+        await _quarantine(service, inbox, file.path, file.sha, failure_reason(exc))
         return
-    inbox.done(path)
+    inbox.done(file.path)
 
 
 def _printable(file_name: str) -> str:
@@ -232,8 +302,9 @@ async def post_forever(service: Service[None], inbox: EraInbox, lease: Lease, fa
     refresh = metrics.Every(10.0)
 
     async def look() -> None:
-        for path in await asyncio.to_thread(inbox.pending):
-            await post_file(service, inbox, lease, path)
+        pending = await asyncio.to_thread(inbox.pending)
+        for start in range(0, len(pending), FILES_TOGETHER):
+            await post_files(service, inbox, lease, pending[start : start + FILES_TOGETHER])
         if refresh():
             await show_backlog(service, inbox)
             await drop_expired_leases(service)
