@@ -16,8 +16,9 @@ class ClaimsSettings(ServiceSettings):
     batch_max_claims: int = 1000
     batch_interval_seconds: float = 5.0
     # After an interchange that was not full, the next one waits this long at the earliest: a steady
-    # stream of claims goes out in a few fuller files rather than one file per claim.
-    batch_spacing_seconds: float = 0.5
+    # stream of claims goes out in a few fuller files rather than one file per claim. It adds up to
+    # this much to a claim's wait after its grouping window; each file costs every stage a round.
+    batch_spacing_seconds: float = 0.25
     # A patient's encounters of one date, payer and provider go on one claim. A new claim waits this
     # long for the day's other encounters before it may be batched (a practice sending a whole
     # day's visits at once would raise it to hours); 0 groups only what arrives together.
