@@ -5,7 +5,7 @@ file's hash and each payment's identity are unique; a payment that came before i
 re-issue (era_reissue, a log line, a metric), never posted again. Replicas share the drop folder:
 each file is read by the one replica holding its lease (era_lease), so none parses another's work.
 The files that land together (a payer's 835s for one 837P, a day's drop) are posted in one
-transaction, up to FILES_TOGETHER: a file costs a lease, a posting and a release transaction of its
+transaction, up to FILES_TOGETHER and BYTES_TOGETHER: a file costs a lease, a posting and a release transaction of its
 own otherwise. A file that fails on its own rolls the group back, and the group is posted again a
 file a transaction, so that file alone is quarantined.
 
@@ -19,7 +19,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,9 +87,11 @@ class Lease:
 SLOWEST_READING = 100_000
 
 
-# At most this many files in one posting transaction (and one group of leases): a backlog is shared
-# out between replicas group by group, and one file's failure re-posts at most this many one by one.
+# At most this many files and bytes in one posting transaction (and one group of leases; a larger
+# file is posted alone): a backlog is shared out between replicas group by group, one file's failure
+# re-posts at most a group one by one, and a day's drop of large 835s is not held in memory at once.
 FILES_TOGETHER = 20
+BYTES_TOGETHER = 1_000_000
 
 
 class LeaseLost(Exception):
@@ -106,21 +108,40 @@ class Landed:
     interchange: Interchange835
 
 
-async def post_files(service: Service[None], inbox: EraInbox, lease: Lease, paths: list[Path]) -> None:
-    """Post files that landed together: the leases of those no other replica holds taken in one
-    transaction, their postings in one, the leases let go in one. A file that does not parse is
-    quarantined on its own; one that fails in the posting (or a lease lost meanwhile) has the group
-    posted again a file a transaction, so it alone is quarantined (or left to the lease's new holder)."""
-    sizes = {}
+def sized(paths: Iterable[Path]) -> list[tuple[Path, int]]:
+    """Each file with its size; those already gone (moved by another replica) left out."""
+    files = []
     for path in paths:
-        with contextlib.suppress(FileNotFoundError):  # posted and moved by another replica
-            sizes[_printable(path.name)] = (path, path.stat().st_size)
-    if not sizes:
+        with contextlib.suppress(FileNotFoundError):
+            files.append((path, path.stat().st_size))
+    return files
+
+
+def together(files: Iterable[tuple[Path, int]]) -> Iterator[list[tuple[Path, int]]]:
+    """The files in order, in groups of at most FILES_TOGETHER files and BYTES_TOGETHER bytes."""
+    group: list[tuple[Path, int]] = []
+    for file in files:
+        if group and (len(group) == FILES_TOGETHER or sum(size for _, size in group) + file[1] > BYTES_TOGETHER):
+            yield group
+            group = []
+        group.append(file)
+    if group:
+        yield group
+
+
+async def post_files(service: Service[None], inbox: EraInbox, lease: Lease, files: list[tuple[Path, int]]) -> None:
+    """Post files (with their sizes) that landed together: the leases of those no other replica holds
+    taken in one transaction, their postings in one, the leases let go in one. A file that does not
+    parse is quarantined on its own; one that fails in the posting (or a lease lost meanwhile) has the
+    group posted again a file a transaction, so it alone is quarantined (or left to the lease's new
+    holder)."""
+    paths = {_printable(path.name): path for path, _ in files}
+    if not paths:
         return
-    lease = lease.for_file(sum(size for _, size in sizes.values()))
+    lease = lease.for_file(sum(size for _, size in files))
     async with service.sessions() as session, session.begin():
-        taken = await db.take_leases(session, sorted(sizes), lease.holder, lease.seconds)
-    landed = [file for key in taken if (file := await _read(service, inbox, lease, sizes[key][0], key)) is not None]
+        taken = await db.take_leases(session, sorted(paths), lease.holder, lease.seconds)
+    landed = [file for key in taken if (file := await _read(service, inbox, lease, paths[key], key)) is not None]
     if len(landed) > 1 and await _post_together(service, landed, lease):
         for file in landed:
             inbox.done(file.path)
@@ -171,7 +192,7 @@ async def _post_together(service: Service[None], landed: list[Landed], lease: Le
 
 async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
     """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
-    await post_files(service, inbox, lease, [path])
+    await post_files(service, inbox, lease, sized([path]))
 
 
 async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> None:
@@ -302,9 +323,9 @@ async def post_forever(service: Service[None], inbox: EraInbox, lease: Lease, fa
     refresh = metrics.Every(10.0)
 
     async def look() -> None:
-        pending = await asyncio.to_thread(inbox.pending)
-        for start in range(0, len(pending), FILES_TOGETHER):
-            await post_files(service, inbox, lease, pending[start : start + FILES_TOGETHER])
+        pending = await asyncio.to_thread(lambda: sized(inbox.pending()))
+        for files in together(pending):
+            await post_files(service, inbox, lease, files)
         if refresh():
             await show_backlog(service, inbox)
             await drop_expired_leases(service)

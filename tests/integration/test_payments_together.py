@@ -11,7 +11,7 @@ import pytest
 from rcmctl.chaos.eras import twelve_billion
 from services.payments.app import build
 from services.payments.era_inbox import EraInbox
-from services.payments.posting import Lease, post_files
+from services.payments.posting import Lease, post_files, sized
 from services.payments.settings import PaymentsSettings
 from shared.migrations import upgrade
 from tests.integration.test_payments_hostile_files import eras, interchange_of
@@ -55,7 +55,7 @@ async def test_835s_that_land_together_post_in_one_transaction_once_each(platfor
     for name, text in files.items():
         (inbox.incoming / name).write_text(text)
     try:
-        await post_files(service, inbox, Lease("one:1:a", 60.0), inbox.pending())
+        await post_files(service, inbox, Lease("one:1:a", 60.0), sized(inbox.pending()))
         assert not list(inbox.incoming.glob("*.x12")) and not list(inbox.quarantined.glob("*"))
         assert await scalar(service, "SELECT count(*) FROM era_file") == len(first) + 2  # the copy: nothing
         assert await scalar(service, "SELECT count(*) FROM era_file WHERE status = 'reissued'") == 1
@@ -77,7 +77,7 @@ async def test_a_file_failing_in_a_group_is_quarantined_alone_and_the_others_pos
     (inbox.incoming / "c-good.835.x12").write_text(good[1])
     (inbox.incoming / "d-not-x12.835.x12").write_text("this is not an 835")
     try:
-        await post_files(service, inbox, Lease("one:1:a", 60.0), inbox.pending())
+        await post_files(service, inbox, Lease("one:1:a", 60.0), sized(inbox.pending()))
         assert sorted(p.name for p in inbox.processed.glob("*.x12")) == ["a-good.835.x12", "c-good.835.x12"]
         assert sorted(p.name for p in inbox.quarantined.glob("*.x12")) == [
             "b-twelve-billion.835.x12",
