@@ -34,9 +34,19 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
+def _enough_patients(value: int) -> int:
+    from rcmctl.office import FEWEST_PATIENTS
+
+    if value < FEWEST_PATIENTS:
+        raise typer.BadParameter(f"the sample office's day needs at least {FEWEST_PATIENTS} patients")
+    return value
+
+
 @app.command()
 def up(
-    patients: int = typer.Option(40, help="Sample patients the first time (or with --fresh)"),
+    patients: int = typer.Option(
+        40, help="Sample patients the first time (or with --fresh)", callback=_enough_patients
+    ),
     encounters: int = typer.Option(200, help="Sample visits the first time (or with --fresh)"),
     port: int = typer.Option(8000, help="The console's port"),
     fresh: bool = typer.Option(False, "--fresh", help="Start the sample office over"),

@@ -54,6 +54,10 @@ def special_patients(people: list[dict]) -> list[dict]:
     return made
 
 
+# The day's special visits (workday_visits) go to regular patients 0 to 20.
+FEWEST_PATIENTS = 21
+
+
 def workday_visits(
     patients: list[uuid.UUID], pended: uuid.UUID, terminated: uuid.UUID, denied_for: list[uuid.UUID]
 ) -> list[EncounterDocumentedV1]:
