@@ -432,24 +432,12 @@ def _known_of(row: Mapping[str, Any]) -> posting.KnownClaim:
 
 # -- 835 files and claim payments ----------------------------------------------------------------
 
-# Each 835 costs a lease taken, renewed and let go, and its era_file row: straight on asyncpg
-# (shared.db.Statement), as through the session they were a fifth of the posting loop's CPU when
-# 835s come a few claims at a time. The lease is taken only when it is free or expired (or already
-# ours); the database's clock decides.
-TAKE_LEASE = Statement(
-    "INSERT INTO era_lease (file_name, holder, expires_at)"
-    " VALUES (:file_name, :holder, now() + make_interval(secs => CAST(:seconds AS double precision)))"
-    " ON CONFLICT (file_name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
-    " WHERE era_lease.expires_at < now() OR era_lease.holder = excluded.holder"
-    " RETURNING holder"
-)
-RENEW_LEASE = Statement(
-    "UPDATE era_lease SET expires_at = now() + make_interval(secs => CAST(:seconds AS double precision))"
-    " WHERE file_name = :file_name AND holder = :holder RETURNING holder"
-)
-RELEASE_LEASE = Statement("DELETE FROM era_lease WHERE file_name = :file_name AND holder = :holder")
-# The same for the files that landed together, rows locked in file-name order (two replicas taking
-# overlapping groups wait on each other, never deadlock).
+# The 835s of a look at the folder (posting.py) take their leases together, are renewed by the
+# posting transaction and let go together; the era_file row goes with each file. Straight on asyncpg
+# (shared.db.Statement): through the session they were a fifth of the posting loop's CPU when 835s
+# come a few claims at a time. A lease is taken only when it is free or expired (or already ours):
+# the database's clock decides. Rows are locked in file-name order, so two replicas taking
+# overlapping groups wait on each other and never deadlock.
 TAKE_LEASES = Statement(
     "INSERT INTO era_lease (file_name, holder, expires_at)"
     " SELECT name, :holder, now() + make_interval(secs => CAST(:seconds AS double precision))"
@@ -474,37 +462,23 @@ ADD_ERA_FILE = Statement(
 )
 
 
-async def take_lease(session: AsyncSession, file_name: str, holder: str, seconds: float) -> bool:
-    """Whether this holder now has the file for `seconds` (False: another replica holds it)."""
-    params = {"file_name": file_name, "holder": holder, "seconds": float(seconds)}
-    return await TAKE_LEASE.fetch_value(session, params) is not None
-
-
-async def renew_lease(session: AsyncSession, file_name: str, holder: str, seconds: float) -> bool:
-    """Extend the holder's lease; False when it expired and another replica took it (or it was swept).
-    The row stays locked until the caller's transaction ends, so nobody takes it meanwhile."""
-    params = {"file_name": file_name, "holder": holder, "seconds": float(seconds)}
-    return await RENEW_LEASE.fetch_value(session, params) is not None
-
-
-async def release_lease(session: AsyncSession, file_name: str, holder: str) -> None:
-    """The file is done with (or gone): another replica's lease on it is not this holder's to drop."""
-    await RELEASE_LEASE.execute(session, {"file_name": file_name, "holder": holder})
-
-
 async def take_leases(session: AsyncSession, file_names: list[str], holder: str, seconds: float) -> list[str]:
-    """take_lease for several files: those this holder now has, in file-name order."""
+    """Those of the files this holder now has for `seconds`, in file-name order (another replica holds
+    the others)."""
     params = {"file_names": file_names, "holder": holder, "seconds": float(seconds)}
     return sorted(row["file_name"] for row in await TAKE_LEASES.fetch(session, params))
 
 
 async def renew_leases(session: AsyncSession, file_names: list[str], holder: str, seconds: float) -> int:
-    """renew_lease for several files: how many of them are still this holder's (now renewed)."""
+    """Extend the holder's leases: how many are still this holder's (one that expired may have been taken
+    by another replica, or swept). The rows stay locked until the caller's transaction ends, so nobody
+    takes them meanwhile."""
     params = {"file_names": file_names, "holder": holder, "seconds": float(seconds)}
     return len(await RENEW_LEASES.fetch(session, params))
 
 
 async def release_leases(session: AsyncSession, file_names: list[str], holder: str) -> None:
+    """The files are done with (or gone): another replica's lease on one is not this holder's to drop."""
     if file_names:
         await RELEASE_LEASES.execute(session, {"file_names": file_names, "holder": holder})
 

@@ -64,7 +64,7 @@ REPEATED = Counter(
 @dataclass(frozen=True)
 class Lease:
     """This replica as a reader of the shared drop folder: it reads a file only while it holds the
-    file's lease in the database (db.take_lease), so each file is read by one replica; one that dies
+    file's lease in the database (db.take_leases), so each file is read by one replica; one that dies
     holding a lease leaves the file to the others once `seconds` pass (posting a file takes a small part
     of it; the posting transaction renews it as it commits)."""
 
@@ -131,25 +131,30 @@ def together(files: Iterable[tuple[Path, int]]) -> Iterator[list[tuple[Path, int
 
 async def post_files(service: Service[None], inbox: EraInbox, lease: Lease, files: list[tuple[Path, int]]) -> None:
     """Post files (with their sizes) that landed together: the leases of those no other replica holds
-    taken in one transaction, their postings in one, the leases let go in one. A file that does not
-    parse is quarantined on its own; one that fails in the posting (or a lease lost meanwhile) has the
-    group posted again a file a transaction, so it alone is quarantined (or left to the lease's new
-    holder)."""
+    taken in one transaction, the files posted (post_leased), the leases let go in one."""
     paths = {_printable(path.name): path for path, _ in files}
     if not paths:
         return
     lease = lease.for_file(sum(size for _, size in files))
     async with service.sessions() as session, session.begin():
         taken = await db.take_leases(session, sorted(paths), lease.holder, lease.seconds)
-    landed = [file for key in taken if (file := await _read(service, inbox, lease, paths[key], key)) is not None]
+    await post_leased(service, inbox, lease, [(paths[key], key) for key in taken])
+    async with service.sessions() as session, session.begin():
+        await db.release_leases(session, taken, lease.holder)  # the files have left inbound/ (or another holds them)
+
+
+async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, files: list[tuple[Path, str]]) -> None:
+    """Post files whose leases (keys: their printable names) this replica took, in one transaction. A
+    file that does not parse is quarantined on its own; one that fails in the posting (or a lease lost
+    meanwhile) has them posted again a file a transaction, so it alone is quarantined (or left to the
+    lease's new holder)."""
+    landed = [file for path, key in files if (file := await _read(service, inbox, lease, path, key)) is not None]
     if len(landed) > 1 and await _post_together(service, landed, lease):
         for file in landed:
             inbox.done(file.path)
     else:
         for file in landed:
             await _post_alone(service, inbox, lease, file)
-    async with service.sessions() as session, session.begin():
-        await db.release_leases(session, taken, lease.holder)  # the files have left inbound/ (or another holds them)
 
 
 async def _read(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> Landed | None:
@@ -190,17 +195,6 @@ async def _post_together(service: Service[None], landed: list[Landed], lease: Le
     return True
 
 
-async def post_file(service: Service[None], inbox: EraInbox, lease: Lease, path: Path) -> None:
-    """Post one file if this replica gets its lease (another replica is reading it otherwise), then let go."""
-    await post_files(service, inbox, lease, sized([path]))
-
-
-async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, path: Path, key: str) -> None:
-    """Post a file whose lease (`key`: its printable name) this replica took."""
-    if (file := await _read(service, inbox, lease, path, key)) is not None:
-        await _post_alone(service, inbox, lease, file)
-
-
 async def _post_alone(service: Service[None], inbox: EraInbox, lease: Lease, file: Landed) -> None:
     """Post one read file in a transaction of its own, or quarantine it with the reason when it fails on
     its own (the database refusing its amounts, say); an infrastructure fault is raised for the loop to
@@ -208,7 +202,8 @@ async def _post_alone(service: Service[None], inbox: EraInbox, lease: Lease, fil
     try:
         async with service.sessions() as session, session.begin():
             await post_interchange(session, file.interchange, file.sha, file.key[:FILE_NAME_LENGTH])
-            if not await db.renew_lease(session, file.key, lease.holder, lease.seconds):  # last: locked only to commit
+            # Last: the lease row is locked only until the commit.
+            if not await db.renew_leases(session, [file.key], lease.holder, lease.seconds):
                 raise LeaseLost(file.path.name)
     except LeaseLost:
         log.warning("835 lease expired while posting; left to the replica that took it", extra={"file": file.key})

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from services.payments import db
 from services.payments.app import build
 from services.payments.era_inbox import EraInbox
-from services.payments.posting import Lease, post_file, post_leased
+from services.payments.posting import Lease, post_files, post_leased, sized
 from services.payments.settings import PaymentsSettings
 from shared.contracts import topics
 from shared.migrations import upgrade
@@ -84,8 +84,8 @@ async def test_a_dead_replicas_expired_lease_is_taken_over_a_live_one_is_not(pla
         )
         await eventually(lambda: _at_least(service, "SELECT count(*) FROM known_claim", 6))
         async with service.sessions() as session, session.begin():
-            assert await db.take_lease(session, "dead.835.x12", "ghost:1:dead", 3.0)  # then it "died"
-            assert await db.take_lease(session, "live.835.x12", "other:2:live", 600.0)  # busy with it
+            assert await db.take_leases(session, ["dead.835.x12"], "ghost:1:dead", 3.0)  # then it "died"
+            assert await db.take_leases(session, ["live.835.x12"], "other:2:live", 600.0)  # busy with it
         (inbound / "dead.835.x12").write_text(dead_ones)
         (inbound / "live.835.x12").write_text(live_ones)
         (inbound / "free.835.x12").write_text(free)
@@ -96,7 +96,7 @@ async def test_a_dead_replicas_expired_lease_is_taken_over_a_live_one_is_not(pla
         assert (inbound / "live.835.x12").exists()
         assert await scalar(service, "SELECT holder FROM era_lease WHERE file_name = 'live.835.x12'") == "other:2:live"
         async with service.sessions() as session, session.begin():
-            await db.release_lease(session, "live.835.x12", "other:2:live")  # it let go without finishing
+            await db.release_leases(session, ["live.835.x12"], "other:2:live")  # it let go without finishing
         await eventually(lambda: _gone(inbound / "live.835.x12"))
         postings = await read_topic(platform, topics.PAYMENT_POSTED, expect=7, timeout=5)
     read = readers(caplog.records)
@@ -116,16 +116,16 @@ async def test_a_replica_whose_lease_was_taken_over_posts_nothing_and_leaves_the
     slow, fast = Lease("slow:1:a", 0.2), Lease("fast:2:b", 60.0)
     try:
         async with service.sessions() as session, session.begin():
-            assert await db.take_lease(session, path.name, slow.holder, slow.seconds)
-            assert not await db.take_lease(session, path.name, fast.holder, fast.seconds)  # live: not taken
+            assert await db.take_leases(session, [path.name], slow.holder, slow.seconds)
+            assert not await db.take_leases(session, [path.name], fast.holder, fast.seconds)  # live: not taken
         await asyncio.sleep(0.3)
         async with service.sessions() as session, session.begin():
-            assert await db.take_lease(session, path.name, fast.holder, fast.seconds)  # expired: taken
-        await post_leased(service, inbox, slow, path, path.name)  # the stalled replica goes on with the file
+            assert await db.take_leases(session, [path.name], fast.holder, fast.seconds)  # expired: taken
+        await post_leased(service, inbox, slow, [(path, path.name)])  # the stalled replica goes on with the file
         assert path.exists() and await scalar(service, "SELECT count(*) FROM era_file") == 0
-        await post_file(service, inbox, slow, path)  # and on its next look it does not get it back
+        await post_files(service, inbox, slow, sized([path]))  # and on its next look it does not get it back
         assert path.exists() and await scalar(service, "SELECT holder FROM era_lease") == fast.holder
-        await post_file(service, inbox, fast, path)
+        await post_files(service, inbox, fast, sized([path]))
         assert not path.exists() and await scalar(service, "SELECT count(*) FROM era_file") == 1
         assert await scalar(service, "SELECT count(*) FROM era_lease") == 0
     finally:
