@@ -94,6 +94,10 @@ FILES_TOGETHER = 20
 BYTES_TOGETHER = 1_000_000
 
 
+# A file's own faults, told in its quarantine reason (a database error is told by failure_reason).
+FILES_OWN = (X12Error, PostingError, ValueError)
+
+
 class LeaseLost(Exception):
     """The lease expired while the file was read and another replica took it: the file is theirs."""
 
@@ -149,7 +153,7 @@ async def post_leased(service: Service[None], inbox: EraInbox, lease: Lease, fil
     meanwhile) has them posted again a file a transaction, so it alone is quarantined (or left to the
     lease's new holder)."""
     landed = [file for path, key in files if (file := await _read(service, inbox, lease, path, key)) is not None]
-    if len(landed) > 1 and await _post_together(service, landed, lease):
+    if len(landed) > 1 and await _post(service, landed, lease) is None:
         for file in landed:
             inbox.done(file.path)
     else:
@@ -168,15 +172,16 @@ async def _read(service: Service[None], inbox: EraInbox, lease: Lease, path: Pat
     sha = hashlib.sha256(raw).hexdigest()
     try:
         return Landed(path, key, sha, parse_835(raw.decode("ascii")))
-    except (X12Error, UnicodeDecodeError, ValueError) as exc:
+    except FILES_OWN as exc:  # UnicodeDecodeError is a ValueError
         await _quarantine(service, inbox, path, sha, quarantine_reason(exc))
         return None
 
 
-async def _post_together(service: Service[None], landed: list[Landed], lease: Lease) -> bool:
-    """Every file's postings in one transaction, committed only while every lease is still this
-    replica's. False (rolled back) when one of them failed on its own or a lease was lost; an
-    infrastructure fault is raised for the loop to pause on."""
+async def _post(service: Service[None], landed: list[Landed], lease: Lease) -> Exception | None:
+    """The files' postings in one transaction, committed only while every lease is still this
+    replica's (renewed last: the rows are locked only until the commit). None when it committed; the
+    files' own failure (LeaseLost among them) when it rolled back; an infrastructure fault is raised
+    for the loop to pause on, the leases kept."""
     try:
         async with service.sessions() as session, session.begin():
             for file in landed:
@@ -184,39 +189,26 @@ async def _post_together(service: Service[None], landed: list[Landed], lease: Le
             keys = [file.key for file in landed]
             if await db.renew_leases(session, keys, lease.holder, lease.seconds) != len(keys):
                 raise LeaseLost(", ".join(keys))
-    except LeaseLost:
-        return False
-    except (X12Error, PostingError, ValueError):
-        return False
+    except (LeaseLost, *FILES_OWN) as exc:
+        return exc
     except Exception as exc:
         if is_infrastructure(exc) or not await database_answers(service.sessions):
             raise
-        return False
-    return True
+        return exc
+    return None
 
 
 async def _post_alone(service: Service[None], inbox: EraInbox, lease: Lease, file: Landed) -> None:
     """Post one read file in a transaction of its own, or quarantine it with the reason when it fails on
-    its own (the database refusing its amounts, say); an infrastructure fault is raised for the loop to
-    pause on, the lease kept. The posting commits only if the lease is still this replica's."""
-    try:
-        async with service.sessions() as session, session.begin():
-            await post_interchange(session, file.interchange, file.sha, file.key[:FILE_NAME_LENGTH])
-            # Last: the lease row is locked only until the commit.
-            if not await db.renew_leases(session, [file.key], lease.holder, lease.seconds):
-                raise LeaseLost(file.path.name)
-    except LeaseLost:
+    its own (the database refusing its amounts, say)."""
+    error = await _post(service, [file], lease)
+    if error is None:
+        inbox.done(file.path)
+    elif isinstance(error, LeaseLost):
         log.warning("835 lease expired while posting; left to the replica that took it", extra={"file": file.key})
-        return
-    except (X12Error, PostingError, ValueError) as exc:
-        await _quarantine(service, inbox, file.path, file.sha, quarantine_reason(exc))
-        return
-    except Exception as exc:
-        if is_infrastructure(exc) or not await database_answers(service.sessions):
-            raise
-        await _quarantine(service, inbox, file.path, file.sha, failure_reason(exc))
-        return
-    inbox.done(file.path)
+    else:
+        reason = quarantine_reason(error) if isinstance(error, FILES_OWN) else failure_reason(error)
+        await _quarantine(service, inbox, file.path, file.sha, reason)
 
 
 def _printable(file_name: str) -> str:
