@@ -121,6 +121,8 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path, idp):
     denied, paid, rejected, secondary = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with running(service, idp) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
+        # Topics are not ordered among themselves: the payment must find Ada's secondary coverage held
+        await eventually(lambda: _registered(service, ada, bob))
         await publish(
             platform,
             topics.CLAIM_SUBMITTED,
@@ -283,6 +285,11 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path, idp):
 async def _queue(client, count: int):
     queue = (await client.get("/v1/work-queue")).json()
     return queue if queue["count"] >= count else None
+
+
+async def _registered(service, *patient_ids: uuid.UUID) -> bool:
+    sql = "SELECT count(*) FROM ar_patient_account WHERE patient_id = ANY(:p) AND version > 0"
+    return await scalar(service, sql, p=list(patient_ids)) == len(patient_ids)
 
 
 async def _status(service, claim_id: uuid.UUID, status: str) -> bool:
