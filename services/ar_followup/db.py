@@ -186,6 +186,19 @@ class StatusRequest(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=20)  # STC01 category:status
 
 
+class AwaitingCoverage(SQLModel, table=True):
+    """A primary's payment that left the patient a part while A/R did not yet hold the patient's
+    coverages (topics are not ordered among themselves): kept until patient.registered says whether a
+    secondary payer is to be billed. `request` is the primary's adjudication as claims needs it (COB)."""
+
+    __tablename__ = "ar_awaiting_coverage"
+    claim_id: UUID = Field(primary_key=True)  # the ledger's claim
+    patient_id: UUID = Field(index=True)
+    request: dict = Field(sa_column=Column(JSONB, nullable=False))  # SecondaryClaimRequestedV1, as json
+    correlation_id: str = Field(sa_column=Column(Text, nullable=False))  # the payment's, for the request
+    created_at: datetime = Field(sa_column=_when(nullable=False))
+
+
 TABLES = (
     "ar_claim",
     "ledger_entry",
@@ -194,6 +207,7 @@ TABLES = (
     "ar_patient_account",
     "ar_statement",
     "ar_status_request",
+    "ar_awaiting_coverage",
 )
 
 
@@ -693,13 +707,47 @@ async def store_patients(session: AsyncSession, rows: list[dict[str, Any]]) -> N
 
 
 async def coverages(session: AsyncSession, patient_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    """The coverages of the patients registered with A/R (an account a claim opened ahead of its
+    patient.registered has none yet, and is left out)."""
     patient_ids = set(patient_ids)
     if not patient_ids:
         return {}
     query = select(PatientAccount.patient_id, PatientAccount.coverages).where(
-        PatientAccount.patient_id.in_(patient_ids)
+        PatientAccount.patient_id.in_(patient_ids), PatientAccount.version > 0
     )
     return dict((await session.execute(query)).all())
+
+
+async def coverages_held(session: AsyncSession, patient_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    """`coverages`, with the accounts of patients not registered yet read again under a share lock (so
+    only when a payment comes ahead of its patient): a patient.registered batch storing one is waited
+    for, and one that comes later waits for this transaction and then finds what it left awaiting."""
+    found = await coverages(session, patient_ids)
+    if missing := sorted(set(patient_ids) - found.keys()):
+        query = (
+            select(PatientAccount.patient_id, PatientAccount.version, PatientAccount.coverages)
+            .where(PatientAccount.patient_id.in_(missing))
+            .order_by(PatientAccount.patient_id)
+            .with_for_update(read=True)
+        )
+        found |= {p: covered for p, version, covered in (await session.execute(query)).all() if version > 0}
+    return found
+
+
+async def claims_awaiting_coverage(session: AsyncSession, patient_ids: Iterable[UUID]) -> list[UUID]:
+    query = select(AwaitingCoverage.claim_id).where(AwaitingCoverage.patient_id.in_(set(patient_ids)))
+    return list((await session.execute(query)).scalars())
+
+
+async def take_awaiting(session: AsyncSession, patient_ids: Iterable[UUID]) -> list[tuple[UUID, dict[str, Any], str]]:
+    """The payments awaiting these patients' coverages (claim, the primary's adjudication, correlation),
+    removed: registered, the patients' coverages decide them once."""
+    rows = await (await driver(session)).fetch(
+        "DELETE FROM ar_awaiting_coverage WHERE patient_id = ANY($1::uuid[])"
+        " RETURNING claim_id, request::text, correlation_id",
+        sorted(set(patient_ids)),
+    )
+    return [(row["claim_id"], json_loads(row["request"]), row["correlation_id"]) for row in rows]
 
 
 async def accounts(session: AsyncSession, patient_ids: Iterable[UUID]) -> dict[UUID, PatientAccount]:
@@ -909,6 +957,15 @@ async def save_book(session: AsyncSession, done: book.Book, now: datetime) -> No
         await raw.execute(CLOSE_WORK, *map(list, zip(*done.closed, strict=True)), now)
     if done.opened:
         await raw.execute(INSERT_WORK, *map(list, zip(*(_work_row(row) for row in done.opened), strict=True)))
+    if done.awaiting:
+        await raw.execute(AWAIT_COVERAGE, *map(list, zip(*done.awaiting.values(), strict=True)), now)
+
+
+AWAIT_COVERAGE = (  # a later payment of the same ledger (a replacement's) is the adjudication to send
+    "INSERT INTO ar_awaiting_coverage (claim_id, patient_id, request, correlation_id, created_at)"
+    " SELECT c, p, r::jsonb, k, $5 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(c, p, r, k)"
+    " ON CONFLICT (claim_id) DO UPDATE SET request = excluded.request, correlation_id = excluded.correlation_id"
+)
 
 
 def _work_row(row: book.WorkRow) -> tuple[Any, ...]:

@@ -5,8 +5,9 @@ replacement or the secondary payer's claim, books onto the first one's ledger; a
 charge replaces the ledger's, a void's takes it back); payment.posted adds
 payments, adjustments and patient responsibility as A/R's posting rules (domain/posting.py) plan
 it; claim.acknowledged opens rejection work; patient-payment.posted books what the patient paid;
-patient.registered keeps the patient copy statements and 276s are made from. Either of claim and
-payment may arrive first."""
+patient.registered keeps the patient copy statements and 276s are made from. Topics are not ordered
+among themselves: either of claim and payment may arrive first, and the patient's registration after
+both (a secondary payer it names is billed then)."""
 
 import uuid
 from typing import Any
@@ -19,7 +20,7 @@ from services.ar_followup.deps import Deps
 from services.ar_followup.domain import posting as posting_rules
 from services.ar_followup.domain.book import Book, Claim
 from services.ar_followup.domain.ledger import ZERO, balances, follow_on_role
-from services.ar_followup.domain.work import filing_deadline, rejection
+from services.ar_followup.domain.work import NewWork, filing_deadline, rejection
 from shared import outbox
 from shared.contracts import topics
 from shared.contracts.events import (
@@ -28,6 +29,7 @@ from shared.contracts.events import (
     PatientPaymentPostedV1,
     PatientRegisteredV1,
     PaymentPostedV1,
+    SecondaryClaimRequestedV1,
 )
 from shared.envelope import Event
 
@@ -50,7 +52,7 @@ async def on_claims_submitted(session: AsyncSession, events: list[Event[ClaimSub
     await db.load_work(session, ledgers)
     await db.open_accounts(session, {e.data.patient_id for e in events})
     pending = {e.data.patient_id for e in events if ledgers.claims[e.data.claim_id].pending_postings}
-    patients = await db.coverages(session, pending)
+    patients = await db.coverages_held(session, pending)
     for event in events:
         original = _original(ledgers, first, event.data)
         _submitted(session, ledgers, original, patients, event, deps)
@@ -126,7 +128,7 @@ async def on_payments_posted(session: AsyncSession, events: list[Event[PaymentPo
     await db.load_claims(session, ledgers, {e.data.claim_id for e in events})
     await db.load_roots(session, ledgers)
     await db.load_work(session, ledgers)
-    patients = await db.coverages(session, {c.patient_id for c in ledgers.claims.values() if c.patient_id})
+    patients = await db.coverages_held(session, {c.patient_id for c in ledgers.claims.values() if c.patient_id})
     for event in events:
         claim = ledgers.claims[event.data.claim_id]
         if claim.submitted_at is None:  # kept until the claim says whose ledger (and which payer) it is
@@ -137,7 +139,8 @@ async def on_payments_posted(session: AsyncSession, events: list[Event[PaymentPo
 
 
 def _post(session: AsyncSession, ledgers: Book, patients: Coverages, event: Event[PaymentPostedV1], deps: Deps) -> None:
-    """One posting onto its claim's ledger: the posting rules plan it, the book keeps the plan."""
+    """One posting onto its claim's ledger: the posting rules plan it, the book keeps the plan. `patients`
+    holds the coverages of the registered patients: one not among them may yet name a secondary payer."""
     posting, claim = event.data, ledgers.claims[event.data.claim_id]
     ledger = ledgers.ledger_of(claim)
     facts = ledger.facts()
@@ -161,6 +164,9 @@ def _post(session: AsyncSession, ledgers: Book, patients: Coverages, event: Even
     if plan.secondary_request is not None:
         request = Event(plan.secondary_request, str(ledger.claim_id), SOURCE, event.correlation_id)
         outbox.stage(session, topics.CLAIM_SECONDARY_REQUESTED, request)
+    elif ledger.patient_id not in patients and posting_rules.awaits_coverage(ledger.facts(), posting, secondary):
+        adjudication = posting_rules.secondary_request(ledger.claim_id, posting, now).model_dump_json()
+        ledgers.await_coverage(ledger, adjudication, event.correlation_id)
 
 
 def _pending(event: Event[PaymentPostedV1]) -> dict[str, Any]:
@@ -207,11 +213,51 @@ async def on_patient_payments(session: AsyncSession, events: list[Event[PatientP
 
 
 async def on_patients_registered(session: AsyncSession, events: list[Event[PatientRegisteredV1]], deps: Deps) -> None:
+    """The patients stored; then the payments that came before them: a secondary payer is billed now."""
     latest: dict[UUID, PatientRegisteredV1] = {}
     for event in events:
         if event.data.patient_id not in latest or latest[event.data.patient_id].version < event.data.version:
             latest[event.data.patient_id] = event.data
+    ledgers = Book()
+    # claims before accounts, the order payments lock them in; a payment that share-locked an account
+    # first has committed its awaiting row by the time store_patients gets the account
+    await db.load_claims(session, ledgers, await db.claims_awaiting_coverage(session, latest), create=False)
     await db.store_patients(session, [_account(patient) for _, patient in sorted(latest.items())])
+    if awaiting := await db.take_awaiting(session, latest):
+        await db.load_claims(session, ledgers, {claim_id for claim_id, _, _ in awaiting}, create=False)
+        await db.load_work(session, ledgers)
+        patients = await db.coverages(session, latest)
+        for claim_id, adjudication, correlation_id in awaiting:
+            _bill_secondary_late(
+                session, ledgers, ledgers.claims[claim_id], patients, adjudication, correlation_id, deps
+            )
+        await db.save_book(session, ledgers, deps.settings.now())
+
+
+def _bill_secondary_late(
+    session: AsyncSession,
+    ledgers: Book,
+    ledger: Claim,
+    patients: Coverages,
+    adjudication: dict[str, Any],
+    correlation_id: str,
+    deps: Deps,
+) -> None:
+    """A secondary payer for a ledger whose primary paid before the patient's coverages were known:
+    what the patient owes waits for it, and claims is asked to bill it with the primary's adjudication."""
+    owed = balances(ledgers.totals_of(ledger.claim_id)).patient_balance
+    payer = posting_rules.late_secondary(
+        ledger.facts(), owed, patients.get(ledger.patient_id, []) if ledger.patient_id else []
+    )
+    if payer is None:
+        return
+    now = deps.settings.now()
+    ledger.secondary_pending, ledger.secondary_payer_id = True, payer
+    ledgers.open(ledger, NewWork("secondary", owed, "await_secondary", f"billed to {payer}"), now)
+    request = SecondaryClaimRequestedV1.model_validate({**adjudication, "requested_at": now})
+    outbox.stage(
+        session, topics.CLAIM_SECONDARY_REQUESTED, Event(request, str(ledger.claim_id), SOURCE, correlation_id)
+    )
 
 
 def _account(patient: PatientRegisteredV1) -> dict[str, Any]:

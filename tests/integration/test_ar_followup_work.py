@@ -121,7 +121,8 @@ async def test_follow_up_from_denial_to_statement(platform, tmp_path, idp):
     denied, paid, rejected, secondary = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with running(service, idp) as client:
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
-        # Topics are not ordered among themselves: the payment must find Ada's secondary coverage held
+        # topics are not ordered among themselves: here the payment finds Ada's coverages held (the
+        # registration that comes after the payment is test_ar_late_coverage.py's)
         await eventually(lambda: _registered(service, ada, bob))
         await publish(
             platform,

@@ -98,6 +98,8 @@ class Book:
     opened: list[WorkRow] = field(default_factory=list)
     closed: list[tuple[UUID, str, str]] = field(default_factory=list)  # claim, kind, resolution (stored items)
     dated: list[Claim] = field(default_factory=list)  # claims whose undated work takes their deadline
+    # ledger -> (ledger, patient, the primary's adjudication as json, correlation): awaiting coverages
+    awaiting: dict[UUID, tuple[UUID, UUID, str, str]] = field(default_factory=dict)
 
     # -- what is loaded ---------------------------------------------------------------------------
 
@@ -150,6 +152,12 @@ class Book:
         for row in self.opened:
             if row.claim_id == claim_id and row.work.kind in kinds and row.resolved_at is None:
                 row.resolution, row.resolved_at = resolution, now
+
+    def await_coverage(self, ledger: Claim, adjudication: str, correlation_id: str) -> None:
+        """The primary's payment left the patient a part before A/R held the patient's coverages: the
+        patient's registration decides whether a secondary payer is billed (the last payment's counts)."""
+        assert ledger.patient_id is not None
+        self.awaiting[ledger.claim_id] = (ledger.claim_id, ledger.patient_id, adjudication, correlation_id)
 
     def date_early_work(self, claim: Claim) -> None:
         """Work opened by a payment or an acknowledgement that came before the claim: its deadline and patient."""

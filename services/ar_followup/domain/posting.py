@@ -161,6 +161,21 @@ def bill_secondary(ledger: LedgerFacts, posting: PaymentPostedV1, coverages: Seq
     return payer
 
 
+def awaits_coverage(ledger: LedgerFacts, posting: PaymentPostedV1, secondary: bool) -> bool:
+    """Whether the patient's coverages, unknown when this payment is posted, would bill a secondary payer:
+    the primary paid (no denial) and left the patient a part, and no secondary payer is billed yet."""
+    left_to_patient = sum(patient_parts(posting).values(), ZERO)
+    return not secondary and not posting.denied and left_to_patient > ZERO and ledger.secondary_payer_id is None
+
+
+def late_secondary(ledger: LedgerFacts, patient_owes: Decimal, coverages: Sequence[Mapping[str, Any]]) -> str | None:
+    """The secondary payer to bill when the patient's coverages arrive after the primary's payment: while
+    that adjudication stands (adjudicated, no denial, no secondary billed) and the patient still owes."""
+    if not ledger.adjudicated or ledger.denied or ledger.secondary_payer_id is not None or patient_owes <= ZERO:
+        return None
+    return secondary_payer(coverages, ledger.payer_id)
+
+
 def secondary_request(claim_id: UUID, posting: PaymentPostedV1, now: datetime) -> SecondaryClaimRequestedV1:
     """What claims needs to bill the secondary payer: the primary's adjudication (COB)."""
     return SecondaryClaimRequestedV1(

@@ -8,8 +8,10 @@ from services.ar_followup.domain.ledger import Balances
 from services.ar_followup.domain.posting import (
     LedgerFacts,
     Terms,
+    awaits_coverage,
     bill_secondary,
     by_secondary,
+    late_secondary,
     needs_totals,
     plan,
     secondary_payer,
@@ -139,6 +141,27 @@ def test_the_secondary_payer_is_billed_only_for_a_part_left_to_the_patient_by_an
     nothing_left = posting(paid=D("162.00"), contractual=D("143.00"))
     assert bill_secondary(LEDGER, nothing_left, [PRIMARY, MEDICAID]) is None
     assert secondary_payer([MEDICAID], "SIMBC") == "SIMMCD" and secondary_payer([PRIMARY], "SIMBC") is None
+
+
+def test_a_payment_posted_before_the_patients_coverages_awaits_them_only_if_a_secondary_could_take_a_part():
+    assert awaits_coverage(LEDGER, PAID, secondary=False)
+    assert not awaits_coverage(LEDGER, PAID, secondary=True)  # the secondary's own payment
+    assert not awaits_coverage(LEDGER, posting(denied=True), secondary=False)
+    assert not awaits_coverage(LEDGER, posting(paid=D("162.00"), contractual=D("143.00")), secondary=False)
+    billed = LedgerFacts(claim_id=LEDGER.claim_id, payer_id="SIMBC", secondary_payer_id="SIMMCD")
+    assert not awaits_coverage(billed, PAID, secondary=False)
+
+
+def test_coverages_that_arrive_after_the_primary_paid_bill_the_secondary_while_the_patient_owes():
+    paid = LedgerFacts(claim_id=LEDGER.claim_id, payer_id="SIMBC", adjudicated=True)
+    assert late_secondary(paid, D("51.60"), [PRIMARY, MEDICAID]) == "SIMMCD"
+    assert late_secondary(paid, D("51.60"), [PRIMARY]) is None  # no secondary coverage
+    assert late_secondary(paid, ZERO, [PRIMARY, MEDICAID]) is None  # the patient paid already
+    assert late_secondary(LEDGER, D("51.60"), [PRIMARY, MEDICAID]) is None  # not adjudicated (reversed)
+    denied = LedgerFacts(claim_id=LEDGER.claim_id, payer_id="SIMBC", adjudicated=True, denied=True)
+    assert late_secondary(denied, D("51.60"), [PRIMARY, MEDICAID]) is None
+    billed = LedgerFacts(claim_id=LEDGER.claim_id, payer_id="SIMBC", adjudicated=True, secondary_payer_id="SIMMCD")
+    assert late_secondary(billed, D("51.60"), [PRIMARY, MEDICAID]) is None  # billed once
 
 
 def test_whose_posting_it_is():
