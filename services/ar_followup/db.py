@@ -739,6 +739,13 @@ async def claims_awaiting_coverage(session: AsyncSession, patient_ids: Iterable[
     return list((await session.execute(query)).scalars())
 
 
+async def awaiting_coverage_age(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many paid claims wait for their patient's coverages, and since when the oldest one."""
+    query = select(func.count(), func.min(AwaitingCoverage.created_at))
+    count, oldest = (await session.execute(query)).one()
+    return count, oldest
+
+
 async def take_awaiting(session: AsyncSession, patient_ids: Iterable[UUID]) -> list[tuple[UUID, dict[str, Any], str]]:
     """The payments awaiting these patients' coverages (claim, the primary's adjudication, correlation),
     removed: registered, the patients' coverages decide them once."""
@@ -923,9 +930,10 @@ CLOSE_WORK = (
     " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(claim_id, kind, resolution)"
     " WHERE w.claim_id = u.claim_id AND w.kind = u.kind AND w.status = 'open'"
 )
-DATE_WORK = (
-    "UPDATE ar_work_item AS w SET due_date = u.due_date, patient_id = u.patient_id"
-    " FROM unnest($1::uuid[], $2::date[], $3::uuid[]) AS u(claim_id, due_date, patient_id)"
+DATE_WORK = (  # a rejection that came before its claim was opened for 0.00: it is for the claim's charge
+    "UPDATE ar_work_item AS w SET due_date = u.due_date, patient_id = u.patient_id,"
+    " amount = CASE WHEN w.kind = 'rejection' AND w.amount = 0 THEN u.charge ELSE w.amount END"
+    " FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::numeric[]) AS u(claim_id, due_date, patient_id, charge)"
     " WHERE w.claim_id = u.claim_id AND w.due_date IS NULL"
 )
 
@@ -951,7 +959,7 @@ async def save_book(session: AsyncSession, done: book.Book, now: datetime) -> No
     if done.entries:
         await raw.execute(INSERT_ENTRIES, *map(list, zip(*done.entries, strict=True)))
     if done.dated:
-        await raw.execute(DATE_WORK, *map(list, zip(*((c.claim_id, c.filing_deadline, c.patient_id)
+        await raw.execute(DATE_WORK, *map(list, zip(*((c.claim_id, c.filing_deadline, c.patient_id, done.charge_of(c))
                                                       for c in done.dated), strict=True)))  # fmt: skip
     if done.closed:
         await raw.execute(CLOSE_WORK, *map(list, zip(*done.closed, strict=True)), now)

@@ -13,6 +13,7 @@ from services.ar_followup.domain.ledger import balances
 from services.ar_followup.domain.work import timely_filing, unanswered
 from services.ar_followup.settings import ArSettings
 from services.ar_followup.statements import issue_statements, statements_folder
+from shared import metrics
 
 
 async def no_response(session: AsyncSession, settings: ArSettings, now: datetime) -> list[db.ArClaim]:
@@ -51,6 +52,8 @@ async def run_cycle(
         alerts = await timely_filing_alerts(session, settings, now)
         statements = await issue_statements(session, statements_folder(settings), now)
         requests = await desk.request(session, waiting, now)
+        for_patient = await db.awaiting_coverage_age(session)
+    metrics.show_waiting("payment_for_patient", *for_patient)  # a paid claim whose patient never registered
     desk.file_away(answers)  # after the commit: a rolled-back cycle reads them again
     await desk.write_pending(sessions, now)  # and 276s only for committed requests
     return {

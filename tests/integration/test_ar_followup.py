@@ -9,7 +9,7 @@ import pytest
 from services.ar_followup.app import build
 from services.ar_followup.settings import ArSettings
 from shared.contracts import topics
-from shared.contracts.events import ClaimSubmittedV1, PaymentPostedV1
+from shared.contracts.events import ClaimAcknowledgedV1, ClaimSubmittedV1, PaymentPostedV1
 from shared.envelope import Event
 from tests.kit import eventually, publish, running, scalar, settings_for
 
@@ -105,6 +105,31 @@ async def test_ledgers_balance_whatever_the_order_of_events(platform):
         "patient_balance": "51.60",
     }
     assert summary["charged"] == "915.00" and summary["paid"] == "220.80" and summary["insurance_balance"] == "0.00"
+
+
+async def test_a_rejection_that_comes_before_its_claim_is_for_the_claims_charge_once_it_comes(platform):
+    service = build(settings_for(platform, ArSettings, "ar_followup"))
+    rejected = uuid.uuid4()
+    ack = ClaimAcknowledgedV1(
+        claim_id=rejected,
+        accepted=False,
+        source="277CA",
+        reasons=[{"code": "A7:21", "message": "missing subscriber id", "segment": "NM1"}],
+        acknowledged_at=datetime.now(UTC),
+    )
+    async with running(service) as client:
+        await publish(platform, topics.CLAIM_ACKNOWLEDGED, [Event(ack, str(rejected), "/test/claims", "a")])
+        early = await eventually(lambda: _rejection(client, rejected))
+        await publish(platform, topics.CLAIM_SUBMITTED, [claim(rejected)])
+        await eventually(lambda: _status(service, rejected, "open"))
+        item = await eventually(lambda: _rejection(client, rejected))
+    assert early["amount"] == "0.00" and early["due_date"] is None  # nothing is known of the claim yet
+    assert item["amount"] == "305.00" and item["due_date"] is not None and item["item_id"] == early["item_id"]
+
+
+async def _rejection(client, claim_id: uuid.UUID) -> dict | None:
+    items = (await client.get("/v1/work-queue", params={"kind": "rejection"})).json()["items"]
+    return next((i for i in items if i["claim_id"] == str(claim_id)), None)
 
 
 async def _claims(service, count: int) -> bool:

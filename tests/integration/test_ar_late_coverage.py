@@ -29,6 +29,7 @@ async def test_a_secondary_coverage_registered_after_the_primary_paid_is_billed(
         await eventually(lambda: _by_party(client, adas, unregistered))
         await eventually(lambda: _by_party(client, bobs, unregistered))
         assert await scalar(service, "SELECT count(*) FROM ar_awaiting_coverage") == 2
+        assert await _waiting_for_patients(client) == 2.0  # the gauge the cycle refreshes (and its alert)
 
         # the registrations come now, Ada's twice (a redelivery, or the EHR sending it again)
         await publish(platform, topics.PATIENT_REGISTERED, [patient(ada), patient(bob, secondary=False)])
@@ -44,6 +45,14 @@ async def test_a_secondary_coverage_registered_after_the_primary_paid_is_billed(
             (str(adas), "51.60", "await_secondary")
         ]
         assert await scalar(service, "SELECT count(*) FROM ar_awaiting_coverage") == 0
+        assert await _waiting_for_patients(client) == 0.0
+
+
+async def _waiting_for_patients(client) -> float:
+    assert (await client.post("/v1/cycle")).status_code == 200
+    metrics = (await client.get("/metrics")).text
+    (line,) = [x for x in metrics.splitlines() if x.startswith('rcm_waiting{what="payment_for_patient"}')]
+    return float(line.split()[-1])
 
 
 async def _by_party(client, claim_id: uuid.UUID, expected: dict[str, str]) -> bool:

@@ -32,6 +32,7 @@ def test_every_waiting_gauge_has_an_alert_rule_on_a_metric_the_code_exports(prod
         assert gauge in expressions, gauge
     assert 'rcm_waiting_oldest_age_seconds{what="encounter_for_patient"}' in expressions
     assert 'rcm_waiting_oldest_age_seconds{what="payment_for_claim"}' in expressions
+    assert 'rcm_waiting_oldest_age_seconds{what="payment_for_patient"}' in expressions
     named = set(re.findall(r"\b(rcm_[a-z_]+)", expressions))
     assert named <= exported_metrics(), named - exported_metrics()
     for alert in rules.values():

@@ -124,6 +124,10 @@ class Book:
     def totals_of(self, claim_id: UUID) -> dict[str, Decimal]:
         return self.totals.setdefault(claim_id, {})
 
+    def charge_of(self, claim: Claim) -> Decimal:
+        """What the claim's ledger charges now (the original claim's, for a follow-on claim)."""
+        return balances(self.totals.get(self.ledger_of(claim).claim_id, {})).charge
+
     # -- what the batch does ----------------------------------------------------------------------
 
     def book(self, claim_id: UUID, source: UUID, entries: tuple[Entry, ...] | list[Entry]) -> None:
@@ -160,7 +164,8 @@ class Book:
         self.awaiting[ledger.claim_id] = (ledger.claim_id, ledger.patient_id, adjudication, correlation_id)
 
     def date_early_work(self, claim: Claim) -> None:
-        """Work opened by a payment or an acknowledgement that came before the claim: its deadline and patient."""
+        """Work opened by an acknowledgement that came before the claim: its deadline, patient and (a
+        rejection opened for nothing) the claim's charge."""
         if claim.claim_id in self.undated:
             self.undated.discard(claim.claim_id)
             self.dated.append(claim)
