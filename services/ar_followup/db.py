@@ -735,6 +735,7 @@ async def coverages_held(session: AsyncSession, patient_ids: Iterable[UUID]) -> 
 
 
 async def claims_awaiting_coverage(session: AsyncSession, patient_ids: Iterable[UUID]) -> list[UUID]:
+    """The ledgers whose payments wait for these patients' coverages (read, not locked)."""
     query = select(AwaitingCoverage.claim_id).where(AwaitingCoverage.patient_id.in_(set(patient_ids)))
     return list((await session.execute(query)).scalars())
 

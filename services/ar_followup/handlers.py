@@ -164,7 +164,11 @@ def _post(session: AsyncSession, ledgers: Book, patients: Coverages, event: Even
     if plan.secondary_request is not None:
         request = Event(plan.secondary_request, str(ledger.claim_id), SOURCE, event.correlation_id)
         outbox.stage(session, topics.CLAIM_SECONDARY_REQUESTED, request)
-    elif ledger.patient_id not in patients and posting_rules.awaits_coverage(ledger.facts(), posting, secondary):
+    elif (
+        ledger.patient_id
+        and ledger.patient_id not in patients
+        and posting_rules.awaits_coverage(ledger.facts(), posting, secondary)
+    ):
         adjudication = posting_rules.secondary_request(ledger.claim_id, posting, now).model_dump_json()
         ledgers.await_coverage(ledger, adjudication, event.correlation_id)
 
