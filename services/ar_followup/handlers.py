@@ -10,6 +10,7 @@ among themselves: either of claim and payment may arrive first, and the patient'
 both (a secondary payer it names is billed then)."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -230,12 +231,12 @@ async def on_patients_registered(session: AsyncSession, events: list[Event[Patie
     if awaiting := await db.take_awaiting(session, latest):
         await db.load_claims(session, ledgers, {claim_id for claim_id, _, _ in awaiting}, create=False)
         await db.load_work(session, ledgers)
-        patients = await db.coverages(session, latest)
+        patients, now = await db.coverages(session, latest), deps.settings.now()
         for claim_id, adjudication, correlation_id in awaiting:
             _bill_secondary_late(
-                session, ledgers, ledgers.claims[claim_id], patients, adjudication, correlation_id, deps
+                session, ledgers, ledgers.claims[claim_id], patients, adjudication, correlation_id, now
             )
-        await db.save_book(session, ledgers, deps.settings.now())
+        await db.save_book(session, ledgers, now)
 
 
 def _bill_secondary_late(
@@ -245,17 +246,14 @@ def _bill_secondary_late(
     patients: Coverages,
     adjudication: dict[str, Any],
     correlation_id: str,
-    deps: Deps,
+    now: datetime,
 ) -> None:
     """A secondary payer for a ledger whose primary paid before the patient's coverages were known:
     what the patient owes waits for it, and claims is asked to bill it with the primary's adjudication."""
     owed = balances(ledgers.totals_of(ledger.claim_id)).patient_balance
-    payer = posting_rules.late_secondary(
-        ledger.facts(), owed, patients.get(ledger.patient_id, []) if ledger.patient_id else []
-    )
+    payer = posting_rules.late_secondary(ledger.facts(), owed, patients.get(ledger.patient_id, []))
     if payer is None:
         return
-    now = deps.settings.now()
     ledger.secondary_pending, ledger.secondary_payer_id = True, payer
     ledgers.open(ledger, NewWork("secondary", owed, "await_secondary", f"billed to {payer}"), now)
     request = SecondaryClaimRequestedV1.model_validate({**adjudication, "requested_at": now})
