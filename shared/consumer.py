@@ -494,7 +494,9 @@ class Subscriber:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=limits.partition_fetch_bytes,
             fetch_max_bytes=limits.fetch_max_bytes,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=self.settings.kafka_fetch_wait_ms,
+            heartbeat_interval_ms=self.settings.kafka_heartbeat_ms,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
             consumer_timeout_ms=FETCHER_WAKE_MS,
             partition_assignment_strategy=(RangePartitionAssignor,),
         )

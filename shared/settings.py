@@ -49,6 +49,12 @@ class ServiceSettings(BaseSettings):
 
     # Consumer tuning: batches make one transaction serve many events (offsets: shared.consumer.COMMIT_SECONDS).
     consume_max_records: int = 500
+    # An idle consumer's only traffic: a heartbeat to its group's coordinator every heartbeat_ms and a
+    # fetch the broker holds up to fetch_wait_ms (it answers at once when a record arrives). A member
+    # that dies without leaving keeps its partitions until session_timeout_ms.
+    kafka_heartbeat_ms: int = Field(3000, ge=100)
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000)
+    kafka_fetch_wait_ms: int = Field(5000, ge=0)
     # A poll that brought fewer records waits this long for more before the batch is handled: a steady
     # trickle of single records otherwise costs a transaction, an outbox relay and a publish each.
     consume_linger_ms: int = Field(20, ge=0, le=1000)

@@ -20,7 +20,7 @@ from shared.contracts import topics
 from shared.contracts.events import ClaimSubmittedV1
 from shared.envelope import Event
 from shared.kafka import KafkaLimits, record_size
-from shared.metrics import dead_letter_backlog
+from shared.metrics import dead_letter_backlogs
 from shared.settings import ServiceSettings
 from tests.kit import eventually, header, publish, read_topic, running, scalar, settings_for
 
@@ -112,7 +112,8 @@ async def dead_letters(platform, settings) -> tuple[int, float | None]:
     await admin.start()
     try:
         dlt = settings.topic(topics.dead_letter_topic(topics.CLAIM_SUBMITTED))
-        return await dead_letter_backlog(reader, admin, dlt, settings.group(f"replay.{topics.CLAIM_SUBMITTED}"))
+        backlogs = await dead_letter_backlogs(reader, admin, {dlt: settings.group(f"replay.{topics.CLAIM_SUBMITTED}")})
+        return backlogs[dlt]
     finally:
         await reader.stop()
         await admin.close()
