@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -275,4 +276,12 @@ def export_schemas() -> None:
 
 
 def main() -> None:
+    # The services a command starts run in sessions of their own (a Ctrl-C in the terminal reaches
+    # the command, which stops them in order). SIGTERM would end the command without its `finally`
+    # and leave them running, idle but polling the broker: it unwinds like Ctrl-C instead.
+    signal.signal(signal.SIGTERM, _interrupted)
     app()
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
