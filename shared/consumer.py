@@ -598,7 +598,6 @@ POLL_SECONDS = 30.0  # a poll returns as soon as records arrive; this only bound
 COMMIT_SECONDS = 0.5  # handled offsets are committed this often at most (and on revocation and stop)
 STOP_COMMIT_SECONDS = 5.0
 LEAVE_SECONDS = 15.0  # a stopping service must exit within Kubernetes' grace period (30 s by default)
-FETCH_MAX_WAIT_MS = 5000  # the broker answers a fetch as soon as there is a record; idle, every 5 s
 # aiokafka's fetch routine also wakes on this timer (default 0.2 s) although fetches, consumption,
 # rebalances, metadata updates and backoffs each wake it themselves (it waits on their futures). An idle
 # consumer in a group cost 0.84-0.87 ms of CPU a second with 1 s, 0.48-0.52 with 10 s (ten consumers
@@ -611,7 +610,7 @@ def _fetch_every_partition_together(consumer: AIOKafkaConsumer) -> None:
     """aiokafka stops holding back the next fetch 0.1 s after records were buffered and not yet taken
     (its private `_prefetch_backoff`, not an option): it then long-polls the broker for the other
     partitions only. A partition whose buffered records are taken after that cannot be fetched until
-    that poll ends, up to FETCH_MAX_WAIT_MS when the others are quiet: a backlog on one partition was
+    that poll ends, up to the fetch wait (RCM_KAFKA_FETCH_WAIT_MS) when the others are quiet: a backlog on one partition was
     drained in 5-second steps (A/R behind payments by a fifth of a run). Held back until the buffer is
     taken, every fetch asks for every partition, and a record on any of them answers it at once
     (tests/integration/test_consumer_fetching.py). Buffered records are taken at the next poll

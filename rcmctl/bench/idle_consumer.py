@@ -1,7 +1,7 @@
 """What an idle consumer in a group costs the service's process, in ms of CPU a second, for each
 fetcher wake-up timer asked (aiokafka's consumer_timeout_ms; the services use
 shared.consumer.FETCHER_WAKE_MS). The consumers are made as shared.consumer.Subscriber makes them
-(a group each, fetch wait FETCH_MAX_WAIT_MS, aiokafka's heartbeats), subscribed to an empty topic
+(a group each, the services' fetch wait, aiokafka's heartbeats), subscribed to an empty topic
 and polled the way its loop polls; the process's CPU is read over `--seconds`.
 
     ./rcm stack up && .venv/bin/python -m rcmctl.bench.idle_consumer [--wake-ms 1000 10000]
@@ -22,7 +22,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.consumer import FETCH_MAX_WAIT_MS, FETCHER_WAKE_MS, POLL_SECONDS
+from shared.consumer import FETCHER_WAKE_MS, POLL_SECONDS
+from shared.settings import ServiceSettings
 
 TOPIC = "bench.idle-consumer"
 
@@ -36,7 +37,7 @@ async def idle_cost(bootstrap: str, wake_ms: int, consumers: int, seconds: float
             bootstrap_servers=bootstrap,
             group_id=f"bench.idle-{group}-{n}",
             enable_auto_commit=False,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=ServiceSettings().kafka_fetch_wait_ms,
             consumer_timeout_ms=wake_ms,
         )
         for n in range(consumers)

@@ -2,7 +2,7 @@
 
 aiokafka long-polls the quiet partitions while records of a busy one sit in its buffer; before
 shared.consumer held that poll back, a record arriving on the busy partition after its buffer was
-taken waited for the poll to end (FETCH_MAX_WAIT_MS, 5 s)."""
+taken waited for the poll to end (the fetch wait, 5 s)."""
 
 import asyncio
 import time
@@ -14,7 +14,6 @@ from aiokafka import AIOKafkaProducer
 from services.payments import db
 from services.payments.app import build
 from services.payments.settings import PaymentsSettings
-from shared.consumer import FETCH_MAX_WAIT_MS
 from shared.contracts import topics
 from tests.integration.test_dead_letters_fit import claim
 from tests.kit import eventually, running, scalar, settings_for, wait_for_assignment
@@ -59,7 +58,7 @@ async def test_a_record_behind_a_drained_backlog_is_fetched_at_once(platform, mo
         await to_one_partition(platform, [late])
         await eventually(lambda: _known(service, len(backlog) + 1), timeout=30, interval=0.05)
         waited = time.monotonic() - sent
-    assert waited < FETCH_MAX_WAIT_MS / 1000 / 3, f"the late record waited {waited:.2f} s"
+    assert waited < service.settings.kafka_fetch_wait_ms / 1000 / 3, f"the late record waited {waited:.2f} s"
 
 
 async def _known(service, count: int) -> bool:
