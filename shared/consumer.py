@@ -610,8 +610,8 @@ def _fetch_every_partition_together(consumer: AIOKafkaConsumer) -> None:
     """aiokafka stops holding back the next fetch 0.1 s after records were buffered and not yet taken
     (its private `_prefetch_backoff`, not an option): it then long-polls the broker for the other
     partitions only. A partition whose buffered records are taken after that cannot be fetched until
-    that poll ends, up to the fetch wait (RCM_KAFKA_FETCH_WAIT_MS) when the others are quiet: a backlog on one partition was
-    drained in 5-second steps (A/R behind payments by a fifth of a run). Held back until the buffer is
+    that poll ends, up to the fetch wait (RCM_KAFKA_FETCH_WAIT_MS) when the others are quiet: a backlog
+    on one partition was drained in 5-second steps (A/R behind payments by a fifth of a run). Held back until the buffer is
     taken, every fetch asks for every partition, and a record on any of them answers it at once
     (tests/integration/test_consumer_fetching.py). Buffered records are taken at the next poll
     (this loop pauses no partition), so the hold never starves the others."""

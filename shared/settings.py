@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.reference import PAYER_DIRECTORY
@@ -63,6 +63,13 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: int = 14  # longer than the topics' retention: a redelivery is always recognised
     outbox_batch_size: int = 1000
     outbox_poll_seconds: float = 30.0  # the relays are woken by NOTIFY; this bounds a wait for one
+
+    @model_validator(mode="after")
+    def _heartbeats_within_the_session(self) -> Self:
+        # The group coordinator drops a member it has not heard from for a session: a heartbeat must come first.
+        if self.kafka_heartbeat_ms >= self.kafka_session_timeout_ms:
+            raise ValueError("RCM_KAFKA_HEARTBEAT_MS must be below RCM_KAFKA_SESSION_TIMEOUT_MS")
+        return self
 
     @classmethod
     def of(cls: type[Self], settings: "ServiceSettings | None" = None) -> Self:

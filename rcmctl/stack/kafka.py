@@ -31,7 +31,7 @@ SLF4J_VERSION = "1.7.36"  # Kafka 4.x logs through SLF4J 1.x; a 2.x api would ig
 HEAP = ["-Xms512m", "-Xmx512m"]
 # A small local broker: the client compiler (C1) only. C2's compiles cost more than its faster code
 # saved: the broker's CPU in a 20,000-encounter burst was 0.33-0.38 ms an encounter with C2 and
-# 0.18-0.21 with C1 only, and idle 0.016 -> 0.012 of a core (broker alone). No hsperfdata sampling
+# 0.17-0.21 with C1 only, and idle 0.016 -> 0.012 of a core (broker alone). No hsperfdata sampling
 # either (jstat cannot attach; nothing here uses it). Bench runs docs/bench/2026-12-03-s32-c1*/-c2*.
 JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"]
 STOP_GRACE_S = 30.0
